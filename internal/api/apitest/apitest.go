@@ -1,0 +1,406 @@
+// Package apitest provides a fake api.Ledger with fixed, deterministic
+// content, for tests of the API and of its clients. Only tests import it.
+//
+// The ledger of New holds three devices (DeviceList, in id order) and seven
+// readings, device i%3 sending seq 100+i as log leaf i:
+//
+//   - leaves 0 to 5 were committed in block Height (41) and have real
+//     receipts (package receiptfix): they verify against Fixture.Genesis;
+//   - leaf 6 (device DeviceList[0] or so, seq 106) was committed in block Height+1,
+//     the latest, so its receipt is not available yet (api.ErrNotYet).
+//
+// Submit decodes each reading: an undecodable one is rejected, a known
+// (device, seq) is a duplicate of the stored one, any other is accepted in
+// block Height+2 with wait and pending without. Nothing submitted is stored.
+package apitest
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/api"
+	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
+	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/receipt"
+)
+
+// Height is the block of leaves 0 to 5; leaf 6 is in Height+1.
+const Height = receiptfix.Height
+
+// EventBuffer is the capacity of each subscriber's channel.
+const EventBuffer = 16
+
+// Ledger is a fake api.Ledger. Its methods are safe for concurrent use.
+type Ledger struct {
+	Fixture    *receiptfix.Fixture      // leaves 0 to 5 and their chain
+	DeviceList []*registry.Device       // in id order
+	Stored     map[string][]*app.Stored // per device id, in seq order
+
+	status   api.Status
+	blocks   map[int64]*api.BlockInfo
+	receipts map[uint64]*receipt.Receipt // by leaf index
+
+	mu      sync.Mutex
+	err     error // returned by every method, when set
+	busy    bool
+	subs    map[int]chan api.Event
+	nextSub int
+	dropped int
+	changed chan struct{} // closed and replaced when subs changes
+}
+
+var _ api.Ledger = (*Ledger)(nil)
+
+// New returns the standard fake ledger.
+func New(tb testing.TB) *Ledger {
+	tb.Helper()
+	l := &Ledger{
+		Stored:   map[string][]*app.Stored{},
+		blocks:   map[int64]*api.BlockInfo{},
+		receipts: map[uint64]*receipt.Receipt{},
+		subs:     map[int]chan api.Event{},
+		changed:  make(chan struct{}),
+	}
+	const leaves = 6
+	for i := range uint64(leaves) {
+		f := receiptfix.MustNew(tb, receiptfix.Options{Leaves: leaves, Index: i})
+		if i == 0 {
+			l.Fixture = f
+		}
+		l.receipts[i] = f.Receipt
+	}
+	f := l.Fixture
+	owner := address.Account(receiptfix.DeviceKey("owner").Public().(ed25519.PublicKey))
+	for dev := range 3 {
+		pub := receiptfix.DeviceKey(fmt.Sprintf("device %d", dev)).Public().(ed25519.PublicKey)
+		l.DeviceList = append(l.DeviceList, &registry.Device{
+			ID:         address.Device(pub),
+			Key:        pub,
+			Owner:      owner,
+			Labels:     map[string]string{"site": "hall-b"},
+			Status:     registry.StatusActive,
+			Registered: 3,
+			Updated:    3,
+		})
+	}
+
+	raws := slices.Clone(f.Readings)
+	keys := slices.Clone(f.Keys)
+	late := reading.Reading{
+		Seq:  106,
+		Time: receiptfix.GenesisTime.Add((Height + 1) * time.Second).UnixMilli(),
+		Data: map[string]any{"temp_c": 22.25, "door": true, "site": "hall-b", "count": int64(1) << 60},
+	}
+	key := receiptfix.DeviceKey("device 0")
+	raw, err := reading.Sign(late, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raws = append(raws, raw)
+	keys = append(keys, key)
+	for i, raw := range raws {
+		s, err := reading.Decode(raw)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		h := int64(Height)
+		if i == leaves {
+			h++
+		}
+		l.Stored[s.Device] = append(l.Stored[s.Device], &app.Stored{
+			Index:  uint64(i),
+			Height: h,
+			Key:    keys[i].Public().(ed25519.PublicKey),
+			Raw:    raw,
+			Signed: s,
+		})
+	}
+	slices.SortFunc(l.DeviceList, func(a, b *registry.Device) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+
+	for h := int64(Height); h <= Height+1; h++ {
+		size := uint64(leaves)
+		if h > Height {
+			size++
+		}
+		l.blocks[h] = &api.BlockInfo{
+			Block: app.Block{
+				Height:      h,
+				Time:        receiptfix.GenesisTime.Add(time.Duration(h) * time.Second).UnixMilli(),
+				LogSize:     size,
+				LogRoot:     receiptfix.Hash(fmt.Sprintf("log root %d", h)),
+				StateDigest: receiptfix.Hash(fmt.Sprintf("state digest %d", h)),
+				AppHash:     receiptfix.Hash(fmt.Sprintf("app hash %d", h)),
+				Txs:         1,
+			},
+			Hash:     hex.EncodeToString(receiptfix.Hash(fmt.Sprintf("block hash %d", h))),
+			Proposer: hex.EncodeToString(receiptfix.Hash("proposer")[:20]),
+			NumTxs:   1,
+			Results:  []api.TxResult{{Code: 0, Name: app.CodeOK.String()}},
+		}
+	}
+	l.blocks[Height].Readings = leaves
+	l.blocks[Height+1].Readings = 1
+	top := l.blocks[Height+1]
+	l.status = api.Status{
+		ChainID:      f.Options.ChainID,
+		Height:       top.Height,
+		AppHash:      hex.EncodeToString(top.AppHash),
+		LogSize:      top.LogSize,
+		LogRoot:      hex.EncodeToString(top.LogRoot),
+		Validators:   f.Options.Validators,
+		NodeID:       "fake-node",
+		LatestTimeMs: top.Time,
+		Version:      "test",
+	}
+	return l
+}
+
+// Device implements api.Ledger.
+func (l *Ledger) Device(id string) (*registry.Device, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	for _, d := range l.DeviceList {
+		if d.ID == id {
+			return d, nil
+		}
+	}
+	return nil, nil
+}
+
+// SetErr makes every method but Subscribe return err (nil: none).
+func (l *Ledger) SetErr(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.err = err
+}
+
+// SetBusy makes Submit return api.ErrBusy.
+func (l *Ledger) SetBusy(busy bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.busy = busy
+}
+
+func (l *Ledger) fault() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// Status implements api.Ledger.
+func (l *Ledger) Status(ctx context.Context) (*api.Status, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	st := l.status
+	return &st, nil
+}
+
+// Devices implements api.Ledger.
+func (l *Ledger) Devices(after string, limit int) ([]*registry.Device, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	var out []*registry.Device
+	for _, d := range l.DeviceList {
+		if d.ID > after && len(out) < limit {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// Progress implements api.Ledger.
+func (l *Ledger) Progress(id string) (*registry.Progress, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	var p registry.Progress
+	for _, s := range l.Stored[id] {
+		if p.Count == 0 {
+			p.MinSeq, p.MaxSeq = s.Seq, s.Seq
+		} else if s.Seq > p.MaxSeq+1 {
+			p.Gaps = append(p.Gaps, registry.Range{From: p.MaxSeq + 1, To: s.Seq - 1})
+		}
+		p.MaxSeq = max(p.MaxSeq, s.Seq)
+		p.Count++
+	}
+	return &p, nil
+}
+
+// Readings implements api.Ledger, as app.App does.
+func (l *Ledger) Readings(id string, q app.ReadingQuery) ([]*app.Stored, *uint64, error) {
+	if err := l.fault(); err != nil {
+		return nil, nil, err
+	}
+	var out []*app.Stored
+	for _, s := range l.Stored[id] {
+		v := s.Seq
+		if q.ByTime {
+			v = uint64(s.Time)
+		}
+		if v < q.From || v > q.To {
+			continue
+		}
+		if len(out) == q.Limit {
+			next := s.Seq
+			return out, &next, nil
+		}
+		out = append(out, s)
+	}
+	return out, nil, nil
+}
+
+// Block implements api.Ledger.
+func (l *Ledger) Block(ctx context.Context, height int64) (*api.BlockInfo, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	return l.blocks[height], nil
+}
+
+// Receipt implements api.Ledger.
+func (l *Ledger) Receipt(ctx context.Context, id string, seq uint64) (*receipt.Receipt, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	s := l.find(id, seq)
+	if s == nil {
+		return nil, api.ErrNotFound
+	}
+	r, ok := l.receipts[s.Index]
+	if !ok {
+		return nil, api.ErrNotYet
+	}
+	return r, nil
+}
+
+func (l *Ledger) find(id string, seq uint64) *app.Stored {
+	for _, s := range l.Stored[id] {
+		if s.Seq == seq {
+			return s
+		}
+	}
+	return nil
+}
+
+// Submit implements api.Ledger.
+func (l *Ledger) Submit(ctx context.Context, raws [][]byte, wait bool) ([]api.Result, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	busy := l.busy
+	l.mu.Unlock()
+	if busy {
+		return nil, api.ErrBusy
+	}
+	next := uint64(0)
+	for _, ss := range l.Stored {
+		next += uint64(len(ss))
+	}
+	out := make([]api.Result, len(raws))
+	for i, raw := range raws {
+		s, err := reading.Decode(raw)
+		if err != nil {
+			out[i] = api.Result{Status: "rejected", Reason: app.CodeMalformedReading.String(), Detail: err.Error()}
+			continue
+		}
+		r := api.Result{Device: s.Device, Seq: s.Seq}
+		switch old := l.find(s.Device, s.Seq); {
+		case old != nil:
+			r.Status, r.Reason = "duplicate", app.CodeDuplicate.String()
+			r.Index, r.Height, r.Receipt = &old.Index, old.Height, api.ReceiptPath(s.Device, s.Seq)
+		case !wait:
+			r.Status = "pending"
+		default:
+			index := next
+			next++
+			r.Status = "accepted"
+			r.Index, r.Height, r.Receipt = &index, Height+2, api.ReceiptPath(s.Device, s.Seq)
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// Subscribe implements api.Ledger.
+func (l *Ledger) Subscribe() (<-chan api.Event, func()) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	id := l.nextSub
+	l.nextSub++
+	ch := make(chan api.Event, EventBuffer)
+	l.subs[id] = ch
+	l.notify()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			delete(l.subs, id)
+			l.notify()
+		})
+	}
+}
+
+func (l *Ledger) notify() {
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// Publish sends ev to every subscriber that has room and counts the others
+// as dropped, as a node does.
+func (l *Ledger) Publish(ev api.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, ch := range l.subs {
+		select {
+		case ch <- ev:
+		default:
+			l.dropped++
+		}
+	}
+}
+
+// Dropped returns the number of events subscribers had no room for.
+func (l *Ledger) Dropped() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dropped
+}
+
+// WaitSubscribers waits until there are n subscribers.
+func (l *Ledger) WaitSubscribers(ctx context.Context, n int) error {
+	for {
+		l.mu.Lock()
+		got, changed := len(l.subs), l.changed
+		l.mu.Unlock()
+		if got == n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("apitest: %d subscribers, want %d: %w", got, n, ctx.Err())
+		}
+	}
+}

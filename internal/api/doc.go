@@ -1,0 +1,54 @@
+// Package api is the HTTP JSON API of an iotledger node: readings in,
+// ledger state, receipts and live events out.
+//
+// # Routes
+//
+//	POST /v1/readings                              submit readings (application/cose or application/json)
+//	GET  /v1/status                                the node's view of the chain (Status)
+//	GET  /v1/devices?after=&limit=                 devices in id order (DevicePage)
+//	GET  /v1/devices/{id}                          one device (registry.Device)
+//	GET  /v1/devices/{id}/readings?from=&to=&limit=&by=seq|time   (ReadingPage)
+//	GET  /v1/devices/{id}/gaps                     sequence numbers held and missing (Gaps)
+//	GET  /v1/devices/{id}/readings/{seq}/receipt   a receipt (receipt.Receipt JSON)
+//	GET  /v1/blocks/{height}                       a committed block (BlockInfo)
+//	GET  /v1/events                                server-sent events (Event)
+//	GET  /v1/openapi.json                          the OpenAPI 3.1 document (OpenAPI)
+//	GET  /metrics                                  Prometheus metrics
+//
+// The OpenAPI document is the reference for parameters and JSON shapes; a
+// test keeps it and the routes in step.
+//
+// # Errors
+//
+// Every error answer is a [Problem] (RFC 9457, application/problem+json)
+// whose detail says what was wrong and what to do. Its type is
+// [ProblemType] followed by a kind (KindNotFound, ...). A handler answers
+// a client's mistake with a problem; any other error is logged with its
+// cause and answered 500 with a generic detail, so internal causes never
+// reach a client. Statuses with a meaning of their own:
+//
+//   - 413: the body is larger than Options.MaxBodyBytes.
+//   - 503 with Retry-After: the Ledger returned ErrBusy; no reading was taken.
+//   - 425 Too Early with Retry-After: the reading is committed but its
+//     receipt needs the next block's header (ErrNotYet). 425 rather than
+//     503, so that an early receipt is neither counted as a server fault nor
+//     confused with a saturated node.
+//
+// # The node's duties
+//
+// The node implements [Ledger], builds the Server with New, and serves
+// Handler, preferably through [Server.HTTPServer], whose timeouts bound slow
+// clients; it calls Shutdown on that server when it stops. The API counts
+// its answers in iotledger_http_requests_total{route,code} on
+// Options.Registry, which /metrics serves: the node registers its own
+// metrics on the same registry. The Server starts no goroutine of its own.
+//
+// # Live events
+//
+// GET /v1/events subscribes to the Ledger and relays each [Event] as
+// "event: <type>\ndata: <json>\n\n", flushed at once, with a comment line
+// as heartbeat every Options.Heartbeat (15 s). The Ledger's channel is
+// bounded and it drops what a lagging subscriber cannot take; the API never
+// blocks it. The stream lifts the server's read and write timeouts for its
+// connection and bounds each write by EventWriteTimeout instead.
+package api

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"context"
+	"errors"
+
+	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/receipt"
+)
+
+// Ledger is what the API needs from the node. internal/node implements it.
+type Ledger interface {
+	Status(ctx context.Context) (*Status, error)
+	Device(id string) (*registry.Device, error) // nil, nil if unknown
+	Devices(after string, limit int) ([]*registry.Device, error)
+	Progress(id string) (*registry.Progress, error) // gaps etc.
+	Readings(id string, q app.ReadingQuery) ([]*app.Stored, *uint64, error)
+	Block(ctx context.Context, height int64) (*BlockInfo, error) // nil, nil if not committed
+	// Receipt returns ErrNotFound if (device, seq) was never committed and
+	// ErrNotYet if it was committed but the next block, whose header carries
+	// the app hash, is not committed yet.
+	Receipt(ctx context.Context, id string, seq uint64) (*receipt.Receipt, error)
+	// Submit hands readings to ingest. With wait, it waits (bounded by ctx)
+	// until each reading is committed or refused; readings still in flight
+	// then are reported "pending". ErrBusy means the node is saturated.
+	Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error)
+	// Subscribe returns committed events; the channel is bounded and a slow
+	// subscriber loses events (counted) rather than blocking the node.
+	Subscribe() (events <-chan Event, cancel func())
+}
+
+// Errors a Ledger returns.
+var (
+	ErrNotFound = errors.New("api: not found")
+	ErrNotYet   = errors.New("api: receipt not available yet: the block after the reading's block is not committed")
+	ErrBusy     = errors.New("api: node saturated")
+)
+
+// Status is GET /v1/status.
+type Status struct {
+	ChainID      string `json:"chain_id"`
+	Height       int64  `json:"height"`
+	AppHash      string `json:"app_hash"` // hex
+	LogSize      uint64 `json:"log_size"`
+	LogRoot      string `json:"log_root"` // hex
+	Validators   int    `json:"validators"`
+	NodeID       string `json:"node_id"`
+	LatestTimeMs int64  `json:"latest_block_time_ms"`
+	CatchingUp   bool   `json:"catching_up"`
+	Version      string `json:"version"`
+}
+
+// BlockInfo is GET /v1/blocks/{height}.
+type BlockInfo struct {
+	app.Block
+	Hash     string     `json:"hash"`     // CometBFT block hash, hex
+	Proposer string     `json:"proposer"` // hex address
+	NumTxs   int        `json:"num_txs"`
+	Results  []TxResult `json:"tx_results,omitempty"`
+}
+
+// TxResult is one transaction's result in a block.
+type TxResult struct {
+	Code uint32 `json:"code"`
+	Name string `json:"name"`
+	Log  string `json:"log"`
+}
+
+// Result is the answer for one submitted reading.
+type Result struct {
+	Device  string  `json:"device,omitempty"`
+	Seq     uint64  `json:"seq"`
+	Status  string  `json:"status"` // accepted, duplicate, rejected, pending
+	Reason  string  `json:"reason,omitempty"`
+	Detail  string  `json:"detail,omitempty"`
+	Index   *uint64 `json:"index,omitempty"`
+	Height  int64   `json:"height,omitempty"`
+	Receipt string  `json:"receipt,omitempty"` // path of the receipt, for accepted and duplicate
+}
+
+// Event is one server-sent event.
+type Event struct {
+	Type string `json:"type"` // "reading", "device", "block"
+	Data any    `json:"data"`
+}

@@ -1,0 +1,329 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/registry"
+)
+
+// Page sizes of the list endpoints.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// DevicePage is GET /v1/devices. Next is the id to pass as after for the
+// next page; empty on the last page.
+type DevicePage struct {
+	Devices []*registry.Device `json:"devices"`
+	Next    string             `json:"next"`
+}
+
+// ReadingPage is GET /v1/devices/{id}/readings. Next is the sequence number
+// of the first matching reading not in this page; nil on the last page.
+type ReadingPage struct {
+	Readings []ReadingEntry `json:"readings"`
+	Next     *uint64        `json:"next"`
+}
+
+// ReadingEntry is one committed reading.
+type ReadingEntry struct {
+	Seq     uint64         `json:"seq"`
+	Time    string         `json:"time"`    // device time, RFC 3339 in UTC
+	TimeMs  int64          `json:"time_ms"` // device time, unix milliseconds
+	Data    map[string]any `json:"data"`
+	Index   uint64         `json:"index"`   // leaf index in the reading log
+	Height  int64          `json:"height"`  // the block that committed it
+	Receipt string         `json:"receipt"` // path of its receipt
+}
+
+// Gaps is GET /v1/devices/{id}/gaps: what the ledger knows of a device's
+// sequence numbers. Gaps lists the missing ranges between MinSeq and
+// MaxSeq, oldest first; GapsTruncated says the oldest were dropped.
+type Gaps struct {
+	Device        string           `json:"device"`
+	Count         uint64           `json:"count"`
+	MinSeq        uint64           `json:"min_seq"`
+	MaxSeq        uint64           `json:"max_seq"`
+	Gaps          []registry.Range `json:"gaps"`
+	GapsTruncated bool             `json:"gaps_truncated"`
+}
+
+// ReceiptPath is the API path of the receipt of (device, seq).
+func ReceiptPath(id string, seq uint64) string {
+	return "/v1/devices/" + url.PathEscape(id) + "/readings/" + strconv.FormatUint(seq, 10) + "/receipt"
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.ledger.Status(r.Context())
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	return writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) devices(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	after := q.Get("after")
+	if after != "" {
+		if err := address.ParseDevice(after); err != nil {
+			return invalidID("query parameter after", after, err)
+		}
+	}
+	limit, err := limitParam(q)
+	if err != nil {
+		return err
+	}
+	ds, err := s.ledger.Devices(after, limit+1)
+	if err != nil {
+		return fmt.Errorf("devices after %q: %w", after, err)
+	}
+	page := DevicePage{Devices: ds}
+	if len(ds) > limit {
+		page.Devices = ds[:limit]
+		page.Next = ds[limit-1].ID
+	}
+	if page.Devices == nil {
+		page.Devices = []*registry.Device{}
+	}
+	return writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) device(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.knownDevice(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) readings(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.knownDevice(r)
+	if err != nil {
+		return err
+	}
+	q, err := readingQuery(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	stored, next, err := s.ledger.Readings(d.ID, q)
+	if err != nil {
+		return fmt.Errorf("readings of %s: %w", d.ID, err)
+	}
+	page := ReadingPage{Readings: make([]ReadingEntry, 0, len(stored)), Next: next}
+	for _, st := range stored {
+		page.Readings = append(page.Readings, ReadingEntry{
+			Seq:     st.Seq,
+			Time:    st.Timestamp().Format(time.RFC3339Nano),
+			TimeMs:  st.Time,
+			Data:    st.Data,
+			Index:   st.Index,
+			Height:  st.Height,
+			Receipt: ReceiptPath(d.ID, st.Seq),
+		})
+	}
+	return writeJSON(w, http.StatusOK, page)
+}
+
+// readingQuery reads from, to, limit and by.
+func readingQuery(q url.Values) (app.ReadingQuery, error) {
+	var rq app.ReadingQuery
+	limit, err := limitParam(q)
+	if err != nil {
+		return rq, err
+	}
+	rq.Limit = limit
+	switch by := q.Get("by"); by {
+	case "", "seq":
+		rq.From, rq.To = 0, math.MaxUint64
+		if v := q.Get("from"); v != "" {
+			if rq.From, err = strconv.ParseUint(v, 10, 64); err != nil {
+				return rq, invalidParameter("from=%q is not a sequence number; with by=seq, from and to are unsigned integers", v)
+			}
+		}
+		if v := q.Get("to"); v != "" {
+			if rq.To, err = strconv.ParseUint(v, 10, 64); err != nil {
+				return rq, invalidParameter("to=%q is not a sequence number; with by=seq, from and to are unsigned integers", v)
+			}
+		}
+	case "time":
+		rq.ByTime = true
+		from, to := int64(0), int64(math.MaxInt64)
+		if v := q.Get("from"); v != "" {
+			if from, err = timeParam("from", v); err != nil {
+				return rq, err
+			}
+		}
+		if v := q.Get("to"); v != "" {
+			if to, err = timeParam("to", v); err != nil {
+				return rq, err
+			}
+		}
+		rq.From, rq.To = uint64(from), uint64(to)
+	default:
+		return rq, invalidParameter("by=%q is not known; use by=seq (the default) or by=time", by)
+	}
+	if rq.From > rq.To {
+		return rq, invalidParameter("from=%s is after to=%s; swap them", q.Get("from"), q.Get("to"))
+	}
+	return rq, nil
+}
+
+// timeParam reads a time given as RFC 3339 or unix milliseconds.
+func timeParam(name, v string) (int64, error) {
+	var ms int64
+	if strings.ContainsAny(v, "T:") {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return 0, invalidParameter("%s=%q is not an RFC 3339 time (such as 2025-06-01T12:00:00Z) nor unix milliseconds", name, v)
+		}
+		ms = t.UnixMilli()
+	} else {
+		var err error
+		if ms, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return 0, invalidParameter("%s=%q is not unix milliseconds nor an RFC 3339 time (such as 2025-06-01T12:00:00Z)", name, v)
+		}
+	}
+	if ms < 0 {
+		return 0, invalidParameter("%s=%q is before 1970, where no reading can be; give a later time", name, v)
+	}
+	return ms, nil
+}
+
+func limitParam(q url.Values) (int, error) {
+	v := q.Get("limit")
+	if v == "" {
+		return DefaultLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, invalidParameter("limit=%q is not a positive integer; give 1 to %d (default %d)", v, MaxLimit, DefaultLimit)
+	}
+	return min(n, MaxLimit), nil
+}
+
+func (s *Server) gaps(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.knownDevice(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.ledger.Progress(d.ID)
+	if err != nil {
+		return fmt.Errorf("progress of %s: %w", d.ID, err)
+	}
+	if p == nil {
+		p = &registry.Progress{}
+	}
+	g := Gaps{
+		Device:        d.ID,
+		Count:         p.Count,
+		MinSeq:        p.MinSeq,
+		MaxSeq:        p.MaxSeq,
+		Gaps:          p.Gaps,
+		GapsTruncated: p.GapsTruncated,
+	}
+	if g.Gaps == nil {
+		g.Gaps = []registry.Range{}
+	}
+	return writeJSON(w, http.StatusOK, g)
+}
+
+func (s *Server) receipt(w http.ResponseWriter, r *http.Request) error {
+	id, err := deviceID(r)
+	if err != nil {
+		return err
+	}
+	v := r.PathValue("seq")
+	seq, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return invalidParameter("sequence number %q is not an unsigned integer", v)
+	}
+	rc, err := s.ledger.Receipt(r.Context(), id, seq)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return notFound("device %s has no committed reading with seq %d; a reading gets a receipt once it is committed, see /v1/devices/%s/gaps", id, seq, id)
+	case errors.Is(err, ErrNotYet):
+		p := newProblem(http.StatusTooEarly, KindReceiptNotYet, "Receipt not available yet",
+			"reading %d of device %s is committed, but its receipt needs the header of the next block, which is not committed yet; ask again after the Retry-After delay", seq, id)
+		p.retryAfter = RetryAfter
+		return p
+	case err != nil:
+		return fmt.Errorf("receipt of %s/%d: %w", id, seq, err)
+	case rc == nil:
+		return fmt.Errorf("receipt of %s/%d: ledger returned neither receipt nor error", id, seq)
+	}
+	b, err := rc.Marshal()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+	return nil
+}
+
+func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
+	v := r.PathValue("height")
+	h, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || h < 1 {
+		return invalidParameter("block height %q is not a positive integer", v)
+	}
+	b, err := s.ledger.Block(r.Context(), h)
+	if err != nil {
+		return fmt.Errorf("block %d: %w", h, err)
+	}
+	if b == nil {
+		return notFound("block %d is not committed; the latest height is in /v1/status", h)
+	}
+	return writeJSON(w, http.StatusOK, b)
+}
+
+// deviceID returns the {id} of the path, checked.
+func deviceID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if err := address.ParseDevice(id); err != nil {
+		return "", invalidID("device id", id, err)
+	}
+	return id, nil
+}
+
+// knownDevice returns the device {id} of the path, or a 404 problem.
+func (s *Server) knownDevice(r *http.Request) (*registry.Device, error) {
+	id, err := deviceID(r)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.ledger.Device(id)
+	if err != nil {
+		return nil, fmt.Errorf("device %s: %w", id, err)
+	}
+	if d == nil {
+		return nil, notFound("no device %s is registered; check the id, or register the device first", id)
+	}
+	return d, nil
+}
+
+// writeJSON answers v as JSON.
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode answer: %w", err)
+	}
+	b = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(code)
+	w.Write(b)
+	return nil
+}

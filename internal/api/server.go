@@ -1,0 +1,248 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxBodyBytes = 8 << 20
+	DefaultWaitTimeout  = 10 * time.Second
+	DefaultHeartbeat    = 15 * time.Second
+)
+
+// Options configure a Server. The zero value is usable.
+type Options struct {
+	// MaxBodyBytes bounds a request body; a larger one is answered 413.
+	// Zero means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Registry serves GET /metrics and holds the API's own metrics. The
+	// node registers the ledger's and ingest's metrics on the same
+	// registry. Nil means a new registry.
+	Registry *prometheus.Registry
+	// Logger receives internal errors (answered 500 with a generic detail).
+	// Nil means slog.Default().
+	Logger *slog.Logger
+	// WaitTimeout bounds how long POST /v1/readings waits for commit when
+	// the client did not ask for ?wait=false. The request's own context
+	// bounds it too. Zero means DefaultWaitTimeout.
+	WaitTimeout time.Duration
+	// Heartbeat is the interval of the comment lines GET /v1/events sends
+	// so that proxies and clients see a live connection. Zero means
+	// DefaultHeartbeat.
+	Heartbeat time.Duration
+}
+
+// Server is the HTTP JSON API of a node. It holds no goroutine of its own:
+// every goroutine it runs belongs to a request.
+type Server struct {
+	ledger    Ledger
+	maxBody   int64
+	wait      time.Duration
+	heartbeat time.Duration
+	log       *slog.Logger
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+
+	mux    *http.ServeMux
+	routes []string // the patterns registered on mux, in order
+}
+
+// New returns the API of l.
+func New(l Ledger, opts Options) *Server {
+	s := &Server{
+		ledger:    l,
+		maxBody:   opts.MaxBodyBytes,
+		wait:      opts.WaitTimeout,
+		heartbeat: opts.Heartbeat,
+		log:       opts.Logger,
+		registry:  opts.Registry,
+		mux:       http.NewServeMux(),
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.wait <= 0 {
+		s.wait = DefaultWaitTimeout
+	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = DefaultHeartbeat
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
+	s.requests = registerCounter(s.registry, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "iotledger_http_requests_total",
+		Help: "HTTP API requests answered, by route pattern and status code.",
+	}, []string{"route", "code"}))
+
+	s.handle("POST /v1/readings", s.submit)
+	s.handle("GET /v1/status", s.status)
+	s.handle("GET /v1/devices", s.devices)
+	s.handle("GET /v1/devices/{id}", s.device)
+	s.handle("GET /v1/devices/{id}/readings", s.readings)
+	s.handle("GET /v1/devices/{id}/gaps", s.gaps)
+	s.handle("GET /v1/devices/{id}/readings/{seq}/receipt", s.receipt)
+	s.handle("GET /v1/blocks/{height}", s.block)
+	s.handle("GET /v1/events", s.events)
+	s.handle("GET /v1/openapi.json", s.openapi)
+	s.handleHTTP("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+	}))
+	// Anything else: 404 or 405, as problem+json. Not listed in routes.
+	s.mux.Handle("/", s.instrument("unmatched", handlerFunc(s.unmatched)))
+	return s
+}
+
+// registerCounter registers c on reg, or returns the collector already
+// registered under its name (a second Server on the same registry).
+func registerCounter(reg *prometheus.Registry, c *prometheus.CounterVec) *prometheus.CounterVec {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+				return existing
+			}
+		}
+		panic("api: register metrics: " + err.Error())
+	}
+	return c
+}
+
+// Handler returns the API's handler: the /v1/ routes and /metrics.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// HTTPServer returns an http.Server for the API with timeouts that bound
+// slow clients: headers in 10 s, a whole request in 1 minute, an answer in
+// WaitTimeout plus 30 s, idle connections closed after 2 minutes.
+// GET /v1/events lifts the read and write deadlines of its own connection
+// and bounds each event's write instead. The caller runs it
+// (ListenAndServe) and stops it (Shutdown).
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      s.wait + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// handlerFunc is a handler that returns its error instead of answering it:
+// a *problem is answered as it is, anything else is logged and answered
+// 500 with a generic detail.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(pattern string, h handlerFunc) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, s.instrument(pattern, h))
+}
+
+func (s *Server) handleHTTP(pattern string, h http.Handler) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, s.instrument(pattern, handlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	})))
+}
+
+// instrument counts the answers of a route, turns the error of h into a
+// problem answer, and answers 500 if h panics.
+func (s *Server) instrument(route string, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &recorder{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("api: handler panicked", "route", route, "path", r.URL.Path, "panic", v)
+				if rec.code == 0 {
+					s.writeProblem(rec, r, internalError())
+				}
+			}
+			code := rec.code
+			if code == 0 {
+				code = http.StatusOK
+			}
+			s.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+		}()
+		if err := h(rec, r); err != nil {
+			s.fail(rec, r, route, err)
+		}
+	})
+}
+
+// fail answers err, which a handler returned.
+func (s *Server) fail(w *recorder, r *http.Request, route string, err error) {
+	p, ok := errors.AsType[*problem](err)
+	if !ok {
+		if r.Context().Err() != nil {
+			// The client went away or timed out; nobody reads the answer.
+			s.log.Debug("api: request ended by its context", "route", route, "path", r.URL.Path, "err", err)
+		} else {
+			s.log.Error("api: internal error", "route", route, "path", r.URL.Path, "err", err)
+		}
+		p = internalError()
+	}
+	if w.code != 0 {
+		// The answer has started; the problem cannot be sent any more.
+		s.log.Warn("api: error after the answer started", "route", route, "path", r.URL.Path, "err", err)
+		return
+	}
+	s.writeProblem(w, r, p)
+}
+
+// recorder notes the status code of an answer. Unwrap lets
+// http.ResponseController reach the connection (flush, deadlines).
+type recorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 && code >= 200 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// unmatched answers a request no route takes: 405 if the path has routes
+// for other methods, 404 otherwise.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) error {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := *r
+		probe.Method = m
+		if _, pattern := s.mux.Handler(&probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		return methodNotAllowed(r.Method, allow)
+	}
+	return notFound("there is no endpoint at %s; the API is described at /v1/openapi.json", r.URL.Path)
+}

@@ -1,0 +1,129 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+)
+
+// Submission is the JSON body of POST /v1/readings: COSE_Sign1 readings,
+// each in standard base64 (RFC 4648 section 4, with padding).
+type Submission struct {
+	Readings []string `json:"readings"`
+}
+
+// Results is the answer of POST /v1/readings: one result per reading, in
+// the order of the request.
+type Results struct {
+	Results []Result `json:"results"`
+}
+
+// Content types of POST /v1/readings.
+const (
+	ContentTypeCOSE = "application/cose" // one reading, its bytes as the body
+	ContentTypeJSON = "application/json" // a Submission
+)
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request) error {
+	wait := true
+	if v := r.URL.Query().Get("wait"); v != "" {
+		var err error
+		if wait, err = strconv.ParseBool(v); err != nil {
+			return invalidParameter("wait=%q is not a boolean; use wait=false to get an answer at once, or leave it out to wait for commit", v)
+		}
+	}
+	ct := r.Header.Get("Content-Type")
+	media, _, err := mime.ParseMediaType(ct)
+	if err != nil && ct != "" {
+		return unsupportedMedia(ct)
+	}
+	if media != ContentTypeCOSE && media != ContentTypeJSON {
+		return unsupportedMedia(ct)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return newProblem(http.StatusRequestEntityTooLarge, KindTooLarge, "Request body too large",
+				"the body is larger than %d bytes; send fewer readings per request", s.maxBody)
+		}
+		return invalidBody("reading the body failed: %v; send it again", err)
+	}
+	var raws [][]byte
+	if media == ContentTypeCOSE {
+		if len(body) == 0 {
+			return invalidBody("the body is empty; send one COSE_Sign1 reading as the body")
+		}
+		raws = [][]byte{body}
+	} else if raws, err = decodeSubmission(body); err != nil {
+		return err
+	}
+
+	ctx := r.Context()
+	if wait {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.wait)
+		defer cancel()
+	}
+	results, err := s.ledger.Submit(ctx, raws, wait)
+	if errors.Is(err, ErrBusy) {
+		return busy()
+	}
+	if err != nil {
+		return fmt.Errorf("submit %d readings: %w", len(raws), err)
+	}
+	if len(results) != len(raws) {
+		return fmt.Errorf("submit %d readings: ledger returned %d results", len(raws), len(results))
+	}
+	return writeJSON(w, http.StatusOK, Results{Results: results})
+}
+
+// decodeSubmission reads a Submission and decodes its readings, naming the
+// first bad one.
+func decodeSubmission(body []byte) ([][]byte, error) {
+	var sub struct {
+		Readings []json.RawMessage `json:"readings"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&sub); err != nil {
+		return nil, invalidBody("the body is not JSON of the form {\"readings\": [\"<base64>\", ...]}: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, invalidBody("the body holds more than one JSON value; send one object {\"readings\": [...]}")
+	}
+	if len(sub.Readings) == 0 {
+		return nil, invalidBody("readings is missing or empty; send at least one base64 COSE_Sign1 reading")
+	}
+	raws := make([][]byte, len(sub.Readings))
+	for i, m := range sub.Readings {
+		var text string
+		if err := json.Unmarshal(m, &text); err != nil {
+			return nil, invalidBody("readings[%d] is not a string; each reading is the standard base64 of a COSE_Sign1 message", i)
+		}
+		raw, err := base64.StdEncoding.DecodeString(text)
+		if err != nil {
+			return nil, invalidBody("readings[%d] is not standard base64 (RFC 4648 section 4, with padding): %v", i, err)
+		}
+		if len(raw) == 0 {
+			return nil, invalidBody("readings[%d] is empty; each reading is a COSE_Sign1 message", i)
+		}
+		raws[i] = raw
+	}
+	return raws, nil
+}
+
+func unsupportedMedia(ct string) *problem {
+	if ct == "" {
+		ct = "none"
+	}
+	return newProblem(http.StatusUnsupportedMediaType, KindUnsupportedMedia, "Unsupported media type",
+		"Content-Type %s is not accepted; send one reading as %s or a batch as %s {\"readings\": [\"<base64>\", ...]}",
+		ct, ContentTypeCOSE, ContentTypeJSON)
+}

@@ -1,0 +1,258 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/tlog"
+	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/receipt"
+)
+
+// Store keys of the app's own records.
+const (
+	keyMeta     = "x/meta"
+	prefixBlock = "b/"
+	prefixChg   = "c/"
+)
+
+// BlockKey and ChangesKey are the store keys of a block's record and of its covered changes.
+func BlockKey(h int64) []byte   { return binary.BigEndian.AppendUint64([]byte(prefixBlock), uint64(h)) }
+func ChangesKey(h int64) []byte { return binary.BigEndian.AppendUint64([]byte(prefixChg), uint64(h)) }
+
+// Meta is the app's state after its last committed block.
+type Meta struct {
+	ChainID string `cbor:"1,keyasint"`
+	Height  int64  `cbor:"2,keyasint"`
+	AppHash []byte `cbor:"3,keyasint"`
+	Digest  []byte `cbor:"4,keyasint"`
+	Params  Params `cbor:"5,keyasint"`
+}
+
+// Block is what the app records of each committed block.
+type Block struct {
+	Height      int64  `cbor:"1,keyasint" json:"height"`
+	Time        int64  `cbor:"2,keyasint" json:"time_ms"`
+	LogSize     uint64 `cbor:"3,keyasint" json:"log_size"`
+	LogRoot     []byte `cbor:"4,keyasint" json:"log_root"`
+	StateDigest []byte `cbor:"5,keyasint" json:"state_digest"`
+	AppHash     []byte `cbor:"6,keyasint" json:"app_hash"`
+	Readings    uint64 `cbor:"7,keyasint" json:"readings"`
+	Txs         int    `cbor:"8,keyasint" json:"txs"`
+}
+
+// Observer receives what the app does, for metrics and live events. Its
+// methods are called from ABCI methods and must not block. Timing lives in
+// the observer (ObserveVerify wraps the work) so the app never reads a clock.
+type Observer interface {
+	ObserveVerify(n int, verify func())
+	Committed(b *Block, outcomes []Outcome, devices []DeviceChange)
+}
+
+// Outcome is the fate of one reading in a block.
+type Outcome struct {
+	Device string   `json:"device"`
+	Seq    uint64   `json:"seq"`
+	Code   Code     `json:"-"`
+	Status string   `json:"status"`           // accepted, duplicate, rejected
+	Reason string   `json:"reason,omitempty"` // the code's name
+	Detail string   `json:"detail,omitempty"`
+	Index  uint64   `json:"index"` // log index (of the original, for a duplicate)
+	Height int64    `json:"height"`
+	Hash   [32]byte `json:"-"` // SHA-256 of the raw reading
+}
+
+// DeviceChange is a committed change of a device record.
+type DeviceChange struct {
+	Action string           `json:"action"` // registered, revoked, rotated
+	Device *registry.Device `json:"device"`
+	Height int64            `json:"height"`
+}
+
+type nopObserver struct{}
+
+func (nopObserver) ObserveVerify(_ int, f func())               { f() }
+func (nopObserver) Committed(*Block, []Outcome, []DeviceChange) {}
+
+// App is the iotledger ABCI application.
+type App struct {
+	abci.BaseApplication
+
+	db  *pebble.DB
+	log *tlog.Log
+	obs Observer
+
+	verified *verifyCache
+
+	mu   sync.RWMutex // guards meta
+	meta Meta
+
+	// Staged by FinalizeBlock, written by Commit. Only the consensus
+	// connection touches these; CometBFT calls FinalizeBlock and Commit in order.
+	pending *pendingBlock
+}
+
+type pendingBlock struct {
+	stage    *stage
+	log      *tlog.Stage
+	meta     Meta
+	block    Block
+	outcomes []Outcome
+	devices  []DeviceChange
+}
+
+// Open opens the app on a Pebble database it will own from now on.
+func Open(db *pebble.DB, obs Observer) (*App, error) {
+	if obs == nil {
+		obs = nopObserver{}
+	}
+	l, err := tlog.Open(db)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{db: db, log: l, obs: obs, verified: newVerifyCache(1 << 20)}
+	b, err := dbGet(db, []byte(keyMeta))
+	if err != nil {
+		return nil, fmt.Errorf("app: read meta: %w", err)
+	}
+	if b != nil {
+		if err := reading.DecMode.Unmarshal(b, &a.meta); err != nil {
+			return nil, fmt.Errorf("app: corrupt meta record: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// DB returns the app's database, for queries.
+func (a *App) DB() *pebble.DB { return a.db }
+
+// Log returns the reading log.
+func (a *App) Log() *tlog.Log { return a.log }
+
+// Meta returns the state after the last committed block.
+func (a *App) Meta() Meta {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.meta
+}
+
+// Info tells CometBFT where the app is, so it replays only missing blocks.
+func (a *App) Info(context.Context, *abci.InfoRequest) (*abci.InfoResponse, error) {
+	m := a.Meta()
+	return &abci.InfoResponse{
+		Data:             "iotledger",
+		Version:          "1",
+		AppVersion:       1,
+		LastBlockHeight:  m.Height,
+		LastBlockAppHash: m.AppHash,
+	}, nil
+}
+
+// InitChain reads the genesis app_state. The initial state is staged and
+// written with block 1.
+func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.InitChainResponse, error) {
+	g, err := ParseGenesis(req.AppStateBytes)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.meta = Meta{ChainID: req.ChainId, Height: req.InitialHeight - 1, Digest: GenesisDigest(req.ChainId, req.AppStateBytes), Params: g.Params}
+	a.meta.AppHash = receipt.AppHash(0, a.log.Root(), a.meta.Digest)
+	a.mu.Unlock()
+	return &abci.InitChainResponse{AppHash: a.meta.AppHash}, nil
+}
+
+// Commit writes the staged block in one synced Pebble batch.
+func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
+	p := a.pending
+	if p == nil {
+		return nil, errors.New("app: Commit without FinalizeBlock")
+	}
+	b := a.db.NewBatch()
+	defer b.Close()
+	for _, k := range p.stage.sortedKeys() {
+		if err := b.Set([]byte(k), p.stage.writes[k], nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.log.Write(b); err != nil {
+		return nil, err
+	}
+	if cs := p.stage.changes(); len(cs) > 0 {
+		if err := b.Set(ChangesKey(p.block.Height), mustEncode(cs), nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.Set(BlockKey(p.block.Height), mustEncode(&p.block), nil); err != nil {
+		return nil, err
+	}
+	if err := b.Set([]byte(keyMeta), mustEncode(&p.meta), nil); err != nil {
+		return nil, err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return nil, fmt.Errorf("app: commit block %d: %w", p.block.Height, err)
+	}
+	if err := a.log.Apply(p.log); err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	a.meta = p.meta
+	a.mu.Unlock()
+	a.pending = nil
+	a.obs.Committed(&p.block, p.outcomes, p.devices)
+	return &abci.CommitResponse{}, nil
+}
+
+func mustEncode(v any) []byte {
+	b, err := reading.EncMode.Marshal(v)
+	if err != nil {
+		panic("app: encode: " + err.Error())
+	}
+	return b
+}
+
+// verifyCache remembers (key, message) pairs whose signature verified, so a
+// node verifies each reading once between CheckTx and FinalizeBlock. A hit
+// only skips work whose result is known; it never changes a result.
+type verifyCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[[32]byte]struct{}
+}
+
+func newVerifyCache(max int) *verifyCache {
+	return &verifyCache{max: max, m: make(map[[32]byte]struct{})}
+}
+
+func cacheKey(pub, raw []byte) [32]byte {
+	h := sha256.New()
+	h.Write(pub)
+	h.Write(raw)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+func (c *verifyCache) has(k [32]byte) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[k]
+	return ok
+}
+
+func (c *verifyCache) add(k [32]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[k] = struct{}{}
+}

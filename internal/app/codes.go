@@ -1,0 +1,66 @@
+package app
+
+// Code is an ABCI result code. Every rule the ledger enforces has its own
+// code, for a transaction (CheckTx, ExecTxResult) and for each reading of a
+// batch. Codes are part of the interface: never renumber them.
+type Code uint32
+
+// Result codes.
+const (
+	CodeOK                 Code = 0
+	CodeMalformedTx        Code = 1  // the transaction is not valid CBOR/COSE
+	CodeTxTooLarge         Code = 2  // the transaction is larger than max_tx_bytes
+	CodeBatchTooLarge      Code = 3  // more readings than max_batch_readings
+	CodeMalformedReading   Code = 4  // a reading is not a valid COSE_Sign1 reading
+	CodeReadingTooLarge    Code = 5  // a reading is over 4096 bytes
+	CodeUnregisteredDevice Code = 6  // no device with that id is registered
+	CodeRevokedDevice      Code = 7  // the device was revoked by its owner
+	CodeBadSignature       Code = 8  // the signature does not verify with the device key
+	CodeKeyRotated         Code = 9  // signed by a key the device rotated out
+	CodeDuplicate          Code = 10 // (device, seq) was already committed
+	CodeTimeOutOfWindow    Code = 11 // reading time too far from block time
+	CodeWrongChainID       Code = 12 // signed for another chain
+	CodeWrongNonce         Code = 13 // account nonce is not the next one
+	CodeNotOwner           Code = 14 // only the device's owner may do this
+	CodeDeviceExists       Code = 15 // the device (or key) is already registered
+	CodeBadDeviceSignature Code = 16 // the device's consent signature does not verify
+	CodeBadTxSignature     Code = 17 // the account's signature does not verify
+)
+
+var codeNames = map[Code]string{
+	CodeOK:                 "ok",
+	CodeMalformedTx:        "malformed_tx",
+	CodeTxTooLarge:         "tx_too_large",
+	CodeBatchTooLarge:      "batch_too_large",
+	CodeMalformedReading:   "malformed_reading",
+	CodeReadingTooLarge:    "reading_too_large",
+	CodeUnregisteredDevice: "unregistered_device",
+	CodeRevokedDevice:      "revoked_device",
+	CodeBadSignature:       "bad_signature",
+	CodeKeyRotated:         "key_rotated",
+	CodeDuplicate:          "duplicate",
+	CodeTimeOutOfWindow:    "time_out_of_window",
+	CodeWrongChainID:       "wrong_chain_id",
+	CodeWrongNonce:         "wrong_nonce",
+	CodeNotOwner:           "not_owner",
+	CodeDeviceExists:       "device_exists",
+	CodeBadDeviceSignature: "bad_device_signature",
+	CodeBadTxSignature:     "bad_tx_signature",
+}
+
+// String is the code's stable name, used in API answers and metrics.
+func (c Code) String() string {
+	if n, ok := codeNames[c]; ok {
+		return n
+	}
+	return "unknown"
+}
+
+// Codes lists every code in order, for metrics and documentation.
+func Codes() []Code {
+	cs := make([]Code, 0, len(codeNames))
+	for c := Code(0); int(c) < len(codeNames); c++ {
+		cs = append(cs, c)
+	}
+	return cs
+}

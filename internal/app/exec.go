@@ -1,0 +1,434 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/tlog"
+	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/receipt"
+	"github.com/iotledger/iotledger/tx"
+	"github.com/iotledger/iotledger/zip215"
+)
+
+// failure is a rule violation: a code and a message a person can act on.
+type failure struct {
+	code Code
+	msg  string
+}
+
+func fail(c Code, format string, args ...any) *failure {
+	return &failure{code: c, msg: fmt.Sprintf(format, args...)}
+}
+
+func (f *failure) Error() string { return f.code.String() + ": " + f.msg }
+
+// readingCode maps a reading decode error to its code.
+func readingCode(err error) Code {
+	if errors.Is(err, reading.ErrTooLarge) {
+		return CodeReadingTooLarge
+	}
+	return CodeMalformedReading
+}
+
+// decodeTx applies the stateless rules to a transaction.
+func (a *App) decodeTx(raw []byte, p Params) (*tx.Tx, *failure) {
+	if len(raw) > p.MaxTxBytes {
+		return nil, fail(CodeTxTooLarge, "transaction is %d bytes, at most %d; send fewer readings per batch", len(raw), p.MaxTxBytes)
+	}
+	t, err := tx.Decode(raw)
+	if err != nil {
+		return nil, fail(CodeMalformedTx, "%v", err)
+	}
+	if t.Kind == tx.KindBatch && len(t.Readings) > p.MaxBatchReadings {
+		return nil, fail(CodeBatchTooLarge, "batch has %d readings, at most %d; split it", len(t.Readings), p.MaxBatchReadings)
+	}
+	return t, nil
+}
+
+// CheckTx admits a transaction to the mempool. A batch is refused whole if
+// any reading in it is malformed, from an unknown or revoked device, or
+// badly signed: whoever built it (our ingest, or a gateway) filters first.
+// Rules that depend on the block (duplicates, the time window, the exact
+// nonce) are applied per reading in FinalizeBlock.
+func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+	m := a.Meta()
+	t, f := a.decodeTx(req.Tx, m.Params)
+	if f == nil {
+		f = a.checkTx(t, m)
+	}
+	if f != nil {
+		return &abci.CheckTxResponse{Code: uint32(f.code), Log: f.msg, Codespace: "iotledger"}, nil
+	}
+	return &abci.CheckTxResponse{Code: 0}, nil
+}
+
+func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
+	kv := committed{a.db}
+	if t.Kind == tx.KindSigned {
+		s := t.Signed
+		if s.ChainID != m.ChainID {
+			return fail(CodeWrongChainID, "signed for chain %q, this is %q", s.ChainID, m.ChainID)
+		}
+		acct, err := registry.GetAccount(kv, s.Account)
+		if err != nil {
+			return fail(CodeMalformedTx, "read account: %v", err)
+		}
+		if acct != nil && s.Nonce < acct.Nonce {
+			return fail(CodeWrongNonce, "nonce %d was used; account %s is at nonce %d", s.Nonce, s.Account, acct.Nonce)
+		}
+		if err := s.Verify(); err != nil {
+			return fail(CodeBadTxSignature, "%v", err)
+		}
+		return nil
+	}
+	for i, raw := range t.Readings {
+		s, err := reading.Decode(raw)
+		if err != nil {
+			return fail(readingCode(err), "reading %d: %v", i, err)
+		}
+		dev, err := registry.GetDevice(kv, s.Device)
+		if err != nil {
+			return fail(CodeMalformedTx, "reading %d: %v", i, err)
+		}
+		if f := a.checkReading(s, dev); f != nil {
+			f.msg = fmt.Sprintf("reading %d: %s", i, f.msg)
+			return f
+		}
+	}
+	return nil
+}
+
+// checkReading applies the device rules: registered, not revoked, signed by
+// the current key. It verifies each (key, reading) pair once per node.
+func (a *App) checkReading(s *reading.Signed, dev *registry.Device) *failure {
+	if dev == nil {
+		return fail(CodeUnregisteredDevice, "device %s is not registered; register it with `iotledger device register` first", s.Device)
+	}
+	if dev.Status == registry.StatusRevoked {
+		return fail(CodeRevokedDevice, "device %s was revoked by its owner; readings are refused", s.Device)
+	}
+	k := cacheKey(dev.Key, s.Raw)
+	if a.verified.has(k) {
+		return nil
+	}
+	var ok bool
+	a.obs.ObserveVerify(1, func() { ok = s.Verify(dev.Key) == nil })
+	if ok {
+		a.verified.add(k)
+		return nil
+	}
+	for _, old := range dev.OldKeys {
+		if s.Verify(old.Key) == nil {
+			return fail(CodeKeyRotated, "device %s seq %d is signed by a key rotated out at height %d; sign with the current key", s.Device, s.Seq, old.Until)
+		}
+	}
+	return fail(CodeBadSignature, "device %s seq %d: signature does not verify with the device key", s.Device, s.Seq)
+}
+
+// ProcessProposal refuses a block holding a transaction that breaks a
+// stateless rule; per-reading state rules are applied in FinalizeBlock.
+func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalRequest) (*abci.ProcessProposalResponse, error) {
+	p := a.Meta().Params
+	for _, raw := range req.Txs {
+		if _, f := a.decodeTx(raw, p); f != nil {
+			return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_REJECT}, nil
+		}
+	}
+	return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_ACCEPT}, nil
+}
+
+// FinalizeBlock executes a block's transactions in order and stages the
+// result; Commit writes it.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
+	m := a.Meta()
+	if m.ChainID == "" {
+		return nil, errors.New("app: FinalizeBlock before InitChain")
+	}
+	blockTime := req.Time.UnixMilli()
+	x := &execution{
+		app:      a,
+		stage:    newStage(a.db),
+		log:      a.log.Begin(),
+		meta:     m,
+		height:   req.Height,
+		time:     blockTime,
+		progress: map[string]*registry.Progress{},
+	}
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	for i, raw := range req.Txs {
+		r, err := x.execTx(raw)
+		if err != nil {
+			return nil, err // a broken store: the node must stop
+		}
+		results[i] = r
+	}
+	if err := x.flushProgress(); err != nil {
+		return nil, err
+	}
+	x.meta.Height = req.Height
+	x.meta.Digest = NextDigest(m.Digest, req.Height, x.stage.changes())
+	x.meta.AppHash = receipt.AppHash(x.log.Size(), x.log.Root(), x.meta.Digest)
+	a.pending = &pendingBlock{
+		stage: x.stage,
+		log:   x.log,
+		meta:  x.meta,
+		block: Block{
+			Height: req.Height, Time: blockTime, LogSize: x.log.Size(), LogRoot: x.log.Root(),
+			StateDigest: x.meta.Digest, AppHash: x.meta.AppHash, Readings: x.accepted, Txs: len(req.Txs),
+		},
+		outcomes: x.outcomes,
+		devices:  x.devices,
+	}
+	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: x.meta.AppHash}, nil
+}
+
+type execution struct {
+	app      *App
+	stage    *stage
+	log      *tlog.Stage
+	meta     Meta
+	height   int64
+	time     int64
+	progress map[string]*registry.Progress
+	accepted uint64
+	outcomes []Outcome
+	devices  []DeviceChange
+}
+
+func (x *execution) execTx(raw []byte) (*abci.ExecTxResult, error) {
+	t, f := x.app.decodeTx(raw, x.meta.Params)
+	if f != nil {
+		return &abci.ExecTxResult{Code: uint32(f.code), Log: f.msg, Codespace: "iotledger"}, nil
+	}
+	if t.Kind == tx.KindBatch {
+		return x.execBatch(t.Readings)
+	}
+	f, err := x.execSigned(t.Signed)
+	if err != nil {
+		return nil, err
+	}
+	if f != nil {
+		return &abci.ExecTxResult{Code: uint32(f.code), Log: f.msg, Codespace: "iotledger"}, nil
+	}
+	return &abci.ExecTxResult{Code: 0, Log: t.Signed.Type.String()}, nil
+}
+
+// execBatch applies each reading on its own; the transaction succeeds and
+// its Data lists, per reading, [code, log index].
+func (x *execution) execBatch(raws [][]byte) (*abci.ExecTxResult, error) {
+	per := make([][2]uint64, len(raws))
+	counts := map[Code]int{}
+	for i, raw := range raws {
+		o, err := x.execReading(raw)
+		if err != nil {
+			return nil, err
+		}
+		per[i] = [2]uint64{uint64(o.Code), o.Index}
+		counts[o.Code]++
+		x.outcomes = append(x.outcomes, o)
+	}
+	return &abci.ExecTxResult{Code: 0, Data: mustEncode(per), Log: summary(counts)}, nil
+}
+
+func summary(counts map[Code]int) string {
+	codes := make([]Code, 0, len(counts))
+	for c := range counts {
+		codes = append(codes, c)
+	}
+	sort.Slice(codes, func(i, j int) bool { return codes[i] < codes[j] })
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = fmt.Sprintf("%s=%d", c, counts[c])
+	}
+	return strings.Join(parts, " ")
+}
+
+func (x *execution) execReading(raw []byte) (Outcome, error) {
+	o := Outcome{Height: x.height, Hash: sha256.Sum256(raw)}
+	reject := func(f *failure) (Outcome, error) {
+		o.Code, o.Status, o.Reason, o.Detail = f.code, "rejected", f.code.String(), f.msg
+		return o, nil
+	}
+	s, err := reading.Decode(raw)
+	if err != nil {
+		return reject(fail(readingCode(err), "%v", err))
+	}
+	o.Device, o.Seq = s.Device, s.Seq
+	dev, err := registry.GetDevice(x.stage, s.Device)
+	if err != nil {
+		return o, err
+	}
+	if f := x.app.checkReading(s, dev); f != nil {
+		return reject(f)
+	}
+	p := x.meta.Params
+	if s.Time < x.time-p.ReadingWindowBackMs || s.Time > x.time+p.ReadingWindowAheadMs {
+		return reject(fail(CodeTimeOutOfWindow, "reading time %d ms is %+d ms from block time %d ms; allowed is -%d..+%d ms: check the device clock",
+			s.Time, s.Time-x.time, x.time, p.ReadingWindowBackMs, p.ReadingWindowAheadMs))
+	}
+	prev, err := registry.GetSeq(x.stage, s.Device, s.Seq)
+	if err != nil {
+		return o, err
+	}
+	if prev != nil {
+		o.Code, o.Status, o.Reason, o.Index = CodeDuplicate, "duplicate", CodeDuplicate.String(), prev.Index
+		o.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d; its receipt is /v1/devices/%s/readings/%d/receipt",
+			s.Device, s.Seq, prev.Index, prev.Height, s.Device, s.Seq)
+		return o, nil
+	}
+	prog, err := x.deviceProgress(s.Device)
+	if err != nil {
+		return o, err
+	}
+	o.Index = x.log.Append(receipt.Leaf(dev.Key, raw))
+	registry.Record(x.stage, s.Device, s.Seq, registry.SeqEntry{Index: o.Index, Height: x.height, Time: s.Time}, prog)
+	o.Status = "accepted"
+	o.Reason = CodeOK.String()
+	x.accepted++
+	return o, nil
+}
+
+func (x *execution) deviceProgress(id string) (*registry.Progress, error) {
+	if p, ok := x.progress[id]; ok {
+		return p, nil
+	}
+	p, err := registry.GetProgress(x.stage, id)
+	if err != nil {
+		return nil, err
+	}
+	x.progress[id] = p
+	return p, nil
+}
+
+func (x *execution) flushProgress() error {
+	ids := make([]string, 0, len(x.progress))
+	for id := range x.progress {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		registry.PutProgress(x.stage, id, x.progress[id])
+	}
+	return nil
+}
+
+// execSigned applies an account's transaction. Once signature, chain id and
+// nonce are good the nonce is spent, even if the operation is refused, so a
+// refused transaction cannot be replayed later.
+func (x *execution) execSigned(s *tx.Signed) (*failure, error) {
+	if s.ChainID != x.meta.ChainID {
+		return fail(CodeWrongChainID, "signed for chain %q, this is %q", s.ChainID, x.meta.ChainID), nil
+	}
+	acct, err := registry.GetAccount(x.stage, s.Account)
+	if err != nil {
+		return nil, err
+	}
+	if acct == nil {
+		acct = &registry.Account{Address: s.Account, Key: s.Signer}
+	}
+	if s.Nonce != acct.Nonce {
+		return fail(CodeWrongNonce, "nonce %d, account %s expects %d", s.Nonce, s.Account, acct.Nonce), nil
+	}
+	if err := s.Verify(); err != nil {
+		return fail(CodeBadTxSignature, "%v", err), nil
+	}
+	acct.Nonce++
+	registry.PutAccount(x.stage, acct)
+	switch f := s.Fields.(type) {
+	case *tx.RegisterDevice:
+		return x.register(s, f)
+	case *tx.RevokeDevice:
+		return x.revoke(s, f)
+	case *tx.RotateDevice:
+		return x.rotate(s, f)
+	}
+	return fail(CodeMalformedTx, "unknown transaction type %d", s.Type), nil
+}
+
+func (x *execution) register(s *tx.Signed, f *tx.RegisterDevice) (*failure, error) {
+	id := address.Device(f.Key)
+	if !zip215.Verify(f.Key, tx.RegistrationMessage(x.meta.ChainID, s.Account, f.Key), f.DeviceSig) {
+		return fail(CodeBadDeviceSignature, "the device's signature over (chain %s, owner %s) does not verify: the registration must be signed by the device key", x.meta.ChainID, s.Account), nil
+	}
+	if d, err := registry.GetDevice(x.stage, id); err != nil || d != nil {
+		if err != nil {
+			return nil, err
+		}
+		return fail(CodeDeviceExists, "device %s is already registered (owner %s, status %s)", id, d.Owner, d.Status), nil
+	}
+	d := &registry.Device{ID: id, Key: f.Key, Owner: s.Account, Labels: f.Labels, Status: registry.StatusActive, Registered: x.height, Updated: x.height}
+	registry.PutDevice(x.stage, d)
+	x.devices = append(x.devices, DeviceChange{Action: "registered", Device: d, Height: x.height})
+	return nil, nil
+}
+
+func (x *execution) ownedDevice(s *tx.Signed, id string) (*registry.Device, *failure, error) {
+	d, err := registry.GetDevice(x.stage, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d == nil {
+		return nil, fail(CodeUnregisteredDevice, "device %s is not registered", id), nil
+	}
+	if d.Owner != s.Account {
+		return nil, fail(CodeNotOwner, "device %s is owned by %s; only its owner may change it", id, d.Owner), nil
+	}
+	if d.Status == registry.StatusRevoked {
+		return nil, fail(CodeRevokedDevice, "device %s is already revoked", id), nil
+	}
+	return d, nil, nil
+}
+
+func (x *execution) revoke(s *tx.Signed, f *tx.RevokeDevice) (*failure, error) {
+	d, fl, err := x.ownedDevice(s, f.Device)
+	if d == nil {
+		return fl, err
+	}
+	d.Status, d.Updated = registry.StatusRevoked, x.height
+	registry.PutDevice(x.stage, d)
+	x.devices = append(x.devices, DeviceChange{Action: "revoked", Device: d, Height: x.height})
+	return nil, nil
+}
+
+func (x *execution) rotate(s *tx.Signed, f *tx.RotateDevice) (*failure, error) {
+	d, fl, err := x.ownedDevice(s, f.Device)
+	if d == nil {
+		return fl, err
+	}
+	if !zip215.Verify(f.Key, tx.RotationMessage(x.meta.ChainID, f.Device, f.Key), f.DeviceSig) {
+		return fail(CodeBadDeviceSignature, "the new key's signature over (chain %s, device %s) does not verify: sign the rotation with the new key", x.meta.ChainID, f.Device), nil
+	}
+	if other, err := registry.GetDevice(x.stage, address.Device(f.Key)); err != nil || other != nil {
+		if err != nil {
+			return nil, err
+		}
+		return fail(CodeDeviceExists, "the new key is the registration key of device %s; use a fresh key", other.ID), nil
+	}
+	d.OldKeys = append(d.OldKeys, registry.OldKey{Key: d.Key, Until: x.height})
+	d.Key, d.Updated = f.Key, x.height
+	registry.PutDevice(x.stage, d)
+	x.devices = append(x.devices, DeviceChange{Action: "rotated", Device: d, Height: x.height})
+	return nil, nil
+}
+
+// CheckReading applies the device rules to a decoded reading against
+// committed state, for ingest. It fills the verify cache.
+func (a *App) CheckReading(s *reading.Signed) (Code, string) {
+	dev, err := registry.GetDevice(committed{a.db}, s.Device)
+	if err != nil {
+		return CodeMalformedTx, err.Error()
+	}
+	if f := a.checkReading(s, dev); f != nil {
+		return f.code, f.msg
+	}
+	return CodeOK, ""
+}

@@ -1,0 +1,230 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"encoding/binary"
+	"fmt"
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/reading"
+)
+
+// Queries read committed state. They are safe to call from any goroutine
+// while blocks are being executed.
+
+// Device returns a device record, or nil if none is registered under id.
+func (a *App) Device(id string) (*registry.Device, error) {
+	return registry.GetDevice(committed{a.db}, id)
+}
+
+// Progress returns what the ledger knows of a device's sequence numbers.
+func (a *App) Progress(id string) (*registry.Progress, error) {
+	return registry.GetProgress(committed{a.db}, id)
+}
+
+// Account returns an account, or nil.
+func (a *App) Account(addr string) (*registry.Account, error) {
+	return registry.GetAccount(committed{a.db}, addr)
+}
+
+// Devices lists devices in id order, starting after the id `after`.
+func (a *App) Devices(after string, limit int) ([]*registry.Device, error) {
+	lower := registry.DeviceKey(after)
+	if after != "" {
+		lower = append(lower, 0)
+	}
+	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(registry.PrefixDevice)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []*registry.Device
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		d := new(registry.Device)
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		if err := reading.DecMode.Unmarshal(v, d); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", registry.ErrCorrupt, it.Key(), err)
+		}
+		out = append(out, d)
+	}
+	return out, it.Error()
+}
+
+func prefixEnd(p string) []byte {
+	b := []byte(p)
+	b[len(b)-1]++
+	return b
+}
+
+// Stored is a committed reading as the ledger holds it.
+type Stored struct {
+	Index  uint64
+	Height int64
+	Key    []byte // the device key it was verified with
+	Raw    []byte // the COSE_Sign1 reading
+	*reading.Signed
+}
+
+// Reading returns a committed reading, or nil if (device, seq) was never committed.
+func (a *App) Reading(id string, seq uint64) (*Stored, error) {
+	e, err := registry.GetSeq(committed{a.db}, id, seq)
+	if err != nil || e == nil {
+		return nil, err
+	}
+	return a.stored(*e)
+}
+
+func (a *App) stored(e registry.SeqEntry) (*Stored, error) {
+	leaf, err := a.log.Leaf(e.Index)
+	if err != nil {
+		return nil, err
+	}
+	key, raw, err := SplitLeaf(leaf)
+	if err != nil {
+		return nil, fmt.Errorf("app: leaf %d: %w", e.Index, err)
+	}
+	s, err := reading.Decode(raw)
+	if err != nil {
+		return nil, fmt.Errorf("app: leaf %d holds an undecodable reading: %w", e.Index, err)
+	}
+	return &Stored{Index: e.Index, Height: e.Height, Key: key, Raw: raw, Signed: s}, nil
+}
+
+// SplitLeaf returns the key and reading of a log leaf (see receipt.Leaf).
+func SplitLeaf(leaf []byte) (key, raw []byte, err error) {
+	var parts [][]byte
+	if err := reading.DecMode.Unmarshal(leaf, &parts); err != nil || len(parts) != 2 {
+		return nil, nil, fmt.Errorf("leaf is not [key, reading]: %v", err)
+	}
+	return parts[0], parts[1], nil
+}
+
+// ReadingQuery selects a device's readings: by sequence number (From, To
+// inclusive) or, when ByTime, by device time in unix ms (From, To
+// inclusive). Results come in sequence order.
+type ReadingQuery struct {
+	ByTime   bool
+	From, To uint64 // seq range, or time range as unix ms when ByTime
+	// StartSeq, when ByTime, skips readings below this seq: a time query
+	// continues from the next cursor of its previous page this way.
+	StartSeq uint64
+	Limit    int
+}
+
+// Readings returns up to q.Limit readings and, if there are more, the seq to
+// continue from.
+func (a *App) Readings(id string, q ReadingQuery) ([]*Stored, *uint64, error) {
+	prefix := registry.SeqPrefix(id)
+	lower := append(append([]byte(nil), prefix...), be64(q.StartSeq)...)
+	upper := append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	if !q.ByTime {
+		lower = append(append([]byte(nil), prefix...), be64(q.From)...)
+		if q.To < ^uint64(0) {
+			upper = append(append([]byte(nil), prefix...), be64(q.To+1)...)
+		}
+	}
+	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer it.Close()
+	var out []*Stored
+	for ok := it.First(); ok; ok = it.Next() {
+		var e registry.SeqEntry
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := reading.DecMode.Unmarshal(v, &e); err != nil {
+			return nil, nil, fmt.Errorf("%w: %v", registry.ErrCorrupt, err)
+		}
+		if q.ByTime && (e.Time < int64(q.From) || e.Time > int64(q.To)) {
+			continue
+		}
+		seq := binary.BigEndian.Uint64(it.Key()[len(prefix):])
+		if len(out) == q.Limit {
+			return out, &seq, nil
+		}
+		s, err := a.stored(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil, it.Error()
+}
+
+func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+// Block returns the app's record of a committed block, or nil.
+func (a *App) Block(h int64) (*Block, error) {
+	v, err := dbGet(a.db, BlockKey(h))
+	if err != nil || v == nil {
+		return nil, err
+	}
+	b := new(Block)
+	if err := reading.DecMode.Unmarshal(v, b); err != nil {
+		return nil, fmt.Errorf("app: corrupt block record %d: %w", h, err)
+	}
+	return b, nil
+}
+
+// Proof is the app's part of a receipt: the reading, its leaf and the block
+// whose app hash commits to the log that holds it.
+type Proof struct {
+	Stored *Stored
+	Block  *Block
+	Path   [][]byte // inclusion proof of Stored.Index in a log of Block.LogSize
+}
+
+// Proof returns the inclusion proof of a committed reading against the log
+// as of the block that committed it, or nil if (device, seq) is unknown.
+func (a *App) Proof(id string, seq uint64) (*Proof, error) {
+	s, err := a.Reading(id, seq)
+	if err != nil || s == nil {
+		return nil, err
+	}
+	b, err := a.Block(s.Height)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, fmt.Errorf("app: no record of block %d", s.Height)
+	}
+	path, err := a.log.InclusionProof(s.Index, b.LogSize)
+	if err != nil {
+		return nil, err
+	}
+	return &Proof{Stored: s, Block: b, Path: path}, nil
+}
+
+// Query answers ABCI queries (CometBFT's abci_query): path
+// "/accounts/ADDR" returns the account as JSON, so a client can learn its
+// next nonce through CometBFT's RPC.
+func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryResponse, error) {
+	addr, ok := strings.CutPrefix(req.Path, "/accounts/")
+	if !ok {
+		return &abci.QueryResponse{Code: uint32(CodeMalformedTx), Log: fmt.Sprintf("unknown query path %q; known: /accounts/ADDR", req.Path)}, nil
+	}
+	acct, err := a.Account(addr)
+	if err != nil {
+		return nil, err
+	}
+	if acct == nil {
+		acct = &registry.Account{Address: addr}
+	}
+	b, err := json.Marshal(acct)
+	if err != nil {
+		return nil, err
+	}
+	return &abci.QueryResponse{Value: b, Height: a.Meta().Height}, nil
+}

@@ -1,0 +1,118 @@
+// Package cli is the iotledger command line: one file a subcommand, each a
+// thin layer over the node, the API client and the public packages. Run
+// returns errors; only main exits.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iotledger/iotledger/client"
+	"github.com/iotledger/iotledger/internal/node"
+)
+
+// exitError carries an exit code other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// ExitCode maps an error from Run to a process exit code.
+func ExitCode(err error) int {
+	var e *exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	return 1
+}
+
+// env is what every command shares.
+type env struct {
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+	home   string
+	apiURL string
+	rpc    string
+}
+
+// Run executes the command line args.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	e := &env{ctx: ctx, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "iotledger",
+		Short:         "A ledger for IoT fleets: device identities, signed readings, a Merkle log and receipts anyone can verify offline",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	root.PersistentFlags().StringVar(&e.home, "home", "", "node home folder (default $IOTLEDGER_HOME, else ~/.iotledger; `dev` uses ./.iotledger-dev)")
+	root.PersistentFlags().StringVar(&e.apiURL, "api", "", "API base URL for client commands (default from the home's config, else http://127.0.0.1:8080)")
+	root.PersistentFlags().StringVar(&e.rpc, "rpc", "", "CometBFT RPC address for transactions (default from the home's config.toml, else 127.0.0.1:26657)")
+	root.AddCommand(
+		initCmd(e), startCmd(e), devCmd(e), keysCmd(e), deviceCmd(e), readingCmd(e),
+		receiptCmd(e), verifyCmd(e), auditCmd(e), statusCmd(e),
+	)
+	return root.ExecuteContext(ctx)
+}
+
+// homeDir resolves the home: flag, then IOTLEDGER_HOME, then def.
+func (e *env) homeDir(def string) string {
+	if e.home != "" {
+		return e.home
+	}
+	if h := os.Getenv("IOTLEDGER_HOME"); h != "" {
+		return h
+	}
+	if def != "" {
+		return def
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".iotledger")
+	}
+	return ".iotledger"
+}
+
+// client returns an API client for the node of the home (or --api).
+func (e *env) client() *client.Client {
+	u := e.apiURL
+	if u == "" {
+		u = "http://127.0.0.1:8080"
+		if c, err := node.LoadConfig(e.homeDir("")); err == nil {
+			u = "http://" + c.API.Addr
+		}
+	}
+	return client.New(strings.TrimRight(u, "/"))
+}
+
+// rpcAddr returns CometBFT's RPC address for the home (or --rpc).
+func (e *env) rpcAddr() string {
+	if e.rpc != "" {
+		return "tcp://" + strings.TrimPrefix(e.rpc, "tcp://")
+	}
+	if c, err := node.LoadCometConfig(e.homeDir("")); err == nil {
+		return c.RPC.ListenAddress
+	}
+	return "tcp://127.0.0.1:26657"
+}
+
+func (e *env) printf(format string, args ...any) { fmt.Fprintf(e.stdout, format, args...) }
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+}

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/iotledger/iotledger/internal/node"
+)
+
+// nodeFlags are the address overrides that start and dev share.
+type nodeFlags struct {
+	apiAddr, rpcAddr, p2pAddr, logLevel string
+}
+
+func (f *nodeFlags) register(c *cobra.Command) {
+	c.Flags().StringVar(&f.apiAddr, "api-addr", "", "HTTP API address, HOST:PORT (default from iotledger.toml: 127.0.0.1:8080)")
+	c.Flags().StringVar(&f.rpcAddr, "rpc-addr", "", "CometBFT RPC address, HOST:PORT (default from config.toml: 127.0.0.1:26657)")
+	c.Flags().StringVar(&f.p2pAddr, "p2p-addr", "", "CometBFT p2p address, HOST:PORT (default from config.toml: 127.0.0.1:26656)")
+	c.Flags().StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default from iotledger.toml: info)")
+}
+
+func (f *nodeFlags) config(home string) (node.Config, error) {
+	cfg, err := node.LoadConfig(home)
+	if err != nil {
+		return cfg, err
+	}
+	if f.apiAddr != "" {
+		cfg.API.Addr = f.apiAddr
+	}
+	if f.rpcAddr != "" {
+		cfg.RPCAddr = f.rpcAddr
+	}
+	if f.p2pAddr != "" {
+		cfg.P2PAddr = f.p2pAddr
+	}
+	if f.logLevel != "" {
+		cfg.Log.Level = f.logLevel
+	}
+	return cfg, cfg.Validate()
+}
+
+func startCmd(e *env) *cobra.Command {
+	var f nodeFlags
+	c := &cobra.Command{
+		Use:   "start",
+		Short: "Run a node from an initialised home until interrupted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home := e.homeDir("")
+			cfg, err := f.config(home)
+			if err != nil {
+				return err
+			}
+			n, err := node.Start(e.ctx, home, cfg, newLogger(e.stderr, cfg.Log.Level))
+			if err != nil {
+				return err
+			}
+			e.printf("iotledger node running\n  chain id: %s\n  API:      http://%s\n  RPC:      %s\n  home:     %s\n  genesis:  %s\npress Ctrl-C to stop\n",
+				n.ChainID(), n.APIAddr(), n.RPCAddr(), home, node.GenesisFile(home))
+			return waitAndClose(e, n)
+		},
+	}
+	f.register(c)
+	return c
+}
+
+// waitAndClose runs until the context ends or the API fails, then stops the node.
+func waitAndClose(e *env, n runningNode) error {
+	var runErr error
+	select {
+	case <-e.ctx.Done():
+	case err := <-n.Err():
+		runErr = fmt.Errorf("API server: %w", err)
+	}
+	e.printf("stopping...\n")
+	if err := n.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr == nil {
+		e.printf("stopped cleanly\n")
+	}
+	return runErr
+}
+
+type runningNode interface {
+	Err() <-chan error
+	Close() error
+}

@@ -1,0 +1,304 @@
+// Package ingest takes readings from devices (HTTP, the dev simulator, later
+// MQTT), checks each one cheaply, packs them into batch transactions and
+// hands those to the local mempool; it then tells each caller what became
+// of its reading once the block that holds it is committed.
+//
+// The model:
+//
+//  1. Submit decodes each reading and applies the device rules against
+//     committed state (registered, not revoked, signed by the current key;
+//     the signature check fills the app's verify cache, so the node verifies
+//     each reading once). A reading already committed is answered at once as
+//     a duplicate with the location of the original's receipt.
+//  2. Good readings join a bounded queue; a full queue is backpressure
+//     (ErrBusy), never a silent drop.
+//  3. One goroutine cuts a batch when it holds MaxBatch readings or its first
+//     reading has waited MaxDelay, and broadcasts it. If CheckTx refuses a
+//     batch (state changed since step 1), its readings are sent one by one so
+//     each gets its own answer.
+//  4. The app reports each committed block's outcomes through Committed;
+//     waiting callers are matched by the SHA-256 of the reading's bytes.
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/tx"
+)
+
+// Config sets batching; the defaults suit one node on two cores.
+type Config struct {
+	MaxBatch  int           // readings per batch transaction
+	MaxDelay  time.Duration // longest a reading waits for its batch to fill
+	QueueSize int           // readings queued before Submit answers ErrBusy
+}
+
+// DefaultConfig is what a node starts with.
+func DefaultConfig() Config {
+	return Config{MaxBatch: 1000, MaxDelay: 50 * time.Millisecond, QueueSize: 200000}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	switch {
+	case c.MaxBatch <= 0:
+		return fmt.Errorf("ingest.max_batch is %d, want > 0", c.MaxBatch)
+	case c.MaxDelay <= 0:
+		return fmt.Errorf("ingest.max_delay is %v, want > 0", c.MaxDelay)
+	case c.QueueSize < c.MaxBatch:
+		return fmt.Errorf("ingest.queue_size %d is below max_batch %d", c.QueueSize, c.MaxBatch)
+	}
+	return nil
+}
+
+// ErrBusy means the queue is full: retry later.
+var ErrBusy = errors.New("ingest: queue full, retry later")
+
+// Broadcast hands a transaction to the mempool and returns CheckTx's verdict.
+type Broadcast func(ctx context.Context, tx []byte) (code uint32, log string, err error)
+
+// Result is what became of one reading.
+type Result struct {
+	Device string
+	Seq    uint64
+	Status string // accepted, duplicate, rejected, pending
+	Code   app.Code
+	Detail string
+	Index  uint64
+	Height int64
+}
+
+// Ingest is the intake pipeline of one node.
+type Ingest struct {
+	app       *app.App
+	broadcast Broadcast
+	cfg       Config
+	log       *slog.Logger
+	queue     chan item
+
+	mu      sync.Mutex // guards waiters
+	waiters map[[32]byte][]chan Result
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type item struct {
+	hash [32]byte
+	raw  []byte
+}
+
+// New makes an ingest pipeline; Start runs it.
+func New(a *app.App, b Broadcast, cfg Config, log *slog.Logger) *Ingest {
+	return &Ingest{app: a, broadcast: b, cfg: cfg, log: log, queue: make(chan item, cfg.QueueSize), waiters: map[[32]byte][]chan Result{}}
+}
+
+// Start runs the batcher until Close.
+func (in *Ingest) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	in.cancel, in.done = cancel, make(chan struct{})
+	go func() {
+		defer close(in.done)
+		in.run(ctx)
+	}()
+}
+
+// Close stops the batcher and waits for it. Readings still queued were not
+// acknowledged as committed; their callers get "pending".
+func (in *Ingest) Close() {
+	if in.cancel != nil {
+		in.cancel()
+		<-in.done
+	}
+}
+
+// QueueLen is the number of readings waiting for a batch.
+func (in *Ingest) QueueLen() int { return len(in.queue) }
+
+// Submit checks and queues readings. With wait it blocks until each is
+// committed or refused, or ctx ends (then "pending").
+func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error) {
+	out := make([]Result, len(raws))
+	chans := make([]chan Result, len(raws))
+	var queued []item
+	for i, raw := range raws {
+		r, ok := in.precheck(raw)
+		out[i] = r
+		if !ok {
+			continue
+		}
+		h := sha256.Sum256(raw)
+		ch := make(chan Result, 1)
+		first := in.addWaiter(h, ch)
+		chans[i] = ch
+		if first {
+			queued = append(queued, item{hash: h, raw: raw})
+		}
+	}
+	if len(queued) > cap(in.queue)-len(in.queue) {
+		for i, ch := range chans {
+			if ch != nil {
+				in.removeWaiter(sha256.Sum256(raws[i]), ch)
+			}
+		}
+		return nil, ErrBusy
+	}
+	for _, it := range queued {
+		select {
+		case in.queue <- it:
+		default: // raced with another submitter for the last places
+			for i, ch := range chans {
+				if ch != nil {
+					in.removeWaiter(sha256.Sum256(raws[i]), ch)
+				}
+			}
+			return nil, ErrBusy
+		}
+	}
+	for i, ch := range chans {
+		if ch == nil {
+			continue
+		}
+		if !wait {
+			in.removeWaiter(sha256.Sum256(raws[i]), ch)
+			continue
+		}
+		select {
+		case r := <-ch:
+			out[i] = r
+		case <-ctx.Done():
+			in.removeWaiter(sha256.Sum256(raws[i]), ch)
+		}
+	}
+	return out, nil
+}
+
+// precheck applies the cheap rules; ok means the reading should be queued.
+func (in *Ingest) precheck(raw []byte) (Result, bool) {
+	s, err := reading.Decode(raw)
+	if err != nil {
+		code := app.CodeMalformedReading
+		if errors.Is(err, reading.ErrTooLarge) {
+			code = app.CodeReadingTooLarge
+		}
+		return Result{Status: "rejected", Code: code, Detail: err.Error()}, false
+	}
+	r := Result{Device: s.Device, Seq: s.Seq, Status: "pending"}
+	if st, err := in.app.Reading(s.Device, s.Seq); err != nil {
+		in.log.Error("ingest: read seq index", "err", err)
+	} else if st != nil {
+		r.Status, r.Code, r.Index, r.Height = "duplicate", app.CodeDuplicate, st.Index, st.Height
+		r.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d", s.Device, s.Seq, st.Index, st.Height)
+		return r, false
+	}
+	if code, msg := in.app.CheckReading(s); code != app.CodeOK {
+		r.Status, r.Code, r.Detail = "rejected", code, msg
+		return r, false
+	}
+	return r, true
+}
+
+func (in *Ingest) addWaiter(h [32]byte, ch chan Result) (first bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	ws, pending := in.waiters[h]
+	in.waiters[h] = append(ws, ch)
+	return !pending
+}
+
+func (in *Ingest) removeWaiter(h [32]byte, ch chan Result) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	ws := in.waiters[h]
+	for i, w := range ws {
+		if w == ch {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		// Keep an empty entry so the reading is not queued twice while in
+		// flight; Committed or a refusal deletes it.
+		in.waiters[h] = ws[:0]
+		return
+	}
+	in.waiters[h] = ws
+}
+
+func (in *Ingest) resolve(h [32]byte, r Result) {
+	in.mu.Lock()
+	ws := in.waiters[h]
+	delete(in.waiters, h)
+	in.mu.Unlock()
+	for _, ch := range ws {
+		ch <- r // buffered, one result per channel
+	}
+}
+
+// Committed matches a committed block's outcomes to waiting callers.
+func (in *Ingest) Committed(outcomes []app.Outcome) {
+	for _, o := range outcomes {
+		in.resolve(o.Hash, Result{Device: o.Device, Seq: o.Seq, Status: o.Status, Code: o.Code, Detail: o.Detail, Index: o.Index, Height: o.Height})
+	}
+}
+
+func (in *Ingest) run(ctx context.Context) {
+	batch := make([]item, 0, in.cfg.MaxBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func() {
+		if len(batch) > 0 {
+			in.send(ctx, batch)
+			batch = batch[:0]
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case it := <-in.queue:
+			if len(batch) == 0 {
+				timer.Reset(in.cfg.MaxDelay)
+			}
+			batch = append(batch, it)
+			if len(batch) >= in.cfg.MaxBatch {
+				timer.Stop()
+				flush()
+			}
+		case <-timer.C:
+			flush()
+		}
+	}
+}
+
+func (in *Ingest) send(ctx context.Context, batch []item) {
+	raws := make([][]byte, len(batch))
+	for i, it := range batch {
+		raws[i] = it.raw
+	}
+	code, msg, err := in.broadcast(ctx, tx.NewBatch(raws))
+	if err == nil && code == 0 {
+		return
+	}
+	if len(batch) == 1 {
+		r := Result{Status: "rejected", Code: app.Code(code), Detail: msg}
+		if err != nil {
+			r.Status, r.Detail = "pending", "could not reach the mempool: "+err.Error()
+			in.log.Warn("ingest: broadcast", "err", err)
+		}
+		in.resolve(batch[0].hash, r)
+		return
+	}
+	in.log.Info("ingest: batch refused, sending readings one by one", "readings", len(batch), "code", code, "log", msg, "err", err)
+	for _, it := range batch {
+		in.send(ctx, []item{it})
+	}
+}

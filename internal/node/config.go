@@ -1,0 +1,182 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"text/template"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/iotledger/iotledger/internal/ingest"
+)
+
+// ConfigFile is iotledger's own configuration, beside CometBFT's config.toml.
+const ConfigFile = "iotledger.toml"
+
+// Config is the node's configuration. Precedence, lowest first: Default,
+// HOME/config/iotledger.toml, environment (IOTLEDGER_API_ADDR,
+// IOTLEDGER_RPC_ADDR, IOTLEDGER_P2P_ADDR), command-line flags.
+type Config struct {
+	API    APIConfig    `toml:"api"`
+	Ingest IngestConfig `toml:"ingest"`
+	Log    LogConfig    `toml:"log"`
+	// RPCAddr and P2PAddr override CometBFT's config.toml when set.
+	RPCAddr string `toml:"-"`
+	P2PAddr string `toml:"-"`
+}
+
+// APIConfig is the HTTP API.
+type APIConfig struct {
+	Addr         string   `toml:"addr"`
+	MaxBodyBytes int64    `toml:"max_body_bytes"`
+	WaitTimeout  Duration `toml:"wait_timeout"`
+}
+
+// IngestConfig is batching (see package ingest).
+type IngestConfig struct {
+	MaxBatch  int      `toml:"max_batch"`
+	MaxDelay  Duration `toml:"max_delay"`
+	QueueSize int      `toml:"queue_size"`
+}
+
+// LogConfig is logging.
+type LogConfig struct {
+	Level         string `toml:"level"`          // debug, info, warn, error
+	CometBFTLevel string `toml:"cometbft_level"` // CometBFT's own messages: none, error, info, debug
+}
+
+// Duration is a time.Duration written as "50ms" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a duration.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	d.Duration = v
+	return err
+}
+
+// MarshalText writes a duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default is the configuration of a new node.
+func Default() Config {
+	ic := ingest.DefaultConfig()
+	return Config{
+		API:    APIConfig{Addr: "127.0.0.1:8080", MaxBodyBytes: 8 << 20, WaitTimeout: Duration{10 * time.Second}},
+		Ingest: IngestConfig{MaxBatch: ic.MaxBatch, MaxDelay: Duration{ic.MaxDelay}, QueueSize: ic.QueueSize},
+		Log:    LogConfig{Level: "info", CometBFTLevel: "error"},
+	}
+}
+
+// Validate names the section and field of the first problem.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.API.Addr); err != nil {
+		return fmt.Errorf("config: api.addr %q: %v; want HOST:PORT", c.API.Addr, err)
+	}
+	if c.API.MaxBodyBytes < 4096 {
+		return fmt.Errorf("config: api.max_body_bytes is %d, want at least 4096", c.API.MaxBodyBytes)
+	}
+	if c.API.WaitTimeout.Duration <= 0 {
+		return fmt.Errorf("config: api.wait_timeout is %v, want > 0", c.API.WaitTimeout)
+	}
+	if err := c.ingest().Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log.level %q, want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.CometBFTLevel {
+	case "none", "error", "info", "debug":
+	default:
+		return fmt.Errorf("config: log.cometbft_level %q, want none, error, info or debug", c.Log.CometBFTLevel)
+	}
+	for name, a := range map[string]string{"--rpc-addr": c.RPCAddr, "--p2p-addr": c.P2PAddr} {
+		if a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("config: %s %q: %v; want HOST:PORT", name, a, err)
+		}
+	}
+	return nil
+}
+
+func (c Config) ingest() ingest.Config {
+	return ingest.Config{MaxBatch: c.Ingest.MaxBatch, MaxDelay: c.Ingest.MaxDelay.Duration, QueueSize: c.Ingest.QueueSize}
+}
+
+// LoadConfig reads HOME/config/iotledger.toml over the defaults, then the
+// environment. A missing file means defaults.
+func LoadConfig(home string) (Config, error) {
+	c := Default()
+	p := filepath.Join(home, "config", ConfigFile)
+	md, err := toml.DecodeFile(p, &c)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return c, fmt.Errorf("config: %s: %w", p, err)
+	default:
+		if und := md.Undecoded(); len(und) > 0 {
+			return c, fmt.Errorf("config: %s: unknown setting %q; see the commented file `iotledger init` writes", p, und[0].String())
+		}
+	}
+	if v := os.Getenv("IOTLEDGER_API_ADDR"); v != "" {
+		c.API.Addr = v
+	}
+	if v := os.Getenv("IOTLEDGER_RPC_ADDR"); v != "" {
+		c.RPCAddr = v
+	}
+	if v := os.Getenv("IOTLEDGER_P2P_ADDR"); v != "" {
+		c.P2PAddr = v
+	}
+	return c, nil
+}
+
+var configTemplate = template.Must(template.New("config").Parse(`# iotledger node configuration. CometBFT's own settings are in config.toml
+# beside this file. Precedence: defaults, this file, environment
+# (IOTLEDGER_API_ADDR, IOTLEDGER_RPC_ADDR, IOTLEDGER_P2P_ADDR), flags.
+
+[api]
+# HTTP API, dashboard and /metrics. Loopback by default: put a TLS proxy in
+# front before opening it to a network.
+addr = "{{.API.Addr}}"
+# Largest request body accepted (a JSON batch of readings).
+max_body_bytes = {{.API.MaxBodyBytes}}
+# How long POST /v1/readings waits for commit before answering "pending".
+wait_timeout = "{{.API.WaitTimeout}}"
+
+[ingest]
+# Readings per batch transaction. CometBFT handles hundreds of transactions
+# a second, not tens of thousands: batching is what makes a node fast.
+max_batch = {{.Ingest.MaxBatch}}
+# Longest a reading waits for its batch to fill.
+max_delay = "{{.Ingest.MaxDelay}}"
+# Readings queued before the node answers "busy" (HTTP 503): backpressure,
+# never a silent drop.
+queue_size = {{.Ingest.QueueSize}}
+
+[log]
+# iotledger's log level: debug, info, warn, error.
+level = "{{.Log.Level}}"
+# CometBFT's own messages: none, error, info, debug.
+cometbft_level = "{{.Log.CometBFTLevel}}"
+`))
+
+// WriteConfig writes a commented configuration file.
+func WriteConfig(path string, c Config) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := configTemplate.Execute(f, c); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

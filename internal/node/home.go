@@ -1,0 +1,162 @@
+package node
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtcrypto "github.com/cometbft/cometbft/crypto"
+	"github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/types"
+	"github.com/spf13/viper"
+
+	"github.com/iotledger/iotledger/internal/app"
+)
+
+// ErrNoHome means the home was never initialised.
+var ErrNoHome = errors.New("node: home not initialised")
+
+// InitOptions set up a new home.
+type InitOptions struct {
+	ChainID string // default: iotledger-<random>
+	Moniker string // default: the host name
+	Config  Config // iotledger.toml; zero value means Default()
+}
+
+// Initialized reports whether home holds a genesis file.
+func Initialized(home string) bool {
+	_, err := os.Stat(filepath.Join(home, "config", "genesis.json"))
+	return err == nil
+}
+
+// GenesisFile is the path of a home's genesis file.
+func GenesisFile(home string) string { return filepath.Join(home, "config", "genesis.json") }
+
+// Init creates a single-validator home: CometBFT's config.toml (tuned for
+// iotledger), genesis.json, the validator and node keys, and iotledger.toml.
+// It refuses a home that already has a genesis file.
+func Init(home string, o InitOptions) (*types.GenesisDoc, error) {
+	if Initialized(home) {
+		return nil, fmt.Errorf("node: %s is already initialised (it has %s); use another --home or remove it", home, GenesisFile(home))
+	}
+	if o.ChainID == "" {
+		b := make([]byte, 3)
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+		o.ChainID = "iotledger-" + hex.EncodeToString(b)
+	}
+	if o.Moniker == "" {
+		o.Moniker, _ = os.Hostname()
+	}
+	if o.Config == (Config{}) {
+		o.Config = Default()
+	}
+	cfg := CometConfig(home)
+	cfg.Moniker = o.Moniker
+	cmtcfg.EnsureRoot(home)
+	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
+	if err := WriteConfig(filepath.Join(home, "config", ConfigFile), o.Config); err != nil {
+		return nil, err
+	}
+	pv, err := privval.LoadOrGenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile(), func() (cmtcrypto.PrivKey, error) { return ed25519.GenPrivKey(), nil })
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p2p.LoadOrGenNodeKey(cfg.NodeKeyFile()); err != nil {
+		return nil, err
+	}
+	pub, err := pv.GetPubKey()
+	if err != nil {
+		return nil, err
+	}
+	appState, err := json.Marshal(app.DefaultGenesis())
+	if err != nil {
+		return nil, err
+	}
+	params := types.DefaultConsensusParams()
+	// Blocks carry batches of readings: allow 16 MiB blocks (the default is
+	// 4 MiB) so one block holds about 60,000 readings.
+	params.Block.MaxBytes = 16 << 20
+	gen := &types.GenesisDoc{
+		GenesisTime:     time.Now().UTC().Truncate(time.Millisecond),
+		ChainID:         o.ChainID,
+		InitialHeight:   1,
+		ConsensusParams: params,
+		Validators:      []types.GenesisValidator{{Address: pub.Address(), PubKey: pub, Power: 10, Name: o.Moniker}},
+		AppState:        appState,
+	}
+	if err := gen.ValidateAndComplete(); err != nil {
+		return nil, err
+	}
+	if err := gen.SaveAs(cfg.GenesisFile()); err != nil {
+		return nil, err
+	}
+	return gen, nil
+}
+
+// CometConfig is CometBFT's configuration as iotledger sets it for a new
+// home. Each departure from CometBFT's defaults says why.
+func CometConfig(home string) *cmtcfg.Config {
+	cfg := cmtcfg.DefaultConfig()
+	cfg.SetRoot(home)
+	// Pebble for CometBFT's own stores too, like the app.
+	cfg.DBBackend = "pebbledb"
+	// Loopback by default: an operator opens ports on purpose.
+	cfg.RPC.ListenAddress = "tcp://127.0.0.1:26657"
+	cfg.P2P.ListenAddress = "tcp://127.0.0.1:26656"
+	// Local testnets run several nodes on one address.
+	cfg.P2P.AllowDuplicateIP = true
+	cfg.P2P.AddrBookStrict = false
+	// Batches are large: raise the 5 MB/s per-connection default so a
+	// multi-validator network gossips blocks as fast as ingest fills them.
+	cfg.P2P.SendRate = 50 << 20
+	cfg.P2P.RecvRate = 50 << 20
+	// One block every ~300 ms keeps publish-to-receipt latency low on one
+	// node or a LAN; empty blocks only every 10 s. A block after a block
+	// that changed the app hash is made at once anyway (its header carries
+	// the receipt's app hash).
+	cfg.Consensus.TimeoutCommit = 300 * time.Millisecond
+	cfg.Consensus.CreateEmptyBlocksInterval = 10 * time.Second
+	// Batches of up to 4 MiB (app params.max_tx_bytes); the mempool counts
+	// batches, not readings.
+	cfg.Mempool.MaxTxBytes = 4 << 20
+	cfg.Mempool.MaxTxsBytes = 1 << 30
+	cfg.Mempool.Size = 10000
+	// The app answers readings itself: CometBFT's tx indexer would store
+	// every batch a second time.
+	cfg.TxIndex.Indexer = "null"
+	cfg.Storage.DiscardABCIResponses = true
+	cfg.Instrumentation.Prometheus = false
+	return cfg
+}
+
+// LoadCometConfig reads HOME/config/config.toml as CometBFT does.
+func LoadCometConfig(home string) (*cmtcfg.Config, error) {
+	p := filepath.Join(home, "config", "config.toml")
+	if _, err := os.Stat(p); err != nil {
+		return nil, fmt.Errorf("%w: %s is missing; run `iotledger init --home %s` first", ErrNoHome, p, home)
+	}
+	v := viper.New()
+	v.SetConfigFile(p)
+	if err := v.ReadInConfig(); err != nil {
+		return nil, fmt.Errorf("node: read %s: %w", p, err)
+	}
+	cfg := cmtcfg.DefaultConfig()
+	if err := v.Unmarshal(cfg); err != nil {
+		return nil, fmt.Errorf("node: parse %s: %w", p, err)
+	}
+	cfg.SetRoot(home)
+	if err := cfg.ValidateBasic(); err != nil {
+		return nil, fmt.Errorf("node: %s: %w", p, err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,49 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+)
+
+// cometLogger sends CometBFT's log lines to slog, filtered by level.
+type cometLogger struct {
+	l     *slog.Logger
+	level int // 0 none, 1 error, 2 info, 3 debug
+}
+
+func newCometLogger(l *slog.Logger, level string) cmtlog.Logger {
+	lv := map[string]int{"none": 0, "error": 1, "info": 2, "debug": 3}[level]
+	return &cometLogger{l: l.With("module", "cometbft"), level: lv}
+}
+
+func (c *cometLogger) Debug(msg string, kv ...any) { c.log(3, slog.LevelDebug, msg, kv) }
+func (c *cometLogger) Info(msg string, kv ...any)  { c.log(2, slog.LevelInfo, msg, kv) }
+func (c *cometLogger) Error(msg string, kv ...any) { c.log(1, slog.LevelError, msg, kv) }
+
+func (c *cometLogger) log(need int, lv slog.Level, msg string, kv []any) {
+	if c.level < need {
+		return
+	}
+	c.l.Log(context.Background(), lv, msg, fixKV(kv)...)
+}
+
+func (c *cometLogger) With(kv ...any) cmtlog.Logger {
+	return &cometLogger{l: c.l.With(fixKV(kv)...), level: c.level}
+}
+
+// fixKV turns CometBFT's key/value list into slog attributes; keys that are
+// not strings are printed.
+func fixKV(kv []any) []any {
+	out := make([]any, 0, len(kv))
+	for i := 0; i+1 < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			k = fmt.Sprint(kv[i])
+		}
+		out = append(out, slog.Any(k, kv[i+1]))
+	}
+	return out
+}

@@ -1,0 +1,355 @@
+package node
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	"github.com/cometbft/cometbft/rpc/client/local"
+	"github.com/cometbft/cometbft/types"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/iotledger/iotledger/internal/api"
+	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/receipt"
+)
+
+// Version is the node software version.
+const Version = "0.1.0"
+
+// AppDBDir is where the app's Pebble store lives inside a home.
+func AppDBDir(home string) string { return filepath.Join(home, "data", "iotledger.db") }
+
+// Node is one running iotledger node: CometBFT, the app, ingest and the API.
+type Node struct {
+	home    string
+	cfg     Config
+	cmtCfg  *cmtcfg.Config
+	log     *slog.Logger
+	db      *pebble.DB
+	app     *app.App
+	cmt     *nm.Node
+	rpc     *local.Local
+	ingest  *ingest.Ingest
+	hub     *hub
+	metrics *metrics
+	http    *http.Server
+	apiAddr net.Addr
+	httpErr chan error
+
+	closeOnce sync.Once
+}
+
+// Start opens the home and starts every part of the node. Call Close to stop.
+func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cc, err := LoadCometConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.RPCAddr != "" {
+		cc.RPC.ListenAddress = "tcp://" + cfg.RPCAddr
+	}
+	if cfg.P2PAddr != "" {
+		cc.P2P.ListenAddress = "tcp://" + cfg.P2PAddr
+	}
+	if err := checkKeyFile(cc.PrivValidatorKeyFile()); err != nil {
+		return nil, err
+	}
+	n := &Node{home: home, cfg: cfg, cmtCfg: cc, log: log, hub: newHub(), httpErr: make(chan error, 1)}
+	reg := prometheus.NewRegistry()
+	n.metrics = newMetrics(reg)
+
+	n.db, err = pebble.Open(AppDBDir(home), &pebble.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("node: open store %s: %w", AppDBDir(home), err)
+	}
+	n.app, err = app.Open(n.db, n)
+	if err != nil {
+		n.db.Close()
+		return nil, err
+	}
+	pv := privval.LoadFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
+	nodeKey, err := p2p.LoadNodeKey(cc.NodeKeyFile())
+	if err != nil {
+		n.db.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	n.cmt, err = nm.NewNode(ctx, cc, pv, nodeKey,
+		proxy.NewLocalClientCreator(n.app),
+		nm.DefaultGenesisDocProviderFunc(cc),
+		cmtcfg.DefaultDBProvider,
+		nm.DefaultMetricsProvider(cc.Instrumentation),
+		newCometLogger(log, cfg.Log.CometBFTLevel),
+	)
+	if err != nil {
+		n.db.Close()
+		return nil, fmt.Errorf("node: start CometBFT: %w", err)
+	}
+	if err := n.cmt.Start(); err != nil {
+		n.db.Close()
+		return nil, fmt.Errorf("node: start CometBFT: %w", err)
+	}
+	n.rpc = local.New(n.cmt)
+	n.ingest = ingest.New(n.app, n.broadcast, cfg.ingest(), log)
+	n.ingest.Start()
+
+	srv := api.New(n, api.Options{MaxBodyBytes: cfg.API.MaxBodyBytes, Registry: reg, Logger: log, WaitTimeout: cfg.API.WaitTimeout.Duration})
+	ln, err := net.Listen("tcp", cfg.API.Addr)
+	if err != nil {
+		n.Close()
+		return nil, fmt.Errorf("node: API address %s: %w; pick another with --api-addr", cfg.API.Addr, err)
+	}
+	n.apiAddr = ln.Addr()
+	n.http = srv.HTTPServer(cfg.API.Addr)
+	go func() { n.httpErr <- n.http.Serve(ln) }()
+	return n, nil
+}
+
+func checkKeyFile(p string) error {
+	st, err := os.Stat(p)
+	if err != nil {
+		return fmt.Errorf("node: validator key: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("node: validator key %s has mode %v, readable by others; run chmod 600 %s", p, st.Mode().Perm(), p)
+	}
+	return nil
+}
+
+// APIAddr is the address the API listens on.
+func (n *Node) APIAddr() string { return n.apiAddr.String() }
+
+// RPCAddr is CometBFT's RPC address.
+func (n *Node) RPCAddr() string { return strings.TrimPrefix(n.cmtCfg.RPC.ListenAddress, "tcp://") }
+
+// App is the node's ABCI application.
+func (n *Node) App() *app.App { return n.app }
+
+// ChainID is the chain's id.
+func (n *Node) ChainID() string { return n.cmt.GenesisDoc().ChainID }
+
+// Err reports a fatal error of the API server.
+func (n *Node) Err() <-chan error { return n.httpErr }
+
+// Close stops the API, ingest and CometBFT, then closes the store.
+func (n *Node) Close() error {
+	var errs []error
+	n.closeOnce.Do(func() {
+		if n.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2e9)
+			n.http.Shutdown(ctx)
+			cancel()
+		}
+		n.hub.close()
+		if n.ingest != nil {
+			n.ingest.Close()
+		}
+		if n.cmt != nil && n.cmt.IsRunning() {
+			if err := n.cmt.Stop(); err != nil {
+				errs = append(errs, err)
+			}
+			n.cmt.Wait()
+		}
+		if n.db != nil {
+			errs = append(errs, n.db.Close())
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func (n *Node) broadcast(ctx context.Context, tx []byte) (uint32, string, error) {
+	r, err := n.rpc.BroadcastTxSync(ctx, tx)
+	if err != nil {
+		return 0, "", err
+	}
+	return r.Code, r.Log, nil
+}
+
+// ObserveVerify times signature checks for /metrics (app.Observer).
+func (n *Node) ObserveVerify(count int, verify func()) { n.metrics.observeVerify(count, verify) }
+
+// Committed fans a committed block out to ingest, metrics and subscribers
+// (app.Observer). It never blocks on a subscriber.
+func (n *Node) Committed(b *app.Block, outcomes []app.Outcome, devices []app.DeviceChange) {
+	n.metrics.committed(b, outcomes)
+	if n.ingest != nil {
+		n.ingest.Committed(outcomes)
+	}
+	n.hub.publish(api.Event{Type: "block", Data: b})
+	for i := range outcomes {
+		if outcomes[i].Status == "accepted" {
+			n.hub.publish(api.Event{Type: "reading", Data: outcomes[i]})
+		}
+	}
+	for i := range devices {
+		n.hub.publish(api.Event{Type: "device", Data: devices[i]})
+	}
+}
+
+// Status implements api.Ledger.
+func (n *Node) Status(ctx context.Context) (*api.Status, error) {
+	st, err := n.rpc.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := n.app.Meta()
+	return &api.Status{
+		ChainID:      n.ChainID(),
+		Height:       m.Height,
+		AppHash:      hex.EncodeToString(m.AppHash),
+		LogSize:      n.app.Log().Size(),
+		LogRoot:      hex.EncodeToString(n.app.Log().Root()),
+		Validators:   len(n.cmt.GenesisDoc().Validators),
+		NodeID:       string(st.NodeInfo.ID()),
+		LatestTimeMs: st.SyncInfo.LatestBlockTime.UnixMilli(),
+		CatchingUp:   st.SyncInfo.CatchingUp,
+		Version:      Version,
+	}, nil
+}
+
+// Device implements api.Ledger.
+func (n *Node) Device(id string) (*registry.Device, error) { return n.app.Device(id) }
+
+// Devices implements api.Ledger.
+func (n *Node) Devices(after string, limit int) ([]*registry.Device, error) {
+	return n.app.Devices(after, limit)
+}
+
+// Progress implements api.Ledger.
+func (n *Node) Progress(id string) (*registry.Progress, error) { return n.app.Progress(id) }
+
+// Readings implements api.Ledger.
+func (n *Node) Readings(id string, q app.ReadingQuery) ([]*app.Stored, *uint64, error) {
+	return n.app.Readings(id, q)
+}
+
+// Block implements api.Ledger.
+func (n *Node) Block(ctx context.Context, h int64) (*api.BlockInfo, error) {
+	b, err := n.app.Block(h)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	info := &api.BlockInfo{Block: *b}
+	if meta := n.cmt.BlockStore().LoadBlockMeta(h); meta != nil {
+		info.Hash = meta.BlockID.Hash.String()
+		info.Proposer = meta.Header.ProposerAddress.String()
+		info.NumTxs = meta.NumTxs
+	}
+	return info, nil
+}
+
+// Receipt implements api.Ledger: the app's proof, the header of the next
+// block (which carries the app hash) and its commit and validator set.
+func (n *Node) Receipt(ctx context.Context, id string, seq uint64) (*receipt.Receipt, error) {
+	p, err := n.app.Proof(id, seq)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil {
+		return nil, api.ErrNotFound
+	}
+	h := p.Block.Height + 1
+	if n.cmt.BlockStore().Height() < h {
+		return nil, api.ErrNotYet
+	}
+	c, err := n.rpc.Commit(ctx, &h)
+	if err != nil {
+		return nil, fmt.Errorf("node: commit of block %d: %w", h, err)
+	}
+	vals, err := n.validators(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := cmtjson.Marshal(c.SignedHeader)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := cmtjson.Marshal(vals)
+	if err != nil {
+		return nil, err
+	}
+	return &receipt.Receipt{
+		Version:      receipt.Version,
+		ChainID:      n.ChainID(),
+		Reading:      p.Stored.Raw,
+		DeviceKey:    p.Stored.Key,
+		LeafIndex:    p.Stored.Index,
+		TreeSize:     p.Block.LogSize,
+		Proof:        p.Path,
+		LogRoot:      p.Block.LogRoot,
+		StateDigest:  p.Block.StateDigest,
+		Height:       p.Block.Height,
+		SignedHeader: sh,
+		Validators:   vs,
+	}, nil
+}
+
+func (n *Node) validators(ctx context.Context, h int64) (*types.ValidatorSet, error) {
+	var all []*types.Validator
+	perPage := 100
+	for page := 1; ; page++ {
+		r, err := n.rpc.Validators(ctx, &h, &page, &perPage)
+		if err != nil {
+			return nil, fmt.Errorf("node: validators of block %d: %w", h, err)
+		}
+		all = append(all, r.Validators...)
+		if len(all) >= r.Total || len(r.Validators) == 0 {
+			break
+		}
+	}
+	return types.NewValidatorSet(all), nil
+}
+
+// Submit implements api.Ledger.
+func (n *Node) Submit(ctx context.Context, raws [][]byte, wait bool) ([]api.Result, error) {
+	rs, err := n.ingest.Submit(ctx, raws, wait)
+	if errors.Is(err, ingest.ErrBusy) {
+		n.metrics.busy.Inc()
+		return nil, api.ErrBusy
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Result, len(rs))
+	for i, r := range rs {
+		out[i] = api.Result{Device: r.Device, Seq: r.Seq, Status: r.Status, Detail: r.Detail, Height: r.Height}
+		if r.Code != app.CodeOK {
+			out[i].Reason = r.Code.String()
+		}
+		if r.Status == "accepted" || r.Status == "duplicate" {
+			idx := r.Index
+			out[i].Index = &idx
+			out[i].Receipt = fmt.Sprintf("/v1/devices/%s/readings/%d/receipt", r.Device, r.Seq)
+		}
+		if r.Status == "rejected" {
+			n.metrics.rejected.WithLabelValues(r.Code.String()).Inc()
+		}
+	}
+	return out, nil
+}
+
+// Subscribe implements api.Ledger.
+func (n *Node) Subscribe() (<-chan api.Event, func()) { return n.hub.subscribe() }
+
+// RPC is an in-process CometBFT RPC client of this node.
+func (n *Node) RPC() *local.Local { return n.rpc }

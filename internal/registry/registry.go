@@ -1,0 +1,216 @@
+// Package registry is the state machine of accounts and devices.
+//
+// An account is an Ed25519 key known by its address (acc1...); it exists from
+// its first signed transaction and carries a nonce that each of its
+// transactions must match, so none can be replayed. A device is an Ed25519
+// key known by its id (dev1..., from the key it was registered with), owned
+// by the account that registered it, with labels and a status:
+//
+//	active  -> revoked   (by its owner; final)
+//
+// Rotation replaces the key; the rotated-out keys are kept with the height
+// they stopped being valid, so a reading signed by an old key is refused with
+// a reason of its own. Per-device progress (highest sequence number, count,
+// gaps) and the (device, seq) index live here too; they are derived from the
+// reading log and so are not part of the state digest.
+//
+// The registry reads and writes through a [KV] that the application stages
+// per block; it never touches the database itself, so every function here is
+// a pure function of (state, input).
+package registry
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/iotledger/iotledger/reading"
+)
+
+// KV is the staged key-value view of one block (or of committed state for
+// queries and CheckTx, where Set is not called).
+type KV interface {
+	Get(key []byte) ([]byte, error) // nil, nil when absent
+	Set(key, value []byte)
+}
+
+// Key prefixes. Keys under PrefixAccount and PrefixDevice are covered by the
+// state digest; the others are derived from the reading log.
+const (
+	PrefixAccount  = "a/"
+	PrefixDevice   = "d/"
+	PrefixProgress = "m/"
+	PrefixSeq      = "s/"
+)
+
+// Device statuses.
+const (
+	StatusActive  = "active"
+	StatusRevoked = "revoked"
+)
+
+// Device is a device's record on the ledger.
+type Device struct {
+	ID         string            `cbor:"1,keyasint" json:"id"`
+	Key        []byte            `cbor:"2,keyasint" json:"key"`
+	Owner      string            `cbor:"3,keyasint" json:"owner"`
+	Labels     map[string]string `cbor:"4,keyasint,omitempty" json:"labels,omitempty"`
+	Status     string            `cbor:"5,keyasint" json:"status"`
+	OldKeys    []OldKey          `cbor:"6,keyasint,omitempty" json:"old_keys,omitempty"`
+	Registered int64             `cbor:"7,keyasint" json:"registered_height"`
+	Updated    int64             `cbor:"8,keyasint" json:"updated_height"`
+}
+
+// OldKey is a key rotated out at height Until.
+type OldKey struct {
+	Key   []byte `cbor:"1,keyasint" json:"key"`
+	Until int64  `cbor:"2,keyasint" json:"until_height"`
+}
+
+// Account is an account's record.
+type Account struct {
+	Address string `cbor:"1,keyasint" json:"address"`
+	Key     []byte `cbor:"2,keyasint" json:"key"`
+	Nonce   uint64 `cbor:"3,keyasint" json:"nonce"`
+}
+
+// Progress is what the ledger knows of a device's sequence numbers.
+type Progress struct {
+	Count  uint64  `cbor:"1,keyasint" json:"count"`
+	MinSeq uint64  `cbor:"2,keyasint" json:"min_seq"`
+	MaxSeq uint64  `cbor:"3,keyasint" json:"max_seq"`
+	Gaps   []Range `cbor:"4,keyasint,omitempty" json:"gaps"`
+	// GapsTruncated is set when more than MaxGaps gaps were open; the lowest
+	// (oldest) were dropped from the list.
+	GapsTruncated bool `cbor:"5,keyasint,omitempty" json:"gaps_truncated,omitempty"`
+}
+
+// Range is an inclusive range of sequence numbers.
+type Range struct {
+	From uint64 `cbor:"1,keyasint" json:"from"`
+	To   uint64 `cbor:"2,keyasint" json:"to"`
+}
+
+// MaxGaps bounds the gap list kept per device.
+const MaxGaps = 1024
+
+// SeqEntry locates a committed reading: its log index, block and device time.
+type SeqEntry struct {
+	Index  uint64 `cbor:"1,keyasint" json:"index"`
+	Height int64  `cbor:"2,keyasint" json:"height"`
+	Time   int64  `cbor:"3,keyasint" json:"time"`
+}
+
+// ErrCorrupt means a stored record does not decode: the store is damaged.
+var ErrCorrupt = errors.New("registry: corrupt record")
+
+// DeviceKey, AccountKey, ProgressKey and SeqKey are the store keys of records.
+func DeviceKey(id string) []byte    { return []byte(PrefixDevice + id) }
+func AccountKey(addr string) []byte { return []byte(PrefixAccount + addr) }
+func ProgressKey(id string) []byte  { return []byte(PrefixProgress + id) }
+func SeqKey(id string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(PrefixSeq+id+"/"), seq)
+}
+
+// SeqPrefix is the prefix of a device's (device, seq) index keys.
+func SeqPrefix(id string) []byte { return []byte(PrefixSeq + id + "/") }
+
+func get[T any](kv KV, key []byte) (*T, error) {
+	b, err := kv.Get(key)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	v := new(T)
+	if err := reading.DecMode.Unmarshal(b, v); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
+	}
+	return v, nil
+}
+
+func put(kv KV, key []byte, v any) {
+	b, err := reading.EncMode.Marshal(v)
+	if err != nil {
+		panic("registry: encode " + string(key) + ": " + err.Error()) // plain structs always encode
+	}
+	kv.Set(key, b)
+}
+
+// GetDevice returns a device's record, or nil if it is not registered.
+func GetDevice(kv KV, id string) (*Device, error) { return get[Device](kv, DeviceKey(id)) }
+
+// PutDevice stores a device's record.
+func PutDevice(kv KV, d *Device) { put(kv, DeviceKey(d.ID), d) }
+
+// GetAccount returns an account, or nil if it has never sent a transaction.
+func GetAccount(kv KV, addr string) (*Account, error) { return get[Account](kv, AccountKey(addr)) }
+
+// PutAccount stores an account.
+func PutAccount(kv KV, a *Account) { put(kv, AccountKey(a.Address), a) }
+
+// GetSeq returns where (device, seq) was committed, or nil.
+func GetSeq(kv KV, id string, seq uint64) (*SeqEntry, error) {
+	return get[SeqEntry](kv, SeqKey(id, seq))
+}
+
+// GetProgress returns a device's progress; zero if it has sent nothing.
+func GetProgress(kv KV, id string) (*Progress, error) {
+	p, err := get[Progress](kv, ProgressKey(id))
+	if p == nil && err == nil {
+		p = &Progress{}
+	}
+	return p, err
+}
+
+// Record notes that (device, seq) was committed at e and updates the
+// device's progress p (which the caller writes back with PutProgress once per
+// block). The caller has checked that (device, seq) is new.
+func Record(kv KV, id string, seq uint64, e SeqEntry, p *Progress) {
+	put(kv, SeqKey(id, seq), e)
+	switch {
+	case p.Count == 0:
+		p.MinSeq, p.MaxSeq = seq, seq
+	case seq > p.MaxSeq:
+		if seq > p.MaxSeq+1 {
+			p.Gaps = append(p.Gaps, Range{p.MaxSeq + 1, seq - 1})
+		}
+		p.MaxSeq = seq
+	case seq < p.MinSeq:
+		if seq < p.MinSeq-1 {
+			p.Gaps = append([]Range{{seq + 1, p.MinSeq - 1}}, p.Gaps...)
+		}
+		p.MinSeq = seq
+	default: // a late reading inside [MinSeq, MaxSeq] closes (part of) a gap
+		p.Gaps = closeGap(p.Gaps, seq)
+	}
+	// Any of the cases above may add a gap (splitting one adds one too).
+	if len(p.Gaps) > MaxGaps {
+		p.Gaps = append(p.Gaps[:0], p.Gaps[len(p.Gaps)-MaxGaps:]...)
+		p.GapsTruncated = true
+	}
+	p.Count++
+}
+
+func closeGap(gaps []Range, seq uint64) []Range {
+	for i, g := range gaps {
+		if seq < g.From || seq > g.To {
+			continue
+		}
+		switch {
+		case g.From == g.To:
+			return append(gaps[:i], gaps[i+1:]...)
+		case seq == g.From:
+			gaps[i].From++
+		case seq == g.To:
+			gaps[i].To--
+		default:
+			gaps = append(gaps[:i+1], gaps[i:]...)
+			gaps[i] = Range{g.From, seq - 1}
+			gaps[i+1] = Range{seq + 1, g.To}
+		}
+		return gaps
+	}
+	return gaps
+}
+
+// PutProgress stores a device's progress.
+func PutProgress(kv KV, id string, p *Progress) { put(kv, ProgressKey(id), p) }

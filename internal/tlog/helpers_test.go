@@ -1,0 +1,150 @@
+package tlog
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/transparency-dev/merkle/testonly"
+)
+
+// store is a pebble db that a test can close and reopen in place.
+type store struct {
+	t   testing.TB
+	fs  vfs.FS
+	dir string
+	db  *pebble.DB
+}
+
+// newStore opens a db in a fresh t.TempDir, closed at cleanup.
+func newStore(t testing.TB) *store {
+	t.Helper()
+	return openStore(t, vfs.Default, t.TempDir())
+}
+
+// newMemStore opens a db in memory, for tests that open many.
+func newMemStore(t testing.TB) *store {
+	t.Helper()
+	return openStore(t, vfs.NewMem(), "db")
+}
+
+func openStore(t testing.TB, fs vfs.FS, dir string) *store {
+	t.Helper()
+	s := &store{t: t, fs: fs, dir: dir}
+	s.open()
+	t.Cleanup(func() {
+		if s.db != nil {
+			if err := s.db.Close(); err != nil {
+				t.Errorf("close db: %v", err)
+			}
+		}
+	})
+	return s
+}
+
+func (s *store) open() {
+	s.t.Helper()
+	db, err := pebble.Open(s.dir, &pebble.Options{FS: s.fs})
+	if err != nil {
+		s.t.Fatalf("pebble.Open: %v", err)
+	}
+	s.db = db
+}
+
+// reopen closes the db and opens it again, like a node restart.
+func (s *store) reopen() {
+	s.t.Helper()
+	if err := s.db.Close(); err != nil {
+		s.t.Fatalf("close db: %v", err)
+	}
+	s.db = nil
+	s.open()
+}
+
+// openLog opens the log in s.db.
+func (s *store) openLog() *Log {
+	s.t.Helper()
+	l, err := Open(s.db)
+	if err != nil {
+		s.t.Fatalf("Open: %v", err)
+	}
+	return l
+}
+
+// commit writes st into a fresh batch and commits it, like the ABCI Commit.
+func (s *store) commit(st *Stage) {
+	s.t.Helper()
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := st.Write(b); err != nil {
+		s.t.Fatalf("Write: %v", err)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		s.t.Fatalf("Commit: %v", err)
+	}
+}
+
+// block stages leaves as one block, commits it and applies it to l, also
+// appending them to ref when it is not nil.
+func (s *store) block(l *Log, ref *testonly.Tree, leaves [][]byte) {
+	s.t.Helper()
+	st := l.Begin()
+	for _, leaf := range leaves {
+		st.Append(leaf)
+	}
+	s.commit(st)
+	if err := l.Apply(st); err != nil {
+		s.t.Fatalf("Apply: %v", err)
+	}
+	if ref != nil {
+		ref.AppendData(leaves...)
+	}
+}
+
+// set writes key directly, to corrupt the store.
+func (s *store) set(key, value []byte) {
+	s.t.Helper()
+	if err := s.db.Set(key, value, pebble.Sync); err != nil {
+		s.t.Fatalf("Set: %v", err)
+	}
+}
+
+func (s *store) del(key []byte) {
+	s.t.Helper()
+	if err := s.db.Delete(key, pebble.Sync); err != nil {
+		s.t.Fatalf("Delete: %v", err)
+	}
+}
+
+// tlogKeys returns every key under "t/" in order.
+func (s *store) tlogKeys() []string {
+	s.t.Helper()
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte("t/"), UpperBound: []byte("t0")})
+	if err != nil {
+		s.t.Fatalf("NewIter: %v", err)
+	}
+	var keys []string
+	for it.First(); it.Valid(); it.Next() {
+		keys = append(keys, string(it.Key()))
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		s.t.Fatalf("iterate: %v", err)
+	}
+	return keys
+}
+
+// seqLeaves returns n leaves numbered from first, of varying length
+// (including empty).
+func seqLeaves(first, n int) [][]byte {
+	leaves := make([][]byte, n)
+	for i := range leaves {
+		j := first + i
+		leaf := make([]byte, j%7)
+		for k := range leaf {
+			leaf[k] = byte(j + k*31)
+		}
+		leaves[i] = leaf
+	}
+	return leaves
+}

@@ -1,0 +1,34 @@
+package tlog
+
+import (
+	"encoding/binary"
+
+	"github.com/transparency-dev/merkle/compact"
+)
+
+// Key layout; see the package comment. All integers are big-endian so that
+// pebble's byte order is the order of the log.
+const (
+	leafPrefix = "t/l/" // + be64(index) -> leaf data
+	nodePrefix = "t/n/" // + level (1 byte) + be64(index) -> 32-byte node hash
+)
+
+// sizeKey holds be64(size) of the committed log.
+var sizeKey = []byte("t/s")
+
+// maxKeyLen is the length of the longest key tlog writes (a node key).
+const maxKeyLen = len(nodePrefix) + 1 + 8
+
+// leafKey appends the key of leaf index to dst.
+func leafKey(dst []byte, index uint64) []byte {
+	dst = append(dst, leafPrefix...)
+	return binary.BigEndian.AppendUint64(dst, index)
+}
+
+// nodeKey appends the key of node id to dst. Levels never exceed 64, so one
+// byte holds them.
+func nodeKey(dst []byte, id compact.NodeID) []byte {
+	dst = append(dst, nodePrefix...)
+	dst = append(dst, byte(id.Level))
+	return binary.BigEndian.AppendUint64(dst, id.Index)
+}

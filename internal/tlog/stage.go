@@ -1,0 +1,77 @@
+package tlog
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/transparency-dev/merkle/compact"
+)
+
+// Stage holds the appends of one block on top of the committed state of a
+// Log. It is not safe for concurrent use; the Log it came from is.
+type Stage struct {
+	log  *Log
+	base uint64         // committed size when the stage began
+	rng  *compact.Range // [0, base+staged leaves)
+
+	data  []byte // staged leaf data, concatenated
+	ends  []int  // ends[i] is the end offset in data of leaf base+i
+	nodes []node // every node the compact range created, in creation order
+
+	visit compact.VisitFn // s.record, bound once to avoid an allocation per Append
+}
+
+// node is a node of the tree created by a staged append.
+type node struct {
+	id   compact.NodeID
+	hash []byte
+}
+
+func (s *Stage) record(id compact.NodeID, hash []byte) {
+	s.nodes = append(s.nodes, node{id: id, hash: hash})
+}
+
+// Append stages leaf as the next leaf of the log and returns its index. It
+// copies leaf, so the caller may reuse it. The leaf is hashed with the RFC
+// 6962 leaf hash, SHA-256(0x00 || leaf).
+func (s *Stage) Append(leaf []byte) uint64 {
+	index := s.rng.End()
+	s.data = append(s.data, leaf...)
+	s.ends = append(s.ends, len(s.data))
+	if err := s.rng.Append(hasher.HashLeaf(leaf), s.visit); err != nil {
+		// Unreachable: the range was built by RangeFactory.NewRange, which
+		// checked its hashes against its size.
+		panic(fmt.Sprintf("tlog: append leaf %d: %v", index, err))
+	}
+	return index
+}
+
+// Size returns the size of the log with the staged leaves.
+func (s *Stage) Size() uint64 { return s.rng.End() }
+
+// Root returns the root of the log with the staged leaves. It costs one
+// hash per level of the right border, so call it once per block.
+func (s *Stage) Root() []byte { return rootOf(s.rng) }
+
+// Write puts the staged leaves, every node hash they created (all levels,
+// leaf hashes at level 0) and the new size into b. It reads nothing from the
+// db. The caller commits b; the Stage does not.
+func (s *Stage) Write(b *pebble.Batch) error {
+	key := make([]byte, 0, maxKeyLen)
+	start := 0
+	for i, end := range s.ends {
+		key = leafKey(key[:0], s.base+uint64(i))
+		if err := b.Set(key, s.data[start:end], nil); err != nil {
+			return err
+		}
+		start = end
+	}
+	for _, n := range s.nodes {
+		key = nodeKey(key[:0], n.id)
+		if err := b.Set(key, n.hash, nil); err != nil {
+			return err
+		}
+	}
+	return b.Set(sizeKey, binary.BigEndian.AppendUint64(nil, s.rng.End()), nil)
+}

@@ -1,0 +1,66 @@
+package receipt
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+
+	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/iotledger/iotledger/reading"
+)
+
+// Version is the receipt format this package writes and reads.
+const Version = 1
+
+// Receipt holds everything needed to check one reading offline.
+//
+// The reading was committed in block Height; the log then had TreeSize leaves
+// with root LogRoot. The application hash of that block, AppHash(TreeSize,
+// LogRoot, StateDigest), appears in the header of block Height+1, which
+// SignedHeader carries with the commit signatures for it; Validators is the
+// validator set that signed it.
+type Receipt struct {
+	Version     int      `json:"version"`
+	ChainID     string   `json:"chain_id"`
+	Reading     []byte   `json:"reading"`    // the COSE_Sign1 reading, as stored
+	DeviceKey   []byte   `json:"device_key"` // the Ed25519 key the ledger verified it with
+	LeafIndex   uint64   `json:"leaf_index"`
+	TreeSize    uint64   `json:"tree_size"`
+	Proof       [][]byte `json:"inclusion_proof"`
+	LogRoot     []byte   `json:"log_root"`
+	StateDigest []byte   `json:"state_digest"`
+	Height      int64    `json:"height"` // the block that committed the reading
+	// SignedHeader is the CometBFT header of block Height+1 and its commit,
+	// in CometBFT's JSON encoding (types.SignedHeader).
+	SignedHeader json.RawMessage `json:"signed_header"`
+	// Validators is the validator set of block Height+1, in CometBFT's JSON
+	// encoding (types.ValidatorSet).
+	Validators json.RawMessage `json:"validator_set"`
+}
+
+// Leaf returns the log leaf of a reading verified with key: the deterministic
+// CBOR array [key, reading]. The leaf binds the key the ledger used, so a
+// receipt stays checkable after the device's key is rotated.
+func Leaf(key, raw []byte) []byte {
+	b, err := reading.EncMode.Marshal([]any{key, raw})
+	if err != nil {
+		panic("receipt: encode leaf: " + err.Error())
+	}
+	return b
+}
+
+// LeafHash is the RFC 6962 leaf hash of a leaf.
+func LeafHash(leaf []byte) []byte { return rfc6962.DefaultHasher.HashLeaf(leaf) }
+
+// AppHash is the application hash a block commits to: SHA-256 of the
+// deterministic CBOR array ["iotledger/app/v1", size, root, digest], where
+// size and root describe the reading log after the block and digest chains
+// every other state change up to and including the block.
+func AppHash(size uint64, root, digest []byte) []byte {
+	b, err := reading.EncMode.Marshal([]any{"iotledger/app/v1", size, root, digest})
+	if err != nil {
+		panic("receipt: encode app hash: " + err.Error())
+	}
+	h := sha256.Sum256(b)
+	return h[:]
+}

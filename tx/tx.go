@@ -1,0 +1,323 @@
+// Package tx is the format of iotledger transactions.
+//
+// A transaction is a CBOR array [kind, content]:
+//
+//   - kind 1, a readings batch: content is an array of readings (byte strings,
+//     each a COSE_Sign1 of package reading). The batch has no outer signature:
+//     anyone may batch readings, since each carries its device's signature and
+//     is checked on its own.
+//   - kind 2, a signed transaction: content is a COSE_Sign1 (EdDSA) by an
+//     account key whose payload is a [Body]: type, chain id, account nonce,
+//     the signer's public key and the type's fields. The kid is the account
+//     address.
+//
+// Everything is encoded in the core deterministic CBOR encoding (RFC 8949),
+// and [Decode] refuses anything else outside the signed payload (including a
+// non-empty COSE unprotected header), so a transaction's bytes, and its hash,
+// cannot be changed by whoever relays it.
+// Registering a device needs, besides the owner's signature, the device's own
+// signature over [RegistrationMessage], so nobody registers a key they do not
+// hold; a rotation carries the new key's signature over [RotationMessage].
+package tx
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/fxamacker/cbor/v2"
+	cose "github.com/veraison/go-cose"
+
+	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/zip215"
+)
+
+// Kinds of transaction.
+const (
+	KindBatch  = 1
+	KindSigned = 2
+)
+
+// Type is the type of a signed transaction.
+type Type uint
+
+// Types of signed transaction.
+const (
+	TypeRegisterDevice Type = 1
+	TypeRevokeDevice   Type = 2
+	TypeRotateDevice   Type = 3
+)
+
+func (t Type) String() string {
+	switch t {
+	case TypeRegisterDevice:
+		return "register_device"
+	case TypeRevokeDevice:
+		return "revoke_device"
+	case TypeRotateDevice:
+		return "rotate_device"
+	}
+	return fmt.Sprintf("type(%d)", uint(t))
+}
+
+// MaxLabels bounds a device's labels; MaxLabelLen bounds each key and value.
+const (
+	MaxLabels   = 32
+	MaxLabelLen = 128
+)
+
+// Errors of Decode and Verify.
+var (
+	ErrMalformed = errors.New("tx: malformed transaction")
+	ErrSignature = errors.New("tx: signature does not verify")
+	ErrEmpty     = errors.New("tx: empty readings batch")
+)
+
+// Body is the signed payload of a signed transaction.
+type Body struct {
+	Type    Type            `cbor:"1,keyasint"`
+	ChainID string          `cbor:"2,keyasint"`
+	Nonce   uint64          `cbor:"3,keyasint"`
+	Signer  []byte          `cbor:"4,keyasint"` // the account's Ed25519 public key
+	Fields  cbor.RawMessage `cbor:"5,keyasint"`
+}
+
+// RegisterDevice registers a device owned by the signing account.
+type RegisterDevice struct {
+	Key       []byte            `cbor:"1,keyasint"` // the device's Ed25519 public key
+	Labels    map[string]string `cbor:"2,keyasint,omitempty"`
+	DeviceSig []byte            `cbor:"3,keyasint"` // device key over RegistrationMessage
+}
+
+// RevokeDevice revokes a device; only its owner may.
+type RevokeDevice struct {
+	Device string `cbor:"1,keyasint"`
+}
+
+// RotateDevice replaces a device's key; only its owner may. Readings signed by
+// the old key are refused from the block after.
+type RotateDevice struct {
+	Device    string `cbor:"1,keyasint"`
+	Key       []byte `cbor:"2,keyasint"` // the new key
+	DeviceSig []byte `cbor:"3,keyasint"` // new key over RotationMessage
+}
+
+// RegistrationMessage is what a device signs to consent to its registration.
+func RegistrationMessage(chainID, owner string, deviceKey []byte) []byte {
+	return mustEncode([]any{"iotledger/register/v1", chainID, owner, deviceKey})
+}
+
+// RotationMessage is what a device's new key signs to consent to a rotation.
+func RotationMessage(chainID, device string, newKey []byte) []byte {
+	return mustEncode([]any{"iotledger/rotate/v1", chainID, device, newKey})
+}
+
+func mustEncode(v any) []byte {
+	b, err := reading.EncMode.Marshal(v)
+	if err != nil {
+		panic("tx: encode: " + err.Error())
+	}
+	return b
+}
+
+// Tx is a decoded transaction.
+type Tx struct {
+	Kind     int
+	Readings [][]byte // KindBatch: the raw readings, in order
+	Signed   *Signed  // KindSigned
+}
+
+// Signed is a decoded signed transaction. Its signature is checked by Verify.
+type Signed struct {
+	Body
+	Account   string // address of Body.Signer
+	Fields    any    // *RegisterDevice, *RevokeDevice or *RotateDevice
+	msg       cose.Sign1Message
+	signedRaw []byte
+}
+
+type envelope struct {
+	_       struct{} `cbor:",toarray"`
+	Kind    int
+	Content cbor.RawMessage
+}
+
+// NewBatch encodes readings as a batch transaction.
+func NewBatch(readings [][]byte) []byte {
+	return mustEncode([]any{KindBatch, readings})
+}
+
+// Sign builds a signed transaction of type typ with the given fields.
+func Sign(key ed25519.PrivateKey, typ Type, chainID string, nonce uint64, fields any) ([]byte, error) {
+	f, err := reading.EncMode.Marshal(fields)
+	if err != nil {
+		return nil, fmt.Errorf("tx: encode fields: %w", err)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	body, err := reading.EncMode.Marshal(Body{Type: typ, ChainID: chainID, Nonce: nonce, Signer: pub, Fields: f})
+	if err != nil {
+		return nil, fmt.Errorf("tx: encode body: %w", err)
+	}
+	signer, err := cose.NewSigner(cose.AlgorithmEdDSA, key)
+	if err != nil {
+		return nil, fmt.Errorf("tx: %w", err)
+	}
+	headers := cose.Headers{Protected: cose.ProtectedHeader{
+		cose.HeaderLabelAlgorithm: cose.AlgorithmEdDSA,
+		cose.HeaderLabelKeyID:     []byte(address.Account(pub)),
+	}}
+	msg, err := cose.Sign1(nil, signer, headers, body, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tx: sign: %w", err)
+	}
+	return reading.EncMode.Marshal([]any{KindSigned, msg})
+}
+
+// Decode parses a transaction. It does not check signatures.
+func Decode(raw []byte) (*Tx, error) {
+	var env envelope
+	if err := reading.DecMode.Unmarshal(raw, &env); err != nil {
+		return nil, fmt.Errorf("%w: %v; want the CBOR array [kind, content]", ErrMalformed, err)
+	}
+	switch env.Kind {
+	case KindBatch:
+		var rs [][]byte
+		if err := reading.DecMode.Unmarshal(env.Content, &rs); err != nil {
+			return nil, fmt.Errorf("%w: batch: %v; want an array of COSE_Sign1 byte strings", ErrMalformed, err)
+		}
+		if len(rs) == 0 {
+			return nil, ErrEmpty
+		}
+		if !bytes.Equal(raw, NewBatch(rs)) {
+			return nil, fmt.Errorf("%w: batch is not in the core deterministic encoding (RFC 8949 section 4.2.1)", ErrMalformed)
+		}
+		return &Tx{Kind: KindBatch, Readings: rs}, nil
+	case KindSigned:
+		var signed []byte
+		if err := reading.DecMode.Unmarshal(env.Content, &signed); err != nil {
+			return nil, fmt.Errorf("%w: signed content: %v", ErrMalformed, err)
+		}
+		if !bytes.Equal(raw, mustEncode([]any{KindSigned, signed})) {
+			return nil, fmt.Errorf("%w: transaction is not in the core deterministic encoding (RFC 8949 section 4.2.1)", ErrMalformed)
+		}
+		s, err := decodeSigned(signed)
+		if err != nil {
+			return nil, err
+		}
+		return &Tx{Kind: KindSigned, Signed: s}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown kind %d; want 1 (readings batch) or 2 (signed)", ErrMalformed, env.Kind)
+}
+
+func decodeSigned(raw []byte) (*Signed, error) {
+	s := &Signed{signedRaw: raw}
+	if err := s.msg.UnmarshalCBOR(raw); err != nil {
+		return nil, fmt.Errorf("%w: %v; want a tagged COSE_Sign1", ErrMalformed, err)
+	}
+	if alg, err := s.msg.Headers.Protected.Algorithm(); err != nil || alg != cose.AlgorithmEdDSA {
+		return nil, fmt.Errorf("%w: algorithm %v, want EdDSA (-8)", ErrMalformed, alg)
+	}
+	if _, ok := s.msg.Headers.Protected[cose.HeaderLabelCritical]; ok {
+		return nil, fmt.Errorf("%w: protected header lists critical parameters (label 2), which iotledger does not understand", ErrMalformed)
+	}
+	if err := checkCanonical(raw, &s.msg); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if err := reading.DecMode.Unmarshal(s.msg.Payload, &s.Body); err != nil {
+		return nil, fmt.Errorf("%w: body: %v", ErrMalformed, err)
+	}
+	if len(s.Signer) != zip215.PublicKeySize {
+		return nil, fmt.Errorf("%w: signer key is %d bytes, want %d", ErrMalformed, len(s.Signer), zip215.PublicKeySize)
+	}
+	s.Account = address.Account(s.Signer)
+	if kid, _ := s.msg.Headers.Protected[cose.HeaderLabelKeyID].([]byte); string(kid) != s.Account {
+		return nil, fmt.Errorf("%w: kid %q is not the signer's address %s", ErrMalformed, kid, s.Account)
+	}
+	var err error
+	switch s.Type {
+	case TypeRegisterDevice:
+		f := new(RegisterDevice)
+		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.check()
+		}
+		s.Fields = f
+	case TypeRevokeDevice:
+		f := new(RevokeDevice)
+		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = address.ParseDevice(f.Device)
+		}
+		s.Fields = f
+	case TypeRotateDevice:
+		f := new(RotateDevice)
+		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = address.ParseDevice(f.Device)
+		}
+		if err == nil && len(f.Key) != zip215.PublicKeySize {
+			err = fmt.Errorf("new key is %d bytes, want %d", len(f.Key), zip215.PublicKeySize)
+		}
+		s.Fields = f
+	default:
+		return nil, fmt.Errorf("%w: unknown type %d", ErrMalformed, s.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s fields: %v", ErrMalformed, s.Type, err)
+	}
+	return s, nil
+}
+
+// checkCanonical checks that raw, which msg was decoded from, holds no byte
+// the signature does not cover: the unprotected header is empty and the
+// message is in the core deterministic encoding. Otherwise anyone relaying a
+// transaction could change its bytes, and so its hash, without breaking its
+// signature.
+func checkCanonical(raw []byte, msg *cose.Sign1Message) error {
+	if !bytes.Equal(msg.Headers.RawUnprotected, []byte{0xa0}) {
+		return errors.New("unprotected header is not empty")
+	}
+	var protected []byte
+	if err := reading.DecMode.Unmarshal(msg.Headers.RawProtected, &protected); err != nil {
+		return fmt.Errorf("protected header: %v", err)
+	}
+	canonical, err := reading.EncMode.Marshal(cbor.Tag{
+		Number:  cose.CBORTagSign1Message,
+		Content: []any{protected, map[int]int{}, msg.Payload, msg.Signature},
+	})
+	if err != nil {
+		return fmt.Errorf("re-encode: %v", err)
+	}
+	if !bytes.Equal(raw, canonical) {
+		return errors.New("COSE_Sign1 is not in the core deterministic encoding (RFC 8949 section 4.2.1)")
+	}
+	return nil
+}
+
+func (f *RegisterDevice) check() error {
+	if len(f.Key) != zip215.PublicKeySize {
+		return fmt.Errorf("device key is %d bytes, want %d", len(f.Key), zip215.PublicKeySize)
+	}
+	if len(f.Labels) > MaxLabels {
+		return fmt.Errorf("%d labels, at most %d", len(f.Labels), MaxLabels)
+	}
+	keys := make([]string, 0, len(f.Labels))
+	for k := range f.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // report the first bad label in a stable order
+	for _, k := range keys {
+		if v := f.Labels[k]; k == "" || len(k) > MaxLabelLen || len(v) > MaxLabelLen {
+			return fmt.Errorf("label %q=%q: key 1 to %d bytes, value at most %d", k, v, MaxLabelLen, MaxLabelLen)
+		}
+	}
+	return nil
+}
+
+// Verify checks the account's signature under ZIP 215.
+func (s *Signed) Verify() error {
+	if err := s.msg.Verify(nil, zip215.Verifier(s.Signer)); err != nil {
+		return fmt.Errorf("%w: account %s", ErrSignature, s.Account)
+	}
+	return nil
+}
