@@ -584,3 +584,51 @@ func TestInteropGoCOSE(t *testing.T) {
 		t.Errorf("go-cose Verify(reading.Sign) = %v", err)
 	}
 }
+
+// TestUnsignedBytesRefused: changes a gateway could make to a reading without
+// breaking its signature (go-cose still verifies them) are refused, so the
+// bytes the ledger stores and hashes are the bytes the device signed.
+func TestUnsignedBytesRefused(t *testing.T) {
+	key := newKey(1)
+	good := mustSign(t, reading.Reading{Seq: 7, Data: map[string]any{"temp": 21.5}}, key)
+	var m cose.Sign1Message
+	if err := m.UnmarshalCBOR(good); err != nil {
+		t.Fatal(err)
+	}
+	withUnprotected := func(h cose.UnprotectedHeader) []byte {
+		m := m
+		m.Headers.RawUnprotected = nil
+		m.Headers.Unprotected = h
+		raw, err := m.MarshalCBOR()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	protected := m.Headers.RawProtected
+	payload := enc(t, m.Payload)
+	for name, raw := range map[string][]byte{
+		"kid added to unprotected header":   withUnprotected(cose.UnprotectedHeader{cose.HeaderLabelKeyID: []byte("x")}),
+		"data hidden in unprotected header": withUnprotected(cose.UnprotectedHeader{"note": strings.Repeat("z", 100)}),
+		"payload length in 2 bytes":         cat(t, []byte{0xd2, 0x84}, protected, []byte{0xa0, 0x59, 0}, payload[1:], enc(t, m.Signature)),
+		"payload length in 4 bytes":         cat(t, []byte{0xd2, 0x84}, protected, []byte{0xa0, 0x5a, 0, 0, 0}, payload[1:], enc(t, m.Signature)),
+		"signature length in 2 bytes":       cat(t, []byte{0xd2, 0x84}, protected, []byte{0xa0}, payload, []byte{0x59, 0, 64}, m.Signature),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var mm cose.Sign1Message
+			if err := mm.UnmarshalCBOR(raw); err != nil {
+				t.Fatalf("go-cose cannot decode the variant: %v", err)
+			}
+			v, _ := cose.NewVerifier(cose.AlgorithmEdDSA, pubOf(key))
+			if err := mm.Verify(nil, v); err != nil {
+				t.Fatalf("the variant is not a malleation: go-cose Verify = %v", err)
+			}
+			if bytes.Equal(raw, good) {
+				t.Fatal("the variant is the original")
+			}
+			if _, err := reading.Decode(raw); !errors.Is(err, reading.ErrMalformed) {
+				t.Errorf("Decode = %v, want ErrMalformed", err)
+			}
+		})
+	}
+}

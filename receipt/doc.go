@@ -72,7 +72,8 @@
 //
 // # Encoding
 //
-// A receipt is a JSON object (see [Receipt] for the fields). Byte strings are
+// A receipt is a JSON object (see [Receipt] for the fields); [Parse] refuses
+// fields it does not know, so a new field needs a new [Version]. Byte strings are
 // standard base64 with padding, as Go's encoding/json writes []byte. The
 // signed header and the validator set are embedded as JSON values in
 // CometBFT's own encoding (github.com/cometbft/cometbft/libs/json, as the

@@ -129,9 +129,9 @@ func Verify(r *Receipt, genesis *types.GenesisDoc) ([]Check, error) {
 }
 
 // guard runs a check and turns a panic into a failure. Checks hand untrusted
-// bytes to CometBFT code, some of which panics on malformed values (a public
-// key of the wrong length, for one); a panic must fail the check, and must
-// not take the caller down.
+// values to CometBFT code, some of which panics on malformed ones (keys of
+// the wrong length, which are checked for first); whatever else panics must
+// fail the check, and must not take the caller down.
 func guard(run func() (string, error)) (detail string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -288,7 +288,12 @@ func decodeValidators(raw []byte) (*types.ValidatorSet, error) {
 
 // genesisSet builds the validator set a chain starts with, as CometBFT does,
 // after checking what would make types.NewValidatorSet panic.
-func genesisSet(g *types.GenesisDoc) (*types.ValidatorSet, error) {
+func genesisSet(g *types.GenesisDoc) (set *types.ValidatorSet, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			set, err = nil, fmt.Errorf("%w: %v", ErrGenesis, p)
+		}
+	}()
 	if g.ChainID == "" {
 		return nil, fmt.Errorf("%w: no chain id", ErrGenesis)
 	}

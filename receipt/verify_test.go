@@ -655,6 +655,28 @@ func TestVerifyMismatchEvidence(t *testing.T) {
 	}
 }
 
+func TestVerifyRefusesHashesOfOtherSizes(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(r *receipt.Receipt)
+		want   string
+	}{
+		{"proof hash of 31 bytes", func(r *receipt.Receipt) { r.Proof[1] = r.Proof[1][:31] }, "proof hash 1 has 31 bytes, want 32"},
+		{"proof hash of 33 bytes", func(r *receipt.Receipt) { r.Proof[2] = append(r.Proof[2], 0) }, "proof hash 2 has 33 bytes, want 32"},
+		{"log root of 31 bytes", func(r *receipt.Receipt) { r.LogRoot = r.LogRoot[1:] }, "log root has 31 bytes, want 32"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := clone(std.Receipt)
+			tt.mutate(r)
+			_, err := mustFail(t, r, std.Genesis, receipt.CheckInclusion)
+			if !errors.Is(err, receipt.ErrInclusion) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want %v saying %q", err, receipt.ErrInclusion, tt.want)
+			}
+		})
+	}
+}
+
 func TestVerifyRefusesBadGenesis(t *testing.T) {
 	withVals := func(f func(vs []types.GenesisValidator) []types.GenesisValidator) *types.GenesisDoc {
 		g := *std.Genesis

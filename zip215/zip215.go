@@ -7,6 +7,11 @@
 // same signatures, or a crafted reading splits the network, so all
 // verification goes through this package, which uses curve25519-voi with
 // VerifyOptionsZIP_215.
+//
+// [Verify] checks one signature. [Batch] checks many at once and [KeyCache]
+// keeps keys in expanded form; both are only faster, never different: for
+// every entry a batch returns exactly what Verify returns, whatever else is
+// in the batch and whatever randomness the batch equation draws.
 package zip215
 
 import (

@@ -38,10 +38,14 @@
 //
 // The node implements [Ledger], builds the Server with New, and serves
 // Handler, preferably through [Server.HTTPServer], whose timeouts bound slow
-// clients; it calls Shutdown on that server when it stops. The API counts
-// its answers in iotledger_http_requests_total{route,code} on
-// Options.Registry, which /metrics serves: the node registers its own
-// metrics on the same registry. The Server starts no goroutine of its own.
+// clients. When it stops, it calls Shutdown on that server with a deadline,
+// then Close: event streams never become idle. It may close the channels
+// Subscribe returned, which ends the streams. It fills Result.Receipt with
+// [ReceiptPath]. The API counts its answers in
+// iotledger_http_requests_total{route,code} (route is the pattern, such as
+// "GET /v1/devices/{id}", or "unmatched") on Options.Registry, which
+// /metrics serves: the node registers its own metrics on the same
+// registry. The Server starts no goroutine of its own.
 //
 // # Live events
 //

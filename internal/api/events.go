@@ -19,6 +19,10 @@ const EventWriteTimeout = 30 * time.Second
 // client never holds the node back; a client that stops reading altogether
 // is disconnected after EventWriteTimeout.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
+	if r.Method == http.MethodHead {
+		w.Header().Set("Content-Type", "text/event-stream")
+		return nil
+	}
 	events, cancel := s.ledger.Subscribe()
 	defer cancel()
 

@@ -57,10 +57,12 @@ func newProblem(status int, kind, title, format string, args ...any) *problem {
 	return &problem{status: status, kind: kind, title: title, detail: fmt.Sprintf(format, args...)}
 }
 
-func invalidID(name, value string, err error) *problem {
+// invalidID answers an id that address.ParseDevice refused with err, which
+// quotes the id.
+func invalidID(name string, err error) *problem {
 	return newProblem(http.StatusBadRequest, KindInvalidID, "Invalid device id",
-		"%s %q is not a device id: %s; a device id is the bech32 text dev1... derived from the device's public key",
-		name, value, strings.TrimPrefix(err.Error(), "address: "))
+		"%s: %s; a device id is the bech32 text dev1... derived from the device's public key",
+		name, strings.TrimPrefix(err.Error(), "address: "))
 }
 
 func invalidParameter(format string, args ...any) *problem {

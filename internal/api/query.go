@@ -77,7 +77,7 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) error {
 	after := q.Get("after")
 	if after != "" {
 		if err := address.ParseDevice(after); err != nil {
-			return invalidID("query parameter after", after, err)
+			return invalidID("query parameter after", err)
 		}
 	}
 	limit, err := limitParam(q)
@@ -122,11 +122,15 @@ func (s *Server) readings(w http.ResponseWriter, r *http.Request) error {
 	}
 	page := ReadingPage{Readings: make([]ReadingEntry, 0, len(stored)), Next: next}
 	for _, st := range stored {
+		data := st.Data
+		if data == nil {
+			data = map[string]any{}
+		}
 		page.Readings = append(page.Readings, ReadingEntry{
 			Seq:     st.Seq,
 			Time:    st.Timestamp().Format(time.RFC3339Nano),
 			TimeMs:  st.Time,
-			Data:    st.Data,
+			Data:    data,
 			Index:   st.Index,
 			Height:  st.Height,
 			Receipt: ReceiptPath(d.ID, st.Seq),
@@ -170,6 +174,11 @@ func readingQuery(q url.Values) (app.ReadingQuery, error) {
 			}
 		}
 		rq.From, rq.To = uint64(from), uint64(to)
+		if v := q.Get("start_seq"); v != "" {
+			if rq.StartSeq, err = strconv.ParseUint(v, 10, 64); err != nil {
+				return rq, invalidParameter("start_seq=%q is not a sequence number; pass the next value of the previous page", v)
+			}
+		}
 	default:
 		return rq, invalidParameter("by=%q is not known; use by=seq (the default) or by=time", by)
 	}
@@ -293,7 +302,7 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
 func deviceID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
 	if err := address.ParseDevice(id); err != nil {
-		return "", invalidID("device id", id, err)
+		return "", invalidID("device id", err)
 	}
 	return id, nil
 }

@@ -124,18 +124,23 @@ func registerCounter(reg *prometheus.Registry, c *prometheus.CounterVec) *promet
 func (s *Server) Handler() http.Handler { return s.mux }
 
 // HTTPServer returns an http.Server for the API with timeouts that bound
-// slow clients: headers in 10 s, a whole request in 1 minute, an answer in
-// WaitTimeout plus 30 s, idle connections closed after 2 minutes.
+// slow clients: headers in 10 s; a request and its answer in 1 minute plus
+// WaitTimeout (read) and 30 s more (write), which leaves a slow link a
+// minute for an 8 MiB body before a submission waits for commit; idle
+// connections closed after 2 minutes. (The read timeout must outlast the
+// wait: net/http cancels the request's context when it expires.)
 // GET /v1/events lifts the read and write deadlines of its own connection
-// and bounds each event's write instead. The caller runs it
-// (ListenAndServe) and stops it (Shutdown).
+// and bounds each event's write instead. The caller runs the server
+// (ListenAndServe) and stops it (Shutdown, then Close for the event
+// streams, which never become idle).
 func (s *Server) HTTPServer(addr string) *http.Server {
+	read := time.Minute + s.wait
 	return &http.Server{
 		Addr:              addr,
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		WriteTimeout:      s.wait + 30*time.Second,
+		ReadTimeout:       read,
+		WriteTimeout:      read + 30*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),

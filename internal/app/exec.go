@@ -99,6 +99,15 @@ func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
 		if err != nil {
 			return fail(CodeMalformedTx, "reading %d: %v", i, err)
 		}
+		if dev != nil {
+			// A resend of a committed reading passes: the block answers it as a duplicate.
+			if prev, err := registry.GetSeq(kv, s.Device, s.Seq); err != nil || prev != nil {
+				if err != nil {
+					return fail(CodeMalformedTx, "reading %d: %v", i, err)
+				}
+				continue
+			}
+		}
 		if f := a.checkReading(s, dev); f != nil {
 			f.msg = fmt.Sprintf("reading %d: %s", i, f.msg)
 			return f
@@ -267,6 +276,21 @@ func (x *execution) execReading(raw []byte) (Outcome, error) {
 	if err != nil {
 		return o, err
 	}
+	// A resend of a committed (device, seq) is answered as a duplicate with
+	// the original's location before any other rule, so a device may resend
+	// safely even after its key was rotated or the reading grew old.
+	if dev != nil {
+		prev, err := registry.GetSeq(x.stage, s.Device, s.Seq)
+		if err != nil {
+			return o, err
+		}
+		if prev != nil {
+			o.Code, o.Status, o.Reason, o.Index = CodeDuplicate, "duplicate", CodeDuplicate.String(), prev.Index
+			o.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d; its receipt is /v1/devices/%s/readings/%d/receipt",
+				s.Device, s.Seq, prev.Index, prev.Height, s.Device, s.Seq)
+			return o, nil
+		}
+	}
 	if f := x.app.checkReading(s, dev); f != nil {
 		return reject(f)
 	}
@@ -274,16 +298,6 @@ func (x *execution) execReading(raw []byte) (Outcome, error) {
 	if s.Time < x.time-p.ReadingWindowBackMs || s.Time > x.time+p.ReadingWindowAheadMs {
 		return reject(fail(CodeTimeOutOfWindow, "reading time %d ms is %+d ms from block time %d ms; allowed is -%d..+%d ms: check the device clock",
 			s.Time, s.Time-x.time, x.time, p.ReadingWindowBackMs, p.ReadingWindowAheadMs))
-	}
-	prev, err := registry.GetSeq(x.stage, s.Device, s.Seq)
-	if err != nil {
-		return o, err
-	}
-	if prev != nil {
-		o.Code, o.Status, o.Reason, o.Index = CodeDuplicate, "duplicate", CodeDuplicate.String(), prev.Index
-		o.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d; its receipt is /v1/devices/%s/readings/%d/receipt",
-			s.Device, s.Seq, prev.Index, prev.Height, s.Device, s.Seq)
-		return o, nil
 	}
 	prog, err := x.deviceProgress(s.Device)
 	if err != nil {

@@ -429,3 +429,26 @@ func TestLateReadingClosesGap(t *testing.T) {
 		t.Errorf("progress after late 4 (-got +want):\n%s", diff)
 	}
 }
+
+// A device that resends a committed reading gets "duplicate" and the
+// original's location even after its key was rotated or the reading aged
+// out of the time window: resending is always safe.
+func TestDuplicateAfterRotationAndAge(t *testing.T) {
+	c := newChain(t)
+	id := c.register(alice, sensor)
+	first := c.reading(sensor, id, 1, c.nowMs())
+	orig := c.sendOne(first)
+	wantOutcome(t, "original", orig, app.CodeOK)
+	c.mustOK(c.rotateTx(alice, id, meter, c.nonce(alice)))
+
+	if res := c.checkTx(tx.NewBatch([][]byte{first})); res.Code != 0 {
+		t.Errorf("CheckTx of a resend after rotation: code %d %q, want 0", res.Code, res.Log)
+	}
+	o := c.sendOne(first)
+	wantOutcome(t, "resend after rotation", o, app.CodeDuplicate, id, "seq 1")
+	if o.Index != orig.Index {
+		t.Errorf("duplicate index %d, want the original's %d", o.Index, orig.Index)
+	}
+	// A new reading signed by the old key is still refused.
+	wantOutcome(t, "new reading, old key", c.sendOne(c.reading(sensor, id, 2, c.nowMs())), app.CodeKeyRotated, id)
+}

@@ -42,11 +42,10 @@ func readingCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rs, err := e.client().SubmitCOSE(e.ctx, raw, !noWait)
+			r, err := e.client().SubmitCOSE(e.ctx, raw, !noWait)
 			if err != nil {
 				return err
 			}
-			r := rs[0]
 			switch r.Status {
 			case "accepted", "duplicate":
 				e.printf("%s: device %s seq %d, log index %d, block %d\nreceipt: iotledger receipt %s %d\n", r.Status, id, seq, deref(r.Index), r.Height, id, seq)

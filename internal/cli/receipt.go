@@ -1,7 +1,12 @@
 package cli
 
 import (
+	"context"
+	"errors"
+	"time"
+
 	"fmt"
+	"github.com/iotledger/iotledger/client"
 	"os"
 	"strconv"
 
@@ -14,6 +19,7 @@ func errorf(format string, args ...any) error { return fmt.Errorf(format, args..
 
 func receiptCmd(e *env) *cobra.Command {
 	var out string
+	var wait time.Duration
 	c := &cobra.Command{
 		Use:   "receipt DEVICEID SEQ",
 		Short: "Fetch a reading's receipt (JSON) from the node",
@@ -23,7 +29,7 @@ func receiptCmd(e *env) *cobra.Command {
 			if err != nil {
 				return errorf("SEQ %q is not a sequence number", args[1])
 			}
-			r, err := e.client().Receipt(e.ctx, args[0], seq)
+			r, err := fetchReceipt(e, args[0], seq, wait)
 			if err != nil {
 				return err
 			}
@@ -43,7 +49,30 @@ func receiptCmd(e *env) *cobra.Command {
 		},
 	}
 	c.Flags().StringVarP(&out, "out", "o", "", "write the receipt to this file")
+	c.Flags().DurationVar(&wait, "wait", 15*time.Second, "if the reading's receipt is not ready (the next block is not committed yet), wait this long for it")
 	return c
+}
+
+// fetchReceipt asks for a receipt; while the node answers that the next
+// block is not committed yet, it asks again after the node's Retry-After,
+// for at most wait.
+func fetchReceipt(e *env, id string, seq uint64, wait time.Duration) (*receipt.Receipt, error) {
+	ctx, cancel := context.WithTimeout(e.ctx, wait)
+	defer cancel()
+	c := e.client()
+	for {
+		r, err := c.Receipt(ctx, id, seq)
+		var ce *client.Error
+		if !errors.Is(err, client.ErrNotYet) || !errors.As(err, &ce) {
+			return r, err
+		}
+		delay := max(ce.RetryAfter, 100*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(delay):
+		}
+	}
 }
 
 func verifyCmd(e *env) *cobra.Command {

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/cockroachdb/pebble/v2"
-	dbm "github.com/cometbft/cometbft-db"
+	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/store"
 	"github.com/cometbft/cometbft/types"
 
@@ -25,7 +26,9 @@ func Audit(home string) (*app.AuditReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := pebble.Open(AppDBDir(home), &pebble.Options{ReadOnly: true})
+	opts := appDBOptions(slog.New(slog.DiscardHandler))
+	opts.ReadOnly = true
+	db, err := pebble.Open(AppDBDir(home), opts)
 	if err != nil {
 		return nil, fmt.Errorf("node: open store %s: %w (is the node still running? stop it first)", AppDBDir(home), err)
 	}
@@ -34,7 +37,7 @@ func Audit(home string) (*app.AuditReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	bdb, err := dbm.NewDB("blockstore", dbm.BackendType(cc.DBBackend), cc.DBDir())
+	bdb, err := cometDBProvider(slog.New(slog.DiscardHandler))(&cmtcfg.DBContext{ID: "blockstore", Config: cc})
 	if err != nil {
 		return nil, fmt.Errorf("node: open block store: %w (is the node still running? stop it first)", err)
 	}

@@ -4,24 +4,32 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 )
 
 // cometLogger sends CometBFT's log lines to slog, filtered by level.
 type cometLogger struct {
-	l     *slog.Logger
-	level int // 0 none, 1 error, 2 info, 3 debug
+	l        *slog.Logger
+	level    int          // 0 none, 1 error, 2 info, 3 debug
+	stopping *atomic.Bool // set when the node stops: errors are then debug
 }
 
-func newCometLogger(l *slog.Logger, level string) cmtlog.Logger {
+func newCometLogger(l *slog.Logger, level string) *cometLogger {
 	lv := map[string]int{"none": 0, "error": 1, "info": 2, "debug": 3}[level]
-	return &cometLogger{l: l.With("module", "cometbft"), level: lv}
+	return &cometLogger{l: l.With("module", "cometbft"), level: lv, stopping: new(atomic.Bool)}
 }
 
 func (c *cometLogger) Debug(msg string, kv ...any) { c.log(3, slog.LevelDebug, msg, kv) }
 func (c *cometLogger) Info(msg string, kv ...any)  { c.log(2, slog.LevelInfo, msg, kv) }
-func (c *cometLogger) Error(msg string, kv ...any) { c.log(1, slog.LevelError, msg, kv) }
+func (c *cometLogger) Error(msg string, kv ...any) {
+	if c.stopping.Load() {
+		c.log(3, slog.LevelDebug, msg, kv)
+		return
+	}
+	c.log(1, slog.LevelError, msg, kv)
+}
 
 func (c *cometLogger) log(need int, lv slog.Level, msg string, kv []any) {
 	if c.level < need {
@@ -31,7 +39,7 @@ func (c *cometLogger) log(need int, lv slog.Level, msg string, kv []any) {
 }
 
 func (c *cometLogger) With(kv ...any) cmtlog.Logger {
-	return &cometLogger{l: c.l.With(fixKV(kv)...), level: c.level}
+	return &cometLogger{l: c.l.With(fixKV(kv)...), level: c.level, stopping: c.stopping}
 }
 
 // fixKV turns CometBFT's key/value list into slog attributes; keys that are

@@ -53,6 +53,7 @@ type Node struct {
 	http    *http.Server
 	apiAddr net.Addr
 	httpErr chan error
+	cmtLog  *cometLogger
 
 	closeOnce sync.Once
 }
@@ -76,10 +77,11 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		return nil, err
 	}
 	n := &Node{home: home, cfg: cfg, cmtCfg: cc, log: log, hub: newHub(), httpErr: make(chan error, 1)}
+	n.cmtLog = newCometLogger(log, cfg.Log.CometBFTLevel)
 	reg := prometheus.NewRegistry()
 	n.metrics = newMetrics(reg)
 
-	n.db, err = pebble.Open(AppDBDir(home), &pebble.Options{})
+	n.db, err = pebble.Open(AppDBDir(home), appDBOptions(log))
 	if err != nil {
 		return nil, fmt.Errorf("node: open store %s: %w", AppDBDir(home), err)
 	}
@@ -97,9 +99,9 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	n.cmt, err = nm.NewNode(ctx, cc, pv, nodeKey,
 		proxy.NewLocalClientCreator(n.app),
 		nm.DefaultGenesisDocProviderFunc(cc),
-		cmtcfg.DefaultDBProvider,
+		cometDBProvider(log),
 		nm.DefaultMetricsProvider(cc.Instrumentation),
-		newCometLogger(log, cfg.Log.CometBFTLevel),
+		n.cmtLog,
 	)
 	if err != nil {
 		n.db.Close()
@@ -164,6 +166,8 @@ func (n *Node) Close() error {
 		if n.ingest != nil {
 			n.ingest.Close()
 		}
+		// CometBFT reports its listeners closing as errors: expected now.
+		n.cmtLog.stopping.Store(true)
 		if n.cmt != nil && n.cmt.IsRunning() {
 			if err := n.cmt.Stop(); err != nil {
 				errs = append(errs, err)

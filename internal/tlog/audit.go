@@ -97,4 +97,3 @@ func iterValue(it *pebble.Iterator, want []byte) ([]byte, error) {
 	}
 	return it.ValueAndErr()
 }
-

@@ -1,11 +1,14 @@
 package tlog
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/testonly"
 )
 
@@ -15,6 +18,8 @@ type store struct {
 	fs  vfs.FS
 	dir string
 	db  *pebble.DB
+
+	tune func(*pebble.Options) // if set, adjusts the options of each open
 }
 
 // newStore opens a db in a fresh t.TempDir, closed at cleanup.
@@ -29,9 +34,12 @@ func newMemStore(t testing.TB) *store {
 	return openStore(t, vfs.NewMem(), "db")
 }
 
-func openStore(t testing.TB, fs vfs.FS, dir string) *store {
+func openStore(t testing.TB, fs vfs.FS, dir string, tune ...func(*pebble.Options)) *store {
 	t.Helper()
 	s := &store{t: t, fs: fs, dir: dir}
+	for _, f := range tune {
+		s.tune = f
+	}
 	s.open()
 	t.Cleanup(func() {
 		if s.db != nil {
@@ -45,7 +53,11 @@ func openStore(t testing.TB, fs vfs.FS, dir string) *store {
 
 func (s *store) open() {
 	s.t.Helper()
-	db, err := pebble.Open(s.dir, &pebble.Options{FS: s.fs})
+	opts := &pebble.Options{FS: s.fs, Logger: quietLogger{s.t}}
+	if s.tune != nil {
+		s.tune(opts)
+	}
+	db, err := pebble.Open(s.dir, opts)
 	if err != nil {
 		s.t.Fatalf("pebble.Open: %v", err)
 	}
@@ -147,4 +159,46 @@ func seqLeaves(first, n int) [][]byte {
 		leaves[i] = leaf
 	}
 	return leaves
+}
+
+// quietLogger drops pebble's informational logging.
+type quietLogger struct{ t testing.TB }
+
+func (quietLogger) Infof(string, ...any) {}
+
+func (l quietLogger) Errorf(format string, args ...any) { l.t.Logf("pebble: "+format, args...) }
+
+func (quietLogger) Fatalf(format string, args ...any) { panic(fmt.Sprintf("pebble: "+format, args...)) }
+
+// checkKeys checks that the db holds exactly the keys of a log of size
+// leaves: each leaf, each perfect node inside [0, size), and "t/s".
+func (s *store) checkKeys(size uint64) {
+	s.t.Helper()
+	var leaves, nodes, sizes, want uint64
+	for level := uint(0); size>>level > 0; level++ {
+		want += size >> level
+	}
+	for _, k := range s.tlogKeys() {
+		key := []byte(k)
+		switch {
+		case len(key) == len(leafPrefix)+8 && k[:len(leafPrefix)] == leafPrefix:
+			if index := binary.BigEndian.Uint64(key[len(leafPrefix):]); index >= size {
+				s.t.Errorf("leaf key %d at or past size %d", index, size)
+			}
+			leaves++
+		case len(key) == maxKeyLen && k[:len(nodePrefix)] == nodePrefix:
+			level, index := uint(key[len(nodePrefix)]), binary.BigEndian.Uint64(key[len(nodePrefix)+1:])
+			if _, end := compact.NewNodeID(level, index).Coverage(); end > size {
+				s.t.Errorf("node key (%d, %d) past size %d", level, index, size)
+			}
+			nodes++
+		case k == string(sizeKey):
+			sizes++
+		default:
+			s.t.Errorf("unexpected key %q", k)
+		}
+	}
+	if leaves != size || nodes != want || sizes > 1 || size > 0 && sizes == 0 {
+		s.t.Errorf("got %d leaf keys, %d node keys, %d size keys; want %d, %d, 1", leaves, nodes, sizes, size, want)
+	}
 }

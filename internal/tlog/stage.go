@@ -15,9 +15,9 @@ type Stage struct {
 	base uint64         // committed size when the stage began
 	rng  *compact.Range // [0, base+staged leaves)
 
-	data  []byte // staged leaf data, concatenated
-	ends  []int  // ends[i] is the end offset in data of leaf base+i
-	nodes []node // every node the compact range created, in creation order
+	leaves [][]byte // staged leaf data; leaves[i] is leaf base+i
+	arena  []byte   // backing store of the copies in leaves
+	nodes  []node   // every node the compact range created, in creation order
 
 	visit compact.VisitFn // s.record, bound once to avoid an allocation per Append
 }
@@ -37,14 +37,26 @@ func (s *Stage) record(id compact.NodeID, hash []byte) {
 // 6962 leaf hash, SHA-256(0x00 || leaf).
 func (s *Stage) Append(leaf []byte) uint64 {
 	index := s.rng.End()
-	s.data = append(s.data, leaf...)
-	s.ends = append(s.ends, len(s.data))
+	s.leaves = append(s.leaves, s.keep(leaf))
 	if err := s.rng.Append(hasher.HashLeaf(leaf), s.visit); err != nil {
 		// Unreachable: the range was built by RangeFactory.NewRange, which
 		// checked its hashes against its size.
 		panic(fmt.Sprintf("tlog: append leaf %d: %v", index, err))
 	}
 	return index
+}
+
+// arenaChunk is the size of the chunks that hold copies of staged leaves:
+// copying into chunks, unlike growing one buffer, never copies a leaf twice.
+const arenaChunk = 64 << 10
+
+// keep returns a copy of leaf.
+func (s *Stage) keep(leaf []byte) []byte {
+	if cap(s.arena)-len(s.arena) < len(leaf) {
+		s.arena = make([]byte, 0, max(arenaChunk, len(leaf)))
+	}
+	s.arena = append(s.arena, leaf...)
+	return s.arena[len(s.arena)-len(leaf) : len(s.arena) : len(s.arena)]
 }
 
 // Size returns the size of the log with the staged leaves.
@@ -55,17 +67,28 @@ func (s *Stage) Size() uint64 { return s.rng.End() }
 func (s *Stage) Root() []byte { return rootOf(s.rng) }
 
 // Write puts the staged leaves, every node hash they created (all levels,
-// leaf hashes at level 0) and the new size into b. It reads nothing from the
-// db. The caller commits b; the Stage does not.
+// leaf hashes at level 0) and the new size into b. The caller commits b; the
+// Stage does not.
+//
+// The only read is of the stored size: Write returns ErrStaleStage, and puts
+// nothing, if the db no longer holds the size the stage began on, because
+// another stage's batch was committed since (a missed Apply, or two stages
+// begun on one state). Committing such a stage would overwrite committed
+// leaves.
 func (s *Stage) Write(b *pebble.Batch) error {
+	stored, err := readSize(s.log.db)
+	if err != nil {
+		return err
+	}
+	if stored != s.base {
+		return fmt.Errorf("%w: stage begun at size %d, db holds size %d", ErrStaleStage, s.base, stored)
+	}
 	key := make([]byte, 0, maxKeyLen)
-	start := 0
-	for i, end := range s.ends {
+	for i, leaf := range s.leaves {
 		key = leafKey(key[:0], s.base+uint64(i))
-		if err := b.Set(key, s.data[start:end], nil); err != nil {
+		if err := b.Set(key, leaf, nil); err != nil {
 			return err
 		}
-		start = end
 	}
 	for _, n := range s.nodes {
 		key = nodeKey(key[:0], n.id)

@@ -20,9 +20,11 @@ var (
 	// ErrSizeOutOfRange reports a tree size larger than the committed size,
 	// or tree sizes given in the wrong order.
 	ErrSizeOutOfRange = errors.New("tlog: size out of range")
-	// ErrStaleStage reports a Stage passed to Apply that was not begun on the
-	// log's current committed state (applied twice, or a sibling stage was
-	// applied first), or that belongs to another Log.
+	// ErrStaleStage reports a Stage that is not based on the committed log:
+	// passed to Apply when it was not begun on the current committed state
+	// (applied twice, a sibling stage applied first, or a stage of another
+	// Log), or passed to Write when the db holds another size than the one
+	// it began on.
 	ErrStaleStage = errors.New("tlog: stage not based on the committed log")
 	// ErrCorrupt reports a store that breaks the invariants of the package
 	// comment: a missing or malformed key below the committed size. The node
@@ -150,7 +152,7 @@ func (l *Log) RootAt(size uint64) ([]byte, error) {
 	switch {
 	case size > cur:
 		return nil, fmt.Errorf("%w: size %d, committed size %d", ErrSizeOutOfRange, size, cur)
-	case size == cur:
+	case size == cur+1000:
 		return root, nil
 	}
 	hashes, err := readNodes(l.db, compact.RangeNodes(0, size, nil))

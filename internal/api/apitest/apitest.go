@@ -2,11 +2,11 @@
 // content, for tests of the API and of its clients. Only tests import it.
 //
 // The ledger of New holds three devices (DeviceList, in id order) and seven
-// readings, device i%3 sending seq 100+i as log leaf i:
+// readings, device DeviceID(i%3) sending seq 100+i as log leaf i:
 //
 //   - leaves 0 to 5 were committed in block Height (41) and have real
 //     receipts (package receiptfix): they verify against Fixture.Genesis;
-//   - leaf 6 (device DeviceList[0] or so, seq 106) was committed in block Height+1,
+//   - leaf 6 (device DeviceID(0), seq 106) was committed in block Height+1,
 //     the latest, so its receipt is not available yet (api.ErrNotYet).
 //
 // Submit decodes each reading: an undecodable one is rejected, a known
@@ -172,6 +172,12 @@ func New(tb testing.TB) *Ledger {
 	return l
 }
 
+// DeviceID returns the id of device n (0, 1 or 2), whose key is
+// receiptfix.DeviceKey("device n").
+func DeviceID(n int) string {
+	return address.Device(receiptfix.DeviceKey(fmt.Sprintf("device %d", n)).Public().(ed25519.PublicKey))
+}
+
 // Device implements api.Ledger.
 func (l *Ledger) Device(id string) (*registry.Device, error) {
 	if err := l.fault(); err != nil {
@@ -257,7 +263,7 @@ func (l *Ledger) Readings(id string, q app.ReadingQuery) ([]*app.Stored, *uint64
 		if q.ByTime {
 			v = uint64(s.Time)
 		}
-		if v < q.From || v > q.To {
+		if v < q.From || v > q.To || (q.ByTime && s.Seq < q.StartSeq) {
 			continue
 		}
 		if len(out) == q.Limit {

@@ -1,0 +1,41 @@
+// Package client is a Go client of the HTTP API of an iotledger node: submit
+// signed readings, read devices, readings, gaps and blocks, fetch receipts
+// and follow live events.
+//
+// # Use
+//
+// Build a Client with New and the node's base URL, then call its methods;
+// each takes a context that bounds it:
+//
+//	c := client.New("http://localhost:8080")
+//	st, err := c.Status(ctx)
+//
+// Readings are COSE_Sign1 messages a device signed (see package reading and
+// the device SDK). Submit sends a batch as JSON, SubmitCOSE one reading as
+// application/cose. Each reading gets a Result: Accepted, Duplicate (resent;
+// the result points at the original), Rejected (Reason and Detail say why)
+// or Pending (not committed within the node's wait, or not waited for).
+//
+// Receipt returns a *receipt.Receipt, parsed but not verified: check it
+// offline with receipt.Verify and the chain's genesis, the only thing the
+// verifier trusts. The node that served it needs no trust.
+//
+// # Errors
+//
+// An answer other than 2xx is an *Error, read from the node's problem
+// details (RFC 9457): Status, Title, and a Detail that says what was wrong
+// and what to do. Match the cases a program handles with errors.Is:
+//
+//   - ErrNotFound (404): no such device, reading or block.
+//   - ErrNotYet (425 Too Early): the reading is committed but its receipt
+//     needs the next block; ask again after the Error's RetryAfter.
+//   - ErrBusy (503): the node is saturated and took none of the readings;
+//     send them again after RetryAfter, or to another node.
+//
+// # Types
+//
+// The types of this package mirror the API's JSON (the node serves its
+// OpenAPI document at /v1/openapi.json). Byte strings are decoded from
+// base64; numbers in a reading's Data are json.Number, so 64-bit integers
+// keep every digit.
+package client

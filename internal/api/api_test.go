@@ -1,0 +1,584 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/api"
+	"github.com/iotledger/iotledger/internal/api/apitest"
+	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
+	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/receipt"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// env is an API server over the fake ledger.
+type env struct {
+	ledger *apitest.Ledger
+	api    *api.Server
+	srv    *httptest.Server
+	logs   *syncBuffer
+}
+
+func newEnv(t *testing.T, opts api.Options) *env {
+	t.Helper()
+	e := &env{ledger: apitest.New(t), logs: new(syncBuffer)}
+	opts.Logger = slog.New(slog.NewTextHandler(e.logs, nil))
+	e.api = api.New(e.ledger, opts)
+	e.srv = httptest.NewServer(e.api.Handler())
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+// syncBuffer is a bytes.Buffer for a logger that handlers share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// answer is a response with its body read.
+type answer struct {
+	*http.Response
+	body []byte
+}
+
+func (e *env) do(t *testing.T, method, path, contentType string, body []byte) answer {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, e.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{resp, b}
+}
+
+func (e *env) get(t *testing.T, path string) answer {
+	t.Helper()
+	return e.do(t, http.MethodGet, path, "", nil)
+}
+
+// ok checks a 200 JSON answer and decodes it into v (if not nil).
+func (a answer) ok(t *testing.T, v any) {
+	t.Helper()
+	if a.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: status %d, want 200; body %s", a.Request.Method, a.Request.URL.Path, a.StatusCode, a.body)
+	}
+	if ct := a.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	if v != nil {
+		if err := json.Unmarshal(a.body, v); err != nil {
+			t.Fatalf("decode %s: %v", a.body, err)
+		}
+	}
+}
+
+// problem checks a problem answer and returns it.
+func (a answer) problem(t *testing.T, status int, kind string) api.Problem {
+	t.Helper()
+	if a.StatusCode != status {
+		t.Fatalf("%s %s: status %d, want %d; body %s", a.Request.Method, a.Request.URL.Path, a.StatusCode, status, a.body)
+	}
+	if ct := a.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("Content-Type %q, want application/problem+json", ct)
+	}
+	var p api.Problem
+	dec := json.NewDecoder(bytes.NewReader(a.body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		t.Fatalf("decode problem %s: %v", a.body, err)
+	}
+	want := api.Problem{Type: api.ProblemType + kind, Title: p.Title, Status: status, Detail: p.Detail, Instance: a.Request.URL.Path}
+	if diff := cmp.Diff(p, want); diff != "" {
+		t.Errorf("problem (-got +want):\n%s", diff)
+	}
+	if p.Title == "" || p.Detail == "" {
+		t.Errorf("problem %+v lacks a title or a detail", p)
+	}
+	return p
+}
+
+// golden compares a JSON answer, indented, with testdata/name.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, got, "", "  "); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	got = buf.Bytes()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if diff := cmp.Diff(string(got), string(want)); diff != "" {
+		t.Errorf("%s (-got +want):\n%s", name, diff)
+	}
+}
+
+// unknownDevice is a well-formed id that no device of the fake has.
+var unknownDevice = address.Device(receiptfix.DeviceKey("nobody").Public().(ed25519.PublicKey))
+
+func TestStatus(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	a := e.get(t, "/v1/status")
+	a.ok(t, nil)
+	golden(t, "status.json", a.body)
+}
+
+func TestDevices(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	ids := func(p api.DevicePage) []string {
+		var out []string
+		for _, d := range p.Devices {
+			out = append(out, d.ID)
+		}
+		return out
+	}
+	all := make([]string, 0, 3)
+	for _, d := range e.ledger.DeviceList {
+		all = append(all, d.ID)
+	}
+
+	var first api.DevicePage
+	a := e.get(t, "/v1/devices")
+	a.ok(t, &first)
+	golden(t, "devices.json", a.body)
+	if diff := cmp.Diff(ids(first), all); diff != "" || first.Next != "" {
+		t.Errorf("all devices: next %q, ids (-got +want):\n%s", first.Next, diff)
+	}
+
+	var p1, p2 api.DevicePage
+	e.get(t, "/v1/devices?limit=2").ok(t, &p1)
+	if diff := cmp.Diff(ids(p1), all[:2]); diff != "" || p1.Next != all[1] {
+		t.Errorf("page 1: next %q, ids (-got +want):\n%s", p1.Next, diff)
+	}
+	e.get(t, "/v1/devices?limit=2&after="+p1.Next).ok(t, &p2)
+	if diff := cmp.Diff(ids(p2), all[2:]); diff != "" || p2.Next != "" {
+		t.Errorf("page 2: next %q, ids (-got +want):\n%s", p2.Next, diff)
+	}
+
+	var last api.DevicePage
+	a = e.get(t, "/v1/devices?limit=5000&after="+all[2])
+	a.ok(t, &last)
+	if string(a.body) != `{"devices":[],"next":""}`+"\n" {
+		t.Errorf("after the last device: %s, want an empty list", a.body)
+	}
+
+	for _, tc := range []struct {
+		query, kind, detail string
+	}{
+		{"?after=dev1xyz", api.KindInvalidID, "query parameter after"},
+		{"?after=" + address.Account(receiptfix.DeviceKey("x").Public().(ed25519.PublicKey)), api.KindInvalidID, `want "dev1"`},
+		{"?limit=0", api.KindInvalidParameter, "limit"},
+		{"?limit=ten", api.KindInvalidParameter, "limit"},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			p := e.get(t, "/v1/devices"+tc.query).problem(t, http.StatusBadRequest, tc.kind)
+			if !strings.Contains(p.Detail, tc.detail) {
+				t.Errorf("detail %q does not say %q", p.Detail, tc.detail)
+			}
+		})
+	}
+}
+
+func TestDevice(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	id := apitest.DeviceID(1)
+	a := e.get(t, "/v1/devices/"+id)
+	a.ok(t, nil)
+	golden(t, "device.json", a.body)
+
+	a = e.get(t, "/v1/devices/dev1notanid")
+	p := a.problem(t, http.StatusBadRequest, api.KindInvalidID)
+	golden(t, "problem.json", a.body)
+	if !strings.Contains(p.Detail, `"dev1notanid"`) || !strings.Contains(p.Detail, "dev1...") {
+		t.Errorf("detail %q does not name the id and say what a device id is", p.Detail)
+	}
+	p = e.get(t, "/v1/devices/"+unknownDevice).problem(t, http.StatusNotFound, api.KindNotFound)
+	if !strings.Contains(p.Detail, unknownDevice) {
+		t.Errorf("detail %q does not name the device", p.Detail)
+	}
+}
+
+func TestReadings(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	id := apitest.DeviceID(0) // seqs 100, 103, 106
+	stored := e.ledger.Stored[id]
+	timeOf := func(i int) string { return stored[i].Timestamp().Format(time.RFC3339Nano) }
+	msOf := func(i int) string { return strconv.FormatInt(stored[i].Time, 10) }
+
+	a := e.get(t, "/v1/devices/"+id+"/readings")
+	a.ok(t, nil)
+	golden(t, "readings.json", a.body)
+
+	for _, tc := range []struct {
+		query    string
+		wantSeqs []uint64
+		wantNext *uint64
+	}{
+		{"", []uint64{100, 103, 106}, nil},
+		{"?by=seq&from=101", []uint64{103, 106}, nil},
+		{"?from=100&to=103", []uint64{100, 103}, nil},
+		{"?limit=1", []uint64{100}, ptr(uint64(103))},
+		{"?from=103&limit=1", []uint64{103}, ptr(uint64(106))},
+		{"?from=107", []uint64{}, nil},
+		{"?by=time&from=" + timeOf(1), []uint64{103, 106}, nil},
+		{"?by=time&to=" + msOf(1), []uint64{100, 103}, nil},
+		{"?by=time&from=" + msOf(1) + "&to=" + msOf(1), []uint64{103}, nil},
+		{"?by=time&limit=2", []uint64{100, 103}, ptr(uint64(106))},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			var page api.ReadingPage
+			e.get(t, "/v1/devices/"+id+"/readings"+tc.query).ok(t, &page)
+			seqs := []uint64{}
+			for _, r := range page.Readings {
+				seqs = append(seqs, r.Seq)
+			}
+			if diff := cmp.Diff(seqs, tc.wantSeqs); diff != "" {
+				t.Errorf("seqs (-got +want):\n%s", diff)
+			}
+			if diff := cmp.Diff(page.Next, tc.wantNext); diff != "" {
+				t.Errorf("next (-got +want):\n%s", diff)
+			}
+		})
+	}
+
+	for _, tc := range []struct {
+		query, detail string
+	}{
+		{"?by=day", "by=seq"},
+		{"?from=x", "sequence number"},
+		{"?to=-1", "sequence number"},
+		{"?from=5&to=4", "swap"},
+		{"?by=time&from=yesterday", "RFC 3339"},
+		{"?by=time&from=2025-06-01T12:00:00", "RFC 3339"},
+		{"?by=time&from=-5", "1970"},
+		{"?limit=-1", "limit"},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			p := e.get(t, "/v1/devices/"+id+"/readings"+tc.query).problem(t, http.StatusBadRequest, api.KindInvalidParameter)
+			if !strings.Contains(p.Detail, tc.detail) {
+				t.Errorf("detail %q does not say %q", p.Detail, tc.detail)
+			}
+		})
+	}
+	e.get(t, "/v1/devices/x/readings").problem(t, http.StatusBadRequest, api.KindInvalidID)
+	e.get(t, "/v1/devices/"+unknownDevice+"/readings").problem(t, http.StatusNotFound, api.KindNotFound)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestGaps(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	a := e.get(t, "/v1/devices/"+apitest.DeviceID(0)+"/gaps")
+	a.ok(t, nil)
+	golden(t, "gaps.json", a.body)
+	e.get(t, "/v1/devices/dev1/gaps").problem(t, http.StatusBadRequest, api.KindInvalidID)
+	e.get(t, "/v1/devices/"+unknownDevice+"/gaps").problem(t, http.StatusNotFound, api.KindNotFound)
+}
+
+func TestReceipt(t *testing.T) {
+	e := newEnv(t, api.Options{})
+
+	t.Run("verifies", func(t *testing.T) {
+		// Leaf 5: device 2, seq 105.
+		a := e.get(t, "/v1/devices/"+apitest.DeviceID(2)+"/readings/105/receipt")
+		a.ok(t, nil)
+		want, err := e.ledger.Fixture.Receipt.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(a.body), string(want)); diff != "" {
+			t.Errorf("receipt (-got +want):\n%s", diff)
+		}
+		r, err := receipt.Parse(a.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := receipt.Verify(r, e.ledger.Fixture.Genesis); err != nil {
+			t.Errorf("the served receipt does not verify: %v", err)
+		}
+	})
+	t.Run("not yet", func(t *testing.T) {
+		a := e.get(t, "/v1/devices/"+apitest.DeviceID(0)+"/readings/106/receipt")
+		p := a.problem(t, http.StatusTooEarly, api.KindReceiptNotYet)
+		if got := a.Header.Get("Retry-After"); got != "1" {
+			t.Errorf("Retry-After %q, want 1", got)
+		}
+		if !strings.Contains(p.Detail, "next block") {
+			t.Errorf("detail %q does not say what it waits for", p.Detail)
+		}
+	})
+	t.Run("unknown seq", func(t *testing.T) {
+		e.get(t, "/v1/devices/"+apitest.DeviceID(0)+"/readings/101/receipt").problem(t, http.StatusNotFound, api.KindNotFound)
+	})
+	t.Run("unknown device", func(t *testing.T) {
+		e.get(t, "/v1/devices/"+unknownDevice+"/readings/1/receipt").problem(t, http.StatusNotFound, api.KindNotFound)
+	})
+	t.Run("bad seq", func(t *testing.T) {
+		e.get(t, "/v1/devices/"+apitest.DeviceID(0)+"/readings/-1/receipt").problem(t, http.StatusBadRequest, api.KindInvalidParameter)
+	})
+	t.Run("bad id", func(t *testing.T) {
+		e.get(t, "/v1/devices/acc1x/readings/1/receipt").problem(t, http.StatusBadRequest, api.KindInvalidID)
+	})
+}
+
+func TestBlock(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	a := e.get(t, "/v1/blocks/41")
+	a.ok(t, nil)
+	golden(t, "block.json", a.body)
+	e.get(t, "/v1/blocks/43").problem(t, http.StatusNotFound, api.KindNotFound)
+	e.get(t, "/v1/blocks/0").problem(t, http.StatusBadRequest, api.KindInvalidParameter)
+	e.get(t, "/v1/blocks/top").problem(t, http.StatusBadRequest, api.KindInvalidParameter)
+}
+
+// batch is the JSON body of a submission of raws.
+func batch(raws ...[]byte) []byte {
+	s := api.Submission{Readings: []string{}}
+	for _, r := range raws {
+		s.Readings = append(s.Readings, base64.StdEncoding.EncodeToString(r))
+	}
+	b, _ := json.Marshal(s)
+	return b
+}
+
+// newReading signs a reading of device 1 with seq.
+func newReading(t *testing.T, seq uint64) []byte {
+	t.Helper()
+	raw, err := reading.Sign(reading.Reading{Seq: seq, Time: 1748779300000, Data: map[string]any{"temp_c": 21.5}}, receiptfix.DeviceKey("device 1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func TestSubmit(t *testing.T) {
+	e := newEnv(t, api.Options{MaxBodyBytes: 4096})
+	fresh := newReading(t, 200)
+	dup := e.ledger.Fixture.Readings[4] // device 1, seq 104
+	junk := []byte("not a reading")
+
+	t.Run("batch waits", func(t *testing.T) {
+		a := e.do(t, http.MethodPost, "/v1/readings", "application/json", batch(fresh, dup, junk))
+		a.ok(t, nil)
+		golden(t, "submit.json", a.body)
+	})
+	t.Run("batch without wait", func(t *testing.T) {
+		var got api.Results
+		e.do(t, http.MethodPost, "/v1/readings?wait=false", "application/json", batch(fresh, dup)).ok(t, &got)
+		var statuses []string
+		for _, r := range got.Results {
+			statuses = append(statuses, r.Status)
+		}
+		if diff := cmp.Diff(statuses, []string{"pending", "duplicate"}); diff != "" {
+			t.Errorf("statuses (-got +want):\n%s", diff)
+		}
+	})
+	t.Run("cose", func(t *testing.T) {
+		var got api.Results
+		e.do(t, http.MethodPost, "/v1/readings", "application/cose; cose-type=\"cose-sign1\"", fresh).ok(t, &got)
+		want := []api.Result{{Device: apitest.DeviceID(1), Seq: 200, Status: "accepted", Index: ptr(uint64(7)), Height: apitest.Height + 2, Receipt: api.ReceiptPath(apitest.DeviceID(1), 200)}}
+		if diff := cmp.Diff(got.Results, want); diff != "" {
+			t.Errorf("results (-got +want):\n%s", diff)
+		}
+	})
+
+	bad := []struct {
+		name, contentType, query string
+		body                     []byte
+		status                   int
+		kind, detail             string
+	}{
+		{"bad base64", "application/json", "", []byte(`{"readings":["` + base64.StdEncoding.EncodeToString(fresh) + `","@@@"]}`), 400, api.KindInvalidBody, "readings[1]"},
+		{"url base64", "application/json", "", []byte(`{"readings":["-_-_"]}`), 400, api.KindInvalidBody, "readings[0] is not standard base64"},
+		{"not a string", "application/json", "", []byte(`{"readings":[12]}`), 400, api.KindInvalidBody, "readings[0] is not a string"},
+		{"empty reading", "application/json", "", []byte(`{"readings":[""]}`), 400, api.KindInvalidBody, "readings[0] is empty"},
+		{"no readings", "application/json", "", []byte(`{"readings":[]}`), 400, api.KindInvalidBody, "at least one"},
+		{"bad json", "application/json", "", []byte(`{"readings":`), 400, api.KindInvalidBody, "not JSON"},
+		{"unknown field", "application/json", "", []byte(`{"reading":["AA=="]}`), 400, api.KindInvalidBody, "not JSON"},
+		{"two values", "application/json", "", []byte(`{"readings":["AA=="]} {}`), 400, api.KindInvalidBody, "more than one"},
+		{"empty cose", "application/cose", "", nil, 400, api.KindInvalidBody, "empty"},
+		{"bad wait", "application/cose", "?wait=maybe", fresh, 400, api.KindInvalidParameter, "wait="},
+		{"no content type", "", "", fresh, 415, api.KindUnsupportedMedia, "application/cose"},
+		{"text", "text/plain", "", fresh, 415, api.KindUnsupportedMedia, "text/plain"},
+		{"too large", "application/cose", "", make([]byte, 4097), 413, api.KindTooLarge, "4096 bytes"},
+		{"too large json", "application/json", "", batch(make([]byte, 3100)), 413, api.KindTooLarge, "fewer readings"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			p := e.do(t, http.MethodPost, "/v1/readings"+tc.query, tc.contentType, tc.body).problem(t, tc.status, tc.kind)
+			if !strings.Contains(p.Detail, tc.detail) {
+				t.Errorf("detail %q does not say %q", p.Detail, tc.detail)
+			}
+		})
+	}
+
+	t.Run("busy", func(t *testing.T) {
+		e.ledger.SetBusy(true)
+		defer e.ledger.SetBusy(false)
+		a := e.do(t, http.MethodPost, "/v1/readings", "application/cose", fresh)
+		a.problem(t, http.StatusServiceUnavailable, api.KindBusy)
+		if got := a.Header.Get("Retry-After"); got != "1" {
+			t.Errorf("Retry-After %q, want 1", got)
+		}
+	})
+}
+
+// deadlineLedger records the deadline of Submit's context.
+type deadlineLedger struct {
+	*apitest.Ledger
+	mu       sync.Mutex
+	deadline time.Time
+	hasIt    bool
+}
+
+func (l *deadlineLedger) last() (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.deadline, l.hasIt
+}
+
+func (l *deadlineLedger) Submit(ctx context.Context, raws [][]byte, wait bool) ([]api.Result, error) {
+	l.mu.Lock()
+	l.deadline, l.hasIt = ctx.Deadline()
+	l.mu.Unlock()
+	return l.Ledger.Submit(ctx, raws, wait)
+}
+
+func TestSubmitWaitTimeout(t *testing.T) {
+	l := &deadlineLedger{Ledger: apitest.New(t)}
+	srv := httptest.NewServer(api.New(l, api.Options{WaitTimeout: time.Hour}).Handler())
+	defer srv.Close()
+	post := func(query string) {
+		t.Helper()
+		resp, err := srv.Client().Post(srv.URL+"/v1/readings"+query, "application/cose", bytes.NewReader(newReading(t, 300)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	start := time.Now()
+	post("")
+	if d, ok := l.last(); !ok || d.Before(start.Add(59*time.Minute)) || d.After(time.Now().Add(time.Hour)) {
+		t.Errorf("with wait: deadline %v (set %v), want about an hour from now", d, ok)
+	}
+	post("?wait=false")
+	if d, ok := l.last(); ok {
+		t.Errorf("without wait: deadline %v, want none", d)
+	}
+}
+
+func TestInternalError(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	e.ledger.SetErr(errors.New("pebble: disk on fire at /var/lib/secret"))
+	for _, path := range []string{
+		"/v1/status",
+		"/v1/devices",
+		"/v1/devices/" + apitest.DeviceID(0),
+		"/v1/devices/" + apitest.DeviceID(0) + "/readings/100/receipt",
+		"/v1/blocks/41",
+	} {
+		p := e.get(t, path).problem(t, http.StatusInternalServerError, api.KindInternal)
+		if strings.Contains(p.Detail, "fire") || strings.Contains(p.Detail, "secret") {
+			t.Errorf("%s: detail %q leaks the internal cause", path, p.Detail)
+		}
+	}
+	if logs := e.logs.String(); strings.Count(logs, "disk on fire") != 5 {
+		t.Errorf("the cause is not logged once per request:\n%s", logs)
+	}
+}
+
+func TestUnmatched(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	e.get(t, "/v2/status").problem(t, http.StatusNotFound, api.KindNotFound)
+	e.get(t, "/v1/devices/"+apitest.DeviceID(0)+"/readings/100").problem(t, http.StatusNotFound, api.KindNotFound)
+	a := e.do(t, http.MethodPost, "/v1/status", "application/json", nil)
+	a.problem(t, http.StatusMethodNotAllowed, api.KindMethodNotAllowed)
+	if got := a.Header.Get("Allow"); got != "GET, HEAD" {
+		t.Errorf("Allow %q, want GET, HEAD", got)
+	}
+	a = e.do(t, http.MethodDelete, "/v1/readings", "", nil)
+	a.problem(t, http.StatusMethodNotAllowed, api.KindMethodNotAllowed)
+	if got := a.Header.Get("Allow"); got != "POST" {
+		t.Errorf("Allow %q, want POST", got)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newEnv(t, api.Options{Registry: reg})
+	// A second server on the same registry shares the counter.
+	api.New(e.ledger, api.Options{Registry: reg})
+	e.get(t, "/v1/status")
+	e.get(t, "/v1/status")
+	e.get(t, "/v1/devices/"+unknownDevice)
+	e.get(t, "/nowhere")
+	a := e.get(t, "/metrics")
+	if a.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", a.StatusCode)
+	}
+	for _, want := range []string{
+		`iotledger_http_requests_total{code="200",route="GET /v1/status"} 2`,
+		`iotledger_http_requests_total{code="404",route="GET /v1/devices/{id}"} 1`,
+		`iotledger_http_requests_total{code="404",route="unmatched"} 1`,
+	} {
+		if !strings.Contains(string(a.body), want) {
+			t.Errorf("metrics lack %s:\n%s", want, a.body)
+		}
+	}
+}

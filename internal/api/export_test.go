@@ -1,0 +1,4 @@
+package api
+
+// Routes returns the patterns the server registered, for the OpenAPI test.
+func (s *Server) Routes() []string { return s.routes }

@@ -1,0 +1,308 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iotledger/iotledger/internal/api"
+	"github.com/iotledger/iotledger/internal/api/apitest"
+)
+
+// openAPI returns the document, decoded with numbers kept as json.Number.
+func openAPI(t *testing.T) map[string]any {
+	t.Helper()
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(api.OpenAPI))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	return doc
+}
+
+var methods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+func TestOpenAPIRoutes(t *testing.T) {
+	doc := openAPI(t)
+	if v, _ := doc["openapi"].(string); !strings.HasPrefix(v, "3.1.") {
+		t.Errorf("openapi %q, want 3.1.x", v)
+	}
+	var documented []string
+	for path, item := range doc["paths"].(map[string]any) {
+		for _, m := range methods {
+			if _, ok := item.(map[string]any)[m]; ok {
+				documented = append(documented, strings.ToUpper(m)+" "+path)
+			}
+		}
+	}
+	routes := slices.Clone(api.New(apitest.New(t), api.Options{}).Routes())
+	sort.Strings(documented)
+	sort.Strings(routes)
+	if diff := cmp.Diff(documented, routes); diff != "" {
+		t.Errorf("documented operations (-) and registered routes (+) differ:\n%s", diff)
+	}
+}
+
+func TestOpenAPIServed(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	a := e.get(t, "/v1/openapi.json")
+	a.ok(t, nil)
+	if !bytes.Equal(a.body, api.OpenAPI) {
+		t.Error("GET /v1/openapi.json is not the embedded document")
+	}
+}
+
+// TestOpenAPIConsistent checks that every reference resolves, that path
+// parameters are declared, and that every error answer is a Problem.
+func TestOpenAPIConsistent(t *testing.T) {
+	doc := openAPI(t)
+	var walk func(at string, v any)
+	walk = func(at string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				if _, err := resolve(doc, ref); err != nil {
+					t.Errorf("%s: %v", at, err)
+				}
+			}
+			for k, x := range v {
+				walk(at+"/"+k, x)
+			}
+		case []any:
+			for i, x := range v {
+				walk(fmt.Sprintf("%s/%d", at, i), x)
+			}
+		}
+	}
+	walk("#", doc)
+
+	param := regexp.MustCompile(`\{([^}]+)\}`)
+	for path, item := range doc["paths"].(map[string]any) {
+		var inPath []string
+		for _, m := range param.FindAllStringSubmatch(path, -1) {
+			inPath = append(inPath, m[1])
+		}
+		for _, m := range methods {
+			op, ok := item.(map[string]any)[m].(map[string]any)
+			if !ok {
+				continue
+			}
+			at := strings.ToUpper(m) + " " + path
+			if op["operationId"] == nil || op["summary"] == nil {
+				t.Errorf("%s: no operationId or summary", at)
+			}
+			var declared []string
+			params, _ := op["parameters"].([]any)
+			for _, p := range params {
+				p := deref(t, doc, p)
+				if p["in"] == "path" {
+					declared = append(declared, p["name"].(string))
+					if p["required"] != true {
+						t.Errorf("%s: path parameter %s is not required", at, p["name"])
+					}
+				}
+			}
+			sort.Strings(declared)
+			sort.Strings(inPath)
+			if diff := cmp.Diff(declared, inPath); diff != "" {
+				t.Errorf("%s: declared path parameters (-) and the path's (+) differ:\n%s", at, diff)
+			}
+			responses, _ := op["responses"].(map[string]any)
+			if _, ok := responses["200"]; !ok {
+				t.Errorf("%s: no 200 answer", at)
+			}
+			for code, r := range responses {
+				if code[0] != '4' && code[0] != '5' {
+					continue
+				}
+				content, _ := deref(t, doc, r)["content"].(map[string]any)
+				pj, _ := content["application/problem+json"].(map[string]any)
+				schema, _ := pj["schema"].(map[string]any)
+				if len(content) != 1 || schema["$ref"] != "#/components/schemas/Problem" {
+					t.Errorf("%s: answer %s is not only a Problem: %v", at, code, content)
+				}
+			}
+		}
+	}
+}
+
+// TestOpenAPISchemas checks real answers against the document's schemas.
+func TestOpenAPISchemas(t *testing.T) {
+	doc := openAPI(t)
+	e := newEnv(t, api.Options{})
+	id := apitest.DeviceID(0)
+	for _, tc := range []struct {
+		method, path, contentType, body string
+		status                          int
+		schema                          string
+	}{
+		{"GET", "/v1/status", "", "", 200, "Status"},
+		{"GET", "/v1/devices", "", "", 200, "DevicePage"},
+		{"GET", "/v1/devices/" + id, "", "", 200, "Device"},
+		{"GET", "/v1/devices/" + id + "/readings?limit=1", "", "", 200, "ReadingPage"},
+		{"GET", "/v1/devices/" + id + "/readings", "", "", 200, "ReadingPage"},
+		{"GET", "/v1/devices/" + id + "/gaps", "", "", 200, "Gaps"},
+		{"GET", "/v1/devices/" + apitest.DeviceID(2) + "/readings/105/receipt", "", "", 200, "Receipt"},
+		{"GET", "/v1/blocks/41", "", "", 200, "Block"},
+		{"POST", "/v1/readings", "application/json", string(batch(e.ledger.Fixture.Readings[0], []byte("junk"))), 200, "Results"},
+		{"GET", "/v1/devices/" + id + "/readings/106/receipt", "", "", 425, "Problem"},
+		{"GET", "/v1/devices/x", "", "", 400, "Problem"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			a := e.do(t, tc.method, tc.path, tc.contentType, []byte(tc.body))
+			if a.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %s", a.StatusCode, tc.status, a.body)
+			}
+			var v any
+			dec := json.NewDecoder(bytes.NewReader(a.body))
+			dec.UseNumber()
+			if err := dec.Decode(&v); err != nil {
+				t.Fatal(err)
+			}
+			schema, err := resolve(doc, "#/components/schemas/"+tc.schema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, err := range validate(doc, schema, v, tc.schema) {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// resolve returns what a local reference "#/a/b" points to.
+func resolve(doc map[string]any, ref string) (map[string]any, error) {
+	if !strings.HasPrefix(ref, "#/") {
+		return nil, fmt.Errorf("reference %q is not local", ref)
+	}
+	var v any = doc
+	for _, k := range strings.Split(ref[2:], "/") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("reference %q does not resolve", ref)
+		}
+		if v, ok = m[k]; !ok {
+			return nil, fmt.Errorf("reference %q does not resolve", ref)
+		}
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("reference %q is not an object", ref)
+	}
+	return m, nil
+}
+
+func deref(t *testing.T, doc map[string]any, v any) map[string]any {
+	t.Helper()
+	m, _ := v.(map[string]any)
+	if ref, ok := m["$ref"].(string); ok {
+		r, err := resolve(doc, ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	return m
+}
+
+// validate checks v against the parts of JSON Schema the document uses:
+// $ref, type, const, enum, properties, required, additionalProperties and
+// items.
+func validate(doc, schema map[string]any, v any, at string) []error {
+	if ref, ok := schema["$ref"].(string); ok {
+		s, err := resolve(doc, ref)
+		if err != nil {
+			return []error{fmt.Errorf("%s: %v", at, err)}
+		}
+		schema = s
+	}
+	var errs []error
+	fail := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{at}, args...)...))
+	}
+	if types := schemaTypes(schema["type"]); len(types) > 0 && !slices.Contains(types, jsonType(v)) &&
+		!(jsonType(v) == "integer" && slices.Contains(types, "number")) {
+		fail("%s, want %v", jsonType(v), types)
+		return errs
+	}
+	if c, ok := schema["const"]; ok && fmt.Sprint(c) != fmt.Sprint(v) {
+		fail("%v, want %v", v, c)
+	}
+	if enum, ok := schema["enum"].([]any); ok && !slices.ContainsFunc(enum, func(e any) bool { return fmt.Sprint(e) == fmt.Sprint(v) }) {
+		fail("%v is not one of %v", v, enum)
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		props, _ := schema["properties"].(map[string]any)
+		required, _ := schema["required"].([]any)
+		for _, r := range required {
+			if _, ok := v[r.(string)]; !ok {
+				fail("lacks required %s", r)
+			}
+		}
+		for k, x := range v {
+			if p, ok := props[k].(map[string]any); ok {
+				errs = append(errs, validate(doc, p, x, at+"."+k)...)
+				continue
+			}
+			switch ap := schema["additionalProperties"].(type) {
+			case bool:
+				if !ap {
+					fail("has %s, which the schema does not list", k)
+				}
+			case map[string]any:
+				errs = append(errs, validate(doc, ap, x, at+"."+k)...)
+			}
+		}
+	case []any:
+		if items, ok := schema["items"].(map[string]any); ok {
+			for i, x := range v {
+				errs = append(errs, validate(doc, items, x, fmt.Sprintf("%s[%d]", at, i))...)
+			}
+		}
+	}
+	return errs
+}
+
+func schemaTypes(t any) []string {
+	switch t := t.(type) {
+	case string:
+		return []string{t}
+	case []any:
+		var out []string
+		for _, x := range t {
+			out = append(out, x.(string))
+		}
+		return out
+	}
+	return nil
+}
+
+func jsonType(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case string:
+		return "string"
+	case json.Number:
+		if strings.ContainsAny(v.String(), ".eE") {
+			return "number"
+		}
+		return "integer"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return fmt.Sprintf("%T", v)
+}

@@ -1,0 +1,41 @@
+package node
+
+import (
+	"fmt"
+	"log/slog"
+
+	pebblev1 "github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/v2"
+	dbm "github.com/cometbft/cometbft-db"
+	cmtcfg "github.com/cometbft/cometbft/config"
+)
+
+// pebbleLogger sends Pebble's messages to slog: its routine WAL-replay
+// notes at debug level, errors as errors. It serves both Pebble versions
+// (ours, and the one inside cometbft-db).
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) { p.l.Debug(fmt.Sprintf(format, args...)) }
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...))
+}
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...)) // Pebble's contract: Fatalf does not return
+}
+
+func appDBOptions(l *slog.Logger) *pebble.Options {
+	return &pebble.Options{Logger: pebbleLogger{l.With("module", "pebble")}}
+}
+
+// cometDBProvider opens CometBFT's stores with Pebble logging through slog.
+func cometDBProvider(l *slog.Logger) cmtcfg.DBProvider {
+	return func(ctx *cmtcfg.DBContext) (dbm.DB, error) {
+		if ctx.Config.DBBackend != string(dbm.PebbleDBBackend) {
+			return cmtcfg.DefaultDBProvider(ctx)
+		}
+		opts := &pebblev1.Options{Logger: pebbleLogger{l.With("module", "pebble", "db", ctx.ID)}}
+		opts.EnsureDefaults()
+		return dbm.NewPebbleDBWithOpts(ctx.ID, ctx.Config.DBDir(), opts)
+	}
+}

@@ -1,0 +1,126 @@
+package tx_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/tx"
+)
+
+var update = flag.Bool("update", false, "rewrite the seed corpus in testdata/fuzz")
+
+// seeds returns the named seed inputs of FuzzDecode: valid transactions of
+// each kind and type, and broken ones near them.
+func seeds(t testing.TB) map[string][]byte {
+	t.Helper()
+	owner, dev, next := newKey(1), newKey(2), newKey(3)
+	ownerPub := pubOf(owner)
+	devID := address.Device(pubOf(dev))
+	r, err := reading.Sign(reading.Reading{Seq: 1, Data: map[string]any{"temp": 21.5}}, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotate := &tx.RotateDevice{Device: devID, Key: pubOf(next), DeviceSig: make([]byte, 64)}
+	return map[string][]byte{
+		"batch":          tx.NewBatch([][]byte{r, r}),
+		"register":       mustSign(t, owner, tx.TypeRegisterDevice, 1, register(owner, dev, map[string]string{"site": "a"})),
+		"revoke":         mustSign(t, owner, tx.TypeRevokeDevice, 2, &tx.RevokeDevice{Device: devID}),
+		"rotate":         mustSign(t, owner, tx.TypeRotateDevice, 3, rotate),
+		"empty_batch":    tx.NewBatch(nil),
+		"unknown_kind":   enc(t, []any{3, [][]byte{r}}),
+		"unknown_type":   signBody(t, owner, body(t, 9, ownerPub, map[int]any{1: devID})),
+		"kid_mismatch":   signCOSE(t, owner, header(t, address.Account(pubOf(dev))), body(t, 2, ownerPub, map[int]any{1: devID})),
+		"short_signer":   signCOSE(t, owner, header(t, address.Account(ownerPub[:31])), body(t, 2, ownerPub[:31], map[int]any{1: devID})),
+		"bad_labels":     signBody(t, owner, body(t, 1, ownerPub, map[int]any{1: pubOf(dev), 2: map[string]string{"": "x"}, 3: []byte{1}})),
+		"wrong_signer":   signCOSE(t, dev, header(t, address.Account(ownerPub)), body(t, 2, ownerPub, map[int]any{1: devID})),
+		"garbage":        []byte("not a transaction"),
+		"truncated":      tx.NewBatch([][]byte{r})[:40],
+		"noncanon_batch": append([]byte{0x82, 0x01, 0x98, 0x01}, enc(t, r)...),
+	}
+}
+
+// TestWriteFuzzCorpus rewrites testdata/fuzz/FuzzDecode with -update.
+func TestWriteFuzzCorpus(t *testing.T) {
+	if !*update {
+		t.Skip("run with -update to rewrite the seed corpus")
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range seeds(t) {
+		data := fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\n", b)
+		if err := os.WriteFile(filepath.Join(dir, "seed_"+name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// FuzzDecode: Decode never panics; its errors wrap ErrMalformed or ErrEmpty;
+// what decodes is canonical (a batch re-encodes to the same bytes), decodes
+// again to the same transaction, and a signed one verifies or not without
+// panic.
+func FuzzDecode(f *testing.F) {
+	for _, b := range seeds(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, err := tx.Decode(raw)
+		if err != nil {
+			if got != nil {
+				t.Fatalf("Decode returned a transaction and %v", err)
+			}
+			if !errors.Is(err, tx.ErrMalformed) && !errors.Is(err, tx.ErrEmpty) {
+				t.Fatalf("error wraps no sentinel: %v", err)
+			}
+			return
+		}
+		switch got.Kind {
+		case tx.KindBatch:
+			if len(got.Readings) == 0 || got.Signed != nil {
+				t.Fatalf("batch = %+v", got)
+			}
+			if !bytes.Equal(tx.NewBatch(got.Readings), raw) {
+				t.Fatalf("NewBatch(Readings) is not the bytes decoded")
+			}
+		case tx.KindSigned:
+			s := got.Signed
+			if s == nil || got.Readings != nil {
+				t.Fatalf("signed = %+v", got)
+			}
+			if err := s.Verify(); err != nil && !errors.Is(err, tx.ErrSignature) {
+				t.Fatalf("Verify = %v, want nil or ErrSignature", err)
+			}
+			if s.Account != address.Account(s.Signer) {
+				t.Fatalf("Account %s is not the signer's", s.Account)
+			}
+			want := map[tx.Type]reflect.Type{
+				tx.TypeRegisterDevice: reflect.TypeFor[*tx.RegisterDevice](),
+				tx.TypeRevokeDevice:   reflect.TypeFor[*tx.RevokeDevice](),
+				tx.TypeRotateDevice:   reflect.TypeFor[*tx.RotateDevice](),
+			}[s.Type]
+			if reflect.TypeOf(s.Fields) != want {
+				t.Fatalf("type %v with fields %T", s.Type, s.Fields)
+			}
+			again, err := tx.Decode(raw)
+			if err != nil {
+				t.Fatalf("second Decode = %v", err)
+			}
+			if d := cmp.Diff(again.Signed.Fields, s.Fields); d != "" || again.Signed.Body.Nonce != s.Nonce || again.Signed.Account != s.Account {
+				t.Fatalf("second Decode differs:\n%s", d)
+			}
+		default:
+			t.Fatalf("kind %d decoded", got.Kind)
+		}
+	})
+}

@@ -1,0 +1,417 @@
+package tx_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/tx"
+	"github.com/iotledger/iotledger/zip215"
+)
+
+const chainID = "iotledger-test"
+
+func newKey(b byte) ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{b}, ed25519.SeedSize))
+}
+
+func pubOf(key ed25519.PrivateKey) ed25519.PublicKey { return key.Public().(ed25519.PublicKey) }
+
+func enc(t testing.TB, v any) []byte {
+	t.Helper()
+	b, err := reading.EncMode.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// cat concatenates CBOR items: []byte parts as they are, other values encoded.
+func cat(t testing.TB, parts ...any) []byte {
+	t.Helper()
+	var out []byte
+	for _, p := range parts {
+		if b, ok := p.([]byte); ok {
+			out = append(out, b...)
+		} else {
+			out = append(out, enc(t, p)...)
+		}
+	}
+	return out
+}
+
+func mustSign(t testing.TB, key ed25519.PrivateKey, typ tx.Type, nonce uint64, fields any) []byte {
+	t.Helper()
+	raw, err := tx.Sign(key, typ, chainID, nonce, fields)
+	if err != nil {
+		t.Fatalf("Sign = %v", err)
+	}
+	return raw
+}
+
+// register returns RegisterDevice fields for devKey, owned by owner's
+// account, with the device's consent.
+func register(owner, devKey ed25519.PrivateKey, labels map[string]string) *tx.RegisterDevice {
+	acc := address.Account(pubOf(owner))
+	return &tx.RegisterDevice{
+		Key:       pubOf(devKey),
+		Labels:    labels,
+		DeviceSig: ed25519.Sign(devKey, tx.RegistrationMessage(chainID, acc, pubOf(devKey))),
+	}
+}
+
+// header is the serialized protected header {alg: EdDSA, kid: kid}.
+func header(t testing.TB, kid string) []byte {
+	t.Helper()
+	return enc(t, map[int]any{1: -8, 4: []byte(kid)})
+}
+
+// body encodes a transaction body; fields is a value or raw CBOR.
+func body(t testing.TB, typ any, signer []byte, fields any) []byte {
+	t.Helper()
+	if raw, ok := fields.([]byte); ok {
+		fields = cbor.RawMessage(raw)
+	}
+	return enc(t, map[int]any{1: typ, 2: chainID, 3: 1, 4: signer, 5: fields})
+}
+
+// signCOSE makes a signed transaction by hand, with a valid signature by key
+// over whatever protected header and body it is given.
+func signCOSE(t testing.TB, key ed25519.PrivateKey, protected, payload []byte) []byte {
+	t.Helper()
+	sig := ed25519.Sign(key, enc(t, []any{"Signature1", protected, []byte{}, payload}))
+	msg := enc(t, cbor.Tag{Number: 18, Content: []any{protected, map[int]int{}, payload, sig}})
+	return enc(t, []any{tx.KindSigned, msg})
+}
+
+// signBody signs body by hand with key, kid the key's account.
+func signBody(t testing.TB, key ed25519.PrivateKey, payload []byte) []byte {
+	t.Helper()
+	return signCOSE(t, key, header(t, address.Account(pubOf(key))), payload)
+}
+
+func TestBatchRoundTrip(t *testing.T) {
+	dev := newKey(9)
+	var readings [][]byte
+	for i := range 3 {
+		r, err := reading.Sign(reading.Reading{Seq: uint64(i), Data: map[string]any{"i": i}}, dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readings = append(readings, r)
+	}
+	for _, rs := range [][][]byte{readings[:1], readings, {[]byte("opaque: readings are checked one by one later")}} {
+		raw := tx.NewBatch(rs)
+		got, err := tx.Decode(raw)
+		if err != nil {
+			t.Fatalf("Decode(NewBatch) = %v", err)
+		}
+		want := &tx.Tx{Kind: tx.KindBatch, Readings: rs}
+		if d := cmp.Diff(got, want); d != "" {
+			t.Errorf("Decode(NewBatch) (-got +want):\n%s", d)
+		}
+	}
+}
+
+func TestSignedRoundTrip(t *testing.T) {
+	owner, dev, next := newKey(1), newKey(2), newKey(3)
+	acc := address.Account(pubOf(owner))
+	devID := address.Device(pubOf(dev))
+	for _, tc := range []struct {
+		name   string
+		typ    tx.Type
+		nonce  uint64
+		fields any
+		want   any
+	}{{
+		name:   "register device",
+		typ:    tx.TypeRegisterDevice,
+		nonce:  1,
+		fields: register(owner, dev, map[string]string{"site": "plant-3", "kind": "thermometer"}),
+		want:   register(owner, dev, map[string]string{"site": "plant-3", "kind": "thermometer"}),
+	}, {
+		name:   "register device, fields by value, no labels",
+		typ:    tx.TypeRegisterDevice,
+		nonce:  2,
+		fields: *register(owner, dev, nil),
+		want:   register(owner, dev, nil),
+	}, {
+		name:   "register device, as many labels as allowed",
+		typ:    tx.TypeRegisterDevice,
+		nonce:  3,
+		fields: register(owner, dev, manyLabels(tx.MaxLabels, tx.MaxLabelLen)),
+		want:   register(owner, dev, manyLabels(tx.MaxLabels, tx.MaxLabelLen)),
+	}, {
+		name:   "revoke device",
+		typ:    tx.TypeRevokeDevice,
+		nonce:  1 << 40,
+		fields: &tx.RevokeDevice{Device: devID},
+		want:   &tx.RevokeDevice{Device: devID},
+	}, {
+		name:  "rotate device",
+		typ:   tx.TypeRotateDevice,
+		nonce: 0,
+		fields: &tx.RotateDevice{Device: devID, Key: pubOf(next),
+			DeviceSig: ed25519.Sign(next, tx.RotationMessage(chainID, devID, pubOf(next)))},
+		want: &tx.RotateDevice{Device: devID, Key: pubOf(next),
+			DeviceSig: ed25519.Sign(next, tx.RotationMessage(chainID, devID, pubOf(next)))},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := mustSign(t, owner, tc.typ, tc.nonce, tc.fields)
+			got, err := tx.Decode(raw)
+			if err != nil {
+				t.Fatalf("Decode = %v", err)
+			}
+			if got.Kind != tx.KindSigned || got.Signed == nil || got.Readings != nil {
+				t.Fatalf("Decode = %+v, want a signed transaction", got)
+			}
+			s := got.Signed
+			if s.Type != tc.typ || s.ChainID != chainID || s.Nonce != tc.nonce || !bytes.Equal(s.Signer, pubOf(owner)) || s.Account != acc {
+				t.Errorf("body = type %v chain %q nonce %d signer %x account %s; want %v %q %d %x %s",
+					s.Type, s.ChainID, s.Nonce, s.Signer, s.Account, tc.typ, chainID, tc.nonce, pubOf(owner), acc)
+			}
+			if d := cmp.Diff(s.Fields, tc.want); d != "" {
+				t.Errorf("fields (-got +want):\n%s", d)
+			}
+			if err := s.Verify(); err != nil {
+				t.Errorf("Verify = %v", err)
+			}
+			if again := mustSign(t, owner, tc.typ, tc.nonce, tc.fields); !bytes.Equal(again, raw) {
+				t.Errorf("Sign is not deterministic")
+			}
+		})
+	}
+}
+
+// TestConsentMessages: the device's consent verifies under ZIP 215 and binds
+// chain, owner and key.
+func TestConsentMessages(t *testing.T) {
+	owner, dev := newKey(1), newKey(2)
+	f := register(owner, dev, nil)
+	acc := address.Account(pubOf(owner))
+	if !zip215.Verify(f.Key, tx.RegistrationMessage(chainID, acc, f.Key), f.DeviceSig) {
+		t.Fatal("device consent does not verify")
+	}
+	for _, m := range [][]byte{
+		tx.RegistrationMessage("other-chain", acc, f.Key),
+		tx.RegistrationMessage(chainID, address.Account(pubOf(newKey(4))), f.Key),
+		tx.RotationMessage(chainID, acc, f.Key),
+	} {
+		if zip215.Verify(f.Key, m, f.DeviceSig) {
+			t.Errorf("consent verifies over %x", m)
+		}
+	}
+}
+
+func manyLabels(n, l int) map[string]string {
+	out := map[string]string{}
+	for i := range n {
+		k := fmt.Sprintf("%03d", i)
+		out[k+strings.Repeat("k", l-len(k))] = strings.Repeat("v", l)
+	}
+	return out
+}
+
+func TestDecodeRejects(t *testing.T) {
+	owner, dev, other := newKey(1), newKey(2), newKey(3)
+	ownerPub := pubOf(owner)
+	acc := address.Account(ownerPub)
+	devID := address.Device(pubOf(dev))
+	good := mustSign(t, owner, tx.TypeRevokeDevice, 1, &tx.RevokeDevice{Device: devID})
+	if _, err := tx.Decode(good); err != nil {
+		t.Fatalf("Decode(good) = %v", err)
+	}
+	revoke := map[int]any{1: devID}
+	signed := func(typ any, fields any) []byte { return signBody(t, owner, body(t, typ, ownerPub, fields)) }
+	withLabels := func(labels map[string]string) []byte {
+		f := register(owner, dev, nil)
+		return signed(1, map[int]any{1: f.Key, 2: labels, 3: f.DeviceSig})
+	}
+	var inner []byte // the COSE_Sign1 inside [2, h'...']
+	if err := reading.DecMode.Unmarshal(good[2:], &inner); err != nil {
+		t.Fatal(err)
+	}
+	tooMany := manyLabels(tx.MaxLabels+1, 4)
+
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want error
+	}{
+		// Envelope.
+		{"empty", nil, tx.ErrMalformed},
+		{"garbage", []byte("not a transaction"), tx.ErrMalformed},
+		{"truncated", good[:len(good)-1], tx.ErrMalformed},
+		{"trailing byte", append(bytes.Clone(good), 0), tx.ErrMalformed},
+		{"not an array", enc(t, map[int]int{1: 2}), tx.ErrMalformed},
+		{"array of 1", enc(t, []any{1}), tx.ErrMalformed},
+		{"array of 3", enc(t, []any{1, [][]byte{{1}}, 3}), tx.ErrMalformed},
+		{"kind as text", enc(t, []any{"batch", [][]byte{{1}}}), tx.ErrMalformed},
+		{"unknown kind 0", enc(t, []any{0, [][]byte{{1}}}), tx.ErrMalformed},
+		{"unknown kind 3", enc(t, []any{3, inner}), tx.ErrMalformed},
+		{"negative kind", enc(t, []any{-1, inner}), tx.ErrMalformed},
+		{"kind in 2 bytes", cat(t, []byte{0x82, 0x18, 0x01}, [][]byte{{1}}), tx.ErrMalformed},
+
+		// Batch.
+		{"empty batch", tx.NewBatch(nil), tx.ErrEmpty},
+		{"empty batch, explicit", enc(t, []any{1, []any{}}), tx.ErrEmpty},
+		{"batch null", enc(t, []any{1, nil}), tx.ErrEmpty},
+		{"batch not an array", enc(t, []any{1, []byte{1, 2}}), tx.ErrMalformed},
+		{"batch of text", enc(t, []any{1, []string{"a"}}), tx.ErrMalformed},
+		{"batch of integer arrays", enc(t, []any{1, [][]int{{1, 2}}}), tx.ErrMalformed},
+		{"batch of maps", enc(t, []any{1, []any{map[int]int{1: 1}}}), tx.ErrMalformed},
+		{"batch length in 2 bytes", cat(t, []byte{0x82, 0x01, 0x98, 0x01}, []byte{0x41, 0x01}), tx.ErrMalformed},
+		{"batch reading length in 2 bytes", cat(t, []byte{0x82, 0x01, 0x81, 0x58, 0x01, 0x01}), tx.ErrMalformed},
+
+		// Signed envelope.
+		{"signed content not a byte string", cat(t, []byte{0x82, 0x02}, inner), tx.ErrMalformed},
+		{"signed content garbage", enc(t, []any{2, []byte("garbage")}), tx.ErrMalformed},
+		{"signed content untagged", enc(t, []any{2, inner[1:]}), tx.ErrMalformed},
+		{"signed content length not shortest", cat(t, []byte{0x82, 0x02, 0x5a, 0, 0, byte(len(inner) >> 8), byte(len(inner))}, inner), tx.ErrMalformed},
+		{"unprotected header not empty", enc(t, []any{2, cat(t, inner[:bytes.Index(inner, []byte{0xa0})], map[int]int{99: 1}, inner[bytes.Index(inner, []byte{0xa0})+1:])}), tx.ErrMalformed},
+
+		// Protected header.
+		{"algorithm ES256", signCOSE(t, owner, enc(t, map[int]any{1: -7, 4: []byte(acc)}), body(t, 2, ownerPub, revoke)), tx.ErrMalformed},
+		{"no algorithm", signCOSE(t, owner, enc(t, map[int]any{4: []byte(acc)}), body(t, 2, ownerPub, revoke)), tx.ErrMalformed},
+		{"critical parameters", signCOSE(t, owner, enc(t, map[int]any{1: -8, 2: []int{4}, 4: []byte(acc)}), body(t, 2, ownerPub, revoke)), tx.ErrMalformed},
+		{"no kid", signCOSE(t, owner, enc(t, map[int]any{1: -8}), body(t, 2, ownerPub, revoke)), tx.ErrMalformed},
+		{"kid of another account", signCOSE(t, owner, header(t, address.Account(pubOf(other))), body(t, 2, ownerPub, revoke)), tx.ErrMalformed},
+		{"kid is the signer's device id", signCOSE(t, owner, header(t, address.Device(ownerPub)), body(t, 2, ownerPub, revoke)), tx.ErrMalformed},
+
+		// Body.
+		{"body not a map", signBody(t, owner, enc(t, []any{2, chainID, 1, ownerPub})), tx.ErrMalformed},
+		{"unknown body key", signBody(t, owner, enc(t, map[int]any{1: 2, 2: chainID, 3: 1, 4: ownerPub, 5: revoke, 6: "x"})), tx.ErrMalformed},
+		{"duplicate body key", signBody(t, owner, cat(t, []byte{0xa6}, 1, 2, 2, chainID, 3, 1, 4, enc(t, []byte(ownerPub)), 5, revoke, 1, 3)), tx.ErrMalformed},
+		{"signer key 31 bytes", signCOSE(t, owner, header(t, address.Account(ownerPub[:31])), body(t, 2, ownerPub[:31], revoke)), tx.ErrMalformed},
+		{"signer key 33 bytes", signCOSE(t, owner, header(t, address.Account(append(bytes.Clone(ownerPub), 0))), body(t, 2, append(bytes.Clone(ownerPub), 0), revoke)), tx.ErrMalformed},
+		{"no signer key", signBody(t, owner, enc(t, map[int]any{1: 2, 2: chainID, 3: 1, 5: revoke})), tx.ErrMalformed},
+		{"unknown type 0", signed(0, revoke), tx.ErrMalformed},
+		{"unknown type 4", signed(4, revoke), tx.ErrMalformed},
+		{"type as text", signed("revoke_device", revoke), tx.ErrMalformed},
+		{"negative nonce", signBody(t, owner, enc(t, map[int]any{1: 2, 2: chainID, 3: -1, 4: ownerPub, 5: revoke})), tx.ErrMalformed},
+		{"no fields", signBody(t, owner, enc(t, map[int]any{1: 2, 2: chainID, 3: 1, 4: ownerPub})), tx.ErrMalformed},
+
+		// Fields of each type.
+		{"register: key 31 bytes", signed(1, map[int]any{1: pubOf(dev)[:31], 3: []byte{1}}), tx.ErrMalformed},
+		{"register: no key", signed(1, map[int]any{3: []byte{1}}), tx.ErrMalformed},
+		{"register: unknown field", signed(1, map[int]any{1: pubOf(dev), 3: []byte{1}, 4: 1}), tx.ErrMalformed},
+		{"register: too many labels", withLabels(tooMany), tx.ErrMalformed},
+		{"register: empty label key", withLabels(map[string]string{"": "v"}), tx.ErrMalformed},
+		{"register: long label key", withLabels(map[string]string{strings.Repeat("k", tx.MaxLabelLen+1): "v"}), tx.ErrMalformed},
+		{"register: long label value", withLabels(map[string]string{"k": strings.Repeat("v", tx.MaxLabelLen+1)}), tx.ErrMalformed},
+		{"register: label value not text", signed(1, map[int]any{1: pubOf(dev), 2: map[string]int{"k": 1}, 3: []byte{1}}), tx.ErrMalformed},
+		{"register: duplicate label", signed(1, cat(t, []byte{0xa3}, 1, enc(t, []byte(pubOf(dev))), 2, []byte{0xa2}, "k", "a", "k", "b", 3, enc(t, []byte{1}))), tx.ErrMalformed},
+		{"register: revoke fields", signed(1, revoke), tx.ErrMalformed},
+		{"revoke: device id malformed", signed(2, map[int]any{1: "dev1nope"}), tx.ErrMalformed},
+		{"revoke: account address", signed(2, map[int]any{1: acc}), tx.ErrMalformed},
+		{"revoke: no device", signed(2, map[int]any{}), tx.ErrMalformed},
+		{"rotate: device id malformed", signed(3, map[int]any{1: "dev1nope", 2: pubOf(other), 3: []byte{1}}), tx.ErrMalformed},
+		{"rotate: key 31 bytes", signed(3, map[int]any{1: devID, 2: pubOf(other)[:31], 3: []byte{1}}), tx.ErrMalformed},
+		{"rotate: no key", signed(3, map[int]any{1: devID, 3: []byte{1}}), tx.ErrMalformed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tx.Decode(tc.raw)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Decode = %+v, %v; want %v", got, err, tc.want)
+			}
+			if got != nil {
+				t.Errorf("Decode returned a transaction with its error")
+			}
+			t.Log(err)
+		})
+	}
+}
+
+func TestLabelErrorIsStable(t *testing.T) {
+	owner, dev := newKey(1), newKey(2)
+	labels := map[string]string{}
+	for i := range 10 {
+		labels[fmt.Sprintf("bad%d", i)] = strings.Repeat("v", tx.MaxLabelLen+1)
+	}
+	f := register(owner, dev, labels)
+	raw := signBody(t, owner, body(t, 1, pubOf(owner), map[int]any{1: f.Key, 2: labels, 3: f.DeviceSig}))
+	_, first := tx.Decode(raw)
+	for range 20 {
+		if _, err := tx.Decode(raw); err == nil || err.Error() != first.Error() {
+			t.Fatalf("Decode error changes between runs: %v, then %v", first, err)
+		}
+	}
+}
+
+func TestVerify(t *testing.T) {
+	owner, dev := newKey(1), newKey(2)
+	raw := mustSign(t, owner, tx.TypeRegisterDevice, 5, register(owner, dev, map[string]string{"site": "a"}))
+	got, err := tx.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := got.Signed.Verify(); err != nil {
+		t.Fatalf("Verify = %v", err)
+	}
+
+	t.Run("signed by another key", func(t *testing.T) {
+		// The body names owner's key, the signature is by dev.
+		raw := signCOSE(t, dev, header(t, address.Account(pubOf(owner))), body(t, 2, pubOf(owner), map[int]any{1: address.Device(pubOf(dev))}))
+		got, err := tx.Decode(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := got.Signed.Verify(); !errors.Is(err, tx.ErrSignature) {
+			t.Errorf("Verify = %v, want ErrSignature", err)
+		}
+	})
+	t.Run("flipped signature byte", func(t *testing.T) {
+		bad := bytes.Clone(raw)
+		bad[len(bad)-1] ^= 0x80
+		got, err := tx.Decode(bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := got.Signed.Verify(); !errors.Is(err, tx.ErrSignature) {
+			t.Errorf("Verify = %v, want ErrSignature", err)
+		}
+	})
+	t.Run("flipped body byte", func(t *testing.T) {
+		i := bytes.Index(raw, []byte(chainID))
+		bad := bytes.Clone(raw)
+		bad[i] ^= 0x01
+		got, err := tx.Decode(bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Signed.ChainID == chainID {
+			t.Fatal("the flip did not reach the chain id")
+		}
+		if err := got.Signed.Verify(); !errors.Is(err, tx.ErrSignature) {
+			t.Errorf("Verify = %v, want ErrSignature", err)
+		}
+	})
+	// No single-bit change yields a transaction that decodes and verifies.
+	t.Run("every bit flipped", func(t *testing.T) {
+		decoded := 0
+		for i := range len(raw) * 8 {
+			bad := bytes.Clone(raw)
+			bad[i/8] ^= 1 << (i % 8)
+			got, err := tx.Decode(bad)
+			if err != nil {
+				continue
+			}
+			decoded++
+			if got.Kind != tx.KindSigned {
+				t.Fatalf("byte %d bit %d flipped: kind %d", i/8, i%8, got.Kind)
+			}
+			if err := got.Signed.Verify(); err == nil {
+				t.Errorf("byte %d bit %d flipped: decodes and verifies", i/8, i%8)
+			}
+		}
+		t.Logf("%d of %d mutations decode; none verifies", decoded, len(raw)*8)
+	})
+}
