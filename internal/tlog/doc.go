@@ -9,8 +9,9 @@
 // the right border. A Stage is one block's appends on top of that state. It
 // computes, in memory, each leaf hash and every perfect-subtree node the
 // appends complete (as reported by the compact range's visitor), so a Stage
-// can report the block's root without touching the db, and Write never reads
-// from it. All hashing and tree math is github.com/transparency-dev/merkle.
+// can report the block's root without touching the db, and Write reads
+// nothing from it but the stored size. All hashing and tree math is
+// github.com/transparency-dev/merkle.
 //
 // # Caller's duties, in order, for each block
 //
@@ -20,12 +21,17 @@
 //  3. s.Write(batch) into the block's single pebble batch (Commit), next to
 //     the other packages' writes.
 //  4. Commit the batch. tlog never commits.
-//  5. log.Apply(s) once the commit returned, never before.
+//  5. log.Apply(s) once the commit returned, never before; then the next
+//     block may Begin.
 //
-// A stage that is dropped at any step before 5 leaves no trace in memory,
-// and none in the db unless its batch was committed. If the process dies
-// between 4 and 5, Open recovers the committed state from the db. Apply
-// refuses (ErrStaleStage) a stage not begun on the current committed state.
+// A stage that is dropped at any step before 4 leaves no trace in memory,
+// and none in the db. If the process dies between 4 and 5, Open recovers the
+// committed state from the db. Both Write and Apply refuse (ErrStaleStage) a
+// stage that is not based on the state they see, the db's stored size for
+// Write and the committed size for Apply: a stage begun before the previous
+// block was committed and applied can never overwrite committed leaves. An
+// error from Write or Apply means the caller broke the order above; the
+// block must not be committed.
 //
 // Reads (Size, Root, Leaf, RootAt, InclusionProof, ConsistencyProof, Audit)
 // are safe from other goroutines at any time, including while a stage is
@@ -50,16 +56,25 @@
 //
 // With n the value of "t/s" (0 if absent):
 //
-//   - leaves 0..n-1 exist, and no leaf or node key at or past n is relied on
-//     (an uncommitted stage may have reached the db only together with a
-//     larger "t/s", in one batch);
-//   - every perfect subtree inside [0, n) has its node stored, and its hash
-//     equals the hash of its two children (level 0: the leaf hash of the
-//     leaf data);
+//   - the keys are exactly leaves 0..n-1, the node of every perfect subtree
+//     inside [0, n), and "t/s": a stage's keys reach the db only in the batch
+//     that also raises "t/s";
+//   - a node's hash is the hash of its two children; at level 0, the leaf
+//     hash of the leaf data;
 //   - stored leaves and nodes below n never change.
 //
 // Open rebuilds the compact range from the nodes of [0, n)'s decomposition
 // (at most 64 reads) instead of rehashing leaves. Audit checks the leaf
 // level against the leaf data and recomputes roots from leaf data alone;
-// it does not check stored interior nodes.
+// it does not check stored interior nodes. A broken invariant found by any
+// read is ErrCorrupt (or *LeafError from Audit): a broken node, not bad
+// input. ErrLeafOutOfRange and ErrSizeOutOfRange are bad input.
+//
+// # Costs
+//
+// Append costs one leaf hash plus, on average, one node hash, and a copy of
+// the leaf. Write puts about 2 node keys and 1 leaf key per leaf and reads
+// only "t/s". Proofs and RootAt read one key per proof node (about log2 n
+// point reads), so their speed depends on the block cache holding the node
+// keys, roughly 100 bytes per leaf.
 package tlog

@@ -152,7 +152,7 @@ func (l *Log) RootAt(size uint64) ([]byte, error) {
 	switch {
 	case size > cur:
 		return nil, fmt.Errorf("%w: size %d, committed size %d", ErrSizeOutOfRange, size, cur)
-	case size == cur+1000:
+	case size == cur:
 		return root, nil
 	}
 	hashes, err := readNodes(l.db, compact.RangeNodes(0, size, nil))

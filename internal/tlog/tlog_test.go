@@ -313,6 +313,66 @@ func TestReopen(t *testing.T) {
 	checkLog(t, l, ref, sizes, rand.New(rand.NewPCG(1, 2)))
 }
 
+// TestDroppedStage checks that stages dropped before Apply, at any size of
+// the right border, do not disturb the committed state the next stage grows.
+func TestDroppedStage(t *testing.T) {
+	s := newMemStore(t)
+	l := s.openLog()
+	ref := testonly.New(rfc6962.DefaultHasher)
+	for i := range 12 {
+		for _, n := range []int{1, 2, 9} {
+			dropped := l.Begin()
+			for _, leaf := range seqLeaves(5000, n) {
+				dropped.Append(leaf)
+			}
+		}
+		s.block(l, ref, seqLeaves(int(ref.Size()), 2*i+1))
+		if got, want := l.Root(), ref.Hash(); !bytes.Equal(got, want) {
+			t.Fatalf("Root() at size %d mismatch (-got +want):\n%s", ref.Size(), cmp.Diff(got, want))
+		}
+	}
+}
+
+// TestAppendCopies checks that the caller may reuse its buffer after Append.
+func TestAppendCopies(t *testing.T) {
+	s := newMemStore(t)
+	l := s.openLog()
+	ref := testonly.New(rfc6962.DefaultHasher)
+	st := l.Begin()
+	buf := make([]byte, 8)
+	var want [][]byte
+	for i := range 3 {
+		for j := range buf {
+			buf[j] = byte(i)
+		}
+		st.Append(buf)
+		want = append(want, bytes.Clone(buf))
+	}
+	clear(buf)
+	s.commit(st)
+	if err := l.Apply(st); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	ref.AppendData(want...)
+	if diff := cmp.Diff(l.Root(), ref.Hash()); diff != "" {
+		t.Errorf("Root() mismatch (-got +want):\n%s", diff)
+	}
+	var got [][]byte
+	for i := range uint64(3) {
+		leaf, err := l.Leaf(i)
+		if err != nil {
+			t.Fatalf("Leaf(%d): %v", i, err)
+		}
+		got = append(got, leaf)
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("leaves (-got +want):\n%s", diff)
+	}
+	if err := l.Audit(nil, nil); err != nil {
+		t.Errorf("Audit: %v", err)
+	}
+}
+
 // TestCommittedNotApplied is a crash between the batch commit and Apply:
 // the next Open serves the committed block.
 func TestCommittedNotApplied(t *testing.T) {
