@@ -13,6 +13,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -80,6 +81,10 @@ func (s *Signer) Sign(data map[string]any, t time.Time) ([]byte, uint64, error) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seq := s.next
+	if seq == math.MaxUint64 {
+		// seq+1 would wrap to numbers already used.
+		return nil, 0, fmt.Errorf("device: sequence numbers of device %s are exhausted", s.id)
+	}
 	if err := s.save(seq + 1); err != nil {
 		return nil, 0, err
 	}
@@ -132,6 +137,8 @@ func ParseData(args []string) (map[string]any, error) {
 		default:
 			if i, err := strconv.ParseInt(v, 10, 64); err == nil {
 				data[k] = i
+			} else if u, err := strconv.ParseUint(v, 10, 64); err == nil {
+				data[k] = u
 			} else if f, err := strconv.ParseFloat(v, 64); err == nil && !strings.ContainsAny(v, "xXnN") {
 				data[k] = f
 			} else {

@@ -264,3 +264,75 @@ func waitHeight(t *testing.T, ctx context.Context, url string, h int64) {
 	}
 	t.Fatalf("event stream ended before block %d: %v", h, ctx.Err())
 }
+
+// TestDev runs `iotledger dev` as a new user would: it creates its home,
+// registers five devices that send readings, stops cleanly on Ctrl-C and
+// continues the same chain when run again.
+func TestDev(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs the binary")
+	}
+	home := filepath.Join(t.TempDir(), "devhome")
+	n := testonly.StartNode(t, home, "dev")
+	for _, want := range []string{"API:      http://" + n.APIAddr, "home:     " + home, "genesis:  " + node.GenesisFile(home)} {
+		if !strings.Contains(n.Output(), want) {
+			t.Errorf("dev output lacks %q:\n%s", want, n.Output())
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	c := client.New(n.URL())
+	page, err := c.Devices(ctx, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Devices) != 5 {
+		t.Fatalf("dev registered %d devices, want 5", len(page.Devices))
+	}
+	waitReadings(t, ctx, c, 10)
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Stop(t)
+	if !strings.Contains(n.Output(), "stopped cleanly") {
+		t.Errorf("dev did not say it stopped cleanly:\n%s", n.Output())
+	}
+
+	n.Restart(t, "dev")
+	if strings.Contains(n.Output(), "created dev home") {
+		t.Errorf("second run created the home again:\n%s", n.Output())
+	}
+	st2, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st2.ChainID != st.ChainID || st2.Height < st.Height || st2.LogSize < st.LogSize {
+		t.Errorf("second run: chain %s height %d log %d; first run ended at chain %s height %d log %d",
+			st2.ChainID, st2.Height, st2.LogSize, st.ChainID, st.Height, st.LogSize)
+	}
+	page, err = c.Devices(ctx, "", 100)
+	if err != nil || len(page.Devices) != 5 {
+		t.Fatalf("after restart: %d devices, %v; want the same 5", len(page.Devices), err)
+	}
+	waitReadings(t, ctx, c, 5)
+	n.Stop(t)
+}
+
+// waitReadings waits for n committed readings on the event stream.
+func waitReadings(t *testing.T, ctx context.Context, c *client.Client, n int) {
+	t.Helper()
+	events, err := c.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for e := range events {
+		if e.Type == "reading" {
+			if seen++; seen == n {
+				return
+			}
+		}
+	}
+	t.Fatalf("saw %d readings before the stream ended: %v", seen, ctx.Err())
+}

@@ -69,21 +69,27 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return root.ExecuteContext(ctx)
 }
 
-// homeDir resolves the home: flag, then IOTLEDGER_HOME, then def.
+// homeDir resolves the home, as an absolute path: flag, then
+// IOTLEDGER_HOME, then def, then ~/.iotledger.
 func (e *env) homeDir(def string) string {
-	if e.home != "" {
-		return e.home
+	h := e.home
+	if h == "" {
+		h = os.Getenv("IOTLEDGER_HOME")
 	}
-	if h := os.Getenv("IOTLEDGER_HOME"); h != "" {
-		return h
+	if h == "" {
+		h = def
 	}
-	if def != "" {
-		return def
+	if h == "" {
+		if u, err := os.UserHomeDir(); err == nil {
+			h = filepath.Join(u, ".iotledger")
+		} else {
+			h = ".iotledger"
+		}
 	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".iotledger")
+	if abs, err := filepath.Abs(h); err == nil {
+		return abs
 	}
-	return ".iotledger"
+	return h
 }
 
 // client returns an API client for the node of the home (or --api).

@@ -84,6 +84,9 @@ func Import(home, name string, seed []byte) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("keystore: seed is %d bytes, want %d", len(seed), ed25519.SeedSize)
+	}
 	if err := os.MkdirAll(Dir(home), 0o700); err != nil {
 		return nil, err
 	}

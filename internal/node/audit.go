@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/cockroachdb/pebble/v2"
 	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/store"
 	"github.com/cometbft/cometbft/types"
@@ -26,9 +25,7 @@ func Audit(home string) (*app.AuditReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := appDBOptions(slog.New(slog.DiscardHandler))
-	opts.ReadOnly = true
-	db, err := pebble.Open(AppDBDir(home), opts)
+	db, err := openAppDB(AppDBDir(home), slog.New(slog.DiscardHandler), true)
 	if err != nil {
 		return nil, fmt.Errorf("node: open store %s: %w (is the node still running? stop it first)", AppDBDir(home), err)
 	}

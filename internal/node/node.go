@@ -81,7 +81,7 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	reg := prometheus.NewRegistry()
 	n.metrics = newMetrics(reg)
 
-	n.db, err = pebble.Open(AppDBDir(home), appDBOptions(log))
+	n.db, err = openAppDB(AppDBDir(home), log, false)
 	if err != nil {
 		return nil, fmt.Errorf("node: open store %s: %w", AppDBDir(home), err)
 	}

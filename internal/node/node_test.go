@@ -18,7 +18,7 @@ import (
 
 // startNode initialises a home in a temp dir and starts a node on free
 // loopback ports.
-func startNode(t *testing.T) (*node.Node, string) {
+func startNode(t testing.TB) (*node.Node, string) {
 	t.Helper()
 	home := t.TempDir()
 	if _, err := node.Init(home, node.InitOptions{ChainID: "test-chain", Moniker: "t"}); err != nil {

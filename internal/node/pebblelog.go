@@ -6,6 +6,7 @@ import (
 
 	pebblev1 "github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 	dbm "github.com/cometbft/cometbft-db"
 	cmtcfg "github.com/cometbft/cometbft/config"
 )
@@ -24,8 +25,23 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...)) // Pebble's contract: Fatalf does not return
 }
 
-func appDBOptions(l *slog.Logger) *pebble.Options {
-	return &pebble.Options{Logger: pebbleLogger{l.With("module", "pebble")}}
+// openAppDB opens the app's store. Every reading costs point reads (its
+// device, its (device, seq) entry, which is nearly always absent): bloom
+// filters answer the misses without reading a block, and a 256 MiB block
+// cache keeps device records and the log's recent nodes in memory.
+func openAppDB(dir string, l *slog.Logger, readOnly bool) (*pebble.DB, error) {
+	cache := pebble.NewCache(256 << 20)
+	defer cache.Unref()
+	o := &pebble.Options{
+		Logger:       pebbleLogger{l.With("module", "pebble")},
+		Cache:        cache,
+		MemTableSize: 64 << 20,
+		ReadOnly:     readOnly,
+	}
+	for i := range o.Levels {
+		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	return pebble.Open(dir, o)
 }
 
 // cometDBProvider opens CometBFT's stores with Pebble logging through slog.

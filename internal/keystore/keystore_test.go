@@ -1,0 +1,344 @@
+package keystore_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/keystore"
+)
+
+// seed returns a fixed seed of 32 times b.
+func seed(b byte) []byte { return bytes.Repeat([]byte{b}, ed25519.SeedSize) }
+
+func mode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode().Perm()
+}
+
+func keyFile(home, name string) string { return filepath.Join(home, "keys", name+".json") }
+
+func TestNewCreatesPrivateFile(t *testing.T) {
+	home := t.TempDir()
+	k, err := keystore.New(home, "alice")
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if got, want := keystore.Dir(home), filepath.Join(home, "keys"); got != want {
+		t.Errorf("Dir = %s, want %s", got, want)
+	}
+	p := keyFile(home, "alice")
+	if got, want := mode(t, p), os.FileMode(0o600); got != want {
+		t.Errorf("key file mode %v, want %v", got, want)
+	}
+	if got, want := mode(t, keystore.Dir(home)), os.FileMode(0o700); got != want {
+		t.Errorf("keys folder mode %v, want %v", got, want)
+	}
+
+	// The file records what a person needs to recognise the key.
+	var f struct {
+		Name, Type, Address string
+		DeviceID            string `json:"device_id"`
+		PublicKey           []byte `json:"public_key"`
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("key file is not JSON: %v", err)
+	}
+	if diff := cmp.Diff(
+		[]any{f.Name, f.Type, f.Address, f.DeviceID, []byte(f.PublicKey)},
+		[]any{"alice", "ed25519", k.Address(), k.DeviceID(), []byte(k.Public())},
+	); diff != "" {
+		t.Errorf("key file fields (-got +want):\n%s", diff)
+	}
+
+	loaded, err := keystore.Load(home, "alice")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if !loaded.Private.Equal(k.Private) || loaded.Name != "alice" {
+		t.Errorf("Load gave key %q %s, want the key New made (%s)", loaded.Name, loaded.Address(), k.Address())
+	}
+}
+
+func TestNewIsRandom(t *testing.T) {
+	home := t.TempDir()
+	a, err := keystore.New(home, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := keystore.New(home, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Private.Equal(b.Private) {
+		t.Errorf("two New keys are equal (%s)", a.Address())
+	}
+}
+
+func TestNewRefusesExistingName(t *testing.T) {
+	home := t.TempDir()
+	first, err := keystore.New(home, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(keyFile(home, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, create := range []struct {
+		name string
+		run  func() (*keystore.Key, error)
+	}{
+		{"New", func() (*keystore.Key, error) { return keystore.New(home, "alice") }},
+		{"Import", func() (*keystore.Key, error) { return keystore.Import(home, "alice", seed(7)) }},
+	} {
+		t.Run(create.name, func(t *testing.T) {
+			k, err := create.run()
+			if !errors.Is(err, keystore.ErrExists) {
+				t.Fatalf("%s of an existing name = %v, %v; want %v", create.name, k, err, keystore.ErrExists)
+			}
+			if !strings.Contains(err.Error(), "alice") {
+				t.Errorf("error %q does not name the key", err)
+			}
+		})
+	}
+	after, err := os.ReadFile(keyFile(home, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(after, before) {
+		t.Errorf("key file changed by a refused New/Import")
+	}
+	k, err := keystore.Load(home, "alice")
+	if err != nil || !k.Private.Equal(first.Private) {
+		t.Errorf("Load after refusals = %v, %v; want the first key", k, err)
+	}
+}
+
+func TestLoadRefusesReadableFile(t *testing.T) {
+	for _, perm := range []os.FileMode{0o644, 0o640, 0o604, 0o660, 0o700} {
+		t.Run(perm.String(), func(t *testing.T) {
+			home := t.TempDir()
+			if _, err := keystore.New(home, "alice"); err != nil {
+				t.Fatal(err)
+			}
+			p := keyFile(home, "alice")
+			if err := os.Chmod(p, perm); err != nil {
+				t.Fatal(err)
+			}
+			k, err := keystore.Load(home, "alice")
+			if perm&0o077 == 0 {
+				if err != nil {
+					t.Errorf("Load of a mode %v file: %v, want it loaded", perm, err)
+				}
+				return
+			}
+			if !errors.Is(err, keystore.ErrPermissions) {
+				t.Fatalf("Load of a mode %v file = %v, %v; want %v", perm, k, err, keystore.ErrPermissions)
+			}
+			for _, hint := range []string{"chmod 600 " + p, perm.String()} {
+				if !strings.Contains(err.Error(), hint) {
+					t.Errorf("error %q does not say %q", err, hint)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadMissingKey(t *testing.T) {
+	home := t.TempDir()
+	for _, setup := range []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"no keys folder", func(*testing.T) {}},
+		{"other keys only", func(t *testing.T) {
+			if _, err := keystore.New(home, "alice"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(setup.name, func(t *testing.T) {
+			setup.run(t)
+			k, err := keystore.Load(home, "bob")
+			if !errors.Is(err, keystore.ErrNotFound) {
+				t.Fatalf("Load of a missing key = %v, %v; want %v", k, err, keystore.ErrNotFound)
+			}
+			if !strings.Contains(err.Error(), "`iotledger keys new bob`") {
+				t.Errorf("error %q does not say how to create the key", err)
+			}
+		})
+	}
+}
+
+func TestLoadRefusesBrokenFile(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+	}{
+		{"not JSON", "hello"},
+		{"no seed", `{"name":"alice"}`},
+		{"short seed", `{"name":"alice","seed":"AAEC"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := t.TempDir()
+			if err := os.MkdirAll(keystore.Dir(home), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			p := keyFile(home, "alice")
+			if err := os.WriteFile(p, []byte(tt.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			k, err := keystore.Load(home, "alice")
+			if err == nil || !strings.Contains(err.Error(), p+" is not a key file") {
+				t.Errorf("Load = %v, %v; want an error saying %s is not a key file", k, err, p)
+			}
+		})
+	}
+}
+
+func TestInvalidNames(t *testing.T) {
+	names := []string{
+		"",
+		"../x",
+		"..",
+		"a/b",
+		`a\b`,
+		"/abs",
+		".hidden",
+		"-flag",
+		"_x",
+		"a b",
+		"a\n",
+		"é",
+		strings.Repeat("a", 65),
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			home := t.TempDir()
+			ops := []struct {
+				op  string
+				run func() error
+			}{
+				{"New", func() error { _, err := keystore.New(home, name); return err }},
+				{"Import", func() error { _, err := keystore.Import(home, name, seed(1)); return err }},
+				{"Load", func() error { _, err := keystore.Load(home, name); return err }},
+			}
+			for _, o := range ops {
+				if err := o.run(); !errors.Is(err, keystore.ErrName) {
+					t.Errorf("%s(%q): %v, want %v", o.op, name, err, keystore.ErrName)
+				}
+			}
+			// Nothing is written anywhere for a refused name.
+			ents, err := os.ReadDir(home)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ents) != 0 {
+				t.Errorf("home holds %d entries after refusals, want none", len(ents))
+			}
+		})
+	}
+}
+
+func TestValidNames(t *testing.T) {
+	for _, name := range []string{"a", "Z", "7", "alice", "plant-7.sensor_03", "a..b", strings.Repeat("a", 64)} {
+		t.Run(name, func(t *testing.T) {
+			home := t.TempDir()
+			if _, err := keystore.Import(home, name, seed(1)); err != nil {
+				t.Fatalf("Import(%q): %v", name, err)
+			}
+			if _, err := keystore.Load(home, name); err != nil {
+				t.Errorf("Load(%q): %v", name, err)
+			}
+		})
+	}
+}
+
+func TestList(t *testing.T) {
+	home := t.TempDir()
+	got, err := keystore.List(home)
+	if err != nil || len(got) != 0 {
+		t.Errorf("List of a home without keys = %q, %v; want none and no error", got, err)
+	}
+	for _, n := range []string{"charlie", "alice", "Bob", "bob-2"} {
+		if _, err := keystore.New(home, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Files that are not keys are ignored.
+	if err := os.WriteFile(filepath.Join(keystore.Dir(home), "notes.txt"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(keystore.Dir(home), "old.json"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	got, err = keystore.List(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, []string{"Bob", "alice", "bob-2", "charlie"}); diff != "" {
+		t.Errorf("List (-got +want):\n%s", diff)
+	}
+}
+
+func TestImportIsDeterministic(t *testing.T) {
+	s := seed(42)
+	want := ed25519.NewKeyFromSeed(s)
+	wantPub := want.Public().(ed25519.PublicKey)
+	home := t.TempDir()
+	for _, name := range []string{"first", "second"} {
+		k, err := keystore.Import(home, name, s)
+		if err != nil {
+			t.Fatalf("Import %s: %v", name, err)
+		}
+		loaded, err := keystore.Load(home, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range []*keystore.Key{k, loaded} {
+			if diff := cmp.Diff(
+				[]string{got.Name, got.Address(), got.DeviceID()},
+				[]string{name, address.Account(wantPub), address.Device(wantPub)},
+			); diff != "" {
+				t.Errorf("key %s (-got +want):\n%s", name, diff)
+			}
+			if !got.Public().Equal(wantPub) || !got.Private.Equal(want) {
+				t.Errorf("key %s is not the key of its seed", name)
+			}
+		}
+	}
+	if err := address.ParseAccount(address.Account(wantPub)); err != nil {
+		t.Errorf("address of the key: %v", err)
+	}
+}
+
+func TestImportRefusesBadSeed(t *testing.T) {
+	for _, n := range []int{0, 31, 33, 64} {
+		home := t.TempDir()
+		k, err := keystore.Import(home, "alice", make([]byte, n))
+		if err == nil {
+			t.Errorf("Import of a %d-byte seed = %s, want an error", n, k.Address())
+		}
+		if _, err := os.Stat(keyFile(home, "alice")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("Import of a %d-byte seed left a key file (stat: %v)", n, err)
+		}
+	}
+}
