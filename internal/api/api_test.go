@@ -465,6 +465,14 @@ func TestSubmit(t *testing.T) {
 		})
 	}
 
+	t.Run("too many readings", func(t *testing.T) {
+		small := newEnv(t, api.Options{MaxBatch: 2})
+		p := small.do(t, http.MethodPost, "/v1/readings", "application/json", batch(fresh, fresh, fresh)).problem(t, 413, api.KindTooLarge)
+		if !strings.Contains(p.Detail, "3 readings, at most 2") {
+			t.Errorf("detail %q does not give the count and the limit", p.Detail)
+		}
+	})
+
 	t.Run("busy", func(t *testing.T) {
 		e.ledger.SetBusy(true)
 		defer e.ledger.SetBusy(false)

@@ -14,8 +14,11 @@ import (
 // Defaults of Options.
 const (
 	DefaultMaxBodyBytes = 8 << 20
-	DefaultWaitTimeout  = 10 * time.Second
-	DefaultHeartbeat    = 15 * time.Second
+	// DefaultMaxBatch is the most readings one JSON batch may hold, the
+	// ledger's default max_batch_readings.
+	DefaultMaxBatch    = 4096
+	DefaultWaitTimeout = 10 * time.Second
+	DefaultHeartbeat   = 15 * time.Second
 )
 
 // Options configure a Server. The zero value is usable.
@@ -34,6 +37,9 @@ type Options struct {
 	// the client did not ask for ?wait=false. The request's own context
 	// bounds it too. Zero means DefaultWaitTimeout.
 	WaitTimeout time.Duration
+	// MaxBatch bounds the readings of one JSON batch; a larger batch is
+	// answered 413. Zero means DefaultMaxBatch.
+	MaxBatch int
 	// Heartbeat is the interval of the comment lines GET /v1/events sends
 	// so that proxies and clients see a live connection. Zero means
 	// DefaultHeartbeat.
@@ -45,6 +51,7 @@ type Options struct {
 type Server struct {
 	ledger    Ledger
 	maxBody   int64
+	maxBatch  int
 	wait      time.Duration
 	heartbeat time.Duration
 	log       *slog.Logger
@@ -60,6 +67,7 @@ func New(l Ledger, opts Options) *Server {
 	s := &Server{
 		ledger:    l,
 		maxBody:   opts.MaxBodyBytes,
+		maxBatch:  opts.MaxBatch,
 		wait:      opts.WaitTimeout,
 		heartbeat: opts.Heartbeat,
 		log:       opts.Logger,
@@ -68,6 +76,9 @@ func New(l Ledger, opts Options) *Server {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.maxBatch <= 0 {
+		s.maxBatch = DefaultMaxBatch
 	}
 	if s.wait <= 0 {
 		s.wait = DefaultWaitTimeout

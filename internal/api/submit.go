@@ -61,7 +61,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) error {
 			return invalidBody("the body is empty; send one COSE_Sign1 reading as the body")
 		}
 		raws = [][]byte{body}
-	} else if raws, err = decodeSubmission(body); err != nil {
+	} else if raws, err = decodeSubmission(body, s.maxBatch); err != nil {
 		return err
 	}
 
@@ -86,7 +86,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) error {
 
 // decodeSubmission reads a Submission and decodes its readings, naming the
 // first bad one.
-func decodeSubmission(body []byte) ([][]byte, error) {
+func decodeSubmission(body []byte, maxBatch int) ([][]byte, error) {
 	var sub struct {
 		Readings []json.RawMessage `json:"readings"`
 	}
@@ -100,6 +100,10 @@ func decodeSubmission(body []byte) ([][]byte, error) {
 	}
 	if len(sub.Readings) == 0 {
 		return nil, invalidBody("readings is missing or empty; send at least one base64 COSE_Sign1 reading")
+	}
+	if len(sub.Readings) > maxBatch {
+		return nil, newProblem(http.StatusRequestEntityTooLarge, KindTooLarge, "Batch too large",
+			"the batch holds %d readings, at most %d are taken per request; split it into several requests", len(sub.Readings), maxBatch)
 	}
 	raws := make([][]byte, len(sub.Readings))
 	for i, m := range sub.Readings {
