@@ -613,3 +613,32 @@ func benchBatch(b *testing.B, n int) {
 
 func BenchmarkBatch64(b *testing.B)   { benchBatch(b, 64) }
 func BenchmarkBatch1024(b *testing.B) { benchBatch(b, 1024) }
+
+// VerifyAll gives, item by item, what Verify gives, whatever the mix of good
+// and bad signatures and however the items are spread over goroutines.
+func TestVerifyAllMatchesVerify(t *testing.T) {
+	c := NewKeyCache(64)
+	var items []Item
+	for i := range 300 {
+		seed := make([]byte, 32)
+		seed[0] = byte(i % 7)
+		priv := stded25519.NewKeyFromSeed(seed)
+		msg := []byte{byte(i), byte(i >> 8)}
+		sig := stded25519.Sign(priv, msg)
+		if i%5 == 0 {
+			sig[3] ^= 1 // a bad signature every fifth item
+		}
+		items = append(items, Item{Pub: priv.Public().(stded25519.PublicKey), Msg: msg, Sig: sig})
+	}
+	for _, n := range []int{0, 1, 2, 31, 33, 100, 300} {
+		got := c.VerifyAll(items[:n])
+		if len(got) != n {
+			t.Fatalf("VerifyAll of %d items gave %d results", n, len(got))
+		}
+		for i, ok := range got {
+			if want := Verify(items[i].Pub, items[i].Msg, items[i].Sig); ok != want {
+				t.Errorf("n=%d item %d: VerifyAll %v, Verify %v", n, i, ok, want)
+			}
+		}
+	}
+}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"github.com/iotledger/iotledger/internal/tlog"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
+	"github.com/iotledger/iotledger/zip215"
 )
 
 // Store keys of the app's own records.
@@ -90,7 +90,9 @@ type App struct {
 	log *tlog.Log
 	obs Observer
 
-	verified *verifyCache
+	readings *readingCache    // decoded readings and the key each verified under
+	keys     *zip215.KeyCache // expanded device keys
+	records  *recordCache     // committed device and account records
 
 	mu   sync.RWMutex // guards meta
 	meta Meta
@@ -118,7 +120,7 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{db: db, log: l, obs: obs, verified: newVerifyCache(1 << 20)}
+	a := &App{db: db, log: l, obs: obs, readings: newReadingCache(1 << 17), keys: zip215.NewKeyCache(1 << 15), records: newRecordCache(1 << 18)}
 	b, err := dbGet(db, []byte(keyMeta))
 	if err != nil {
 		return nil, fmt.Errorf("app: read meta: %w", err)
@@ -130,6 +132,8 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 	}
 	return a, nil
 }
+
+func (a *App) committed() committed { return committed{db: a.db, records: a.records} }
 
 // DB returns the app's database, for queries.
 func (a *App) DB() *pebble.DB { return a.db }
@@ -200,6 +204,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, fmt.Errorf("app: commit block %d: %w", p.block.Height, err)
 	}
+	a.records.committedWrites(p.stage.writes)
 	if err := a.log.Apply(p.log); err != nil {
 		return nil, err
 	}
@@ -217,42 +222,4 @@ func mustEncode(v any) []byte {
 		panic("app: encode: " + err.Error())
 	}
 	return b
-}
-
-// verifyCache remembers (key, message) pairs whose signature verified, so a
-// node verifies each reading once between CheckTx and FinalizeBlock. A hit
-// only skips work whose result is known; it never changes a result.
-type verifyCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[[32]byte]struct{}
-}
-
-func newVerifyCache(max int) *verifyCache {
-	return &verifyCache{max: max, m: make(map[[32]byte]struct{})}
-}
-
-func cacheKey(pub, raw []byte) [32]byte {
-	h := sha256.New()
-	h.Write(pub)
-	h.Write(raw)
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
-}
-
-func (c *verifyCache) has(k [32]byte) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.m[k]
-	return ok
-}
-
-func (c *verifyCache) add(k [32]byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		clear(c.m)
-	}
-	c.m[k] = struct{}{}
 }

@@ -72,7 +72,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 }
 
 func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
-	kv := committed{a.db}
+	kv := a.committed()
 	if t.Kind == tx.KindSigned {
 		s := t.Signed
 		if s.ChainID != m.ChainID {
@@ -90,8 +90,9 @@ func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
 		}
 		return nil
 	}
+	a.warm(kv, t.Readings)
 	for i, raw := range t.Readings {
-		s, err := reading.Decode(raw)
+		s, h, err := a.decode(raw)
 		if err != nil {
 			return fail(readingCode(err), "reading %d: %v", i, err)
 		}
@@ -108,7 +109,7 @@ func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
 				continue
 			}
 		}
-		if f := a.checkReading(s, dev); f != nil {
+		if f := a.checkReading(s, h, dev); f != nil {
 			f.msg = fmt.Sprintf("reading %d: %s", i, f.msg)
 			return f
 		}
@@ -117,26 +118,19 @@ func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
 }
 
 // checkReading applies the device rules: registered, not revoked, signed by
-// the current key. It verifies each (key, reading) pair once per node.
-func (a *App) checkReading(s *reading.Signed, dev *registry.Device) *failure {
+// the current key. h is the SHA-256 of the reading's bytes.
+func (a *App) checkReading(s *reading.Signed, h [32]byte, dev *registry.Device) *failure {
 	if dev == nil {
 		return fail(CodeUnregisteredDevice, "device %s is not registered; register it with `iotledger device register` first", s.Device)
 	}
 	if dev.Status == registry.StatusRevoked {
 		return fail(CodeRevokedDevice, "device %s was revoked by its owner; readings are refused", s.Device)
 	}
-	k := cacheKey(dev.Key, s.Raw)
-	if a.verified.has(k) {
-		return nil
-	}
-	var ok bool
-	a.obs.ObserveVerify(1, func() { ok = s.Verify(dev.Key) == nil })
-	if ok {
-		a.verified.add(k)
+	if a.verify(s, h, dev.Key) {
 		return nil
 	}
 	for _, old := range dev.OldKeys {
-		if s.Verify(old.Key) == nil {
+		if zip215.Verify(old.Key, s.Message(), s.Signature) {
 			return fail(CodeKeyRotated, "device %s seq %d is signed by a key rotated out at height %d; sign with the current key", s.Device, s.Seq, old.Until)
 		}
 	}
@@ -165,13 +159,22 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	blockTime := req.Time.UnixMilli()
 	x := &execution{
 		app:      a,
-		stage:    newStage(a.db),
+		stage:    newStage(a.committed()),
 		log:      a.log.Begin(),
 		meta:     m,
 		height:   req.Height,
 		time:     blockTime,
 		progress: map[string]*registry.Progress{},
 	}
+	// Verify the block's readings in bulk first (most were verified by
+	// CheckTx already); execution below reads the results in order.
+	var raws [][]byte
+	for _, raw := range req.Txs {
+		if t, f := a.decodeTx(raw, m.Params); f == nil && t.Kind == tx.KindBatch {
+			raws = append(raws, t.Readings...)
+		}
+	}
+	a.warm(a.committed(), raws)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, raw := range req.Txs {
 		r, err := x.execTx(raw)
@@ -262,12 +265,12 @@ func summary(counts map[Code]int) string {
 }
 
 func (x *execution) execReading(raw []byte) (Outcome, error) {
-	o := Outcome{Height: x.height, Hash: sha256.Sum256(raw)}
+	s, h, err := x.app.decode(raw)
+	o := Outcome{Height: x.height, Hash: h}
 	reject := func(f *failure) (Outcome, error) {
 		o.Code, o.Status, o.Reason, o.Detail = f.code, "rejected", f.code.String(), f.msg
 		return o, nil
 	}
-	s, err := reading.Decode(raw)
 	if err != nil {
 		return reject(fail(readingCode(err), "%v", err))
 	}
@@ -291,7 +294,7 @@ func (x *execution) execReading(raw []byte) (Outcome, error) {
 			return o, nil
 		}
 	}
-	if f := x.app.checkReading(s, dev); f != nil {
+	if f := x.app.checkReading(s, h, dev); f != nil {
 		return reject(f)
 	}
 	p := x.meta.Params
@@ -437,11 +440,11 @@ func (x *execution) rotate(s *tx.Signed, f *tx.RotateDevice) (*failure, error) {
 // CheckReading applies the device rules to a decoded reading against
 // committed state, for ingest. It fills the verify cache.
 func (a *App) CheckReading(s *reading.Signed) (Code, string) {
-	dev, err := registry.GetDevice(committed{a.db}, s.Device)
+	dev, err := registry.GetDevice(a.committed(), s.Device)
 	if err != nil {
 		return CodeMalformedTx, err.Error()
 	}
-	if f := a.checkReading(s, dev); f != nil {
+	if f := a.checkReading(s, sha256.Sum256(s.Raw), dev); f != nil {
 		return f.code, f.msg
 	}
 	return CodeOK, ""

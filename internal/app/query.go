@@ -20,17 +20,17 @@ import (
 
 // Device returns a device record, or nil if none is registered under id.
 func (a *App) Device(id string) (*registry.Device, error) {
-	return registry.GetDevice(committed{a.db}, id)
+	return registry.GetDevice(a.committed(), id)
 }
 
 // Progress returns what the ledger knows of a device's sequence numbers.
 func (a *App) Progress(id string) (*registry.Progress, error) {
-	return registry.GetProgress(committed{a.db}, id)
+	return registry.GetProgress(a.committed(), id)
 }
 
 // Account returns an account, or nil.
 func (a *App) Account(addr string) (*registry.Account, error) {
-	return registry.GetAccount(committed{a.db}, addr)
+	return registry.GetAccount(a.committed(), addr)
 }
 
 // Devices lists devices in id order, starting after the id `after`.
@@ -76,7 +76,7 @@ type Stored struct {
 
 // Reading returns a committed reading, or nil if (device, seq) was never committed.
 func (a *App) Reading(id string, seq uint64) (*Stored, error) {
-	e, err := registry.GetSeq(committed{a.db}, id, seq)
+	e, err := registry.GetSeq(a.committed(), id, seq)
 	if err != nil || e == nil {
 		return nil, err
 	}

@@ -1,10 +1,12 @@
 package app
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -12,11 +14,80 @@ import (
 	"github.com/iotledger/iotledger/reading"
 )
 
-// committed reads committed state straight from Pebble (CheckTx, queries).
-type committed struct{ db *pebble.DB }
+// committed reads committed state (CheckTx, queries, and under a block's
+// stage). Device and account records are served from a cache that Commit
+// keeps equal to the store.
+type committed struct {
+	db      *pebble.DB
+	records *recordCache
+}
 
-func (c committed) Get(key []byte) ([]byte, error) { return dbGet(c.db, key) }
-func (committed) Set(key, _ []byte)                { panic("app: write to committed state: " + string(key)) }
+func (c committed) Get(key []byte) ([]byte, error) {
+	if !cached(key) {
+		return dbGet(c.db, key)
+	}
+	v, ok, gen := c.records.get(key)
+	if ok {
+		return v, nil
+	}
+	v, err := dbGet(c.db, key)
+	if err == nil && v != nil {
+		c.records.put(string(key), v, gen)
+	}
+	return v, err
+}
+
+func (committed) Set(key, _ []byte) { panic("app: write to committed state: " + string(key)) }
+
+// cached reports whether a key's record is kept in the record cache: the
+// device and account records every reading and transaction looks up.
+func cached(key []byte) bool {
+	return bytes.HasPrefix(key, []byte(registry.PrefixDevice)) || bytes.HasPrefix(key, []byte(registry.PrefixAccount))
+}
+
+// recordCache holds committed device and account records. It is bounded:
+// when full it starts over. Values are never modified in place. gen counts
+// committed blocks: a value read from the store is cached only if no block
+// was committed since the read began, so a read racing with Commit cannot
+// leave an old value behind.
+type recordCache struct {
+	mu  sync.Mutex // guards m and gen
+	max int
+	m   map[string][]byte
+	gen uint64
+}
+
+func newRecordCache(max int) *recordCache { return &recordCache{max: max, m: map[string][]byte{}} }
+
+func (c *recordCache) get(key []byte) ([]byte, bool, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[string(key)]
+	return v, ok, c.gen
+}
+
+func (c *recordCache) put(key string, v []byte, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[key] = v
+}
+
+// committedWrites forgets the records a committed block wrote; the next
+// read takes them from the store.
+func (c *recordCache) committedWrites(writes map[string][]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range writes {
+		delete(c.m, k)
+	}
+	c.gen++
+}
 
 func dbGet(db *pebble.DB, key []byte) ([]byte, error) {
 	v, closer, err := db.Get(key)
@@ -34,17 +105,17 @@ func dbGet(db *pebble.DB, key []byte) ([]byte, error) {
 // to the Pebble batch in key order, so the batch, and the digest, do not
 // depend on map order.
 type stage struct {
-	db     *pebble.DB
+	base   committed
 	writes map[string][]byte
 }
 
-func newStage(db *pebble.DB) *stage { return &stage{db: db, writes: map[string][]byte{}} }
+func newStage(base committed) *stage { return &stage{base: base, writes: map[string][]byte{}} }
 
 func (s *stage) Get(key []byte) ([]byte, error) {
 	if v, ok := s.writes[string(key)]; ok {
 		return v, nil
 	}
-	return dbGet(s.db, key)
+	return s.base.Get(key)
 }
 
 func (s *stage) Set(key, value []byte) { s.writes[string(key)] = value }

@@ -30,6 +30,9 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // ExitCode maps an error from Run to a process exit code.
 func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
 	var e *exitError
 	if errors.As(err, &e) {
 		return e.code

@@ -43,6 +43,15 @@ var (
 	spare   = key(4) // a device never registered
 )
 
+// testLogger keeps Pebble's informational lines out of the test output.
+type testLogger struct{ t *testing.T }
+
+func (testLogger) Infof(string, ...any)                {}
+func (l testLogger) Errorf(format string, args ...any) { l.t.Logf("pebble: "+format, args...) }
+func (l testLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}
+
 // observer passes the app's committed outcomes to ingest, as the node does.
 type observer struct {
 	mu sync.Mutex // guards in
@@ -85,7 +94,7 @@ type ledger struct {
 // retired is revoked.
 func newLedger(t *testing.T) *ledger {
 	t.Helper()
-	db, err := pebble.Open(t.TempDir(), &pebble.Options{})
+	db, err := pebble.Open(t.TempDir(), &pebble.Options{Logger: testLogger{t}})
 	if err != nil {
 		t.Fatalf("pebble.Open: %v", err)
 	}

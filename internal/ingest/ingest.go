@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/iotledger/iotledger/internal/app"
@@ -87,8 +88,9 @@ type Ingest struct {
 	mu      sync.Mutex // guards waiters
 	waiters map[[32]byte][]chan Result
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+	stopped atomic.Bool // Close has begun: nothing will take readings from the queue
 }
 
 type item struct {
@@ -115,6 +117,7 @@ func (in *Ingest) Start() {
 // acknowledged as committed; their callers get "pending".
 func (in *Ingest) Close() {
 	if in.cancel != nil {
+		in.stopped.Store(true)
 		in.cancel()
 		<-in.done
 	}
@@ -129,6 +132,7 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 	out := make([]Result, len(raws))
 	chans := make([]chan Result, len(raws))
 	var queued []item
+	in.app.Warm(raws) // verify the request's readings in bulk, on all cores
 	for i, raw := range raws {
 		r, ok := in.precheck(raw)
 		out[i] = r
@@ -144,24 +148,20 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 		}
 	}
 	if len(queued) > cap(in.queue)-len(in.queue) {
-		for i, ch := range chans {
-			if ch != nil {
-				in.removeWaiter(sha256.Sum256(raws[i]), ch)
-			}
-		}
+		in.unwind(raws, chans, queued)
 		return nil, ErrBusy
 	}
-	for _, it := range queued {
+	for n, it := range queued {
 		select {
 		case in.queue <- it:
 		default: // raced with another submitter for the last places
-			for i, ch := range chans {
-				if ch != nil {
-					in.removeWaiter(sha256.Sum256(raws[i]), ch)
-				}
-			}
+			in.unwind(raws, chans, queued[n:])
 			return nil, ErrBusy
 		}
+	}
+	if in.stopped.Load() {
+		// Close raced with this call: the batcher may be gone already.
+		in.abandon(nil)
 	}
 	for i, ch := range chans {
 		if ch == nil {
@@ -173,6 +173,9 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 		}
 		select {
 		case r := <-ch:
+			// The same bytes: keep the device and seq precheck decoded,
+			// which a refusal by CheckTx does not carry.
+			r.Device, r.Seq = out[i].Device, out[i].Seq
 			out[i] = r
 		case <-ctx.Done():
 			in.removeWaiter(sha256.Sum256(raws[i]), ch)
@@ -181,9 +184,23 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 	return out, nil
 }
 
+// unwind takes back a Submit that found the queue full: it drops the
+// caller's waiters and forgets the readings it did not queue (answering
+// "pending" to anyone who joined them meanwhile), so a retry queues them.
+func (in *Ingest) unwind(raws [][]byte, chans []chan Result, notQueued []item) {
+	for i, ch := range chans {
+		if ch != nil {
+			in.removeWaiter(sha256.Sum256(raws[i]), ch)
+		}
+	}
+	for _, it := range notQueued {
+		in.resolve(it.hash, Result{Status: "pending", Detail: ErrBusy.Error()})
+	}
+}
+
 // precheck applies the cheap rules; ok means the reading should be queued.
 func (in *Ingest) precheck(raw []byte) (Result, bool) {
-	s, err := reading.Decode(raw)
+	s, err := in.app.Decode(raw)
 	if err != nil {
 		code := app.CodeMalformedReading
 		if errors.Is(err, reading.ErrTooLarge) {
@@ -263,6 +280,7 @@ func (in *Ingest) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			in.abandon(batch)
 			return
 		case it := <-in.queue:
 			if len(batch) == 0 {
@@ -275,6 +293,23 @@ func (in *Ingest) run(ctx context.Context) {
 			}
 		case <-timer.C:
 			flush()
+		}
+	}
+}
+
+// abandon answers the readings of an unsent batch, and those still queued,
+// as pending: Close stops the batcher before they reach the mempool.
+func (in *Ingest) abandon(batch []item) {
+	r := Result{Status: "pending", Detail: "ingest stopped before the reading was sent; send it again"}
+	for _, it := range batch {
+		in.resolve(it.hash, r)
+	}
+	for {
+		select {
+		case it := <-in.queue:
+			in.resolve(it.hash, r)
+		default:
+			return
 		}
 	}
 }

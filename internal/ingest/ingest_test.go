@@ -306,7 +306,7 @@ func TestQueueFull(t *testing.T) {
 	if n := in.QueueLen(); n != 2 {
 		t.Errorf("QueueLen = %d, want 2", n)
 	}
-	if _, err := in.Submit(t.Context(), [][]byte{r3}, true); !errors.Is(err, ingest.ErrBusy) {
+	if _, err := in.Submit(t.Context(), [][]byte{r3}, false); !errors.Is(err, ingest.ErrBusy) {
 		t.Fatalf("Submit to a full queue: %v, want %v", err, ingest.ErrBusy)
 	}
 	if n := in.QueueLen(); n != 2 {

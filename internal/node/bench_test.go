@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/binary"
-	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -70,7 +70,12 @@ func BenchmarkNodeIngest(b *testing.B) {
 		}
 		raws[i] = r
 	}
-	before := dirSize(b, filepath.Join(home, "data"))
+	stores := []string{"iotledger.db", "blockstore.db", "cs.wal", "state.db"}
+	before := map[string]int64{}
+	for _, st := range stores {
+		before[st] = dirSize(b, filepath.Join(home, "data", st))
+	}
+	total := dirSize(b, filepath.Join(home, "data"))
 	b.ResetTimer()
 	start := time.Now()
 	const chunk, workers = 500, 8
@@ -114,7 +119,11 @@ func BenchmarkNodeIngest(b *testing.B) {
 	if b.N >= 10000 {
 		n.Close()
 		after := dirSize(b, filepath.Join(home, "data"))
-		b.ReportMetric(float64(after-before)/float64(b.N), "disk_bytes/reading")
+		b.ReportMetric(float64(after-total)/float64(b.N), "disk_bytes/reading")
+		for _, st := range stores {
+			d := dirSize(b, filepath.Join(home, "data", st)) - before[st]
+			b.ReportMetric(float64(d)/float64(b.N), strings.TrimSuffix(st, ".db")+"_bytes/reading")
+		}
 	}
 }
 
@@ -132,5 +141,3 @@ func dirSize(tb testing.TB, dir string) int64 {
 	}
 	return total
 }
-
-var _ = fmt.Sprint

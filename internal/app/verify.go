@@ -1,0 +1,150 @@
+package app
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"sync"
+
+	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/zip215"
+)
+
+// A node decodes and verifies each reading once: ingest, CheckTx,
+// ProcessProposal and FinalizeBlock all go through the reading cache,
+// keyed by the SHA-256 of the reading's bytes. An entry holds the decoded
+// reading and the device key its signature verified under. A hit only skips
+// work whose result is known (decoding is a pure function of the bytes, and
+// an entry records a signature only as valid under exactly that key), so the
+// cache changes speed, never a result.
+//
+// Verification in bulk (warm) runs in batches over all cores and only fills
+// the cache; block execution then reads the cache in transaction order, so
+// the parallel part cannot change what a block does.
+
+type checkedReading struct {
+	s   *reading.Signed
+	key []byte // the key the signature verified under; nil if not verified
+}
+
+// readingCache is bounded by two generations: when the current one is full
+// it becomes the old one and the previous old one is dropped.
+type readingCache struct {
+	mu       sync.Mutex // guards cur and old
+	max      int
+	cur, old map[[32]byte]*checkedReading
+}
+
+func newReadingCache(max int) *readingCache {
+	return &readingCache{max: max, cur: map[[32]byte]*checkedReading{}, old: map[[32]byte]*checkedReading{}}
+}
+
+func (c *readingCache) get(h [32]byte) *checkedReading {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.cur[h]; ok {
+		return e
+	}
+	if e, ok := c.old[h]; ok {
+		c.putLocked(h, e)
+		return e
+	}
+	return nil
+}
+
+func (c *readingCache) put(h [32]byte, e *checkedReading) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(h, e)
+}
+
+func (c *readingCache) putLocked(h [32]byte, e *checkedReading) {
+	if len(c.cur) >= c.max {
+		c.old, c.cur = c.cur, make(map[[32]byte]*checkedReading, c.max)
+	}
+	c.cur[h] = e
+}
+
+// decode returns the decoded reading, from the cache when it is there.
+func (a *App) decode(raw []byte) (*reading.Signed, [32]byte, error) {
+	h := sha256.Sum256(raw)
+	if e := a.readings.get(h); e != nil {
+		return e.s, h, nil
+	}
+	s, err := reading.Decode(raw)
+	if err != nil {
+		return nil, h, err
+	}
+	a.readings.put(h, &checkedReading{s: s})
+	return s, h, nil
+}
+
+// verified reports whether the reading with hash h is known to be signed
+// by key.
+func (a *App) verified(h [32]byte, key []byte) bool {
+	e := a.readings.get(h)
+	return e != nil && e.key != nil && bytes.Equal(e.key, key)
+}
+
+// verify checks one reading's signature under key, through the caches.
+func (a *App) verify(s *reading.Signed, h [32]byte, key []byte) bool {
+	if a.verified(h, key) {
+		return true
+	}
+	var ok bool
+	a.obs.ObserveVerify(1, func() { ok = a.keys.Verify(key, s.Message(), s.Signature) })
+	if ok {
+		a.readings.put(h, &checkedReading{s: s, key: key})
+	}
+	return ok
+}
+
+// warm decodes raws and verifies, in batches over all cores, every reading
+// of a known device whose signature is not yet known to be valid under the
+// device's current key in kv. It only fills the caches.
+func (a *App) warm(kv registry.KV, raws [][]byte) {
+	type todo struct {
+		s   *reading.Signed
+		h   [32]byte
+		key []byte
+	}
+	var work []todo
+	var items []zip215.Item
+	devices := map[string]*registry.Device{}
+	for _, raw := range raws {
+		s, h, err := a.decode(raw)
+		if err != nil {
+			continue
+		}
+		dev, seen := devices[s.Device]
+		if !seen {
+			dev, _ = registry.GetDevice(kv, s.Device) // a read error surfaces again in the sequential pass
+			devices[s.Device] = dev
+		}
+		if dev == nil || a.verified(h, dev.Key) {
+			continue
+		}
+		work = append(work, todo{s, h, dev.Key})
+		items = append(items, zip215.Item{Pub: dev.Key, Msg: s.Message(), Sig: s.Signature})
+	}
+	if len(items) == 0 {
+		return
+	}
+	var ok []bool
+	a.obs.ObserveVerify(len(items), func() { ok = a.keys.VerifyAll(items) })
+	for i, w := range work {
+		if ok[i] {
+			a.readings.put(w.h, &checkedReading{s: w.s, key: w.key})
+		}
+	}
+}
+
+// Warm verifies a set of readings in bulk against committed state, so the
+// checks that follow (CheckReading) find them verified. For ingest.
+func (a *App) Warm(raws [][]byte) { a.warm(a.committed(), raws) }
+
+// Decode decodes a reading through the node's reading cache.
+func (a *App) Decode(raw []byte) (*reading.Signed, error) {
+	s, _, err := a.decode(raw)
+	return s, err
+}
