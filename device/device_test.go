@@ -296,19 +296,21 @@ func TestSignedReadingDecodesAndVerifies(t *testing.T) {
 	}
 }
 
-func TestSignerBadDataSpendsNoReading(t *testing.T) {
-	// Data the reading format refuses is an error; the sequence number may
-	// be spent, but never handed out twice.
+func TestSignerRefusedDataKeepsOrder(t *testing.T) {
+	// Data the reading format refuses is an error and no reading; the
+	// signer goes on handing out increasing numbers.
 	s := newSigner(t, newKey(1), "", "")
-	if _, _, err := s.Sign(map[string]any{"temp": math.NaN()}, readingTime); !errors.Is(err, reading.ErrData) {
-		t.Fatalf("Sign with NaN: %v, want %v", err, reading.ErrData)
+	signN(t, s, 1)
+	raw, _, err := s.Sign(map[string]any{"temp": math.NaN()}, readingTime)
+	if !errors.Is(err, reading.ErrData) || raw != nil {
+		t.Fatalf("Sign with NaN = %d bytes, %v; want no reading and %v", len(raw), err, reading.ErrData)
 	}
-	_, seq, err := s.Sign(map[string]any{"temp": 21.5}, readingTime)
-	if err != nil {
-		t.Fatal(err)
+	next := s.Next()
+	if next < 2 {
+		t.Errorf("Next after a refused reading = %d, want above the 1 already handed out", next)
 	}
-	if seq <= 1 {
-		t.Errorf("seq after a refused reading = %d, want above 1", seq)
+	if diff := cmp.Diff(signN(t, s, 2), []uint64{next, next + 1}); diff != "" {
+		t.Errorf("sequence numbers after a refused reading (-got +want):\n%s", diff)
 	}
 }
 

@@ -252,7 +252,10 @@ func TestMaxBatchCutsBatches(t *testing.T) {
 	t.Run("the rest goes after MaxDelay", func(t *testing.T) {
 		l := newLedger(t)
 		in := l.ingest(ingest.Config{MaxBatch: 3, MaxDelay: 100 * time.Millisecond, QueueSize: 100})
-		// Queue all seven before the batcher runs, so it finds them waiting.
+		// Queue all seven before the batcher runs, so it finds them waiting:
+		// it takes three at a time without pause (only a stall of MaxDelay
+		// between two receives could cut a batch short), and the seventh
+		// goes when its MaxDelay is up.
 		var raws [][]byte
 		for seq := uint64(1); seq <= 7; seq++ {
 			raws = append(raws, l.reading(sensor, seq))
