@@ -86,12 +86,24 @@ type Ingest struct {
 	queue     chan item
 
 	mu      sync.Mutex // guards waiters
-	waiters map[[32]byte][]chan Result
+	waiters map[[32]byte]*flight
 
 	cancel  context.CancelFunc
 	done    chan struct{}
 	stopped atomic.Bool // Close has begun: nothing will take readings from the queue
 }
+
+// flight is a reading handed to the mempool and not yet committed or
+// refused, and who waits for it. A reading whose transaction the mempool
+// dropped never gets an outcome: after InFlightTTL a resend queues it again,
+// and sweep forgets it.
+type flight struct {
+	waiters []chan Result
+	since   time.Time
+}
+
+// InFlightTTL is how long a reading counts as in flight without an outcome.
+const InFlightTTL = 2 * time.Minute
 
 type item struct {
 	hash [32]byte
@@ -100,7 +112,7 @@ type item struct {
 
 // New makes an ingest pipeline; Start runs it.
 func New(a *app.App, b Broadcast, cfg Config, log *slog.Logger) *Ingest {
-	return &Ingest{app: a, broadcast: b, cfg: cfg, log: log, queue: make(chan item, cfg.QueueSize), waiters: map[[32]byte][]chan Result{}}
+	return &Ingest{app: a, broadcast: b, cfg: cfg, log: log, queue: make(chan item, cfg.QueueSize), waiters: map[[32]byte]*flight{}}
 }
 
 // Start runs the batcher until Close.
@@ -226,38 +238,65 @@ func (in *Ingest) precheck(raw []byte) (Result, bool) {
 func (in *Ingest) addWaiter(h [32]byte, ch chan Result) (first bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	ws, pending := in.waiters[h]
-	in.waiters[h] = append(ws, ch)
+	f, pending := in.waiters[h]
+	now := time.Now()
+	if !pending {
+		f = &flight{since: now}
+		in.waiters[h] = f
+	} else if now.Sub(f.since) > InFlightTTL {
+		f.since, pending = now, false // lost in the mempool: queue it again
+	}
+	f.waiters = append(f.waiters, ch)
 	return !pending
 }
 
 func (in *Ingest) removeWaiter(h [32]byte, ch chan Result) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	ws := in.waiters[h]
-	for i, w := range ws {
+	f := in.waiters[h]
+	if f == nil {
+		return
+	}
+	// The entry stays, even without waiters, so the reading is not queued
+	// twice while in flight; an outcome, a refusal or sweep deletes it.
+	for i, w := range f.waiters {
 		if w == ch {
-			ws = append(ws[:i], ws[i+1:]...)
+			f.waiters = append(f.waiters[:i], f.waiters[i+1:]...)
 			break
 		}
 	}
-	if len(ws) == 0 {
-		// Keep an empty entry so the reading is not queued twice while in
-		// flight; Committed or a refusal deletes it.
-		in.waiters[h] = ws[:0]
-		return
-	}
-	in.waiters[h] = ws
 }
 
 func (in *Ingest) resolve(h [32]byte, r Result) {
 	in.mu.Lock()
-	ws := in.waiters[h]
+	f := in.waiters[h]
 	delete(in.waiters, h)
 	in.mu.Unlock()
-	for _, ch := range ws {
+	if f == nil {
+		return
+	}
+	for _, ch := range f.waiters {
 		ch <- r // buffered, one result per channel
 	}
+}
+
+// sweep forgets readings in flight for longer than InFlightTTL that nobody
+// waits for.
+func (in *Ingest) sweep(now time.Time) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for h, f := range in.waiters {
+		if len(f.waiters) == 0 && now.Sub(f.since) > InFlightTTL {
+			delete(in.waiters, h)
+		}
+	}
+}
+
+// InFlight is the number of readings handed on and not yet answered.
+func (in *Ingest) InFlight() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.waiters)
 }
 
 // Committed matches a committed block's outcomes to waiting callers.
@@ -271,6 +310,8 @@ func (in *Ingest) run(ctx context.Context) {
 	batch := make([]item, 0, in.cfg.MaxBatch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	sweeper := time.NewTicker(InFlightTTL / 2)
+	defer sweeper.Stop()
 	flush := func() {
 		if len(batch) > 0 {
 			in.send(ctx, batch)
@@ -293,6 +334,8 @@ func (in *Ingest) run(ctx context.Context) {
 			}
 		case <-timer.C:
 			flush()
+		case now := <-sweeper.C:
+			in.sweep(now)
 		}
 	}
 }
