@@ -25,6 +25,7 @@ const (
 	CodeDeviceExists       Code = 15 // the device (or key) is already registered
 	CodeBadDeviceSignature Code = 16 // the device's consent signature does not verify
 	CodeBadTxSignature     Code = 17 // the account's signature does not verify
+	CodeRateLimited        Code = 18 // the device sends faster than params.device_rate_per_s
 )
 
 var codeNames = map[Code]string{
@@ -46,6 +47,7 @@ var codeNames = map[Code]string{
 	CodeDeviceExists:       "device_exists",
 	CodeBadDeviceSignature: "bad_device_signature",
 	CodeBadTxSignature:     "bad_tx_signature",
+	CodeRateLimited:        "rate_limited",
 }
 
 // String is the code's stable name, used in API answers and metrics.

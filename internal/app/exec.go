@@ -306,6 +306,10 @@ func (x *execution) execReading(raw []byte) (Outcome, error) {
 	if err != nil {
 		return o, err
 	}
+	if !prog.Take(x.time, p.DeviceRatePerS, p.DeviceBurst) {
+		return reject(fail(CodeRateLimited, "device %s sends faster than %d readings a second (burst %d); slow down and resend seq %d later",
+			s.Device, p.DeviceRatePerS, p.DeviceBurst, s.Seq))
+	}
 	o.Index = x.log.Append(receipt.Leaf(dev.Key, raw))
 	registry.Record(x.stage, s.Device, s.Seq, registry.SeqEntry{Index: o.Index, Height: x.height, Time: s.Time}, prog)
 	o.Status = "accepted"

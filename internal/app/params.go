@@ -17,6 +17,11 @@ type Params struct {
 	MaxBatchReadings int `json:"max_batch_readings"`
 	// MaxTxBytes bounds one transaction.
 	MaxTxBytes int `json:"max_tx_bytes"`
+	// DeviceRatePerS and DeviceBurst limit each device's readings: a token
+	// bucket refilled at DeviceRatePerS readings a second of block time, up
+	// to DeviceBurst. A rate of 0 means no limit.
+	DeviceRatePerS int64 `json:"device_rate_per_s"`
+	DeviceBurst    int64 `json:"device_burst"`
 }
 
 // DefaultParams are the rules of a new chain.
@@ -26,6 +31,8 @@ func DefaultParams() Params {
 		ReadingWindowAheadMs: 5 * 60 * 1000,
 		MaxBatchReadings:     4096,
 		MaxTxBytes:           4 << 20,
+		DeviceRatePerS:       100,
+		DeviceBurst:          1000,
 	}
 }
 
@@ -40,6 +47,10 @@ func (p Params) Validate() error {
 		return fmt.Errorf("app: params.max_batch_readings is %d, want > 0", p.MaxBatchReadings)
 	case p.MaxTxBytes < 8192:
 		return fmt.Errorf("app: params.max_tx_bytes is %d, want >= 8192", p.MaxTxBytes)
+	case p.DeviceRatePerS < 0 || p.DeviceRatePerS > 1_000_000:
+		return fmt.Errorf("app: params.device_rate_per_s is %d, want 0 (no limit) to 1000000", p.DeviceRatePerS)
+	case p.DeviceRatePerS > 0 && (p.DeviceBurst < 1 || p.DeviceBurst > 1_000_000):
+		return fmt.Errorf("app: params.device_burst is %d, want 1 to 1000000", p.DeviceBurst)
 	}
 	return nil
 }

@@ -412,6 +412,7 @@ func TestLateReadingClosesGap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		p.Allowance, p.AllowanceMs = 0, 0 // the rate limit's bucket: TestRateLimit
 		return p
 	}
 	for _, o := range c.send(c.reading(sensor, "", 1, c.nowMs()), c.reading(sensor, "", 2, c.nowMs()), c.reading(sensor, "", 5, c.nowMs())) {
@@ -451,4 +452,31 @@ func TestDuplicateAfterRotationAndAge(t *testing.T) {
 	}
 	// A new reading signed by the old key is still refused.
 	wantOutcome(t, "new reading, old key", c.sendOne(c.reading(sensor, id, 2, c.nowMs())), app.CodeKeyRotated, id)
+}
+
+// A device that sends faster than params.device_rate_per_s is refused with
+// its own code once its burst is spent, and may send again as block time
+// refills the bucket. Other devices are not affected.
+func TestRateLimit(t *testing.T) {
+	c := newChain(t, func(p *app.Params) { p.DeviceRatePerS, p.DeviceBurst = 2, 3 })
+	id := c.register(alice, sensor)
+	c.register(alice, meter)
+	var raws [][]byte
+	for seq := uint64(1); seq <= 5; seq++ {
+		raws = append(raws, c.reading(sensor, id, seq, c.nowMs()))
+	}
+	raws = append(raws, c.reading(meter, "", 1, c.nowMs()))
+	outs := c.send(raws...)
+	for i, o := range outs[:3] {
+		wantOutcome(t, fmt.Sprintf("reading %d within the burst", i+1), o, app.CodeOK)
+	}
+	for i, o := range outs[3:5] {
+		wantOutcome(t, fmt.Sprintf("reading %d past the burst", i+4), o, app.CodeRateLimited, id, "2 readings a second", "burst 3")
+	}
+	wantOutcome(t, "another device", outs[5], app.CodeOK)
+	// Blocks are a second apart here: one second refills two readings.
+	outs = c.send(c.reading(sensor, id, 4, c.nowMs()), c.reading(sensor, id, 5, c.nowMs()), c.reading(sensor, id, 6, c.nowMs()))
+	wantOutcome(t, "after refill", outs[0], app.CodeOK)
+	wantOutcome(t, "after refill", outs[1], app.CodeOK)
+	wantOutcome(t, "past the refill", outs[2], app.CodeRateLimited)
 }

@@ -92,7 +92,7 @@ type ledger struct {
 
 // newLedger starts a chain on which sensor and retired are registered and
 // retired is revoked.
-func newLedger(t *testing.T) *ledger {
+func newLedger(t *testing.T, params ...func(*app.Params)) *ledger {
 	t.Helper()
 	db, err := pebble.Open(t.TempDir(), &pebble.Options{Logger: testLogger{t}})
 	if err != nil {
@@ -108,7 +108,11 @@ func newLedger(t *testing.T) *ledger {
 	if err != nil {
 		t.Fatalf("app.Open: %v", err)
 	}
-	state, err := json.Marshal(app.DefaultGenesis())
+	g := app.DefaultGenesis()
+	for _, f := range params {
+		f(&g.Params)
+	}
+	state, err := json.Marshal(g)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -88,6 +89,9 @@ type Ingest struct {
 	mu      sync.Mutex // guards waiters
 	waiters map[[32]byte]*flight
 
+	limitMu sync.Mutex // guards limits
+	limits  map[string]*registry.Bucket
+
 	cancel  context.CancelFunc
 	done    chan struct{}
 	stopped atomic.Bool // Close has begun: nothing will take readings from the queue
@@ -112,7 +116,7 @@ type item struct {
 
 // New makes an ingest pipeline; Start runs it.
 func New(a *app.App, b Broadcast, cfg Config, log *slog.Logger) *Ingest {
-	return &Ingest{app: a, broadcast: b, cfg: cfg, log: log, queue: make(chan item, cfg.QueueSize), waiters: map[[32]byte]*flight{}}
+	return &Ingest{app: a, broadcast: b, cfg: cfg, log: log, queue: make(chan item, cfg.QueueSize), waiters: map[[32]byte]*flight{}, limits: map[string]*registry.Bucket{}}
 }
 
 // Start runs the batcher until Close.
@@ -232,8 +236,33 @@ func (in *Ingest) precheck(raw []byte) (Result, bool) {
 		r.Status, r.Code, r.Detail = "rejected", code, msg
 		return r, false
 	}
+	if p := in.app.Meta().Params; !in.allow(s.Device, p.DeviceRatePerS, p.DeviceBurst) {
+		r.Status, r.Code = "rejected", app.CodeRateLimited
+		r.Detail = fmt.Sprintf("device %s sends faster than %d readings a second (burst %d); slow down and resend seq %d later", s.Device, p.DeviceRatePerS, p.DeviceBurst, s.Seq)
+		return r, false
+	}
 	return r, true
 }
+
+// allow applies the chain's per-device rate limit early, on the wall clock,
+// so a flooding device is refused before its readings take mempool and
+// block space. The app applies the same limit on block time.
+func (in *Ingest) allow(device string, rate, burst int64) bool {
+	in.limitMu.Lock()
+	defer in.limitMu.Unlock()
+	b := in.limits[device]
+	if b == nil {
+		if len(in.limits) >= maxLimited {
+			clear(in.limits) // bounded: forgetting a bucket only refills it
+		}
+		b = &registry.Bucket{}
+		in.limits[device] = b
+	}
+	return b.Take(time.Now().UnixMilli(), rate, burst)
+}
+
+// maxLimited bounds the devices ingest keeps a rate-limit bucket for.
+const maxLimited = 1 << 20
 
 func (in *Ingest) addWaiter(h [32]byte, ch chan Result) (first bool) {
 	in.mu.Lock()

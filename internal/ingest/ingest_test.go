@@ -532,3 +532,28 @@ func TestConcurrentSubmitters(t *testing.T) {
 		t.Errorf("%d distinct log indexes, want %d", got, want)
 	}
 }
+
+// A device flooding faster than the chain's rate limit is refused at ingest,
+// before its readings take mempool or block space.
+func TestSubmitRateLimitedEarly(t *testing.T) {
+	l := newLedger(t, func(p *app.Params) { p.DeviceRatePerS, p.DeviceBurst = 1, 2 })
+	in := l.ingest(ingest.Config{MaxBatch: 10, MaxDelay: time.Hour, QueueSize: 100})
+	in.Start()
+	var raws [][]byte
+	for seq := uint64(1); seq <= 4; seq++ {
+		raws = append(raws, l.reading(sensor, seq))
+	}
+	rs, err := in.Submit(t.Context(), raws, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		limited := r.Status == "rejected" && r.Code == app.CodeRateLimited
+		if want := i >= 2; limited != want {
+			t.Errorf("reading %d: %s %s %q; rate limited: got %v, want %v", i+1, r.Status, r.Code, r.Detail, limited, want)
+		}
+		if limited && !strings.Contains(r.Detail, "1 readings a second (burst 2)") {
+			t.Errorf("reading %d: detail %q does not name the limit", i+1, r.Detail)
+		}
+	}
+}

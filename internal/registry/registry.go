@@ -83,6 +83,41 @@ type Progress struct {
 	// GapsTruncated is set when more than MaxGaps gaps were open; the lowest
 	// (oldest) were dropped from the list.
 	GapsTruncated bool `cbor:"5,keyasint,omitempty" json:"gaps_truncated,omitempty"`
+	// Bucket is the device's rate limit.
+	Bucket
+}
+
+// Bucket is a token bucket for a per-device rate limit: Allowance in
+// thousandths of a reading, as of time AllowanceMs (unix ms; 0: never used).
+type Bucket struct {
+	Allowance   int64 `cbor:"6,keyasint,omitempty" json:"-"`
+	AllowanceMs int64 `cbor:"7,keyasint,omitempty" json:"-"`
+}
+
+// Take applies the per-device rate limit, a token bucket driven by block
+// time (the app) or the wall clock (ingest's early check): it refills at rate readings a second up to burst, and each reading
+// takes one. It reports whether a reading at block time nowMs is allowed,
+// and if so takes it. Integer arithmetic only, so every validator agrees.
+// A rate of 0 means no limit.
+func (p *Bucket) Take(nowMs, rate, burst int64) bool {
+	if rate <= 0 {
+		return true
+	}
+	full := burst * 1000
+	switch {
+	case p.AllowanceMs == 0:
+		p.Allowance = full
+	case nowMs > p.AllowanceMs:
+		p.Allowance = min(full, p.Allowance+min(nowMs-p.AllowanceMs, full)*rate)
+	}
+	if nowMs > p.AllowanceMs {
+		p.AllowanceMs = nowMs
+	}
+	if p.Allowance < 1000 {
+		return false
+	}
+	p.Allowance -= 1000
+	return true
 }
 
 // Range is an inclusive range of sequence numbers.
