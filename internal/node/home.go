@@ -63,7 +63,9 @@ func Init(home string, o InitOptions) (*types.GenesisDoc, error) {
 	cfg := CometConfig(home)
 	cfg.Moniker = o.Moniker
 	cmtcfg.EnsureRoot(home)
-	cmtcfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), cfg)
+	if err := writeCometConfig(filepath.Join(home, "config", "config.toml"), cfg); err != nil {
+		return nil, err
+	}
 	if err := WriteConfig(filepath.Join(home, "config", ConfigFile), o.Config); err != nil {
 		return nil, err
 	}
@@ -137,6 +139,45 @@ func CometConfig(home string) *cmtcfg.Config {
 	cfg.Storage.DiscardABCIResponses = true
 	cfg.Instrumentation.Prometheus = false
 	return cfg
+}
+
+// cometConfigHeader explains, at the top of config.toml, where iotledger
+// departs from CometBFT's defaults and why.
+const cometConfigHeader = `# CometBFT configuration of an iotledger node. iotledger departs from
+# CometBFT's defaults where its load asks for it:
+#
+#   db_backend = "pebbledb"            Pebble for CometBFT's stores, like the app's.
+#   rpc.laddr, p2p.laddr on 127.0.0.1  nothing is exposed until the operator opens it.
+#   p2p.allow_duplicate_ip = true      local testnets run several nodes on one address.
+#   p2p.send_rate, recv_rate = 50 MB/s readings travel in batches of hundreds of KB;
+#                                      the 5 MB/s default would cap a validator set
+#                                      well below one node's ingest.
+#   consensus.timeout_commit = 300ms   a block every ~0.3 s keeps publish-to-receipt
+#                                      latency low on one node or a LAN (use more on a WAN).
+#   consensus.create_empty_blocks_interval = 10s
+#                                      no empty block storm; after a block that changed
+#                                      the app hash CometBFT makes the next one at once,
+#                                      and its header completes the readings' receipts.
+#   mempool.max_tx_bytes = 4 MiB       a batch transaction holds up to 4,096 readings.
+#   mempool.max_txs_bytes = 1 GiB, size = 10000
+#                                      the mempool counts batches, not readings.
+#   tx_index.indexer = "null"          the app indexes readings itself; CometBFT's
+#                                      index would store every batch again.
+#   storage.discard_abci_responses     per-reading results are answered by the app.
+#   instrumentation.prometheus = false the node serves /metrics on its API address.
+#
+# Recheck stays on: it is cheap, because every node keeps a cache of the
+# readings it has verified, so a recheck decodes and verifies nothing again.
+
+`
+
+func writeCometConfig(path string, cfg *cmtcfg.Config) error {
+	cmtcfg.WriteConfigFile(path, cfg)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append([]byte(cometConfigHeader), b...), 0o644)
 }
 
 // LoadCometConfig reads HOME/config/config.toml as CometBFT does.
