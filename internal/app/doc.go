@@ -1,0 +1,63 @@
+// Package app is iotledger's ABCI application: the deterministic state
+// machine that CometBFT replicates.
+//
+// # The model
+//
+// State is one Pebble database shared by three parts: the registry (accounts,
+// devices, per-device sequence progress and the (device, seq) index), the
+// reading log (package tlog: an RFC 6962 Merkle tree whose leaves are
+// [device key, reading]) and the app's own records (meta, one record per
+// block, and the covered changes of each block for audit).
+//
+// A transaction is a readings batch or an account's signed transaction
+// (package tx). Blocks are executed in transaction order and, within a batch,
+// in reading order. For each reading, in this order: it must decode; its
+// device must be registered; a (device, seq) already committed is answered
+// "duplicate" with the original's log index (before any other rule, so a
+// resend is always safe); the device must not be revoked; the signature must
+// verify under the device's current key (else "key_rotated" if an old key
+// signed it, else "bad_signature"); its time must lie within the window
+// around block time; the device must be within its rate limit. An accepted
+// reading is appended to the log. Result codes are in codes.go.
+//
+// # The caller's duties (CometBFT's, in order)
+//
+// Info at start-up; InitChain once; then for each height FinalizeBlock, which
+// stages every change in memory and returns the app hash, and Commit, which
+// writes the staged block in one synced Pebble batch. A crash between the two
+// loses nothing: Info reports the last committed height and CometBFT replays
+// the block. An error returned by an ABCI method means the store is broken
+// and the node must stop; a bad transaction gets a non-zero result code and a
+// message a person can act on instead.
+//
+// # The app hash
+//
+// After block H the app hash is receipt.AppHash(log size, log root, state
+// digest). The state digest chains, block by block, the covered writes
+// (accounts and devices) of each block; the (device, seq) index and progress
+// records are derived from the log and its block times. CometBFT puts the
+// app hash of block H into the header of block H+1, which is why a reading's
+// receipt carries that header.
+//
+// # Determinism
+//
+// No wall clock (time comes from the block header), no randomness, no
+// network, no map-order dependence inside CheckTx, ProcessProposal,
+// FinalizeBlock or Commit; internal/lint guards the imports. Signature
+// checks run in parallel batches (package zip215, ZIP 215 rules), but only
+// to fill a cache of (reading, key) pairs known to verify; execution then
+// reads that cache in transaction order, so scheduling cannot change a
+// result. The same cache lets a node verify each reading once between
+// ingest, CheckTx, recheck and FinalizeBlock.
+//
+// # On disk
+//
+//	x/meta            Meta: chain id, height, app hash, digest, params
+//	b/<be64 height>   Block: time, log size and root, digest, app hash
+//	c/<be64 height>   the block's covered writes, for audit
+//	a/<address>       registry.Account
+//	d/<device id>     registry.Device
+//	m/<device id>     registry.Progress (derived)
+//	s/<device id>/<be64 seq>  registry.SeqEntry (derived)
+//	t/...             the reading log (package tlog)
+package app

@@ -1,0 +1,27 @@
+// Package node runs one iotledger node: CometBFT in process with the app
+// (package app) over a local ABCI client, the ingest pipeline, the HTTP API
+// and, from its configuration, everything an operator sets.
+//
+// A node lives in a home folder laid out as CometBFT's:
+//
+//	config/config.toml      CometBFT's settings (Init writes iotledger's tuning, with reasons)
+//	config/iotledger.toml   iotledger's settings (API address, batching, logging)
+//	config/genesis.json     the chain: chain id, validators, app_state.params
+//	config/priv_validator_key.json, node_key.json   (0600; the node refuses a readable key)
+//	data/iotledger.db       the app's Pebble store
+//	data/blockstore.db, state.db, cs.wal, ...        CometBFT's stores (Pebble too)
+//	keys/NAME.json          named account and device keys (package keystore)
+//
+// Init creates a single-validator home; Start opens it and starts every
+// part; Close stops them in reverse order and waits for each. Audit checks a
+// stopped node's stores against the headers CometBFT committed.
+//
+// Configuration precedence is defaults, the file, the environment
+// (IOTLEDGER_API_ADDR, IOTLEDGER_RPC_ADDR, IOTLEDGER_P2P_ADDR), then flags.
+//
+// The node implements api.Ledger: it answers queries from the app's store,
+// assembles receipts from the app's inclusion proof and CometBFT's signed
+// header and validator set of the block after the reading's, and fans each
+// committed block out to ingest (waiting submitters), metrics and event
+// subscribers without ever blocking on one.
+package node
