@@ -1,12 +1,3 @@
-// Package device is the device side of iotledger: it signs readings with the
-// device's Ed25519 key and keeps the device's sequence numbers across
-// restarts, so a device never reuses one.
-//
-// A Signer persists the next sequence number in a small file before it hands
-// out a reading (write to a temporary file, fsync, rename): after a crash the
-// device continues above every number it may have used. Readings are sent
-// with package client (HTTP); the ledger's duplicate rule makes resending the
-// same reading safe, since the answer points to the original's receipt.
 package device
 
 import (
@@ -15,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,8 +66,26 @@ func (s *Signer) Next() uint64 {
 }
 
 // Sign makes a reading of data taken at t, with the next sequence number,
-// and returns its bytes and number. The number is persisted first.
+// and returns its bytes and number. The number is persisted before the
+// reading is returned. Data the reading format refuses is an error and uses
+// no number; with an error, Sign returns no reading and no number.
 func (s *Signer) Sign(data map[string]any, t time.Time) ([]byte, uint64, error) {
+	return s.sign(data, t, nil)
+}
+
+// keeper stores a signed reading durably before its number is saved as
+// used (the Sender's outbox); drop undoes keep when the number could not
+// be saved.
+type keeper interface {
+	keep(seq uint64, raw []byte) error
+	drop(seq uint64) error
+}
+
+// sign signs a reading with the next number. With k, the reading is kept
+// before the number is saved: a crash in between leaves a reading in the
+// outbox at or above the saved number, which NewSender takes into account,
+// and never a used number without a reading.
+func (s *Signer) sign(data map[string]any, t time.Time, k keeper) ([]byte, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seq := s.next
@@ -85,38 +93,55 @@ func (s *Signer) Sign(data map[string]any, t time.Time) ([]byte, uint64, error) 
 		// seq+1 would wrap to numbers already used.
 		return nil, 0, fmt.Errorf("device: sequence numbers of device %s are exhausted", s.id)
 	}
+	raw, err := reading.Sign(reading.Reading{Device: s.id, Seq: seq, Time: t.UnixMilli(), Data: data}, s.key)
+	if err != nil {
+		return nil, 0, err
+	}
+	if k != nil {
+		if err := k.keep(seq, raw); err != nil {
+			return nil, 0, err
+		}
+	}
 	if err := s.save(seq + 1); err != nil {
+		if k != nil {
+			if derr := k.drop(seq); derr != nil {
+				// The reading stays in the outbox at the saved number: it
+				// was never offered, so the next reading replaces it; after
+				// a crash, NewSender sends it.
+				err = errors.Join(err, derr)
+			}
+		}
 		return nil, 0, err
 	}
 	s.next = seq + 1
-	raw, err := reading.Sign(reading.Reading{Device: s.id, Seq: seq, Time: t.UnixMilli(), Data: data}, s.key)
-	return raw, seq, err
+	return raw, seq, nil
 }
 
+// advance makes the next number at least n, persisting it.
+func (s *Signer) advance(n uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n <= s.next {
+		return nil
+	}
+	if err := s.save(n); err != nil {
+		return err
+	}
+	s.next = n
+	return nil
+}
+
+// save writes next to the state file atomically and durably: a temporary
+// file, fsync, rename, fsync of the folder (without the last, a crash can
+// undo the rename).
 func (s *Signer) save(next uint64) error {
 	if s.path == "" {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return err
-	}
-	tmp := s.path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	if err := writeFileSync(s.path, []byte(strconv.FormatUint(next, 10)+"\n")); err != nil {
 		return fmt.Errorf("device: save sequence: %w", err)
 	}
-	if _, err := f.WriteString(strconv.FormatUint(next, 10) + "\n"); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, s.path)
+	return nil
 }
 
 // ParseData turns k=v arguments into reading data: numbers become numbers

@@ -296,20 +296,23 @@ func TestSignedReadingDecodesAndVerifies(t *testing.T) {
 	}
 }
 
-func TestSignerRefusedDataKeepsOrder(t *testing.T) {
-	// Data the reading format refuses is an error and no reading; the
-	// signer goes on handing out increasing numbers.
-	s := newSigner(t, newKey(1), "", "")
+func TestSignerRefusedDataUsesNoNumber(t *testing.T) {
+	// Data the reading format refuses is an error, with no reading and no
+	// number; the number it would have had goes to the next reading.
+	state := filepath.Join(t.TempDir(), "sensor.seq")
+	s := newSigner(t, newKey(1), "", state)
 	signN(t, s, 1)
-	raw, _, err := s.Sign(map[string]any{"temp": math.NaN()}, readingTime)
-	if !errors.Is(err, reading.ErrData) || raw != nil {
-		t.Fatalf("Sign with NaN = %d bytes, %v; want no reading and %v", len(raw), err, reading.ErrData)
+	raw, seq, err := s.Sign(map[string]any{"temp": math.NaN()}, readingTime)
+	if !errors.Is(err, reading.ErrData) || raw != nil || seq != 0 {
+		t.Fatalf("Sign with NaN = %d bytes, seq %d, %v; want no reading, seq 0 and %v", len(raw), seq, err, reading.ErrData)
 	}
-	next := s.Next()
-	if next < 2 {
-		t.Errorf("Next after a refused reading = %d, want above the 1 already handed out", next)
+	if got, want := s.Next(), uint64(2); got != want {
+		t.Errorf("Next after a refused reading = %d, want %d", got, want)
 	}
-	if diff := cmp.Diff(signN(t, s, 2), []uint64{next, next + 1}); diff != "" {
+	if got, want := readFile(t, state), "2\n"; got != want {
+		t.Errorf("state file holds %q after a refused reading, want %q", got, want)
+	}
+	if diff := cmp.Diff(signN(t, s, 2), []uint64{2, 3}); diff != "" {
 		t.Errorf("sequence numbers after a refused reading (-got +want):\n%s", diff)
 	}
 }

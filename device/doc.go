@@ -1,0 +1,94 @@
+// Package device is the device side of iotledger: it signs readings with the
+// device's Ed25519 key, keeps the device's sequence numbers across restarts,
+// and delivers every reading to the ledger exactly once through a durable
+// on-disk outbox, over HTTP now and MQTT later.
+//
+// # Signer
+//
+// A Signer signs readings with increasing sequence numbers and persists the
+// next number in a small file before it hands out a reading (a temporary
+// file, fsync, rename, fsync of the folder): after a crash the device
+// continues above every number it may have used, so it never signs two
+// different readings with the same number.
+//
+// # Sender and its outbox
+//
+// A Sender owns a state folder and a Transport. Its duties, in order:
+//
+//  1. NewSender(Options{Key, Dir, Transport}) takes the folder (one Sender
+//     per folder at a time; on Unix another is refused with ErrInUse) and finds
+//     the readings a previous run left in the outbox.
+//  2. Start(ctx) starts the one goroutine that drains the outbox.
+//  3. Record(ctx, data, t) signs a reading, writes it to the outbox and
+//     wakes the drainer; once it returns, the reading will reach the
+//     ledger, whatever happens to the process or the network.
+//  4. Flush(ctx), when the caller wants to know that every reading recorded
+//     so far has left the outbox (before a planned shutdown, in tests).
+//  5. Close stops the drainer, waits for it and releases the folder.
+//     Readings still in the outbox are sent by the next Sender on the
+//     folder.
+//
+// The drainer sends the outbox in sequence order, in batches of
+// Options.BatchSize, and acts on each reading's answer:
+//
+//   - Accepted, or Duplicate (the ledger already holds this (device, seq);
+//     the answer points to the original's receipt): the reading is removed
+//     from the outbox. It is removed on nothing else.
+//   - Rejected, for a reason that sending again cannot cure (bad_signature,
+//     revoked_device, time_out_of_window, ...): the reading moves to the
+//     dead-letter folder beside a file that says why. It is never dropped
+//     silently and never retried forever; DeadLetters lists them.
+//   - Rejected for a reason in Options.Retry (rate_limited by default),
+//     Pending (taken but not committed within the node's wait), or no answer
+//     at all (network down, node busy, node restarting): the reading stays
+//     and the batch is sent again after Options.Backoff, which honours the
+//     node's Retry-After.
+//
+// # Guarantees
+//
+// Delivery is at least once: a reading leaves the outbox only after the
+// ledger said it holds it, so a crash of the device, a crash of the node or
+// a lost answer at any moment leads to the reading being sent again, never
+// to its loss. The ledger keeps (device, seq) unique and answers a resend
+// with Duplicate, so the log holds every recorded reading exactly once.
+// Sequence numbers have no gaps: a number counts as used only once its
+// reading is in the outbox, so a crash inside Record either leaves the
+// reading in the outbox, and it is delivered, or uses no number.
+//
+// The guarantee holds as long as the state folder does: keep it on storage
+// that survives a power cut, and never restore an old copy of it or start
+// afresh with a device that already sent readings. A Sender on a folder that
+// forgot used numbers would sign new readings with them, and the ledger
+// would answer them Duplicate of the old ones, which the outbox takes as
+// delivered.
+//
+// # On disk
+//
+// The state folder (Options.Dir) holds:
+//
+//	seq                          the next sequence number, in decimal (the Signer's state file)
+//	lock                         held (flock) by the open Sender on Unix
+//	outbox/00000000000000000042.cose
+//	                             reading 42, the COSE_Sign1 bytes as signed; the name is
+//	                             the sequence number, zero-padded to 20 digits
+//	dead/00000000000000000042.cose
+//	dead/00000000000000000042.json
+//	                             a rejected reading and {"seq","reason","detail"}
+//
+// Every file is written atomically and durably (temporary file, fsync,
+// rename, fsync of the folder) before the reading is offered to the network;
+// a removal is made durable with an fsync of the folder. Temporary files
+// (*.tmp) that a crash left behind are ignored and removed. The invariant
+// that NewSender restores is: the number in seq is above every reading in
+// the outbox.
+//
+// # Transports
+//
+// A Transport delivers a batch and returns one Answer per reading. HTTP is
+// the transport over the node's API (package client). MQTT is to come, once
+// the node's MQTT intake is in place: publish each reading to
+// iotledger/v1/devices/ID/readings at QoS 1, and answer a batch from the
+// messages on the device's receipts and errors topics, with Pending for
+// readings whose message has not arrived within the transport's wait; see
+// Transport.
+package device

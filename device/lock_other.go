@@ -1,0 +1,9 @@
+//go:build !unix
+
+package device
+
+// lockDir does not lock on systems without flock: the caller must make
+// sure that one Sender at a time opens a state folder.
+func lockDir(path string) (unlock func() error, err error) {
+	return func() error { return nil }, nil
+}
