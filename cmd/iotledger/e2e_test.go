@@ -336,3 +336,5 @@ func waitReadings(t *testing.T, ctx context.Context, c *client.Client, n int) {
 	}
 	t.Fatalf("saw %d readings before the stream ended: %v", seen, ctx.Err())
 }
+
+func clientFor(n *testonly.Node) *client.Client { return client.New(n.URL()) }

@@ -11,6 +11,11 @@ import (
 // nodeFlags are the address overrides that start and dev share.
 type nodeFlags struct {
 	apiAddr, rpcAddr, p2pAddr, logLevel string
+
+	mqttAddr                              string
+	bridgeURL, bridgeUser, bridgePassword string
+	bridgeCA, bridgeCert, bridgeKey       string
+	bridgeInsecure                        bool
 }
 
 func (f *nodeFlags) register(c *cobra.Command) {
@@ -18,6 +23,14 @@ func (f *nodeFlags) register(c *cobra.Command) {
 	c.Flags().StringVar(&f.rpcAddr, "rpc-addr", "", "CometBFT RPC address, HOST:PORT (default from config.toml: 127.0.0.1:26657)")
 	c.Flags().StringVar(&f.p2pAddr, "p2p-addr", "", "CometBFT p2p address, HOST:PORT (default from config.toml: 127.0.0.1:26656)")
 	c.Flags().StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default from iotledger.toml: info)")
+	c.Flags().StringVar(&f.mqttAddr, "mqtt-addr", "", "embedded MQTT broker address, HOST:PORT, or off (default from iotledger.toml: 127.0.0.1:1883)")
+	c.Flags().StringVar(&f.bridgeURL, "mqtt-bridge", "", "also (or instead) take readings from an existing broker: tcp://HOST:PORT or tls://HOST:PORT")
+	c.Flags().StringVar(&f.bridgeUser, "mqtt-bridge-user", "", "user name at the bridged broker")
+	c.Flags().StringVar(&f.bridgePassword, "mqtt-bridge-password", "", "password at the bridged broker (better: IOTLEDGER_MQTT_BRIDGE_PASSWORD)")
+	c.Flags().StringVar(&f.bridgeCA, "mqtt-bridge-ca", "", "PEM file of the CA to trust for the bridged broker's TLS certificate")
+	c.Flags().StringVar(&f.bridgeCert, "mqtt-bridge-cert", "", "PEM client certificate for the bridged broker")
+	c.Flags().StringVar(&f.bridgeKey, "mqtt-bridge-key", "", "PEM key of the client certificate")
+	c.Flags().BoolVar(&f.bridgeInsecure, "mqtt-bridge-insecure", false, "skip TLS certificate checks of the bridged broker (tests only)")
 }
 
 func (f *nodeFlags) config(home string) (node.Config, error) {
@@ -36,6 +49,23 @@ func (f *nodeFlags) config(home string) (node.Config, error) {
 	}
 	if f.logLevel != "" {
 		cfg.Log.Level = f.logLevel
+	}
+	switch f.mqttAddr {
+	case "":
+	case "off":
+		cfg.MQTT.Enabled = false
+	default:
+		cfg.MQTT.Enabled, cfg.MQTT.Addr = true, f.mqttAddr
+	}
+	b := &cfg.MQTT.Bridge
+	for _, o := range []struct{ flag, dst *string }{{&f.bridgeURL, &b.URL}, {&f.bridgeUser, &b.User}, {&f.bridgePassword, &b.Password},
+		{&f.bridgeCA, &b.CAFile}, {&f.bridgeCert, &b.CertFile}, {&f.bridgeKey, &b.KeyFile}} {
+		if *o.flag != "" {
+			*o.dst = *o.flag
+		}
+	}
+	if f.bridgeInsecure {
+		b.InsecureSkipVerify = true
 	}
 	return cfg, cfg.Validate()
 }
@@ -56,8 +86,8 @@ func startCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			e.printf("iotledger node running\n  chain id: %s\n  API:      http://%s\n  RPC:      %s\n  home:     %s\n  genesis:  %s\npress Ctrl-C to stop\n",
-				n.ChainID(), n.APIAddr(), n.RPCAddr(), home, node.GenesisFile(home))
+			e.printf("iotledger node running\n  chain id: %s\n  API:      http://%s\n  MQTT:     %s\n  RPC:      %s\n  home:     %s\n  genesis:  %s\npress Ctrl-C to stop\n",
+				n.ChainID(), n.APIAddr(), mqttURL(n), n.RPCAddr(), home, node.GenesisFile(home))
 			return waitAndClose(e, n)
 		},
 	}
@@ -86,4 +116,11 @@ func waitAndClose(e *env, n runningNode) error {
 type runningNode interface {
 	Err() <-chan error
 	Close() error
+}
+
+func mqttURL(n *node.Node) string {
+	if a := n.MQTTAddr(); a != "" {
+		return "mqtt://" + a
+	}
+	return "off"
 }

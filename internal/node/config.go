@@ -12,6 +12,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/internal/mqtt"
 )
 
 // ConfigFile is iotledger's own configuration, beside CometBFT's config.toml.
@@ -23,6 +24,7 @@ const ConfigFile = "iotledger.toml"
 type Config struct {
 	API    APIConfig    `toml:"api"`
 	Ingest IngestConfig `toml:"ingest"`
+	MQTT   mqtt.Config  `toml:"mqtt"`
 	Log    LogConfig    `toml:"log"`
 	// RPCAddr and P2PAddr override CometBFT's config.toml when set.
 	RPCAddr string `toml:"-"`
@@ -68,6 +70,7 @@ func Default() Config {
 	return Config{
 		API:    APIConfig{Addr: "127.0.0.1:8080", MaxBodyBytes: 8 << 20, WaitTimeout: Duration{10 * time.Second}},
 		Ingest: IngestConfig{MaxBatch: ic.MaxBatch, MaxDelay: Duration{ic.MaxDelay}, QueueSize: ic.QueueSize},
+		MQTT:   mqtt.DefaultConfig(),
 		Log:    LogConfig{Level: "info", CometBFTLevel: "error"},
 	}
 }
@@ -84,6 +87,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config: api.wait_timeout is %v, want > 0", c.API.WaitTimeout)
 	}
 	if err := c.ingest().Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := c.MQTT.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	switch c.Log.Level {
@@ -135,6 +141,12 @@ func LoadConfig(home string) (Config, error) {
 	if v := os.Getenv("IOTLEDGER_P2P_ADDR"); v != "" {
 		c.P2PAddr = v
 	}
+	if v := os.Getenv("IOTLEDGER_MQTT_ADDR"); v != "" {
+		c.MQTT.Addr = v
+	}
+	if v := os.Getenv("IOTLEDGER_MQTT_BRIDGE_PASSWORD"); v != "" {
+		c.MQTT.Bridge.Password = v
+	}
 	return c, nil
 }
 
@@ -160,6 +172,49 @@ max_delay = "{{.Ingest.MaxDelay}}"
 # Readings queued before the node answers "busy" (HTTP 503): backpressure,
 # never a silent drop.
 queue_size = {{.Ingest.QueueSize}}
+
+[mqtt]
+# The embedded MQTT broker (MQTT 3.1.1 and 5): devices connect with their
+# device id and a signed token (see the README) and publish readings to
+# iotledger/v1/devices/ID/readings.
+enabled = {{.MQTT.Enabled}}
+addr = "{{.MQTT.Addr}}"
+# Per-device rate limit at the broker (the chain has its own, in genesis).
+readings_per_second = {{.MQTT.RatePerDevice}}
+burst = {{.MQTT.Burst}}
+# Longest validity of a device's connect token, and allowed clock skew.
+token_max_ttl = "{{.MQTT.TokenMaxTTL}}"
+clock_skew = "{{.MQTT.ClockSkew}}"
+# Larger MQTT packets close the connection (a reading is at most 4096 bytes).
+max_packet_bytes = {{.MQTT.MaxPacketBytes}}
+max_clients = {{.MQTT.MaxClients}}
+max_keep_alive = "{{.MQTT.MaxKeepAlive}}"
+# A connection must send CONNECT within connect_timeout; a client that takes
+# no data for write_timeout is disconnected (a slow reader holds nobody up).
+connect_timeout = "{{.MQTT.ConnectTimeout}}"
+write_timeout = "{{.MQTT.WriteTimeout}}"
+# How long a QoS 1 PUBACK waits while the node is saturated (backpressure)
+# before the device is disconnected to resend later.
+busy_timeout = "{{.MQTT.BusyTimeout}}"
+# Readings tracked for their receipt message.
+pending_max = {{.MQTT.PendingMax}}
+pending_ttl = "{{.MQTT.PendingTTL}}"
+
+[mqtt.bridge]
+# Subscribe to an existing broker (Mosquitto, EMQX; MQTT 5) instead of, or
+# beside, the embedded one: tcp://HOST:PORT or tls://HOST:PORT. Empty: none.
+url = "{{.MQTT.Bridge.URL}}"
+client_id = "{{.MQTT.Bridge.ClientID}}"
+user = "{{.MQTT.Bridge.User}}"
+# Better in the environment: IOTLEDGER_MQTT_BRIDGE_PASSWORD.
+password = ""
+ca_file = "{{.MQTT.Bridge.CAFile}}"
+cert_file = "{{.MQTT.Bridge.CertFile}}"
+key_file = "{{.MQTT.Bridge.KeyFile}}"
+insecure_skip_verify = {{.MQTT.Bridge.InsecureSkipVerify}}
+# $share/GROUP/... so several nodes split the readings between them.
+group = "{{.MQTT.Bridge.Group}}"
+session_expiry = "{{.MQTT.Bridge.SessionExpiry}}"
 
 [log]
 # iotledger's log level: debug, info, warn, error.

@@ -27,6 +27,7 @@ import (
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/internal/mqtt"
 	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/receipt"
 )
@@ -54,6 +55,7 @@ type Node struct {
 	apiAddr net.Addr
 	httpErr chan error
 	cmtLog  *cometLogger
+	mqtt    *mqtt.Broker
 
 	closeOnce sync.Once
 }
@@ -96,6 +98,18 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		n.db.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	// The broker exists before CometBFT starts, so Committed never sees it
+	// unset; it starts listening once ingest runs.
+	n.mqtt, err = mqtt.New(cfg.MQTT, mqtt.Deps{
+		Submit: func(ctx context.Context, raws [][]byte, wait bool) ([]ingest.Result, error) {
+			return n.ingest.Submit(ctx, raws, wait)
+		},
+		Device: n.app.Device,
+	}, log.With("component", "mqtt"))
+	if err != nil {
+		n.db.Close()
+		return nil, err
+	}
 	n.cmt, err = nm.NewNode(ctx, cc, pv, nodeKey,
 		proxy.NewLocalClientCreator(n.app),
 		nm.DefaultGenesisDocProviderFunc(cc),
@@ -114,6 +128,10 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	n.rpc = local.New(n.cmt)
 	n.ingest = ingest.New(n.app, n.broadcast, cfg.ingest(), log)
 	n.ingest.Start()
+	if err := n.mqtt.Start(ctx); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("node: MQTT: %w; pick another address with --mqtt-addr, or --mqtt-addr off", err)
+	}
 
 	srv := api.New(n, api.Options{MaxBodyBytes: cfg.API.MaxBodyBytes, Registry: reg, Logger: log, WaitTimeout: cfg.API.WaitTimeout.Duration})
 	ln, err := net.Listen("tcp", cfg.API.Addr)
@@ -141,6 +159,14 @@ func checkKeyFile(p string) error {
 // APIAddr is the address the API listens on.
 func (n *Node) APIAddr() string { return n.apiAddr.String() }
 
+// MQTTAddr is the embedded MQTT broker's address, or "" when it is off.
+func (n *Node) MQTTAddr() string {
+	if !n.cfg.MQTT.Enabled {
+		return ""
+	}
+	return n.mqtt.Addr()
+}
+
 // RPCAddr is CometBFT's RPC address.
 func (n *Node) RPCAddr() string { return strings.TrimPrefix(n.cmtCfg.RPC.ListenAddress, "tcp://") }
 
@@ -163,6 +189,11 @@ func (n *Node) Close() error {
 			cancel()
 		}
 		n.hub.close()
+		if n.mqtt != nil {
+			if err := n.mqtt.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if n.ingest != nil {
 			n.ingest.Close()
 		}
@@ -198,6 +229,10 @@ func (n *Node) Committed(b *app.Block, outcomes []app.Outcome, devices []app.Dev
 	n.metrics.committed(b, outcomes)
 	if n.ingest != nil {
 		n.ingest.Committed(outcomes)
+	}
+	if n.mqtt != nil {
+		n.mqtt.Committed(outcomes)
+		n.mqtt.DevicesChanged(devices)
 	}
 	n.hub.publish(api.Event{Type: "block", Data: b})
 	for i := range outcomes {

@@ -28,6 +28,7 @@ func startNode(t testing.TB) (*node.Node, string) {
 	cfg.API.Addr = "127.0.0.1:0"
 	cfg.RPCAddr = "127.0.0.1:0"
 	cfg.P2PAddr = "127.0.0.1:0"
+	cfg.MQTT.Addr = "127.0.0.1:0"
 	n, err := node.Start(t.Context(), home, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

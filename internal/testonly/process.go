@@ -110,13 +110,16 @@ func cleanEnv() []string {
 
 // Node is a node process started from the binary.
 type Node struct {
-	Home    string
-	APIAddr string
-	RPCAddr string
-	P2PAddr string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	out     *syncBuffer
+	Home     string
+	APIAddr  string
+	RPCAddr  string
+	P2PAddr  string
+	MQTTAddr string
+	// Args are more flags for the node command, such as --mqtt-bridge.
+	Args []string
+	cmd  *exec.Cmd
+	done chan struct{}
+	out  *syncBuffer
 }
 
 type syncBuffer struct {
@@ -139,9 +142,9 @@ func (s *syncBuffer) String() string {
 // StartNode runs `iotledger start` (or another subcommand such as dev) on
 // the home with fresh loopback ports and returns once it prints that it is
 // running. The process is killed at test cleanup if still alive.
-func StartNode(t testing.TB, home string, sub string) *Node {
+func StartNode(t testing.TB, home string, sub string, args ...string) *Node {
 	t.Helper()
-	n := &Node{Home: home, APIAddr: FreeAddr(t), RPCAddr: FreeAddr(t), P2PAddr: FreeAddr(t)}
+	n := &Node{Home: home, APIAddr: FreeAddr(t), RPCAddr: FreeAddr(t), P2PAddr: FreeAddr(t), MQTTAddr: FreeAddr(t), Args: args}
 	n.start(t, sub)
 	return n
 }
@@ -151,7 +154,8 @@ func (n *Node) Restart(t testing.TB, sub string) { n.start(t, sub) }
 
 func (n *Node) start(t testing.TB, sub string) {
 	t.Helper()
-	cmd := exec.Command(Binary(t), sub, "--home", n.Home, "--api-addr", n.APIAddr, "--rpc-addr", n.RPCAddr, "--p2p-addr", n.P2PAddr)
+	cmd := exec.Command(Binary(t), sub, "--home", n.Home, "--api-addr", n.APIAddr, "--rpc-addr", n.RPCAddr, "--p2p-addr", n.P2PAddr, "--mqtt-addr", n.MQTTAddr)
+	cmd.Args = append(cmd.Args, n.Args...)
 	cmd.Env = cleanEnv()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -1,0 +1,64 @@
+package mqtt
+
+import (
+	"sync"
+	"time"
+)
+
+// limiter is a token bucket per device: rate readings a second, bursts of
+// up to burst. A bucket that has filled up again is the same as none, so
+// when the table reaches max entries the full ones are dropped; if all are
+// in use the table starts over, which only ever lets readings through.
+type limiter struct {
+	rate  float64
+	burst float64
+	max   int
+
+	mu      sync.Mutex // guards buckets
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst, max int) *limiter {
+	return &limiter{rate: rate, burst: float64(burst), max: max, buckets: map[string]*bucket{}}
+}
+
+// allow takes one token from id's bucket, or reports that there is none.
+func (l *limiter) allow(id string, now time.Time) bool {
+	if l.rate <= 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.buckets[id]
+	if b == nil {
+		if len(l.buckets) >= l.max {
+			l.sweep(now)
+		}
+		b = &bucket{tokens: l.burst, last: now}
+		l.buckets[id] = b
+	} else if dt := now.Sub(b.last); dt > 0 {
+		b.tokens = min(l.burst, b.tokens+dt.Seconds()*l.rate)
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+func (l *limiter) sweep(now time.Time) {
+	for id, b := range l.buckets {
+		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+			delete(l.buckets, id)
+		}
+	}
+	if len(l.buckets) >= l.max {
+		clear(l.buckets)
+	}
+}
