@@ -98,7 +98,7 @@ type RevokeDevice struct {
 }
 
 // RotateDevice replaces a device's key; only its owner may. Readings signed by
-// the old key are refused from the block after.
+// the old key are refused from the next transaction on, in the same block too.
 type RotateDevice struct {
 	Device    string `cbor:"1,keyasint"`
 	Key       []byte `cbor:"2,keyasint"` // the new key
