@@ -97,6 +97,11 @@ type App struct {
 	mu   sync.RWMutex // guards meta
 	meta Meta
 
+	// gate lets Close wait for ABCI calls in flight and refuse later ones,
+	// so nothing touches the store once the node closes it.
+	gate   sync.RWMutex
+	closed bool // guarded by gate
+
 	// Staged by FinalizeBlock, written by Commit. Only the consensus
 	// connection touches these; CometBFT calls FinalizeBlock and Commit in order.
 	pending *pendingBlock
@@ -134,6 +139,31 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 }
 
 func (a *App) committed() committed { return committed{db: a.db, records: a.records} }
+
+// ErrClosed is returned by ABCI methods called after Close.
+var ErrClosed = errors.New("app: closed")
+
+// enter admits an ABCI call; it returns false once the app is closed. A
+// true return must be followed by leave.
+func (a *App) enter() bool {
+	a.gate.RLock()
+	if a.closed {
+		a.gate.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (a *App) leave() { a.gate.RUnlock() }
+
+// Close waits for ABCI calls in flight and refuses later ones (CometBFT may
+// still recheck its mempool while it stops). The caller closes the store
+// afterwards.
+func (a *App) Close() {
+	a.gate.Lock()
+	defer a.gate.Unlock()
+	a.closed = true
+}
 
 // DB returns the app's database, for queries.
 func (a *App) DB() *pebble.DB { return a.db }
@@ -176,6 +206,10 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 
 // Commit writes the staged block in one synced Pebble batch.
 func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
+	if !a.enter() {
+		return nil, ErrClosed
+	}
+	defer a.leave()
 	p := a.pending
 	if p == nil {
 		return nil, errors.New("app: Commit without FinalizeBlock")

@@ -1,6 +1,11 @@
 package app
 
-import "testing"
+import (
+	"errors"
+	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+)
 
 // A value read from the store before a block was committed must not be
 // cached after the block's writes were applied: it may be the old value.
@@ -37,5 +42,22 @@ func TestVerifiedIsPerKey(t *testing.T) {
 	}
 	if a.verified(h, []byte("key-2")) {
 		t.Error("verified under another key")
+	}
+}
+
+// After Close no ABCI call touches the store: CheckTx answers node_stopping,
+// block execution returns ErrClosed.
+func TestClosedAppRefusesCalls(t *testing.T) {
+	a := &App{}
+	a.Close()
+	r, err := a.CheckTx(t.Context(), &abci.CheckTxRequest{Tx: []byte{1}})
+	if err != nil || Code(r.Code) != CodeNodeStopping {
+		t.Errorf("CheckTx after Close: %v, code %d; want node_stopping", err, r.Code)
+	}
+	if _, err := a.FinalizeBlock(t.Context(), &abci.FinalizeBlockRequest{Height: 1}); !errors.Is(err, ErrClosed) {
+		t.Errorf("FinalizeBlock after Close: %v, want ErrClosed", err)
+	}
+	if _, err := a.Commit(t.Context(), &abci.CommitRequest{}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Commit after Close: %v, want ErrClosed", err)
 	}
 }

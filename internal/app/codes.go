@@ -26,6 +26,7 @@ const (
 	CodeBadDeviceSignature Code = 16 // the device's consent signature does not verify
 	CodeBadTxSignature     Code = 17 // the account's signature does not verify
 	CodeRateLimited        Code = 18 // the device sends faster than params.device_rate_per_s
+	CodeNodeStopping       Code = 19 // the node is shutting down; send again later
 )
 
 var codeNames = map[Code]string{
@@ -48,6 +49,7 @@ var codeNames = map[Code]string{
 	CodeBadDeviceSignature: "bad_device_signature",
 	CodeBadTxSignature:     "bad_tx_signature",
 	CodeRateLimited:        "rate_limited",
+	CodeNodeStopping:       "node_stopping",
 }
 
 // String is the code's stable name, used in API answers and metrics.

@@ -60,6 +60,10 @@ func (a *App) decodeTx(raw []byte, p Params) (*tx.Tx, *failure) {
 // Rules that depend on the block (duplicates, the time window, the exact
 // nonce) are applied per reading in FinalizeBlock.
 func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+	if !a.enter() {
+		return &abci.CheckTxResponse{Code: uint32(CodeNodeStopping), Log: "the node is stopping; send the transaction again later", Codespace: "iotledger"}, nil
+	}
+	defer a.leave()
 	m := a.Meta()
 	t, f := a.decodeTx(req.Tx, m.Params)
 	if f == nil {
@@ -152,6 +156,10 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalReques
 // FinalizeBlock executes a block's transactions in order and stages the
 // result; Commit writes it.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
+	if !a.enter() {
+		return nil, ErrClosed
+	}
+	defer a.leave()
 	m := a.Meta()
 	if m.ChainID == "" {
 		return nil, errors.New("app: FinalizeBlock before InitChain")

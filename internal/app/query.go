@@ -211,6 +211,10 @@ func (a *App) Proof(id string, seq uint64) (*Proof, error) {
 // "/accounts/ADDR" returns the account as JSON, so a client can learn its
 // next nonce through CometBFT's RPC.
 func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryResponse, error) {
+	if !a.enter() {
+		return &abci.QueryResponse{Code: uint32(CodeNodeStopping), Log: "the node is stopping"}, nil
+	}
+	defer a.leave()
 	addr, ok := strings.CutPrefix(req.Path, "/accounts/")
 	if !ok {
 		return &abci.QueryResponse{Code: uint32(CodeMalformedTx), Log: fmt.Sprintf("unknown query path %q; known: /accounts/ADDR", req.Path)}, nil

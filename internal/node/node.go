@@ -205,6 +205,9 @@ func (n *Node) Close() error {
 			}
 			n.cmt.Wait()
 		}
+		if n.app != nil {
+			n.app.Close() // CometBFT may still be rechecking its mempool
+		}
 		if n.db != nil {
 			errs = append(errs, n.db.Close())
 		}

@@ -52,13 +52,19 @@
 // batch's readings all get the time of the answer, that is the commit of the
 // last of them. The time a reading spends in the generator waiting for its
 // batch to fill (at most Batch/R) is not counted; the time it spends in the
-// node's own batching is.
+// node's own batching is. Percentiles are over the readings due inside the
+// measured window that were answered committed; those answered pending or not
+// at all are counted beside them (with any, the true percentiles are
+// higher). The same readings' latency from the moment they were sent is
+// reported too: the time in the node, without the generator's wait for a
+// free slot.
 //
-// Throughput is the readings whose commit was learned inside the measured
-// window, divided by the window: the window opens after the warm-up
-// (Schedule.Warmup, a tenth of the duration by default) and closes at the
-// end of the schedule. Latency percentiles are over the readings due inside
-// the window.
+// Throughput is the readings committed inside the measured window, divided
+// by the window: the window opens after the warm-up (Schedule.Warmup, a
+// tenth of the duration by default) and closes at the end of the schedule.
+// They are counted by the node's log size (Schedule.Committed) read as the
+// window opens and closes, so readings committed after their request
+// stopped waiting count too; without it, by the answers.
 //
 // # Transports
 //

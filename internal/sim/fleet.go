@@ -90,6 +90,18 @@ func APILookup(c *client.Client) Lookup {
 	}
 }
 
+// APILogSize reads the number of committed readings (the log size) of a
+// node through its API, for Schedule.Committed.
+func APILogSize(c *client.Client) func(ctx context.Context) (uint64, error) {
+	return func(ctx context.Context) (uint64, error) {
+		st, err := c.Status(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return st.LogSize, nil
+	}
+}
+
 // Registration sizes.
 const (
 	lookupWorkers = 16

@@ -43,6 +43,11 @@ type Schedule struct {
 	// OnWindow, when set, is called as the measured window opens (true) and
 	// closes (false), on a goroutine of Run. It should return quickly.
 	OnWindow func(open bool)
+	// Committed, when set, returns the number of readings the node has
+	// committed (its log size). Run reads it as the window opens and
+	// closes: the node's own count of what it committed in the window,
+	// whatever became of the senders' requests.
+	Committed func(ctx context.Context) (uint64, error)
 }
 
 // withDefaults fills the zero fields.
@@ -93,9 +98,13 @@ type job struct {
 	due    time.Time
 }
 
-// sample is one committed reading: its batch's due time and the time its
-// commit was learned, both from the start of the run.
-type sample struct{ due, at time.Duration }
+// sample is one reading's batch's due time, the time it was sent and the
+// time its commit was learned (never: not answered committed), all from
+// the start of the run.
+type sample struct{ due, sent, at time.Duration }
+
+// never is the commit time of a reading not answered committed.
+const never = time.Duration(-1)
 
 // collector gathers the fates of a run.
 type collector struct {
@@ -106,6 +115,9 @@ type collector struct {
 	open      time.Time // the measured window
 	close     time.Time
 	windowSet bool
+	// log sizes at the window's opening and closing; logOK if both were read
+	log0, log1 uint64
+	logOK      bool
 }
 
 func (c *collector) record(j job, sent time.Time, fates []Fate, err error) {
@@ -114,25 +126,29 @@ func (c *collector) record(j job, sent time.Time, fates []Fate, err error) {
 	n := j.hi - j.lo
 	c.st.Sent += n
 	c.st.LagMax = max(c.st.LagMax, sent.Sub(j.due))
+	due, sentAt := j.due.Sub(c.start), sent.Sub(c.start)
 	if err != nil {
 		c.st.Lost += n
 		if c.st.FirstErr == "" {
 			c.st.FirstErr = err.Error()
 		}
+		for range n {
+			c.samples = append(c.samples, sample{due: due, sent: sentAt, at: never})
+		}
 		return
 	}
-	due := j.due.Sub(c.start)
 	for _, f := range fates {
 		switch f.Status {
 		case client.Accepted:
 			c.st.Committed++
-			c.samples = append(c.samples, sample{due: due, at: f.At.Sub(c.start)})
+			c.samples = append(c.samples, sample{due: due, sent: sentAt, at: f.At.Sub(c.start)})
 		case client.Duplicate:
 			c.st.Duplicate++
 		case client.Rejected:
 			c.st.Rejected[f.Reason]++
 		default:
 			c.st.Pending++
+			c.samples = append(c.samples, sample{due: due, sent: sentAt, at: never})
 		}
 	}
 }
@@ -224,29 +240,50 @@ dispatch:
 	st := c.st
 	st.Unsent = unsent
 	if c.windowSet {
-		open, close := c.open.Sub(start), c.close.Sub(start)
-		st.Window = close - open
-		var lat []time.Duration
+		opened, closed := c.open.Sub(start), c.close.Sub(start)
+		st.Window = closed - opened
+		var lat, svc []time.Duration
 		for _, x := range c.samples {
-			if x.at >= open && x.at <= close {
-				st.CommittedInWindow++
+			if x.at != never && x.at >= opened && x.at <= closed {
+				st.AckedInWindow++
 			}
-			if x.due >= open {
+			switch {
+			case x.due < opened:
+			case x.at == never:
+				st.PendingInWindow++
+			default:
 				lat = append(lat, x.at-x.due)
+				svc = append(svc, x.at-x.sent)
 			}
+		}
+		st.CommittedInWindow = st.AckedInWindow
+		if c.logOK {
+			st.CommittedInWindow, st.FromLog = int(c.log1-c.log0), true
 		}
 		if st.Window > 0 {
+			st.AckedPerSec = float64(st.AckedInWindow) / st.Window.Seconds()
 			st.CommittedPerSec = float64(st.CommittedInWindow) / st.Window.Seconds()
 		}
-		st.Latency = Summarize(lat)
+		st.Latency, st.Service = Summarize(lat), Summarize(svc)
 	}
 	return &st
 }
 
-// window opens the measured window at open and closes it at close (or
+// logSize reads the node's log size through s.Committed, within a bound.
+func logSize(ctx context.Context, s Schedule) (uint64, bool) {
+	if s.Committed == nil {
+		return 0, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	n, err := s.Committed(ctx)
+	return n, err == nil
+}
+
+// window opens the measured window at opens and closes it at closes (or
 // when the run stops first), telling s.OnWindow.
-func (c *collector) window(ctx context.Context, s Schedule, open, close time.Time, stop <-chan struct{}) {
-	t := time.NewTimer(time.Until(open))
+func (c *collector) window(ctx context.Context, s Schedule, opens, closes time.Time, stop <-chan struct{}) {
+	t := time.NewTimer(time.Until(opens))
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -255,6 +292,7 @@ func (c *collector) window(ctx context.Context, s Schedule, open, close time.Tim
 	case <-stop:
 		return
 	}
+	log0, ok0 := logSize(ctx, s)
 	now := time.Now()
 	if s.OnWindow != nil {
 		s.OnWindow(true)
@@ -262,7 +300,7 @@ func (c *collector) window(ctx context.Context, s Schedule, open, close time.Tim
 	c.mu.Lock()
 	c.open = now
 	c.mu.Unlock()
-	t.Reset(time.Until(close))
+	t.Reset(time.Until(closes))
 	select {
 	case <-t.C:
 	case <-ctx.Done():
@@ -272,7 +310,9 @@ func (c *collector) window(ctx context.Context, s Schedule, open, close time.Tim
 	if s.OnWindow != nil {
 		s.OnWindow(false)
 	}
+	log1, ok1 := logSize(ctx, s)
 	c.mu.Lock()
 	c.close, c.windowSet = now, true
+	c.log0, c.log1, c.logOK = log0, log1, ok0 && ok1 && log1 >= log0
 	c.mu.Unlock()
 }

@@ -18,12 +18,25 @@ type Stats struct {
 	Lost      int            // readings of requests that got no answer (transport error, timeout)
 	FirstErr  string         // the first error of a lost request, for diagnosis
 
-	Window            time.Duration // the measured window: from the end of the warm-up to the end of the schedule
-	Warmup            time.Duration
-	CommittedInWindow int     // readings whose commit was learned inside the window
+	Window time.Duration // the measured window: from the end of the warm-up to the end of the schedule
+	Warmup time.Duration
+	// CommittedInWindow is the readings the node's log grew by inside the
+	// window, when Schedule.Committed is set; else AckedInWindow.
+	CommittedInWindow int
 	CommittedPerSec   float64 // CommittedInWindow / Window
-	Latency           Latency // publish to committed, over readings due inside the window
-	LagMax            time.Duration
+	FromLog           bool    // CommittedInWindow was counted by the node's log
+	AckedInWindow     int     // readings whose commit the sender learned inside the window
+	AckedPerSec       float64 // AckedInWindow / Window
+	// Latency is publish to committed, over the readings due inside the
+	// window that the node answered committed; PendingInWindow more were
+	// due inside the window but not answered committed (pending or lost).
+	Latency         Latency
+	PendingInWindow int
+	// Service is the same readings' latency from the moment their batch was
+	// sent: without the wait for an in-flight slot, so the time spent in
+	// the node (and on the connection).
+	Service Latency
+	LagMax  time.Duration
 }
 
 // RejectedTotal is the number of rejected readings, whatever the reason.
