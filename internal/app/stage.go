@@ -51,13 +51,16 @@ func cached(key []byte) bool {
 // was committed since the read began, so a read racing with Commit cannot
 // leave an old value behind.
 type recordCache struct {
-	mu  sync.Mutex // guards m and gen
-	max int
-	m   map[string][]byte
-	gen uint64
+	mu   sync.Mutex // guards m, devs and gen
+	max  int
+	m    map[string][]byte
+	devs map[string]*registry.Device // decoded device records, shared: never modify one
+	gen  uint64
 }
 
-func newRecordCache(max int) *recordCache { return &recordCache{max: max, m: map[string][]byte{}} }
+func newRecordCache(max int) *recordCache {
+	return &recordCache{max: max, m: map[string][]byte{}, devs: map[string]*registry.Device{}}
+}
 
 func (c *recordCache) get(key []byte) ([]byte, bool, uint64) {
 	c.mu.Lock()
@@ -85,6 +88,9 @@ func (c *recordCache) committedWrites(writes map[string][]byte) {
 	defer c.mu.Unlock()
 	for k := range writes {
 		delete(c.m, k)
+		if id, ok := strings.CutPrefix(k, registry.PrefixDevice); ok {
+			delete(c.devs, id)
+		}
 	}
 	c.gen++
 }
@@ -176,4 +182,36 @@ func GenesisDigest(chainID string, appState []byte) []byte {
 	}
 	h := sha256.Sum256(b)
 	return h[:]
+}
+
+// device returns a committed device record, decoded once and shared: the
+// caller must not modify it. Block execution reads through its stage, so a
+// device the block itself changed is decoded from the stage.
+func (a *App) device(kv registry.KV, id string) (*registry.Device, error) {
+	if st, ok := kv.(*stage); ok {
+		if _, written := st.writes[string(registry.DeviceKey(id))]; written {
+			return registry.GetDevice(kv, id)
+		}
+	}
+	c := a.records
+	c.mu.Lock()
+	d, ok := c.devs[id]
+	gen := c.gen
+	c.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	d, err := registry.GetDevice(a.committed(), id)
+	if err != nil || d == nil {
+		return d, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen == c.gen {
+		if len(c.devs) >= c.max {
+			clear(c.devs)
+		}
+		c.devs[id] = d
+	}
+	return d, nil
 }

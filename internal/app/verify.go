@@ -118,7 +118,7 @@ func (a *App) warm(kv registry.KV, raws [][]byte) {
 		}
 		dev, seen := devices[s.Device]
 		if !seen {
-			dev, _ = registry.GetDevice(kv, s.Device) // a read error surfaces again in the sequential pass
+			dev, _ = a.device(kv, s.Device) // a read error surfaces again in the sequential pass
 			devices[s.Device] = dev
 		}
 		if dev == nil || a.verified(h, dev.Key) {
