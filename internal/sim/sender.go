@@ -42,7 +42,7 @@ const (
 )
 
 // ErrMQTTUnavailable is the answer of MQTT until the node's MQTT intake exists.
-var ErrMQTTUnavailable = errors.New("sim: --via mqtt is not yet available: the node's MQTT intake is still being built; use --via http")
+var ErrMQTTUnavailable = errors.New("sim: --via mqtt is not implemented in the load generator yet (the node's MQTT broker works; see the README); use --via http")
 
 // Endpoints are where a node takes readings.
 type Endpoints struct {
