@@ -185,7 +185,7 @@ func TestCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitHeight(t, ctx, c, lastHeight+1) // a receipt needs the header of the next block
+	testonly.WaitHeight(t, ctx, c, lastHeight+1) // a receipt needs the header of the next block
 	sample := []uint64{1, recorded}
 	for range 20 {
 		sample = append(sample, 1+rng.Uint64N(recorded))
@@ -375,32 +375,6 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(b)
-}
-
-// waitHeight returns once the node has committed block h, watching its
-// event stream.
-func waitHeight(t *testing.T, ctx context.Context, c *client.Client, h int64) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	events, err := c.Events(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st, err := c.Status(ctx); err != nil {
-		t.Fatal(err)
-	} else if st.Height >= h {
-		return
-	}
-	for e := range events {
-		var b struct {
-			Height int64 `json:"height"`
-		}
-		if e.Type == "block" && e.Decode(&b) == nil && b.Height >= h {
-			return
-		}
-	}
-	t.Fatalf("event stream ended before block %d: %v", h, ctx.Err())
 }
 
 // TestSenderProcess is the sending process of TestCrash: a device that

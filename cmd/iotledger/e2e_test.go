@@ -146,7 +146,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("%d readings acknowledged as committed before SIGKILL", len(acked))
 
 	n.Restart(t, "start")
-	waitHeight(t, ctx, n.URL(), maxHeight+1) // receipts need the header of the block after
+	testonly.WaitHeight(t, ctx, client.New(n.URL()), maxHeight+1) // receipts need the header of the block after
 	genesis := node.GenesisFile(home)
 	checked := 0
 	for seq, idx := range acked {
@@ -238,31 +238,6 @@ func tamper(t *testing.T, dir string, index uint64) {
 	if err := db.Set(key, b, pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// waitHeight returns once the node has committed block h, watching its
-// event stream.
-func waitHeight(t *testing.T, ctx context.Context, url string, h int64) {
-	t.Helper()
-	c := client.New(url)
-	events, err := c.Events(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st, err := c.Status(ctx); err != nil {
-		t.Fatal(err)
-	} else if st.Height >= h {
-		return
-	}
-	for e := range events {
-		var b struct {
-			Height int64 `json:"height"`
-		}
-		if e.Type == "block" && e.Decode(&b) == nil && b.Height >= h {
-			return
-		}
-	}
-	t.Fatalf("event stream ended before block %d: %v", h, ctx.Err())
 }
 
 // TestDev runs `iotledger dev` as a new user would: it creates its home,

@@ -1,0 +1,34 @@
+package testonly
+
+import (
+	"context"
+	"testing"
+
+	"github.com/iotledger/iotledger/client"
+)
+
+// WaitHeight returns once the node behind c has committed block h,
+// watching its event stream rather than polling.
+func WaitHeight(t testing.TB, ctx context.Context, c *client.Client, h int64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, err := c.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.Status(ctx); err != nil {
+		t.Fatal(err)
+	} else if st.Height >= h {
+		return
+	}
+	for e := range events {
+		var b struct {
+			Height int64 `json:"height"`
+		}
+		if e.Type == "block" && e.Decode(&b) == nil && b.Height >= h {
+			return
+		}
+	}
+	t.Fatalf("event stream ended before block %d: %v", h, ctx.Err())
+}
