@@ -184,16 +184,23 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	}
 	// Verify the block's readings in bulk first (most were verified by
 	// CheckTx already); execution below reads the results in order.
+	type decoded struct {
+		t *tx.Tx
+		f *failure
+	}
+	txs := make([]decoded, len(req.Txs))
 	var raws [][]byte
-	for _, raw := range req.Txs {
-		if t, f := a.decodeTx(raw, m.Params); f == nil && t.Kind == tx.KindBatch {
+	for i, raw := range req.Txs {
+		t, f := a.decodeTx(raw, m.Params)
+		txs[i] = decoded{t, f}
+		if f == nil && t.Kind == tx.KindBatch {
 			raws = append(raws, t.Readings...)
 		}
 	}
 	a.warm(a.committed(), raws)
 	results := make([]*abci.ExecTxResult, len(req.Txs))
-	for i, raw := range req.Txs {
-		r, err := x.execTx(raw)
+	for i, d := range txs {
+		r, err := x.execTx(d.t, d.f)
 		if err != nil {
 			return nil, err // a broken store: the node must stop
 		}
@@ -232,8 +239,8 @@ type execution struct {
 	devices  []DeviceChange
 }
 
-func (x *execution) execTx(raw []byte) (*abci.ExecTxResult, error) {
-	t, f := x.app.decodeTx(raw, x.meta.Params)
+// execTx executes one decoded transaction, or records its decode failure f.
+func (x *execution) execTx(t *tx.Tx, f *failure) (*abci.ExecTxResult, error) {
 	if f != nil {
 		return &abci.ExecTxResult{Code: uint32(f.code), Log: f.msg, Codespace: "iotledger"}, nil
 	}
