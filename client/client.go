@@ -3,7 +3,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
 )
 
@@ -136,23 +136,20 @@ func (c *Client) Block(ctx context.Context, height int64) (*Block, error) {
 	return &b, c.getJSON(ctx, "/v1/blocks/"+strconv.FormatInt(height, 10), nil, &b)
 }
 
-// Submit sends COSE_Sign1 readings in one JSON batch and returns one result
+// Submit sends COSE_Sign1 readings in one batch and returns one result
 // per reading, in order. With wait, the node answers when each reading is
 // committed or refused, or when its wait timeout passes (the rest are then
 // Pending); without, it answers at once. The error is ErrBusy if the node
 // took none of them: send them again after the error's RetryAfter.
+//
+// The batch goes as application/cbor, a CBOR array of the readings' bytes:
+// a third smaller than the JSON form and much cheaper for the node to read.
 func (c *Client) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error) {
-	sub := struct {
-		Readings []string `json:"readings"`
-	}{Readings: make([]string, len(raws))}
-	for i, r := range raws {
-		sub.Readings[i] = base64.StdEncoding.EncodeToString(r)
-	}
-	body, err := json.Marshal(sub)
+	body, err := reading.EncMode.Marshal(raws)
 	if err != nil {
 		return nil, fmt.Errorf("client: encode readings: %w", err)
 	}
-	results, err := c.submit(ctx, "application/json", body, wait)
+	results, err := c.submit(ctx, "application/cbor", body, wait)
 	if err != nil {
 		return nil, err
 	}

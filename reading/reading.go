@@ -3,6 +3,7 @@ package reading
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -145,6 +146,15 @@ func Decode(raw []byte) (*Signed, error) {
 	if len(raw) > MaxSize {
 		return nil, fmt.Errorf("%w: got %d bytes; split the data over several readings", ErrTooLarge, len(raw))
 	}
+	if s, ok := decodeFast(raw); ok {
+		return s, nil
+	}
+	return decodeSlow(raw)
+}
+
+// decodeSlow decodes any reading, through go-cose. It is the reference for
+// decodeFast, and it is where every refusal gets its message.
+func decodeSlow(raw []byte) (*Signed, error) {
 	var msg cose.Sign1Message
 	if err := msg.UnmarshalCBOR(raw); err != nil {
 		return nil, fmt.Errorf("%w: %v; send a tagged COSE_Sign1 (RFC 9052)", ErrMalformed, err)
@@ -167,8 +177,14 @@ func Decode(raw []byte) (*Signed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	return decodePayload(raw, protected, kid, msg.Payload, msg.Signature)
+}
+
+// decodePayload decodes and checks a reading's payload, whose device id must
+// be kid, and returns the reading.
+func decodePayload(raw, protected, kid, pl, sig []byte) (*Signed, error) {
 	var p payload
-	if err := payloadDecMode.Unmarshal(msg.Payload, &p); err != nil {
+	if err := payloadDecMode.Unmarshal(pl, &p); err != nil {
 		return nil, fmt.Errorf("%w: payload: %v; want a map {1: device, 2: seq, 3: time, 4: data}", ErrMalformed, err)
 	}
 	if err := address.ParseDevice(p.Device); err != nil {
@@ -188,10 +204,98 @@ func Decode(raw []byte) (*Signed, error) {
 	return &Signed{
 		Reading:   Reading{Device: p.Device, Seq: p.Seq, Time: p.Time, Data: p.Data},
 		Raw:       raw,
-		Signature: msg.Signature,
+		Signature: sig,
 		protected: protected,
-		payload:   msg.Payload,
+		payload:   pl,
 	}, nil
+}
+
+// sign1 is the COSE_Sign1 array, after its tag.
+type sign1 struct {
+	_           struct{} `cbor:",toarray"`
+	Protected   []byte
+	Unprotected cbor.RawMessage
+	Payload     []byte
+	Signature   []byte
+}
+
+// decodeFast decodes the readings most devices send (and Sign makes): a
+// deterministically encoded COSE_Sign1 whose protected header is exactly
+// {1: -8, 4: kid}, deterministically encoded. It accepts nothing that
+// decodeSlow refuses and returns the same reading; ok is false for any other
+// input, which decodeSlow then judges. It skips go-cose's generic header
+// parsing and the re-encoding that decodeSlow uses to check the framing.
+func decodeFast(raw []byte) (s *Signed, ok bool) {
+	if len(raw) < 2 || raw[0] != 0xd2 { // tag 18, COSE_Sign1
+		return nil, false
+	}
+	var m sign1
+	if err := DecMode.Unmarshal(raw[1:], &m); err != nil {
+		return nil, false
+	}
+	if m.Payload == nil || len(m.Signature) == 0 || !bytes.Equal(m.Unprotected, []byte{0xa0}) {
+		return nil, false
+	}
+	// The decoder consumed all of raw and forbids indefinite lengths, so the
+	// framing is deterministic exactly when every length is in its shortest
+	// form, that is when raw has the length of the deterministic encoding.
+	if len(raw) != 2+bstrLen(len(m.Protected))+1+bstrLen(len(m.Payload))+bstrLen(len(m.Signature)) {
+		return nil, false
+	}
+	p := m.Protected
+	if len(p) < 4 || p[0] != 0xa2 || p[1] != 0x01 || p[2] != 0x27 || p[3] != 0x04 {
+		return nil, false
+	}
+	var kid []byte
+	for _, h := range []int{1, 2, 3, 5, 9} { // the kid's head is the one that fits
+		if n := len(p) - 4 - h; n >= 0 && headLen(n) == h {
+			kid = p[4+h:]
+			break
+		}
+	}
+	if kid == nil || !bytes.Equal(p, appendBstr(p[:4:4], kid)) {
+		return nil, false
+	}
+	s, err := decodePayload(raw, p, kid, m.Payload, m.Signature)
+	return s, err == nil
+}
+
+// headLen is the length of the shortest CBOR head for an argument n.
+func headLen(n int) int {
+	switch {
+	case n < 24:
+		return 1
+	case n <= 0xff:
+		return 2
+	case n <= 0xffff:
+		return 3
+	case uint64(n) <= 0xffffffff:
+		return 5
+	}
+	return 9
+}
+
+// bstrLen is the length of a byte string of n bytes in the deterministic encoding.
+func bstrLen(n int) int { return headLen(n) + n }
+
+// appendBstr appends b as a deterministically encoded CBOR byte string.
+func appendBstr(dst, b []byte) []byte {
+	n := uint64(len(b))
+	const major = 2 << 5
+	switch headLen(len(b)) {
+	case 1:
+		dst = append(dst, major|byte(n))
+	case 2:
+		dst = append(dst, major|24, byte(n))
+	case 3:
+		dst = append(dst, major|25, byte(n>>8), byte(n))
+	case 5:
+		dst = append(dst, major|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	default:
+		dst = append(dst, major|27)
+		dst = binary.BigEndian.AppendUint64(dst, n)
+	}
+	return append(dst, b...)
 }
 
 // signedParts returns the content of msg's protected header byte string after
@@ -228,11 +332,13 @@ func signedParts(raw []byte, msg *cose.Sign1Message) ([]byte, error) {
 // where protected is the serialized protected header map exactly as sent and
 // external_aad is the empty byte string.
 func (s *Signed) Message() []byte {
-	m, err := EncMode.Marshal([]any{"Signature1", s.protected, []byte{}, s.payload})
-	if err != nil {
-		panic("reading: encode Sig_structure: " + err.Error()) // byte strings always encode
-	}
-	return m
+	const context = "Signature1"
+	m := make([]byte, 0, 2+len(context)+bstrLen(len(s.protected))+1+bstrLen(len(s.payload)))
+	m = append(m, 0x84, 0x60|byte(len(context))) // array of 4; text string of 10
+	m = append(m, context...)
+	m = appendBstr(m, s.protected)
+	m = append(m, 0x40) // external_aad: empty byte string
+	return appendBstr(m, s.payload)
 }
 
 // Verify checks the signature with the device's public key under ZIP 215.

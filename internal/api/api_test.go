@@ -426,6 +426,17 @@ func TestSubmit(t *testing.T) {
 			t.Errorf("statuses (-got +want):\n%s", diff)
 		}
 	})
+	t.Run("cbor batch", func(t *testing.T) {
+		var got api.Results
+		e.do(t, http.MethodPost, "/v1/readings?wait=false", "application/cbor", cborBatch(t, fresh, dup, junk)).ok(t, &got)
+		var statuses []string
+		for _, r := range got.Results {
+			statuses = append(statuses, r.Status)
+		}
+		if diff := cmp.Diff(statuses, []string{"pending", "duplicate", "rejected"}); diff != "" {
+			t.Errorf("statuses (-got +want):\n%s", diff)
+		}
+	})
 	t.Run("cose", func(t *testing.T) {
 		var got api.Results
 		e.do(t, http.MethodPost, "/v1/readings", "application/cose; cose-type=\"cose-sign1\"", fresh).ok(t, &got)
@@ -449,6 +460,11 @@ func TestSubmit(t *testing.T) {
 		{"bad json", "application/json", "", []byte(`{"readings":`), 400, api.KindInvalidBody, "not JSON"},
 		{"unknown field", "application/json", "", []byte(`{"reading":["AA=="]}`), 400, api.KindInvalidBody, "not JSON"},
 		{"two values", "application/json", "", []byte(`{"readings":["AA=="]} {}`), 400, api.KindInvalidBody, "more than one"},
+		{"cbor not an array", "application/cbor", "", []byte{0xa0}, 400, api.KindInvalidBody, "not one CBOR array of byte strings"},
+		{"cbor text element", "application/cbor", "", []byte{0x81, 0x61, 'x'}, 400, api.KindInvalidBody, "not one CBOR array of byte strings"},
+		{"cbor trailing bytes", "application/cbor", "", []byte{0x80, 0x00}, 400, api.KindInvalidBody, "not one CBOR array of byte strings"},
+		{"cbor empty batch", "application/cbor", "", []byte{0x80}, 400, api.KindInvalidBody, "at least one"},
+		{"cbor empty reading", "application/cbor", "", []byte{0x81, 0x40}, 400, api.KindInvalidBody, "readings[0] is empty"},
 		{"empty cose", "application/cose", "", nil, 400, api.KindInvalidBody, "empty"},
 		{"bad wait", "application/cose", "?wait=maybe", fresh, 400, api.KindInvalidParameter, "wait="},
 		{"no content type", "", "", fresh, 415, api.KindUnsupportedMedia, "application/cose"},
@@ -467,9 +483,11 @@ func TestSubmit(t *testing.T) {
 
 	t.Run("too many readings", func(t *testing.T) {
 		small := newEnv(t, api.Options{MaxBatch: 2})
-		p := small.do(t, http.MethodPost, "/v1/readings", "application/json", batch(fresh, fresh, fresh)).problem(t, 413, api.KindTooLarge)
-		if !strings.Contains(p.Detail, "3 readings, at most 2") {
-			t.Errorf("detail %q does not give the count and the limit", p.Detail)
+		for ct, body := range map[string][]byte{"application/json": batch(fresh, fresh, fresh), "application/cbor": cborBatch(t, fresh, fresh, fresh)} {
+			p := small.do(t, http.MethodPost, "/v1/readings", ct, body).problem(t, 413, api.KindTooLarge)
+			if !strings.Contains(p.Detail, "3 readings, at most 2") {
+				t.Errorf("%s: detail %q does not give the count and the limit", ct, p.Detail)
+			}
 		}
 	})
 
@@ -589,4 +607,14 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s:\n%s", want, a.body)
 		}
 	}
+}
+
+// cborBatch is an application/cbor body of raws.
+func cborBatch(t *testing.T, raws ...[]byte) []byte {
+	t.Helper()
+	b, err := reading.EncMode.Marshal(raws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

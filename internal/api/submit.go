@@ -11,6 +11,8 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+
+	"github.com/iotledger/iotledger/reading"
 )
 
 // Submission is the JSON body of POST /v1/readings: COSE_Sign1 readings,
@@ -29,6 +31,7 @@ type Results struct {
 const (
 	ContentTypeCOSE = "application/cose" // one reading, its bytes as the body
 	ContentTypeJSON = "application/json" // a Submission
+	ContentTypeCBOR = "application/cbor" // a CBOR array of byte strings, each a reading's bytes
 )
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request) error {
@@ -44,7 +47,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && ct != "" {
 		return unsupportedMedia(ct)
 	}
-	if media != ContentTypeCOSE && media != ContentTypeJSON {
+	if media != ContentTypeCOSE && media != ContentTypeJSON && media != ContentTypeCBOR {
 		return unsupportedMedia(ct)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
@@ -56,13 +59,20 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) error {
 		return invalidBody("reading the body failed: %v; send it again", err)
 	}
 	var raws [][]byte
-	if media == ContentTypeCOSE {
+	switch media {
+	case ContentTypeCOSE:
 		if len(body) == 0 {
 			return invalidBody("the body is empty; send one COSE_Sign1 reading as the body")
 		}
 		raws = [][]byte{body}
-	} else if raws, err = decodeSubmission(body, s.maxBatch); err != nil {
-		return err
+	case ContentTypeCBOR:
+		if raws, err = decodeCBORBatch(body, s.maxBatch); err != nil {
+			return err
+		}
+	default:
+		if raws, err = decodeSubmission(body, s.maxBatch); err != nil {
+			return err
+		}
 	}
 
 	ctx := r.Context()
@@ -98,12 +108,8 @@ func decodeSubmission(body []byte, maxBatch int) ([][]byte, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, invalidBody("the body holds more than one JSON value; send one object {\"readings\": [...]}")
 	}
-	if len(sub.Readings) == 0 {
-		return nil, invalidBody("readings is missing or empty; send at least one base64 COSE_Sign1 reading")
-	}
-	if len(sub.Readings) > maxBatch {
-		return nil, newProblem(http.StatusRequestEntityTooLarge, KindTooLarge, "Batch too large",
-			"the batch holds %d readings, at most %d are taken per request; split it into several requests", len(sub.Readings), maxBatch)
+	if err := checkBatchLen(len(sub.Readings), maxBatch); err != nil {
+		return nil, err
 	}
 	raws := make([][]byte, len(sub.Readings))
 	for i, m := range sub.Readings {
@@ -123,11 +129,40 @@ func decodeSubmission(body []byte, maxBatch int) ([][]byte, error) {
 	return raws, nil
 }
 
+func checkBatchLen(n, maxBatch int) error {
+	if n == 0 {
+		return invalidBody("the batch is empty; send at least one COSE_Sign1 reading")
+	}
+	if n > maxBatch {
+		return newProblem(http.StatusRequestEntityTooLarge, KindTooLarge, "Batch too large",
+			"the batch holds %d readings, at most %d are taken per request; split it into several requests", n, maxBatch)
+	}
+	return nil
+}
+
+// decodeCBORBatch reads an application/cbor batch: one CBOR array of byte
+// strings, each a COSE_Sign1 reading.
+func decodeCBORBatch(body []byte, maxBatch int) ([][]byte, error) {
+	var raws [][]byte
+	if err := reading.DecMode.Unmarshal(body, &raws); err != nil {
+		return nil, invalidBody("the body is not one CBOR array of byte strings (each a COSE_Sign1 reading's bytes): %v", err)
+	}
+	if err := checkBatchLen(len(raws), maxBatch); err != nil {
+		return nil, err
+	}
+	for i, raw := range raws {
+		if len(raw) == 0 {
+			return nil, invalidBody("readings[%d] is empty; each reading is a COSE_Sign1 message", i)
+		}
+	}
+	return raws, nil
+}
+
 func unsupportedMedia(ct string) *problem {
 	if ct == "" {
 		ct = "none"
 	}
 	return newProblem(http.StatusUnsupportedMediaType, KindUnsupportedMedia, "Unsupported media type",
-		"Content-Type %s is not accepted; send one reading as %s or a batch as %s {\"readings\": [\"<base64>\", ...]}",
-		ct, ContentTypeCOSE, ContentTypeJSON)
+		"Content-Type %s is not accepted; send one reading as %s, or a batch as %s (an array of the readings' bytes) or %s {\"readings\": [\"<base64>\", ...]}",
+		ct, ContentTypeCOSE, ContentTypeCBOR, ContentTypeJSON)
 }

@@ -114,7 +114,11 @@ func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
 		}
 		if dev != nil {
 			// A resend of a committed reading passes: the block answers it as a duplicate.
-			if prev, err := registry.GetSeq(kv, s.Device, s.Seq); err != nil || prev != nil {
+			prog, err := a.committedProgress(s.Device)
+			if err != nil {
+				return fail(CodeMalformedTx, "reading %d: %v", i, err)
+			}
+			if prev, err := seen(kv, prog, s.Device, s.Seq); err != nil || prev != nil {
 				if err != nil {
 					return fail(CodeMalformedTx, "reading %d: %v", i, err)
 				}
@@ -306,7 +310,11 @@ func (x *execution) execReading(raw []byte) (Outcome, error) {
 	// the original's location before any other rule, so a device may resend
 	// safely even after its key was rotated or the reading grew old.
 	if dev != nil {
-		prev, err := registry.GetSeq(x.stage, s.Device, s.Seq)
+		prog, err := x.deviceProgress(s.Device)
+		if err != nil {
+			return o, err
+		}
+		prev, err := seen(x.stage, prog, s.Device, s.Seq)
 		if err != nil {
 			return o, err
 		}

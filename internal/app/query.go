@@ -76,7 +76,11 @@ type Stored struct {
 
 // Reading returns a committed reading, or nil if (device, seq) was never committed.
 func (a *App) Reading(id string, seq uint64) (*Stored, error) {
-	e, err := registry.GetSeq(a.committed(), id, seq)
+	p, err := a.committedProgress(id)
+	if err != nil {
+		return nil, err
+	}
+	e, err := seen(a.committed(), p, id, seq)
 	if err != nil || e == nil {
 		return nil, err
 	}

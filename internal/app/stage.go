@@ -40,9 +40,10 @@ func (c committed) Get(key []byte) ([]byte, error) {
 func (committed) Set(key, _ []byte) { panic("app: write to committed state: " + string(key)) }
 
 // cached reports whether a key's record is kept in the record cache: the
-// device and account records every reading and transaction looks up.
+// device, progress and account records every reading and transaction looks up.
 func cached(key []byte) bool {
-	return bytes.HasPrefix(key, []byte(registry.PrefixDevice)) || bytes.HasPrefix(key, []byte(registry.PrefixAccount))
+	return bytes.HasPrefix(key, []byte(registry.PrefixDevice)) || bytes.HasPrefix(key, []byte(registry.PrefixProgress)) ||
+		bytes.HasPrefix(key, []byte(registry.PrefixAccount))
 }
 
 // recordCache holds committed device and account records. It is bounded:
@@ -51,15 +52,16 @@ func cached(key []byte) bool {
 // was committed since the read began, so a read racing with Commit cannot
 // leave an old value behind.
 type recordCache struct {
-	mu   sync.Mutex // guards m, devs and gen
-	max  int
-	m    map[string][]byte
-	devs map[string]*registry.Device // decoded device records, shared: never modify one
-	gen  uint64
+	mu    sync.Mutex // guards m, devs, progs and gen
+	max   int
+	m     map[string][]byte
+	devs  map[string]*registry.Device   // decoded device records, shared: never modify one
+	progs map[string]*registry.Progress // decoded progress records, shared: never modify one
+	gen   uint64
 }
 
 func newRecordCache(max int) *recordCache {
-	return &recordCache{max: max, m: map[string][]byte{}, devs: map[string]*registry.Device{}}
+	return &recordCache{max: max, m: map[string][]byte{}, devs: map[string]*registry.Device{}, progs: map[string]*registry.Progress{}}
 }
 
 func (c *recordCache) get(key []byte) ([]byte, bool, uint64) {
@@ -90,6 +92,9 @@ func (c *recordCache) committedWrites(writes map[string][]byte) {
 		delete(c.m, k)
 		if id, ok := strings.CutPrefix(k, registry.PrefixDevice); ok {
 			delete(c.devs, id)
+		}
+		if id, ok := strings.CutPrefix(k, registry.PrefixProgress); ok {
+			delete(c.progs, id)
 		}
 	}
 	c.gen++
@@ -193,25 +198,48 @@ func (a *App) device(kv registry.KV, id string) (*registry.Device, error) {
 			return registry.GetDevice(kv, id)
 		}
 	}
-	c := a.records
+	return decoded(a.records, func(c *recordCache) map[string]*registry.Device { return c.devs }, id,
+		func() (*registry.Device, error) { return registry.GetDevice(a.committed(), id) })
+}
+
+// committedProgress returns a device's committed progress, decoded once and
+// shared: the caller must not modify it.
+func (a *App) committedProgress(id string) (*registry.Progress, error) {
+	return decoded(a.records, func(c *recordCache) map[string]*registry.Progress { return c.progs }, id,
+		func() (*registry.Progress, error) { return registry.GetProgress(a.committed(), id) })
+}
+
+// decoded returns the record of id from one of c's decoded maps, loading
+// and keeping it when absent (unless a block was committed meanwhile).
+func decoded[T any](c *recordCache, m func(*recordCache) map[string]*T, id string, load func() (*T, error)) (*T, error) {
 	c.mu.Lock()
-	d, ok := c.devs[id]
+	v, ok := m(c)[id]
 	gen := c.gen
 	c.mu.Unlock()
 	if ok {
-		return d, nil
+		return v, nil
 	}
-	d, err := registry.GetDevice(a.committed(), id)
-	if err != nil || d == nil {
-		return d, err
+	v, err := load()
+	if err != nil || v == nil {
+		return v, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen == c.gen {
-		if len(c.devs) >= c.max {
-			clear(c.devs)
+		if len(m(c)) >= c.max {
+			clear(m(c))
 		}
-		c.devs[id] = d
+		m(c)[id] = v
 	}
-	return d, nil
+	return v, nil
+}
+
+// seen looks (device id, seq) up in the (device, seq) index, asking the
+// device's progress p first: for a new reading, the usual case, that
+// answers without a store read.
+func seen(kv registry.KV, p *registry.Progress, id string, seq uint64) (*registry.SeqEntry, error) {
+	if was, known := p.Seen(seq); known && !was {
+		return nil, nil
+	}
+	return registry.GetSeq(kv, id, seq)
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"crypto/sha256"
+	"runtime"
 	"sync"
 
 	"github.com/iotledger/iotledger/internal/registry"
@@ -111,9 +112,10 @@ func (a *App) warm(kv registry.KV, raws [][]byte) {
 	var work []todo
 	var items []zip215.Item
 	devices := map[string]*registry.Device{}
-	for _, raw := range raws {
-		s, h, err := a.decode(raw)
-		if err != nil {
+	dec := a.decodeAll(raws)
+	for _, d := range dec {
+		s, h := d.s, d.h
+		if s == nil {
 			continue
 		}
 		dev, seen := devices[s.Device]
@@ -137,6 +139,33 @@ func (a *App) warm(kv registry.KV, raws [][]byte) {
 			a.readings.put(w.h, &checkedReading{s: w.s, key: w.key})
 		}
 	}
+}
+
+type decodedReading struct {
+	s *reading.Signed // nil if the reading does not decode
+	h [32]byte
+}
+
+// decodeAll decodes raws through the cache, spread over all cores.
+func (a *App) decodeAll(raws [][]byte) []decodedReading {
+	out := make([]decodedReading, len(raws))
+	one := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i].s, out[i].h, _ = a.decode(raws[i])
+		}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(raws) < 64 || workers == 1 {
+		one(0, len(raws))
+		return out
+	}
+	var wg sync.WaitGroup
+	step := (len(raws) + workers - 1) / workers
+	for lo := 0; lo < len(raws); lo += step {
+		wg.Go(func() { one(lo, min(lo+step, len(raws))) })
+	}
+	wg.Wait()
+	return out
 }
 
 // Warm verifies a set of readings in bulk against committed state, so the

@@ -23,6 +23,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/iotledger/iotledger/reading"
 )
@@ -124,6 +125,26 @@ func (p *Bucket) Take(nowMs, rate, burst int64) bool {
 type Range struct {
 	From uint64 `cbor:"1,keyasint" json:"from"`
 	To   uint64 `cbor:"2,keyasint" json:"to"`
+}
+
+// Seen reports whether seq is among the sequence numbers p records as
+// committed. known is false when p cannot tell (gaps were truncated and seq
+// lies where a dropped gap may have been): the caller then looks the
+// (device, seq) index up. Progress and the index are written together by
+// Record, so a sure answer is the index's answer without a store read.
+func (p *Progress) Seen(seq uint64) (seen, known bool) {
+	if p.Count == 0 || seq < p.MinSeq || seq > p.MaxSeq {
+		return false, true
+	}
+	// Gaps are sorted and disjoint: find the first gap that ends at or after seq.
+	i := sort.Search(len(p.Gaps), func(i int) bool { return p.Gaps[i].To >= seq })
+	if i < len(p.Gaps) && p.Gaps[i].From <= seq {
+		return false, true
+	}
+	if p.GapsTruncated {
+		return false, false
+	}
+	return true, true
 }
 
 // MaxGaps bounds the gap list kept per device.

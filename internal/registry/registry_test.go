@@ -113,6 +113,19 @@ func checkGaps(t *testing.T, p *registry.Progress, recorded map[uint64]bool) {
 			inGap[s] = true
 		}
 	}
+	// Seen must give the index's answer whenever it claims to know.
+	for s := range p.MaxSeq + 3 {
+		seen, known := p.Seen(s)
+		if !known {
+			if !p.GapsTruncated || s < p.MinSeq || s > p.MaxSeq {
+				t.Fatalf("Seen(%d) does not know; only seqs inside a truncated gap list may be unknown", s)
+			}
+			continue
+		}
+		if seen != recorded[s] {
+			t.Fatalf("Seen(%d) = %v, recorded %v; gaps %v", s, seen, recorded[s], p.Gaps)
+		}
+	}
 	if p.GapsTruncated {
 		return
 	}
