@@ -13,9 +13,9 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/iotledger/iotledger/internal/keystore"
-	"github.com/iotledger/iotledger/internal/mqtt"
 	"github.com/iotledger/iotledger/internal/node"
 	"github.com/iotledger/iotledger/internal/testonly"
+	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
 )
 
@@ -69,7 +69,7 @@ func TestMQTTEmbedded(t *testing.T) {
 	c := paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 		func(pr paho.PublishReceived) (bool, error) { msgs <- pr.Packet; return true, nil },
 	}})
-	tok, err := mqtt.Token(k.Private, id, time.Now(), 5*time.Minute)
+	tok, err := mqttwire.Token(k.Private, id, time.Now(), 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,14 +86,14 @@ func TestMQTTEmbedded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pr, err := c.Publish(ctx, &paho.Publish{Topic: mqtt.ReadingsTopic(id), QoS: 1, Payload: raw})
+	pr, err := c.Publish(ctx, &paho.Publish{Topic: mqttwire.ReadingsTopic(id), QoS: 1, Payload: raw})
 	if err != nil || pr.ReasonCode != 0 {
 		t.Fatalf("publish: %v %+v", err, pr)
 	}
 	select {
 	case m := <-msgs:
-		var rm mqtt.ReceiptMessage
-		if m.Topic != mqtt.ReceiptsTopic(id) || json.Unmarshal(m.Payload, &rm) != nil || rm.Seq != 1 || rm.Status != "accepted" {
+		var rm mqttwire.ReceiptMessage
+		if m.Topic != mqttwire.ReceiptsTopic(id) || json.Unmarshal(m.Payload, &rm) != nil || rm.Seq != 1 || rm.Status != "accepted" {
 			t.Fatalf("got %s %s, want an accepted receipt message for seq 1", m.Topic, m.Payload)
 		}
 	case <-ctx.Done():
@@ -121,7 +121,7 @@ func TestMQTTBridgeMosquitto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testonly.MosquittoPub(t, ctx, broker, mqtt.ReadingsTopic(id), raw)
+	testonly.MosquittoPub(t, ctx, broker, mqttwire.ReadingsTopic(id), raw)
 	var height int64
 	for height == 0 {
 		select {

@@ -23,6 +23,7 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/testonly"
+	"github.com/iotledger/iotledger/mqttwire"
 )
 
 // mosquitto starts a Mosquitto broker on a free loopback port and returns
@@ -58,10 +59,10 @@ func TestBridgeMosquitto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	watcher.subscribe(t, TopicPrefix+id+"/#")
+	watcher.subscribe(t, mqttwire.TopicPrefix+id+"/#")
 
 	raw := signed(t, sensor, 11)
-	mosquittoPub(t, addr, ReadingsTopic(id), raw)
+	mosquittoPub(t, addr, mqttwire.ReadingsTopic(id), raw)
 	var got []byte
 	select {
 	case got = <-l.submitted:
@@ -72,30 +73,30 @@ func TestBridgeMosquitto(t *testing.T) {
 		t.Fatalf("bridge submitted %x, want the published bytes %x", got, raw)
 	}
 	// The watcher sees the reading itself on the readings topic first.
-	if m := watcher.next(t); m.Topic != ReadingsTopic(id) {
+	if m := watcher.next(t); m.Topic != mqttwire.ReadingsTopic(id) {
 		t.Fatalf("message on %s, want the reading", m.Topic)
 	}
 
 	b.Committed([]app.Outcome{accepted(raw, 5, 3)})
 	m := watcher.next(t)
-	if m.Topic != ReceiptsTopic(id) {
-		t.Fatalf("message on %s, want %s", m.Topic, ReceiptsTopic(id))
+	if m.Topic != mqttwire.ReceiptsTopic(id) {
+		t.Fatalf("message on %s, want %s", m.Topic, mqttwire.ReceiptsTopic(id))
 	}
-	want := ReceiptMessage{Seq: 11, Index: 5, Height: 3, Receipt: "/v1/devices/" + id + "/readings/11/receipt", Status: "accepted"}
-	if diff := cmp.Diff(want, decodeJSON[ReceiptMessage](t, m.Payload)); diff != "" {
+	want := mqttwire.ReceiptMessage{Seq: 11, Index: 5, Height: 3, Receipt: "/v1/devices/" + id + "/readings/11/receipt", Status: "accepted"}
+	if diff := cmp.Diff(want, decodeJSON[mqttwire.ReceiptMessage](t, m.Payload)); diff != "" {
 		t.Errorf("receipt (-want +got):\n%s", diff)
 	}
 
 	// A reading on another device's topic is refused on that topic's errors.
-	mosquittoPub(t, addr, ReadingsTopic(id), signed(t, other, 1))
-	if m := watcher.next(t); m.Topic != ReadingsTopic(id) {
+	mosquittoPub(t, addr, mqttwire.ReadingsTopic(id), signed(t, other, 1))
+	if m := watcher.next(t); m.Topic != mqttwire.ReadingsTopic(id) {
 		t.Fatalf("message on %s, want the reading", m.Topic)
 	}
 	m = watcher.next(t)
-	if m.Topic != ErrorsTopic(id) {
-		t.Fatalf("message on %s, want %s", m.Topic, ErrorsTopic(id))
+	if m.Topic != mqttwire.ErrorsTopic(id) {
+		t.Fatalf("message on %s, want %s", m.Topic, mqttwire.ErrorsTopic(id))
 	}
-	if e := decodeJSON[ErrorMessage](t, m.Payload); e.Reason != ReasonDeviceMismatch || e.Seq == nil || *e.Seq != 1 {
+	if e := decodeJSON[mqttwire.ErrorMessage](t, m.Payload); e.Reason != mqttwire.ReasonDeviceMismatch || e.Seq == nil || *e.Seq != 1 {
 		t.Errorf("error %+v, want device_mismatch for seq 1", e)
 	}
 	if n := len(l.submitted); n != 0 {
@@ -116,19 +117,19 @@ func TestBridgeBeside(t *testing.T) {
 	}
 	// A device on the embedded broker and one behind the operator's.
 	local := mustConnect(t, b, sensor)
-	local.subscribe(t, ReceiptsTopic(deviceID(sensor)))
+	local.subscribe(t, mqttwire.ReceiptsTopic(deviceID(sensor)))
 	remote, _, err := connect(t, addr, "remote", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	remote.subscribe(t, ReceiptsTopic(deviceID(other)))
+	remote.subscribe(t, mqttwire.ReceiptsTopic(deviceID(other)))
 
 	r1, r2 := signed(t, sensor, 1), signed(t, other, 1)
-	if code, err := local.publish(t, ReadingsTopic(deviceID(sensor)), r1); code != 0 {
+	if code, err := local.publish(t, mqttwire.ReadingsTopic(deviceID(sensor)), r1); code != 0 {
 		t.Fatalf("PUBACK %#x (%v)", code, err)
 	}
 	<-l.submitted
-	if code, err := remote.publish(t, ReadingsTopic(deviceID(other)), r2); code != 0 {
+	if code, err := remote.publish(t, mqttwire.ReadingsTopic(deviceID(other)), r2); code != 0 {
 		t.Fatalf("PUBACK %#x (%v)", code, err)
 	}
 	select {
@@ -138,10 +139,10 @@ func TestBridgeBeside(t *testing.T) {
 	}
 	b.Committed([]app.Outcome{accepted(r1, 0, 1), accepted(r2, 1, 1)})
 	// Each answer goes back the way its reading came.
-	if m := local.next(t); m.Topic != ReceiptsTopic(deviceID(sensor)) {
+	if m := local.next(t); m.Topic != mqttwire.ReceiptsTopic(deviceID(sensor)) {
 		t.Errorf("embedded: message on %s", m.Topic)
 	}
-	if m := remote.next(t); m.Topic != ReceiptsTopic(deviceID(other)) {
+	if m := remote.next(t); m.Topic != mqttwire.ReceiptsTopic(deviceID(other)) {
 		t.Errorf("bridge: message on %s", m.Topic)
 	}
 }
@@ -182,7 +183,7 @@ func TestBridgeRedeliversUnqueued(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := signed(t, sensor, 21)
-	mosquittoPub(t, addr, ReadingsTopic(deviceID(sensor)), raw)
+	mosquittoPub(t, addr, mqttwire.ReadingsTopic(deviceID(sensor)), raw)
 	<-busy
 	<-busy // the bridge is holding the reading, unacknowledged
 	if err := first.Close(); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
 )
 
@@ -33,14 +34,6 @@ type Deps struct {
 	// device has that id: the app's Device.
 	Device func(id string) (*registry.Device, error)
 }
-
-// Reasons on the errors topic that the broker gives itself; every other
-// reason is the name of an app.Code. ReasonRateLimited is the name of
-// app.CodeRateLimited, which ingest gives for the chain's own limit.
-const (
-	ReasonRateLimited    = "rate_limited"    // the device sent more than its rate; the reading was not taken
-	ReasonDeviceMismatch = "device_mismatch" // the payload's device id is not the topic's
-)
 
 // Sizes of the broker's queues.
 const (
@@ -109,25 +102,6 @@ type notice struct {
 	device  string
 	topic   string
 	payload []byte
-}
-
-// ReceiptMessage is the JSON published on a device's receipts topic once a
-// reading is committed (status accepted) or found to be a resend of a
-// committed one (status duplicate, with the original's index).
-type ReceiptMessage struct {
-	Seq     uint64 `json:"seq"`
-	Index   uint64 `json:"index"`   // leaf index in the reading log
-	Height  int64  `json:"height"`  // block of this answer (a duplicate refused at once: the original's block)
-	Receipt string `json:"receipt"` // path of the full receipt in the HTTP API
-	Status  string `json:"status"`
-}
-
-// ErrorMessage is the JSON published on a device's errors topic when a
-// reading is refused. Seq is null when the payload did not decode.
-type ErrorMessage struct {
-	Seq    *uint64 `json:"seq"`
-	Reason string  `json:"reason"`
-	Detail string  `json:"detail"`
 }
 
 // New makes a broker; nothing listens or connects before Start. Committed
@@ -306,7 +280,7 @@ func (b *Broker) Committed(outcomes []app.Outcome) {
 	for _, m := range b.pending.takeOutcomes(outcomes) {
 		o := m.outcome
 		switch o.Status {
-		case "accepted", "duplicate":
+		case mqttwire.StatusAccepted, mqttwire.StatusDuplicate:
 			b.notify(m.entry.sinks, receiptNotice(m.entry.device, m.entry.seq, o.Index, o.Height, o.Status))
 		default:
 			reason := o.Reason
@@ -361,7 +335,7 @@ func (b *Broker) handle(ctx context.Context, s sink, id string, payload []byte, 
 	now := b.now()
 	if !b.limiter.allow(id, now) {
 		b.stats.rateLimited.Add(1)
-		b.refuse(s, id, seqOf(payload), ReasonRateLimited, fmt.Sprintf(
+		b.refuse(s, id, seqOf(payload), mqttwire.ReasonRateLimited, fmt.Sprintf(
 			"more than %g readings a second (burst %d) from device %s; this reading was not taken: send it again later",
 			b.cfg.RatePerDevice, b.cfg.Burst, id))
 		return verdict{ack: true, code: packets.ErrQuotaExceeded}
@@ -377,8 +351,8 @@ func (b *Broker) handle(ctx context.Context, s sink, id string, payload []byte, 
 	}
 	if sr.Device != id {
 		seq := sr.Seq
-		b.refuse(s, id, &seq, ReasonDeviceMismatch, fmt.Sprintf(
-			"the reading is for device %s but was published on the topic of %s; publish it on %s", sr.Device, id, ReadingsTopic(sr.Device)))
+		b.refuse(s, id, &seq, mqttwire.ReasonDeviceMismatch, fmt.Sprintf(
+			"the reading is for device %s but was published on the topic of %s; publish it on %s", sr.Device, id, mqttwire.ReadingsTopic(sr.Device)))
 		return verdict{ack: true, code: packets.ErrNotAuthorized}
 	}
 	raw := bytes.Clone(payload) // ingest keeps it; the MQTT library owns payload
@@ -519,7 +493,7 @@ func (b *Broker) runEmbedded() {
 }
 
 func receiptNotice(id string, seq, index uint64, height int64, status string) notice {
-	return notice{device: id, topic: ReceiptsTopic(id), payload: mustJSON(ReceiptMessage{
+	return notice{device: id, topic: mqttwire.ReceiptsTopic(id), payload: mustJSON(mqttwire.ReceiptMessage{
 		Seq:     seq,
 		Index:   index,
 		Height:  height,
@@ -529,7 +503,7 @@ func receiptNotice(id string, seq, index uint64, height int64, status string) no
 }
 
 func errorNotice(id string, seq *uint64, reason, detail string) notice {
-	return notice{device: id, topic: ErrorsTopic(id), payload: mustJSON(ErrorMessage{Seq: seq, Reason: reason, Detail: detail})}
+	return notice{device: id, topic: mqttwire.ErrorsTopic(id), payload: mustJSON(mqttwire.ErrorMessage{Seq: seq, Reason: reason, Detail: detail})}
 }
 
 func mustJSON(v any) []byte {

@@ -17,13 +17,14 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/mqttwire"
 )
 
 func TestConnect(t *testing.T) {
 	b := startBroker(t, testConfig(), newLedger(), nil)
 	now := time.Now()
 	mustToken := func(k []byte, id string, now time.Time, ttl time.Duration) string {
-		tok, err := Token(k, id, now, ttl)
+		tok, err := mqttwire.Token(k, id, now, ttl)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +98,7 @@ func TestConnectRefusesWill(t *testing.T) {
 	// MQTT 3.1.1 CONNECT with a will on another device's receipts topic.
 	body := append(mqttString("MQTT"), 4, 0x80|0x40|0x04|0x02, 0, 30)
 	body = append(body, mqttString(id)...)
-	body = append(body, mqttString(ReceiptsTopic(deviceID(other)))...)
+	body = append(body, mqttString(mqttwire.ReceiptsTopic(deviceID(other)))...)
 	body = append(body, mqttString(`{"status":"accepted"}`)...)
 	body = append(body, mqttString(id)...)
 	body = append(body, mqttString(token(t, sensor, id))...)
@@ -118,11 +119,11 @@ func TestTopicRules(t *testing.T) {
 		filter string
 		want   byte
 	}{
-		{ReceiptsTopic(id), 0x01},
-		{ErrorsTopic(id), 0x01},
-		{TopicPrefix + id + "/#", 0x01},
-		{ReceiptsTopic(otherID), 0x87},
-		{TopicPrefix + "+/receipts", 0x87},
+		{mqttwire.ReceiptsTopic(id), 0x01},
+		{mqttwire.ErrorsTopic(id), 0x01},
+		{mqttwire.TopicPrefix + id + "/#", 0x01},
+		{mqttwire.ReceiptsTopic(otherID), 0x87},
+		{mqttwire.TopicPrefix + "+/receipts", 0x87},
 		{"#", 0x87},
 		{"$SYS/#", 0x87},
 	}
@@ -135,7 +136,7 @@ func TestTopicRules(t *testing.T) {
 	// Publishing anywhere but its own readings topic is refused, and the
 	// reading never reaches Submit. mochi handles a PUBLISH, Submit
 	// included, before it sends the PUBACK.
-	for _, topic := range []string{ReadingsTopic(otherID), ReceiptsTopic(id), TopicPrefix + id + "/twin"} {
+	for _, topic := range []string{mqttwire.ReadingsTopic(otherID), mqttwire.ReceiptsTopic(id), mqttwire.TopicPrefix + id + "/twin"} {
 		code, err := d.publish(t, topic, signed(t, sensor, 1))
 		if code != 0x87 {
 			t.Errorf("PUBACK for %s: %#x (%v), want 0x87", topic, code, err)
@@ -145,7 +146,7 @@ func TestTopicRules(t *testing.T) {
 		t.Errorf("Submit got %d readings published on foreign topics", n)
 	}
 	raw := signed(t, sensor, 1)
-	if code, err := d.publish(t, ReadingsTopic(id), raw); code != 0 {
+	if code, err := d.publish(t, mqttwire.ReadingsTopic(id), raw); code != 0 {
 		t.Fatalf("PUBACK on own readings topic: %#x (%v)", code, err)
 	}
 	if got := <-l.submitted; !bytes.Equal(got, raw) {
@@ -158,10 +159,10 @@ func TestReceiptAfterCommit(t *testing.T) {
 	b := startBroker(t, testConfig(), l, nil)
 	d := mustConnect(t, b, sensor)
 	id := deviceID(sensor)
-	d.subscribe(t, TopicPrefix+id+"/#")
+	d.subscribe(t, mqttwire.TopicPrefix+id+"/#")
 
 	raw := signed(t, sensor, 7)
-	if code, err := d.publish(t, ReadingsTopic(id), raw); code != 0 {
+	if code, err := d.publish(t, mqttwire.ReadingsTopic(id), raw); code != 0 {
 		t.Fatalf("PUBACK %#x (%v), want success", code, err)
 	}
 	if got := <-l.submitted; !bytes.Equal(got, raw) {
@@ -171,11 +172,11 @@ func TestReceiptAfterCommit(t *testing.T) {
 	b.Committed([]app.Outcome{accepted(signed(t, other, 1), 41, 9), accepted(raw, 42, 9)})
 
 	m := d.next(t)
-	if m.Topic != ReceiptsTopic(id) || m.QoS != 1 || m.Retain {
-		t.Errorf("message on %s QoS %d retain %v, want %s QoS 1 not retained", m.Topic, m.QoS, m.Retain, ReceiptsTopic(id))
+	if m.Topic != mqttwire.ReceiptsTopic(id) || m.QoS != 1 || m.Retain {
+		t.Errorf("message on %s QoS %d retain %v, want %s QoS 1 not retained", m.Topic, m.QoS, m.Retain, mqttwire.ReceiptsTopic(id))
 	}
-	want := ReceiptMessage{Seq: 7, Index: 42, Height: 9, Receipt: "/v1/devices/" + id + "/readings/7/receipt", Status: "accepted"}
-	if diff := cmp.Diff(want, decodeJSON[ReceiptMessage](t, m.Payload)); diff != "" {
+	want := mqttwire.ReceiptMessage{Seq: 7, Index: 42, Height: 9, Receipt: "/v1/devices/" + id + "/readings/7/receipt", Status: "accepted"}
+	if diff := cmp.Diff(want, decodeJSON[mqttwire.ReceiptMessage](t, m.Payload)); diff != "" {
 		t.Errorf("receipt (-want +got):\n%s", diff)
 	}
 	if st := b.Stats(); st.Queued != 1 || st.Pending != 0 {
@@ -200,24 +201,24 @@ func TestAnswers(t *testing.T) {
 		want    any
 	}{
 		{
-			name: "duplicate", submit: dup, payload: signed(t, sensor, 3), puback: 0x00, topic: ReceiptsTopic(id),
-			want: ReceiptMessage{Seq: 3, Index: 17, Height: 4, Receipt: "/v1/devices/" + id + "/readings/3/receipt", Status: "duplicate"},
+			name: "duplicate", submit: dup, payload: signed(t, sensor, 3), puback: 0x00, topic: mqttwire.ReceiptsTopic(id),
+			want: mqttwire.ReceiptMessage{Seq: 3, Index: 17, Height: 4, Receipt: "/v1/devices/" + id + "/readings/3/receipt", Status: "duplicate"},
 		},
 		{
-			name: "refused by the ledger", submit: badSig, payload: signed(t, sensor, 3), puback: 0x87, topic: ErrorsTopic(id),
-			want: ErrorMessage{Seq: ptr[uint64](3), Reason: "bad_signature", Detail: "signature does not verify"},
+			name: "refused by the ledger", submit: badSig, payload: signed(t, sensor, 3), puback: 0x87, topic: mqttwire.ErrorsTopic(id),
+			want: mqttwire.ErrorMessage{Seq: ptr[uint64](3), Reason: "bad_signature", Detail: "signature does not verify"},
 		},
 		{
-			name: "malformed", payload: []byte("{\"t\": 21.5}"), puback: 0x99, topic: ErrorsTopic(id),
-			want: ErrorMessage{Reason: "malformed_reading"},
+			name: "malformed", payload: []byte("{\"t\": 21.5}"), puback: 0x99, topic: mqttwire.ErrorsTopic(id),
+			want: mqttwire.ErrorMessage{Reason: "malformed_reading"},
 		},
 		{
-			name: "too large", payload: bytes.Repeat([]byte{0xa0}, 4097), puback: 0x99, topic: ErrorsTopic(id),
-			want: ErrorMessage{Reason: "reading_too_large"},
+			name: "too large", payload: bytes.Repeat([]byte{0xa0}, 4097), puback: 0x99, topic: mqttwire.ErrorsTopic(id),
+			want: mqttwire.ErrorMessage{Reason: "reading_too_large"},
 		},
 		{
-			name: "another device's reading", payload: signed(t, other, 3), puback: 0x87, topic: ErrorsTopic(id),
-			want: ErrorMessage{Seq: ptr[uint64](3), Reason: ReasonDeviceMismatch},
+			name: "another device's reading", payload: signed(t, other, 3), puback: 0x87, topic: mqttwire.ErrorsTopic(id),
+			want: mqttwire.ErrorMessage{Seq: ptr[uint64](3), Reason: mqttwire.ReasonDeviceMismatch},
 		},
 	}
 	for _, tt := range tests {
@@ -226,8 +227,8 @@ func TestAnswers(t *testing.T) {
 			l.setSubmit(tt.submit)
 			b := startBroker(t, testConfig(), l, nil)
 			d := mustConnect(t, b, sensor)
-			d.subscribe(t, TopicPrefix+id+"/#")
-			if code, err := d.publish(t, ReadingsTopic(id), tt.payload); code != tt.puback {
+			d.subscribe(t, mqttwire.TopicPrefix+id+"/#")
+			if code, err := d.publish(t, mqttwire.ReadingsTopic(id), tt.payload); code != tt.puback {
 				t.Errorf("PUBACK %#x (%v), want %#x", code, err, tt.puback)
 			}
 			m := d.next(t)
@@ -235,14 +236,14 @@ func TestAnswers(t *testing.T) {
 				t.Fatalf("message on %s, want %s", m.Topic, tt.topic)
 			}
 			var got any
-			if tt.topic == ReceiptsTopic(id) {
-				got = decodeJSON[ReceiptMessage](t, m.Payload)
+			if tt.topic == mqttwire.ReceiptsTopic(id) {
+				got = decodeJSON[mqttwire.ReceiptMessage](t, m.Payload)
 			} else {
-				e := decodeJSON[ErrorMessage](t, m.Payload)
+				e := decodeJSON[mqttwire.ErrorMessage](t, m.Payload)
 				if e.Detail == "" {
 					t.Error("error message has no detail")
 				}
-				if _, ok := tt.want.(ErrorMessage); ok && tt.want.(ErrorMessage).Detail == "" {
+				if _, ok := tt.want.(mqttwire.ErrorMessage); ok && tt.want.(mqttwire.ErrorMessage).Detail == "" {
 					e.Detail = ""
 				}
 				got = e
@@ -262,16 +263,16 @@ func TestRejectedAtCommit(t *testing.T) {
 	b := startBroker(t, testConfig(), l, nil)
 	d := mustConnect(t, b, sensor)
 	id := deviceID(sensor)
-	d.subscribe(t, ErrorsTopic(id))
+	d.subscribe(t, mqttwire.ErrorsTopic(id))
 	raw := signed(t, sensor, 5)
-	if code, _ := d.publish(t, ReadingsTopic(id), raw); code != 0 {
+	if code, _ := d.publish(t, mqttwire.ReadingsTopic(id), raw); code != 0 {
 		t.Fatalf("PUBACK %#x, want success", code)
 	}
 	<-l.submitted
 	b.Committed([]app.Outcome{{Device: id, Seq: 5, Status: "rejected", Code: app.CodeTimeOutOfWindow,
 		Reason: "time_out_of_window", Detail: "check the device clock", Height: 3, Hash: sha256.Sum256(raw)}})
-	want := ErrorMessage{Seq: ptr[uint64](5), Reason: "time_out_of_window", Detail: "check the device clock"}
-	if diff := cmp.Diff(want, decodeJSON[ErrorMessage](t, d.next(t).Payload)); diff != "" {
+	want := mqttwire.ErrorMessage{Seq: ptr[uint64](5), Reason: "time_out_of_window", Detail: "check the device clock"}
+	if diff := cmp.Diff(want, decodeJSON[mqttwire.ErrorMessage](t, d.next(t).Payload)); diff != "" {
 		t.Errorf("error (-want +got):\n%s", diff)
 	}
 }
@@ -281,22 +282,22 @@ func TestOversizedPacket(t *testing.T) {
 	b := startBroker(t, testConfig(), l, nil)
 	big := mustConnect(t, b, sensor)
 	good := mustConnect(t, b, other)
-	good.subscribe(t, ReceiptsTopic(deviceID(other)))
+	good.subscribe(t, mqttwire.ReceiptsTopic(deviceID(other)))
 
 	// Over max_packet_bytes: mochi closes the connection before reading it.
-	if code, err := big.publish(t, ReadingsTopic(deviceID(sensor)), make([]byte, testConfig().MaxPacketBytes+1)); err == nil {
+	if code, err := big.publish(t, mqttwire.ReadingsTopic(deviceID(sensor)), make([]byte, testConfig().MaxPacketBytes+1)); err == nil {
 		t.Errorf("oversized publish acknowledged with %#x, want the connection closed", code)
 	}
 	big.waitClosed(t)
 
 	// The other device goes on as before.
 	raw := signed(t, other, 1)
-	if code, err := good.publish(t, ReadingsTopic(deviceID(other)), raw); code != 0 {
+	if code, err := good.publish(t, mqttwire.ReadingsTopic(deviceID(other)), raw); code != 0 {
 		t.Fatalf("PUBACK %#x (%v), want success", code, err)
 	}
 	<-l.submitted
 	b.Committed([]app.Outcome{accepted(raw, 0, 1)})
-	if m := good.next(t); m.Topic != ReceiptsTopic(deviceID(other)) {
+	if m := good.next(t); m.Topic != mqttwire.ReceiptsTopic(deviceID(other)) {
 		t.Errorf("message on %s, want the receipt", m.Topic)
 	}
 }
@@ -310,7 +311,7 @@ func TestGarbageOnThePort(t *testing.T) {
 		data []byte
 	}{
 		{"HTTP request", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")},
-		{"PUBLISH before CONNECT", publish311(ReadingsTopic(deviceID(sensor)), 1, []byte("x"))},
+		{"PUBLISH before CONNECT", publish311(mqttwire.ReadingsTopic(deviceID(sensor)), 1, []byte("x"))},
 		{"CONNECT claiming 256 MB", []byte{0x10, 0xff, 0xff, 0xff, 0x7f, 0, 4}},
 		{"bad remaining length", []byte{0x10, 0xff, 0xff, 0xff, 0xff, 0xff}},
 		{"CONNECT with a bad protocol name", packet(0x10, append(mqttString("HTTP"), 4, 2, 0, 30, 0, 1, 'x'))},
@@ -373,7 +374,7 @@ func TestBusyDelaysPuback(t *testing.T) {
 	d := mustConnect(t, b, sensor)
 	done := make(chan error, 1)
 	go func() {
-		code, err := d.publish(t, ReadingsTopic(deviceID(sensor)), signed(t, sensor, 1))
+		code, err := d.publish(t, mqttwire.ReadingsTopic(deviceID(sensor)), signed(t, sensor, 1))
 		ev.add(fmt.Sprintf("puback %#x", code))
 		done <- err
 	}()
@@ -403,7 +404,7 @@ func TestBusyTimeoutDisconnects(t *testing.T) {
 	cfg.BusyTimeout = 50 * time.Millisecond
 	b := startBroker(t, cfg, l, nil)
 	d := mustConnect(t, b, sensor)
-	if code, err := d.publish(t, ReadingsTopic(deviceID(sensor)), signed(t, sensor, 1)); err == nil {
+	if code, err := d.publish(t, mqttwire.ReadingsTopic(deviceID(sensor)), signed(t, sensor, 1)); err == nil {
 		t.Errorf("publish acknowledged with %#x while the queue stayed full", code)
 	}
 	d.waitClosed(t)
@@ -428,30 +429,30 @@ func TestRateLimit(t *testing.T) {
 	})
 	d := mustConnect(t, b, sensor)
 	id := deviceID(sensor)
-	d.subscribe(t, ErrorsTopic(id))
+	d.subscribe(t, mqttwire.ErrorsTopic(id))
 	var codes []byte
 	for seq := range uint64(3) {
-		code, _ := d.publish(t, ReadingsTopic(id), signed(t, sensor, seq+1))
+		code, _ := d.publish(t, mqttwire.ReadingsTopic(id), signed(t, sensor, seq+1))
 		codes = append(codes, code)
 	}
 	mu.Lock()
 	now = now.Add(time.Second) // one more token
 	mu.Unlock()
-	code, _ := d.publish(t, ReadingsTopic(id), signed(t, sensor, 3))
+	code, _ := d.publish(t, mqttwire.ReadingsTopic(id), signed(t, sensor, 3))
 	codes = append(codes, code)
 
 	if diff := cmp.Diff([]byte{0, 0, 0x97, 0}, codes); diff != "" {
 		t.Errorf("PUBACK codes (-want +got):\n%s", diff)
 	}
-	e := decodeJSON[ErrorMessage](t, d.next(t).Payload)
-	if e.Reason != ReasonRateLimited || e.Seq == nil || *e.Seq != 3 {
+	e := decodeJSON[mqttwire.ErrorMessage](t, d.next(t).Payload)
+	if e.Reason != mqttwire.ReasonRateLimited || e.Seq == nil || *e.Seq != 3 {
 		t.Errorf("error %+v, want rate_limited for seq 3", e)
 	}
 	if n := len(l.submitted); n != 3 {
 		t.Errorf("%d readings queued, want 3", n)
 	}
 	// Another device has a bucket of its own.
-	if code, _ := mustConnect(t, b, other).publish(t, ReadingsTopic(deviceID(other)), signed(t, other, 1)); code != 0 {
+	if code, _ := mustConnect(t, b, other).publish(t, mqttwire.ReadingsTopic(deviceID(other)), signed(t, other, 1)); code != 0 {
 		t.Errorf("PUBACK for another device %#x, want success", code)
 	}
 }
@@ -468,23 +469,23 @@ func TestSlowClientDoesNotBlockOthers(t *testing.T) {
 	slow := dialRaw(t, b.Addr())
 	slow.send(t, connect311(slowID, slowID, token(t, other, slowID)))
 	slow.expect(t, 0x20)
-	slow.send(t, subscribe311(ReceiptsTopic(slowID)))
+	slow.send(t, subscribe311(mqttwire.ReceiptsTopic(slowID)))
 	slow.expect(t, 0x90)
 
 	good := mustConnect(t, b, sensor)
-	good.subscribe(t, ReceiptsTopic(deviceID(sensor)))
+	good.subscribe(t, mqttwire.ReceiptsTopic(deviceID(sensor)))
 
 	// Far more receipts for the slow device than its queue holds.
 	for i := range uint64(5000) {
 		b.notify(sinkEmbedded, receiptNotice(slowID, i, i, 1, "accepted"))
 	}
 	raw := signed(t, sensor, 1)
-	if code, err := good.publish(t, ReadingsTopic(deviceID(sensor)), raw); code != 0 {
+	if code, err := good.publish(t, mqttwire.ReadingsTopic(deviceID(sensor)), raw); code != 0 {
 		t.Fatalf("PUBACK %#x (%v), want success", code, err)
 	}
 	<-l.submitted
 	b.Committed([]app.Outcome{accepted(raw, 0, 1)})
-	if m := good.next(t); m.Topic != ReceiptsTopic(deviceID(sensor)) {
+	if m := good.next(t); m.Topic != mqttwire.ReceiptsTopic(deviceID(sensor)) {
 		t.Errorf("message on %s, want the receipt", m.Topic)
 	}
 	if st := b.Stats(); st.NoticesDropped == 0 {
@@ -543,7 +544,7 @@ func TestDevicesChanged(t *testing.T) {
 		{Action: "revoked", Device: &registry.Device{ID: deviceID(sensor)}},
 	})
 	revoked.waitClosed(t)
-	if code := kept.subscribe(t, ReceiptsTopic(deviceID(other))); code != 1 {
+	if code := kept.subscribe(t, mqttwire.ReceiptsTopic(deviceID(other))); code != 1 {
 		t.Errorf("device left alone: SUBACK %#x, want 0x01", code)
 	}
 }

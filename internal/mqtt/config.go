@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
 )
 
@@ -55,7 +56,7 @@ func DefaultConfig() Config {
 		Enabled:        true,
 		Addr:           "127.0.0.1:1883",
 		Bridge:         BridgeConfig{SessionExpiry: time.Hour},
-		TokenMaxTTL:    MaxTokenTTL,
+		TokenMaxTTL:    mqttwire.MaxTokenTTL,
 		ClockSkew:      60 * time.Second,
 		RatePerDevice:  100,  // as the chain's default params.device_rate_per_s and device_burst:
 		Burst:          1000, // MQTT is no stricter than HTTP unless the operator says so

@@ -19,7 +19,8 @@
 //
 // # Topics
 //
-// Every topic of device ID lies under iotledger/v1/devices/ID/:
+// Every topic of device ID lies under iotledger/v1/devices/ID/ (the
+// package mqttwire names them and defines the JSON of the answers):
 //
 //	iotledger/v1/devices/ID/readings  device -> node: one COSE reading per message, at most 4096 bytes
 //	iotledger/v1/devices/ID/receipts  node -> device: {"seq","index","height","receipt","status"}
@@ -64,24 +65,13 @@
 //
 // # Token
 //
-// The token is text, so a device needs nothing beyond Ed25519 and base64:
-//
-//	token     = "v1." expiry "." signature
-//	expiry    = unix time in seconds, decimal, no sign, no leading zero
-//	signature = base64url without padding (RFC 4648 section 5) of the 64-byte
-//	            Ed25519 signature of the ASCII text
-//	            "iotledger-mqtt-v1|" device-id "|" expiry
-//
-// For example v1.1767225600.<86 characters>. The node accepts it when the
+// The token's format is in the package mqttwire, which makes one (Token)
+// and checks one (VerifyToken). The broker accepts a token when its
 // signature verifies (under ZIP 215) with the device's current key on the
-// ledger, expiry is not in the past, and expiry is at most
+// ledger, its expiry is not in the past, and its expiry is at most
 // cfg.TokenMaxTTL (10 minutes) ahead, both with cfg.ClockSkew (60 s) of
-// tolerance for the device's clock. A device makes a fresh token for each
-// connection; Token does it in Go. The text form was chosen over a
-// COSE_Sign1 token because a device then needs no CBOR encoder for it (it
-// may send pre-built readings), only integer formatting, one signature and
-// base64url, and because it fits in a short password; the domain string
-// keeps it apart from every COSE signature the ledger checks.
+// tolerance for the device's clock. It checks the token's form before it
+// looks the device up.
 //
 // # QoS and backpressure
 //

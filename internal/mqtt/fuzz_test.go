@@ -9,6 +9,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
 )
 
@@ -77,13 +78,13 @@ func fuzzSeeds(t testing.TB) []fuzzSeed {
 		t.Fatal(err)
 	}
 	return []fuzzSeed{
-		{ReadingsTopic(id), good},
-		{ReadingsTopic(deviceID(other)), good},
-		{ReadingsTopic(id), good[:len(good)-1]},
-		{ReadingsTopic(id), []byte{}},
-		{ReadingsTopic(id), []byte(`{"seq":1}`)},
-		{ReadingsTopic(id), bytes.Repeat([]byte{0xa0}, reading.MaxSize+1)},
-		{ReceiptsTopic(id), good},
+		{mqttwire.ReadingsTopic(id), good},
+		{mqttwire.ReadingsTopic(deviceID(other)), good},
+		{mqttwire.ReadingsTopic(id), good[:len(good)-1]},
+		{mqttwire.ReadingsTopic(id), []byte{}},
+		{mqttwire.ReadingsTopic(id), []byte(`{"seq":1}`)},
+		{mqttwire.ReadingsTopic(id), bytes.Repeat([]byte{0xa0}, reading.MaxSize+1)},
+		{mqttwire.ReceiptsTopic(id), good},
 		{"iotledger/v1/devices/+/readings", good},
 		{"", nil},
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
 )
 
@@ -158,7 +159,7 @@ func ctx(t *testing.T) context.Context {
 
 func token(t *testing.T, k ed25519.PrivateKey, id string) string {
 	t.Helper()
-	tok, err := Token(k, id, time.Now(), 5*time.Minute)
+	tok, err := mqttwire.Token(k, id, time.Now(), 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

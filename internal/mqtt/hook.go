@@ -9,6 +9,7 @@ import (
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/mqttwire"
 )
 
 // hook is the embedded broker's only mochi hook. It authenticates CONNECTs,
@@ -60,7 +61,7 @@ func (h *hook) OnConnectAuthenticate(*mochi.Client, packets.Packet) bool { retur
 // readings topic and subscribes only below its own prefix.
 func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 	if write {
-		return topic == ReadingsTopic(cl.ID)
+		return topic == mqttwire.ReadingsTopic(cl.ID)
 	}
 	return ownTopic(cl.ID, topic)
 }
@@ -73,7 +74,7 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 	if cl.Net.Inline {
 		return pk, nil // the broker's own receipts and errors
 	}
-	if pk.TopicName != ReadingsTopic(cl.ID) { // OnACLCheck refused it already; never trust one check
+	if pk.TopicName != mqttwire.ReadingsTopic(cl.ID) { // OnACLCheck refused it already; never trust one check
 		return pk, refusal(cl, pk, packets.ErrNotAuthorized)
 	}
 	v := h.b.handle(h.b.ctx, sinkEmbedded, cl.ID, pk.Payload, h.b.cfg.BusyTimeout)
@@ -122,7 +123,7 @@ func (b *Broker) authenticate(pk packets.Packet) packets.Code {
 		return packets.Code{Code: packets.ErrBadUsernameOrPassword.Code, Reason: "password must be a device token"}
 	}
 	tok := string(pk.Connect.Password)
-	if _, _, _, err := parseToken(tok); err != nil {
+	if _, err := mqttwire.ParseToken(tok); err != nil {
 		return packets.Code{Code: packets.ErrBadUsernameOrPassword.Code, Reason: err.Error()}
 	}
 	dev, err := b.deps.Device(id)
@@ -138,7 +139,7 @@ func (b *Broker) authenticate(pk packets.Packet) packets.Code {
 	case dev.Status != registry.StatusActive:
 		return packets.Code{Code: packets.ErrNotAuthorized.Code, Reason: "device is not active"}
 	}
-	if err := verifyToken(tok, id, dev.Key, b.now(), b.cfg.TokenMaxTTL, b.cfg.ClockSkew); err != nil {
+	if err := mqttwire.VerifyToken(tok, id, dev.Key, b.now(), b.cfg.TokenMaxTTL, b.cfg.ClockSkew); err != nil {
 		return packets.Code{Code: packets.ErrBadUsernameOrPassword.Code, Reason: err.Error()}
 	}
 	return packets.CodeSuccess

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/mqttwire"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -60,27 +61,24 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestReasonNames(t *testing.T) {
-	if got := app.CodeRateLimited.String(); got != ReasonRateLimited {
-		t.Errorf("app.CodeRateLimited is %q, the broker's own reason %q: one name for one reason", got, ReasonRateLimited)
+	if got := app.CodeRateLimited.String(); got != mqttwire.ReasonRateLimited {
+		t.Errorf("app.CodeRateLimited is %q, the broker's own reason %q: one name for one reason", got, mqttwire.ReasonRateLimited)
 	}
 	for _, c := range app.Codes() {
-		if c.String() == ReasonDeviceMismatch {
-			t.Errorf("app code %d is named %q like the broker's own reason", c, ReasonDeviceMismatch)
+		if c.String() == mqttwire.ReasonDeviceMismatch {
+			t.Errorf("app code %d is named %q like the broker's own reason", c, mqttwire.ReasonDeviceMismatch)
 		}
 	}
 }
 
-func TestTopics(t *testing.T) {
+func TestTopicChecks(t *testing.T) {
 	id := deviceID(sensor)
-	if got, want := ReadingsTopic(id), "iotledger/v1/devices/"+id+"/readings"; got != want {
-		t.Errorf("ReadingsTopic = %q, want %q", got, want)
-	}
 	for _, tt := range []struct {
 		topic string
 		ok    bool
 	}{
-		{ReadingsTopic(id), true},
-		{ReceiptsTopic(id), false},
+		{mqttwire.ReadingsTopic(id), true},
+		{mqttwire.ReceiptsTopic(id), false},
 		{"iotledger/v1/devices/sensor-1/readings", false},
 		{"iotledger/v1/devices/" + strings.ToUpper(id) + "/readings", false},
 		{"iotledger/v1/devices/" + id + "/x/readings", false},
@@ -96,13 +94,13 @@ func TestTopics(t *testing.T) {
 		id, topic string
 		want      bool
 	}{
-		{id, ReceiptsTopic(id), true},
-		{id, TopicPrefix + id + "/#", true},
-		{id, TopicPrefix + id, false},
-		{id, TopicPrefix + id + "x/receipts", false},
-		{id, TopicPrefix + "#", false},
-		{"", TopicPrefix + "/receipts", false},
-		{"+", TopicPrefix + "+/receipts", false},
+		{id, mqttwire.ReceiptsTopic(id), true},
+		{id, mqttwire.TopicPrefix + id + "/#", true},
+		{id, mqttwire.TopicPrefix + id, false},
+		{id, mqttwire.TopicPrefix + id + "x/receipts", false},
+		{id, mqttwire.TopicPrefix + "#", false},
+		{"", mqttwire.TopicPrefix + "/receipts", false},
+		{"+", mqttwire.TopicPrefix + "+/receipts", false},
 	} {
 		if got := ownTopic(tt.id, tt.topic); got != tt.want {
 			t.Errorf("ownTopic(%q, %q) = %v, want %v", tt.id, tt.topic, got, tt.want)

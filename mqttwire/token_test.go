@@ -1,16 +1,28 @@
-package mqtt
+package mqttwire
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/iotledger/iotledger/address"
+)
+
+// key returns the Ed25519 key of a fixed seed.
+func key(seed byte) ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize))
+}
+
+func deviceID(k ed25519.PrivateKey) string { return address.Device(k.Public().(ed25519.PublicKey)) }
+
+var (
+	sensor = key(2) // the device of the tests
+	other  = key(3) // another device
 )
 
 var tokenRE = regexp.MustCompile(`^v1\.[1-9][0-9]*\.[A-Za-z0-9_-]{86}$`)
@@ -33,8 +45,12 @@ func TestTokenRoundTrip(t *testing.T) {
 	if !ed25519.Verify(sensor.Public().(ed25519.PublicKey), []byte("iotledger-mqtt-v1|"+id+"|1767225900"), sig) {
 		t.Error("signature is not over iotledger-mqtt-v1|ID|EXPIRY")
 	}
-	if err := verifyToken(tok, id, sensor.Public().(ed25519.PublicKey), now, MaxTokenTTL, time.Minute); err != nil {
+	if err := VerifyToken(tok, id, sensor.Public().(ed25519.PublicKey), now, MaxTokenTTL, time.Minute); err != nil {
 		t.Errorf("verify: %v", err)
+	}
+	exp, err := ParseToken(tok)
+	if err != nil || !exp.Equal(time.Unix(1767225900, 0)) {
+		t.Errorf("ParseToken = %v, %v; want 1767225900", exp, err)
 	}
 }
 
@@ -77,9 +93,14 @@ func TestVerifyToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := verifyToken(tt.tok, id, pub, now, MaxTokenTTL, time.Minute)
+			err := VerifyToken(tt.tok, id, pub, now, MaxTokenTTL, time.Minute)
 			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Errorf("verify = %v, want %v", err, tt.want)
+			}
+			// ParseToken checks the form only: it refuses exactly the
+			// malformed tokens.
+			if _, perr := ParseToken(tt.tok); (perr != nil) != errors.Is(tt.want, ErrTokenMalformed) {
+				t.Errorf("ParseToken = %v; want an error only for a malformed token", perr)
 			}
 		})
 	}
@@ -105,23 +126,4 @@ func TestTokenArguments(t *testing.T) {
 			}
 		})
 	}
-}
-
-// A device with the all-zero seed (an example only) makes the password for
-// a connection on 1 January 2026 at 00:00 UTC, valid for five minutes.
-func ExampleToken() {
-	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
-	id := address.Device(key.Public().(ed25519.PublicKey))
-	tok, err := Token(key, id, time.Unix(1767225600, 0), 5*time.Minute)
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	fmt.Println("client id:", id)
-	fmt.Println("user name:", id)
-	fmt.Println("password: ", tok)
-	// Output:
-	// client id: dev1zw0rjs8xfd2fzu3q3rv6p46pv28usfhqkz3smc
-	// user name: dev1zw0rjs8xfd2fzu3q3rv6p46pv28usfhqkz3smc
-	// password:  v1.1767225900.J88dIXW-nc7ad2sVKeBq3lVWAdGC19HsKk5qR1DQvO0OMaAyR4Wg17qtVunCRlHnarf7aj4L0Vh38RQnG0-JCQ
 }

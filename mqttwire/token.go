@@ -1,7 +1,4 @@
-package mqtt
-
-// This file needs nothing but the standard library and the address and
-// zip215 packages, so the device SDK can take it as it is.
+package mqttwire
 
 import (
 	"crypto/ed25519"
@@ -16,8 +13,8 @@ import (
 	"github.com/iotledger/iotledger/zip215"
 )
 
-// MaxTokenTTL is the longest lifetime Token gives a token, and the default
-// of Config.TokenMaxTTL.
+// MaxTokenTTL is the longest lifetime Token gives a token, and a node's
+// default for the longest it accepts.
 const MaxTokenTTL = 10 * time.Minute
 
 // tokenVersion starts every token; tokenDomain starts every signed message.
@@ -26,17 +23,17 @@ const (
 	tokenDomain  = "iotledger-mqtt-v1"
 )
 
-// maxTokenLen bounds the password the broker parses: "v1." + 19 digits +
-// "." + 86 characters of signature is 109.
+// maxTokenLen bounds the password that is parsed: "v1." + 19 digits + "."
+// + 86 characters of signature is 109.
 const maxTokenLen = 128
 
-// Errors of token checks. The broker refuses the CONNECT with 0x86 Bad User
+// Errors of token checks. A node refuses the CONNECT with 0x86 Bad User
 // Name or Password (MQTT 3.1.1: return code 4) for each of them.
 var (
-	ErrTokenMalformed = errors.New("mqtt: token is not v1.<expiry>.<signature>")
-	ErrTokenExpired   = errors.New("mqtt: token expired")
-	ErrTokenTooLong   = errors.New("mqtt: token expiry is too far ahead")
-	ErrTokenSignature = errors.New("mqtt: token signature does not verify with the device's current key")
+	ErrTokenMalformed = errors.New("mqttwire: token is not v1.<expiry>.<signature>")
+	ErrTokenExpired   = errors.New("mqttwire: token expired")
+	ErrTokenTooLong   = errors.New("mqttwire: token expiry is too far ahead")
+	ErrTokenSignature = errors.New("mqttwire: token signature does not verify with the device's current key")
 )
 
 // Token makes the MQTT password of a device: valid from now until now+ttl
@@ -45,13 +42,13 @@ var (
 // original id). See the package documentation for the format.
 func Token(key ed25519.PrivateKey, deviceID string, now time.Time, ttl time.Duration) (string, error) {
 	if len(key) != ed25519.PrivateKeySize {
-		return "", fmt.Errorf("mqtt: token: key has %d bytes, want %d", len(key), ed25519.PrivateKeySize)
+		return "", fmt.Errorf("mqttwire: token: key has %d bytes, want %d", len(key), ed25519.PrivateKeySize)
 	}
 	if err := address.ParseDevice(deviceID); err != nil {
-		return "", fmt.Errorf("mqtt: token: %w", err)
+		return "", fmt.Errorf("mqttwire: token: %w", err)
 	}
 	if ttl <= 0 || ttl > MaxTokenTTL {
-		return "", fmt.Errorf("mqtt: token: ttl %v, want more than 0 and at most %v", ttl, MaxTokenTTL)
+		return "", fmt.Errorf("mqttwire: token: ttl %v, want more than 0 and at most %v", ttl, MaxTokenTTL)
 	}
 	exp := strconv.FormatInt(now.Add(ttl).Unix(), 10)
 	sig := ed25519.Sign(key, tokenMessage(deviceID, exp))
@@ -61,6 +58,16 @@ func Token(key ed25519.PrivateKey, deviceID string, now time.Time, ttl time.Dura
 // tokenMessage is what a token's signature covers.
 func tokenMessage(deviceID, exp string) []byte {
 	return []byte(tokenDomain + "|" + deviceID + "|" + exp)
+}
+
+// ParseToken checks the form of tok and returns its expiry. It checks
+// neither the time nor the signature: VerifyToken does.
+func ParseToken(tok string) (time.Time, error) {
+	_, exp, _, err := parseToken(tok)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(exp, 0), nil
 }
 
 // parseToken splits a token into its expiry (as sent and as a number) and
@@ -107,8 +114,12 @@ func checkTimes(exp int64, now time.Time, maxTTL, skew time.Duration) error {
 	return nil
 }
 
-// verifyToken checks tok for deviceID against the device's current key.
-func verifyToken(tok, deviceID string, key []byte, now time.Time, maxTTL, skew time.Duration) error {
+// VerifyToken checks tok, presented by deviceID, against the device's
+// current public key key: its form, its expiry (not in the past, at most
+// maxTTL ahead of now, both with skew of tolerance for the device's clock)
+// and its signature, under ZIP 215. The error is one of the ErrToken
+// errors, wrapped with what was wrong.
+func VerifyToken(tok, deviceID string, key []byte, now time.Time, maxTTL, skew time.Duration) error {
 	expText, exp, sig, err := parseToken(tok)
 	if err != nil {
 		return err

@@ -1,0 +1,42 @@
+package mqttwire
+
+// Statuses of a ReceiptMessage.
+const (
+	StatusAccepted  = "accepted"  // committed now
+	StatusDuplicate = "duplicate" // a resend of a committed (device, seq); Index is the original's
+)
+
+// Reasons of an ErrorMessage that the broker gives itself; every other
+// reason is the name of one of the ledger's result codes (bad_signature,
+// malformed_reading, reading_too_large, revoked_device, key_rotated,
+// time_out_of_window, ...). ReasonRateLimited is also the name of the
+// ledger's code for its own rate limit.
+const (
+	ReasonRateLimited    = "rate_limited"    // the device sent more than its rate; the reading was not taken: send it again later
+	ReasonDeviceMismatch = "device_mismatch" // the payload's device id is not the topic's
+)
+
+// ReceiptMessage is the JSON published on a device's receipts topic once a
+// reading is committed (StatusAccepted) or found to be a resend of a
+// committed one (StatusDuplicate, with the original's index), as in
+//
+//	{"seq":7,"index":42,"height":9,"receipt":"/v1/devices/ID/readings/7/receipt","status":"accepted"}
+type ReceiptMessage struct {
+	Seq     uint64 `json:"seq"`
+	Index   uint64 `json:"index"`   // leaf index in the reading log
+	Height  int64  `json:"height"`  // block of this answer (a duplicate refused at once: the original's block)
+	Receipt string `json:"receipt"` // path of the full receipt in the node's HTTP API
+	Status  string `json:"status"`  // StatusAccepted or StatusDuplicate
+}
+
+// ErrorMessage is the JSON published on a device's errors topic when a
+// reading is refused, as in
+//
+//	{"seq":7,"reason":"bad_signature","detail":"..."}
+//
+// Seq is null when the payload did not decode as a reading.
+type ErrorMessage struct {
+	Seq    *uint64 `json:"seq"`
+	Reason string  `json:"reason"` // a result code's name, ReasonRateLimited or ReasonDeviceMismatch
+	Detail string  `json:"detail"` // for a person: what was wrong and what to do
+}
