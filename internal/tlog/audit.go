@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -11,7 +12,10 @@ import (
 // Audit reads every committed leaf in index order, recomputes its leaf hash
 // from the stored data and compares it with the stored leaf hash, returning a
 // *LeafError for the first mismatch. It does not trust stored interior nodes:
-// roots come from a fresh compact range over the recomputed leaf hashes. At
+// roots come from a fresh compact range over the recomputed leaf hashes, and
+// each stored interior node is compared with the node that range computes
+// (ErrCorrupt naming the node on a mismatch), since proofs are served from
+// them. At
 // each of sizes (non-decreasing, at most Size()) it calls fn(size, root);
 // an error from fn stops the audit and is returned as is.
 func (l *Log) Audit(sizes []uint64, fn func(size uint64, root []byte) error) error {
@@ -56,6 +60,28 @@ func (l *Log) Audit(sizes []uint64, fn func(size uint64, root []byte) error) err
 		return err
 	}
 
+	// Stored interior nodes serve proofs: each must be the node the leaves
+	// make. The compact range reports every node it completes.
+	var nodeErr error
+	nodeKeyBuf := make([]byte, 0, maxKeyLen)
+	checkNode := func(id compact.NodeID, computed []byte) {
+		if nodeErr != nil || id.Level == 0 || !storedLevel(id.Level) {
+			return
+		}
+		v, closer, err := l.db.Get(nodeKey(nodeKeyBuf[:0], id))
+		if errors.Is(err, pebble.ErrNotFound) {
+			nodeErr = fmt.Errorf("%w: node (level %d, index %d) missing", ErrCorrupt, id.Level, id.Index)
+			return
+		} else if err != nil {
+			nodeErr = err
+			return
+		}
+		defer closer.Close()
+		if !bytes.Equal(v, computed) {
+			nodeErr = fmt.Errorf("%w: node (level %d, index %d) over leaves [%d, %d) is stored as %x, the leaves make %x",
+				ErrCorrupt, id.Level, id.Index, id.Index<<id.Level, (id.Index+1)<<id.Level, v, computed)
+		}
+	}
 	key := make([]byte, 0, maxKeyLen)
 	leaves.First()
 	hashes.First()
@@ -72,8 +98,11 @@ func (l *Log) Audit(sizes []uint64, fn func(size uint64, root []byte) error) err
 		if !bytes.Equal(stored, computed) {
 			return &LeafError{Index: i, Stored: bytes.Clone(stored), Computed: computed}
 		}
-		if err := rng.Append(computed, nil); err != nil {
+		if err := rng.Append(computed, checkNode); err != nil {
 			return err // unreachable: an empty range has no hashes to be wrong
+		}
+		if nodeErr != nil {
+			return nodeErr
 		}
 		if err := report(); err != nil {
 			return err

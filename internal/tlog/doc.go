@@ -49,32 +49,38 @@
 //	"t/s"                               -> be64(size), the committed size
 //
 // Node (level, idx) is the root of the perfect subtree over leaves
-// [idx<<level, (idx+1)<<level). Only such perfect nodes are stored; the
-// "ephemeral" nodes of an incomplete right border are recomputed on read.
+// [idx<<level, (idx+1)<<level). Only such perfect nodes are stored, and only
+// at level 0 and at levels that are multiples of 4: a node of another level
+// is folded on read from the at most 8 stored nodes below it, which are
+// neighbours in the key space (one short iterator). The "ephemeral" nodes
+// of an incomplete right border are recomputed on read. (Stores written
+// before this layout hold every level; the extra nodes are read as any
+// other and do no harm.)
 //
 // # Invariants
 //
 // With n the value of "t/s" (0 if absent):
 //
 //   - the keys are exactly leaves 0..n-1, the node of every perfect subtree
-//     inside [0, n), and "t/s": a stage's keys reach the db only in the batch
-//     that also raises "t/s";
+//     of a stored level inside [0, n), and "t/s": a stage's keys reach the
+//     db only in the batch that also raises "t/s";
 //   - a node's hash is the hash of its two children; at level 0, the leaf
 //     hash of the leaf data;
 //   - stored leaves and nodes below n never change.
 //
 // Open rebuilds the compact range from the nodes of [0, n)'s decomposition
-// (at most 64 reads) instead of rehashing leaves. Audit checks the leaf
-// level against the leaf data and recomputes roots from leaf data alone;
-// it does not check stored interior nodes. A broken invariant found by any
+// (at most 64 nodes, each one short read) instead of rehashing leaves.
+// Audit checks the leaf level against the leaf data, recomputes roots from
+// leaf data alone, and checks every stored interior node against them. A broken invariant found by any
 // read is ErrCorrupt (or *LeafError from Audit): a broken node, not bad
 // input. ErrLeafOutOfRange and ErrSizeOutOfRange are bad input.
 //
 // # Costs
 //
 // Append costs one leaf hash plus, on average, one node hash, and a copy of
-// the leaf. Write puts about 2 node keys and 1 leaf key per leaf and reads
-// only "t/s". Proofs and RootAt read one key per proof node (about log2 n
-// point reads), so their speed depends on the block cache holding the node
-// keys, roughly 100 bytes per leaf.
+// the leaf. Write puts one leaf key, one leaf hash and about 1/15 of an
+// interior node per leaf, and reads only "t/s". Proofs and RootAt read one
+// short key range per proof node (about log2 n of them, each up to 8
+// neighbouring keys), so their speed depends on the block cache holding the
+// node keys, roughly 50 bytes per leaf.
 package tlog

@@ -176,7 +176,9 @@ func (s *store) checkKeys(size uint64) {
 	s.t.Helper()
 	var leaves, nodes, sizes, want uint64
 	for level := uint(0); size>>level > 0; level++ {
-		want += size >> level
+		if storedLevel(level) {
+			want += size >> level
+		}
 	}
 	for _, k := range s.tlogKeys() {
 		key := []byte(k)
@@ -190,6 +192,9 @@ func (s *store) checkKeys(size uint64) {
 			level, index := uint(key[len(nodePrefix)]), binary.BigEndian.Uint64(key[len(nodePrefix)+1:])
 			if _, end := compact.NewNodeID(level, index).Coverage(); end > size {
 				s.t.Errorf("node key (%d, %d) past size %d", level, index, size)
+			}
+			if !storedLevel(level) {
+				s.t.Errorf("node key (%d, %d) of a level that is not stored", level, index)
 			}
 			nodes++
 		case k == string(sizeKey):

@@ -66,8 +66,9 @@ func (s *Stage) Size() uint64 { return s.rng.End() }
 // hash per level of the right border, so call it once per block.
 func (s *Stage) Root() []byte { return rootOf(s.rng) }
 
-// Write puts the staged leaves, every node hash they created (all levels,
-// leaf hashes at level 0) and the new size into b. The caller commits b; the
+// Write puts the staged leaves, the node hashes they created at the stored
+// levels (the leaf hashes at level 0 and every stride-th level above) and
+// the new size into b. The caller commits b; the
 // Stage does not.
 //
 // The only read is of the stored size: Write returns ErrStaleStage, and puts
@@ -91,6 +92,9 @@ func (s *Stage) Write(b *pebble.Batch) error {
 		}
 	}
 	for _, n := range s.nodes {
+		if !storedLevel(n.id.Level) {
+			continue
+		}
 		key = nodeKey(key[:0], n.id)
 		if err := b.Set(key, n.hash, nil); err != nil {
 			return err

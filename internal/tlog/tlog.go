@@ -222,29 +222,66 @@ func readSize(db *pebble.DB) (uint64, error) {
 	return binary.BigEndian.Uint64(v), nil
 }
 
-// readNodes returns copies of the stored hashes of ids, in order.
+// stride is the spacing of the interior levels that are stored: besides
+// the leaf hashes (level 0), only nodes whose level is a multiple of stride
+// are kept. A node of another level is folded from the at most
+// 2^(stride-1) stored nodes below it, which lie next to each other in the
+// key space. This keeps about 1/15 of an interior node per leaf instead of
+// one, for a few more hashes per proof node.
+const stride = 4
+
+// storedLevel reports whether nodes of level are written to the db.
+func storedLevel(level uint) bool { return level%stride == 0 }
+
+// readNodes returns the hashes of ids, in order: stored ones as copies,
+// the others folded from the stored level below.
 func readNodes(db *pebble.DB, ids []compact.NodeID) ([][]byte, error) {
 	hashes := make([][]byte, len(ids))
-	// One allocation for all hashes instead of one per node.
-	buf := make([]byte, 0, len(ids)*hasher.Size())
-	key := make([]byte, 0, maxKeyLen)
 	for i, id := range ids {
-		key = nodeKey(key[:0], id)
-		v, closer, err := db.Get(key)
-		if errors.Is(err, pebble.ErrNotFound) {
-			return nil, fmt.Errorf("%w: node (level %d, index %d) missing", ErrCorrupt, id.Level, id.Index)
-		} else if err != nil {
+		h, err := readNode(db, id)
+		if err != nil {
 			return nil, err
 		}
-		if len(v) != hasher.Size() {
-			closer.Close()
-			return nil, fmt.Errorf("%w: node (level %d, index %d) has %d bytes, want %d", ErrCorrupt, id.Level, id.Index, len(v), hasher.Size())
-		}
-		buf = append(buf, v...)
-		closer.Close()
-		hashes[i] = buf[len(buf)-len(v) : len(buf) : len(buf)]
+		hashes[i] = h
 	}
 	return hashes, nil
+}
+
+// readNode returns the hash of node id.
+func readNode(db *pebble.DB, id compact.NodeID) ([]byte, error) {
+	base := id.Level - id.Level%stride // the stored level at or below id
+	n := uint64(1) << (id.Level - base)
+	first := compact.NewNodeID(base, id.Index<<(id.Level-base))
+	it, err := db.NewIter(&pebble.IterOptions{
+		LowerBound: nodeKey(nil, first),
+		UpperBound: nodeKey(nil, compact.NewNodeID(base, first.Index+n)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	level := make([][]byte, 0, n)
+	key := make([]byte, 0, maxKeyLen)
+	it.First()
+	for j := range n {
+		child := compact.NewNodeID(base, first.Index+j)
+		v, err := iterValue(it, nodeKey(key[:0], child))
+		if err != nil {
+			return nil, fmt.Errorf("%w: node (level %d, index %d) missing", ErrCorrupt, child.Level, child.Index)
+		}
+		if len(v) != hasher.Size() {
+			return nil, fmt.Errorf("%w: node (level %d, index %d) has %d bytes, want %d", ErrCorrupt, child.Level, child.Index, len(v), hasher.Size())
+		}
+		level = append(level, bytes.Clone(v))
+		it.Next()
+	}
+	for len(level) > 1 { // fold pairwise up to id's level
+		for j := range len(level) / 2 {
+			level[j] = hasher.HashChildren(level[2*j], level[2*j+1])
+		}
+		level = level[:len(level)/2]
+	}
+	return level[0], nil
 }
 
 // rootOf returns the root of a compact range that begins at 0.

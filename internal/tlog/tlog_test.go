@@ -549,11 +549,11 @@ func TestCorrupt(t *testing.T) {
 		},
 		{
 			name:    "border node missing",
-			corrupt: func(s *store) { s.del(nodeKey(nil, compact.NewNodeID(3, 0))) }, // 13 = 8+4+1
+			corrupt: func(s *store) { s.del(nodeKey(nil, compact.NewNodeID(0, 33))) }, // 40 = 32+8; (3, 4) is folded from level 0
 		},
 		{
 			name:    "border node short",
-			corrupt: func(s *store) { s.set(nodeKey(nil, compact.NewNodeID(0, 12)), []byte{1}) },
+			corrupt: func(s *store) { s.set(nodeKey(nil, compact.NewNodeID(4, 1)), []byte{1}) }, // under (5, 0)
 		},
 		{
 			name:    "leaf missing",
@@ -562,12 +562,12 @@ func TestCorrupt(t *testing.T) {
 		},
 		{
 			name:    "proof node missing",
-			corrupt: func(s *store) { s.del(nodeKey(nil, compact.NewNodeID(1, 1))) },
-			read:    func(l *Log) error { _, err := l.InclusionProof(0, 13); return err },
+			corrupt: func(s *store) { s.del(nodeKey(nil, compact.NewNodeID(0, 3))) }, // under sibling (1, 1)
+			read:    func(l *Log) error { _, err := l.InclusionProof(0, 40); return err },
 		},
 		{
 			name:    "RootAt node missing",
-			corrupt: func(s *store) { s.del(nodeKey(nil, compact.NewNodeID(2, 0))) },
+			corrupt: func(s *store) { s.del(nodeKey(nil, compact.NewNodeID(0, 1))) }, // under (2, 0)
 			read:    func(l *Log) error { _, err := l.RootAt(5); return err },
 		},
 		{
@@ -584,7 +584,7 @@ func TestCorrupt(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newMemStore(t)
-			s.block(s.openLog(), nil, seqLeaves(0, 13))
+			s.block(s.openLog(), nil, seqLeaves(0, 40))
 			tt.corrupt(s)
 			if tt.read == nil {
 				if _, err := Open(s.db); !errors.Is(err, ErrCorrupt) {
@@ -597,6 +597,35 @@ func TestCorrupt(t *testing.T) {
 				t.Errorf("got error %v, want %v", err, ErrCorrupt)
 			}
 		})
+	}
+}
+
+// TestStoredLevels: only the leaf hashes and every stride-th level are
+// written; the other nodes are folded on read, and a missing stored node
+// above level 0 is reported as corruption.
+func TestStoredLevels(t *testing.T) {
+	s := newMemStore(t)
+	l := s.openLog()
+	s.block(l, nil, seqLeaves(0, 40))
+	has := func(level uint, index uint64) bool {
+		_, closer, err := s.db.Get(nodeKey(nil, compact.NewNodeID(level, index)))
+		if err == nil {
+			closer.Close()
+		}
+		return err == nil
+	}
+	for _, n := range []struct {
+		level uint
+		index uint64
+		want  bool
+	}{{0, 39, true}, {1, 0, false}, {3, 4, false}, {4, 0, true}, {4, 1, true}, {5, 0, false}} {
+		if got := has(n.level, n.index); got != n.want {
+			t.Errorf("node (%d, %d) stored = %v, want %v", n.level, n.index, got, n.want)
+		}
+	}
+	s.del(nodeKey(nil, compact.NewNodeID(4, 0)))
+	if _, err := l.RootAt(20); !errors.Is(err, ErrCorrupt) { // [0, 20) = (4, 0) + (2, 4)
+		t.Errorf("RootAt(20) without node (4, 0) = %v, want %v", err, ErrCorrupt)
 	}
 }
 
@@ -683,7 +712,6 @@ func TestWriteKeys(t *testing.T) {
 		"t/n/\x00\x00\x00\x00\x00\x00\x00\x00\x00",
 		"t/n/\x00\x00\x00\x00\x00\x00\x00\x00\x01",
 		"t/n/\x00\x00\x00\x00\x00\x00\x00\x00\x02",
-		"t/n/\x01\x00\x00\x00\x00\x00\x00\x00\x00",
 		"t/s",
 	}
 	if diff := cmp.Diff(s.tlogKeys(), want); diff != "" {
