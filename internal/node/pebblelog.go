@@ -25,22 +25,28 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...)) // Pebble's contract: Fatalf does not return
 }
 
-// openAppDB opens the app's store. Every reading costs point reads (its
-// device, its (device, seq) entry, which is nearly always absent): bloom
-// filters answer the misses without reading a block, and a 256 MiB block
-// cache keeps device records and the log's recent nodes in memory.
+// openAppDB opens the app's store. Point reads (device records, progress,
+// a (device, seq) entry for a resent reading) are answered by bloom filters
+// when absent and by a 256 MiB block cache that keeps device records and the
+// log's recent nodes in memory.
 func openAppDB(dir string, l *slog.Logger, readOnly bool) (*pebble.DB, error) {
 	cache := pebble.NewCache(256 << 20)
 	defer cache.Unref()
 	o := &pebble.Options{
 		Logger:       pebbleLogger{l.With("module", "pebble")},
 		Cache:        cache,
-		MemTableSize: 64 << 20,
+		// Pebble keeps up to MemTableStopWritesThreshold+1 old WAL files
+		// for reuse, each as large as a memtable: 16 MiB memtables bound
+		// that to 64 MiB (64 MiB memtables left ~200 MiB of WAL on disk).
+		MemTableSize: 16 << 20,
 		ReadOnly:     readOnly,
 	}
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	// Readings are most of the store and are kept forever: zstd on the
+	// bottom levels, where they end up, the fastest codec above.
+	o.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionGood })
 	return pebble.Open(dir, o)
 }
 
