@@ -123,7 +123,7 @@ func (a *App) warm(kv registry.KV, raws [][]byte) {
 			dev, _ = a.device(kv, s.Device) // a read error surfaces again in the sequential pass
 			devices[s.Device] = dev
 		}
-		if dev == nil || a.verified(h, dev.Key) {
+		if dev == nil || (d.key != nil && bytes.Equal(d.key, dev.Key)) {
 			continue
 		}
 		work = append(work, todo{s, h, dev.Key})
@@ -142,27 +142,46 @@ func (a *App) warm(kv registry.KV, raws [][]byte) {
 }
 
 type decodedReading struct {
-	s *reading.Signed // nil if the reading does not decode
-	h [32]byte
+	s   *reading.Signed // nil if the reading does not decode
+	h   [32]byte
+	key []byte // the key the signature is known to verify under, if any
 }
 
-// decodeAll decodes raws through the cache, spread over all cores.
+// decodeAll decodes raws through the cache. The cache is probed first, in
+// this goroutine; only the misses are decoded, spread over all cores when
+// there are many. A batch that ingest checked already (CheckTx of the
+// node's own batches) so costs one hash and lookup per reading and starts
+// no goroutine to wait behind others' work.
 func (a *App) decodeAll(raws [][]byte) []decodedReading {
 	out := make([]decodedReading, len(raws))
+	var miss []int
+	for i, raw := range raws {
+		out[i].h = sha256.Sum256(raw)
+		if e := a.readings.get(out[i].h); e != nil {
+			out[i].s, out[i].key = e.s, e.key
+			continue
+		}
+		miss = append(miss, i)
+	}
 	one := func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			out[i].s, out[i].h, _ = a.decode(raws[i])
+		for _, i := range miss[lo:hi] {
+			s, err := reading.Decode(raws[i])
+			if err != nil {
+				continue
+			}
+			out[i].s = s
+			a.readings.put(out[i].h, &checkedReading{s: s})
 		}
 	}
 	workers := runtime.GOMAXPROCS(0)
-	if len(raws) < 64 || workers == 1 {
-		one(0, len(raws))
+	if len(miss) < 64 || workers == 1 {
+		one(0, len(miss))
 		return out
 	}
 	var wg sync.WaitGroup
-	step := (len(raws) + workers - 1) / workers
-	for lo := 0; lo < len(raws); lo += step {
-		wg.Go(func() { one(lo, min(lo+step, len(raws))) })
+	step := (len(miss) + workers - 1) / workers
+	for lo := 0; lo < len(miss); lo += step {
+		wg.Go(func() { one(lo, min(lo+step, len(miss))) })
 	}
 	wg.Wait()
 	return out

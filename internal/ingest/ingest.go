@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,11 @@ type Ingest struct {
 	cfg       Config
 	log       *slog.Logger
 	queue     chan item
+	// checking bounds the Submits that decode and verify at once to the
+	// number of cores: more would only queue for the CPU, and the node's
+	// serial path (CheckTx of the batches, block execution) would wait
+	// behind them.
+	checking chan struct{}
 
 	mu      sync.Mutex // guards waiters
 	waiters map[[32]byte]*flight
@@ -116,7 +122,8 @@ type item struct {
 
 // New makes an ingest pipeline; Start runs it.
 func New(a *app.App, b Broadcast, cfg Config, log *slog.Logger) *Ingest {
-	return &Ingest{app: a, broadcast: b, cfg: cfg, log: log, queue: make(chan item, cfg.QueueSize), waiters: map[[32]byte]*flight{}, limits: map[string]*registry.Bucket{}}
+	return &Ingest{app: a, broadcast: b, cfg: cfg, log: log, queue: make(chan item, cfg.QueueSize),
+		checking: make(chan struct{}, runtime.GOMAXPROCS(0)), waiters: map[[32]byte]*flight{}, limits: map[string]*registry.Bucket{}}
 }
 
 // Start runs the batcher until Close.
@@ -148,6 +155,15 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 	out := make([]Result, len(raws))
 	chans := make([]chan Result, len(raws))
 	var queued []item
+	select {
+	case in.checking <- struct{}{}:
+	default:
+		select {
+		case in.checking <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	in.app.Warm(raws) // verify the request's readings in bulk, on all cores
 	for i, raw := range raws {
 		r, ok := in.precheck(raw)
@@ -163,6 +179,7 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 			queued = append(queued, item{hash: h, raw: raw})
 		}
 	}
+	<-in.checking
 	if len(queued) > cap(in.queue)-len(in.queue) {
 		in.unwind(raws, chans, queued)
 		return nil, ErrBusy
