@@ -22,7 +22,6 @@ import (
 
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/device"
-	"github.com/iotledger/iotledger/internal/keystore"
 	"github.com/iotledger/iotledger/internal/node"
 	"github.com/iotledger/iotledger/internal/testonly"
 	"github.com/iotledger/iotledger/reading"
@@ -69,16 +68,7 @@ func TestCrash(t *testing.T) {
 	defer cancel()
 
 	// A node with a registered device.
-	home := t.TempDir()
-	testonly.MustRun(t, "init", "--home", home, "--chain-id", "crash-chain")
-	testonly.MustRun(t, "keys", "new", "owner", "--home", home)
-	testonly.MustRun(t, "keys", "new", "dev1", "--home", home)
-	n := testonly.StartNode(t, home, "start")
-	testonly.MustRun(t, "device", "register", "--owner", "owner", "--key", "dev1", "--home", home, "--api", n.URL(), "--rpc", n.RPCAddr)
-	k, err := keystore.Load(home, "dev1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, k, _ := testonly.DeviceNode(t, "crash-chain")
 	id := k.DeviceID()
 	state := filepath.Join(t.TempDir(), "device")
 	env := []string{
@@ -181,7 +171,7 @@ func TestCrash(t *testing.T) {
 
 	// Receipts of the first, the last and a sample verify against the
 	// chain's genesis.
-	genesis, err := types.GenesisDocFromFile(node.GenesisFile(home))
+	genesis, err := types.GenesisDocFromFile(node.GenesisFile(n.Home))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package device is the device side of iotledger: it signs readings with the
 // device's Ed25519 key, keeps the device's sequence numbers across restarts,
 // and delivers every reading to the ledger exactly once through a durable
-// on-disk outbox, over HTTP now and MQTT later.
+// on-disk outbox, over HTTP or MQTT.
 //
 // # Signer
 //
@@ -84,11 +84,19 @@
 //
 // # Transports
 //
-// A Transport delivers a batch and returns one Answer per reading. HTTP is
-// the transport over the node's API (package client). MQTT is to come, once
-// the node's MQTT intake is in place: publish each reading to
-// iotledger/v1/devices/ID/readings at QoS 1, and answer a batch from the
-// messages on the device's receipts and errors topics, with Pending for
-// readings whose message has not arrived within the transport's wait; see
-// Transport.
+// A Transport delivers a batch and returns one Answer per reading. HTTP
+// posts each batch to the node's API (package client) and lets the node
+// wait for commit. MQTT (NewMQTT, on eclipse/paho.golang, MQTT 5) connects
+// to the node's broker as the device, with a fresh token (package mqttwire)
+// as password and a session the broker keeps; it publishes each reading at
+// QoS 1 to iotledger/v1/devices/ID/readings and answers a batch from the
+// messages on the device's receipts and errors topics, matched by sequence
+// number, with Pending for readings whose message has not arrived within
+// MQTTOptions.Wait. Over MQTT, a device that is offline for a while still
+// learns what became of its readings: the broker keeps the answers for the
+// session, and the Sender sends again whatever stayed unanswered.
+//
+//	tr, err := device.NewMQTT(device.MQTTOptions{URL: "tcp://127.0.0.1:1883", Key: key})
+//	...
+//	s, err := device.NewSender(device.Options{Key: key, Dir: dir, Transport: tr})
 package device

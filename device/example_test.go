@@ -138,3 +138,29 @@ func ExampleSender() {
 	// acknowledged 3, duplicates 0, rejected 0, left in the outbox 0
 	// next seq after restart: 4
 }
+
+// A device sends its readings over MQTT to the broker of a node on this
+// machine. (No output: it needs a running node with the device registered.)
+func ExampleNewMQTT() {
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)) // a real device keeps a random seed
+	tr, err := device.NewMQTT(device.MQTTOptions{URL: "tcp://127.0.0.1:1883", Key: key})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer tr.Close()
+	s, err := device.NewSender(device.Options{Key: key, Dir: "/var/lib/sensor", Transport: tr})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if _, err := s.Record(ctx, map[string]any{"temp": 21.5}, time.Now()); err != nil {
+		fmt.Println(err)
+	}
+}

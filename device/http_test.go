@@ -1,10 +1,10 @@
 package device_test
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -25,17 +25,20 @@ func fakeNode(t *testing.T, answer func(w http.ResponseWriter, seqs []uint64)) *
 		if r.Method != http.MethodPost || r.URL.Path != "/v1/readings" || r.URL.Query().Get("wait") != "" {
 			t.Errorf("request %s %s, want POST /v1/readings waiting for commit", r.Method, r.URL)
 		}
-		var sub struct{ Readings []string }
-		if err := json.NewDecoder(r.Body).Decode(&sub); err != nil {
+		// client.Submit sends a CBOR array of the readings' bytes.
+		var raws [][]byte
+		if ct := r.Header.Get("Content-Type"); ct != "application/cbor" {
+			t.Errorf("Content-Type %q, want application/cbor", ct)
+		}
+		body, err := io.ReadAll(r.Body)
+		if err == nil {
+			err = reading.DecMode.Unmarshal(body, &raws)
+		}
+		if err != nil {
 			t.Errorf("body: %v", err)
 		}
 		var seqs []uint64
-		for _, b := range sub.Readings {
-			raw, err := base64.StdEncoding.DecodeString(b)
-			if err != nil {
-				t.Errorf("reading: %v", err)
-				return
-			}
+		for _, raw := range raws {
 			rd, err := reading.Decode(raw)
 			if err != nil {
 				t.Errorf("reading: %v", err)

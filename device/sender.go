@@ -48,27 +48,11 @@ type Answer struct {
 // the outbox and is sent again; wrap the error in a *RetryError when the
 // node said when to try again.
 //
-// An MQTT transport is to come, on eclipse/paho.golang, once the node's
-// MQTT intake (internal/mqtt) is in place. It fits this contract: connect
-// with client id and user name = the device id and a fresh token as
-// password, subscribe at QoS 1 to the device's receipts and errors topics
-// (keeping the session, so answers published while the device was away
-// arrive), publish each reading of the batch to the readings topic at QoS 1,
-// and match the answers that arrive by seq: a receipt message answers
-// Accepted or Duplicate, an error message Rejected with its reason. Readings
-// without an answer within the transport's wait are Pending (they are sent
-// again, and a resend of a committed reading is answered with a duplicate
-// receipt); a refused CONNECT (bad token, not authorised) or a disconnect
-// with Server busy (0x89) is an error, the latter a *RetryError.
+// HTTP and MQTT are this package's transports; each says how it fills
+// this contract.
 type Transport interface {
 	Send(ctx context.Context, raws [][]byte) ([]Answer, error)
 }
-
-// TODO(mqtt): the MQTT transport, NewMQTT(brokerURL, key, id), as described
-// above. It waits for internal/mqtt to publish, outside internal/, the token
-// function (mqtt.Token), the topic names and the JSON of the receipts and
-// errors messages, and for eclipse/paho.golang to become a direct
-// dependency in go.mod.
 
 // RetryError is a Transport error that carries the node's advice on when
 // to send again (HTTP 503 with Retry-After, for instance).

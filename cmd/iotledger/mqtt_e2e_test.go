@@ -19,22 +19,11 @@ import (
 	"github.com/iotledger/iotledger/reading"
 )
 
-// mqttHome makes a home with an owner and a registered device dev1 on a
-// running node started with args; it returns the node and dev1's key.
+// mqttHome starts a node with args and a registered device dev1; it
+// returns the node, dev1's key and the flags that point a command at it.
 func mqttHome(t *testing.T, args ...string) (*testonly.Node, *keystore.Key, []string) {
 	t.Helper()
-	home := t.TempDir()
-	testonly.MustRun(t, "init", "--home", home, "--chain-id", "mqtt-chain")
-	testonly.MustRun(t, "keys", "new", "owner", "--home", home)
-	testonly.MustRun(t, "keys", "new", "dev1", "--home", home)
-	n := testonly.StartNode(t, home, "start", args...)
-	flags := []string{"--home", home, "--api", n.URL(), "--rpc", n.RPCAddr}
-	testonly.MustRun(t, append([]string{"device", "register", "--owner", "owner", "--key", "dev1"}, flags...)...)
-	k, err := keystore.Load(home, "dev1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n, k, flags
+	return testonly.DeviceNode(t, "mqtt-chain", args...)
 }
 
 // verifyReceipt fetches a reading's receipt with the CLI and verifies it
