@@ -214,7 +214,11 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if p == nil {
 		return nil, errors.New("app: Commit without FinalizeBlock")
 	}
-	b := a.db.NewBatch()
+	size := p.log.WriteBytes() + 4096
+	for k, v := range p.stage.writes {
+		size += len(k) + len(v) + 16
+	}
+	b := a.db.NewBatchWithSize(size) // one allocation instead of doubling
 	defer b.Close()
 	for _, k := range p.stage.sortedKeys() {
 		if err := b.Set([]byte(k), p.stage.writes[k], nil); err != nil {

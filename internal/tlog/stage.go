@@ -59,6 +59,16 @@ func (s *Stage) keep(leaf []byte) []byte {
 	return s.arena[len(s.arena)-len(leaf) : len(s.arena) : len(s.arena)]
 }
 
+// WriteBytes estimates how many bytes Write puts into a batch, so the
+// caller can size it once.
+func (s *Stage) WriteBytes() int {
+	n := 16
+	for _, leaf := range s.leaves {
+		n += len(leaf) + 2*(maxKeyLen+8) + hasher.Size() // leaf key and value, leaf hash
+	}
+	return n + len(s.nodes)/8*(maxKeyLen+8+hasher.Size()) // generous for the stored interior nodes
+}
+
 // Size returns the size of the log with the staged leaves.
 func (s *Stage) Size() uint64 { return s.rng.End() }
 
