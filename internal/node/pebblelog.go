@@ -33,8 +33,8 @@ func openAppDB(dir string, l *slog.Logger, readOnly bool) (*pebble.DB, error) {
 	cache := pebble.NewCache(256 << 20)
 	defer cache.Unref()
 	o := &pebble.Options{
-		Logger:       pebbleLogger{l.With("module", "pebble")},
-		Cache:        cache,
+		Logger: pebbleLogger{l.With("module", "pebble")},
+		Cache:  cache,
 		// Pebble keeps up to MemTableStopWritesThreshold+1 old WAL files
 		// for reuse, each as large as a memtable: 16 MiB memtables bound
 		// that to 64 MiB (64 MiB memtables left ~200 MiB of WAL on disk).
