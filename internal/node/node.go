@@ -110,8 +110,13 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		n.db.Close()
 		return nil, err
 	}
+	// One lock per ABCI connection rather than one for all: CheckTx of
+	// ingest's batches runs while a block executes, instead of waiting for
+	// it (a goroutine dump under overload showed the batcher blocked on the
+	// shared lock during every FinalizeBlock, so blocks shrank as load
+	// grew). The app reads only committed state outside block execution.
 	n.cmt, err = nm.NewNode(ctx, cc, pv, nodeKey,
-		proxy.NewLocalClientCreator(n.app),
+		proxy.NewConnSyncLocalClientCreator(n.app),
 		nm.DefaultGenesisDocProviderFunc(cc),
 		cometDBProvider(log),
 		nm.DefaultMetricsProvider(cc.Instrumentation),
