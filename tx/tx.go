@@ -49,6 +49,7 @@ const (
 	TypeRegisterDevice Type = 1
 	TypeRevokeDevice   Type = 2
 	TypeRotateDevice   Type = 3
+	TypeTransfer       Type = 4
 )
 
 func (t Type) String() string {
@@ -59,6 +60,8 @@ func (t Type) String() string {
 		return "revoke_device"
 	case TypeRotateDevice:
 		return "rotate_device"
+	case TypeTransfer:
+		return "transfer"
 	}
 	return fmt.Sprintf("type(%d)", uint(t))
 }
@@ -103,6 +106,44 @@ type RotateDevice struct {
 	Device    string `cbor:"1,keyasint"`
 	Key       []byte `cbor:"2,keyasint"` // the new key
 	DeviceSig []byte `cbor:"3,keyasint"` // new key over RotationMessage
+}
+
+// Transfer moves Amount of the chain's token from an account to another.
+// From is the paying account: empty for the signer's own account, or a
+// device id (dev1...) whose key signs or whose owner signs, so a machine can
+// pay a machine. To is an account address (acc1...) or a registered
+// device's id.
+type Transfer struct {
+	From   string `cbor:"1,keyasint,omitempty"`
+	To     string `cbor:"2,keyasint"`
+	Amount uint64 `cbor:"3,keyasint"`
+	Memo   string `cbor:"4,keyasint,omitempty"`
+}
+
+// MaxMemoLen bounds a transfer's memo, in bytes.
+const MaxMemoLen = 256
+
+func (f *Transfer) check() error {
+	if err := checkAddress(f.To); err != nil {
+		return fmt.Errorf("to: %v", err)
+	}
+	if f.From != "" {
+		if err := checkAddress(f.From); err != nil {
+			return fmt.Errorf("from: %v", err)
+		}
+	}
+	if len(f.Memo) > MaxMemoLen {
+		return fmt.Errorf("memo is %d bytes, at most %d", len(f.Memo), MaxMemoLen)
+	}
+	return nil
+}
+
+// checkAddress accepts an account address or a device id.
+func checkAddress(a string) error {
+	if address.ParseAccount(a) == nil || address.ParseDevice(a) == nil {
+		return nil
+	}
+	return fmt.Errorf("%q is neither an account address (acc1...) nor a device id (dev1...)", a)
 }
 
 // RegistrationMessage is what a device signs to consent to its registration.
@@ -257,6 +298,12 @@ func decodeSigned(raw []byte) (*Signed, error) {
 		}
 		if err == nil && len(f.Key) != zip215.PublicKeySize {
 			err = fmt.Errorf("new key is %d bytes, want %d", len(f.Key), zip215.PublicKeySize)
+		}
+		s.Fields = f
+	case TypeTransfer:
+		f := new(Transfer)
+		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.check()
 		}
 		s.Fields = f
 	default:

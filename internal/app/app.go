@@ -35,6 +35,7 @@ type Meta struct {
 	AppHash []byte `cbor:"3,keyasint"`
 	Digest  []byte `cbor:"4,keyasint"`
 	Params  Params `cbor:"5,keyasint"`
+	Token   string `cbor:"6,keyasint,omitempty"` // the token's name; empty in stores from before tokens: DefaultToken
 }
 
 // Block is what the app records of each committed block.
@@ -93,6 +94,9 @@ type App struct {
 	readings *readingCache    // decoded readings and the key each verified under
 	keys     *zip215.KeyCache // expanded device keys
 	records  *recordCache     // committed device and account records
+	// genesisBalances are credited by the first block (set by InitChain,
+	// guarded by mu).
+	genesisBalances []Allocation
 
 	mu   sync.RWMutex // guards meta
 	meta Meta
@@ -198,7 +202,8 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 		return nil, err
 	}
 	a.mu.Lock()
-	a.meta = Meta{ChainID: req.ChainId, Height: req.InitialHeight - 1, Digest: GenesisDigest(req.ChainId, req.AppStateBytes), Params: g.Params}
+	a.genesisBalances = g.Balances
+	a.meta = Meta{ChainID: req.ChainId, Height: req.InitialHeight - 1, Digest: GenesisDigest(req.ChainId, req.AppStateBytes), Params: g.Params, Token: g.Token}
 	a.meta.AppHash = receipt.AppHash(0, a.log.Root(), a.meta.Digest)
 	a.mu.Unlock()
 	return &abci.InitChainResponse{AppHash: a.meta.AppHash}, nil
@@ -248,6 +253,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	}
 	a.mu.Lock()
 	a.meta = p.meta
+	a.genesisBalances = nil // credited by this block, the first
 	a.mu.Unlock()
 	a.pending = nil
 	a.obs.Committed(&p.block, p.outcomes, p.devices)

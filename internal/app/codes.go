@@ -27,6 +27,11 @@ const (
 	CodeBadTxSignature     Code = 17 // the account's signature does not verify
 	CodeRateLimited        Code = 18 // the device sends faster than params.device_rate_per_s
 	CodeNodeStopping       Code = 19 // the node is shutting down; send again later
+	CodeInsufficientFunds  Code = 20 // the paying account holds less than the amount
+	CodeBalanceOverflow    Code = 21 // the payee's balance would pass 2^64-1
+	CodeInvalidAmount      Code = 22 // the amount is 0 or above 2^63-1
+	CodeInvalidRecipient   Code = 23 // the payee is the payer, or an unregistered device
+	CodeNotController      Code = 24 // the signer may not spend from the paying account
 )
 
 var codeNames = map[Code]string{
@@ -50,6 +55,11 @@ var codeNames = map[Code]string{
 	CodeBadTxSignature:     "bad_tx_signature",
 	CodeRateLimited:        "rate_limited",
 	CodeNodeStopping:       "node_stopping",
+	CodeInsufficientFunds:  "insufficient_funds",
+	CodeBalanceOverflow:    "balance_overflow",
+	CodeInvalidAmount:      "invalid_amount",
+	CodeInvalidRecipient:   "invalid_recipient",
+	CodeNotController:      "not_controller",
 }
 
 // String is the code's stable name, used in API answers and metrics.

@@ -202,8 +202,17 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		}
 	}
 	a.warm(a.committed(), raws)
+	a.mu.Lock()
+	genesis := a.genesisBalances
+	a.mu.Unlock()
+	if len(genesis) > 0 { // the chain's first block: InitChain just ran
+		if err := x.creditGenesis(genesis); err != nil {
+			return nil, err
+		}
+	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, d := range txs {
+		x.txIndex = uint32(i)
 		r, err := x.execTx(d.t, d.f)
 		if err != nil {
 			return nil, err // a broken store: the node must stop
@@ -238,6 +247,7 @@ type execution struct {
 	height   int64
 	time     int64
 	progress map[string]*registry.Progress
+	txIndex  uint32 // index in the block of the transaction being executed
 	accepted uint64
 	outcomes []Outcome
 	devices  []DeviceChange
@@ -385,7 +395,10 @@ func (x *execution) execSigned(s *tx.Signed) (*failure, error) {
 		return nil, err
 	}
 	if acct == nil {
-		acct = &registry.Account{Address: s.Account, Key: s.Signer}
+		acct = &registry.Account{Address: s.Account}
+	}
+	if acct.Key == nil { // first signature; an account paid before has no key yet
+		acct.Key = s.Signer
 	}
 	if s.Nonce != acct.Nonce {
 		return fail(CodeWrongNonce, "nonce %d, account %s expects %d", s.Nonce, s.Account, acct.Nonce), nil
@@ -402,6 +415,8 @@ func (x *execution) execSigned(s *tx.Signed) (*failure, error) {
 		return x.revoke(s, f)
 	case *tx.RotateDevice:
 		return x.rotate(s, f)
+	case *tx.Transfer:
+		return x.transfer(s, f)
 	}
 	return fail(CodeMalformedTx, "unknown transaction type %d", s.Type), nil
 }

@@ -91,6 +91,12 @@ func newChain(t *testing.T, opts ...chainOption) *testChain {
 	for _, o := range opts {
 		o(&g.Params)
 	}
+	return newChainGenesis(t, g)
+}
+
+// newChainGenesis starts a chain with app_state g.
+func newChainGenesis(t *testing.T, g app.Genesis) *testChain {
+	t.Helper()
 	state, err := json.Marshal(g)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
+
+	"github.com/iotledger/iotledger/address"
 )
 
 // Params are the chain's rules that are set in genesis (app_state.params):
@@ -58,10 +61,52 @@ func (p Params) Validate() error {
 // Genesis is the app_state of genesis.json.
 type Genesis struct {
 	Params Params `json:"params"`
+	// Token is the name of the chain's token, which accounts hold.
+	Token string `json:"token"`
+	// Balances are the genesis allocations, credited in the first block.
+	Balances []Allocation `json:"balances,omitempty"`
 }
 
+// Allocation is a genesis balance: an account address or a device id.
+type Allocation struct {
+	Address string `json:"address"`
+	Amount  uint64 `json:"amount"`
+}
+
+// DefaultToken is the token name `init` writes.
+const DefaultToken = "IOT"
+
 // DefaultGenesis is the app_state `init` writes.
-func DefaultGenesis() Genesis { return Genesis{Params: DefaultParams()} }
+func DefaultGenesis() Genesis { return Genesis{Params: DefaultParams(), Token: DefaultToken} }
+
+// Validate names the first invalid field.
+func (g Genesis) Validate() error {
+	if err := g.Params.Validate(); err != nil {
+		return err
+	}
+	if g.Token == "" || len(g.Token) > 16 {
+		return fmt.Errorf("app: genesis token is %q, want a name of 1 to 16 characters", g.Token)
+	}
+	seen := map[string]bool{}
+	var total uint64
+	for i, b := range g.Balances {
+		if address.ParseAccount(b.Address) != nil && address.ParseDevice(b.Address) != nil {
+			return fmt.Errorf("app: genesis balances[%d].address %q is neither an account address (acc1...) nor a device id (dev1...)", i, b.Address)
+		}
+		if seen[b.Address] {
+			return fmt.Errorf("app: genesis balances[%d]: %s is listed twice; give each address one allocation", i, b.Address)
+		}
+		seen[b.Address] = true
+		if b.Amount == 0 || b.Amount > math.MaxInt64 {
+			return fmt.Errorf("app: genesis balances[%d].amount is %d, want 1 to %d", i, b.Amount, int64(math.MaxInt64))
+		}
+		if total+b.Amount < total {
+			return fmt.Errorf("app: genesis balances add up to more than 2^64-1")
+		}
+		total += b.Amount
+	}
+	return nil
+}
 
 // ParseGenesis reads app_state; empty means defaults.
 func ParseGenesis(b []byte) (Genesis, error) {
@@ -74,5 +119,5 @@ func ParseGenesis(b []byte) (Genesis, error) {
 	if err := dec.Decode(&g); err != nil {
 		return g, fmt.Errorf("app: genesis app_state: %w", err)
 	}
-	return g, g.Params.Validate()
+	return g, g.Validate()
 }

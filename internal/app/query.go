@@ -236,3 +236,40 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 	}
 	return &abci.QueryResponse{Value: b, Height: a.Meta().Height}, nil
 }
+
+// Token returns the name of the chain's token.
+func (a *App) Token() string { return a.Meta().tokenName() }
+
+// History returns up to limit of an account's payments, newest first,
+// starting below the cursor before (a key from a previous page's next, or
+// nil for the newest); and the cursor of the next page, if any.
+func (a *App) History(addr string, before []byte, limit int) ([]*registry.Payment, []byte, error) {
+	prefix := registry.HistoryPrefix(addr)
+	upper := append(append([]byte(nil), prefix...), 0xff)
+	if len(before) > 0 {
+		upper = append(append([]byte(nil), prefix...), before...)
+	}
+	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer it.Close()
+	var out []*registry.Payment
+	var last []byte // the key of the last entry returned: the next page ends below it
+	for ok := it.Last(); ok; ok = it.Prev() {
+		if len(out) == limit {
+			return out, last, nil
+		}
+		last = append(last[:0], it.Key()[len(prefix):]...)
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, nil, err
+		}
+		p, err := registry.DecodePayment(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil, it.Error()
+}

@@ -36,12 +36,14 @@ type KV interface {
 }
 
 // Key prefixes. Keys under PrefixAccount and PrefixDevice are covered by the
-// state digest; the others are derived from the reading log.
+// state digest; the others are derived from the reading log (progress, the
+// (device, seq) index) or from the transactions (account history).
 const (
 	PrefixAccount  = "a/"
 	PrefixDevice   = "d/"
 	PrefixProgress = "m/"
 	PrefixSeq      = "s/"
+	PrefixHistory  = "h/"
 )
 
 // Device statuses.
@@ -68,11 +70,53 @@ type OldKey struct {
 	Until int64  `cbor:"2,keyasint" json:"until_height"`
 }
 
-// Account is an account's record.
+// Account is an account's record: an Ed25519 key's account (acc1...), which
+// exists from its first signed transaction or first payment received, or a
+// device's account (its id, dev1...), which holds the device's balance and
+// is spent by the device's key or by its owner.
 type Account struct {
 	Address string `cbor:"1,keyasint" json:"address"`
-	Key     []byte `cbor:"2,keyasint" json:"key"`
+	Key     []byte `cbor:"2,keyasint" json:"key,omitempty"` // nil for a device's account and before an account signs
 	Nonce   uint64 `cbor:"3,keyasint" json:"nonce"`
+	Balance uint64 `cbor:"4,keyasint,omitempty" json:"balance"`
+}
+
+// Payment is one entry of an account's history: a transfer in or out.
+type Payment struct {
+	Height int64  `cbor:"1,keyasint" json:"height"`
+	Tx     uint32 `cbor:"2,keyasint" json:"tx"` // index of the transaction in its block
+	// Amount is positive for money in, negative for money out.
+	Amount int64 `cbor:"3,keyasint" json:"amount"`
+	// Counterparty is the other account, or "genesis" for an allocation.
+	Counterparty string `cbor:"4,keyasint" json:"counterparty"`
+	Memo         string `cbor:"5,keyasint,omitempty" json:"memo,omitempty"`
+	Balance      uint64 `cbor:"6,keyasint" json:"balance_after"`
+	By           string `cbor:"7,keyasint,omitempty" json:"signed_by,omitempty"` // the signer, when not the payer itself
+}
+
+// Counterparty of genesis allocations.
+const Genesis = "genesis"
+
+// HistoryKey is the key of an account's history entry at (height, tx);
+// the two entries of a self-payment cannot happen (it is refused).
+func HistoryKey(addr string, height int64, txIndex uint32) []byte {
+	k := binary.BigEndian.AppendUint64([]byte(PrefixHistory+addr+"/"), uint64(height))
+	return binary.BigEndian.AppendUint32(k, txIndex)
+}
+
+// HistoryPrefix is the prefix of an account's history keys.
+func HistoryPrefix(addr string) []byte { return []byte(PrefixHistory + addr + "/") }
+
+// PutPayment records a history entry of addr.
+func PutPayment(kv KV, addr string, p *Payment) { put(kv, HistoryKey(addr, p.Height, p.Tx), p) }
+
+// DecodePayment decodes a stored history entry.
+func DecodePayment(b []byte) (*Payment, error) {
+	p := new(Payment)
+	if err := reading.DecMode.Unmarshal(b, p); err != nil {
+		return nil, fmt.Errorf("%w: payment: %v", ErrCorrupt, err)
+	}
+	return p, nil
 }
 
 // Progress is what the ledger knows of a device's sequence numbers.
