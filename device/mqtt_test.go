@@ -176,11 +176,18 @@ func (l *fakeLedger) deps() mqtt.Deps {
 	id := address.Device(l.key.Public().(ed25519.PublicKey))
 	return mqtt.Deps{
 		Submit: func(_ context.Context, raws [][]byte, _ bool) ([]ingest.Result, error) {
-			r, err := l.submit(raws[0])
-			if err == nil && l.submitted != nil {
-				l.submitted <- raws[0]
+			out := make([]ingest.Result, len(raws))
+			for i, raw := range raws {
+				r, err := l.submit(raw)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = r
+				if l.submitted != nil {
+					l.submitted <- raw
+				}
 			}
-			return []ingest.Result{r}, err
+			return out, nil
 		},
 		Device: func(got string) (*registry.Device, error) {
 			if got != id {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,7 +38,7 @@ type Deps struct {
 
 // Sizes of the broker's queues.
 const (
-	noticeQueue      = 8192 // receipts and errors waiting to be published, per destination
+	noticeQueue      = 8192 // receipts and errors waiting to be published to the bridge; to devices, at least this
 	maxUnacked       = 128  // QoS 1 messages a device has not acknowledged; more are not sent to it
 	kickQueue        = 1024 // revoked or rotated devices waiting to be disconnected
 	bridgePublishers = 4    // bridge publishes in flight at once (QoS 1 waits for PUBACK)
@@ -60,9 +61,12 @@ type Broker struct {
 	limiter *limiter
 	pending *pendingTable
 
-	embeddedOut chan notice // to devices on the embedded broker
-	bridgeOut   chan notice // to the operator's broker
-	kick        chan string // device ids to disconnect
+	gather      chan *gathered // readings waiting for a Submit call
+	gatherers   int            // goroutines making Submit calls: one per core
+	gathering   atomic.Bool    // set by Start: submitOne gathers
+	embeddedOut *outbox        // to devices on the embedded broker
+	bridgeOut   chan notice    // to the operator's broker
+	kick        chan string    // device ids to disconnect
 
 	bridge      *autopaho.ConnectionManager // set by Start
 	bridgeReady chan struct{}               // closed once the bridge has subscribed
@@ -124,7 +128,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Broker, error) {
 		now:         time.Now,
 		limiter:     newLimiter(cfg.RatePerDevice, cfg.Burst, max(cfg.MaxClients, 1<<16)), // the bridge has no client limit
 		pending:     newPendingTable(cfg.PendingMax, cfg.PendingTTL),
-		embeddedOut: make(chan notice, noticeQueue),
+		gather:      make(chan *gathered, gatherMax),
+		gatherers:   runtime.GOMAXPROCS(0),
+		embeddedOut: newOutbox(max(cfg.PendingMax, noticeQueue)),
 		bridgeOut:   make(chan notice, noticeQueue),
 		kick:        make(chan string, kickQueue),
 		bridgeReady: make(chan struct{}),
@@ -180,6 +186,7 @@ func (b *Broker) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	b.startGathering()
 	if b.server != nil {
 		var lc net.ListenConfig
 		nl, err := lc.Listen(ctx, "tcp", b.cfg.Addr)
@@ -410,7 +417,7 @@ func (b *Broker) submit(ctx context.Context, raw []byte, busyFor time.Duration) 
 	var deadline <-chan time.Time
 	wait := 5 * time.Millisecond
 	for {
-		rs, err := b.deps.Submit(ctx, [][]byte{raw}, false)
+		rs, err := b.submitOne(ctx, raw)
 		switch {
 		case err == nil && len(rs) == 1:
 			return rs, nil
@@ -448,12 +455,8 @@ func (b *Broker) refuse(s sink, id string, seq *uint64, reason, detail string) {
 
 // notify queues n for the destinations in sinks; a full queue drops it.
 func (b *Broker) notify(sinks sink, n notice) {
-	if sinks&sinkEmbedded != 0 && b.server != nil {
-		select {
-		case b.embeddedOut <- n:
-		default:
-			b.stats.dropped.Add(1)
-		}
+	if sinks&sinkEmbedded != 0 && b.server != nil && !b.embeddedOut.push(n) {
+		b.stats.dropped.Add(1)
 	}
 	if sinks&sinkBridge != 0 && b.cfg.Bridge.URL != "" {
 		select {
@@ -470,18 +473,9 @@ func (b *Broker) runEmbedded() {
 		select {
 		case <-b.ctx.Done():
 			return
-		case n := <-b.embeddedOut:
-			// mochi drops a message for a client whose queue is full, but
-			// takes the client's lock, which a write to a client that does
-			// not read holds, to number a QoS 1 message. A client that
-			// reads acknowledges: one with maxUnacked messages unanswered
-			// gets no more, so the publisher never waits for it.
-			if cl, ok := b.server.Clients.Get(n.device); ok && cl.State.Inflight.Len() >= maxUnacked {
-				b.stats.dropped.Add(1)
-				continue
-			}
-			if err := b.server.Publish(n.topic, n.payload, false, 1); err != nil {
-				b.log.Warn("mqtt: publish", "topic", n.topic, "err", err)
+		case <-b.embeddedOut.ready:
+			for _, n := range b.embeddedOut.take() {
+				b.publish(n)
 			}
 		case id := <-b.kick:
 			if cl, ok := b.server.Clients.Get(id); ok {
@@ -489,6 +483,22 @@ func (b *Broker) runEmbedded() {
 				b.log.Info("mqtt: disconnected device after a change of its record", "device", id)
 			}
 		}
+	}
+}
+
+// publish sends a notice to its device, if connected.
+func (b *Broker) publish(n notice) {
+	// mochi drops a message for a client whose queue is full, but takes
+	// the client's lock, which a write to a client that does not read
+	// holds, to number a QoS 1 message. A client that reads acknowledges:
+	// one with maxUnacked messages unanswered gets no more, so the
+	// publisher never waits for it.
+	if cl, ok := b.server.Clients.Get(n.device); ok && cl.State.Inflight.Len() >= maxUnacked {
+		b.stats.dropped.Add(1)
+		return
+	}
+	if err := b.server.Publish(n.topic, n.payload, false, 1); err != nil {
+		b.log.Warn("mqtt: publish", "topic", n.topic, "err", err)
 	}
 }
 

@@ -79,8 +79,8 @@ func (l *ledger) Device(id string) (*registry.Device, error) {
 }
 
 func (l *ledger) Submit(_ context.Context, raws [][]byte, wait bool) ([]ingest.Result, error) {
-	if wait || len(raws) != 1 {
-		return nil, errors.New("fake: want one reading and wait false")
+	if wait || len(raws) == 0 {
+		return nil, errors.New("fake: want readings and wait false")
 	}
 	l.mu.Lock()
 	f := l.submit
@@ -88,14 +88,20 @@ func (l *ledger) Submit(_ context.Context, raws [][]byte, wait bool) ([]ingest.R
 	if f == nil {
 		f = queue
 	}
-	r, err := f(raws[0])
-	if err != nil {
-		return nil, err
+	out := make([]ingest.Result, len(raws))
+	for i, raw := range raws {
+		r, err := f(raw)
+		if err != nil {
+			return nil, err // the whole call, as ingest refuses a call when its queue is full
+		}
+		out[i] = r
 	}
-	if r.Status == "pending" {
-		l.submitted <- raws[0]
+	for i, r := range out {
+		if r.Status == "pending" {
+			l.submitted <- raws[i]
+		}
 	}
-	return []ingest.Result{r}, nil
+	return out, nil
 }
 
 // queue is Submit's default: a reading that decodes is queued.

@@ -1,13 +1,17 @@
 package mqtt
 
 import (
+	"context"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/mqttwire"
 )
 
@@ -171,5 +175,62 @@ func TestPendingTable(t *testing.T) {
 	}
 	if p.len() != 0 {
 		t.Errorf("len %d after takeOutcomes, want 0", p.len())
+	}
+}
+
+// Readings that arrive while a Submit call runs go together in the next
+// call: ingest verifies a call's readings as one batch.
+func TestGatherSharesASubmit(t *testing.T) {
+	release := make(chan struct{})
+	calls := make(chan int, 10) // the number of readings of each call
+	first := true
+	cfg := testConfig()
+	cfg.Enabled = false
+	b, err := New(cfg, Deps{
+		Submit: func(_ context.Context, raws [][]byte, _ bool) ([]ingest.Result, error) {
+			calls <- len(raws)
+			if first {
+				first = false
+				<-release
+			}
+			return make([]ingest.Result, len(raws)), nil
+		},
+		Device: newLedger().Device,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.gatherers = 1
+	if err := b.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+
+	c := ctx(t)
+	var wg sync.WaitGroup
+	submit := func(seq byte) {
+		wg.Go(func() {
+			if _, err := b.submitOne(c, []byte{seq}); err != nil {
+				t.Errorf("submitOne: %v", err)
+			}
+		})
+	}
+	submit(1)
+	if n := <-calls; n != 1 {
+		t.Fatalf("first call carried %d readings, want 1", n)
+	}
+	for seq := range byte(4) {
+		submit(2 + seq)
+	}
+	for len(b.gather) < 4 { // the four wait behind the first call
+		if c.Err() != nil {
+			t.Fatal("readings did not queue")
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if n := <-calls; n != 4 {
+		t.Errorf("second call carried %d readings, want the 4 that waited", n)
 	}
 }

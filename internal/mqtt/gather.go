@@ -1,0 +1,102 @@
+package mqtt
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/iotledger/iotledger/internal/ingest"
+)
+
+// gatherMax is the most readings one Submit call carries.
+const gatherMax = 1024
+
+// gathered is a reading waiting for a Submit call, and where its result
+// goes.
+type gathered struct {
+	raw  []byte
+	done chan gatherResult // capacity 1
+}
+
+type gatherResult struct {
+	r   ingest.Result
+	err error
+}
+
+// startGathering starts the goroutines that gather the readings of many
+// connections into one Submit call: b.gatherers of them, one per core, as
+// ingest checks one call per core at once. A call verifies its readings together (batch
+// verification on all cores), so one call per reading would hold the
+// intake far below what the node commits. Under light load a call carries
+// the one reading that is waiting, so gathering adds no delay; under heavy
+// load the readings that arrive while a call runs make the next one.
+func (b *Broker) startGathering() {
+	for range b.gatherers {
+		b.wg.Go(b.runGather)
+	}
+	b.gathering.Store(true)
+}
+
+// submitOne hands one reading to Submit, gathered with others once Start
+// has run (directly before: tests call the broker's parts unstarted).
+func (b *Broker) submitOne(ctx context.Context, raw []byte) ([]ingest.Result, error) {
+	if !b.gathering.Load() {
+		return b.deps.Submit(ctx, [][]byte{raw}, false)
+	}
+	g := &gathered{raw: raw, done: make(chan gatherResult, 1)}
+	select {
+	case b.gather <- g:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-b.ctx.Done():
+		return nil, b.ctx.Err()
+	}
+	select {
+	case res := <-g.done:
+		if res.err != nil {
+			return nil, res.err
+		}
+		return []ingest.Result{res.r}, nil
+	case <-b.ctx.Done(): // the gatherers stopped
+		return nil, b.ctx.Err()
+	}
+}
+
+// runGather submits what is waiting, a call at a time, until Close.
+func (b *Broker) runGather() {
+	batch := make([]*gathered, 0, gatherMax)
+	raws := make([][]byte, 0, gatherMax)
+	for {
+		batch = batch[:0]
+		select {
+		case <-b.ctx.Done():
+			return
+		case g := <-b.gather:
+			batch = append(batch, g)
+		}
+	more:
+		for len(batch) < gatherMax {
+			select {
+			case g := <-b.gather:
+				batch = append(batch, g)
+			default:
+				break more
+			}
+		}
+		raws = raws[:0]
+		for _, g := range batch {
+			raws = append(raws, g.raw)
+		}
+		rs, err := b.deps.Submit(b.ctx, raws, false)
+		if err == nil && len(rs) != len(raws) {
+			b.log.Error("mqtt: Submit returned the wrong number of results", "want", len(raws), "got", len(rs))
+			err = fmt.Errorf("mqtt: Submit returned %d results for %d readings", len(rs), len(raws))
+		}
+		for i, g := range batch {
+			if err != nil {
+				g.done <- gatherResult{err: err}
+			} else {
+				g.done <- gatherResult{r: rs[i]}
+			}
+		}
+	}
+}
