@@ -12,7 +12,7 @@ func benchCmd(e *env) *cobra.Command {
 	var f simFlags
 	var logLevel, profile string
 	c := &cobra.Command{
-		Use:   "bench [--json] [--devices N --rate R --duration D --via http]",
+		Use:   "bench [--json] [--devices N --rate R --duration D --via http|mqtt]",
 		Short: "Measure a fresh node on this machine: throughput, latency, verification ceiling, CPU, disk and memory",
 		Long: `bench starts a fresh single-validator node in a temporary home, on free
 loopback ports, runs the simulator of ` + "`iotledger sim`" + ` against it in the same

@@ -36,7 +36,7 @@ func (f *simFlags) register(c *cobra.Command) {
 	c.Flags().IntVar(&f.batch, "batch", sim.DefaultBatch, "readings per request")
 	c.Flags().IntVar(&f.inflight, "inflight", sim.DefaultInFlight, "most requests awaiting their answer at once (each waits for commit)")
 	c.Flags().DurationVar(&f.timeout, "timeout", sim.DefaultTimeout, "bound on one request; keep it above the node's api.wait_timeout (bench sets both)")
-	c.Flags().StringVar(&f.via, "via", sim.ViaHTTP, "how readings are published: http or mqtt (mqtt is not yet available)")
+	c.Flags().StringVar(&f.via, "via", sim.ViaHTTP, "how readings are published: http (batches to the API) or mqtt (each device connects to the node's broker as itself)")
 	c.Flags().StringVar(&f.seed, "seed", sim.DefaultSeed, "derives the device keys: the same seed is the same fleet, registered once")
 	c.Flags().BoolVar(&f.json, "json", false, "print one JSON object instead of text")
 }
@@ -64,7 +64,10 @@ does not know (with an owner key made in memory, through CometBFT's RPC,
 --rpc), signs every reading before sending any, then publishes --rate
 readings a second for the whole fleet, for --duration, in batches of --batch
 (POST /v1/readings, waiting for commit) on a fixed schedule, whatever the
-node answers (open loop). It prints what became of the readings: sent,
+node answers (open loop). With --via mqtt every device connects to the
+node's broker (--mqtt) as itself, with a token signed by its key, before the
+load starts; each reading is published at QoS 1 and its fate comes on the
+device's receipts and errors topics. It prints what became of the readings: sent,
 committed, rejected by reason, pending and lost; the latency from publish to
 committed (p50, p90, p99, max) and the committed readings per second after a
 warm-up. Addresses must be loopback: sim drives a node on this machine.`,
@@ -78,6 +81,7 @@ warm-up. Addresses must be loopback: sim drives a node on this machine.`,
 			rpc := e.rpcAddr()
 			addrs := []string{api, rpc}
 			if f.via == sim.ViaMQTT {
+				mqttURL = e.mqttBase(mqttURL)
 				addrs = append(addrs, mqttURL)
 			}
 			for _, a := range addrs {
@@ -106,7 +110,7 @@ warm-up. Addresses must be loopback: sim drives a node on this machine.`,
 		},
 	}
 	f.register(c)
-	c.Flags().StringVar(&mqttURL, "mqtt", "tcp://127.0.0.1:1883", "MQTT broker URL, for --via mqtt")
+	c.Flags().StringVar(&mqttURL, "mqtt", "", "MQTT broker URL, for --via mqtt (default: the broker of the home's config, else tcp://127.0.0.1:1883)")
 	return c
 }
 
@@ -121,6 +125,18 @@ func (e *env) apiBase() string {
 		}
 	}
 	return strings.TrimRight(u, "/")
+}
+
+// mqttBase is the MQTT broker URL: flag when set, else the embedded broker
+// of the home's config, else tcp://127.0.0.1:1883.
+func (e *env) mqttBase(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if c, err := node.LoadConfig(e.homeDir("")); err == nil && c.MQTT.Enabled {
+		return "tcp://" + c.MQTT.Addr
+	}
+	return "tcp://127.0.0.1:1883"
 }
 
 // printFigures prints v as one JSON object, or as text.

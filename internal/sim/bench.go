@@ -90,9 +90,10 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 		return nil, err
 	}
 	if c.Via == ViaMQTT {
-		// When the node has its MQTT intake, start it below and give its
-		// broker's address to NewSender.
-		return nil, ErrMQTTUnavailable
+		// Both ends of every device's connection are in this process.
+		if err := checkOpenFiles(2*c.Devices, fmt.Sprintf("bench --via mqtt --devices %d (node and load generator in one process, so two ends of each device's connection)", c.Devices)); err != nil {
+			return nil, err
+		}
 	}
 	s := c.Schedule.withDefaults()
 	log := c.Log
@@ -123,13 +124,16 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 	c.progress("bench: node started in %s, API %s", home, api)
 
 	// The sender first: an unavailable transport fails before any work.
-	send, err := NewSender(c.Via, Endpoints{API: api, InFlight: s.InFlight})
+	send, err := NewSender(c.Via, Endpoints{API: api, MQTT: "tcp://" + n.MQTTAddr(), InFlight: s.InFlight})
 	if err != nil {
 		return nil, err
 	}
 	defer send.Close()
 	p, err := prepare(ctx, c.Config, n.RPC(), APILookup(APIClient(api)))
 	if err != nil {
+		return nil, err
+	}
+	if err := connect(ctx, c.Config, send, p); err != nil {
 		return nil, err
 	}
 	c.progress("bench: measuring the Ed25519 verification ceiling for %v", c.CeilingTime)

@@ -22,7 +22,9 @@
 //     never repeat a (device, seq) the chain holds.
 //  3. f.Presign(ctx, count, seq, now): signs every reading before anything
 //     is measured, on all cores, so signing costs the node nothing.
-//  4. Run(ctx, schedule, readings, sender): publishes the readings in
+//  4. If the sender is a [Connector] (MQTT), Connect(ctx, fleet): every
+//     device connects as itself, before anything is measured.
+//  5. Run(ctx, schedule, readings, sender): publishes the readings in
 //     batches (Schedule.Batch, 500 by default) at their scheduled times and
 //     collects what became of each one into [Stats].
 //
@@ -69,8 +71,22 @@
 // # Transports
 //
 // A [Sender] publishes a batch and reports each reading's [Fate]. [HTTP] is
-// the node's API. [MQTT] is the place for the MQTT intake: it answers
-// [ErrMQTTUnavailable] until that intake exists. Every address the simulator
-// is given must be a loopback address: it is a load generator, and drives only
-// a node on the same machine.
+// the node's API: one request per batch. [MQTT] is the node's broker: each
+// simulated device has a connection of its own (client id its device id,
+// password a token signed with its key, MQTT 5), set up by Connect up to 64
+// at a time before the measured window; Send publishes each reading of a
+// batch at QoS 1 on its device's connection (never more unacknowledged at
+// once than the broker's receive maximum) and takes each reading's fate
+// from the receipt or error message the node publishes to the device,
+// matched by device and sequence number, timed when it arrives. So the
+// latency over MQTT is from a batch's due time to the receipt, as over HTTP
+// it is to the answer. A connection costs a goroutine, a 512-byte read
+// buffer and a small map: ten thousand devices are ten thousand
+// connections, and as many open files (twice as many for bench, which runs
+// both ends); the limit is checked before connecting. The simulator does
+// not reconnect: readings of a device whose connection the node closed
+// count as rejected, "busy" if it said 0x89 Server busy, else
+// "disconnected". Every address the simulator is given must be a loopback
+// address: it is a load generator, and drives only a node on the same
+// machine.
 package sim

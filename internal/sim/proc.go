@@ -238,3 +238,31 @@ func protoFields(b []byte, fn func(field, wire int, v uint64, data []byte) error
 	}
 	return nil
 }
+
+// fileReserve is the open files a process needs besides its MQTT
+// connections: a node's stores, logs and listeners, and the load
+// generator's HTTP connections.
+const fileReserve = 1024
+
+// checkOpenFiles checks that the process may open conns connections and
+// fileReserve files more, raising its soft limit up to the hard one if
+// that is needed and enough.
+func checkOpenFiles(conns int, what string) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return nil // the connections will tell
+	}
+	need := uint64(conns) + fileReserve
+	if lim.Cur >= need {
+		return nil
+	}
+	if lim.Max >= need {
+		raised := lim
+		raised.Cur = need
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("sim: %s needs %d MQTT connections, about %d open files in this process, but the limit is %d (hard limit %d): raise it (ulimit -n %d, or LimitNOFILE in a systemd unit) or simulate fewer devices",
+		what, conns, need, lim.Cur, lim.Max, need)
+}

@@ -41,9 +41,6 @@ const (
 	ViaMQTT = "mqtt"
 )
 
-// ErrMQTTUnavailable is the answer of MQTT until the node's MQTT intake exists.
-var ErrMQTTUnavailable = errors.New("sim: --via mqtt is not implemented in the load generator yet (the node's MQTT broker works; see the README); use --via http")
-
 // Endpoints are where a node takes readings.
 type Endpoints struct {
 	API      string // base URL of the HTTP API, such as http://127.0.0.1:8080
@@ -51,22 +48,20 @@ type Endpoints struct {
 	InFlight int    // most concurrent requests the sender must carry
 }
 
-// NewSender returns the sender for via: ViaHTTP or ViaMQTT.
+// NewSender returns the sender for via: ViaHTTP or ViaMQTT. The MQTT sender
+// is a Connector: it connects the fleet's devices in Connect.
 func NewSender(via string, ep Endpoints) (Sender, error) {
 	switch via {
 	case ViaHTTP:
 		return HTTP(ep.API, ep.InFlight)
 	case ViaMQTT:
-		return MQTT(ep.MQTT)
+		s, err := MQTT(ep.MQTT)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("sim: --via %q: want %s or %s", via, ViaHTTP, ViaMQTT)
-}
-
-// MQTT returns a sender that publishes each reading to the node's MQTT
-// broker at brokerURL and learns its fate once committed. Not yet
-// available: it returns ErrMQTTUnavailable.
-func MQTT(brokerURL string) (Sender, error) {
-	return nil, ErrMQTTUnavailable
 }
 
 // HTTP returns a sender that posts each batch as one JSON request to the

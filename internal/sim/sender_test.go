@@ -1,7 +1,7 @@
 package sim_test
 
 import (
-	"errors"
+	"strings"
 	"testing"
 
 	"github.com/iotledger/iotledger/internal/sim"
@@ -33,13 +33,47 @@ func TestCheckLoopback(t *testing.T) {
 	}
 }
 
-func TestMQTTIsNotYetAvailable(t *testing.T) {
-	s, err := sim.NewSender(sim.ViaMQTT, sim.Endpoints{MQTT: "tcp://127.0.0.1:1883"})
-	if !errors.Is(err, sim.ErrMQTTUnavailable) || s != nil {
-		t.Errorf("NewSender(mqtt) = %v, %v; want ErrMQTTUnavailable", s, err)
+func TestNewSender(t *testing.T) {
+	tests := []struct {
+		name string
+		via  string
+		ep   sim.Endpoints
+		want string // in the error; "" for none
+	}{
+		{"http", sim.ViaHTTP, sim.Endpoints{API: "http://127.0.0.1:8080"}, ""},
+		{"mqtt", sim.ViaMQTT, sim.Endpoints{MQTT: "tcp://127.0.0.1:1883"}, ""},
+		{"mqtt elsewhere", sim.ViaMQTT, sim.Endpoints{MQTT: "tcp://10.0.0.1:1883"}, "not a loopback address"},
+		{"mqtt over http", sim.ViaMQTT, sim.Endpoints{MQTT: "http://127.0.0.1:1883"}, "want tcp://HOST:PORT"},
+		{"mqtt without a port", sim.ViaMQTT, sim.Endpoints{MQTT: "tcp://127.0.0.1"}, "want tcp://HOST:PORT"},
+		{"carrier pigeon", "carrier-pigeon", sim.Endpoints{}, "want http or mqtt"},
 	}
-	if _, err := sim.NewSender("carrier-pigeon", sim.Endpoints{}); err == nil {
-		t.Error("NewSender(carrier-pigeon) succeeded")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := sim.NewSender(tt.via, tt.ep)
+			if tt.want == "" {
+				if err != nil || s == nil {
+					t.Fatalf("NewSender = %v, %v; want a sender", s, err)
+				}
+				s.Close()
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || s != nil {
+				t.Errorf("NewSender = %v, %v; want no sender and an error with %q", s, err, tt.want)
+			}
+		})
+	}
+}
+
+// Sending over MQTT before the devices are connected is an error, not a
+// hang.
+func TestMQTTSendsOnlyAfterConnect(t *testing.T) {
+	s, err := sim.MQTT("tcp://127.0.0.1:1883")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if fates, err := s.Send(t.Context(), [][]byte{{1}}); err == nil {
+		t.Errorf("Send before Connect = %v, want an error", fates)
 	}
 }
 

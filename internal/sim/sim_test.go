@@ -32,11 +32,11 @@ func startNode(t *testing.T) *node.Node {
 	return n
 }
 
-// simulate runs one simulation over HTTP against n.
+// simulate runs one simulation against n, via cfg.Via.
 func simulate(t *testing.T, ctx context.Context, n *node.Node, cfg sim.Config) *sim.Figures {
 	t.Helper()
 	api := "http://" + n.APIAddr()
-	send, err := sim.NewSender(sim.ViaHTTP, sim.Endpoints{API: api, InFlight: 8})
+	send, err := sim.NewSender(cfg.Via, sim.Endpoints{API: api, MQTT: "tcp://" + n.MQTTAddr(), InFlight: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,11 +97,32 @@ func TestSimulateCommitsEveryReading(t *testing.T) {
 	checkAllCommitted(t, f, 200)
 }
 
+// Over MQTT each device connects as itself and learns every reading's fate
+// from its receipts topic.
+func TestSimulateOverMQTT(t *testing.T) {
+	n := startNode(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+
+	cfg := sim.Config{Devices: 25, Seed: "mqtt", Via: sim.ViaMQTT, Schedule: sim.Schedule{Rate: 400, Duration: 2 * time.Second, Batch: 40}}
+	f := simulate(t, ctx, n, cfg)
+	if f.Registered != 25 || f.Via != sim.ViaMQTT {
+		t.Errorf("registered %d devices via %s, want 25 via mqtt", f.Registered, f.Via)
+	}
+	checkAllCommitted(t, f, 800)
+}
+
 func TestBenchReportsEveryFigure(t *testing.T) {
+	for _, via := range []string{sim.ViaHTTP, sim.ViaMQTT} {
+		t.Run(via, func(t *testing.T) { benchReportsEveryFigure(t, via) })
+	}
+}
+
+func benchReportsEveryFigure(t *testing.T, via string) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	r, err := sim.Bench(ctx, sim.BenchConfig{
-		Config:      sim.Config{Devices: 10, Schedule: sim.Schedule{Rate: 300, Duration: 2 * time.Second, Batch: 30}},
+		Config:      sim.Config{Devices: 10, Via: via, Schedule: sim.Schedule{Rate: 300, Duration: 2 * time.Second, Batch: 30}},
 		CeilingTime: 200 * time.Millisecond,
 	})
 	if err != nil {
@@ -125,8 +146,8 @@ func TestBenchReportsEveryFigure(t *testing.T) {
 	if ratio := got["ratio"].(float64); math.Abs(ratio-committed/ceiling) > 1e-12*ratio {
 		t.Errorf("ratio %v, want committed/ceiling = %v", ratio, committed/ceiling)
 	}
-	if got["committed"] != float64(600) || got["sent"] != float64(600) {
-		t.Errorf("sent %v, committed %v; want all 600", got["sent"], got["committed"])
+	if got["committed"] != float64(600) || got["sent"] != float64(600) || got["via"] != via {
+		t.Errorf("sent %v, committed %v via %v; want all 600 via %s", got["sent"], got["committed"], got["via"], via)
 	}
 	stores, _ := got["store_bytes_per_reading"].(map[string]any)
 	for _, s := range sim.Stores {

@@ -67,6 +67,24 @@ func prepare(ctx context.Context, c Config, chain Chain, lookup Lookup) (*prepar
 	return p, nil
 }
 
+// connect connects the fleet's devices if send is a Connector.
+func connect(ctx context.Context, c Config, send Sender, p *prepared) error {
+	cn, ok := send.(Connector)
+	if !ok {
+		return nil
+	}
+	c.progress("sim: connecting %d devices, each as itself", p.fleet.Len())
+	start := time.Now()
+	if err := cn.Connect(ctx, p.fleet); err != nil {
+		return err
+	}
+	if pl, ok := send.(interface{ plan([][]byte, uint64) }); ok {
+		pl.plan(p.raws, p.reg.NextSeq)
+	}
+	c.progress("sim: connected in %v", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
 // Simulate registers the fleet, signs its readings and publishes them on
 // schedule through send: `iotledger sim`. A node that is still running when
 // ctx ends gets the figures so far, with ctx's error.
@@ -76,6 +94,9 @@ func Simulate(ctx context.Context, c Config, chain Chain, lookup Lookup, send Se
 	}
 	p, err := prepare(ctx, c, chain, lookup)
 	if err != nil {
+		return nil, err
+	}
+	if err := connect(ctx, c, send, p); err != nil {
 		return nil, err
 	}
 	s := c.Schedule.withDefaults()
