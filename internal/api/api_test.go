@@ -26,6 +26,7 @@ import (
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
+	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
@@ -617,4 +618,38 @@ func cborBatch(t *testing.T, raws ...[]byte) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestAccount(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	owner := apitest.Owner()
+	var first api.Account
+	e.do(t, http.MethodGet, "/v1/accounts/"+owner+"?limit=1", "", nil).ok(t, &first)
+	want := api.Account{Address: owner, Token: "IOT", Balance: 93, Nonce: 4,
+		History: []registry.Payment{{Height: 5, Amount: -7, Counterparty: e.ledger.DeviceList[0].ID, Memo: "top-up", Balance: 93}}}
+	want.SetNext(append(make([]byte, 11), 1))
+	if d := cmp.Diff(first, want); d != "" {
+		t.Errorf("first page (-got +want):\n%s", d)
+	}
+	var second api.Account
+	e.do(t, http.MethodGet, "/v1/accounts/"+owner+"?limit=1&before="+first.Next, "", nil).ok(t, &second)
+	if len(second.History) != 1 || second.History[0].Counterparty != registry.Genesis || second.Next != "" {
+		t.Errorf("second page = %+v, want the genesis credit and no next", second)
+	}
+	var empty api.Account
+	a := e.do(t, http.MethodGet, "/v1/accounts/"+apitest.DeviceID(2), "", nil)
+	a.ok(t, &empty)
+	if empty.Balance != 0 || empty.History == nil || len(empty.History) != 0 || !strings.Contains(string(a.body), `"history":[]`) {
+		t.Errorf("unused account = %s, want a zero balance and an empty history list", a.body)
+	}
+	for _, tc := range []struct{ path, kind, detail string }{
+		{"/v1/accounts/bob", api.KindInvalidID, "neither an account address"},
+		{"/v1/accounts/" + owner + "?before=zz", api.KindInvalidParameter, "cursor"},
+		{"/v1/accounts/" + owner + "?limit=0", api.KindInvalidParameter, "limit"},
+	} {
+		p := e.do(t, http.MethodGet, tc.path, "", nil).problem(t, 400, tc.kind)
+		if !strings.Contains(p.Detail, tc.detail) {
+			t.Errorf("%s: detail %q does not say %q", tc.path, p.Detail, tc.detail)
+		}
+	}
 }

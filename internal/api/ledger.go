@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 
 	"github.com/iotledger/iotledger/internal/app"
@@ -25,10 +26,31 @@ type Ledger interface {
 	// until each reading is committed or refused; readings still in flight
 	// then are reported "pending". ErrBusy means the node is saturated.
 	Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error)
+	// Account returns an account (acc1...) or a device's account (dev1...)
+	// with up to limit of its payments, newest first, below the cursor
+	// before (nil: from the newest). An account that never signed nor
+	// received anything is returned with a zero balance.
+	Account(addr string, before []byte, limit int) (*Account, error)
 	// Subscribe returns committed events; the channel is bounded and a slow
 	// subscriber loses events (counted) rather than blocking the node.
 	Subscribe() (events <-chan Event, cancel func())
 }
+
+// Account is GET /v1/accounts/{addr}: the balance, the nonce its next
+// transaction needs, and its payments, newest first.
+type Account struct {
+	Address string             `json:"address"`
+	Token   string             `json:"token"`
+	Balance uint64             `json:"balance"`
+	Nonce   uint64             `json:"nonce"`
+	History []registry.Payment `json:"history"`
+	// Next is the cursor of the next page of history (query parameter
+	// before); absent on the last page.
+	Next string `json:"next,omitempty"`
+}
+
+// SetNext sets the cursor of the next page of history; nil for none.
+func (a *Account) SetNext(cursor []byte) { a.Next = hex.EncodeToString(cursor) }
 
 // Errors a Ledger returns.
 var (

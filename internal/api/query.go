@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -335,4 +336,31 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 	w.WriteHeader(code)
 	w.Write(b)
 	return nil
+}
+
+func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
+	addr := r.PathValue("addr")
+	if address.ParseAccount(addr) != nil && address.ParseDevice(addr) != nil {
+		return newProblem(http.StatusBadRequest, KindInvalidID, "Invalid address",
+			"%q is neither an account address (acc1...) nor a device id (dev1...); both are bech32 text derived from a public key", addr)
+	}
+	q := r.URL.Query()
+	limit, err := limitParam(q)
+	if err != nil {
+		return err
+	}
+	var before []byte
+	if v := q.Get("before"); v != "" {
+		if before, err = hex.DecodeString(v); err != nil || len(before) != 12 {
+			return invalidParameter("before=%q is not a history cursor; pass the next value of the previous page as it is", v)
+		}
+	}
+	a, err := s.ledger.Account(addr, before, limit)
+	if err != nil {
+		return fmt.Errorf("account %s: %w", addr, err)
+	}
+	if a.History == nil {
+		a.History = []registry.Payment{}
+	}
+	return writeJSON(w, http.StatusOK, a)
 }

@@ -290,6 +290,27 @@ func (n *Node) Readings(id string, q app.ReadingQuery) ([]*app.Stored, *uint64, 
 	return n.app.Readings(id, q)
 }
 
+// Account implements api.Ledger.
+func (n *Node) Account(addr string, before []byte, limit int) (*api.Account, error) {
+	acct, err := n.app.Account(addr)
+	if err != nil {
+		return nil, err
+	}
+	out := &api.Account{Address: addr, Token: n.app.Token()}
+	if acct != nil {
+		out.Balance, out.Nonce = acct.Balance, acct.Nonce
+	}
+	history, next, err := n.app.History(addr, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range history {
+		out.History = append(out.History, *p)
+	}
+	out.SetNext(next)
+	return out, nil
+}
+
 // Block implements api.Ledger.
 func (n *Node) Block(ctx context.Context, h int64) (*api.BlockInfo, error) {
 	b, err := n.app.Block(h)

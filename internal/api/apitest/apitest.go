@@ -309,6 +309,44 @@ func (l *Ledger) find(id string, seq uint64) *app.Stored {
 }
 
 // Submit implements api.Ledger.
+// Owner is the account that owns the fake devices.
+func Owner() string {
+	return address.Account(receiptfix.DeviceKey("owner").Public().(ed25519.PublicKey))
+}
+
+// Account implements api.Ledger: the owner of the fake devices holds 100
+// tokens from genesis and paid device 0 seven of them; other addresses are
+// empty. Cursors are the index of the next entry, in 12 bytes.
+func (l *Ledger) Account(addr string, before []byte, limit int) (*api.Account, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	out := &api.Account{Address: addr, Token: "IOT"}
+	var history []registry.Payment
+	switch addr {
+	case l.DeviceList[0].Owner:
+		out.Balance, out.Nonce = 93, 4
+		history = []registry.Payment{
+			{Height: 5, Amount: -7, Counterparty: l.DeviceList[0].ID, Memo: "top-up", Balance: 93},
+			{Height: 1, Amount: 100, Counterparty: registry.Genesis, Balance: 100},
+		}
+	case l.DeviceList[0].ID:
+		out.Balance = 7
+		history = []registry.Payment{{Height: 5, Amount: 7, Counterparty: l.DeviceList[0].Owner, Memo: "top-up", Balance: 7}}
+	}
+	start := 0
+	if len(before) == 12 {
+		start = int(before[11])
+	}
+	start = min(start, len(history))
+	end := min(start+limit, len(history))
+	out.History = history[start:end]
+	if end < len(history) {
+		out.SetNext(append(make([]byte, 11), byte(end)))
+	}
+	return out, nil
+}
+
 func (l *Ledger) Submit(ctx context.Context, raws [][]byte, wait bool) ([]api.Result, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
