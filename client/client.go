@@ -111,6 +111,20 @@ func (c *Client) Gaps(ctx context.Context, id string) (*Gaps, error) {
 	return &g, c.getJSON(ctx, "/v1/devices/"+url.PathEscape(id)+"/gaps", nil, &g)
 }
 
+// Account returns an account with up to limit payments (0: the node's
+// default), newest first, below cursor before (empty: from the newest).
+func (c *Client) Account(ctx context.Context, addr string, limit int, before string) (*Account, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if before != "" {
+		q.Set("before", before)
+	}
+	var a Account
+	return &a, c.getJSON(ctx, "/v1/accounts/"+url.PathEscape(addr), q, &a)
+}
+
 // Receipt returns the receipt of reading seq of a device, parsed (but not
 // verified: use receipt.Verify with the chain's genesis). The error is
 // ErrNotFound if the reading was never committed and ErrNotYet if it was

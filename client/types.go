@@ -150,3 +150,26 @@ type Event struct {
 
 // Decode decodes the event's data into v.
 func (e Event) Decode(v any) error { return json.Unmarshal(e.Data, v) }
+
+// Account is GET /v1/accounts/{addr}: an account (acc1...) or a device's
+// account (dev1...), with its payments newest first.
+type Account struct {
+	Address string    `json:"address"`
+	Token   string    `json:"token"`
+	Balance uint64    `json:"balance"`
+	Nonce   uint64    `json:"nonce"`
+	History []Payment `json:"history"`
+	Next    string    `json:"next,omitempty"` // cursor of the next page; empty on the last
+}
+
+// Payment is one transfer in (Amount > 0) or out (Amount < 0) of an account,
+// or its genesis allocation (Counterparty "genesis").
+type Payment struct {
+	Height       int64  `json:"height"`
+	Tx           uint32 `json:"tx"`
+	Amount       int64  `json:"amount"`
+	Counterparty string `json:"counterparty"`
+	Memo         string `json:"memo,omitempty"`
+	BalanceAfter uint64 `json:"balance_after"`
+	SignedBy     string `json:"signed_by,omitempty"`
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iotledger/iotledger/device"
+	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/keystore"
 	"github.com/iotledger/iotledger/internal/node"
 	"github.com/iotledger/iotledger/tx"
@@ -17,10 +18,12 @@ import (
 
 // Dev mode's fixed names.
 const (
-	devChainID  = "iotledger-dev"
-	devOwner    = "owner"
-	devSensors  = 5
-	devInterval = time.Second
+	devChainID = "iotledger-dev"
+	devOwner   = "owner"
+	// devOwnerFunds is what genesis gives the dev owner account.
+	devOwnerFunds = 1_000_000
+	devSensors    = 5
+	devInterval   = time.Second
 )
 
 func devSensorName(i int) string { return fmt.Sprintf("sensor-%d", i+1) }
@@ -38,15 +41,22 @@ Run it again to continue the same chain.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home := e.homeDir("./.iotledger-dev")
 			if !node.Initialized(home) {
-				if _, err := node.Init(home, node.InitOptions{ChainID: devChainID, Moniker: "dev"}); err != nil {
-					return err
-				}
+				// Keys first: genesis funds the owner account.
+				var owner *keystore.Key
 				for _, name := range append([]string{devOwner}, sensorNames()...) {
-					if _, err := keystore.New(home, name); err != nil {
+					k, err := keystore.New(home, name)
+					if err != nil {
 						return err
 					}
+					if name == devOwner {
+						owner = k
+					}
 				}
-				e.printf("created dev home %s\n", home)
+				if _, err := node.Init(home, node.InitOptions{ChainID: devChainID, Moniker: "dev",
+					Balances: []app.Allocation{{Address: owner.Address(), Amount: devOwnerFunds}}}); err != nil {
+					return err
+				}
+				e.printf("created dev home %s; the owner account %s holds %d %s\n", home, owner.Address(), devOwnerFunds, app.DefaultToken)
 			}
 			cfg, err := f.config(home)
 			if err != nil {

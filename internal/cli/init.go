@@ -1,19 +1,33 @@
 package cli
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
+
 	"github.com/spf13/cobra"
 
+	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/node"
 )
 
 func initCmd(e *env) *cobra.Command {
 	var o node.InitOptions
+	var balances []string
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Create a node home: CometBFT config, genesis, validator key and iotledger.toml",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home := e.homeDir("")
+			for _, b := range balances {
+				addr, amount, ok := strings.Cut(b, "=")
+				n, err := strconv.ParseUint(amount, 10, 64)
+				if !ok || err != nil {
+					return fmt.Errorf("--balance %q: want ADDRESS=AMOUNT, such as acc1...=1000000", b)
+				}
+				o.Balances = append(o.Balances, app.Allocation{Address: addr, Amount: n})
+			}
 			gen, err := node.Init(home, o)
 			if err != nil {
 				return err
@@ -25,5 +39,7 @@ func initCmd(e *env) *cobra.Command {
 	}
 	c.Flags().StringVar(&o.ChainID, "chain-id", "", "chain id (default iotledger-<random>)")
 	c.Flags().StringVar(&o.Moniker, "moniker", "", "this node's name (default the host name)")
+	c.Flags().StringVar(&o.Token, "token", app.DefaultToken, "name of the chain's token")
+	c.Flags().StringArrayVar(&balances, "balance", nil, "genesis allocation ADDRESS=AMOUNT (an account acc1... or a device dev1...); repeat for more")
 	return c
 }

@@ -29,6 +29,10 @@ type InitOptions struct {
 	ChainID string // default: iotledger-<random>
 	Moniker string // default: the host name
 	Config  Config // iotledger.toml; zero value means Default()
+	// Token names the chain's token (default app.DefaultToken); Balances
+	// are its genesis allocations.
+	Token    string
+	Balances []app.Allocation
 }
 
 // Initialized reports whether home holds a genesis file.
@@ -80,7 +84,15 @@ func Init(home string, o InitOptions) (*types.GenesisDoc, error) {
 	if err != nil {
 		return nil, err
 	}
-	appState, err := json.Marshal(app.DefaultGenesis())
+	g := app.DefaultGenesis()
+	if o.Token != "" {
+		g.Token = o.Token
+	}
+	g.Balances = o.Balances
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	appState, err := json.Marshal(g)
 	if err != nil {
 		return nil, err
 	}
