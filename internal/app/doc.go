@@ -20,6 +20,12 @@
 // around block time; the device must be within its rate limit. An accepted
 // reading is appended to the log. Result codes are in codes.go.
 //
+// Accounts and devices hold balances of the chain's token (genesis
+// app_state.token and balances; the allocations are credited by the first
+// block). A transfer moves tokens from the signer's account, or from a
+// device's account when the signer is the device's owner or its current key
+// (see pay.go); it cannot overdraw, overflow or be replayed.
+//
 // # The caller's duties (CometBFT's, in order)
 //
 // Info at start-up; InitChain once; then for each height FinalizeBlock, which
@@ -34,8 +40,9 @@
 //
 // After block H the app hash is receipt.AppHash(log size, log root, state
 // digest). The state digest chains, block by block, the covered writes
-// (accounts and devices) of each block; the (device, seq) index and progress
-// records are derived from the log and its block times. CometBFT puts the
+// (accounts with their balances, and devices) of each block; the (device,
+// seq) index and progress records are derived from the log and its block
+// times, and the payment history from the transfers. CometBFT puts the
 // app hash of block H into the header of block H+1, which is why a reading's
 // receipt carries that header.
 //
@@ -55,7 +62,8 @@
 //	x/meta            Meta: chain id, height, app hash, digest, params
 //	b/<be64 height>   Block: time, log size and root, digest, app hash
 //	c/<be64 height>   the block's covered writes, for audit
-//	a/<address>       registry.Account
+//	a/<address>       registry.Account (acc1... or a device's dev1...; nonce, balance)
+//	h/<address>/<be64 height><be32 tx>  registry.Payment (derived)
 //	d/<device id>     registry.Device
 //	m/<device id>     registry.Progress (derived)
 //	s/<device id>/<be64 seq>  registry.SeqEntry (derived)
