@@ -91,7 +91,8 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 	}
 	if c.Via == ViaMQTT {
 		// Both ends of every device's connection are in this process.
-		if err := checkOpenFiles(2*c.Devices, fmt.Sprintf("bench --via mqtt --devices %d (node and load generator in one process, so two ends of each device's connection)", c.Devices)); err != nil {
+		if err := checkOpenFiles(2*c.Devices, fmt.Sprintf("bench --via mqtt --devices %d (node and load generator in one process: both ends of every device's connection)", c.Devices),
+			"simulate fewer devices, or run the node (iotledger start) and the load (iotledger sim --via mqtt) as two processes"); err != nil {
 			return nil, err
 		}
 	}

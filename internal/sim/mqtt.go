@@ -139,7 +139,7 @@ func (s *MQTTSender) Connect(ctx context.Context, f *Fleet) error {
 	if s.conns != nil {
 		return errors.New("sim: MQTT sender connected twice")
 	}
-	if err := checkOpenFiles(f.Len(), fmt.Sprintf("--devices %d over MQTT", f.Len())); err != nil {
+	if err := checkOpenFiles(f.Len(), fmt.Sprintf("--devices %d over MQTT", f.Len()), "or simulate fewer devices"); err != nil {
 		return err
 	}
 	conns := make([]*simConn, f.Len())

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -38,5 +39,17 @@ func TestLocate(t *testing.T) {
 				t.Errorf("locate = %v seq %d, want device %s seq %d", c, seq, r.Device, r.Seq)
 			}
 		}
+	}
+}
+
+// More connections than the process may open are refused before any is
+// made, with what to do about it.
+func TestCheckOpenFiles(t *testing.T) {
+	if err := checkOpenFiles(1, "one device", "or less"); err != nil {
+		t.Errorf("one socket: %v", err)
+	}
+	err := checkOpenFiles(1<<40, "a trillion devices", "or simulate fewer devices")
+	if err == nil || !strings.Contains(err.Error(), "ulimit -n") || !strings.Contains(err.Error(), "a trillion devices") {
+		t.Errorf("2^40 sockets: %v, want an error that names the need and says to raise the limit", err)
 	}
 }

@@ -244,15 +244,16 @@ func protoFields(b []byte, fn func(field, wire int, v uint64, data []byte) error
 // generator's HTTP connections.
 const fileReserve = 1024
 
-// checkOpenFiles checks that the process may open conns connections and
-// fileReserve files more, raising its soft limit up to the hard one if
-// that is needed and enough.
-func checkOpenFiles(conns int, what string) error {
+// checkOpenFiles checks that the process may open sockets MQTT sockets
+// and fileReserve files more, raising its soft limit up to the hard one if
+// that is needed and enough. what says who needs them; advice, what else
+// to do than raise the limit.
+func checkOpenFiles(sockets int, what, advice string) error {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return nil // the connections will tell
 	}
-	need := uint64(conns) + fileReserve
+	need := uint64(sockets) + fileReserve
 	if lim.Cur >= need {
 		return nil
 	}
@@ -263,6 +264,6 @@ func checkOpenFiles(conns int, what string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("sim: %s needs %d MQTT connections, about %d open files in this process, but the limit is %d (hard limit %d): raise it (ulimit -n %d, or LimitNOFILE in a systemd unit) or simulate fewer devices",
-		what, conns, need, lim.Cur, lim.Max, need)
+	return fmt.Errorf("sim: %s needs about %d open files (%d MQTT sockets and %d for the rest), but this process may open %d (hard limit %d): raise the limit (ulimit -n %d, or LimitNOFILE in a systemd unit), %s",
+		what, need, sockets, fileReserve, lim.Cur, lim.Max, need, advice)
 }
