@@ -25,6 +25,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/fxamacker/cbor/v2"
@@ -50,6 +51,8 @@ const (
 	TypeRevokeDevice   Type = 2
 	TypeRotateDevice   Type = 3
 	TypeTransfer       Type = 4
+	TypeSetDesired     Type = 5
+	TypeReportState    Type = 6
 )
 
 func (t Type) String() string {
@@ -62,6 +65,10 @@ func (t Type) String() string {
 		return "rotate_device"
 	case TypeTransfer:
 		return "transfer"
+	case TypeSetDesired:
+		return "set_desired"
+	case TypeReportState:
+		return "report_state"
 	}
 	return fmt.Sprintf("type(%d)", uint(t))
 }
@@ -134,6 +141,69 @@ func (f *Transfer) check() error {
 	}
 	if len(f.Memo) > MaxMemoLen {
 		return fmt.Errorf("memo is %d bytes, at most %d", len(f.Memo), MaxMemoLen)
+	}
+	return nil
+}
+
+// TwinPatch changes a device twin: the desired state (TypeSetDesired,
+// signed by the device's owner) or the reported state (TypeReportState,
+// signed by the device's current key). Set puts fields, Unset removes them.
+type TwinPatch struct {
+	Device string         `cbor:"1,keyasint"`
+	Set    map[string]any `cbor:"2,keyasint,omitempty"`
+	Unset  []string       `cbor:"3,keyasint,omitempty"`
+}
+
+// Limits of twin fields: a state holds at most MaxTwinFields fields, each
+// name 1 to MaxTwinKeyLen bytes, each text value at most MaxTwinTextLen.
+const (
+	MaxTwinFields  = 64
+	MaxTwinKeyLen  = 64
+	MaxTwinTextLen = 256
+)
+
+func (f *TwinPatch) check() error {
+	if err := address.ParseDevice(f.Device); err != nil {
+		return fmt.Errorf("device: %v", err)
+	}
+	if len(f.Set)+len(f.Unset) == 0 {
+		return errors.New("the patch sets and unsets nothing; give at least one field")
+	}
+	if len(f.Set) > MaxTwinFields || len(f.Unset) > MaxTwinFields {
+		return fmt.Errorf("the patch names %d fields to set and %d to unset, at most %d each", len(f.Set), len(f.Unset), MaxTwinFields)
+	}
+	keys := make([]string, 0, len(f.Set))
+	for k := range f.Set {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // report the first bad field in a stable order
+	for _, k := range keys {
+		if k == "" || len(k) > MaxTwinKeyLen {
+			return fmt.Errorf("field name %q must be 1 to %d bytes", k, MaxTwinKeyLen)
+		}
+		switch v := f.Set[k].(type) {
+		case int64, uint64, bool:
+		case string:
+			if len(v) > MaxTwinTextLen {
+				return fmt.Errorf("field %q is %d bytes of text, at most %d", k, len(v), MaxTwinTextLen)
+			}
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("field %q is %v; give a finite number", k, v)
+			}
+		default:
+			return fmt.Errorf("field %q has type %T; values are numbers, text or bool", k, v)
+		}
+	}
+	seen := map[string]bool{}
+	for _, k := range f.Unset {
+		if k == "" || len(k) > MaxTwinKeyLen {
+			return fmt.Errorf("field name %q to unset must be 1 to %d bytes", k, MaxTwinKeyLen)
+		}
+		if _, ok := f.Set[k]; ok || seen[k] {
+			return fmt.Errorf("field %q is named twice; set it or unset it once", k)
+		}
+		seen[k] = true
 	}
 	return nil
 }
@@ -302,6 +372,12 @@ func decodeSigned(raw []byte) (*Signed, error) {
 		s.Fields = f
 	case TypeTransfer:
 		f := new(Transfer)
+		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.check()
+		}
+		s.Fields = f
+	case TypeSetDesired, TypeReportState:
+		f := new(TwinPatch)
 		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = f.check()
 		}

@@ -118,6 +118,13 @@ type pendingBlock struct {
 	block    Block
 	outcomes []Outcome
 	devices  []DeviceChange
+	twins    []TwinChange
+}
+
+// TwinObserver is implemented by observers that want committed twin
+// changes too (the MQTT twin/desired topic).
+type TwinObserver interface {
+	CommittedTwins(changes []TwinChange)
 }
 
 // Open opens the app on a Pebble database it will own from now on.
@@ -257,6 +264,9 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	a.mu.Unlock()
 	a.pending = nil
 	a.obs.Committed(&p.block, p.outcomes, p.devices)
+	if o, ok := a.obs.(TwinObserver); ok && len(p.twins) > 0 {
+		o.CommittedTwins(p.twins)
+	}
 	return &abci.CommitResponse{}, nil
 }
 

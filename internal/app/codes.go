@@ -31,7 +31,8 @@ const (
 	CodeBalanceOverflow    Code = 21 // the payee's balance would pass 2^64-1
 	CodeInvalidAmount      Code = 22 // the amount is 0 or above 2^63-1
 	CodeInvalidRecipient   Code = 23 // the payee is the payer, or an unregistered device
-	CodeNotController      Code = 24 // the signer may not spend from the paying account
+	CodeNotController      Code = 24 // the signer may not spend from the paying account, or report for the device
+	CodeTwinTooLarge       Code = 25 // the twin state would hold more than 64 fields
 )
 
 var codeNames = map[Code]string{
@@ -60,6 +61,7 @@ var codeNames = map[Code]string{
 	CodeInvalidAmount:      "invalid_amount",
 	CodeInvalidRecipient:   "invalid_recipient",
 	CodeNotController:      "not_controller",
+	CodeTwinTooLarge:       "twin_too_large",
 }
 
 // String is the code's stable name, used in API answers and metrics.

@@ -235,6 +235,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		},
 		outcomes: x.outcomes,
 		devices:  x.devices,
+		twins:    x.twins,
 	}
 	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: x.meta.AppHash}, nil
 }
@@ -251,6 +252,7 @@ type execution struct {
 	accepted uint64
 	outcomes []Outcome
 	devices  []DeviceChange
+	twins    []TwinChange
 }
 
 // execTx executes one decoded transaction, or records its decode failure f.
@@ -417,6 +419,8 @@ func (x *execution) execSigned(s *tx.Signed) (*failure, error) {
 		return x.rotate(s, f)
 	case *tx.Transfer:
 		return x.transfer(s, f)
+	case *tx.TwinPatch:
+		return x.patchTwin(s, f)
 	}
 	return fail(CodeMalformedTx, "unknown transaction type %d", s.Type), nil
 }

@@ -244,17 +244,23 @@ func (a *App) Token() string { return a.Meta().tokenName() }
 // starting below the cursor before (a key from a previous page's next, or
 // nil for the newest); and the cursor of the next page, if any.
 func (a *App) History(addr string, before []byte, limit int) ([]*registry.Payment, []byte, error) {
-	prefix := registry.HistoryPrefix(addr)
+	return newestFirst(a.db, registry.HistoryPrefix(addr), before, limit, registry.DecodePayment)
+}
+
+// newestFirst pages backwards through the keys under prefix: up to limit
+// decoded values below prefix+before (all, for a nil before), and the
+// cursor of the next page (the suffix of the last key returned), if any.
+func newestFirst[T any](db *pebble.DB, prefix, before []byte, limit int, decode func([]byte) (*T, error)) ([]*T, []byte, error) {
 	upper := append(append([]byte(nil), prefix...), 0xff)
 	if len(before) > 0 {
 		upper = append(append([]byte(nil), prefix...), before...)
 	}
-	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
 	if err != nil {
 		return nil, nil, err
 	}
 	defer it.Close()
-	var out []*registry.Payment
+	var out []*T
 	var last []byte // the key of the last entry returned: the next page ends below it
 	for ok := it.Last(); ok; ok = it.Prev() {
 		if len(out) == limit {
@@ -265,11 +271,50 @@ func (a *App) History(addr string, before []byte, limit int) ([]*registry.Paymen
 		if err != nil {
 			return nil, nil, err
 		}
-		p, err := registry.DecodePayment(v)
+		d, err := decode(v)
 		if err != nil {
 			return nil, nil, err
 		}
-		out = append(out, p)
+		out = append(out, d)
 	}
 	return out, nil, it.Error()
+}
+
+// Twin returns a device's twin as of block height (0: the committed state).
+func (a *App) Twin(id string, height int64) (*registry.Twin, error) {
+	if height <= 0 {
+		return registry.GetTwin(a.committed(), id)
+	}
+	t := &registry.Twin{}
+	for _, side := range []string{registry.SideDesired, registry.SideReported} {
+		prefix := registry.TwinLogPrefix(id, side)
+		it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: registry.TwinLogKey(id, side, height+1, 0)})
+		if err != nil {
+			return nil, err
+		}
+		if it.Last() {
+			c, err := registry.DecodeTwinChange(it.Value())
+			if err != nil {
+				it.Close()
+				return nil, err
+			}
+			st := registry.TwinState{Version: c.Version, Height: c.Height, State: c.State}
+			if side == registry.SideDesired {
+				t.Desired = st
+			} else {
+				t.Reported = st
+			}
+		}
+		if err := it.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// TwinHistory returns up to limit versions of one side of a device's twin,
+// newest first, below the cursor before (nil: from the newest), and the
+// cursor of the next page, if any.
+func (a *App) TwinHistory(id, side string, before []byte, limit int) ([]*registry.TwinChange, []byte, error) {
+	return newestFirst(a.db, registry.TwinLogPrefix(id, side), before, limit, registry.DecodeTwinChange)
 }

@@ -140,11 +140,12 @@ func (s *stage) sortedKeys() []string {
 	return keys
 }
 
-// covered reports whether a key is part of the state digest: accounts and
-// devices. The (device, seq) index and progress records are derived from the
+// covered reports whether a key is part of the state digest: accounts,
+// devices and device twins. The (device, seq) index and progress records are derived from the
 // reading log, which the app hash covers through the log root.
 func covered(key string) bool {
-	return strings.HasPrefix(key, registry.PrefixAccount) || strings.HasPrefix(key, registry.PrefixDevice)
+	return strings.HasPrefix(key, registry.PrefixAccount) || strings.HasPrefix(key, registry.PrefixDevice) ||
+		strings.HasPrefix(key, registry.PrefixTwin)
 }
 
 // Change is one covered write of a block, as kept for audit.

@@ -35,8 +35,8 @@ type KV interface {
 	Set(key, value []byte)
 }
 
-// Key prefixes. Keys under PrefixAccount and PrefixDevice are covered by the
-// state digest; the others are derived from the reading log (progress, the
+// Key prefixes. Keys under PrefixAccount, PrefixDevice and PrefixTwin are
+// covered by the state digest; the others are derived from the reading log (progress, the
 // (device, seq) index) or from the transactions (account history).
 const (
 	PrefixAccount  = "a/"
@@ -44,6 +44,8 @@ const (
 	PrefixProgress = "m/"
 	PrefixSeq      = "s/"
 	PrefixHistory  = "h/"
+	PrefixTwin     = "w/"
+	PrefixTwinLog  = "v/"
 )
 
 // Device statuses.
@@ -92,6 +94,77 @@ type Payment struct {
 	Memo         string `cbor:"5,keyasint,omitempty" json:"memo,omitempty"`
 	Balance      uint64 `cbor:"6,keyasint" json:"balance_after"`
 	By           string `cbor:"7,keyasint,omitempty" json:"signed_by,omitempty"` // the signer, when not the payer itself
+}
+
+// Twin is a device's twin: the state its owner wants it in (desired) and
+// the state it reports (reported), each versioned.
+type Twin struct {
+	Desired  TwinState `cbor:"1,keyasint" json:"desired"`
+	Reported TwinState `cbor:"2,keyasint" json:"reported"`
+}
+
+// TwinState is one side of a twin. Version counts its changes; Height is
+// the block of the last one.
+type TwinState struct {
+	Version uint64         `cbor:"1,keyasint" json:"version"`
+	Height  int64          `cbor:"2,keyasint" json:"height"`
+	State   map[string]any `cbor:"3,keyasint" json:"state"`
+}
+
+// Sides of a twin, in TwinLogKey.
+const (
+	SideDesired  = "desired"
+	SideReported = "reported"
+)
+
+// TwinChange is one version of one side of a twin, as kept in its history:
+// the patch and the whole state after it.
+type TwinChange struct {
+	Version uint64         `cbor:"1,keyasint" json:"version"`
+	Height  int64          `cbor:"2,keyasint" json:"height"`
+	Tx      uint32         `cbor:"3,keyasint" json:"tx"`
+	Set     map[string]any `cbor:"4,keyasint,omitempty" json:"set,omitempty"`
+	Unset   []string       `cbor:"5,keyasint,omitempty" json:"unset,omitempty"`
+	State   map[string]any `cbor:"6,keyasint" json:"state"`
+	By      string         `cbor:"7,keyasint" json:"by"` // the signer (or, later, a contract)
+}
+
+// TwinKey is the key of a device's twin.
+func TwinKey(id string) []byte { return []byte(PrefixTwin + id) }
+
+// TwinLogPrefix is the prefix of one side's history of a device's twin.
+func TwinLogPrefix(id, side string) []byte { return []byte(PrefixTwinLog + id + "/" + side + "/") }
+
+// TwinLogKey is the key of the change at (height, tx) of one side.
+func TwinLogKey(id, side string, height int64, txIndex uint32) []byte {
+	k := binary.BigEndian.AppendUint64(TwinLogPrefix(id, side), uint64(height))
+	return binary.BigEndian.AppendUint32(k, txIndex)
+}
+
+// GetTwin returns a device's twin; empty if nothing was ever set.
+func GetTwin(kv KV, id string) (*Twin, error) {
+	t, err := get[Twin](kv, TwinKey(id))
+	if t == nil && err == nil {
+		t = &Twin{}
+	}
+	return t, err
+}
+
+// PutTwin stores a device's twin.
+func PutTwin(kv KV, id string, t *Twin) { put(kv, TwinKey(id), t) }
+
+// PutTwinChange records a version in a side's history.
+func PutTwinChange(kv KV, id, side string, c *TwinChange) {
+	put(kv, TwinLogKey(id, side, c.Height, c.Tx), c)
+}
+
+// DecodeTwinChange decodes a stored history entry.
+func DecodeTwinChange(b []byte) (*TwinChange, error) {
+	c := new(TwinChange)
+	if err := reading.DecMode.Unmarshal(b, c); err != nil {
+		return nil, fmt.Errorf("%w: twin change: %v", ErrCorrupt, err)
+	}
+	return c, nil
 }
 
 // Counterparty of genesis allocations.
