@@ -653,3 +653,44 @@ func TestAccount(t *testing.T) {
 		}
 	}
 }
+
+func TestTwin(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	id := e.ledger.DeviceList[0].ID
+	var now api.Twin
+	e.do(t, http.MethodGet, "/v1/devices/"+id+"/twin", "", nil).ok(t, &now)
+	if d := cmp.Diff(now.Delta, map[string]any{"firmware": "1.3.0"}); d != "" || now.Desired.Version != 2 || now.AsOf != 0 {
+		t.Errorf("twin = %+v; delta (-got +want):\n%s", now, d)
+	}
+	var then api.Twin
+	e.do(t, http.MethodGet, "/v1/devices/"+id+"/twin?height=6", "", nil).ok(t, &then)
+	if then.Desired.Version != 1 || then.AsOf != 6 || len(then.Delta) != 0 {
+		t.Errorf("twin as of 6 = %+v, want desired version 1 and no delta (firmware 1.2.0 on both sides)", then)
+	}
+	var empty api.Twin
+	a := e.do(t, http.MethodGet, "/v1/devices/"+e.ledger.DeviceList[1].ID+"/twin", "", nil)
+	a.ok(t, &empty)
+	if !strings.Contains(string(a.body), `"state":{}`) || !strings.Contains(string(a.body), `"delta":{}`) {
+		t.Errorf("empty twin = %s, want empty objects, not null", a.body)
+	}
+	var h1, h2 api.TwinHistory
+	e.do(t, http.MethodGet, "/v1/devices/"+id+"/twin/history?limit=1", "", nil).ok(t, &h1)
+	if len(h1.Changes) != 1 || h1.Changes[0].Version != 2 || h1.Next == "" || h1.Side != "desired" {
+		t.Fatalf("history page 1 = %+v", h1)
+	}
+	e.do(t, http.MethodGet, "/v1/devices/"+id+"/twin/history?limit=1&before="+h1.Next, "", nil).ok(t, &h2)
+	if len(h2.Changes) != 1 || h2.Changes[0].Version != 1 || h2.Next != "" {
+		t.Errorf("history page 2 = %+v, want version 1 and no next", h2)
+	}
+	for _, tc := range []struct{ path, detail string }{
+		{"/v1/devices/" + id + "/twin?height=0", "height"},
+		{"/v1/devices/" + id + "/twin?height=x", "height"},
+		{"/v1/devices/" + id + "/twin/history?side=both", "side"},
+		{"/v1/devices/" + id + "/twin/history?before=00", "cursor"},
+	} {
+		p := e.do(t, http.MethodGet, tc.path, "", nil).problem(t, 400, api.KindInvalidParameter)
+		if !strings.Contains(p.Detail, tc.detail) {
+			t.Errorf("%s: detail %q does not say %q", tc.path, p.Detail, tc.detail)
+		}
+	}
+}

@@ -31,6 +31,11 @@ type Ledger interface {
 	// before (nil: from the newest). An account that never signed nor
 	// received anything is returned with a zero balance.
 	Account(addr string, before []byte, limit int) (*Account, error)
+	// Twin returns a device's twin as of block height (0: now).
+	Twin(id string, height int64) (*registry.Twin, error)
+	// TwinHistory returns up to limit versions of one side (registry.SideDesired
+	// or SideReported) of a device's twin, newest first, below cursor before.
+	TwinHistory(id, side string, before []byte, limit int) ([]*registry.TwinChange, []byte, error)
 	// Subscribe returns committed events; the channel is bounded and a slow
 	// subscriber loses events (counted) rather than blocking the node.
 	Subscribe() (events <-chan Event, cancel func())
@@ -51,6 +56,24 @@ type Account struct {
 
 // SetNext sets the cursor of the next page of history; nil for none.
 func (a *Account) SetNext(cursor []byte) { a.Next = hex.EncodeToString(cursor) }
+
+// Twin is GET /v1/devices/{id}/twin: both sides and the delta, the
+// desired fields whose reported value differs or is missing.
+type Twin struct {
+	Device   string             `json:"device"`
+	AsOf     int64              `json:"as_of_height,omitempty"` // the height asked for; absent for now
+	Desired  registry.TwinState `json:"desired"`
+	Reported registry.TwinState `json:"reported"`
+	Delta    map[string]any     `json:"delta"`
+}
+
+// TwinHistory is GET /v1/devices/{id}/twin/history.
+type TwinHistory struct {
+	Device  string                `json:"device"`
+	Side    string                `json:"side"`
+	Changes []registry.TwinChange `json:"changes"`
+	Next    string                `json:"next,omitempty"`
+}
 
 // Errors a Ledger returns.
 var (

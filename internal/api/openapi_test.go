@@ -153,6 +153,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"GET", "/v1/devices/" + apitest.DeviceID(2) + "/readings/105/receipt", "", "", 200, "Receipt"},
 		{"GET", "/v1/blocks/41", "", "", 200, "Block"},
 		{"GET", "/v1/accounts/" + apitest.Owner(), "", "", 200, "Account"},
+		{"GET", "/v1/devices/" + e.ledger.DeviceList[0].ID + "/twin", "", "", 200, "Twin"},
+		{"GET", "/v1/devices/" + e.ledger.DeviceList[0].ID + "/twin/history?limit=1", "", "", 200, "TwinHistory"},
 		{"GET", "/v1/accounts/" + id + "?limit=1", "", "", 200, "Account"},
 		{"POST", "/v1/readings", "application/json", string(batch(e.ledger.Fixture.Readings[0], []byte("junk"))), 200, "Results"},
 		{"GET", "/v1/devices/" + id + "/readings/106/receipt", "", "", 425, "Problem"},

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -349,11 +350,9 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var before []byte
-	if v := q.Get("before"); v != "" {
-		if before, err = hex.DecodeString(v); err != nil || len(before) != 12 {
-			return invalidParameter("before=%q is not a history cursor; pass the next value of the previous page as it is", v)
-		}
+	before, err := cursorParam(q)
+	if err != nil {
+		return err
 	}
 	a, err := s.ledger.Account(addr, before, limit)
 	if err != nil {
@@ -363,4 +362,79 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 		a.History = []registry.Payment{}
 	}
 	return writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) twin(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.knownDevice(r)
+	if err != nil {
+		return err
+	}
+	var height int64
+	if v := r.URL.Query().Get("height"); v != "" {
+		if height, err = strconv.ParseInt(v, 10, 64); err != nil || height < 1 {
+			return invalidParameter("height=%q is not a block height; give a positive integer, or leave it out for now", v)
+		}
+	}
+	t, err := s.ledger.Twin(d.ID, height)
+	if err != nil {
+		return fmt.Errorf("twin of %s: %w", d.ID, err)
+	}
+	out := Twin{Device: d.ID, AsOf: height, Desired: t.Desired, Reported: t.Reported, Delta: map[string]any{}}
+	for _, st := range []*registry.TwinState{&out.Desired, &out.Reported} {
+		if st.State == nil {
+			st.State = map[string]any{}
+		}
+	}
+	for k, v := range out.Desired.State {
+		if rv, ok := out.Reported.State[k]; !ok || !reflect.DeepEqual(rv, v) {
+			out.Delta[k] = v
+		}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) twinHistory(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.knownDevice(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	side := q.Get("side")
+	switch side {
+	case "":
+		side = registry.SideDesired
+	case registry.SideDesired, registry.SideReported:
+	default:
+		return invalidParameter("side=%q: give desired (the default) or reported", side)
+	}
+	limit, err := limitParam(q)
+	if err != nil {
+		return err
+	}
+	before, err := cursorParam(q)
+	if err != nil {
+		return err
+	}
+	changes, next, err := s.ledger.TwinHistory(d.ID, side, before, limit)
+	if err != nil {
+		return fmt.Errorf("twin history of %s: %w", d.ID, err)
+	}
+	out := TwinHistory{Device: d.ID, Side: side, Changes: []registry.TwinChange{}, Next: hex.EncodeToString(next)}
+	for _, c := range changes {
+		out.Changes = append(out.Changes, *c)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// cursorParam reads the paging cursor "before": a (height, tx) key suffix.
+func cursorParam(q url.Values) ([]byte, error) {
+	v := q.Get("before")
+	if v == "" {
+		return nil, nil
+	}
+	b, err := hex.DecodeString(v)
+	if err != nil || len(b) != 12 {
+		return nil, invalidParameter("before=%q is not a cursor; pass the next value of the previous page as it is", v)
+	}
+	return b, nil
 }

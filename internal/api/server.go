@@ -103,6 +103,8 @@ func New(l Ledger, opts Options) *Server {
 	s.handle("GET /v1/devices/{id}", s.device)
 	s.handle("GET /v1/devices/{id}/readings", s.readings)
 	s.handle("GET /v1/devices/{id}/gaps", s.gaps)
+	s.handle("GET /v1/devices/{id}/twin", s.twin)
+	s.handle("GET /v1/devices/{id}/twin/history", s.twinHistory)
 	s.handle("GET /v1/devices/{id}/readings/{seq}/receipt", s.receipt)
 	s.handle("GET /v1/blocks/{height}", s.block)
 	s.handle("GET /v1/accounts/{addr}", s.account)

@@ -311,6 +311,14 @@ func (n *Node) Account(addr string, before []byte, limit int) (*api.Account, err
 	return out, nil
 }
 
+// Twin implements api.Ledger.
+func (n *Node) Twin(id string, height int64) (*registry.Twin, error) { return n.app.Twin(id, height) }
+
+// TwinHistory implements api.Ledger.
+func (n *Node) TwinHistory(id, side string, before []byte, limit int) ([]*registry.TwinChange, []byte, error) {
+	return n.app.TwinHistory(id, side, before, limit)
+}
+
 // Block implements api.Ledger.
 func (n *Node) Block(ctx context.Context, h int64) (*api.BlockInfo, error) {
 	b, err := n.app.Block(h)

@@ -309,6 +309,20 @@ func (l *Ledger) find(id string, seq uint64) *app.Stored {
 }
 
 // Submit implements api.Ledger.
+// page cuts [start, end) of n newest-first entries for a page of limit
+// below cursor before; the fake's cursors are the index of the next entry,
+// in 12 bytes.
+func page(n int, before []byte, limit int) (start, end int, next []byte) {
+	if len(before) == 12 {
+		start = min(int(before[11]), n)
+	}
+	end = min(start+limit, n)
+	if end < n {
+		next = append(make([]byte, 11), byte(end))
+	}
+	return start, end, next
+}
+
 // Owner is the account that owns the fake devices.
 func Owner() string {
 	return address.Account(receiptfix.DeviceKey("owner").Public().(ed25519.PublicKey))
@@ -334,17 +348,47 @@ func (l *Ledger) Account(addr string, before []byte, limit int) (*api.Account, e
 		out.Balance = 7
 		history = []registry.Payment{{Height: 5, Amount: 7, Counterparty: l.DeviceList[0].Owner, Memo: "top-up", Balance: 7}}
 	}
-	start := 0
-	if len(before) == 12 {
-		start = int(before[11])
-	}
-	start = min(start, len(history))
-	end := min(start+limit, len(history))
+	start, end, next := page(len(history), before, limit)
 	out.History = history[start:end]
-	if end < len(history) {
-		out.SetNext(append(make([]byte, 11), byte(end)))
-	}
+	out.SetNext(next)
 	return out, nil
+}
+
+// Twin implements api.Ledger: device 0 has desired {firmware 1.3.0,
+// interval_s 60} (version 2, block 7) and reported {firmware 1.2.0,
+// interval_s 60} (version 1, block 6); as of block 6 its desired state was
+// version 1, {firmware 1.2.0}.
+func (l *Ledger) Twin(id string, height int64) (*registry.Twin, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	if id != l.DeviceList[0].ID {
+		return &registry.Twin{}, nil
+	}
+	t := &registry.Twin{
+		Desired:  registry.TwinState{Version: 2, Height: 7, State: map[string]any{"firmware": "1.3.0", "interval_s": int64(60)}},
+		Reported: registry.TwinState{Version: 1, Height: 6, State: map[string]any{"firmware": "1.2.0", "interval_s": int64(60)}},
+	}
+	if height > 0 && height < 7 {
+		t.Desired = registry.TwinState{Version: 1, Height: 5, State: map[string]any{"firmware": "1.2.0"}}
+	}
+	return t, nil
+}
+
+// TwinHistory implements api.Ledger: the two desired versions of device 0.
+func (l *Ledger) TwinHistory(id, side string, before []byte, limit int) ([]*registry.TwinChange, []byte, error) {
+	if err := l.fault(); err != nil {
+		return nil, nil, err
+	}
+	if id != l.DeviceList[0].ID || side != registry.SideDesired {
+		return nil, nil, nil
+	}
+	all := []*registry.TwinChange{
+		{Version: 2, Height: 7, Set: map[string]any{"firmware": "1.3.0", "interval_s": int64(60)}, State: map[string]any{"firmware": "1.3.0", "interval_s": int64(60)}, By: l.DeviceList[0].Owner},
+		{Version: 1, Height: 5, Set: map[string]any{"firmware": "1.2.0"}, State: map[string]any{"firmware": "1.2.0"}, By: l.DeviceList[0].Owner},
+	}
+	start, end, next := page(len(all), before, limit)
+	return all[start:end], next, nil
 }
 
 func (l *Ledger) Submit(ctx context.Context, raws [][]byte, wait bool) ([]api.Result, error) {
