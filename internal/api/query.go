@@ -346,11 +346,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 			"%q is neither an account address (acc1...) nor a device id (dev1...); both are bech32 text derived from a public key", addr)
 	}
 	q := r.URL.Query()
-	limit, err := limitParam(q)
-	if err != nil {
-		return err
-	}
-	before, err := cursorParam(q)
+	before, limit, err := pageParams(q)
 	if err != nil {
 		return err
 	}
@@ -407,11 +403,7 @@ func (s *Server) twinHistory(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return invalidParameter("side=%q: give desired (the default) or reported", side)
 	}
-	limit, err := limitParam(q)
-	if err != nil {
-		return err
-	}
-	before, err := cursorParam(q)
+	before, limit, err := pageParams(q)
 	if err != nil {
 		return err
 	}
@@ -426,15 +418,18 @@ func (s *Server) twinHistory(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
-// cursorParam reads the paging cursor "before": a (height, tx) key suffix.
-func cursorParam(q url.Values) ([]byte, error) {
+// pageParams reads limit and the paging cursor "before", a (height, tx)
+// key suffix in hex.
+func pageParams(q url.Values) (before []byte, limit int, err error) {
+	if limit, err = limitParam(q); err != nil {
+		return nil, 0, err
+	}
 	v := q.Get("before")
 	if v == "" {
-		return nil, nil
+		return nil, limit, nil
 	}
-	b, err := hex.DecodeString(v)
-	if err != nil || len(b) != 12 {
-		return nil, invalidParameter("before=%q is not a cursor; pass the next value of the previous page as it is", v)
+	if before, err = hex.DecodeString(v); err != nil || len(before) != 12 {
+		return nil, 0, invalidParameter("before=%q is not a cursor; pass the next value of the previous page as it is", v)
 	}
-	return b, nil
+	return before, limit, nil
 }
