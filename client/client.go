@@ -125,6 +125,16 @@ func (c *Client) Account(ctx context.Context, addr string, limit int, before str
 	return &a, c.getJSON(ctx, "/v1/accounts/"+url.PathEscape(addr), q, &a)
 }
 
+// Twin returns a device's twin as of block height (0: now).
+func (c *Client) Twin(ctx context.Context, id string, height int64) (*Twin, error) {
+	q := url.Values{}
+	if height > 0 {
+		q.Set("height", strconv.FormatInt(height, 10))
+	}
+	var t Twin
+	return &t, c.getJSON(ctx, "/v1/devices/"+url.PathEscape(id)+"/twin", q, &t)
+}
+
 // Receipt returns the receipt of reading seq of a device, parsed (but not
 // verified: use receipt.Verify with the chain's genesis). The error is
 // ErrNotFound if the reading was never committed and ErrNotYet if it was

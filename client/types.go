@@ -173,3 +173,19 @@ type Payment struct {
 	BalanceAfter uint64 `json:"balance_after"`
 	SignedBy     string `json:"signed_by,omitempty"`
 }
+
+// Twin is GET /v1/devices/{id}/twin.
+type Twin struct {
+	Device   string         `json:"device"`
+	AsOf     int64          `json:"as_of_height,omitempty"`
+	Desired  TwinState      `json:"desired"`
+	Reported TwinState      `json:"reported"`
+	Delta    map[string]any `json:"delta"`
+}
+
+// TwinState is one side of a twin.
+type TwinState struct {
+	Version uint64         `json:"version"`
+	Height  int64          `json:"height"`
+	State   map[string]any `json:"state"`
+}

@@ -14,7 +14,7 @@ import (
 
 func deviceCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "device", Short: "Register, list, show, revoke and rotate devices"}
-	c.AddCommand(deviceRegisterCmd(e), deviceListCmd(e), deviceShowCmd(e), deviceRevokeCmd(e), deviceRotateCmd(e))
+	c.AddCommand(deviceRegisterCmd(e), deviceListCmd(e), deviceShowCmd(e), deviceRevokeCmd(e), deviceRotateCmd(e), deviceTwinCmd(e))
 	return c
 }
 
