@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -330,6 +331,48 @@ func TestQueueFull(t *testing.T) {
 	}
 	if diff := cmp.Diff(got, []ingest.Result{accepted(3, 2, h+2)}); diff != "" {
 		t.Errorf("retry after ErrBusy (-got +want):\n%s", diff)
+	}
+}
+
+// TestMempoolFullPausesBatching: while the mempool is over its bound the
+// batcher sends nothing, the queue fills and Submit answers ErrBusy; the
+// next committed block lets it go on.
+func TestMempoolFullPausesBatching(t *testing.T) {
+	l := newLedger(t)
+	in := l.ingest(ingest.Config{MaxBatch: 1, MaxDelay: time.Hour, QueueSize: 2, MaxMempoolBytes: 100})
+	var full atomic.Bool
+	full.Store(true)
+	asked := make(chan struct{}, 1)
+	in.WatchMempool(func() int64 {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		if full.Load() {
+			return 100
+		}
+		return 99
+	})
+	in.Start()
+	r1, r2, r3, r4 := l.reading(sensor, 1), l.reading(sensor, 2), l.reading(sensor, 3), l.reading(sensor, 4)
+	if _, err := in.Submit(t.Context(), [][]byte{r1}, false); err != nil {
+		t.Fatal(err)
+	}
+	<-asked // the batcher holds r1 and found the mempool full
+	if _, err := in.Submit(t.Context(), [][]byte{r2, r3}, false); err != nil {
+		t.Fatalf("Submit into the queue's free places: %v", err)
+	}
+	if _, err := in.Submit(t.Context(), [][]byte{r4}, false); !errors.Is(err, ingest.ErrBusy) {
+		t.Fatalf("Submit while the mempool is full and the queue too: %v, want %v", err, ingest.ErrBusy)
+	}
+	if got := l.batchSizes(); len(got) != 0 {
+		t.Fatalf("batches %v were sent while the mempool was full", got)
+	}
+	full.Store(false)
+	in.Committed(nil) // a block: the batcher looks again
+	l.waitReadings(3)
+	if diff := cmp.Diff(l.batchSizes(), []int{1, 1, 1}); diff != "" {
+		t.Errorf("batch sizes after the block (-got +want):\n%s", diff)
 	}
 }
 

@@ -43,6 +43,8 @@ type IngestConfig struct {
 	MaxBatch  int      `toml:"max_batch"`
 	MaxDelay  Duration `toml:"max_delay"`
 	QueueSize int      `toml:"queue_size"`
+	// MaxMempoolBytes pauses batching while the mempool holds this much.
+	MaxMempoolBytes int64 `toml:"max_mempool_bytes"`
 }
 
 // LogConfig is logging.
@@ -69,7 +71,7 @@ func Default() Config {
 	ic := ingest.DefaultConfig()
 	return Config{
 		API:    APIConfig{Addr: "127.0.0.1:8080", MaxBodyBytes: 8 << 20, WaitTimeout: Duration{10 * time.Second}},
-		Ingest: IngestConfig{MaxBatch: ic.MaxBatch, MaxDelay: Duration{ic.MaxDelay}, QueueSize: ic.QueueSize},
+		Ingest: IngestConfig{MaxBatch: ic.MaxBatch, MaxDelay: Duration{ic.MaxDelay}, QueueSize: ic.QueueSize, MaxMempoolBytes: ic.MaxMempoolBytes},
 		MQTT:   mqtt.DefaultConfig(),
 		Log:    LogConfig{Level: "info", CometBFTLevel: "error"},
 	}
@@ -114,7 +116,7 @@ func (c Config) Validate() error {
 }
 
 func (c Config) ingest() ingest.Config {
-	return ingest.Config{MaxBatch: c.Ingest.MaxBatch, MaxDelay: c.Ingest.MaxDelay.Duration, QueueSize: c.Ingest.QueueSize}
+	return ingest.Config{MaxBatch: c.Ingest.MaxBatch, MaxDelay: c.Ingest.MaxDelay.Duration, QueueSize: c.Ingest.QueueSize, MaxMempoolBytes: c.Ingest.MaxMempoolBytes}
 }
 
 // LoadConfig reads HOME/config/iotledger.toml over the defaults, then the
@@ -172,6 +174,11 @@ max_delay = "{{.Ingest.MaxDelay}}"
 # Readings queued before the node answers "busy" (HTTP 503): backpressure,
 # never a silent drop.
 queue_size = {{.Ingest.QueueSize}}
+# Batching pauses while the mempool holds this many bytes, until the next
+# block: a node that takes readings faster than it commits them answers
+# "busy" instead of growing its mempool (and memory, and latency) without
+# bound. 0 turns the bound off.
+max_mempool_bytes = {{.Ingest.MaxMempoolBytes}}
 
 [mqtt]
 # The embedded MQTT broker (MQTT 3.1.1 and 5): devices connect with their

@@ -143,7 +143,7 @@ func CometConfig(home string) *cmtcfg.Config {
 	// Batches of up to 4 MiB (app params.max_tx_bytes); the mempool counts
 	// batches, not readings.
 	cfg.Mempool.MaxTxBytes = 4 << 20
-	cfg.Mempool.MaxTxsBytes = 1 << 30
+	cfg.Mempool.MaxTxsBytes = 64 << 20
 	cfg.Mempool.Size = 10000
 	// The app answers readings itself: CometBFT's tx indexer would store
 	// every batch a second time.

@@ -132,6 +132,7 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	}
 	n.rpc = local.New(n.cmt)
 	n.ingest = ingest.New(n.app, n.broadcast, cfg.ingest(), log)
+	n.ingest.WatchMempool(func() int64 { return n.cmt.Mempool().SizeBytes() })
 	n.ingest.Start()
 	if err := n.mqtt.Start(ctx); err != nil {
 		n.Close()
