@@ -51,10 +51,11 @@ type Config struct {
 }
 
 // DefaultConfig is what a node starts with: batches of 1,000 (about
-// 230 KB), a queue of 2 s at 25,000 readings a second, and at most 16 MiB
-// (about 70,000 readings) waiting in the mempool.
+// 230 KB), a queue of 2 s at 25,000 readings a second, and at most 24 MiB
+// (about 100,000 readings, three 8 MiB blocks) waiting in the mempool, so
+// the next blocks fill while one executes.
 func DefaultConfig() Config {
-	return Config{MaxBatch: 1000, MaxDelay: 50 * time.Millisecond, QueueSize: 50000, MaxMempoolBytes: 16 << 20}
+	return Config{MaxBatch: 1000, MaxDelay: 50 * time.Millisecond, QueueSize: 50000, MaxMempoolBytes: 24 << 20}
 }
 
 // Validate names the first bad field.
