@@ -96,5 +96,5 @@ awk -F, 'NR > 1 { t[NR] = $1; s[NR] = $2; h = ($4 > h ? $4 : h); n = NR }
 		printf "node peak resident memory: %.0f MiB\n", h / 1024
 	}' "$samples"
 echo "disk, per store:"
-du -sb "$home"/data/* | awk -v n="$(tail -1 "$samples" | cut -d, -f2)" '{ printf "  %-40s %12d bytes  %6.1f per reading\n", $2, $1, $1 / n; total += $1 }
-	END { printf "  %-40s %12d bytes  %6.1f per reading\n", "total", total, total / n }'
+du -sb "$home"/data/* | awk -v n="$(tail -1 "$samples" | cut -d, -f2)" '{ printf "  %-40s %14.0f bytes  %6.1f per reading\n", $2, $1, $1 / n; total += $1 }
+	END { printf "  %-40s %14.0f bytes  %6.1f per reading\n", "total", total, total / n }'
