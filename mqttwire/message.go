@@ -40,3 +40,13 @@ type ErrorMessage struct {
 	Reason string  `json:"reason"` // a result code's name, ReasonRateLimited or ReasonDeviceMismatch
 	Detail string  `json:"detail"` // for a person: what was wrong and what to do
 }
+
+// TwinDesiredMessage is the JSON on a device's twin/desired topic: the
+// whole desired state after a committed change, its version and block.
+// A device applies it and reports its state back with a report_state
+// transaction (see package tx).
+type TwinDesiredMessage struct {
+	Version uint64         `json:"version"`
+	Height  int64          `json:"height"`
+	State   map[string]any `json:"state"`
+}

@@ -11,3 +11,8 @@ func ReceiptsTopic(id string) string { return TopicPrefix + id + "/receipts" }
 
 // ErrorsTopic is where the node tells device id that a reading was refused.
 func ErrorsTopic(id string) string { return TopicPrefix + id + "/errors" }
+
+// TwinDesiredTopic is where the node publishes device id's desired state
+// (TwinDesiredMessage) each time it changes, retained: a device that
+// subscribes gets the latest at once.
+func TwinDesiredTopic(id string) string { return TopicPrefix + id + "/twin/desired" }

@@ -71,9 +71,9 @@ func (x *execution) patchTwin(s *tx.Signed, f *tx.TwinPatch) (*failure, error) {
 // TwinChange is a committed change of a twin, for observers (the MQTT
 // twin/desired topic, events).
 type TwinChange struct {
-	Device  string
-	Side    string // registry.SideDesired or SideReported
-	Version uint64
-	Height  int64
-	State   map[string]any
+	Device  string         `json:"device"`
+	Side    string         `json:"side"` // registry.SideDesired or SideReported
+	Version uint64         `json:"version"`
+	Height  int64          `json:"height"`
+	State   map[string]any `json:"state"`
 }

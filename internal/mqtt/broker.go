@@ -106,6 +106,7 @@ type notice struct {
 	device  string
 	topic   string
 	payload []byte
+	retain  bool // kept by the broker for devices that subscribe later
 }
 
 // New makes a broker; nothing listens or connects before Start. Committed
@@ -167,7 +168,12 @@ func capabilities(cfg Config) *mochi.Capabilities {
 	c.MaximumMessageExpiryInterval = 3600            // a receipt waits an hour at most for its device
 	c.TopicAliasMaximum = 0                          // topics are short; aliases would dodge the topic checks
 	c.SharedSubAvailable = 0
-	c.RetainAvailable = 0
+	// Retained messages are on for the broker's own twin/desired messages, so
+	// a device that subscribes gets its latest desired state at once. A
+	// device's own publishes are never retained: OnPublish answers every
+	// one of them itself (rejected or ignored), and mochi retains only what
+	// its hook passes on.
+	c.RetainAvailable = 1
 	c.MaximumQos = 1 // readings are idempotent by (device, seq): QoS 2 buys nothing
 	c.MinimumProtocolVersion = 4
 	return c
@@ -315,6 +321,19 @@ func (b *Broker) DevicesChanged(changes []app.DeviceChange) {
 		default:
 			b.stats.dropped.Add(1)
 		}
+	}
+}
+
+// TwinsChanged publishes each committed change of a desired state to the
+// device's twin/desired topic, retained, so a device that is offline gets
+// the latest when it subscribes. It never blocks.
+func (b *Broker) TwinsChanged(changes []app.TwinChange) {
+	for _, c := range changes {
+		if c.Side != registry.SideDesired {
+			continue
+		}
+		b.notify(sinkEmbedded, notice{device: c.Device, topic: mqttwire.TwinDesiredTopic(c.Device), retain: true,
+			payload: mustJSON(mqttwire.TwinDesiredMessage{Version: c.Version, Height: c.Height, State: c.State})})
 	}
 }
 
@@ -493,11 +512,11 @@ func (b *Broker) publish(n notice) {
 	// holds, to number a QoS 1 message. A client that reads acknowledges:
 	// one with maxUnacked messages unanswered gets no more, so the
 	// publisher never waits for it.
-	if cl, ok := b.server.Clients.Get(n.device); ok && cl.State.Inflight.Len() >= maxUnacked {
+	if cl, ok := b.server.Clients.Get(n.device); ok && cl.State.Inflight.Len() >= maxUnacked && !n.retain {
 		b.stats.dropped.Add(1)
 		return
 	}
-	if err := b.server.Publish(n.topic, n.payload, false, 1); err != nil {
+	if err := b.server.Publish(n.topic, n.payload, n.retain, 1); err != nil {
 		b.log.Warn("mqtt: publish", "topic", n.topic, "err", err)
 	}
 }

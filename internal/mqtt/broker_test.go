@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eclipse/paho.golang/paho"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
@@ -574,5 +575,40 @@ func TestStartAddressInUse(t *testing.T) {
 	defer b.Close()
 	if err := b.Start(t.Context()); err == nil || !strings.Contains(err.Error(), "--mqtt-addr") {
 		t.Errorf("Start on a used address: %v, want an error naming --mqtt-addr", err)
+	}
+}
+
+// TestTwinDesired: a committed desired state reaches the device on its
+// twin/desired topic, retained for a device that subscribes later; reported
+// states are not published.
+func TestTwinDesired(t *testing.T) {
+	b := startBroker(t, testConfig(), newLedger(), nil)
+	id := deviceID(sensor)
+	d := mustConnect(t, b, sensor)
+	d.subscribe(t, mqttwire.TwinDesiredTopic(id))
+	b.TwinsChanged([]app.TwinChange{
+		{Device: id, Side: registry.SideReported, Version: 1, Height: 4, State: map[string]any{"firmware": "1.2.0"}},
+		{Device: id, Side: registry.SideDesired, Version: 1, Height: 5, State: map[string]any{"firmware": "1.3.0"}},
+	})
+	m := d.next(t)
+	got := decodeJSON[mqttwire.TwinDesiredMessage](t, m.Payload)
+	want := mqttwire.TwinDesiredMessage{Version: 1, Height: 5, State: map[string]any{"firmware": "1.3.0"}}
+	if m.Topic != mqttwire.TwinDesiredTopic(id) || !cmp.Equal(got, want) {
+		t.Fatalf("message on %s: %+v, want %+v on the twin/desired topic", m.Topic, got, want)
+	}
+	// A device that connects later gets the latest desired state at once.
+	if err := d.c.Disconnect(&paho.Disconnect{}); err != nil {
+		t.Fatal(err)
+	}
+	d.waitClosed(t)
+	again := mustConnect(t, b, sensor)
+	again.subscribe(t, mqttwire.TwinDesiredTopic(id))
+	m = again.next(t)
+	if got := decodeJSON[mqttwire.TwinDesiredMessage](t, m.Payload); !cmp.Equal(got, want) || !m.Retain {
+		t.Errorf("after reconnecting: %+v (retain %v), want the retained %+v", got, m.Retain, want)
+	}
+	// Another device may not subscribe to it.
+	if code := mustConnect(t, b, other).subscribe(t, mqttwire.TwinDesiredTopic(id)); code < 0x80 {
+		t.Errorf("another device subscribed to %s's twin with code %#x, want a refusal", id, code)
 	}
 }

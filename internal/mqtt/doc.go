@@ -41,8 +41,14 @@
 // topic and subscribe only below its own prefix (iotledger/v1/devices/ID/#);
 // anything else is refused (MQTT 5: reason 0x87; a publish by an MQTT 3.1.1
 // client closes its connection, as 3.1.1 has no negative PUBACK). Readings
-// are not forwarded to subscribers. Will messages, retained messages, topic
-// aliases, shared subscriptions and QoS 2 are not offered.
+// are not forwarded to subscribers. Will messages, retained messages from
+// devices, topic aliases, shared subscriptions and QoS 2 are not offered.
+//
+// When a device's desired state (its twin, set by its owner) changes, the
+// node publishes the whole desired state to iotledger/v1/devices/ID/twin/desired
+// (mqttwire.TwinDesiredMessage), retained: a device that subscribes gets the
+// latest one at once, applies it and reports its state back with a signed
+// report_state transaction.
 //
 // # Connecting
 //

@@ -254,6 +254,18 @@ func (n *Node) Committed(b *app.Block, outcomes []app.Outcome, devices []app.Dev
 	}
 }
 
+// CommittedTwins publishes committed twin changes (app.TwinObserver): a
+// desired state to the device's MQTT twin/desired topic, and every change
+// as a "twin" event.
+func (n *Node) CommittedTwins(changes []app.TwinChange) {
+	if n.mqtt != nil {
+		n.mqtt.TwinsChanged(changes)
+	}
+	for i := range changes {
+		n.hub.publish(api.Event{Type: "twin", Data: changes[i]})
+	}
+}
+
 // Status implements api.Ledger.
 func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 	st, err := n.rpc.Status(ctx)
