@@ -125,6 +125,20 @@ func (c *Client) Account(ctx context.Context, addr string, limit int, before str
 	return &a, c.getJSON(ctx, "/v1/accounts/"+url.PathEscape(addr), q, &a)
 }
 
+// SubmitTx sends a signed transaction (package tx) and waits for its
+// block. A refusal is not an error: see the result's Committed and Code.
+func (c *Client) SubmitTx(ctx context.Context, raw []byte) (*TxCommit, error) {
+	resp, err := c.do(ctx, http.MethodPost, "/v1/txs", nil, "application/cbor", raw)
+	if err != nil {
+		return nil, err
+	}
+	var r TxCommit
+	if err := decodeJSON(resp, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 // Twin returns a device's twin as of block height (0: now).
 func (c *Client) Twin(ctx context.Context, id string, height int64) (*Twin, error) {
 	q := url.Values{}

@@ -189,3 +189,11 @@ type TwinState struct {
 	Height  int64          `json:"height"`
 	State   map[string]any `json:"state"`
 }
+
+// TxCommit is what became of a signed transaction (POST /v1/txs).
+type TxCommit struct {
+	Committed bool   `json:"committed"` // in block Height; else CheckTx refused it
+	Height    int64  `json:"height,omitempty"`
+	Hash      string `json:"hash"`
+	TxResult
+}

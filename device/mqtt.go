@@ -61,7 +61,13 @@ type MQTTOptions struct {
 	// subscriptions and the answers published meanwhile) after a
 	// connection ends; the node keeps it an hour at most. Default an hour.
 	SessionExpiry time.Duration
-	Log           *slog.Logger // default: no logs
+	// OnDesired, if set, is called with each desired state the node
+	// publishes for the device (its twin: mqttwire.TwinDesiredTopic), the
+	// latest one as soon as the device connects (see Connect). It runs on
+	// the connection's goroutine: hand long work elsewhere. Report the
+	// state the device then has with ReportState.
+	OnDesired func(mqttwire.TwinDesiredMessage)
+	Log       *slog.Logger // default: no logs
 }
 
 // validate names the first bad field.
@@ -110,6 +116,7 @@ type MQTT struct {
 	readings string // the topics of the device
 	receipts string
 	errTopic string
+	twin     string
 	log      *slog.Logger
 	wake     chan struct{} // an answer arrived; capacity 1
 
@@ -174,6 +181,7 @@ func NewMQTT(o MQTTOptions) (*MQTT, error) {
 		readings: mqttwire.ReadingsTopic(id),
 		receipts: mqttwire.ReceiptsTopic(id),
 		errTopic: mqttwire.ErrorsTopic(id),
+		twin:     mqttwire.TwinDesiredTopic(id),
 		log:      log,
 		wake:     make(chan struct{}, 1),
 		answers:  map[uint64]Answer{},
@@ -404,12 +412,13 @@ func (m *MQTT) connect(ctx context.Context) (*mqttConn, error) {
 	if err != nil {
 		return nil, m.refused(ca, err)
 	}
-	sa, err := mc.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{
-		{Topic: m.receipts, QoS: 1},
-		{Topic: m.errTopic, QoS: 1},
-	}})
-	if err == nil && len(sa.Reasons) != 2 {
-		err = fmt.Errorf("%d answers for 2 topics", len(sa.Reasons))
+	subs := []paho.SubscribeOptions{{Topic: m.receipts, QoS: 1}, {Topic: m.errTopic, QoS: 1}}
+	if m.o.OnDesired != nil {
+		subs = append(subs, paho.SubscribeOptions{Topic: m.twin, QoS: 1})
+	}
+	sa, err := mc.c.Subscribe(ctx, &paho.Subscribe{Subscriptions: subs})
+	if err == nil && len(sa.Reasons) != len(subs) {
+		err = fmt.Errorf("%d answers for %d topics", len(sa.Reasons), len(subs))
 	}
 	if err == nil {
 		for _, r := range sa.Reasons {
@@ -420,7 +429,7 @@ func (m *MQTT) connect(ctx context.Context) (*mqttConn, error) {
 	}
 	if err != nil {
 		_ = mc.c.Disconnect(&paho.Disconnect{})
-		return nil, fmt.Errorf("device: subscribe to %s and %s: %w", m.receipts, m.errTopic, err)
+		return nil, fmt.Errorf("device: subscribe to the device's topics (%s, %s...): %w", m.receipts, m.errTopic, err)
 	}
 	m.log.Debug("device: MQTT connected", "broker", m.o.URL, "device", m.id, "session_present", ca.SessionPresent)
 	return mc, nil
@@ -496,6 +505,16 @@ func (m *MQTT) received(pr paho.PublishReceived) (bool, error) {
 		default:
 			a.Status, a.Detail = Pending, fmt.Sprintf("receipt message with status %q, which this package does not know", rm.Status)
 		}
+	case m.twin:
+		var dm mqttwire.TwinDesiredMessage
+		if err := json.Unmarshal(p.Payload, &dm); err != nil {
+			m.log.Warn("device: unreadable desired state", "topic", p.Topic, "err", err)
+			return true, nil
+		}
+		if m.o.OnDesired != nil {
+			m.o.OnDesired(dm)
+		}
+		return true, nil
 	case m.errTopic:
 		var em mqttwire.ErrorMessage
 		if err := json.Unmarshal(p.Payload, &em); err != nil || em.Seq == nil {
@@ -519,6 +538,14 @@ func (m *MQTT) received(pr paho.PublishReceived) (bool, error) {
 	default:
 	}
 	return true, nil
+}
+
+// Connect connects to the broker now rather than at the first Send: a
+// device that wants its desired state (OnDesired) before it has readings to
+// send calls it once.
+func (m *MQTT) Connect(ctx context.Context) error {
+	_, err := m.connection(ctx)
+	return err
 }
 
 // Close disconnects from the broker. The broker keeps the session for

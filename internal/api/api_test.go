@@ -694,3 +694,46 @@ func TestTwin(t *testing.T) {
 		}
 	}
 }
+
+func TestSubmitTx(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	var ok api.TxCommit
+	e.do(t, http.MethodPost, "/v1/txs", "application/cbor", []byte{0x82, 0x02, 0x40}).ok(t, &ok)
+	if !ok.Committed || ok.Height != 9 || ok.Code != 0 || len(ok.Hash) != 64 {
+		t.Errorf("committed transaction = %+v", ok)
+	}
+	var refused api.TxCommit
+	e.do(t, http.MethodPost, "/v1/txs", "application/cbor", []byte{1}).ok(t, &refused)
+	if refused.Committed || refused.Name != "malformed_tx" || refused.Height != 0 {
+		t.Errorf("refused transaction = %+v, want not committed, malformed_tx", refused)
+	}
+	for _, tc := range []struct {
+		ct     string
+		body   []byte
+		status int
+		kind   string
+	}{
+		{"application/json", []byte("{}"), 415, api.KindUnsupportedMedia},
+		{"application/cbor", nil, 400, api.KindInvalidBody},
+		{"application/cbor", make([]byte, 70<<10), 413, api.KindTooLarge},
+	} {
+		e.do(t, http.MethodPost, "/v1/txs", tc.ct, tc.body).problem(t, tc.status, tc.kind)
+	}
+}
+
+func TestTwinDeltaNumbers(t *testing.T) {
+	for _, tc := range []struct {
+		a, b any
+		same bool
+	}{
+		{int64(60), float64(60), true},
+		{int64(60), float64(60.5), false},
+		{int64(1 << 60), int64(1<<60 + 1), false},
+		{"60", int64(60), false},
+		{true, true, true},
+	} {
+		if got := api.SameValue(tc.a, tc.b); got != tc.same {
+			t.Errorf("SameValue(%#v, %#v) = %v, want %v", tc.a, tc.b, got, tc.same)
+		}
+	}
+}

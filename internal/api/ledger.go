@@ -31,6 +31,9 @@ type Ledger interface {
 	// before (nil: from the newest). An account that never signed nor
 	// received anything is returned with a zero balance.
 	Account(addr string, before []byte, limit int) (*Account, error)
+	// BroadcastTx hands a signed transaction to consensus and waits for its
+	// block (bounded by ctx), or returns CheckTx's refusal.
+	BroadcastTx(ctx context.Context, raw []byte) (*TxCommit, error)
 	// Twin returns a device's twin as of block height (0: now).
 	Twin(id string, height int64) (*registry.Twin, error)
 	// TwinHistory returns up to limit versions of one side (registry.SideDesired
@@ -73,6 +76,17 @@ type TwinHistory struct {
 	Side    string                `json:"side"`
 	Changes []registry.TwinChange `json:"changes"`
 	Next    string                `json:"next,omitempty"`
+}
+
+// TxCommit is the answer of POST /v1/txs. Committed: the transaction is in
+// block Height, with its result there (Code 0: applied; else the rule that
+// refused it, its nonce spent all the same). Not committed: CheckTx refused
+// it (Code and Log say why) and no block holds it.
+type TxCommit struct {
+	Committed bool   `json:"committed"`
+	Height    int64  `json:"height,omitempty"`
+	Hash      string `json:"hash"` // hex SHA-256 of the transaction
+	TxResult
 }
 
 // Errors a Ledger returns.

@@ -153,6 +153,7 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"GET", "/v1/devices/" + apitest.DeviceID(2) + "/readings/105/receipt", "", "", 200, "Receipt"},
 		{"GET", "/v1/blocks/41", "", "", 200, "Block"},
 		{"GET", "/v1/accounts/" + apitest.Owner(), "", "", 200, "Account"},
+		{"POST", "/v1/txs", "application/cbor", "\x82\x02\x40", 200, "TxCommit"},
 		{"GET", "/v1/devices/" + e.ledger.DeviceList[0].ID + "/twin", "", "", 200, "Twin"},
 		{"GET", "/v1/devices/" + e.ledger.DeviceList[0].ID + "/twin/history?limit=1", "", "", 200, "TwinHistory"},
 		{"GET", "/v1/accounts/" + id + "?limit=1", "", "", 200, "Account"},

@@ -382,7 +382,7 @@ func (s *Server) twin(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	for k, v := range out.Desired.State {
-		if rv, ok := out.Reported.State[k]; !ok || !reflect.DeepEqual(rv, v) {
+		if rv, ok := out.Reported.State[k]; !ok || !sameValue(rv, v) {
 			out.Delta[k] = v
 		}
 	}
@@ -432,4 +432,29 @@ func pageParams(q url.Values) (before []byte, limit int, err error) {
 		return nil, 0, invalidParameter("before=%q is not a cursor; pass the next value of the previous page as it is", v)
 	}
 	return before, limit, nil
+}
+
+// sameValue compares two twin values; numbers by value, so a device that
+// reports 60.0 (JSON has one number type) matches a desired 60.
+func sameValue(a, b any) bool {
+	if reflect.DeepEqual(a, b) {
+		return true
+	}
+	_, af := a.(float64)
+	_, bf := b.(float64)
+	x, aok := number(a)
+	y, bok := number(b)
+	return aok && bok && (af || bf) && x == y // integers of one type compare exactly above
+}
+
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return float64(n), true
+	case uint64:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
 }

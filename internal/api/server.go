@@ -98,6 +98,7 @@ func New(l Ledger, opts Options) *Server {
 	}, []string{"route", "code"}))
 
 	s.handle("POST /v1/readings", s.submit)
+	s.handle("POST /v1/txs", s.submitTx)
 	s.handle("GET /v1/status", s.status)
 	s.handle("GET /v1/devices", s.devices)
 	s.handle("GET /v1/devices/{id}", s.device)

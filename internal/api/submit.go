@@ -166,3 +166,39 @@ func unsupportedMedia(ct string) *problem {
 		"Content-Type %s is not accepted; send one reading as %s, or a batch as %s (an array of the readings' bytes) or %s {\"readings\": [\"<base64>\", ...]}",
 		ct, ContentTypeCOSE, ContentTypeCBOR, ContentTypeJSON)
 }
+
+// submitTx takes one signed transaction (package tx: the CBOR envelope
+// [2, COSE_Sign1]) as application/cbor and answers when its block is
+// committed, or at once if CheckTx refuses it. No token is needed: the
+// signature and the nonce inside are the authorisation.
+func (s *Server) submitTx(w http.ResponseWriter, r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if media, _, err := mime.ParseMediaType(ct); err != nil || media != ContentTypeCBOR {
+		return newProblem(http.StatusUnsupportedMediaType, KindUnsupportedMedia, "Unsupported media type",
+			"Content-Type %q is not accepted; send one signed transaction's bytes as %s", ct, ContentTypeCBOR)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return newProblem(http.StatusRequestEntityTooLarge, KindTooLarge, "Request body too large",
+				"a signed transaction is at most %d bytes here; readings go to POST /v1/readings", maxTxBody)
+		}
+		return invalidBody("reading the body failed: %v; send it again", err)
+	}
+	if len(body) == 0 {
+		return invalidBody("the body is empty; send one signed transaction (package tx)")
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.wait)
+	defer cancel()
+	res, err := s.ledger.BroadcastTx(ctx, body)
+	if errors.Is(err, ErrBusy) {
+		return busy()
+	}
+	if err != nil {
+		return fmt.Errorf("broadcast transaction: %w", err)
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// maxTxBody bounds POST /v1/txs: signed transactions are small.
+const maxTxBody = 64 << 10

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
+	"github.com/cometbft/cometbft/mempool"
 	nm "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
@@ -321,6 +323,32 @@ func (n *Node) Account(addr string, before []byte, limit int) (*api.Account, err
 		out.History = append(out.History, *p)
 	}
 	out.SetNext(next)
+	return out, nil
+}
+
+// BroadcastTx implements api.Ledger.
+func (n *Node) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
+	h := sha256.Sum256(raw)
+	out := &api.TxCommit{Hash: hex.EncodeToString(h[:])}
+	r, err := n.rpc.BroadcastTxCommit(ctx, raw)
+	var invalid mempool.ErrInvalidTx
+	if errors.As(err, &invalid) { // CheckTx refused it
+		out.TxResult = api.TxResult{Code: invalid.Code, Name: app.Code(invalid.Code).String(), Log: invalid.Log}
+		return out, nil
+	}
+	var full mempool.ErrMempoolIsFull
+	if errors.As(err, &full) {
+		return nil, api.ErrBusy
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.CheckTx.Code != 0 {
+		out.TxResult = api.TxResult{Code: r.CheckTx.Code, Name: app.Code(r.CheckTx.Code).String(), Log: r.CheckTx.Log}
+		return out, nil
+	}
+	out.Committed, out.Height = true, r.Height
+	out.TxResult = api.TxResult{Code: r.TxResult.Code, Name: app.Code(r.TxResult.Code).String(), Log: r.TxResult.Log}
 	return out, nil
 }
 

@@ -17,6 +17,7 @@ package apitest
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -351,6 +352,22 @@ func (l *Ledger) Account(addr string, before []byte, limit int) (*api.Account, e
 	start, end, next := page(len(history), before, limit)
 	out.History = history[start:end]
 	out.SetNext(next)
+	return out, nil
+}
+
+// BroadcastTx implements api.Ledger: a transaction of one byte 0x01 is
+// refused by CheckTx (malformed_tx), any other is committed in block 9.
+func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	h := sha256.Sum256(raw)
+	out := &api.TxCommit{Hash: hex.EncodeToString(h[:])}
+	if len(raw) == 1 && raw[0] == 1 {
+		out.TxResult = api.TxResult{Code: 1, Name: "malformed_tx", Log: "tx: malformed transaction"}
+		return out, nil
+	}
+	out.Committed, out.Height, out.TxResult = true, 9, api.TxResult{Name: "ok", Log: "transfer"}
 	return out, nil
 }
 
