@@ -43,6 +43,10 @@ func seeds(t testing.TB) map[string][]byte {
 		"short_signer":   signCOSE(t, owner, header(t, address.Account(ownerPub[:31])), body(t, 2, ownerPub[:31], map[int]any{1: devID})),
 		"bad_labels":     signBody(t, owner, body(t, 1, ownerPub, map[int]any{1: pubOf(dev), 2: map[string]string{"": "x"}, 3: []byte{1}})),
 		"wrong_signer":   signCOSE(t, dev, header(t, address.Account(ownerPub)), body(t, 2, ownerPub, map[int]any{1: devID})),
+		"transfer":       mustSign(t, owner, tx.TypeTransfer, 4, &tx.Transfer{From: devID, To: address.Account(ownerPub), Amount: 7, Memo: "kWh"}),
+		"set_desired":    mustSign(t, owner, tx.TypeSetDesired, 5, &tx.TwinPatch{Device: devID, Set: map[string]any{"firmware": "1.3.0", "gain": 1.5}, Unset: []string{"old"}}),
+		"report_state":   mustSign(t, dev, tx.TypeReportState, 0, &tx.TwinPatch{Device: devID, Set: map[string]any{"on": true, "n": -3}}),
+		"bad_twin_value": signBody(t, owner, body(t, 5, ownerPub, map[int]any{1: devID, 2: map[string]any{"a": []int{1}}})),
 		"garbage":        []byte("not a transaction"),
 		"truncated":      tx.NewBatch([][]byte{r})[:40],
 		"noncanon_batch": append([]byte{0x82, 0x01, 0x98, 0x01}, enc(t, r)...),
@@ -108,6 +112,9 @@ func FuzzDecode(f *testing.F) {
 				tx.TypeRegisterDevice: reflect.TypeFor[*tx.RegisterDevice](),
 				tx.TypeRevokeDevice:   reflect.TypeFor[*tx.RevokeDevice](),
 				tx.TypeRotateDevice:   reflect.TypeFor[*tx.RotateDevice](),
+				tx.TypeTransfer:       reflect.TypeFor[*tx.Transfer](),
+				tx.TypeSetDesired:     reflect.TypeFor[*tx.TwinPatch](),
+				tx.TypeReportState:    reflect.TypeFor[*tx.TwinPatch](),
 			}[s.Type]
 			if reflect.TypeOf(s.Fields) != want {
 				t.Fatalf("type %v with fields %T", s.Type, s.Fields)
