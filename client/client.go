@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/iotledger/iotledger/reading"
-	"github.com/iotledger/iotledger/receipt"
+	"github.com/iotledger/iotledger/receipt/format"
 )
 
 // MaxAnswer bounds the JSON answers the client reads (receipts are bounded
@@ -154,13 +154,13 @@ func (c *Client) Twin(ctx context.Context, id string, height int64) (*Twin, erro
 // ErrNotFound if the reading was never committed and ErrNotYet if it was
 // but the block that completes its receipt is not committed yet: ask again
 // after the error's RetryAfter.
-func (c *Client) Receipt(ctx context.Context, id string, seq uint64) (*receipt.Receipt, error) {
+func (c *Client) Receipt(ctx context.Context, id string, seq uint64) (*format.Receipt, error) {
 	path := "/v1/devices/" + url.PathEscape(id) + "/readings/" + strconv.FormatUint(seq, 10) + "/receipt"
-	b, err := c.get(ctx, path, nil, receipt.MaxSize)
+	b, err := c.get(ctx, path, nil, format.MaxSize)
 	if err != nil {
 		return nil, err
 	}
-	r, err := receipt.Parse(b)
+	r, err := format.Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("client: GET %s: %w", path, err)
 	}

@@ -1,4 +1,4 @@
-package receipt
+package format
 
 import (
 	"crypto/sha256"
