@@ -1,0 +1,87 @@
+package contract_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/iotledger/iotledger/internal/contract"
+)
+
+func TestCheckColdChain(t *testing.T) {
+	src, err := os.ReadFile("testdata/coldchain.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := contract.Check(src)
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	if c.Doc.Name != "coldchain" || len(c.Doc.Triggers) != 4 {
+		t.Errorf("document = %+v", c.Doc)
+	}
+	// Every expression was compiled: 3 when, 1+1+2+1+2+1+1+1+1+2 values.
+	if got := len(c.Programs); got < 12 {
+		t.Errorf("%d programs compiled, want one per expression", got)
+	}
+}
+
+func TestCheckRefusals(t *testing.T) {
+	base := "name: c\nstate:\n  n: {type: int, initial: 0}\ntriggers:\n  - name: t\n    on: reading\n    devices: {labels: {k: v}}\n"
+	for _, tc := range []struct {
+		name, src string
+		want      []string // each must appear in the error
+	}{
+		{"not yaml", "name: [", []string{"yaml"}},
+		{"unknown field", base + "    do:\n      - set: {n: \"1\"}\n    colour: red\n", []string{"colour"}},
+		{"syntax", base + "    when: \"state.n >\"\n    do:\n      - set: {n: \"1\"}\n", []string{"line 8", "when"}},
+		{"unknown state field", base + "    do:\n      - set: {n: \"state.m + 1\"}\n", []string{"line 9", "state has no field m", "known: n"}},
+		{"set undeclared", base + "    do:\n      - set: {m: \"1\"}\n", []string{"declares no field m"}},
+		{"wrong type", base + "    do:\n      - set: {n: \"'ten'\"}\n", []string{"gives string, want int"}},
+		{"when not bool", base + "    when: \"state.n + 1\"\n    do:\n      - set: {n: \"1\"}\n", []string{"when", "want bool"}},
+		{"unbounded cost", base + "    do:\n      - set: {n: \"reading.data.map(k, reading.data.map(j, reading.data.map(i, 1).size()).size()).size()\"}\n", []string{"estimated cost"}},
+		{"two kinds in one action", base + "    do:\n      - set: {n: \"1\"}\n        emit: {event: e}\n", []string{"exactly one"}},
+		{"no selector", "name: c\ntriggers:\n  - name: t\n    on: reading\n    do:\n      - emit: {event: e}\n", []string{"needs devices"}},
+		{"bad on", "name: c\ntriggers:\n  - name: t\n    on: sometimes\n    do:\n      - emit: {event: e}\n", []string{"use reading, blocks or call"}},
+		{"bad initial", "name: c\nstate:\n  n: {type: int, initial: ten}\ntriggers:\n  - name: t\n    on: blocks\n    every: 1\n    do:\n      - emit: {event: e}\n", []string{"line 3", "not of type int"}},
+		{"bad status", base + "    do:\n      - device_status: {device: \"device.id\", status: broken}\n", []string{"active, quarantined or revoked"}},
+		{"reading in blocks", "name: c\ntriggers:\n  - name: t\n    on: blocks\n    every: 1\n    do:\n      - emit: {event: e, fields: {x: \"reading.seq\"}}\n", []string{"undeclared reference to 'reading'"}},
+		{"call arg unknown", "name: c\ntriggers:\n  - name: t\n    on: call\n    args: {a: int}\n    do:\n      - emit: {event: e, fields: {x: \"args.b\"}}\n", []string{"args has no field b"}},
+		{"too large", "name: c\n# " + strings.Repeat("x", contract.MaxBytes) + "\n", []string{"bytes"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := contract.Check([]byte(tc.src))
+			if !errors.Is(err, contract.ErrInvalid) {
+				t.Fatalf("Check = %v, want %v", err, contract.ErrInvalid)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// FuzzCheck: Check never panics, refuses with ErrInvalid, and accepts only
+// documents whose every expression compiled.
+func FuzzCheck(f *testing.F) {
+	if src, err := os.ReadFile("testdata/coldchain.yaml"); err == nil {
+		f.Add(src)
+	}
+	f.Add([]byte("name: c\ntriggers:\n  - name: t\n    on: blocks\n    every: 1\n    do:\n      - emit: {event: e}\n"))
+	f.Add([]byte("{\"name\": \"c\", \"triggers\": []}"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		c, err := contract.Check(src)
+		if err != nil {
+			if !errors.Is(err, contract.ErrInvalid) {
+				t.Fatalf("error wraps no ErrInvalid: %v", err)
+			}
+			return
+		}
+		if c == nil || c.Doc == nil || len(c.Doc.Triggers) == 0 {
+			t.Fatalf("accepted %q without triggers", src)
+		}
+	})
+}
