@@ -11,25 +11,33 @@ import (
 	"github.com/iotledger/iotledger/internal/testonly"
 )
 
-// TestPayments runs the real binary: dev funds its owner at genesis, the
-// owner pays a sensor, the sensor pays another sensor with its own key,
-// and each refusal names its rule.
-func TestPayments(t *testing.T) {
+// devNode starts `iotledger dev` in a fresh home (stopped at cleanup) and
+// returns it, the flags that point a command at it, and the named keys.
+func devNode(t *testing.T, keys ...string) (*testonly.Node, []string, []*keystore.Key) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs the binary")
 	}
 	home := filepath.Join(t.TempDir(), "devhome")
 	n := testonly.StartNode(t, home, "dev")
-	defer n.Stop(t)
-	flags := []string{"--home", home, "--api", n.URL(), "--rpc", n.RPCAddr}
-	s1, err := keystore.Load(home, "sensor-1")
-	if err != nil {
-		t.Fatal(err)
+	t.Cleanup(func() { n.Stop(t) })
+	var out []*keystore.Key
+	for _, name := range keys {
+		k, err := keystore.Load(home, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, k)
 	}
-	s2, err := keystore.Load(home, "sensor-2")
-	if err != nil {
-		t.Fatal(err)
-	}
+	return n, []string{"--home", home, "--api", n.URL(), "--rpc", n.RPCAddr}, out
+}
+
+// TestPayments runs the real binary: dev funds its owner at genesis, the
+// owner pays a sensor, the sensor pays another sensor with its own key,
+// and each refusal names its rule.
+func TestPayments(t *testing.T) {
+	_, flags, keys := devNode(t, "sensor-1", "sensor-2")
+	s1, s2 := keys[0], keys[1]
 	show := func(who string) client.Account {
 		t.Helper()
 		var a client.Account

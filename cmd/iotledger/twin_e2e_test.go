@@ -2,13 +2,11 @@ package main_test
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/iotledger/iotledger/client"
-	"github.com/iotledger/iotledger/internal/keystore"
 	"github.com/iotledger/iotledger/internal/testonly"
 )
 
@@ -16,18 +14,8 @@ import (
 // device reports its state with its own key, and the twin shows the delta,
 // now and as of an earlier block.
 func TestTwinCLI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the binary")
-	}
-	home := filepath.Join(t.TempDir(), "devhome")
-	n := testonly.StartNode(t, home, "dev")
-	defer n.Stop(t)
-	flags := []string{"--home", home, "--api", n.URL(), "--rpc", n.RPCAddr}
-	s1, err := keystore.Load(home, "sensor-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := s1.DeviceID()
+	_, flags, keys := devNode(t, "sensor-1")
+	id := keys[0].DeviceID()
 	show := func(extra ...string) client.Twin {
 		t.Helper()
 		var tw client.Twin
