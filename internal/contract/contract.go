@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strings"
@@ -182,7 +183,9 @@ func Check(src []byte) (*Checked, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	dec.KnownFields(true)
 	var doc Document
-	if err := dec.Decode(&doc); err != nil {
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: the document is empty; give at least a name and one trigger", ErrInvalid)
+	} else if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrInvalid, yamlError(err))
 	}
 	var root yaml.Node

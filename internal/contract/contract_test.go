@@ -34,6 +34,7 @@ func TestCheckRefusals(t *testing.T) {
 		want      []string // each must appear in the error
 	}{
 		{"not yaml", "name: [", []string{"yaml"}},
+		{"empty", "", []string{"empty"}},
 		{"unknown field", base + "    do:\n      - set: {n: \"1\"}\n    colour: red\n", []string{"colour"}},
 		{"syntax", base + "    when: \"state.n >\"\n    do:\n      - set: {n: \"1\"}\n", []string{"line 8", "when"}},
 		{"unknown state field", base + "    do:\n      - set: {n: \"state.m + 1\"}\n", []string{"line 9", "state has no field m", "known: n"}},
