@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sort"
@@ -492,13 +491,14 @@ func (x *execution) rotate(s *tx.Signed, f *tx.RotateDevice) (*failure, error) {
 }
 
 // CheckReading applies the device rules to a decoded reading against
-// committed state, for ingest. It fills the verify cache.
-func (a *App) CheckReading(s *reading.Signed) (Code, string) {
+// committed state, for ingest; h is the SHA-256 of its bytes (see Warm). It
+// fills the verify cache.
+func (a *App) CheckReading(s *reading.Signed, h [32]byte) (Code, string) {
 	dev, err := a.device(a.committed(), s.Device)
 	if err != nil {
 		return CodeMalformedTx, err.Error()
 	}
-	if f := a.checkReading(s, sha256.Sum256(s.Raw), dev); f != nil {
+	if f := a.checkReading(s, h, dev); f != nil {
 		return f.code, f.msg
 	}
 	return CodeOK, ""

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"testing"
 
@@ -32,7 +33,7 @@ func TestCheckReading(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			code, msg := c.app.CheckReading(s)
+			code, msg := c.app.CheckReading(s, sha256.Sum256(s.Raw))
 			wantCode(t, "CheckReading", uint32(code), msg, tt.want, tt.hints...)
 		})
 	}

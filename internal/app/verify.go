@@ -103,7 +103,7 @@ func (a *App) verify(s *reading.Signed, h [32]byte, key []byte) bool {
 // warm decodes raws and verifies, in batches over all cores, every reading
 // of a known device whose signature is not yet known to be valid under the
 // device's current key in kv. It only fills the caches.
-func (a *App) warm(kv registry.KV, raws [][]byte) {
+func (a *App) warm(kv registry.KV, raws [][]byte) []decodedReading {
 	type todo struct {
 		s   *reading.Signed
 		h   [32]byte
@@ -130,7 +130,7 @@ func (a *App) warm(kv registry.KV, raws [][]byte) {
 		items = append(items, zip215.Item{Pub: dev.Key, Msg: s.Message(), Sig: s.Signature})
 	}
 	if len(items) == 0 {
-		return
+		return dec
 	}
 	var ok []bool
 	a.obs.ObserveVerify(len(items), func() { ok = a.keys.VerifyAll(items) })
@@ -139,10 +139,12 @@ func (a *App) warm(kv registry.KV, raws [][]byte) {
 			a.readings.put(w.h, &checkedReading{s: w.s, key: w.key})
 		}
 	}
+	return dec
 }
 
 type decodedReading struct {
 	s   *reading.Signed // nil if the reading does not decode
+	err error           // why, when s is nil and the reading was decoded here
 	h   [32]byte
 	key []byte // the key the signature is known to verify under, if any
 }
@@ -167,6 +169,7 @@ func (a *App) decodeAll(raws [][]byte) []decodedReading {
 		for _, i := range miss[lo:hi] {
 			s, err := reading.Decode(raws[i])
 			if err != nil {
+				out[i].err = err
 				continue
 			}
 			out[i].s = s
@@ -187,12 +190,22 @@ func (a *App) decodeAll(raws [][]byte) []decodedReading {
 	return out
 }
 
-// Warm verifies a set of readings in bulk against committed state, so the
-// checks that follow (CheckReading) find them verified. For ingest.
-func (a *App) Warm(raws [][]byte) { a.warm(a.committed(), raws) }
+// Decoded is a reading as ingest sees it after Warm: decoded (or why not)
+// and the SHA-256 of its bytes.
+type Decoded struct {
+	Reading *reading.Signed // nil when Err is set
+	Err     error
+	Hash    [32]byte
+}
 
-// Decode decodes a reading through the node's reading cache.
-func (a *App) Decode(raw []byte) (*reading.Signed, error) {
-	s, _, err := a.decode(raw)
-	return s, err
+// Warm decodes a set of readings and verifies them in bulk against
+// committed state, so the checks that follow (CheckReading) find them
+// verified. For ingest: the result saves hashing and decoding them again.
+func (a *App) Warm(raws [][]byte) []Decoded {
+	dec := a.warm(a.committed(), raws)
+	out := make([]Decoded, len(dec))
+	for i, d := range dec {
+		out[i] = Decoded{Reading: d.s, Err: d.err, Hash: d.h} // decode failures are never cached, so Err is set whenever Reading is nil
+	}
+	return out
 }

@@ -186,14 +186,14 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 			return nil, ErrBusy
 		}
 	}
-	in.app.Warm(raws) // verify the request's readings in bulk, on all cores
+	decoded := in.app.Warm(raws) // decode and verify the request's readings in bulk, on all cores
 	for i, raw := range raws {
-		r, ok := in.precheck(raw)
+		r, ok := in.precheck(decoded[i])
 		out[i] = r
 		if !ok {
 			continue
 		}
-		h := sha256.Sum256(raw)
+		h := decoded[i].Hash
 		ch := make(chan Result, 1)
 		first := in.addWaiter(h, ch)
 		chans[i] = ch
@@ -254,8 +254,8 @@ func (in *Ingest) unwind(raws [][]byte, chans []chan Result, notQueued []item) {
 }
 
 // precheck applies the cheap rules; ok means the reading should be queued.
-func (in *Ingest) precheck(raw []byte) (Result, bool) {
-	s, err := in.app.Decode(raw)
+func (in *Ingest) precheck(d app.Decoded) (Result, bool) {
+	s, err := d.Reading, d.Err
 	if err != nil {
 		code := app.CodeMalformedReading
 		if errors.Is(err, reading.ErrTooLarge) {
@@ -271,7 +271,7 @@ func (in *Ingest) precheck(raw []byte) (Result, bool) {
 		r.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d", s.Device, s.Seq, st.Index, st.Height)
 		return r, false
 	}
-	if code, msg := in.app.CheckReading(s); code != app.CodeOK {
+	if code, msg := in.app.CheckReading(s, d.Hash); code != app.CodeOK {
 		r.Status, r.Code, r.Detail = "rejected", code, msg
 		return r, false
 	}
