@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -101,9 +102,8 @@ func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
 		}
 		return nil
 	}
-	a.warm(kv, t.Readings)
-	for i, raw := range t.Readings {
-		s, h, err := a.decode(raw)
+	for i, d := range a.warm(kv, t.Readings) {
+		s, h, err := d.s, d.h, d.err
 		if err != nil {
 			return fail(readingCode(err), "reading %d: %v", i, err)
 		}
@@ -200,7 +200,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 			raws = append(raws, t.Readings...)
 		}
 	}
-	a.warm(a.committed(), raws)
+	x.decoded = a.warm(a.committed(), raws)
 	a.mu.Lock()
 	genesis := a.genesisBalances
 	a.mu.Unlock()
@@ -248,6 +248,11 @@ type execution struct {
 	time     int64
 	progress map[string]*registry.Progress
 	txIndex  uint32 // index in the block of the transaction being executed
+	// decoded holds the block's readings as warm decoded them, in block
+	// order; execBatch consumes them in that order (next is the first
+	// not yet used), so no reading is hashed and looked up twice.
+	decoded  []decodedReading
+	next     int
 	accepted uint64
 	outcomes []Outcome
 	devices  []DeviceChange
@@ -278,7 +283,7 @@ func (x *execution) execBatch(raws [][]byte) (*abci.ExecTxResult, error) {
 	per := make([][2]uint64, len(raws))
 	counts := map[Code]int{}
 	for i, raw := range raws {
-		o, err := x.execReading(raw)
+		o, err := x.execReading(raw, x.decodedNext(raw))
 		if err != nil {
 			return nil, err
 		}
@@ -302,8 +307,23 @@ func summary(counts map[Code]int) string {
 	return strings.Join(parts, " ")
 }
 
-func (x *execution) execReading(raw []byte) (Outcome, error) {
+// decodedNext returns the next reading warm decoded, which is raw: the
+// same bytes, as execution follows the block's order. Should the two ever
+// differ it decodes raw itself, so a slip here costs time, not a result.
+func (x *execution) decodedNext(raw []byte) decodedReading {
+	if x.next < len(x.decoded) {
+		d := x.decoded[x.next]
+		x.next++
+		if bytes.Equal(d.raw, raw) {
+			return d
+		}
+	}
 	s, h, err := x.app.decode(raw)
+	return decodedReading{s: s, err: err, h: h, raw: raw}
+}
+
+func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
+	s, h, err := d.s, d.h, d.err
 	o := Outcome{Height: x.height, Hash: h}
 	reject := func(f *failure) (Outcome, error) {
 		o.Code, o.Status, o.Reason, o.Detail = f.code, "rejected", f.code.String(), f.msg

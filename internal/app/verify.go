@@ -143,8 +143,9 @@ func (a *App) warm(kv registry.KV, raws [][]byte) []decodedReading {
 }
 
 type decodedReading struct {
+	raw []byte
 	s   *reading.Signed // nil if the reading does not decode
-	err error           // why, when s is nil and the reading was decoded here
+	err error           // why, when s is nil
 	h   [32]byte
 	key []byte // the key the signature is known to verify under, if any
 }
@@ -158,6 +159,7 @@ func (a *App) decodeAll(raws [][]byte) []decodedReading {
 	out := make([]decodedReading, len(raws))
 	var miss []int
 	for i, raw := range raws {
+		out[i].raw = raw
 		out[i].h = sha256.Sum256(raw)
 		if e := a.readings.get(out[i].h); e != nil {
 			out[i].s, out[i].key = e.s, e.key

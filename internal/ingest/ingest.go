@@ -223,7 +223,7 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 			continue
 		}
 		if !wait {
-			in.removeWaiter(sha256.Sum256(raws[i]), ch)
+			in.removeWaiter(decoded[i].Hash, ch)
 			continue
 		}
 		select {
@@ -233,7 +233,7 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 			r.Device, r.Seq = out[i].Device, out[i].Seq
 			out[i] = r
 		case <-ctx.Done():
-			in.removeWaiter(sha256.Sum256(raws[i]), ch)
+			in.removeWaiter(decoded[i].Hash, ch)
 		}
 	}
 	return out, nil
