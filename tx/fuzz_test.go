@@ -38,7 +38,7 @@ func seeds(t testing.TB) map[string][]byte {
 		"rotate":         mustSign(t, owner, tx.TypeRotateDevice, 3, rotate),
 		"empty_batch":    tx.NewBatch(nil),
 		"unknown_kind":   enc(t, []any{3, [][]byte{r}}),
-		"unknown_type":   signBody(t, owner, body(t, 9, ownerPub, map[int]any{1: devID})),
+		"unknown_type":   signBody(t, owner, body(t, 99, ownerPub, map[int]any{1: devID})),
 		"kid_mismatch":   signCOSE(t, owner, header(t, address.Account(pubOf(dev))), body(t, 2, ownerPub, map[int]any{1: devID})),
 		"short_signer":   signCOSE(t, owner, header(t, address.Account(ownerPub[:31])), body(t, 2, ownerPub[:31], map[int]any{1: devID})),
 		"bad_labels":     signBody(t, owner, body(t, 1, ownerPub, map[int]any{1: pubOf(dev), 2: map[string]string{"": "x"}, 3: []byte{1}})),
@@ -47,6 +47,12 @@ func seeds(t testing.TB) map[string][]byte {
 		"set_desired":    mustSign(t, owner, tx.TypeSetDesired, 5, &tx.TwinPatch{Device: devID, Set: map[string]any{"firmware": "1.3.0", "gain": 1.5}, Unset: []string{"old"}}),
 		"report_state":   mustSign(t, dev, tx.TypeReportState, 0, &tx.TwinPatch{Device: devID, Set: map[string]any{"on": true, "n": -3}}),
 		"bad_twin_value": signBody(t, owner, body(t, 5, ownerPub, map[int]any{1: devID, 2: map[string]any{"a": []int{1}}})),
+		"deploy":         mustSign(t, owner, tx.TypeDeployContract, 6, &tx.DeployContract{Source: []byte("name: c\ntriggers: []\n"), Fund: 10}),
+		"call":           mustSign(t, owner, tx.TypeCallContract, 7, &tx.CallContract{Contract: "ctr-1", Trigger: "deliver", Args: map[string]string{"note": "ok"}}),
+		"fund":           mustSign(t, owner, tx.TypeFundContract, 8, &tx.FundContract{Contract: "ctr-1", Amount: 5}),
+		"stop":           mustSign(t, owner, tx.TypeStopContract, 9, &tx.StopContract{Contract: "ctr-1"}),
+		"device_status":  mustSign(t, owner, tx.TypeDeviceStatus, 10, &tx.DeviceStatus{Device: devID, Status: "quarantined"}),
+		"bad_contract":   signBody(t, owner, body(t, 9, ownerPub, map[int]any{1: "acc1", 2: 5})),
 		"garbage":        []byte("not a transaction"),
 		"truncated":      tx.NewBatch([][]byte{r})[:40],
 		"noncanon_batch": append([]byte{0x82, 0x01, 0x98, 0x01}, enc(t, r)...),
@@ -115,6 +121,11 @@ func FuzzDecode(f *testing.F) {
 				tx.TypeTransfer:       reflect.TypeFor[*tx.Transfer](),
 				tx.TypeSetDesired:     reflect.TypeFor[*tx.TwinPatch](),
 				tx.TypeReportState:    reflect.TypeFor[*tx.TwinPatch](),
+				tx.TypeDeployContract: reflect.TypeFor[*tx.DeployContract](),
+				tx.TypeCallContract:   reflect.TypeFor[*tx.CallContract](),
+				tx.TypeFundContract:   reflect.TypeFor[*tx.FundContract](),
+				tx.TypeStopContract:   reflect.TypeFor[*tx.StopContract](),
+				tx.TypeDeviceStatus:   reflect.TypeFor[*tx.DeviceStatus](),
 			}[s.Type]
 			if reflect.TypeOf(s.Fields) != want {
 				t.Fatalf("type %v with fields %T", s.Type, s.Fields)

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/fxamacker/cbor/v2"
 	cose "github.com/veraison/go-cose"
@@ -53,6 +54,11 @@ const (
 	TypeTransfer       Type = 4
 	TypeSetDesired     Type = 5
 	TypeReportState    Type = 6
+	TypeDeployContract Type = 7
+	TypeCallContract   Type = 8
+	TypeFundContract   Type = 9
+	TypeStopContract   Type = 10
+	TypeDeviceStatus   Type = 11
 )
 
 func (t Type) String() string {
@@ -69,6 +75,16 @@ func (t Type) String() string {
 		return "set_desired"
 	case TypeReportState:
 		return "report_state"
+	case TypeDeployContract:
+		return "deploy_contract"
+	case TypeCallContract:
+		return "call_contract"
+	case TypeFundContract:
+		return "fund_contract"
+	case TypeStopContract:
+		return "stop_contract"
+	case TypeDeviceStatus:
+		return "device_status"
 	}
 	return fmt.Sprintf("type(%d)", uint(t))
 }
@@ -208,6 +224,77 @@ func (f *TwinPatch) check() error {
 	return nil
 }
 
+// DeployContract deploys a contract document (YAML or JSON, see package
+// internal/contract) owned by the signer, with Fund moved from the signer's
+// account into its escrow.
+type DeployContract struct {
+	Source []byte `cbor:"1,keyasint"`
+	Fund   uint64 `cbor:"2,keyasint,omitempty"`
+}
+
+// MaxContractBytes bounds a contract document.
+const MaxContractBytes = 64 << 10
+
+// CallContract runs a contract's call trigger (Trigger may be empty when
+// the contract has exactly one). Args are text; the contract declares each
+// argument's type and the ledger converts them.
+type CallContract struct {
+	Contract string            `cbor:"1,keyasint"`
+	Trigger  string            `cbor:"2,keyasint,omitempty"`
+	Args     map[string]string `cbor:"3,keyasint,omitempty"`
+}
+
+// FundContract moves Amount from the signer's account into a contract's escrow.
+type FundContract struct {
+	Contract string `cbor:"1,keyasint"`
+	Amount   uint64 `cbor:"2,keyasint"`
+}
+
+// StopContract stops a contract for good; only its owner may. What is left
+// in its escrow goes back to the owner.
+type StopContract struct {
+	Contract string `cbor:"1,keyasint"`
+}
+
+// DeviceStatus sets a device's status: "quarantined" (readings refused
+// until reactivated), "active" (reactivate) or "revoked" (final). Only the
+// device's owner may.
+type DeviceStatus struct {
+	Device string `cbor:"1,keyasint"`
+	Status string `cbor:"2,keyasint"`
+}
+
+// MaxArgs bounds a call's arguments; MaxArgLen each name and value.
+const (
+	MaxArgs   = 32
+	MaxArgLen = 256
+)
+
+func checkContractID(id string) error {
+	if !strings.HasPrefix(id, "ctr-") || len(id) > 24 {
+		return fmt.Errorf("contract %q: a contract id looks like ctr-7", id)
+	}
+	return nil
+}
+
+func (f *CallContract) check() error {
+	if err := checkContractID(f.Contract); err != nil {
+		return err
+	}
+	if len(f.Trigger) > MaxArgLen {
+		return fmt.Errorf("trigger name is %d bytes, at most %d", len(f.Trigger), MaxArgLen)
+	}
+	if len(f.Args) > MaxArgs {
+		return fmt.Errorf("%d arguments, at most %d", len(f.Args), MaxArgs)
+	}
+	for k, v := range f.Args {
+		if k == "" || len(k) > MaxArgLen || len(v) > MaxArgLen {
+			return fmt.Errorf("argument %.32q: names are 1 to %d bytes, values at most %d", k, MaxArgLen, MaxArgLen)
+		}
+	}
+	return nil
+}
+
 // checkAddress accepts an account address or a device id.
 func checkAddress(a string) error {
 	if address.ParseAccount(a) == nil || address.ParseDevice(a) == nil {
@@ -245,7 +332,7 @@ type Tx struct {
 type Signed struct {
 	Body
 	Account   string // address of Body.Signer
-	Fields    any    // *RegisterDevice, *RevokeDevice or *RotateDevice
+	Fields    any    // a pointer to the type's fields struct: *RegisterDevice, *Transfer, ...
 	msg       cose.Sign1Message
 	signedRaw []byte
 }
@@ -380,6 +467,39 @@ func decodeSigned(raw []byte) (*Signed, error) {
 		f := new(TwinPatch)
 		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = f.check()
+		}
+		s.Fields = f
+	case TypeDeployContract:
+		f := new(DeployContract)
+		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil && (len(f.Source) == 0 || len(f.Source) > MaxContractBytes) {
+			err = fmt.Errorf("the document is %d bytes; give 1 to %d", len(f.Source), MaxContractBytes)
+		}
+		s.Fields = f
+	case TypeCallContract:
+		f := new(CallContract)
+		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.check()
+		}
+		s.Fields = f
+	case TypeFundContract:
+		f := new(FundContract)
+		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = checkContractID(f.Contract)
+		}
+		s.Fields = f
+	case TypeStopContract:
+		f := new(StopContract)
+		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = checkContractID(f.Contract)
+		}
+		s.Fields = f
+	case TypeDeviceStatus:
+		f := new(DeviceStatus)
+		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = address.ParseDevice(f.Device)
+		}
+		if err == nil && f.Status != "active" && f.Status != "quarantined" && f.Status != "revoked" {
+			err = fmt.Errorf("status %q: use active, quarantined or revoked", f.Status)
 		}
 		s.Fields = f
 	default:

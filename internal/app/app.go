@@ -36,6 +36,8 @@ type Meta struct {
 	Digest  []byte `cbor:"4,keyasint"`
 	Params  Params `cbor:"5,keyasint"`
 	Token   string `cbor:"6,keyasint,omitempty"` // the token's name; empty in stores from before tokens: DefaultToken
+	// Contracts counts the contracts ever deployed; the next is ctr-<Contracts+1>.
+	Contracts uint64 `cbor:"7,keyasint,omitempty"`
 }
 
 // Block is what the app records of each committed block.
@@ -125,6 +127,12 @@ type pendingBlock struct {
 // changes too (the MQTT twin/desired topic).
 type TwinObserver interface {
 	CommittedTwins(changes []TwinChange)
+}
+
+// EventObserver is implemented by observers that want the events contracts
+// emitted in a committed block, in execution order.
+type EventObserver interface {
+	CommittedEvents(events []*registry.Event)
 }
 
 // Open opens the app on a Pebble database it will own from now on.

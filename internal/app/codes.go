@@ -33,6 +33,14 @@ const (
 	CodeInvalidRecipient   Code = 23 // the payee is the payer, or an unregistered device
 	CodeNotController      Code = 24 // the signer may not spend from the paying account, or report for the device
 	CodeTwinTooLarge       Code = 25 // the twin state would hold more than 64 fields
+	CodeQuarantinedDevice  Code = 26 // the device is quarantined: readings refused until reactivated
+	CodeInvalidContract    Code = 27 // the contract document does not parse or check, or names a device its owner does not own
+	CodeUnknownContract    Code = 28 // no contract has that id
+	CodeContractStopped    Code = 29 // the contract was stopped by its owner
+	CodeBadCall            Code = 30 // no such call trigger, or arguments missing or of the wrong type
+	CodeContractFailed     Code = 31 // the called trigger failed at run time; its effects were discarded (see the contract's events)
+	CodeConditionFalse     Code = 32 // the called trigger's condition (when) is false; nothing happened
+	CodeInvalidStatus      Code = 33 // the device status change is not allowed (revoked is final, or no change)
 )
 
 var codeNames = map[Code]string{
@@ -62,6 +70,14 @@ var codeNames = map[Code]string{
 	CodeInvalidRecipient:   "invalid_recipient",
 	CodeNotController:      "not_controller",
 	CodeTwinTooLarge:       "twin_too_large",
+	CodeQuarantinedDevice:  "quarantined_device",
+	CodeInvalidContract:    "invalid_contract",
+	CodeUnknownContract:    "unknown_contract",
+	CodeContractStopped:    "contract_stopped",
+	CodeBadCall:            "bad_call",
+	CodeContractFailed:     "contract_failed",
+	CodeConditionFalse:     "condition_false",
+	CodeInvalidStatus:      "invalid_status",
 }
 
 // String is the code's stable name, used in API answers and metrics.

@@ -254,9 +254,17 @@ type execution struct {
 	decoded  []decodedReading
 	next     int
 	accepted uint64
+	slots    uint32 // history writes so far (see slot)
 	outcomes []Outcome
 	devices  []DeviceChange
 	twins    []TwinChange
+}
+
+// slot numbers the block's history writes (payments, twin changes), which
+// are keyed by (height, slot): a transaction can write several.
+func (x *execution) slot() uint32 {
+	x.slots++
+	return x.slots - 1
 }
 
 // execTx executes one decoded transaction, or records its decode failure f.

@@ -80,8 +80,8 @@ func (x *execution) transfer(s *tx.Signed, f *tx.Transfer) (*failure, error) {
 		by = s.Account
 	}
 	amount := int64(f.Amount)
-	registry.PutPayment(x.stage, from, &registry.Payment{Height: x.height, Tx: x.txIndex, Amount: -amount, Counterparty: f.To, Memo: f.Memo, Balance: payer.Balance, By: by})
-	registry.PutPayment(x.stage, f.To, &registry.Payment{Height: x.height, Tx: x.txIndex, Amount: amount, Counterparty: from, Memo: f.Memo, Balance: payee.Balance, By: by})
+	registry.PutPayment(x.stage, from, x.slot(), &registry.Payment{Height: x.height, Tx: x.txIndex, Amount: -amount, Counterparty: f.To, Memo: f.Memo, Balance: payer.Balance, By: by})
+	registry.PutPayment(x.stage, f.To, x.slot(), &registry.Payment{Height: x.height, Tx: x.txIndex, Amount: amount, Counterparty: from, Memo: f.Memo, Balance: payee.Balance, By: by})
 	return nil, nil
 }
 
@@ -118,7 +118,7 @@ func (x *execution) creditGenesis(balances []Allocation) error {
 		}
 		acct.Balance += b.Amount // Genesis.Validate bounded the sum
 		registry.PutAccount(x.stage, acct)
-		registry.PutPayment(x.stage, b.Address, &registry.Payment{Height: x.height, Amount: int64(b.Amount), Counterparty: registry.Genesis, Balance: acct.Balance})
+		registry.PutPayment(x.stage, b.Address, x.slot(), &registry.Payment{Height: x.height, Amount: int64(b.Amount), Counterparty: registry.Genesis, Balance: acct.Balance})
 	}
 	return nil
 }

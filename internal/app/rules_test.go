@@ -413,6 +413,10 @@ func TestLateReadingClosesGap(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.Allowance, p.AllowanceMs = 0, 0 // the rate limit's bucket: TestRateLimit
+		if h := c.app.Meta().Height; p.LastHeight != h {
+			t.Errorf("last height %d, want %d: each step's reading is in the last block", p.LastHeight, h)
+		}
+		p.LastHeight = 0
 		return p
 	}
 	for _, o := range c.send(c.reading(sensor, "", 1, c.nowMs()), c.reading(sensor, "", 2, c.nowMs()), c.reading(sensor, "", 5, c.nowMs())) {

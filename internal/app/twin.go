@@ -61,7 +61,7 @@ func (x *execution) patchTwin(s *tx.Signed, f *tx.TwinPatch) (*failure, error) {
 	registry.PutTwin(x.stage, f.Device, twin)
 	unset := append([]string(nil), f.Unset...)
 	sort.Strings(unset)
-	registry.PutTwinChange(x.stage, f.Device, side, &registry.TwinChange{
+	registry.PutTwinChange(x.stage, f.Device, side, x.slot(), &registry.TwinChange{
 		Version: st.Version, Height: x.height, Tx: x.txIndex, Set: f.Set, Unset: unset, State: next, By: s.Account,
 	})
 	x.twins = append(x.twins, TwinChange{Device: f.Device, Side: side, Version: st.Version, Height: x.height, State: next})

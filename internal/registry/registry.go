@@ -46,12 +46,16 @@ const (
 	PrefixHistory  = "h/"
 	PrefixTwin     = "w/"
 	PrefixTwinLog  = "v/"
+	PrefixContract = "k/"
+	PrefixEvent    = "e/"
+	PrefixSilence  = "z/"
 )
 
 // Device statuses.
 const (
-	StatusActive  = "active"
-	StatusRevoked = "revoked"
+	StatusActive      = "active"
+	StatusQuarantined = "quarantined" // readings refused until reactivated
+	StatusRevoked     = "revoked"
 )
 
 // Device is a device's record on the ledger.
@@ -153,9 +157,11 @@ func GetTwin(kv KV, id string) (*Twin, error) {
 // PutTwin stores a device's twin.
 func PutTwin(kv KV, id string, t *Twin) { put(kv, TwinKey(id), t) }
 
-// PutTwinChange records a version in a side's history.
-func PutTwinChange(kv KV, id, side string, c *TwinChange) {
-	put(kv, TwinLogKey(id, side, c.Height, c.Tx), c)
+// PutTwinChange records a version in a side's history. slot numbers the
+// block's history writes, so two changes in one transaction (a contract's)
+// keep apart.
+func PutTwinChange(kv KV, id, side string, slot uint32, c *TwinChange) {
+	put(kv, TwinLogKey(id, side, c.Height, slot), c)
 }
 
 // DecodeTwinChange decodes a stored history entry.
@@ -170,18 +176,20 @@ func DecodeTwinChange(b []byte) (*TwinChange, error) {
 // Counterparty of genesis allocations.
 const Genesis = "genesis"
 
-// HistoryKey is the key of an account's history entry at (height, tx);
-// the two entries of a self-payment cannot happen (it is refused).
-func HistoryKey(addr string, height int64, txIndex uint32) []byte {
+// HistoryKey is the key of an account's history entry at (height, slot),
+// where slot numbers the block's history writes.
+func HistoryKey(addr string, height int64, slot uint32) []byte {
 	k := binary.BigEndian.AppendUint64([]byte(PrefixHistory+addr+"/"), uint64(height))
-	return binary.BigEndian.AppendUint32(k, txIndex)
+	return binary.BigEndian.AppendUint32(k, slot)
 }
 
 // HistoryPrefix is the prefix of an account's history keys.
 func HistoryPrefix(addr string) []byte { return []byte(PrefixHistory + addr + "/") }
 
-// PutPayment records a history entry of addr.
-func PutPayment(kv KV, addr string, p *Payment) { put(kv, HistoryKey(addr, p.Height, p.Tx), p) }
+// PutPayment records a history entry of addr at the block's history slot.
+func PutPayment(kv KV, addr string, slot uint32, p *Payment) {
+	put(kv, HistoryKey(addr, p.Height, slot), p)
+}
 
 // DecodePayment decodes a stored history entry.
 func DecodePayment(b []byte) (*Payment, error) {
@@ -201,6 +209,8 @@ type Progress struct {
 	// GapsTruncated is set when more than MaxGaps gaps were open; the lowest
 	// (oldest) were dropped from the list.
 	GapsTruncated bool `cbor:"5,keyasint,omitempty" json:"gaps_truncated,omitempty"`
+	// LastHeight is the block of the device's last accepted reading.
+	LastHeight int64 `cbor:"6,keyasint,omitempty" json:"last_height,omitempty"`
 	// Bucket is the device's rate limit.
 	Bucket
 }
@@ -361,6 +371,7 @@ func Record(kv KV, id string, seq uint64, e SeqEntry, p *Progress) {
 		p.GapsTruncated = true
 	}
 	p.Count++
+	p.LastHeight = e.Height
 }
 
 func closeGap(gaps []Range, seq uint64) []Range {
@@ -387,3 +398,91 @@ func closeGap(gaps []Range, seq uint64) []Range {
 
 // PutProgress stores a device's progress.
 func PutProgress(kv KV, id string, p *Progress) { put(kv, ProgressKey(id), p) }
+
+// Contract is a deployed contract. Its escrow is the balance of the account
+// whose address is the contract's id. State holds the document's declared
+// fields (int64, float64, string, bool or []string values).
+type Contract struct {
+	ID       string         `cbor:"1,keyasint" json:"id"` // ctr-<Number>
+	Number   uint64         `cbor:"2,keyasint" json:"number"`
+	Owner    string         `cbor:"3,keyasint" json:"owner"`
+	Name     string         `cbor:"4,keyasint" json:"name"`
+	Source   []byte         `cbor:"5,keyasint" json:"-"`
+	Status   string         `cbor:"6,keyasint" json:"status"` // ContractActive or ContractStopped
+	Deployed int64          `cbor:"7,keyasint" json:"deployed_height"`
+	Stopped  int64          `cbor:"8,keyasint,omitempty" json:"stopped_height,omitempty"`
+	State    map[string]any `cbor:"9,keyasint" json:"state"`
+	Events   uint64         `cbor:"10,keyasint" json:"events"` // events emitted so far; the next is numbered Events+1
+}
+
+// Contract statuses.
+const (
+	ContractActive  = "active"
+	ContractStopped = "stopped"
+)
+
+// ContractID is the id of the n-th contract deployed on a chain.
+func ContractID(n uint64) string { return fmt.Sprintf("ctr-%d", n) }
+
+// ContractKey is the key of a contract's record.
+func ContractKey(id string) []byte { return []byte(PrefixContract + id) }
+
+// GetContract returns a contract, or nil if there is none of that id.
+func GetContract(kv KV, id string) (*Contract, error) { return get[Contract](kv, ContractKey(id)) }
+
+// PutContract stores a contract.
+func PutContract(kv KV, c *Contract) { put(kv, ContractKey(c.ID), c) }
+
+// DecodeContract decodes a stored contract record.
+func DecodeContract(b []byte) (*Contract, error) {
+	c := new(Contract)
+	if err := reading.DecMode.Unmarshal(b, c); err != nil {
+		return nil, fmt.Errorf("%w: contract: %v", ErrCorrupt, err)
+	}
+	return c, nil
+}
+
+// Event is something a contract did: an emit action's event, or a trigger
+// whose run failed (Name "failed", Fields error and trigger), its effects
+// discarded.
+type Event struct {
+	Contract string         `cbor:"1,keyasint" json:"contract"`
+	N        uint64         `cbor:"2,keyasint" json:"n"` // 1, 2, ... per contract
+	Height   int64          `cbor:"3,keyasint" json:"height"`
+	Tx       int32          `cbor:"4,keyasint" json:"tx"` // index of the transaction in its block; -1 for end of block
+	Trigger  string         `cbor:"5,keyasint" json:"trigger"`
+	Name     string         `cbor:"6,keyasint" json:"name"`
+	Fields   map[string]any `cbor:"7,keyasint" json:"fields"`
+}
+
+// EventKey is the key of a contract's n-th event.
+func EventKey(id string, n uint64) []byte {
+	return binary.BigEndian.AppendUint64(EventPrefix(id), n)
+}
+
+// EventPrefix is the prefix of a contract's event keys.
+func EventPrefix(id string) []byte { return []byte(PrefixEvent + id + "/") }
+
+// PutEvent stores an event.
+func PutEvent(kv KV, e *Event) { put(kv, EventKey(e.Contract, e.N), e) }
+
+// DecodeEvent decodes a stored event.
+func DecodeEvent(b []byte) (*Event, error) {
+	e := new(Event)
+	if err := reading.DecMode.Unmarshal(b, e); err != nil {
+		return nil, fmt.Errorf("%w: event: %v", ErrCorrupt, err)
+	}
+	return e, nil
+}
+
+// SilenceKey marks that device id's silence trigger of a contract falls due at
+// height due (if the device sends nothing before).
+func SilenceKey(contract string, due int64, device string) []byte {
+	k := binary.BigEndian.AppendUint64([]byte(PrefixSilence+contract+"/"), uint64(due))
+	return append(k, device...)
+}
+
+// SilencePrefix is the prefix of the silence marks of a contract due at height due.
+func SilencePrefix(contract string, due int64) []byte {
+	return binary.BigEndian.AppendUint64([]byte(PrefixSilence+contract+"/"), uint64(due))
+}

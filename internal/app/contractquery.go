@@ -1,0 +1,85 @@
+package app
+
+import (
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/iotledger/iotledger/internal/registry"
+)
+
+// ContractInfo is a contract as queries show it: its record, its escrow
+// balance and its document.
+type ContractInfo struct {
+	registry.Contract
+	Balance uint64 `json:"balance"`
+	Token   string `json:"token"`
+	Source  string `json:"source"`
+}
+
+// Contract returns a contract, or nil if no contract has that id.
+func (a *App) Contract(id string) (*ContractInfo, error) {
+	kv := a.committed()
+	c, err := registry.GetContract(kv, id)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return a.contractInfo(kv, c)
+}
+
+func (a *App) contractInfo(kv registry.KV, c *registry.Contract) (*ContractInfo, error) {
+	info := &ContractInfo{Contract: *c, Token: a.Token(), Source: string(c.Source)}
+	acct, err := registry.GetAccount(kv, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	if acct != nil {
+		info.Balance = acct.Balance
+	}
+	return info, nil
+}
+
+// Contracts lists up to limit contracts in deployment order, starting after
+// the after-th (0: from the first).
+func (a *App) Contracts(after uint64, limit int) ([]*ContractInfo, error) {
+	kv := a.committed()
+	n := a.Meta().Contracts
+	var out []*ContractInfo
+	for i := after + 1; i <= n && len(out) < limit; i++ {
+		c, err := registry.GetContract(kv, registry.ContractID(i))
+		if err != nil {
+			return nil, err
+		}
+		if c == nil {
+			continue
+		}
+		info, err := a.contractInfo(kv, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// ContractEvents returns up to limit events of a contract, oldest first,
+// starting after event number after (0: from the first).
+func (a *App) ContractEvents(id string, after uint64, limit int) ([]*registry.Event, error) {
+	prefix := registry.EventPrefix(id)
+	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: registry.EventKey(id, after+1), UpperBound: prefixEnd(string(prefix))})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []*registry.Event
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, err
+		}
+		e, err := registry.DecodeEvent(v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, it.Error()
+}
