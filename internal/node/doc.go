@@ -12,9 +12,11 @@
 //	data/blockstore.db, state.db, cs.wal, ...        CometBFT's stores (Pebble too)
 //	keys/NAME.json          named account and device keys (package keystore)
 //
-// Init creates a single-validator home; Start opens it and starts every
-// part; Close stops them in reverse order and waits for each. Audit checks a
-// stopped node's stores against the headers CometBFT committed.
+// Init creates a single-validator home, and Testnet the homes of a local
+// network of validators (one genesis, loopback ports from a base port,
+// persistent peers); Start opens a home and starts every part; Close stops
+// them in reverse order and waits for each. Audit checks a stopped node's
+// stores against the headers CometBFT committed.
 //
 // Configuration precedence is defaults, the file, the environment
 // (IOTLEDGER_API_ADDR, IOTLEDGER_RPC_ADDR, IOTLEDGER_P2P_ADDR), then flags.

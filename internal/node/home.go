@@ -51,12 +51,9 @@ func Init(home string, o InitOptions) (*types.GenesisDoc, error) {
 	if Initialized(home) {
 		return nil, fmt.Errorf("node: %s is already initialised (it has %s); use another --home or remove it", home, GenesisFile(home))
 	}
-	if o.ChainID == "" {
-		b := make([]byte, 3)
-		if _, err := rand.Read(b); err != nil {
-			return nil, err
-		}
-		o.ChainID = "iotledger-" + hex.EncodeToString(b)
+	chainID, err := chainIDOrRandom(o.ChainID)
+	if err != nil {
+		return nil, err
 	}
 	if o.Moniker == "" {
 		o.Moniker, _ = os.Hostname()
@@ -64,38 +61,86 @@ func Init(home string, o InitOptions) (*types.GenesisDoc, error) {
 	if o.Config == (Config{}) {
 		o.Config = Default()
 	}
+	appState, err := genesisAppState(o.Token, o.Balances)
+	if err != nil {
+		return nil, err
+	}
 	cfg := CometConfig(home)
 	cfg.Moniker = o.Moniker
-	cmtcfg.EnsureRoot(home)
-	if err := writeCometConfig(filepath.Join(home, "config", "config.toml"), cfg); err != nil {
+	if err := writeConfigs(cfg, o.Config, ""); err != nil {
 		return nil, err
 	}
-	if err := WriteConfig(filepath.Join(home, "config", ConfigFile), o.Config); err != nil {
-		return nil, err
-	}
-	pv, err := privval.LoadOrGenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile(), func() (cmtcrypto.PrivKey, error) { return ed25519.GenPrivKey(), nil })
+	val, _, err := createKeys(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := p2p.LoadOrGenNodeKey(cfg.NodeKeyFile()); err != nil {
-		return nil, err
-	}
-	pub, err := pv.GetPubKey()
+	gen, err := newGenesis(chainID, []types.GenesisValidator{val}, appState)
 	if err != nil {
 		return nil, err
 	}
+	if err := gen.SaveAs(cfg.GenesisFile()); err != nil {
+		return nil, err
+	}
+	return gen, nil
+}
+
+// chainIDOrRandom returns id, or iotledger-<6 random hex digits> if it is empty.
+func chainIDOrRandom(id string) (string, error) {
+	if id != "" {
+		return id, nil
+	}
+	b := make([]byte, 3)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "iotledger-" + hex.EncodeToString(b), nil
+}
+
+// genesisAppState is the app_state of a new chain: the default params, the
+// token (default app.DefaultToken) and its allocations.
+func genesisAppState(token string, balances []app.Allocation) (json.RawMessage, error) {
 	g := app.DefaultGenesis()
-	if o.Token != "" {
-		g.Token = o.Token
+	if token != "" {
+		g.Token = token
 	}
-	g.Balances = o.Balances
+	g.Balances = balances
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
-	appState, err := json.Marshal(g)
-	if err != nil {
-		return nil, err
+	return json.Marshal(g)
+}
+
+// writeConfigs creates the folders of cfg's home and writes config.toml
+// (after the explanation of iotledger's tuning, then extra, a comment) and
+// iotledger.toml.
+func writeConfigs(cfg *cmtcfg.Config, c Config, extra string) error {
+	cmtcfg.EnsureRoot(cfg.RootDir)
+	if err := writeCometConfig(filepath.Join(cfg.RootDir, "config", "config.toml"), cfg, extra); err != nil {
+		return err
 	}
+	return WriteConfig(filepath.Join(cfg.RootDir, "config", ConfigFile), c)
+}
+
+// createKeys creates the validator key (named cfg.Moniker, power 10 in
+// genesis) and the node key of cfg's home.
+func createKeys(cfg *cmtcfg.Config) (types.GenesisValidator, p2p.ID, error) {
+	pv, err := privval.LoadOrGenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile(), func() (cmtcrypto.PrivKey, error) { return ed25519.GenPrivKey(), nil })
+	if err != nil {
+		return types.GenesisValidator{}, "", err
+	}
+	nk, err := p2p.LoadOrGenNodeKey(cfg.NodeKeyFile())
+	if err != nil {
+		return types.GenesisValidator{}, "", err
+	}
+	pub, err := pv.GetPubKey()
+	if err != nil {
+		return types.GenesisValidator{}, "", err
+	}
+	return types.GenesisValidator{Address: pub.Address(), PubKey: pub, Power: 10, Name: cfg.Moniker}, nk.ID(), nil
+}
+
+// newGenesis is the genesis of a new chain with these validators.
+func newGenesis(chainID string, vals []types.GenesisValidator, appState json.RawMessage) (*types.GenesisDoc, error) {
 	params := types.DefaultConsensusParams()
 	// Blocks carry batches of readings: 8 MiB blocks (the default is 4 MiB)
 	// hold about 35,000 readings, more than a second of a saturated node;
@@ -103,16 +148,13 @@ func Init(home string, o InitOptions) (*types.GenesisDoc, error) {
 	params.Block.MaxBytes = 8 << 20
 	gen := &types.GenesisDoc{
 		GenesisTime:     time.Now().UTC().Truncate(time.Millisecond),
-		ChainID:         o.ChainID,
+		ChainID:         chainID,
 		InitialHeight:   1,
 		ConsensusParams: params,
-		Validators:      []types.GenesisValidator{{Address: pub.Address(), PubKey: pub, Power: 10, Name: o.Moniker}},
+		Validators:      vals,
 		AppState:        appState,
 	}
 	if err := gen.ValidateAndComplete(); err != nil {
-		return nil, err
-	}
-	if err := gen.SaveAs(cfg.GenesisFile()); err != nil {
 		return nil, err
 	}
 	return gen, nil
@@ -184,13 +226,13 @@ const cometConfigHeader = `# CometBFT configuration of an iotledger node. iotled
 
 `
 
-func writeCometConfig(path string, cfg *cmtcfg.Config) error {
+func writeCometConfig(path string, cfg *cmtcfg.Config, extra string) error {
 	cmtcfg.WriteConfigFile(path, cfg)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append([]byte(cometConfigHeader), b...), 0o644)
+	return os.WriteFile(path, append([]byte(cometConfigHeader+extra), b...), 0o644)
 }
 
 // LoadCometConfig reads HOME/config/config.toml as CometBFT does.
