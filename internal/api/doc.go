@@ -4,13 +4,20 @@
 // # Routes
 //
 //	POST /v1/readings                              submit readings (application/cose or application/json)
+//	POST /v1/txs                                   a signed transaction (package tx), answered with its block (TxCommit)
 //	GET  /v1/status                                the node's view of the chain (Status)
 //	GET  /v1/devices?after=&limit=                 devices in id order (DevicePage)
 //	GET  /v1/devices/{id}                          one device (registry.Device)
 //	GET  /v1/devices/{id}/readings?from=&to=&limit=&by=seq|time   (ReadingPage)
 //	GET  /v1/devices/{id}/gaps                     sequence numbers held and missing (Gaps)
+//	GET  /v1/devices/{id}/twin?height=             a device's twin (Twin)
+//	GET  /v1/devices/{id}/twin/history?side=&before=&limit=   (TwinHistory)
 //	GET  /v1/devices/{id}/readings/{seq}/receipt   a receipt (receipt.Receipt JSON)
 //	GET  /v1/blocks/{height}                       a committed block (BlockInfo)
+//	GET  /v1/accounts/{addr}?before=&limit=        an account's balance, nonce and payments (Account)
+//	GET  /v1/contracts?after=&limit=               contracts in deployment order (ContractPage)
+//	GET  /v1/contracts/{id}                        one contract, its escrow and document (app.ContractInfo)
+//	GET  /v1/contracts/{id}/events?after=&limit=   a contract's events, oldest first (ContractEvents)
 //	GET  /v1/events                                server-sent events (Event)
 //	GET  /v1/openapi.json                          the OpenAPI 3.1 document (OpenAPI)
 //	GET  /metrics                                  Prometheus metrics

@@ -39,6 +39,15 @@ type Ledger interface {
 	// TwinHistory returns up to limit versions of one side (registry.SideDesired
 	// or SideReported) of a device's twin, newest first, below cursor before.
 	TwinHistory(id, side string, before []byte, limit int) ([]*registry.TwinChange, []byte, error)
+	// Contract returns a deployed contract with its escrow balance and
+	// document; nil, nil if no contract has that id.
+	Contract(id string) (*app.ContractInfo, error)
+	// Contracts returns up to limit contracts in deployment order, after
+	// the after-th (0: from the first).
+	Contracts(after uint64, limit int) ([]*app.ContractInfo, error)
+	// ContractEvents returns up to limit events of a contract, oldest
+	// first, after event number after (0: from the first).
+	ContractEvents(id string, after uint64, limit int) ([]*registry.Event, error)
 	// Subscribe returns committed events; the channel is bounded and a slow
 	// subscriber loses events (counted) rather than blocking the node.
 	Subscribe() (events <-chan Event, cancel func())
@@ -140,6 +149,6 @@ type Result struct {
 
 // Event is one server-sent event.
 type Event struct {
-	Type string `json:"type"` // "reading", "device", "block"
+	Type string `json:"type"` // "reading", "device", "block", "twin", "contract_event"
 	Data any    `json:"data"`
 }

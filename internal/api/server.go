@@ -109,6 +109,9 @@ func New(l Ledger, opts Options) *Server {
 	s.handle("GET /v1/devices/{id}/readings/{seq}/receipt", s.receipt)
 	s.handle("GET /v1/blocks/{height}", s.block)
 	s.handle("GET /v1/accounts/{addr}", s.account)
+	s.handle("GET /v1/contracts", s.contracts)
+	s.handle("GET /v1/contracts/{id}", s.contract)
+	s.handle("GET /v1/contracts/{id}/events", s.contractEvents)
 	s.handle("GET /v1/events", s.events)
 	s.handle("GET /v1/openapi.json", s.openapi)
 	s.handleHTTP("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{

@@ -268,6 +268,16 @@ func (n *Node) CommittedTwins(changes []app.TwinChange) {
 	}
 }
 
+// CommittedEvents publishes the events contracts emitted in a committed
+// block as "contract_event" events (app.EventObserver).
+func (n *Node) CommittedEvents(events []*registry.Event) {
+	for _, e := range events {
+		n.hub.publish(api.Event{Type: "contract_event", Data: e})
+	}
+}
+
+var _ app.EventObserver = (*Node)(nil)
+
 // Status implements api.Ledger.
 func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 	st, err := n.rpc.Status(ctx)
@@ -358,6 +368,19 @@ func (n *Node) Twin(id string, height int64) (*registry.Twin, error) { return n.
 // TwinHistory implements api.Ledger.
 func (n *Node) TwinHistory(id, side string, before []byte, limit int) ([]*registry.TwinChange, []byte, error) {
 	return n.app.TwinHistory(id, side, before, limit)
+}
+
+// Contract implements api.Ledger.
+func (n *Node) Contract(id string) (*app.ContractInfo, error) { return n.app.Contract(id) }
+
+// Contracts implements api.Ledger.
+func (n *Node) Contracts(after uint64, limit int) ([]*app.ContractInfo, error) {
+	return n.app.Contracts(after, limit)
+}
+
+// ContractEvents implements api.Ledger.
+func (n *Node) ContractEvents(id string, after uint64, limit int) ([]*registry.Event, error) {
+	return n.app.ContractEvents(id, after, limit)
 }
 
 // Block implements api.Ledger.

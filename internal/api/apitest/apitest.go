@@ -12,6 +12,10 @@
 // Submit decodes each reading: an undecodable one is rejected, a known
 // (device, seq) is a duplicate of the stored one, any other is accepted in
 // block Height+2 with wait and pending without. Nothing submitted is stored.
+//
+// It also holds two contracts, ctr-1 (active, with three events) and ctr-2
+// (stopped), and answers signed contract transactions as the app would on
+// them (see BroadcastTx).
 package apitest
 
 import (
@@ -32,6 +36,7 @@ import (
 	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
+	"github.com/iotledger/iotledger/tx"
 )
 
 // Height is the block of leaves 0 to 5; leaf 6 is in Height+1.
@@ -57,6 +62,11 @@ type Ledger struct {
 	nextSub int
 	dropped int
 	changed chan struct{} // closed and replaced when subs changes
+
+	contracts []*app.ContractInfo          // in number order
+	events    map[string][]*registry.Event // per contract, oldest first
+	deployLog string                       // see SetDeployLog
+	signed    []*tx.Signed                 // what BroadcastTx received
 }
 
 var _ api.Ledger = (*Ledger)(nil)
@@ -159,6 +169,7 @@ func New(tb testing.TB) *Ledger {
 	l.blocks[Height].Readings = leaves
 	l.blocks[Height+1].Readings = 1
 	top := l.blocks[Height+1]
+	l.initContracts()
 	l.status = api.Status{
 		ChainID:      f.Options.ChainID,
 		Height:       top.Height,
@@ -357,6 +368,9 @@ func (l *Ledger) Account(addr string, before []byte, limit int) (*api.Account, e
 
 // BroadcastTx implements api.Ledger: a transaction of one byte 0x01 is
 // refused by CheckTx (malformed_tx), any other is committed in block 9.
+// Signed transactions are recorded (SignedTxs); those of contracts and
+// device statuses get the result contractResult describes, any other the
+// code ok.
 func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
@@ -368,6 +382,14 @@ func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, er
 		return out, nil
 	}
 	out.Committed, out.Height, out.TxResult = true, 9, api.TxResult{Name: "ok", Log: "transfer"}
+	if t, err := tx.Decode(raw); err == nil && t.Signed != nil {
+		l.mu.Lock()
+		l.signed = append(l.signed, t.Signed)
+		l.mu.Unlock()
+		if res, ok := l.contractResult(t.Signed); ok {
+			out.TxResult = res
+		}
+	}
 	return out, nil
 }
 

@@ -1,0 +1,186 @@
+package apitest
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/iotledger/iotledger/internal/api"
+	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/tx"
+)
+
+// TipSource is the document of the fake's contract ctr-1.
+const TipSource = `name: tip
+state:
+  paid: {type: int, initial: 0}
+triggers:
+  - name: pay
+    on: call
+    args: {to: string, amount: int}
+    do:
+      - transfer: {to: "args.to", amount: "args.amount"}
+      - set: {paid: "state.paid + args.amount"}
+      - emit: {event: paid, fields: {to: "args.to", amount: "args.amount"}}
+`
+
+// The fake's contracts, both owned by Owner():
+//
+//   - ctr-1 "tip", active, deployed in block 5, escrow 250, state
+//     {paid: 200}, three events: "paid" in blocks 7 and 8, "failed" in 9;
+//   - ctr-2 "idle", deployed in block 6, stopped in block 8, no state, no
+//     events.
+func (l *Ledger) initContracts() {
+	owner := Owner()
+	l.contracts = []*app.ContractInfo{
+		{
+			Contract: registry.Contract{ID: registry.ContractID(1), Number: 1, Owner: owner, Name: "tip",
+				Source: []byte(TipSource), Status: registry.ContractActive, Deployed: 5,
+				State: map[string]any{"paid": int64(200)}, Events: 3},
+			Balance: 250, Token: "IOT", Source: TipSource,
+		},
+		{
+			Contract: registry.Contract{ID: registry.ContractID(2), Number: 2, Owner: owner, Name: "idle",
+				Source: []byte("name: idle\n"), Status: registry.ContractStopped, Deployed: 6, Stopped: 8},
+			Token: "IOT", Source: "name: idle\n",
+		},
+	}
+	to := DeviceID(0)
+	l.events = map[string][]*registry.Event{
+		registry.ContractID(1): {
+			{Contract: registry.ContractID(1), N: 1, Height: 7, Tx: 0, Trigger: "pay", Name: "paid", Fields: map[string]any{"to": to, "amount": int64(100)}},
+			{Contract: registry.ContractID(1), N: 2, Height: 8, Tx: 1, Trigger: "pay", Name: "paid", Fields: map[string]any{"to": to, "amount": int64(100)}},
+			{Contract: registry.ContractID(1), N: 3, Height: 9, Tx: 0, Trigger: "pay", Name: "failed", Fields: map[string]any{"trigger": "pay", "error": "transfer of 400: the escrow holds 250"}},
+		},
+	}
+	l.deployLog = "" // the app's: "deployed ctr-N"
+}
+
+// Contract implements api.Ledger.
+func (l *Ledger) Contract(id string) (*app.ContractInfo, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.contracts {
+		if c.ID == id {
+			cp := *c
+			return &cp, nil
+		}
+	}
+	return nil, nil
+}
+
+// Contracts implements api.Ledger.
+func (l *Ledger) Contracts(after uint64, limit int) ([]*app.ContractInfo, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*app.ContractInfo
+	for _, c := range l.contracts {
+		if c.Number > after && len(out) < limit {
+			cp := *c
+			out = append(out, &cp)
+		}
+	}
+	return out, nil
+}
+
+// ContractEvents implements api.Ledger.
+func (l *Ledger) ContractEvents(id string, after uint64, limit int) ([]*registry.Event, error) {
+	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*registry.Event
+	for _, e := range l.events[id] {
+		if e.N > after && len(out) < limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// AddContract adds a contract, numbered after the others.
+func (l *Ledger) AddContract(c app.ContractInfo) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c.Number = uint64(len(l.contracts) + 1)
+	c.ID = registry.ContractID(c.Number)
+	l.contracts = append(l.contracts, &c)
+}
+
+// AddContractEvent appends an event of name, committed in block height, to
+// a contract's events (as its trigger pay emitted it) and returns it.
+func (l *Ledger) AddContractEvent(id string, height int64, name string, fields map[string]any) *registry.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.contracts {
+		if c.ID == id {
+			c.Events++
+			e := &registry.Event{Contract: id, N: c.Events, Height: height, Trigger: "pay", Name: name, Fields: fields}
+			l.events[id] = append(l.events[id], e)
+			return e
+		}
+	}
+	panic("apitest: no contract " + id)
+}
+
+// SetDeployLog makes a committed deployment answer with log s instead of
+// "deployed ctr-N".
+func (l *Ledger) SetDeployLog(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.deployLog = s
+}
+
+// SignedTxs returns the signed transactions BroadcastTx received, in order.
+func (l *Ledger) SignedTxs() []*tx.Signed {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.signed)
+}
+
+// contractResult answers a signed contract or device status transaction as
+// the app would on the fake's state: a deployment is committed as the
+// contract after the others (not stored), a call, fund or stop of ctr-2 is
+// refused (contract_stopped), of an unknown contract too
+// (unknown_contract). ok is false for other types.
+func (l *Ledger) contractResult(s *tx.Signed) (res api.TxResult, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var id string
+	switch f := s.Fields.(type) {
+	case *tx.DeployContract:
+		if l.deployLog != "" {
+			return api.TxResult{Name: app.CodeOK.String(), Log: l.deployLog}, true
+		}
+		return api.TxResult{Name: app.CodeOK.String(), Log: "deployed " + registry.ContractID(uint64(len(l.contracts)+1))}, true
+	case *tx.CallContract:
+		id = f.Contract
+	case *tx.FundContract:
+		id = f.Contract
+	case *tx.StopContract:
+		id = f.Contract
+	case *tx.DeviceStatus:
+		return api.TxResult{Name: app.CodeOK.String(), Log: fmt.Sprintf("device %s is %s", f.Device, f.Status)}, true
+	default:
+		return api.TxResult{}, false
+	}
+	for _, c := range l.contracts {
+		if c.ID != id {
+			continue
+		}
+		if c.Status == registry.ContractStopped {
+			return api.TxResult{Code: uint32(app.CodeContractStopped), Name: app.CodeContractStopped.String(),
+				Log: fmt.Sprintf("contract %s was stopped by its owner in block %d; it takes no calls or funds", id, c.Stopped)}, true
+		}
+		return api.TxResult{Name: app.CodeOK.String(), Log: s.Type.String() + " " + id}, true
+	}
+	return api.TxResult{Code: uint32(app.CodeUnknownContract), Name: app.CodeUnknownContract.String(),
+		Log: fmt.Sprintf("no contract %s is deployed; list them with iotledger contract list", id)}, true
+}

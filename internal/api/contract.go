@@ -1,0 +1,167 @@
+package api
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/registry"
+)
+
+// ContractSummary is a contract in a list: its record and escrow balance,
+// without the document (GET /v1/contracts/{id} has it).
+type ContractSummary struct {
+	registry.Contract
+	Balance uint64 `json:"balance"` // the escrow, in Token
+	Token   string `json:"token"`
+}
+
+// ContractPage is GET /v1/contracts: contracts in deployment order. Next
+// is the after of the following request: the number of the last contract
+// of the page, or the request's after if the page is empty, so that
+// asking again with it also finds contracts deployed since. More says the
+// page was cut at its limit.
+type ContractPage struct {
+	Contracts []ContractSummary `json:"contracts"`
+	Next      uint64            `json:"next"`
+	More      bool              `json:"more"`
+}
+
+// ContractEvents is GET /v1/contracts/{id}/events: events oldest first,
+// numbered 1, 2, ... per contract. Next and More are as in ContractPage:
+// pass Next as after to get the events emitted since.
+type ContractEvents struct {
+	Contract string            `json:"contract"`
+	Events   []*registry.Event `json:"events"`
+	Next     uint64            `json:"next"`
+	More     bool              `json:"more"`
+}
+
+// ValidContractID reports whether id is a contract id: "ctr-" and a
+// number from 1, without leading zeros.
+func ValidContractID(id string) bool {
+	n, ok := strings.CutPrefix(id, "ctr-")
+	if !ok {
+		return false
+	}
+	v, err := strconv.ParseUint(n, 10, 64)
+	return err == nil && v > 0 && registry.ContractID(v) == id
+}
+
+func (s *Server) contracts(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	after, err := afterParam(q, "contract")
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(q)
+	if err != nil {
+		return err
+	}
+	page := ContractPage{Contracts: []ContractSummary{}, Next: after}
+	if after == math.MaxUint64 {
+		return writeJSON(w, http.StatusOK, page) // nothing comes after it
+	}
+	cs, err := s.ledger.Contracts(after, limit+1)
+	if err != nil {
+		return fmt.Errorf("contracts after %d: %w", after, err)
+	}
+	if len(cs) > limit {
+		cs, page.More = cs[:limit], true
+	}
+	for _, c := range cs {
+		sum := ContractSummary{Contract: c.Contract, Balance: c.Balance, Token: c.Token}
+		if sum.State == nil {
+			sum.State = map[string]any{}
+		}
+		page.Contracts = append(page.Contracts, sum)
+		page.Next = c.Number
+	}
+	return writeJSON(w, http.StatusOK, page)
+}
+
+func (s *Server) contract(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.knownContract(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) contractEvents(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.knownContract(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	after, err := afterParam(q, "event")
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(q)
+	if err != nil {
+		return err
+	}
+	out := ContractEvents{Contract: c.ID, Events: []*registry.Event{}, Next: after}
+	if after >= c.Events {
+		// None yet (the record counts them, as of the same or an earlier
+		// block than a query of the events would see).
+		return writeJSON(w, http.StatusOK, out)
+	}
+	evs, err := s.ledger.ContractEvents(c.ID, after, limit+1)
+	if err != nil {
+		return fmt.Errorf("events of %s after %d: %w", c.ID, after, err)
+	}
+	if len(evs) > limit {
+		evs, out.More = evs[:limit], true
+	}
+	for _, e := range evs {
+		if e.Fields == nil {
+			cp := *e
+			cp.Fields = map[string]any{}
+			e = &cp
+		}
+		out.Events = append(out.Events, e)
+		out.Next = e.N
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// knownContract returns the contract {id} of the path, or a problem: 400
+// for an id that is not one, 404 for one nobody deployed.
+func (s *Server) knownContract(r *http.Request) (*app.ContractInfo, error) {
+	id := r.PathValue("id")
+	if !ValidContractID(id) {
+		return nil, newProblem(http.StatusBadRequest, KindInvalidID, "Invalid contract id",
+			"contract id %q: a contract id is ctr- followed by its number, such as ctr-7; the deployed contracts are listed at /v1/contracts", id)
+	}
+	c, err := s.ledger.Contract(id)
+	if err != nil {
+		return nil, fmt.Errorf("contract %s: %w", id, err)
+	}
+	if c == nil {
+		return nil, notFound("no contract %s is deployed; the deployed contracts are listed at /v1/contracts (iotledger contract list), and `iotledger contract deploy FILE` deploys one", id)
+	}
+	out := *c
+	if out.State == nil {
+		out.State = map[string]any{}
+	}
+	return &out, nil
+}
+
+// afterParam reads the cursor after, a count of contracts or events seen.
+func afterParam(q url.Values, what string) (uint64, error) {
+	v := q.Get("after")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, invalidParameter("after=%q is not a %s number; pass the next value of the previous page, or leave it out to start from the first", v, what)
+	}
+	return n, nil
+}
