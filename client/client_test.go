@@ -409,6 +409,10 @@ func TestTypesMirrorAPI(t *testing.T) {
 		{"/v1/devices/" + id + "/readings?limit=1", get, new(client.ReadingPage)},
 		{"/v1/devices/" + id + "/gaps", get, new(client.Gaps)},
 		{"/v1/blocks/41", get, new(client.Block)},
+		{"/v1/contracts", get, new(client.ContractPage)},
+		{"/v1/contracts/ctr-1", get, new(client.Contract)},
+		{"/v1/contracts/ctr-2", get, new(client.Contract)},
+		{"/v1/contracts/ctr-1/events", get, new(client.ContractEvents)},
 		{"/v1/readings", post, new(struct {
 			Results []client.Result `json:"results"`
 		})},

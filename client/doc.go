@@ -1,6 +1,7 @@
 // Package client is a Go client of the HTTP API of an iotledger node: submit
-// signed readings, read devices, readings, gaps and blocks, fetch receipts
-// and follow live events.
+// signed readings and transactions, read devices, readings, gaps, blocks,
+// accounts and contracts with their events, fetch receipts and follow live
+// events.
 //
 // # Use
 //
@@ -26,7 +27,7 @@
 // details (RFC 9457): Status, Title, and a Detail that says what was wrong
 // and what to do. Match the cases a program handles with errors.Is:
 //
-//   - ErrNotFound (404): no such device, reading or block.
+//   - ErrNotFound (404): no such device, reading, block or contract.
 //   - ErrNotYet (425 Too Early): the reading is committed but its receipt
 //     needs the next block; ask again after the Error's RetryAfter.
 //   - ErrBusy (503): the node is saturated and took none of the readings;

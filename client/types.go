@@ -25,7 +25,7 @@ type Device struct {
 	Key        []byte            `json:"key"`   // current Ed25519 public key
 	Owner      string            `json:"owner"` // account address, acc1...
 	Labels     map[string]string `json:"labels,omitempty"`
-	Status     string            `json:"status"` // active or revoked
+	Status     string            `json:"status"` // active, quarantined or revoked
 	OldKeys    []OldKey          `json:"old_keys,omitempty"`
 	Registered int64             `json:"registered_height"`
 	Updated    int64             `json:"updated_height"`
@@ -140,9 +140,11 @@ type Result struct {
 }
 
 // Event is one live event. Type is "reading" (the fate of a reading in a
-// committed block), "device" (a device registered, revoked or rotated) or
-// "block" (a committed block); Data is its JSON, whose shapes the node's
-// OpenAPI document describes (ReadingEvent, DeviceEvent, BlockEvent).
+// committed block), "device" (a device registered, revoked or rotated),
+// "block" (a committed block), "twin" (a change of a device twin) or
+// "contract_event" (an event a contract emitted: decode it into a
+// ContractEvent); Data is its JSON, whose shapes the node's OpenAPI
+// document describes (ReadingEvent, DeviceEvent, BlockEvent, ContractEvent).
 type Event struct {
 	Type string
 	Data json.RawMessage
