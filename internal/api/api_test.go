@@ -715,7 +715,7 @@ func TestSubmitTx(t *testing.T) {
 	}{
 		{"application/json", []byte("{}"), 415, api.KindUnsupportedMedia},
 		{"application/cbor", nil, 400, api.KindInvalidBody},
-		{"application/cbor", make([]byte, 70<<10), 413, api.KindTooLarge},
+		{"application/cbor", make([]byte, api.MaxTxBody+1), 413, api.KindTooLarge},
 	} {
 		e.do(t, http.MethodPost, "/v1/txs", tc.ct, tc.body).problem(t, tc.status, tc.kind)
 	}

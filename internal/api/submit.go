@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/tx"
 )
 
 // Submission is the JSON body of POST /v1/readings: COSE_Sign1 readings,
@@ -177,11 +178,11 @@ func (s *Server) submitTx(w http.ResponseWriter, r *http.Request) error {
 		return newProblem(http.StatusUnsupportedMediaType, KindUnsupportedMedia, "Unsupported media type",
 			"Content-Type %q is not accepted; send one signed transaction's bytes as %s", ct, ContentTypeCBOR)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxTxBody))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return newProblem(http.StatusRequestEntityTooLarge, KindTooLarge, "Request body too large",
-				"a signed transaction is at most %d bytes here; readings go to POST /v1/readings", maxTxBody)
+				"a signed transaction is at most %d bytes here; readings go to POST /v1/readings", MaxTxBody)
 		}
 		return invalidBody("reading the body failed: %v; send it again", err)
 	}
@@ -200,5 +201,7 @@ func (s *Server) submitTx(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, res)
 }
 
-// maxTxBody bounds POST /v1/txs: signed transactions are small.
-const maxTxBody = 64 << 10
+// MaxTxBody bounds POST /v1/txs. The largest signed transaction is a
+// contract deployment: a document of up to tx.MaxContractBytes, and a few
+// hundred bytes of signature and fields.
+const MaxTxBody = tx.MaxContractBytes + 8<<10
