@@ -67,7 +67,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root.PersistentFlags().StringVar(&e.rpc, "rpc", "", "CometBFT RPC address, which sim registers its fleet through (default from the home's config.toml, else 127.0.0.1:26657); other commands send signed transactions through the API")
 	root.AddCommand(
 		initCmd(e), startCmd(e), devCmd(e), keysCmd(e), deviceCmd(e), readingCmd(e),
-		receiptCmd(e), verifyCmd(e), auditCmd(e), statusCmd(e), simCmd(e), benchCmd(e), accountCmd(e),
+		receiptCmd(e), verifyCmd(e), auditCmd(e), statusCmd(e), simCmd(e), benchCmd(e), accountCmd(e), contractCmd(e),
 		testnetCmd(e),
 	)
 	return root.ExecuteContext(ctx)

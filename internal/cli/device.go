@@ -8,13 +8,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/keystore"
 	"github.com/iotledger/iotledger/tx"
 )
 
 func deviceCmd(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "device", Short: "Register, list, show, revoke and rotate devices"}
-	c.AddCommand(deviceRegisterCmd(e), deviceListCmd(e), deviceShowCmd(e), deviceRevokeCmd(e), deviceRotateCmd(e), deviceTwinCmd(e))
+	c := &cobra.Command{Use: "device", Short: "Register, list, show, quarantine, reactivate, revoke and rotate devices; their twins"}
+	c.AddCommand(deviceRegisterCmd(e), deviceListCmd(e), deviceShowCmd(e), deviceRevokeCmd(e), deviceRotateCmd(e), deviceTwinCmd(e),
+		deviceStatusCmd(e, "quarantine", "quarantined", "Quarantine a device (owner only): its readings are refused until it is reactivated"),
+		deviceStatusCmd(e, "reactivate", "active", "Reactivate a quarantined device (owner only): its readings are accepted again"))
 	return c
 }
 
@@ -207,5 +210,36 @@ func deviceRotateCmd(e *env) *cobra.Command {
 	c.Flags().StringVar(&owner, "owner", "owner", "owner account key name")
 	c.Flags().StringVar(&key, "key", "", "the new device key name (required)")
 	c.MarkFlagRequired("key")
+	return c
+}
+
+// deviceStatusCmd is device quarantine or device reactivate: a device
+// status transaction that sets status.
+func deviceStatusCmd(e *env, verb, status, short string) *cobra.Command {
+	var owner string
+	c := &cobra.Command{
+		Use:   verb + " ID",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := args[0]
+			if err := address.ParseDevice(id); err != nil {
+				return fmt.Errorf("%s; a device id is the bech32 text dev1... that `iotledger device list` shows", strings.TrimPrefix(err.Error(), "address: "))
+			}
+			h, err := ownerAction(e, e.ctx, owner, tx.TypeDeviceStatus, func(string) (any, error) {
+				return &tx.DeviceStatus{Device: id, Status: status}, nil
+			})
+			if err != nil {
+				return err
+			}
+			if status == "quarantined" {
+				e.printf("quarantined device %s in block %d; its readings are refused until `iotledger device reactivate %s`\n", id, h, id)
+			} else {
+				e.printf("reactivated device %s in block %d; its readings are accepted again\n", id, h)
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&owner, "owner", "owner", "owner account key name")
 	return c
 }

@@ -93,23 +93,30 @@ func newTxSender(ctx context.Context, c rpcclient.Client) (*txSender, error) {
 // send signs a transaction with the account's next nonce and waits for it
 // to be committed. A refusal is an error naming the rule.
 func (s *txSender) send(ctx context.Context, k *keystore.Key, typ tx.Type, fields any) (int64, error) {
+	h, _, err := s.sendLog(ctx, k, typ, fields)
+	return h, err
+}
+
+// sendLog is send, and also returns the log of the committed result: what
+// the ledger did, such as "deployed ctr-3".
+func (s *txSender) sendLog(ctx context.Context, k *keystore.Key, typ tx.Type, fields any) (int64, string, error) {
 	nonce, err := s.nonce(ctx, k.Address())
 	if err != nil {
-		return 0, fmt.Errorf("query account %s: %w", k.Address(), err)
+		return 0, "", fmt.Errorf("query account %s: %w", k.Address(), err)
 	}
 	raw, err := tx.Sign(k.Private, typ, s.chainID, nonce, fields)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	h, code, log, err := s.submit(ctx, raw)
 	if err != nil {
-		return 0, fmt.Errorf("send %s: %w", typ, err)
+		return 0, "", fmt.Errorf("send %s: %w", typ, err)
 	}
 	switch {
 	case code != 0 && h == 0:
-		return 0, fmt.Errorf("%s refused (%s): %s", typ, app.Code(code), log)
+		return 0, log, fmt.Errorf("%s refused (%s): %s", typ, app.Code(code), log)
 	case code != 0:
-		return h, fmt.Errorf("%s refused in block %d (%s): %s", typ, h, app.Code(code), log)
+		return h, log, fmt.Errorf("%s refused in block %d (%s): %s", typ, h, app.Code(code), log)
 	}
-	return h, nil
+	return h, log, nil
 }

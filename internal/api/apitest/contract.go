@@ -146,10 +146,13 @@ func (l *Ledger) SignedTxs() []*tx.Signed {
 }
 
 // contractResult answers a signed contract or device status transaction as
-// the app would on the fake's state: a deployment is committed as the
-// contract after the others (not stored), a call, fund or stop of ctr-2 is
-// refused (contract_stopped), of an unknown contract too
-// (unknown_contract). ok is false for other types.
+// the app would on the fake's state, in block 9: a deployment is committed
+// as the contract after the others (not stored; its log is "deployed
+// ctr-N"); a call appends an event "called" with the call's arguments as
+// fields, a fund adds to the escrow, a stop stops the contract and empties
+// its escrow; all three are refused for a stopped contract
+// (contract_stopped) and an unknown one (unknown_contract). ok is false
+// for other types.
 func (l *Ledger) contractResult(s *tx.Signed) (res api.TxResult, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -178,6 +181,19 @@ func (l *Ledger) contractResult(s *tx.Signed) (res api.TxResult, ok bool) {
 		if c.Status == registry.ContractStopped {
 			return api.TxResult{Code: uint32(app.CodeContractStopped), Name: app.CodeContractStopped.String(),
 				Log: fmt.Sprintf("contract %s was stopped by its owner in block %d; it takes no calls or funds", id, c.Stopped)}, true
+		}
+		switch f := s.Fields.(type) {
+		case *tx.CallContract:
+			fields := map[string]any{}
+			for k, v := range f.Args {
+				fields[k] = v
+			}
+			c.Events++
+			l.events[id] = append(l.events[id], &registry.Event{Contract: id, N: c.Events, Height: 9, Trigger: f.Trigger, Name: "called", Fields: fields})
+		case *tx.FundContract:
+			c.Balance += f.Amount
+		case *tx.StopContract:
+			c.Status, c.Stopped, c.Balance = registry.ContractStopped, 9, 0
 		}
 		return api.TxResult{Name: app.CodeOK.String(), Log: s.Type.String() + " " + id}, true
 	}
