@@ -10,6 +10,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/iotledger/iotledger/internal/contract"
 	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/internal/tlog"
 	"github.com/iotledger/iotledger/reading"
@@ -100,8 +101,13 @@ type App struct {
 	// guarded by mu).
 	genesisBalances []Allocation
 
-	mu   sync.RWMutex // guards meta
+	mu   sync.RWMutex // guards meta and active
 	meta Meta
+	// active lists the committed running contracts in deployment order.
+	active []string
+
+	progMu   sync.Mutex                     // guards programs
+	programs map[[32]byte]*contract.Checked // checked contract documents by SHA-256 of their source
 
 	// gate lets Close wait for ABCI calls in flight and refuse later ones,
 	// so nothing touches the store once the node closes it.
@@ -121,6 +127,8 @@ type pendingBlock struct {
 	outcomes []Outcome
 	devices  []DeviceChange
 	twins    []TwinChange
+	events   []*registry.Event
+	active   []string
 }
 
 // TwinObserver is implemented by observers that want committed twin
@@ -144,7 +152,8 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{db: db, log: l, obs: obs, readings: newReadingCache(1 << 17), keys: zip215.NewKeyCache(1 << 15), records: newRecordCache(1 << 18)}
+	a := &App{db: db, log: l, obs: obs, readings: newReadingCache(1 << 17), keys: zip215.NewKeyCache(1 << 15), records: newRecordCache(1 << 18),
+		programs: map[[32]byte]*contract.Checked{}}
 	b, err := dbGet(db, []byte(keyMeta))
 	if err != nil {
 		return nil, fmt.Errorf("app: read meta: %w", err)
@@ -153,6 +162,9 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 		if err := reading.DecMode.Unmarshal(b, &a.meta); err != nil {
 			return nil, fmt.Errorf("app: corrupt meta record: %w", err)
 		}
+	}
+	if a.active, err = a.loadActive(); err != nil {
+		return nil, fmt.Errorf("app: read contracts: %w", err)
 	}
 	return a, nil
 }
@@ -189,6 +201,13 @@ func (a *App) DB() *pebble.DB { return a.db }
 
 // Log returns the reading log.
 func (a *App) Log() *tlog.Log { return a.log }
+
+// activeContracts returns the committed running contracts, in deployment order.
+func (a *App) activeContracts() []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return append([]string(nil), a.active...)
+}
 
 // Meta returns the state after the last committed block.
 func (a *App) Meta() Meta {
@@ -241,7 +260,13 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	b := a.db.NewBatchWithSize(size) // one allocation instead of doubling
 	defer b.Close()
 	for _, k := range p.stage.sortedKeys() {
-		if err := b.Set([]byte(k), p.stage.writes[k], nil); err != nil {
+		var err error
+		if v := p.stage.writes[k]; v == nil {
+			err = b.Delete([]byte(k), nil)
+		} else {
+			err = b.Set([]byte(k), v, nil)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -268,12 +293,16 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	}
 	a.mu.Lock()
 	a.meta = p.meta
+	a.active = p.active
 	a.genesisBalances = nil // credited by this block, the first
 	a.mu.Unlock()
 	a.pending = nil
 	a.obs.Committed(&p.block, p.outcomes, p.devices)
 	if o, ok := a.obs.(TwinObserver); ok && len(p.twins) > 0 {
 		o.CommittedTwins(p.twins)
+	}
+	if o, ok := a.obs.(EventObserver); ok && len(p.events) > 0 {
+		o.CommittedEvents(p.events)
 	}
 	return &abci.CommitResponse{}, nil
 }

@@ -100,6 +100,18 @@ func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
 		if err := s.Verify(); err != nil {
 			return fail(CodeBadTxSignature, "%v", err)
 		}
+		if f, ok := s.Fields.(*tx.DeployContract); ok {
+			doc, err := a.program(f.Source)
+			if err != nil {
+				return fail(CodeInvalidContract, "%v", err)
+			}
+			if fl, err := checkStaticDevices(kv, doc, s.Account); fl != nil || err != nil {
+				if err != nil {
+					return fail(CodeMalformedTx, "%v", err)
+				}
+				return fl
+			}
+		}
 		return nil
 	}
 	for i, d := range a.warm(kv, t.Readings) {
@@ -141,6 +153,9 @@ func (a *App) checkReading(s *reading.Signed, h [32]byte, dev *registry.Device) 
 	if dev.Status == registry.StatusRevoked {
 		return fail(CodeRevokedDevice, "device %s was revoked by its owner; readings are refused", s.Device)
 	}
+	if dev.Status == registry.StatusQuarantined {
+		return fail(CodeQuarantinedDevice, "device %s is quarantined; its readings are refused until its owner reactivates it (`iotledger device reactivate %s`)", s.Device, s.Device)
+	}
 	if a.verify(s, h, dev.Key) {
 		return nil
 	}
@@ -177,13 +192,15 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	}
 	blockTime := req.Time.UnixMilli()
 	x := &execution{
-		app:      a,
-		stage:    newStage(a.committed()),
-		log:      a.log.Begin(),
-		meta:     m,
-		height:   req.Height,
-		time:     blockTime,
-		progress: map[string]*registry.Progress{},
+		app:       a,
+		stage:     newStage(a.committed()),
+		log:       a.log.Begin(),
+		meta:      m,
+		height:    req.Height,
+		time:      blockTime,
+		progress:  map[string]*registry.Progress{},
+		contracts: map[string]*live{},
+		active:    a.activeContracts(),
 	}
 	// Verify the block's readings in bulk first (most were verified by
 	// CheckTx already); execution below reads the results in order.
@@ -211,13 +228,17 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	for i, d := range txs {
-		x.txIndex = uint32(i)
+		x.txIndex, x.inTx, x.okLog = uint32(i), true, ""
 		r, err := x.execTx(d.t, d.f)
 		if err != nil {
 			return nil, err // a broken store: the node must stop
 		}
 		results[i] = r
 	}
+	if err := x.endBlock(); err != nil {
+		return nil, err
+	}
+	x.flushContracts()
 	if err := x.flushProgress(); err != nil {
 		return nil, err
 	}
@@ -235,6 +256,8 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		outcomes: x.outcomes,
 		devices:  x.devices,
 		twins:    x.twins,
+		events:   x.events,
+		active:   x.active,
 	}
 	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: x.meta.AppHash}, nil
 }
@@ -255,9 +278,16 @@ type execution struct {
 	next     int
 	accepted uint64
 	slots    uint32 // history writes so far (see slot)
-	outcomes []Outcome
-	devices  []DeviceChange
-	twins    []TwinChange
+	inTx     bool   // executing a transaction (not the end of the block)
+	okLog    string // the log of a transaction that succeeded, when not its type's name
+	// contracts are the contracts the block has touched; active lists the
+	// running ones in deployment order.
+	contracts map[string]*live
+	active    []string
+	events    []*registry.Event
+	outcomes  []Outcome
+	devices   []DeviceChange
+	twins     []TwinChange
 }
 
 // slot numbers the block's history writes (payments, twin changes), which
@@ -281,6 +311,9 @@ func (x *execution) execTx(t *tx.Tx, f *failure) (*abci.ExecTxResult, error) {
 	}
 	if f != nil {
 		return &abci.ExecTxResult{Code: uint32(f.code), Log: f.msg, Codespace: "iotledger"}, nil
+	}
+	if x.okLog != "" {
+		return &abci.ExecTxResult{Code: 0, Log: x.okLog}, nil
 	}
 	return &abci.ExecTxResult{Code: 0, Log: t.Signed.Type.String()}, nil
 }
@@ -385,6 +418,11 @@ func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
 	o.Status = "accepted"
 	o.Reason = CodeOK.String()
 	x.accepted++
+	if len(x.active) > 0 {
+		if err := x.onReading(s, dev); err != nil {
+			return o, err
+		}
+	}
 	return o, nil
 }
 
@@ -448,6 +486,16 @@ func (x *execution) execSigned(s *tx.Signed) (*failure, error) {
 		return x.transfer(s, f)
 	case *tx.TwinPatch:
 		return x.patchTwin(s, f)
+	case *tx.DeployContract:
+		return x.deploy(s, f)
+	case *tx.CallContract:
+		return x.call(s, f)
+	case *tx.FundContract:
+		return x.fundContract(s, f)
+	case *tx.StopContract:
+		return x.stopContract(s, f)
+	case *tx.DeviceStatus:
+		return x.deviceStatus(s, f)
 	}
 	return fail(CodeMalformedTx, "unknown transaction type %d", s.Type), nil
 }

@@ -114,11 +114,49 @@ func dbGet(db *pebble.DB, key []byte) ([]byte, error) {
 
 // stage holds one block's writes over committed state. Writes are applied
 // to the Pebble batch in key order, so the batch, and the digest, do not
-// depend on map order.
+// depend on map order. A nil value deletes the key. Between begin and
+// rollback or release, every write is journaled so that a contract run
+// whose effects fail can be undone whole.
 type stage struct {
-	base   committed
-	writes map[string][]byte
+	base    committed
+	writes  map[string][]byte
+	journal []undo
+	saving  bool
 }
+
+type undo struct {
+	key string
+	old []byte
+	had bool
+}
+
+// begin opens a savepoint (one at a time).
+func (s *stage) begin() {
+	s.saving = true
+	s.journal = s.journal[:0]
+}
+
+// rollback undoes every write since begin and closes the savepoint.
+func (s *stage) rollback() {
+	for i := len(s.journal) - 1; i >= 0; i-- {
+		u := s.journal[i]
+		if u.had {
+			s.writes[u.key] = u.old
+		} else {
+			delete(s.writes, u.key)
+		}
+	}
+	s.release()
+}
+
+// release keeps the writes since begin and closes the savepoint.
+func (s *stage) release() {
+	s.saving = false
+	s.journal = s.journal[:0]
+}
+
+// Delete removes key at commit.
+func (s *stage) Delete(key []byte) { s.Set(key, nil) }
 
 func newStage(base committed) *stage { return &stage{base: base, writes: map[string][]byte{}} }
 
@@ -129,7 +167,13 @@ func (s *stage) Get(key []byte) ([]byte, error) {
 	return s.base.Get(key)
 }
 
-func (s *stage) Set(key, value []byte) { s.writes[string(key)] = value }
+func (s *stage) Set(key, value []byte) {
+	if s.saving {
+		old, had := s.writes[string(key)]
+		s.journal = append(s.journal, undo{string(key), old, had})
+	}
+	s.writes[string(key)] = value
+}
 
 func (s *stage) sortedKeys() []string {
 	keys := make([]string, 0, len(s.writes))

@@ -36,7 +36,19 @@ func (x *execution) patchTwin(s *tx.Signed, f *tx.TwinPatch) (*failure, error) {
 	if d.Status == registry.StatusRevoked {
 		return fail(CodeRevokedDevice, "device %s is revoked; its twin no longer changes", f.Device), nil
 	}
-	twin, err := registry.GetTwin(x.stage, f.Device)
+	if f, err := x.applyTwin(f.Device, side, f.Set, f.Unset, s.Account); f != nil || err != nil {
+		return f, err
+	}
+	if side == registry.SideReported {
+		return nil, x.onReport(d)
+	}
+	return nil, nil
+}
+
+// applyTwin patches one side of a device's twin and records the version.
+// by is the signer, or the contract, that changed it.
+func (x *execution) applyTwin(id, side string, set map[string]any, unsetKeys []string, by string) (*failure, error) {
+	twin, err := registry.GetTwin(x.stage, id)
 	if err != nil {
 		return nil, err
 	}
@@ -48,23 +60,23 @@ func (x *execution) patchTwin(s *tx.Signed, f *tx.TwinPatch) (*failure, error) {
 	if next == nil {
 		next = map[string]any{}
 	}
-	maps.Copy(next, f.Set)
-	for _, k := range f.Unset {
+	maps.Copy(next, set)
+	for _, k := range unsetKeys {
 		delete(next, k)
 	}
 	if len(next) > tx.MaxTwinFields {
-		return fail(CodeTwinTooLarge, "the %s state of %s would hold %d fields, at most %d; unset some first", side, f.Device, len(next), tx.MaxTwinFields), nil
+		return fail(CodeTwinTooLarge, "the %s state of %s would hold %d fields, at most %d; unset some first", side, id, len(next), tx.MaxTwinFields), nil
 	}
 	st.Version++
 	st.Height = x.height
 	st.State = next
-	registry.PutTwin(x.stage, f.Device, twin)
-	unset := append([]string(nil), f.Unset...)
+	registry.PutTwin(x.stage, id, twin)
+	unset := append([]string(nil), unsetKeys...)
 	sort.Strings(unset)
-	registry.PutTwinChange(x.stage, f.Device, side, x.slot(), &registry.TwinChange{
-		Version: st.Version, Height: x.height, Tx: x.txIndex, Set: f.Set, Unset: unset, State: next, By: s.Account,
+	registry.PutTwinChange(x.stage, id, side, x.slot(), &registry.TwinChange{
+		Version: st.Version, Height: x.height, Tx: x.txIndex, Set: set, Unset: unset, State: next, By: by,
 	})
-	x.twins = append(x.twins, TwinChange{Device: f.Device, Side: side, Version: st.Version, Height: x.height, State: next})
+	x.twins = append(x.twins, TwinChange{Device: id, Side: side, Version: st.Version, Height: x.height, State: next})
 	return nil, nil
 }
 

@@ -22,7 +22,10 @@ const (
 	MaxBytes    = 64 << 10 // the document
 	MaxState    = 64       // state fields
 	MaxTriggers = 32
-	MaxActions  = 16 // per trigger
+	MaxActions  = 16      // per trigger
+	MaxList     = 256     // strings in a list state field
+	MaxSilence  = 100_000 // blocks a silence trigger may wait
+	MaxText     = 1024    // bytes of a string state value
 	// MaxCost bounds the estimated cost (cel-go cost units) of each
 	// expression; the same figure bounds the actual cost at run time.
 	MaxCost = 10_000
@@ -45,9 +48,10 @@ type StateVar struct {
 // Trigger is when a contract runs and what it does then.
 type Trigger struct {
 	Name    string            `yaml:"name"`
-	On      string            `yaml:"on"`      // reading, blocks, call
-	Devices *Selector         `yaml:"devices"` // on: reading
+	On      string            `yaml:"on"`      // reading, report, silence, blocks, call
+	Devices *Selector         `yaml:"devices"` // on: reading, report, silence
 	Every   int64             `yaml:"every"`   // on: blocks
+	Blocks  int64             `yaml:"blocks"`  // on: silence
 	Args    map[string]string `yaml:"args"`    // on: call, name -> type
 	When    *Expr             `yaml:"when"`
 	Do      []Action          `yaml:"do"`
@@ -99,6 +103,16 @@ type Desired struct {
 type Expr struct {
 	Src          string
 	Line, Column int
+}
+
+// Constant reports whether the expression is a plain string literal
+// ('...' or "..."), and its value.
+func (e *Expr) Constant() (string, bool) {
+	src := strings.TrimSpace(e.Src)
+	if len(src) >= 2 && (src[0] == '\'' || src[0] == '"') && src[len(src)-1] == src[0] && !strings.ContainsAny(src[1:len(src)-1], "'\"\\") {
+		return src[1 : len(src)-1], true
+	}
+	return "", false
 }
 
 // UnmarshalYAML keeps the expression's position.
@@ -228,7 +242,10 @@ func (c *docChecker) fail(line, col int, format string, args ...any) {
 	}
 }
 
-var stateTypes = map[string]*cel.Type{"int": cel.IntType, "double": cel.DoubleType, "string": cel.StringType, "bool": cel.BoolType}
+var stateTypes = map[string]*cel.Type{"int": cel.IntType, "double": cel.DoubleType, "string": cel.StringType, "bool": cel.BoolType, "list": cel.ListType(cel.StringType)}
+
+// argTypes are the types a call argument may have.
+var argTypes = map[string]*cel.Type{"int": cel.IntType, "double": cel.DoubleType, "string": cel.StringType, "bool": cel.BoolType}
 
 func (c *docChecker) check() {
 	d := c.doc
@@ -245,7 +262,7 @@ func (c *docChecker) check() {
 			c.fail(n.Line, n.Column, "state field %q: use lowercase letters, digits and _", name)
 		}
 		if _, ok := stateTypes[v.Type]; !ok {
-			c.fail(n.Line, n.Column, "state field %s has type %q; use int, double, string or bool", name, v.Type)
+			c.fail(n.Line, n.Column, "state field %s has type %q; use int, double, string, bool or list (of strings)", name, v.Type)
 			continue
 		}
 		if err := checkInitial(v.Type, &n); err != "" {
@@ -285,6 +302,12 @@ func checkInitial(typ string, n *yaml.Node) string {
 		if n.Kind != yaml.ScalarNode {
 			return "is not a string"
 		}
+	case "list":
+		var v []string
+		err = n.Decode(&v)
+		if err == nil && len(v) > MaxList {
+			return fmt.Sprintf("holds %d strings, at most %d", len(v), MaxList)
+		}
 	}
 	if err != nil {
 		return fmt.Sprintf("%q is not of type %s", n.Value, typ)
@@ -305,11 +328,21 @@ func (c *docChecker) trigger(t *Trigger) {
 	}
 	scalars := map[string]*cel.Type{}
 	switch t.On {
-	case "reading":
-		vars["reading"] = map[string]*cel.Type{"device": cel.StringType, "seq": cel.IntType, "time": cel.IntType, "data": cel.MapType(cel.StringType, cel.DynType)}
+	case "reading", "report", "silence":
 		vars["device"] = map[string]*cel.Type{"id": cel.StringType, "owner": cel.StringType, "status": cel.StringType, "labels": cel.MapType(cel.StringType, cel.StringType)}
+		switch t.On {
+		case "reading":
+			vars["reading"] = map[string]*cel.Type{"device": cel.StringType, "seq": cel.IntType, "time": cel.IntType, "data": cel.MapType(cel.StringType, cel.DynType)}
+		case "report":
+			scalars["reported"] = cel.MapType(cel.StringType, cel.DynType)
+		case "silence":
+			vars["silence"] = map[string]*cel.Type{"last_height": cel.IntType, "blocks": cel.IntType}
+			if t.Blocks < 1 || t.Blocks > MaxSilence {
+				c.fail(t.line, 1, "trigger %s: blocks is %d; a silence trigger fires after 1 to %d blocks without a reading", t.Name, t.Blocks, MaxSilence)
+			}
+		}
 		if t.Devices == nil || (len(t.Devices.IDs) == 0 && len(t.Devices.Labels) == 0) {
-			c.fail(t.line, 1, "trigger %s: a reading trigger needs devices: {ids: [...]} or {labels: {...}}", t.Name)
+			c.fail(t.line, 1, "trigger %s: a %s trigger needs devices: {ids: [...]} or {labels: {...}}", t.Name, t.On)
 		} else {
 			for _, id := range t.Devices.IDs {
 				if err := address.ParseDevice(id); err != nil {
@@ -324,7 +357,7 @@ func (c *docChecker) trigger(t *Trigger) {
 	case "call":
 		vars["args"] = map[string]*cel.Type{}
 		for name, typ := range t.Args {
-			ty, ok := stateTypes[typ]
+			ty, ok := argTypes[typ]
 			if !ok || !nameRE.MatchString(name) {
 				c.fail(t.line, 1, "trigger %s: argument %s of type %q; name it in lowercase and type it int, double, string or bool", t.Name, name, typ)
 				continue
@@ -333,7 +366,7 @@ func (c *docChecker) trigger(t *Trigger) {
 		}
 		scalars["caller"] = cel.StringType
 	default:
-		c.fail(t.line, 1, "trigger %s: on is %q; use reading, blocks or call", t.Name, t.On)
+		c.fail(t.line, 1, "trigger %s: on is %q; use reading, report, silence, blocks or call", t.Name, t.On)
 		return
 	}
 	env, err := newEnv(vars, scalars)
@@ -414,7 +447,10 @@ func (c *docChecker) action(env *cel.Env, vars map[string]map[string]*cel.Type, 
 }
 
 func newEnv(vars map[string]map[string]*cel.Type, scalars map[string]*cel.Type) (*cel.Env, error) {
-	var opts []cel.EnvOption
+	// No comprehension macros (all, exists, map, filter...): iterating a
+	// map follows Go's random map order, which could make two validators
+	// disagree; has() stays. Lists are searched with "in".
+	opts := []cel.EnvOption{cel.ClearMacros(), cel.Macros(cel.HasMacro), cel.CrossTypeNumericComparisons(true)}
 	for _, name := range sortedKeys(vars) {
 		opts = append(opts, cel.Variable(name, cel.MapType(cel.StringType, cel.DynType)))
 	}
@@ -474,7 +510,7 @@ func (c *docChecker) expr(env *cel.Env, vars map[string]map[string]*cel.Type, e 
 		c.fail(e.Line, e.Column, "%s: estimated cost up to %d, at most %d; avoid loops over large lists or maps", what, est.Max, MaxCost)
 		return
 	}
-	prg, err := env.Program(a, cel.CostLimit(MaxCost))
+	prg, err := env.Program(a, cel.CostLimit(MaxCost), cel.EvalOptions(cel.OptTrackCost))
 	if err != nil {
 		c.fail(e.Line, e.Column, "%s: %v", what, err)
 		return
