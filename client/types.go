@@ -140,11 +140,12 @@ type Result struct {
 }
 
 // Event is one live event. Type is "reading" (the fate of a reading in a
-// committed block), "device" (a device registered, revoked or rotated),
-// "block" (a committed block), "twin" (a change of a device twin) or
-// "contract_event" (an event a contract emitted: decode it into a
-// ContractEvent); Data is its JSON, whose shapes the node's OpenAPI
-// document describes (ReadingEvent, DeviceEvent, BlockEvent, ContractEvent).
+// committed block), "device" (a device registered, revoked, rotated,
+// quarantined or reactivated), "block" (a committed block), "twin" (a
+// change of a device twin) or "contract_event" (an event a contract
+// emitted: decode it into a ContractEvent); Data is its JSON, whose shapes
+// the node's OpenAPI document describes (ReadingEvent, DeviceEvent,
+// BlockEvent, ContractEvent).
 type Event struct {
 	Type string
 	Data json.RawMessage
