@@ -237,11 +237,14 @@ const MaxContractBytes = 64 << 10
 
 // CallContract runs a contract's call trigger (Trigger may be empty when
 // the contract has exactly one). Args are text; the contract declares each
-// argument's type and the ledger converts them.
+// argument's type and the ledger converts them. Pay moves that much from
+// the signer into the contract's escrow with the call (the trigger sees it
+// as payment); it goes back if the call does nothing.
 type CallContract struct {
 	Contract string            `cbor:"1,keyasint"`
 	Trigger  string            `cbor:"2,keyasint,omitempty"`
 	Args     map[string]string `cbor:"3,keyasint,omitempty"`
+	Pay      uint64            `cbor:"4,keyasint,omitempty"`
 }
 
 // FundContract moves Amount from the signer's account into a contract's escrow.

@@ -370,3 +370,34 @@ func TestContractDeterminism(t *testing.T) {
 		t.Errorf("app hashes differ between two runs of the same blocks (%d blocks):\n%s", len(a), d)
 	}
 }
+
+// A call can pay into escrow; the payment stays only if the call ran.
+func TestContractCallPays(t *testing.T) {
+	c := payChain(t)
+	c.mustOK()
+	c.mustOK(c.transferTx(alice, tx.Transfer{To: accountID(bob), Amount: 100}))
+	id := c.deploy(alice, `name: shop
+state:
+  sold: {type: int, initial: 0}
+triggers:
+  - name: buy
+    on: call
+    when: "payment == 30"
+    do:
+      - set: {sold: "state.sold + 1"}
+      - transfer: {to: "contract.owner", amount: "contract.balance / 2"}
+`, 0)
+	call := func(pay uint64) []byte {
+		return c.sign(bob, c.nonce(bob), tx.TypeCallContract, &tx.CallContract{Contract: id, Pay: pay})
+	}
+	res := c.block(call(20))
+	wantCode(t, "call paying the wrong price", res.TxResults[0].Code, res.TxResults[0].Log, app.CodeConditionFalse, "payment == 30")
+	c.wantBalances(map[string]uint64{accountID(bob): 100, id: 0})
+	res = c.block(call(500))
+	wantCode(t, "call paying more than held", res.TxResults[0].Code, res.TxResults[0].Log, app.CodeInsufficientFunds, "holds 100")
+	c.mustOK(call(30))
+	c.wantBalances(map[string]uint64{accountID(bob): 70, id: 15, accountID(alice): 915})
+	if ci := c.contract(id); ci.State["sold"] != int64(1) {
+		t.Errorf("sold %v, want 1", ci.State["sold"])
+	}
+}

@@ -278,7 +278,7 @@ func (x *execution) fire(l *live, t *contract.Trigger, v *contract.Vars) (ran bo
 	// Savepoint: the store through the stage's journal, the rest by hand.
 	state, events, nEvents := l.rec.State, l.rec.Events, len(x.events)
 	nDevices, nTwins, slots := len(x.devices), len(x.twins), x.slots
-	x.stage.begin()
+	mark := x.stage.begin()
 	for i := range effects {
 		f, err := x.apply(l, t, &effects[i])
 		if err != nil {
@@ -286,7 +286,7 @@ func (x *execution) fire(l *live, t *contract.Trigger, v *contract.Vars) (ran bo
 			return true, nil, err
 		}
 		if f != nil {
-			x.stage.rollback()
+			x.stage.rollback(mark)
 			l.rec.State, l.rec.Events, x.events = state, events, x.events[:nEvents]
 			x.devices, x.twins, x.slots = x.devices[:nDevices], x.twins[:nTwins], slots
 			x.emitFailed(l, t, f.msg, cost)
@@ -532,7 +532,23 @@ func (x *execution) call(s *tx.Signed, f *tx.CallContract) (*failure, error) {
 	if err != nil {
 		return fail(CodeBadCall, "%s trigger %s: %v", f.Contract, t.Name, err), nil
 	}
-	ran, failed, err := x.fire(l, t, &contract.Vars{Args: args, Caller: s.Account})
+	if f.Pay > math.MaxInt64 {
+		return fail(CodeInvalidAmount, "pay %d: at most %d %s", f.Pay, int64(math.MaxInt64), x.token()), nil
+	}
+	// The payment goes in first, so the run sees it in the escrow; it
+	// comes back out if the run does nothing.
+	mark, slots := x.stage.begin(), x.slots
+	if fl, err := x.pay(s.Account, l.rec.ID, f.Pay, "call "+t.Name, ""); fl != nil || err != nil {
+		x.stage.rollback(mark)
+		return fl, err
+	}
+	ran, failed, err := x.fire(l, t, &contract.Vars{Args: args, Caller: s.Account, Payment: f.Pay})
+	if err == nil && (failed != nil || !ran) {
+		x.stage.rollback(mark)
+		x.slots = slots
+	} else {
+		x.stage.release()
+	}
 	switch {
 	case err != nil:
 		return nil, err

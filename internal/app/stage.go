@@ -121,7 +121,7 @@ type stage struct {
 	base    committed
 	writes  map[string][]byte
 	journal []undo
-	saving  bool
+	depth   int // open savepoints
 }
 
 type undo struct {
@@ -130,15 +130,16 @@ type undo struct {
 	had bool
 }
 
-// begin opens a savepoint (one at a time).
-func (s *stage) begin() {
-	s.saving = true
-	s.journal = s.journal[:0]
+// begin opens a savepoint; savepoints nest. The mark it returns is for
+// rollback.
+func (s *stage) begin() int {
+	s.depth++
+	return len(s.journal)
 }
 
-// rollback undoes every write since begin and closes the savepoint.
-func (s *stage) rollback() {
-	for i := len(s.journal) - 1; i >= 0; i-- {
+// rollback undoes every write since the savepoint at mark and closes it.
+func (s *stage) rollback(mark int) {
+	for i := len(s.journal) - 1; i >= mark; i-- {
 		u := s.journal[i]
 		if u.had {
 			s.writes[u.key] = u.old
@@ -146,13 +147,16 @@ func (s *stage) rollback() {
 			delete(s.writes, u.key)
 		}
 	}
+	s.journal = s.journal[:mark]
 	s.release()
 }
 
-// release keeps the writes since begin and closes the savepoint.
+// release keeps the writes since the last savepoint and closes it.
 func (s *stage) release() {
-	s.saving = false
-	s.journal = s.journal[:0]
+	s.depth--
+	if s.depth == 0 {
+		s.journal = s.journal[:0]
+	}
 }
 
 // Delete removes key at commit.
@@ -168,7 +172,7 @@ func (s *stage) Get(key []byte) ([]byte, error) {
 }
 
 func (s *stage) Set(key, value []byte) {
-	if s.saving {
+	if s.depth > 0 {
 		old, had := s.writes[string(key)]
 		s.journal = append(s.journal, undo{string(key), old, had})
 	}

@@ -365,6 +365,7 @@ func (c *docChecker) trigger(t *Trigger) {
 			vars["args"][name] = ty
 		}
 		scalars["caller"] = cel.StringType
+		scalars["payment"] = cel.IntType
 	default:
 		c.fail(t.line, 1, "trigger %s: on is %q; use reading, report, silence, blocks or call", t.Name, t.On)
 		return

@@ -31,6 +31,7 @@ type Vars struct {
 	Last     int64          // on: silence: silence.last_height
 	Args     map[string]any // on: call
 	Caller   string         // on: call
+	Payment  uint64         // on: call: what the caller paid into escrow with the call
 }
 
 // ReadingVars is a reading as expressions see it.
@@ -361,6 +362,7 @@ func activation(t *Trigger, v *Vars) map[string]any {
 	case "call":
 		act["args"] = v.Args
 		act["caller"] = v.Caller
+		act["payment"] = int64(min(v.Payment, math.MaxInt64))
 	}
 	return act
 }
