@@ -1,6 +1,8 @@
 package app
 
 import (
+	"math"
+
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/iotledger/iotledger/internal/registry"
@@ -43,6 +45,9 @@ func (a *App) Contracts(after uint64, limit int) ([]*ContractInfo, error) {
 	kv := a.committed()
 	n := a.Meta().Contracts
 	var out []*ContractInfo
+	if after >= n {
+		return nil, nil
+	}
 	for i := after + 1; i <= n && len(out) < limit; i++ {
 		c, err := registry.GetContract(kv, registry.ContractID(i))
 		if err != nil {
@@ -64,6 +69,9 @@ func (a *App) Contracts(after uint64, limit int) ([]*ContractInfo, error) {
 // starting after event number after (0: from the first).
 func (a *App) ContractEvents(id string, after uint64, limit int) ([]*registry.Event, error) {
 	prefix := registry.EventPrefix(id)
+	if after == math.MaxUint64 {
+		return nil, nil
+	}
 	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: registry.EventKey(id, after+1), UpperBound: prefixEnd(string(prefix))})
 	if err != nil {
 		return nil, err

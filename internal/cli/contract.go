@@ -350,6 +350,7 @@ func followEvents(e *env, c *client.Client, id string, after uint64, asJSON bool
 func contractCallCmd(e *env) *cobra.Command {
 	var key, trigger string
 	var argList []string
+	var pay uint64
 	c := &cobra.Command{
 		Use:   "call ID [--trigger NAME] [--arg k=v]... [--key KEY]",
 		Short: "Run a contract's call trigger, signed by key KEY (the trigger sees it as caller)",
@@ -385,7 +386,7 @@ contract_failed, contract_stopped, ...).`,
 			if err != nil {
 				return err
 			}
-			h, err := s.send(e.ctx, k, tx.TypeCallContract, &tx.CallContract{Contract: id, Trigger: trigger, Args: callArgs})
+			h, err := s.send(e.ctx, k, tx.TypeCallContract, &tx.CallContract{Contract: id, Trigger: trigger, Args: callArgs, Pay: pay})
 			if err != nil {
 				return err
 			}
@@ -410,6 +411,7 @@ contract_failed, contract_stopped, ...).`,
 	c.Flags().StringVar(&key, "key", "owner", "name of the signing key (the caller)")
 	c.Flags().StringVar(&trigger, "trigger", "", "the call trigger to run; may be left out if the contract has one")
 	c.Flags().StringArrayVar(&argList, "arg", nil, "argument name=value; repeat for more")
+	c.Flags().Uint64Var(&pay, "pay", 0, "whole tokens to pay into the contract's escrow with the call (the trigger sees them as payment; they come back if the call does nothing)")
 	return c
 }
 
