@@ -136,9 +136,11 @@ func (b *Broker) authenticate(pk packets.Packet) packets.Code {
 		return packets.Code{Code: packets.ErrNotAuthorized.Code, Reason: "device is not registered"}
 	case dev.Status == registry.StatusRevoked:
 		return packets.Code{Code: packets.ErrNotAuthorized.Code, Reason: "device was revoked"}
-	case dev.Status != registry.StatusActive:
+	case dev.Status != registry.StatusActive && dev.Status != registry.StatusQuarantined:
 		return packets.Code{Code: packets.ErrNotAuthorized.Code, Reason: "device is not active"}
 	}
+	// A quarantined device may connect: it gets its desired state (a fix)
+	// and its readings are answered on its errors topic (quarantined_device).
 	if err := mqttwire.VerifyToken(tok, id, dev.Key, b.now(), b.cfg.TokenMaxTTL, b.cfg.ClockSkew); err != nil {
 		return packets.Code{Code: packets.ErrBadUsernameOrPassword.Code, Reason: err.Error()}
 	}
