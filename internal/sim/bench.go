@@ -36,6 +36,11 @@ type BenchConfig struct {
 	CPUProfile io.Writer
 	// Log receives the node's log; nil means none.
 	Log *slog.Logger
+	// Contract, when set, is a contract document: after the plain window
+	// the bench deploys it (funded from a genesis account) and measures a
+	// second window with it running on the same node. The simulated
+	// devices get the labels its triggers select.
+	Contract []byte
 }
 
 // Report is the result of Bench: the simulation's figures and the node's
@@ -70,6 +75,9 @@ type Report struct {
 	// Peak resident memory of the process (VmHWM): node and load generator,
 	// including the pre-signed readings (PresignedBytes at least).
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+
+	// Contract is the second window's figures, with --contract.
+	Contract *ContractFigures `json:"contract,omitempty"`
 }
 
 // Bench starts a fresh single-validator node in a temporary home on free
@@ -107,7 +115,17 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(home)
-	if _, err := node.Init(home, node.InitOptions{ChainID: "iotledger-bench", Moniker: "bench"}); err != nil {
+	var contractName string
+	if c.Contract != nil {
+		if contractName, c.Labels, err = contractLabels(c.Contract); err != nil {
+			return nil, err
+		}
+	}
+	opts, err := benchGenesis(c)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := node.Init(home, opts); err != nil {
 		return nil, err
 	}
 	cfg := node.Default()
@@ -160,6 +178,18 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 	if !settle(ctx, n, settleTime) {
 		c.progress("bench: the node's mempool was not empty %v after the load; stopping it anyway", settleTime)
 	}
+	plain := &Report{Figures: *newFigures(c.Config, s, p, st)}
+	cpu, share, err := w.result()
+	if err != nil {
+		return nil, err
+	}
+	plain.CPUPer1000 = cpu.Seconds() / (float64(max(st.CommittedInWindow, 1)) / 1000)
+	var cf *ContractFigures
+	if c.Contract != nil {
+		if cf, err = contractWindow(ctx, c, n, send, p, s, plain, contractName); err != nil {
+			return nil, err
+		}
+	}
 	logReadings := n.App().Log().Size() - logBefore
 	if err := n.Close(); err != nil {
 		return nil, fmt.Errorf("sim: stop the node: %w", err)
@@ -174,7 +204,8 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 	}
 
 	r := &Report{
-		Figures:           *newFigures(c.Config, s, p, st),
+		Figures:           plain.Figures,
+		Contract:          cf,
 		VerifyCeilingPerS: ceil.PerSecond,
 		VerifyBatch:       ceil.Batch,
 		Cores:             ceil.Cores,
@@ -192,11 +223,7 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 			r.StoreBytesPerReading[name] = per(afterStores[name] - beforeStores[name])
 		}
 	}
-	cpu, share, err := w.result()
-	if err != nil {
-		return nil, err
-	}
-	if c.CPUProfile != nil && w.profing {
+	if c.CPUProfile != nil && w.profing && c.Contract == nil { // with a contract, the contract window's
 		if _, err := c.CPUProfile.Write(w.prof.Bytes()); err != nil {
 			return nil, fmt.Errorf("sim: write the CPU profile: %w", err)
 		}
@@ -328,4 +355,7 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "disk:        %.0f bytes per reading, all stores (%.1f times the reading; %d readings appended to the log): %s\n", r.BytesPerReading, times, r.LogReadings, strings.Join(stores, ", "))
 	fmt.Fprintf(w, "memory:      %.0f MiB peak resident (VmHWM of the process: node and load generator, with %.0f MiB of pre-signed readings)\n",
 		float64(r.PeakRSSBytes)/(1<<20), float64(r.PresignedBytes)/(1<<20))
+	if r.Contract != nil {
+		r.Contract.WriteText(w, r)
+	}
 }

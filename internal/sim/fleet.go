@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"strconv"
 	"sync"
@@ -29,6 +30,9 @@ type Fleet struct {
 	keys []ed25519.PrivateKey
 	pubs []ed25519.PublicKey
 	ids  []string
+	// Labels are given to the devices Register registers, beside
+	// source=sim.
+	Labels map[string]string
 }
 
 // NewFleet derives n device keys from seed: key i is the Ed25519 key whose
@@ -162,7 +166,7 @@ func (f *Fleet) Register(ctx context.Context, chain Chain, lookup Lookup) (Regis
 		for j, i := range chunk {
 			reg := &tx.RegisterDevice{
 				Key:       f.pubs[i],
-				Labels:    map[string]string{"source": "sim"},
+				Labels:    f.labels(),
 				DeviceSig: ed25519.Sign(f.keys[i], tx.RegistrationMessage(chainID, ownerAddr, f.pubs[i])),
 			}
 			raw, err := tx.Sign(owner, tx.TypeRegisterDevice, chainID, nonce, reg)
@@ -194,6 +198,12 @@ func (f *Fleet) Register(ctx context.Context, chain Chain, lookup Lookup) (Regis
 		out.New += len(chunk)
 	}
 	return out, nil
+}
+
+func (f *Fleet) labels() map[string]string {
+	l := map[string]string{"source": "sim"}
+	maps.Copy(l, f.Labels)
+	return l
 }
 
 func accountNonce(ctx context.Context, chain Chain, addr string) (uint64, error) {

@@ -14,6 +14,8 @@ type Config struct {
 	Seed     string // derives the device keys; the same seed is the same fleet
 	Via      string // ViaHTTP or ViaMQTT, for the report
 	Schedule Schedule
+	// Labels are given to the devices the run registers, beside source=sim.
+	Labels map[string]string
 	// Progress receives a line as each stage starts; nil means none.
 	Progress io.Writer
 }
@@ -49,6 +51,7 @@ type prepared struct {
 // prepare does a simulation's steps 1 to 3 (see the package comment).
 func prepare(ctx context.Context, c Config, chain Chain, lookup Lookup) (*prepared, error) {
 	p := &prepared{fleet: NewFleet(c.Seed, c.Devices)}
+	p.fleet.Labels = c.Labels
 	c.progress("sim: looking up %d devices, registering those the chain does not know", c.Devices)
 	var err error
 	if p.reg, err = p.fleet.Register(ctx, chain, lookup); err != nil {
