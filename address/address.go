@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/btcsuite/btcd/btcutil/bech32"
 )
@@ -62,7 +63,41 @@ func ParseDevice(s string) error { return parse(DevicePrefix, s) }
 // ParseAccount checks that s is a well-formed account address.
 func ParseAccount(s string) error { return parse(AccountPrefix, s) }
 
+// valid remembers strings that parsed, so that the ids every reading
+// carries are checked once rather than per reading (bech32 decoding and the
+// canonical re-encoding cost about a microsecond). Bounded: it starts over
+// when full.
+var valid = struct {
+	sync.Mutex
+	m map[string]struct{}
+}{m: map[string]struct{}{}}
+
+const maxValid = 1 << 16
+
 func parse(prefix, s string) error {
+	// A valid string's human-readable part is all before its only '1'
+	// (the bech32 data alphabet has none), so the prefix test is exact.
+	if len(s) > len(prefix) && s[len(prefix)] == '1' && s[:len(prefix)] == prefix {
+		valid.Lock()
+		_, ok := valid.m[s]
+		valid.Unlock()
+		if ok {
+			return nil
+		}
+	}
+	if err := parseUncached(prefix, s); err != nil {
+		return err
+	}
+	valid.Lock()
+	if len(valid.m) >= maxValid {
+		clear(valid.m)
+	}
+	valid.m[s] = struct{}{}
+	valid.Unlock()
+	return nil
+}
+
+func parseUncached(prefix, s string) error {
 	if len(s) == 0 || len(s) > MaxLen {
 		return fmt.Errorf("%w: %q has length %d, want 1 to %d", ErrInvalid, s, len(s), MaxLen)
 	}

@@ -46,3 +46,26 @@ func Example() {
 	fmt.Println(id[:4], address.ParseDevice(id) == nil)
 	// Output: dev1 true
 }
+
+// Parsing remembers valid ids; what it remembers must not let another kind
+// or a changed string through.
+func TestParseRemembers(t *testing.T) {
+	pub := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)).Public().(ed25519.PublicKey)
+	id := address.Device(pub)
+	for range 2 {
+		if err := address.ParseDevice(id); err != nil {
+			t.Fatalf("ParseDevice(%s) = %v", id, err)
+		}
+	}
+	if err := address.ParseAccount(id); !errors.Is(err, address.ErrWrongKind) {
+		t.Errorf("ParseAccount(device id) after caching = %v, want ErrWrongKind", err)
+	}
+	last := id[len(id)-1]
+	changed := id[:len(id)-1] + string("qp"[map[bool]int{true: 1}[last == 'q']])
+	if err := address.ParseDevice(changed); err == nil {
+		t.Errorf("ParseDevice(%s), one character changed, = nil", changed)
+	}
+	if err := address.ParseDevice(strings.ToUpper(id)); err == nil {
+		t.Errorf("ParseDevice(upper case) = nil, want an error")
+	}
+}

@@ -145,13 +145,16 @@ func (x *execution) onReading(s *reading.Signed, dev *registry.Device) error {
 				x.stage.Set(registry.SilenceKey(id, x.height+t.Blocks, dev.ID), []byte{1})
 			}
 		}
+		var v *contract.Vars // shared by the triggers this reading runs
 		for _, t := range l.reading {
 			if !t.Devices.Matches(dev.ID, dev.Labels) {
 				continue
 			}
-			v := &contract.Vars{
-				Reading: &contract.ReadingVars{Device: s.Device, Seq: s.Seq, Time: s.Time, Data: s.Data},
-				Device:  deviceVars(dev),
+			if v == nil {
+				v = &contract.Vars{
+					Reading: &contract.ReadingVars{Device: s.Device, Seq: s.Seq, Time: s.Time, Data: s.Data},
+					Device:  deviceVars(dev),
+				}
 			}
 			if _, _, err := x.fire(l, t, v); err != nil {
 				return err
@@ -260,13 +263,21 @@ func (x *execution) silences(l *live) error {
 // them. ran reports the condition held; failed is the reason the run
 // failed (also recorded as the contract's "failed" event), or nil.
 func (x *execution) fire(l *live, t *contract.Trigger, v *contract.Vars) (ran bool, failed *failure, err error) {
-	escrow, err := x.account(l.rec.ID)
-	if err != nil {
-		return false, nil, err
-	}
+	var readErr error
 	v.State, v.Height, v.Time = l.rec.State, x.height, x.time
-	v.ID, v.Owner, v.Balance = l.rec.ID, l.rec.Owner, escrow.Balance
+	v.ID, v.Owner = l.rec.ID, l.rec.Owner
+	v.EscrowFn = func() uint64 {
+		escrow, err := x.account(l.rec.ID)
+		if err != nil {
+			readErr = err
+			return 0
+		}
+		return escrow.Balance
+	}
 	ran, effects, cost, rerr := l.doc.Run(t, v)
+	if readErr != nil {
+		return false, nil, readErr // a broken store
+	}
 	if rerr != nil {
 		f := fail(CodeContractFailed, "%s trigger %s: %v", l.rec.ID, t.Name, rerr)
 		x.emitFailed(l, t, rerr.Error(), cost)

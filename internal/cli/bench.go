@@ -23,10 +23,10 @@ the ratio of the two, CPU seconds per 1,000 readings (the whole process, node
 and load generator, and an estimate for the node alone), disk bytes per
 reading by store, and peak resident memory. The home is removed afterwards.
 
-With --contract FILE, bench then deploys that contract document (funded),
-gives the simulated devices the labels its triggers select so that it runs
-on every reading, and measures a second window of the same load on the same
-node: both figures and the cost of the contract are printed from one run.
+With --contract FILE, bench runs twice: once as above, then again on a
+second fresh node where that contract document is deployed (funded) before
+the load. The simulated devices get the labels its triggers select, so it
+runs on every reading. Both figures and the contract's cost are printed.
 Offer more than the node can take (--rate) to see the cost as throughput.
 
 The defaults take about a minute on two cores. The target of ten thousand

@@ -32,6 +32,11 @@ type Vars struct {
 	Args     map[string]any // on: call
 	Caller   string         // on: call
 	Payment  uint64         // on: call: what the caller paid into escrow with the call
+	// EscrowFn, when set, gives the escrow balance instead of Balance; it
+	// is called only if an expression reads contract.
+	EscrowFn func() uint64
+
+	act map[string]any // built by the first Run of these Vars
 }
 
 // ReadingVars is a reading as expressions see it.
@@ -337,32 +342,43 @@ func native(v ref.Val, depth int) (any, error) {
 	return nil, fmt.Errorf("a value of type %s cannot go in an event", v.Type().TypeName())
 }
 
-// activation builds the variables of a run.
+// activation builds the variables of a run. The parts that do not change
+// between the triggers run for one event (the reading, the device, the
+// block) are built once per Vars; state and contract every run, contract
+// lazily.
 func activation(t *Trigger, v *Vars) map[string]any {
-	act := map[string]any{
-		"state":    v.State,
-		"block":    map[string]any{"height": v.Height, "time": v.Time},
-		"contract": map[string]any{"id": v.ID, "owner": v.Owner, "balance": int64(min(v.Balance, math.MaxInt64))},
-	}
-	if d := v.Device; d != nil {
-		labels := d.Labels
-		if labels == nil {
-			labels = map[string]string{}
+	if v.act == nil {
+		v.act = map[string]any{"block": map[string]any{"height": v.Height, "time": v.Time}}
+		if d := v.Device; d != nil {
+			labels := d.Labels
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			v.act["device"] = map[string]any{"id": d.ID, "owner": d.Owner, "status": d.Status, "labels": labels}
 		}
-		act["device"] = map[string]any{"id": d.ID, "owner": d.Owner, "status": d.Status, "labels": labels}
+		if r := v.Reading; r != nil {
+			v.act["reading"] = map[string]any{"device": r.Device, "seq": int64(min(r.Seq, math.MaxInt64)), "time": r.Time, "data": r.Data}
+		}
+		if v.Reported != nil {
+			v.act["reported"] = v.Reported
+		}
+		if v.Args != nil || v.Caller != "" {
+			v.act["args"] = v.Args
+			v.act["caller"] = v.Caller
+			v.act["payment"] = int64(min(v.Payment, math.MaxInt64))
+		}
 	}
-	switch t.On {
-	case "reading":
-		r := v.Reading
-		act["reading"] = map[string]any{"device": r.Device, "seq": int64(min(r.Seq, math.MaxInt64)), "time": r.Time, "data": r.Data}
-	case "report":
-		act["reported"] = v.Reported
-	case "silence":
+	act := v.act
+	act["state"] = v.State
+	id, owner, balance, fn := v.ID, v.Owner, v.Balance, v.EscrowFn
+	act["contract"] = func() any {
+		if fn != nil {
+			balance = fn()
+		}
+		return map[string]any{"id": id, "owner": owner, "balance": int64(min(balance, math.MaxInt64))}
+	}
+	if t.On == "silence" {
 		act["silence"] = map[string]any{"last_height": v.Last, "blocks": t.Blocks}
-	case "call":
-		act["args"] = v.Args
-		act["caller"] = v.Caller
-		act["payment"] = int64(min(v.Payment, math.MaxInt64))
 	}
 	return act
 }

@@ -36,10 +36,10 @@ type BenchConfig struct {
 	CPUProfile io.Writer
 	// Log receives the node's log; nil means none.
 	Log *slog.Logger
-	// Contract, when set, is a contract document: after the plain window
-	// the bench deploys it (funded from a genesis account) and measures a
-	// second window with it running on the same node. The simulated
-	// devices get the labels its triggers select.
+	// Contract, when set, is a contract document: after the plain run
+	// the bench starts a second fresh node, deploys it there (funded from
+	// a genesis account) before the load, and runs the same load again.
+	// The simulated devices get the labels its triggers select, in both.
 	Contract []byte
 }
 
@@ -97,6 +97,33 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if c.Contract == nil {
+		return benchNode(ctx, c, "")
+	}
+	name, labels, err := contractLabels(c.Contract)
+	if err != nil {
+		return nil, err
+	}
+	c.Labels = labels
+	plainCfg := c
+	plainCfg.Contract, plainCfg.CPUProfile = nil, nil // the profile is the contract run's
+	c.progress("bench: first run, without the contract")
+	plain, err := benchNode(ctx, plainCfg, "")
+	if err != nil {
+		return nil, err
+	}
+	c.progress("bench: second run, on a fresh node with contract %s deployed before the load", name)
+	with, err := benchNode(ctx, c, name)
+	if err != nil {
+		return nil, err
+	}
+	plain.Contract = contractFigures(plain, with)
+	return plain, nil
+}
+
+// benchNode is one run of Bench on a fresh node; with a contract, it is
+// deployed after the fleet is registered, before the load.
+func benchNode(ctx context.Context, c BenchConfig, contractName string) (*Report, error) {
 	if c.Via == ViaMQTT {
 		// Both ends of every device's connection are in this process.
 		if err := checkOpenFiles(2*c.Devices, fmt.Sprintf("bench --via mqtt --devices %d (node and load generator in one process: both ends of every device's connection)", c.Devices),
@@ -115,12 +142,6 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(home)
-	var contractName string
-	if c.Contract != nil {
-		if contractName, c.Labels, err = contractLabels(c.Contract); err != nil {
-			return nil, err
-		}
-	}
 	opts, err := benchGenesis(c)
 	if err != nil {
 		return nil, err
@@ -155,6 +176,13 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 	if err := connect(ctx, c.Config, send, p); err != nil {
 		return nil, err
 	}
+	var id string
+	if c.Contract != nil {
+		if id, err = deployContract(ctx, n, benchOwner(c.Seed), benchChainID, c.Contract); err != nil {
+			return nil, err
+		}
+		c.progress("bench: deployed contract %s (%s)", id, contractName)
+	}
 	c.progress("bench: measuring the Ed25519 verification ceiling for %v", c.CeilingTime)
 	ceil, err := VerifyCeiling(ctx, p.fleet, p.raws, c.CeilingTime)
 	if err != nil {
@@ -178,15 +206,9 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 	if !settle(ctx, n, settleTime) {
 		c.progress("bench: the node's mempool was not empty %v after the load; stopping it anyway", settleTime)
 	}
-	plain := &Report{Figures: *newFigures(c.Config, s, p, st)}
-	cpu, share, err := w.result()
-	if err != nil {
-		return nil, err
-	}
-	plain.CPUPer1000 = cpu.Seconds() / (float64(max(st.CommittedInWindow, 1)) / 1000)
 	var cf *ContractFigures
 	if c.Contract != nil {
-		if cf, err = contractWindow(ctx, c, n, send, p, s, plain, contractName); err != nil {
+		if cf, err = contractRun(n, id, contractName); err != nil {
 			return nil, err
 		}
 	}
@@ -204,7 +226,7 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 	}
 
 	r := &Report{
-		Figures:           plain.Figures,
+		Figures:           *newFigures(c.Config, s, p, st),
 		Contract:          cf,
 		VerifyCeilingPerS: ceil.PerSecond,
 		VerifyBatch:       ceil.Batch,
@@ -223,10 +245,14 @@ func Bench(ctx context.Context, c BenchConfig) (*Report, error) {
 			r.StoreBytesPerReading[name] = per(afterStores[name] - beforeStores[name])
 		}
 	}
-	if c.CPUProfile != nil && w.profing && c.Contract == nil { // with a contract, the contract window's
+	if c.CPUProfile != nil && w.profing {
 		if _, err := c.CPUProfile.Write(w.prof.Bytes()); err != nil {
 			return nil, fmt.Errorf("sim: write the CPU profile: %w", err)
 		}
+	}
+	cpu, share, err := w.result()
+	if err != nil {
+		return nil, err
 	}
 	r.CPUSeconds = cpu.Seconds()
 	if st.CommittedInWindow > 0 {

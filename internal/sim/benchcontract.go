@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"runtime"
-	"time"
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/app"
@@ -16,9 +14,9 @@ import (
 	"github.com/iotledger/iotledger/tx"
 )
 
-// ContractFigures are the bench's second window: the same load with a
-// contract deployed whose triggers match every simulated device, measured
-// on the same node right after the plain window.
+// ContractFigures are the bench's second run: the same load on a second
+// fresh node, with a contract deployed whose triggers match every simulated
+// device.
 type ContractFigures struct {
 	Name          string  `json:"name"`
 	ID            string  `json:"id"`
@@ -97,71 +95,34 @@ func deployContract(ctx context.Context, n *node.Node, owner ed25519.PrivateKey,
 	return id, nil
 }
 
-// contractWindow deploys the contract and runs the second window: fresh
-// readings (sequence numbers after the first window's), the same schedule.
-func contractWindow(ctx context.Context, c BenchConfig, n *node.Node, send Sender, p *prepared, s Schedule, plain *Report, name string) (*ContractFigures, error) {
-	id, err := deployContract(ctx, n, benchOwner(c.Seed), benchChainID, c.Contract)
+// contractRun reads what the contract did in its run.
+func contractRun(n *node.Node, id, name string) (*ContractFigures, error) {
+	ci, err := n.App().Contract(id)
 	if err != nil {
 		return nil, err
 	}
-	c.progress("bench: deployed contract %s (%s); signing the second window's readings", id, name)
-	count := len(p.raws)
-	next := p.reg.NextSeq + uint64((count-1)/p.fleet.Len()) + 1
-	p.raws = nil
-	runtime.GC()
-	if p.raws, err = p.fleet.Presign(ctx, count, next, time.Now()); err != nil {
-		return nil, err
+	if ci == nil {
+		return nil, fmt.Errorf("sim: contract %s is gone", id)
 	}
-	if pl, ok := send.(interface{ plan([][]byte, uint64) }); ok {
-		pl.plan(p.raws, next)
-	}
-	before, err := n.App().Contract(id)
+	failed, err := countFailed(n, id, 0)
 	if err != nil {
 		return nil, err
 	}
-	var w cpuWindow
-	s.OnWindow = w.mark
-	s.Committed = func(context.Context) (uint64, error) { return n.App().Log().Size(), nil }
-	c.progress("bench: sending %d readings/s for %v via %s, contract %s running", int(s.Rate), s.Duration, c.Via, id)
-	st, err := Run(ctx, s, p.raws, send)
-	if err != nil {
-		return nil, err
-	}
-	if !settle(ctx, n, settleTime) {
-		c.progress("bench: the node's mempool was not empty %v after the contract window", settleTime)
-	}
-	after, err := n.App().Contract(id)
-	if err != nil {
-		return nil, err
-	}
-	failed, err := countFailed(n, id, before.Events)
-	if err != nil {
-		return nil, err
-	}
-	f := newFigures(c.Config, s, p, st)
-	cpu, _, err := w.result()
-	if err != nil {
-		return nil, err
-	}
-	if c.CPUProfile != nil && w.profing {
-		if _, err := c.CPUProfile.Write(w.prof.Bytes()); err != nil {
-			return nil, fmt.Errorf("sim: write the CPU profile: %w", err)
-		}
-	}
-	cf := &ContractFigures{
-		Name: name, ID: id, CommittedPerS: f.CommittedPerS, P50Ms: f.P50Ms, P99Ms: f.P99Ms,
-		Committed: f.Committed, Lost: f.Lost, Events: after.Events - before.Events, Failed: failed,
-	}
-	if st.CommittedInWindow > 0 {
-		cf.CPUPer1000 = cpu.Seconds() / (float64(st.CommittedInWindow) / 1000)
-	}
+	return &ContractFigures{Name: name, ID: id, Events: ci.Events, Failed: failed}, nil
+}
+
+// contractFigures puts the contract run's figures beside the plain run's.
+func contractFigures(plain, with *Report) *ContractFigures {
+	cf := with.Contract
+	cf.CommittedPerS, cf.P50Ms, cf.P99Ms = with.CommittedPerS, with.P50Ms, with.P99Ms
+	cf.CPUPer1000, cf.Committed, cf.Lost = with.CPUPer1000, with.Committed, with.Lost
 	if plain.CommittedPerS > 0 {
 		cf.ThroughputCost = 1 - cf.CommittedPerS/plain.CommittedPerS
 	}
 	if plain.CPUPer1000 > 0 {
 		cf.CPUCost = cf.CPUPer1000/plain.CPUPer1000 - 1
 	}
-	return cf, nil
+	return cf
 }
 
 // countFailed counts the contract's "failed" events after event number after.
@@ -186,7 +147,7 @@ func countFailed(n *node.Node, id string, after uint64) (uint64, error) {
 
 // WriteText writes the contract window's figures.
 func (cf *ContractFigures) WriteText(w io.Writer, plain *Report) {
-	fmt.Fprintf(w, "contract:    %s (%s) matching every device, same load, same node, right after the plain window:\n", cf.ID, cf.Name)
+	fmt.Fprintf(w, "contract:    %s (%s) matching every device: the same load on a second fresh node, the contract deployed before it:\n", cf.ID, cf.Name)
 	fmt.Fprintf(w, "             %.0f committed/s (plain %.0f: %.1f%% less), p50 %.0f ms, p99 %.0f ms, %.3f CPU s per 1000 (plain %.3f: %+.1f%%), %d events (%d failed runs), lost %d\n",
 		cf.CommittedPerS, plain.CommittedPerS, 100*cf.ThroughputCost, cf.P50Ms, cf.P99Ms, cf.CPUPer1000, plain.CPUPer1000, 100*cf.CPUCost, cf.Events, cf.Failed, cf.Lost)
 }
