@@ -8,7 +8,6 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/internal/tlog"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
@@ -142,7 +141,7 @@ func (a *App) changes(h int64) ([]Change, error) {
 }
 
 // auditState replays the change records and compares the result with the
-// account and device records in the store, both ways.
+// covered records in the store (accounts, devices, twins, contracts), both ways.
 func (a *App) auditState(blocks []*Block) ([]Finding, error) {
 	want := map[string][]byte{}
 	last := map[string]int64{}
@@ -157,7 +156,7 @@ func (a *App) auditState(blocks []*Block) ([]Finding, error) {
 		}
 	}
 	var out []Finding
-	for _, prefix := range []string{registry.PrefixAccount, registry.PrefixDevice} {
+	for _, prefix := range coveredPrefixes {
 		it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
 		if err != nil {
 			return nil, err

@@ -345,6 +345,10 @@ triggers:
 	if err != nil || len(hist) != 1 || hist[0].By != id {
 		t.Errorf("desired history %+v, %v; want a change by %s", hist, err, id)
 	}
+	// Twins and contracts are covered records: audit replays them too.
+	if r := c.audit(); len(r.Findings) != 0 {
+		t.Errorf("audit findings %v, want none", r.Findings)
+	}
 }
 
 // Two nodes executing the same blocks agree on every app hash, contracts
@@ -399,5 +403,30 @@ triggers:
 	c.wantBalances(map[string]uint64{accountID(bob): 70, id: 15, accountID(alice): 915})
 	if ci := c.contract(id); ci.State["sold"] != int64(1) {
 		t.Errorf("sold %v, want 1", ci.State["sold"])
+	}
+}
+
+// Contract state is part of the state digest: a block whose only change is
+// a contract's state changes the digest, and audit recomputes it.
+func TestContractStateInDigest(t *testing.T) {
+	c := payChain(t)
+	c.mustOK()
+	c.deploy(alice, `name: counter
+state:
+  n: {type: int, initial: 0}
+triggers:
+  - name: tick
+    on: blocks
+    every: 1
+    do:
+      - set: {n: "state.n + 1"}
+`, 0)
+	before := c.app.Meta().Digest
+	c.mustOK() // no transaction: only the blocks trigger changes state
+	if after := c.app.Meta().Digest; string(after) == string(before) {
+		t.Fatalf("state digest unchanged by a block that changed contract state")
+	}
+	if r := c.audit(); len(r.Findings) != 0 {
+		t.Errorf("audit findings %v, want none", r.Findings)
 	}
 }

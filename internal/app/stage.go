@@ -189,12 +189,19 @@ func (s *stage) sortedKeys() []string {
 }
 
 // covered reports whether a key is part of the state digest: accounts,
-// devices and device twins. The (device, seq) index and progress records are derived from the
+// devices, device twins and contracts. The (device, seq) index and progress records are derived from the
 // reading log, which the app hash covers through the log root.
 func covered(key string) bool {
-	return strings.HasPrefix(key, registry.PrefixAccount) || strings.HasPrefix(key, registry.PrefixDevice) ||
-		strings.HasPrefix(key, registry.PrefixTwin)
+	for _, p := range coveredPrefixes {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
 }
+
+// coveredPrefixes are the key prefixes of the records the state digest covers.
+var coveredPrefixes = []string{registry.PrefixAccount, registry.PrefixDevice, registry.PrefixTwin, registry.PrefixContract}
 
 // Change is one covered write of a block, as kept for audit.
 type Change struct {
