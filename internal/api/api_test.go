@@ -642,8 +642,14 @@ func TestAccount(t *testing.T) {
 	if empty.Balance != 0 || empty.History == nil || len(empty.History) != 0 || !strings.Contains(string(a.body), `"history":[]`) {
 		t.Errorf("unused account = %s, want a zero balance and an empty history list", a.body)
 	}
+	var escrow api.Account // a contract's account is its escrow
+	e.do(t, http.MethodGet, "/v1/accounts/ctr-7", "", nil).ok(t, &escrow)
+	if escrow.Address != "ctr-7" {
+		t.Errorf("escrow account = %+v, want address ctr-7", escrow)
+	}
 	for _, tc := range []struct{ path, kind, detail string }{
 		{"/v1/accounts/bob", api.KindInvalidID, "neither an account address"},
+		{"/v1/accounts/ctr-x", api.KindInvalidID, "contract id (ctr-N"},
 		{"/v1/accounts/" + owner + "?before=zz", api.KindInvalidParameter, "cursor"},
 		{"/v1/accounts/" + owner + "?limit=0", api.KindInvalidParameter, "limit"},
 	} {

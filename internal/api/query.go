@@ -341,9 +341,9 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 	addr := r.PathValue("addr")
-	if address.ParseAccount(addr) != nil && address.ParseDevice(addr) != nil {
+	if address.ParseAccount(addr) != nil && address.ParseDevice(addr) != nil && !ValidContractID(addr) {
 		return newProblem(http.StatusBadRequest, KindInvalidID, "Invalid address",
-			"%q is neither an account address (acc1...) nor a device id (dev1...); both are bech32 text derived from a public key", addr)
+			"%q is neither an account address (acc1...), a device id (dev1...) nor a contract id (ctr-N, whose account is its escrow)", addr)
 	}
 	q := r.URL.Query()
 	before, limit, err := pageParams(q)
