@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -154,3 +155,13 @@ func List(home string) ([]string, error) {
 	sort.Strings(names)
 	return names, nil
 }
+
+// String names the key and its account, never the private part, so a key
+// printed or logged by mistake leaks nothing.
+func (k Key) String() string { return "key " + k.Name + " (" + k.Address() + ")" }
+
+// GoString is String, for %#v.
+func (k Key) GoString() string { return k.String() }
+
+// LogValue is String, for log/slog.
+func (k Key) LogValue() slog.Value { return slog.StringValue(k.String()) }

@@ -3,8 +3,12 @@ package keystore_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -339,6 +343,26 @@ func TestImportRefusesBadSeed(t *testing.T) {
 		}
 		if _, err := os.Stat(keyFile(home, "alice")); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("Import of a %d-byte seed left a key file (stat: %v)", n, err)
+		}
+	}
+}
+
+func TestKeyNeverPrintsItsSecret(t *testing.T) {
+	k, err := keystore.Import(t.TempDir(), "alice", seed(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("loaded", "key", k)
+	secrets := []string{hex.EncodeToString(k.Private.Seed()), base64.StdEncoding.EncodeToString(k.Private.Seed()), hex.EncodeToString(k.Private)}
+	for _, out := range []string{fmt.Sprint(k), fmt.Sprint(*k), fmt.Sprintf("%+v", k), fmt.Sprintf("%#v", k), logged.String()} {
+		if !strings.Contains(out, k.Address()) {
+			t.Errorf("%q does not name the key's address", out)
+		}
+		for _, s := range secrets {
+			if strings.Contains(out, s) {
+				t.Errorf("%q holds the private key", out)
+			}
 		}
 	}
 }

@@ -10,7 +10,7 @@
 //	config/priv_validator_key.json, node_key.json   (0600; the node refuses a readable key)
 //	data/iotledger.db       the app's Pebble store
 //	data/blockstore.db, state.db, cs.wal, ...        CometBFT's stores (Pebble too)
-//	keys/NAME.json          named account and device keys (package keystore)
+//	keys/NAME.json          named account and device keys (package keystore; 0600 too)
 //
 // Init creates a single-validator home, and Testnet the homes of a local
 // network of validators (one genesis, loopback ports from a base port,

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -77,7 +76,7 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	if cfg.P2PAddr != "" {
 		cc.P2P.ListenAddress = "tcp://" + cfg.P2PAddr
 	}
-	if err := checkKeyFile(cc.PrivValidatorKeyFile()); err != nil {
+	if err := checkKeyFiles(cc, cfg); err != nil {
 		return nil, err
 	}
 	n := &Node{home: home, cfg: cfg, cmtCfg: cc, log: log, hub: newHub(), httpErr: make(chan error, 1)}
@@ -151,17 +150,6 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	n.http = srv.HTTPServer(cfg.API.Addr)
 	go func() { n.httpErr <- n.http.Serve(ln) }()
 	return n, nil
-}
-
-func checkKeyFile(p string) error {
-	st, err := os.Stat(p)
-	if err != nil {
-		return fmt.Errorf("node: validator key: %w", err)
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("node: validator key %s has mode %v, readable by others; run chmod 600 %s", p, st.Mode().Perm(), p)
-	}
-	return nil
 }
 
 // APIAddr is the address the API listens on.
