@@ -45,7 +45,9 @@
 //
 // The node implements [Ledger], builds the Server with New, and serves
 // Handler, preferably through [Server.HTTPServer], whose timeouts bound slow
-// clients. When it stops, it calls Shutdown on that server with a deadline,
+// clients; with Options.RatePerIP set, Handler answers a client over its
+// rate 429 (kind rate-limited, with Retry-After) before any route runs,
+// counted as route "rate_limited". When it stops, it calls Shutdown on that server with a deadline,
 // then Close: event streams never become idle. It may close the channels
 // Subscribe returned, which ends the streams. It fills Result.Receipt with
 // [ReceiptPath]. The API counts its answers in

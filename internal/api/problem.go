@@ -34,6 +34,7 @@ const (
 	KindMethodNotAllowed = "method-not-allowed"
 	KindReceiptNotYet    = "receipt-not-yet"
 	KindBusy             = "busy"
+	KindRateLimited      = "rate-limited"
 	KindInternal         = "internal"
 )
 

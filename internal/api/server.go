@@ -44,6 +44,17 @@ type Options struct {
 	// so that proxies and clients see a live connection. Zero means
 	// DefaultHeartbeat.
 	Heartbeat time.Duration
+	// RatePerIP is the requests a second each client address may send
+	// (an IPv4 address, or an IPv6 /64), with bursts of BurstPerIP; a
+	// client over it is answered 429 with Retry-After. Zero turns the limit
+	// off. Loopback clients are not limited unless LimitLoopback is set: a
+	// reverse proxy, the dashboard and benchmarks come from there.
+	RatePerIP     float64
+	BurstPerIP    int  // zero means DefaultBurstPerIP
+	MaxIPs        int  // client addresses tracked at once; zero means DefaultMaxIPs
+	LimitLoopback bool // limit loopback clients too
+	// Now is the limiter's clock; nil means time.Now.
+	Now func() time.Time
 }
 
 // Server is the HTTP JSON API of a node. It holds no goroutine of its own:
@@ -57,6 +68,7 @@ type Server struct {
 	log       *slog.Logger
 	registry  *prometheus.Registry
 	requests  *prometheus.CounterVec
+	limiter   *limiter // nil: no rate limit
 
 	mux    *http.ServeMux
 	routes []string // the patterns registered on mux, in order
@@ -91,6 +103,9 @@ func New(l Ledger, opts Options) *Server {
 	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
+	}
+	if opts.RatePerIP > 0 {
+		s.limiter = newLimiter(opts.RatePerIP, opts.BurstPerIP, opts.MaxIPs, opts.LimitLoopback, opts.Now)
 	}
 	s.requests = registerCounter(s.registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "iotledger_http_requests_total",
@@ -138,8 +153,14 @@ func registerCounter(reg *prometheus.Registry, c *prometheus.CounterVec) *promet
 	return c
 }
 
-// Handler returns the API's handler: the /v1/ routes and /metrics.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler returns the API's handler: the /v1/ routes and /metrics, behind
+// the per-client rate limit when there is one.
+func (s *Server) Handler() http.Handler {
+	if s.limiter != nil {
+		return s.limit(s.mux)
+	}
+	return s.mux
+}
 
 // HTTPServer returns an http.Server for the API with timeouts that bound
 // slow clients: headers in 10 s; a request and its answer in 1 minute plus

@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/mqtt"
 )
@@ -36,6 +37,13 @@ type APIConfig struct {
 	Addr         string   `toml:"addr"`
 	MaxBodyBytes int64    `toml:"max_body_bytes"`
 	WaitTimeout  Duration `toml:"wait_timeout"`
+	// Per-client rate limit (see api.Options): requests a second per IP
+	// address (IPv6: per /64), 0 for none; loopback is exempt unless
+	// LimitLoopback.
+	RatePerIP     float64 `toml:"rate_per_ip"`
+	BurstPerIP    int     `toml:"burst_per_ip"`
+	MaxIPs        int     `toml:"max_ips"`
+	LimitLoopback bool    `toml:"limit_loopback"`
 }
 
 // IngestConfig is batching (see package ingest).
@@ -70,7 +78,8 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func Default() Config {
 	ic := ingest.DefaultConfig()
 	return Config{
-		API:    APIConfig{Addr: "127.0.0.1:8080", MaxBodyBytes: 8 << 20, WaitTimeout: Duration{10 * time.Second}},
+		API: APIConfig{Addr: "127.0.0.1:8080", MaxBodyBytes: 8 << 20, WaitTimeout: Duration{10 * time.Second},
+			RatePerIP: 100, BurstPerIP: api.DefaultBurstPerIP, MaxIPs: api.DefaultMaxIPs},
 		Ingest: IngestConfig{MaxBatch: ic.MaxBatch, MaxDelay: Duration{ic.MaxDelay}, QueueSize: ic.QueueSize, MaxMempoolBytes: ic.MaxMempoolBytes},
 		MQTT:   mqtt.DefaultConfig(),
 		Log:    LogConfig{Level: "info", CometBFTLevel: "error"},
@@ -87,6 +96,15 @@ func (c Config) Validate() error {
 	}
 	if c.API.WaitTimeout.Duration <= 0 {
 		return fmt.Errorf("config: api.wait_timeout is %v, want > 0", c.API.WaitTimeout)
+	}
+	if c.API.RatePerIP < 0 {
+		return fmt.Errorf("config: api.rate_per_ip is %g, want requests a second per client, or 0 for no limit", c.API.RatePerIP)
+	}
+	if c.API.RatePerIP > 0 && c.API.BurstPerIP < 1 {
+		return fmt.Errorf("config: api.burst_per_ip is %d, want at least 1 (or api.rate_per_ip = 0 for no limit)", c.API.BurstPerIP)
+	}
+	if c.API.RatePerIP > 0 && c.API.MaxIPs < 1 {
+		return fmt.Errorf("config: api.max_ips is %d, want at least 1 (or api.rate_per_ip = 0 for no limit)", c.API.MaxIPs)
 	}
 	if err := c.ingest().Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -164,6 +182,16 @@ addr = "{{.API.Addr}}"
 max_body_bytes = {{.API.MaxBodyBytes}}
 # How long POST /v1/readings waits for commit before answering "pending".
 wait_timeout = "{{.API.WaitTimeout}}"
+# Requests a second each client may send (per IP address; IPv6 per /64),
+# in bursts of burst_per_ip; over it the API answers 429 with Retry-After.
+# 0 turns the limit off. Loopback clients (a reverse proxy on the same
+# machine, the CLI, benchmarks) are not limited unless limit_loopback is
+# true; behind a proxy, limit at the proxy. At most max_ips clients are
+# tracked at once: beyond them, newcomers share one bucket.
+rate_per_ip = {{.API.RatePerIP}}
+burst_per_ip = {{.API.BurstPerIP}}
+max_ips = {{.API.MaxIPs}}
+limit_loopback = {{.API.LimitLoopback}}
 
 [ingest]
 # Readings per batch transaction. CometBFT handles hundreds of transactions

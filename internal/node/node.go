@@ -140,7 +140,8 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		return nil, fmt.Errorf("node: MQTT: %w; pick another address with --mqtt-addr, or --mqtt-addr off", err)
 	}
 
-	srv := api.New(n, api.Options{MaxBodyBytes: cfg.API.MaxBodyBytes, Registry: reg, Logger: log, WaitTimeout: cfg.API.WaitTimeout.Duration})
+	srv := api.New(n, api.Options{MaxBodyBytes: cfg.API.MaxBodyBytes, Registry: reg, Logger: log, WaitTimeout: cfg.API.WaitTimeout.Duration,
+		RatePerIP: cfg.API.RatePerIP, BurstPerIP: cfg.API.BurstPerIP, MaxIPs: cfg.API.MaxIPs, LimitLoopback: cfg.API.LimitLoopback})
 	ln, err := net.Listen("tcp", cfg.API.Addr)
 	if err != nil {
 		n.Close()

@@ -1,0 +1,136 @@
+package api
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Defaults of the per-client rate limit (Options.RatePerIP and friends).
+const (
+	DefaultBurstPerIP = 200
+	DefaultMaxIPs     = 10000
+)
+
+// limiter is a token bucket per client address: an IPv4 address, or the
+// /64 of an IPv6 address (one host's share of a network). It holds at most
+// maxIPs buckets; when they are all taken by clients still in debt, newcomers
+// share one overflow bucket, so many addresses cannot grow the map without
+// bound, they can only slow each other.
+type limiter struct {
+	rate     float64 // tokens a second
+	burst    float64
+	maxIPs   int
+	loopback bool // limit loopback clients too
+	now      func() time.Time
+
+	mu       sync.Mutex
+	buckets  map[netip.Prefix]*bucket
+	overflow bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate float64, burst, maxIPs int, loopback bool, now func() time.Time) *limiter {
+	if burst <= 0 {
+		burst = DefaultBurstPerIP
+	}
+	if maxIPs <= 0 {
+		maxIPs = DefaultMaxIPs
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &limiter{rate: rate, burst: float64(burst), maxIPs: maxIPs, loopback: loopback, now: now,
+		buckets: make(map[netip.Prefix]*bucket), overflow: bucket{tokens: float64(burst), last: now()}}
+}
+
+// clientKey is the bucket key of a remote address, and whether to limit it.
+func (l *limiter) clientKey(remote string) (netip.Prefix, bool) {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		host = remote
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Prefix{}, true // unknown: shares the zero key's bucket
+	}
+	ip = ip.Unmap()
+	if ip.IsLoopback() && !l.loopback {
+		return netip.Prefix{}, false
+	}
+	bits := 32
+	if ip.Is6() {
+		bits = 64
+	}
+	p, _ := ip.Prefix(bits)
+	return p, true
+}
+
+// allow takes a token for the client at remote; when there is none it
+// returns how long until there is.
+func (l *limiter) allow(remote string) (bool, time.Duration) {
+	key, limited := l.clientKey(remote)
+	if !limited {
+		return true, 0
+	}
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= l.maxIPs {
+			l.sweep(now)
+		}
+		if len(l.buckets) >= l.maxIPs {
+			b = &l.overflow
+		} else {
+			b = &bucket{tokens: l.burst, last: now}
+			l.buckets[key] = b
+		}
+	}
+	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+}
+
+// sweep forgets the buckets that have refilled: their clients have been
+// quiet long enough that a fresh bucket is the same.
+func (l *limiter) sweep(now time.Time) {
+	for k, b := range l.buckets {
+		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+			delete(l.buckets, k)
+		}
+	}
+}
+
+// limit answers 429 to a client over its rate, before h sees the request.
+func (s *Server) limit(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ok, wait := s.limiter.allow(r.RemoteAddr)
+		if ok {
+			h.ServeHTTP(w, r)
+			return
+		}
+		secs := int(math.Ceil(wait.Seconds()))
+		if secs < 1 {
+			secs = 1
+		}
+		p := newProblem(http.StatusTooManyRequests, KindRateLimited, "Too many requests",
+			"this client has sent more than %g requests a second (burst %g) to this node; wait %d s (Retry-After) and send fewer requests, for example more readings per batch",
+			s.limiter.rate, s.limiter.burst, secs)
+		p.retryAfter = secs
+		s.requests.WithLabelValues("rate_limited", "429").Inc()
+		s.writeProblem(w, r, p)
+	})
+}
