@@ -102,7 +102,7 @@ func (e *env) client() *client.Client {
 	if u == "" {
 		u = "http://127.0.0.1:8080"
 		if c, err := node.LoadConfig(e.homeDir("")); err == nil {
-			u = "http://" + c.API.Addr
+			u = c.API.URL()
 		}
 	}
 	return client.New(strings.TrimRight(u, "/"))

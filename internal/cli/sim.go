@@ -121,7 +121,7 @@ func (e *env) apiBase() string {
 	if u == "" {
 		u = "http://127.0.0.1:8080"
 		if c, err := node.LoadConfig(e.homeDir("")); err == nil {
-			u = "http://" + c.API.Addr
+			u = c.API.URL()
 		}
 	}
 	return strings.TrimRight(u, "/")

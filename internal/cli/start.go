@@ -86,8 +86,8 @@ func startCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			e.printf("iotledger node running\n  chain id: %s\n  API:      http://%s\n  MQTT:     %s\n  RPC:      %s\n  home:     %s\n  genesis:  %s\npress Ctrl-C to stop\n",
-				n.ChainID(), n.APIAddr(), mqttURL(n), n.RPCAddr(), home, node.GenesisFile(home))
+			e.printf("iotledger node running\n  chain id: %s\n  API:      %s\n  MQTT:     %s\n  RPC:      %s\n  home:     %s\n  genesis:  %s\npress Ctrl-C to stop\n",
+				n.ChainID(), n.APIURL(), mqttURL(n), n.RPCAddr(), home, node.GenesisFile(home))
 			return waitAndClose(e, n)
 		},
 	}
@@ -120,6 +120,9 @@ type runningNode interface {
 
 func mqttURL(n *node.Node) string {
 	if a := n.MQTTAddr(); a != "" {
+		if n.MQTTTLS() {
+			return "mqtts://" + a
+		}
 		return "mqtt://" + a
 	}
 	return "off"

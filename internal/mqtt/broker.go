@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,6 +59,7 @@ type Broker struct {
 
 	server  *mochi.Server // nil when the embedded broker is off
 	ln      *listener     // set by Start
+	tls     *tls.Config   // nil: plain TCP
 	limiter *limiter
 	pending *pendingTable
 
@@ -139,6 +141,11 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Broker, error) {
 		cancel:      cancel,
 	}
 	if cfg.Enabled {
+		var err error
+		if b.tls, err = serverTLS(cfg); err != nil {
+			cancel()
+			return nil, err
+		}
 		b.server = mochi.New(&mochi.Options{
 			Capabilities: capabilities(cfg),
 			InlineClient: true, // receipts and errors are published by the broker itself
@@ -200,7 +207,13 @@ func (b *Broker) Start(ctx context.Context) error {
 			return fmt.Errorf("mqtt: listen on %s: %w; pick another address with --mqtt-addr, or turn the broker off", b.cfg.Addr, err)
 		}
 		b.ln = newListener(nl, b.cfg.ConnectTimeout, b.cfg.WriteTimeout, b.log)
-		if err := b.server.AddListener(listeners.NewNet("iotledger", b.ln)); err != nil {
+		var ln net.Listener = b.ln
+		if b.tls != nil {
+			// The handshake runs at the first read, within the CONNECT
+			// deadline the listener sets.
+			ln = tls.NewListener(b.ln, b.tls)
+		}
+		if err := b.server.AddListener(listeners.NewNet("iotledger", ln)); err != nil {
 			b.ln.closeAll()
 			return fmt.Errorf("mqtt: %w", err)
 		}
@@ -209,7 +222,7 @@ func (b *Broker) Start(ctx context.Context) error {
 			return fmt.Errorf("mqtt: %w", err)
 		}
 		b.wg.Go(b.runEmbedded)
-		b.log.Info("mqtt: broker listening", "addr", b.ln.Addr().String())
+		b.log.Info("mqtt: broker listening", "addr", b.ln.Addr().String(), "tls", b.tls != nil, "client_certs", b.tls != nil && b.tls.ClientCAs != nil)
 	}
 	if b.cfg.Bridge.URL != "" {
 		if err := b.startBridge(); err != nil {

@@ -18,6 +18,15 @@ type Config struct {
 	Enabled bool   `toml:"enabled"` // mqtt.enabled: run the embedded broker
 	Addr    string `toml:"addr"`    // mqtt.addr: where the embedded broker listens, HOST:PORT
 
+	// TLS of the embedded broker: PEM certificate and key files (the node
+	// resolves them against its home). Set, the listener speaks MQTT over
+	// TLS only. ClientCA, when set, is a PEM file of the CAs that sign
+	// device certificates: every device must then show one (mutual TLS),
+	// besides its token.
+	TLSCert  string `toml:"tls_cert"`  // mqtt.tls_cert
+	TLSKey   string `toml:"tls_key"`   // mqtt.tls_key
+	ClientCA string `toml:"client_ca"` // mqtt.client_ca
+
 	Bridge BridgeConfig `toml:"bridge"` // mqtt.bridge: subscribe to the operator's broker
 
 	TokenMaxTTL    time.Duration `toml:"token_max_ttl"`       // mqtt.token_max_ttl: longest a device token may be valid from now
@@ -79,6 +88,10 @@ func (c Config) Validate() error {
 		}
 	}
 	switch {
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return fmt.Errorf("mqtt.tls_cert and mqtt.tls_key go together: set both (PEM files) or neither")
+	case c.ClientCA != "" && c.TLSCert == "":
+		return fmt.Errorf("mqtt.client_ca needs TLS: set mqtt.tls_cert and mqtt.tls_key too")
 	case c.TokenMaxTTL <= 0 || c.TokenMaxTTL > time.Hour:
 		return fmt.Errorf("mqtt.token_max_ttl is %v, want more than 0 and at most 1h", c.TokenMaxTTL)
 	case c.ClockSkew < 0 || c.ClockSkew > 10*time.Minute:

@@ -10,8 +10,10 @@
 // readings, and reports outcomes. The caller's duties, in order:
 //
 //  1. New(cfg, Deps{Submit: ingest.Submit, Device: app.Device}, log).
-//  2. Start(ctx) once ingest runs: the broker listens on cfg.Addr and/or
-//     the bridge connects (in the background; WaitBridge waits for it).
+//  2. Start(ctx) once ingest runs: the broker listens on cfg.Addr (TLS
+//     only when cfg.TLSCert is set; with cfg.ClientCA, devices must show a
+//     certificate that CA signed) and/or the bridge connects (in the
+//     background; WaitBridge waits for it).
 //  3. For every committed block: Committed(outcomes) and
 //     DevicesChanged(devices). Both never block; they may be called before
 //     Start and after Close.

@@ -44,6 +44,18 @@ type APIConfig struct {
 	BurstPerIP    int     `toml:"burst_per_ip"`
 	MaxIPs        int     `toml:"max_ips"`
 	LimitLoopback bool    `toml:"limit_loopback"`
+	// TLSCert and TLSKey are PEM files (relative to the home unless
+	// absolute); set, the API serves HTTPS only.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+}
+
+// URL is the API's base URL: https:// when it serves TLS.
+func (c APIConfig) URL() string {
+	if c.TLSCert != "" {
+		return "https://" + c.Addr
+	}
+	return "http://" + c.Addr
 }
 
 // IngestConfig is batching (see package ingest).
@@ -96,6 +108,9 @@ func (c Config) Validate() error {
 	}
 	if c.API.WaitTimeout.Duration <= 0 {
 		return fmt.Errorf("config: api.wait_timeout is %v, want > 0", c.API.WaitTimeout)
+	}
+	if (c.API.TLSCert == "") != (c.API.TLSKey == "") {
+		return fmt.Errorf("config: api.tls_cert and api.tls_key go together: set both (PEM files) or neither")
 	}
 	if c.API.RatePerIP < 0 {
 		return fmt.Errorf("config: api.rate_per_ip is %g, want requests a second per client, or 0 for no limit", c.API.RatePerIP)
@@ -175,9 +190,13 @@ var configTemplate = template.Must(template.New("config").Parse(`# iotledger nod
 # (IOTLEDGER_API_ADDR, IOTLEDGER_RPC_ADDR, IOTLEDGER_P2P_ADDR), flags.
 
 [api]
-# HTTP API, dashboard and /metrics. Loopback by default: put a TLS proxy in
-# front before opening it to a network.
+# HTTP API, dashboard and /metrics. Loopback by default: set tls_cert and
+# tls_key (or put a TLS proxy in front) before opening it to a network.
 addr = "{{.API.Addr}}"
+# PEM certificate (chain) and private key, relative to the home unless
+# absolute. Set, the API serves HTTPS only. The key file must be 0600.
+tls_cert = "{{.API.TLSCert}}"
+tls_key = "{{.API.TLSKey}}"
 # Largest request body accepted (a JSON batch of readings).
 max_body_bytes = {{.API.MaxBodyBytes}}
 # How long POST /v1/readings waits for commit before answering "pending".
@@ -214,6 +233,15 @@ max_mempool_bytes = {{.Ingest.MaxMempoolBytes}}
 # iotledger/v1/devices/ID/readings.
 enabled = {{.MQTT.Enabled}}
 addr = "{{.MQTT.Addr}}"
+# PEM certificate and private key, relative to the home unless absolute.
+# Set, the broker speaks MQTT over TLS only (port 8883 is the custom). The
+# key file must be 0600.
+tls_cert = "{{.MQTT.TLSCert}}"
+tls_key = "{{.MQTT.TLSKey}}"
+# Mutual TLS: a PEM file of the CAs that sign device certificates. Set,
+# every device must also show a certificate one of them signed (its token
+# is still checked). Needs tls_cert.
+client_ca = "{{.MQTT.ClientCA}}"
 # Per-device rate limit at the broker (the chain has its own, in genesis).
 readings_per_second = {{.MQTT.RatePerDevice}}
 burst = {{.MQTT.Burst}}

@@ -29,6 +29,11 @@ func keyFiles(cc *cmtcfg.Config, cfg Config) ([]string, error) {
 			files = append(files, filepath.Join(keystore.Dir(cc.RootDir), e.Name()))
 		}
 	}
+	for _, p := range []string{cfg.API.TLSKey, cfg.MQTT.TLSKey} {
+		if p != "" {
+			files = append(files, homePath(cc.RootDir, p))
+		}
+	}
 	return files, nil
 }
 
@@ -42,11 +47,20 @@ func checkKeyFiles(cc *cmtcfg.Config, cfg Config) error {
 	for _, p := range files {
 		st, err := os.Stat(p)
 		if err != nil {
-			return fmt.Errorf("node: key file %s: %w; restore it from a backup, or check the home", p, err)
+			return fmt.Errorf("node: key file %s: %w; restore it from a backup, or fix its path in iotledger.toml", p, err)
 		}
 		if m := st.Mode().Perm(); m&0o077 != 0 {
 			return fmt.Errorf("%w: %s has mode %v; run chmod 600 %s", ErrKeyFileMode, p, m, p)
 		}
 	}
 	return nil
+}
+
+// homePath resolves a path from the configuration: relative paths are
+// relative to the home.
+func homePath(home, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(home, p)
 }

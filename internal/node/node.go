@@ -79,6 +79,13 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	if err := checkKeyFiles(cc, cfg); err != nil {
 		return nil, err
 	}
+	apiTLS, err := loadAPITLS(home, cfg.API)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MQTT.TLSCert = homePath(home, cfg.MQTT.TLSCert)
+	cfg.MQTT.TLSKey = homePath(home, cfg.MQTT.TLSKey)
+	cfg.MQTT.ClientCA = homePath(home, cfg.MQTT.ClientCA)
 	n := &Node{home: home, cfg: cfg, cmtCfg: cc, log: log, hub: newHub(), httpErr: make(chan error, 1)}
 	n.cmtLog = newCometLogger(log, cfg.Log.CometBFTLevel)
 	reg := prometheus.NewRegistry()
@@ -149,12 +156,24 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	}
 	n.apiAddr = ln.Addr()
 	n.http = srv.HTTPServer(cfg.API.Addr)
-	go func() { n.httpErr <- n.http.Serve(ln) }()
+	if apiTLS != nil {
+		n.http.TLSConfig = apiTLS
+		go func() { n.httpErr <- n.http.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { n.httpErr <- n.http.Serve(ln) }()
+	}
 	return n, nil
 }
 
 // APIAddr is the address the API listens on.
 func (n *Node) APIAddr() string { return n.apiAddr.String() }
+
+// APIURL is the API's base URL: https://ADDR when it serves TLS.
+func (n *Node) APIURL() string {
+	c := n.cfg.API
+	c.Addr = n.apiAddr.String()
+	return c.URL()
+}
 
 // MQTTAddr is the embedded MQTT broker's address, or "" when it is off.
 func (n *Node) MQTTAddr() string {
@@ -163,6 +182,9 @@ func (n *Node) MQTTAddr() string {
 	}
 	return n.mqtt.Addr()
 }
+
+// MQTTTLS reports whether the embedded broker speaks MQTT over TLS.
+func (n *Node) MQTTTLS() bool { return n.cfg.MQTT.TLSCert != "" }
 
 // RPCAddr is CometBFT's RPC address.
 func (n *Node) RPCAddr() string { return strings.TrimPrefix(n.cmtCfg.RPC.ListenAddress, "tcp://") }
