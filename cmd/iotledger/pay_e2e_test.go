@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,25 +10,16 @@ import (
 	"github.com/iotledger/iotledger/internal/testonly"
 )
 
-// devNode starts `iotledger dev` in a fresh home (stopped at cleanup) and
-// returns it, the flags that point a command at it, and the named keys.
+// devNode starts `iotledger dev` (testonly.DevNode) and returns it, the
+// flags that point a command at it, and the named keys.
 func devNode(t *testing.T, keys ...string) (*testonly.Node, []string, []*keystore.Key) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end: builds and runs the binary")
-	}
-	home := filepath.Join(t.TempDir(), "devhome")
-	n := testonly.StartNode(t, home, "dev")
-	t.Cleanup(func() { n.Stop(t) })
+	n, cli := testonly.DevNode(t)
 	var out []*keystore.Key
 	for _, name := range keys {
-		k, err := keystore.Load(home, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, k)
+		out = append(out, cli.Key(t, name))
 	}
-	return n, []string{"--home", home, "--api", n.URL(), "--rpc", n.RPCAddr}, out
+	return n, cli.Flags, out
 }
 
 // TestPayments runs the real binary: dev funds its owner at genesis, the

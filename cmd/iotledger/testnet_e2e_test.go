@@ -213,35 +213,14 @@ func (l *load) ackedCount() int {
 
 func (l *load) waitAcked(t *testing.T, ctx context.Context, n int) {
 	t.Helper()
-	poll(t, ctx, fmt.Sprintf("%d readings acknowledged", n), func() (bool, error) { return l.ackedCount() >= n, nil })
-}
-
-// poll calls cond every 100 ms until it holds, failing the test when ctx
-// ends first.
-func poll(t *testing.T, ctx context.Context, what string, cond func() (bool, error)) {
-	t.Helper()
-	var last error
-	for {
-		ok, err := cond()
-		if ok {
-			return
-		}
-		if err != nil {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v (last error: %v)", what, ctx.Err(), last)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	testonly.Poll(t, ctx, fmt.Sprintf("%d readings acknowledged", n), func() (bool, error) { return l.ackedCount() >= n, nil })
 }
 
 // waitHeights waits until each node in which has committed block h.
 func waitHeights(t *testing.T, ctx context.Context, clients []*client.Client, which []int, h int64, what string) {
 	t.Helper()
 	for _, i := range which {
-		poll(t, ctx, fmt.Sprintf("%s: node%d at height %d", what, i, h), func() (bool, error) {
+		testonly.Poll(t, ctx, fmt.Sprintf("%s: node%d at height %d", what, i, h), func() (bool, error) {
 			st, err := clients[i].Status(ctx)
 			return err == nil && st.Height >= h, err
 		})
@@ -265,7 +244,7 @@ func maxHeight(t *testing.T, ctx context.Context, clients []*client.Client, whic
 // waitCaughtUp waits until node's height reaches ref's, and returns when.
 func waitCaughtUp(t *testing.T, ctx context.Context, ref, node *client.Client) time.Time {
 	t.Helper()
-	poll(t, ctx, "the restarted node to catch up", func() (bool, error) {
+	testonly.Poll(t, ctx, "the restarted node to catch up", func() (bool, error) {
 		want, err := ref.Status(ctx)
 		if err != nil {
 			return false, err
@@ -287,7 +266,7 @@ func sameAppHash(t *testing.T, ctx context.Context, clients []*client.Client) {
 		}
 		for j, other := range clients {
 			var b *client.Block
-			poll(t, ctx, fmt.Sprintf("block %d on node%d", st.Height, j), func() (bool, error) {
+			testonly.Poll(t, ctx, fmt.Sprintf("block %d on node%d", st.Height, j), func() (bool, error) {
 				var err error
 				b, err = other.Block(ctx, st.Height)
 				return err == nil, err
