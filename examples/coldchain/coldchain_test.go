@@ -2,6 +2,7 @@ package coldchain_test
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +13,8 @@ import (
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/testonly"
 )
+
+func TestMain(m *testing.M) { os.Exit(testonly.Main(m)) }
 
 // TestColdChain runs contract.yaml as the README does, with the real
 // binary on a dev node: the shipper (the dev owner) deploys it with an

@@ -1,6 +1,7 @@
 package maintenance_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -12,6 +13,8 @@ import (
 
 // Hashes on the document's approved list.
 const approved = "c9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8"
+
+func TestMain(m *testing.M) { os.Exit(testonly.Main(m)) }
 
 // TestMaintenance runs contract.yaml as the README does, with the real
 // binary on a dev node and two presses: a vibration reading over the limit

@@ -2,6 +2,7 @@ package smartlock_test
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,6 +11,8 @@ import (
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/testonly"
 )
+
+func TestMain(m *testing.M) { os.Exit(testonly.Main(m)) }
 
 // TestSmartLock runs contract.yaml as the README does, with the real
 // binary on a dev node, its lock and price filled in and an "hour" of three

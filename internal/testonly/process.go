@@ -50,6 +50,18 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
+// Main runs a package's tests, then removes the binary Binary built for
+// them, and returns the exit code. Call it from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(testonly.Main(m)) }
+func Main(m *testing.M) int {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	return code
+}
+
 func moduleRoot() (string, error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
