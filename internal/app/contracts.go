@@ -3,7 +3,6 @@ package app
 import (
 	"crypto/sha256"
 	"fmt"
-	"maps"
 	"math"
 	"sort"
 	"strings"
@@ -49,8 +48,18 @@ type live struct {
 	rec   *registry.Contract // a copy, written back at the end of the block when dirty
 	doc   *contract.Checked
 	dirty bool
+	// undo holds the state fields the current run changed, with their
+	// values before it, so a failed run puts them back (state is changed
+	// in place: the record is this block's own copy).
+	undo []stateUndo
 	// triggers by kind, in document order
 	reading, report, silence, blocks []*contract.Trigger
+}
+
+type stateUndo struct {
+	key string
+	old any
+	had bool
 }
 
 // program returns a contract's checked document, compiled once per source.
@@ -142,7 +151,10 @@ func (x *execution) onReading(s *reading.Signed, dev *registry.Device) error {
 		}
 		for _, t := range l.silence {
 			if t.Devices.Matches(dev.ID, dev.Labels) {
-				x.stage.Set(registry.SilenceKey(id, x.height+t.Blocks, dev.ID), []byte{1})
+				if m := (silenceMark{id, dev.ID, t.Blocks}); !x.marked[m] {
+					x.marked[m] = true // one mark a block is enough
+					x.stage.Set(registry.SilenceKey(id, x.height+t.Blocks, dev.ID), []byte{1})
+				}
 			}
 		}
 		var v *contract.Vars // shared by the triggers this reading runs
@@ -165,6 +177,12 @@ func (x *execution) onReading(s *reading.Signed, dev *registry.Device) error {
 		}
 	}
 	return nil
+}
+
+// silenceMark is a silence mark written in this block.
+type silenceMark struct {
+	contract, device string
+	blocks           int64
 }
 
 // onReport runs the report triggers that match a device that just
@@ -287,7 +305,8 @@ func (x *execution) fire(l *live, t *contract.Trigger, v *contract.Vars) (ran bo
 		return false, nil, nil
 	}
 	// Savepoint: the store through the stage's journal, the rest by hand.
-	state, events, nEvents := l.rec.State, l.rec.Events, len(x.events)
+	events, nEvents := l.rec.Events, len(x.events)
+	l.undo = l.undo[:0]
 	nDevices, nTwins, slots := len(x.devices), len(x.twins), x.slots
 	mark := x.stage.begin()
 	for i := range effects {
@@ -298,7 +317,14 @@ func (x *execution) fire(l *live, t *contract.Trigger, v *contract.Vars) (ran bo
 		}
 		if f != nil {
 			x.stage.rollback(mark)
-			l.rec.State, l.rec.Events, x.events = state, events, x.events[:nEvents]
+			for i := len(l.undo) - 1; i >= 0; i-- {
+				if u := l.undo[i]; u.had {
+					l.rec.State[u.key] = u.old
+				} else {
+					delete(l.rec.State, u.key)
+				}
+			}
+			l.rec.Events, x.events = events, x.events[:nEvents]
 			x.devices, x.twins, x.slots = x.devices[:nDevices], x.twins[:nTwins], slots
 			x.emitFailed(l, t, f.msg, cost)
 			f.code, f.msg = CodeContractFailed, fmt.Sprintf("%s trigger %s: %s; nothing it did stays", l.rec.ID, t.Name, f.msg)
@@ -328,8 +354,14 @@ func (x *execution) emit(l *live, t *contract.Trigger, name string, fields map[s
 func (x *execution) apply(l *live, t *contract.Trigger, ef *contract.Effect) (*failure, error) {
 	switch ef.Kind {
 	case "set":
-		l.rec.State = maps.Clone(l.rec.State)
-		maps.Copy(l.rec.State, ef.Set)
+		if l.rec.State == nil {
+			l.rec.State = map[string]any{}
+		}
+		for k, v := range ef.Set {
+			old, had := l.rec.State[k]
+			l.undo = append(l.undo, stateUndo{k, old, had})
+			l.rec.State[k] = v
+		}
 	case "emit":
 		x.emit(l, t, ef.Event, ef.Fields)
 	case "transfer":

@@ -200,6 +200,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		time:      blockTime,
 		progress:  map[string]*registry.Progress{},
 		contracts: map[string]*live{},
+		marked:    map[silenceMark]bool{},
 		active:    a.activeContracts(),
 	}
 	// Verify the block's readings in bulk first (most were verified by
@@ -285,6 +286,7 @@ type execution struct {
 	contracts map[string]*live
 	active    []string
 	events    []*registry.Event
+	marked    map[silenceMark]bool
 	outcomes  []Outcome
 	devices   []DeviceChange
 	twins     []TwinChange

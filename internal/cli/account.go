@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/keystore"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -87,9 +88,13 @@ The command waits for the block and names the rule if the ledger refuses.`,
 	return c
 }
 
-// addressOf returns s if it is an account address or a device id, else the
-// account address of the key named s in the home.
+// addressOf returns s if it is an account address, a device id or a
+// contract id (its escrow), else the account address of the key named s in
+// the home.
 func (e *env) addressOf(s string) (string, error) {
+	if api.ValidContractID(s) {
+		return s, nil
+	}
 	if strings.HasPrefix(s, address.AccountPrefix+"1") || strings.HasPrefix(s, address.DevicePrefix+"1") {
 		if address.ParseAccount(s) != nil && address.ParseDevice(s) != nil {
 			return "", fmt.Errorf("%q is neither a valid account address (acc1...) nor a valid device id (dev1...): check it was copied whole", s)

@@ -352,7 +352,7 @@ func contractCallCmd(e *env) *cobra.Command {
 	var argList []string
 	var pay uint64
 	c := &cobra.Command{
-		Use:   "call ID [--trigger NAME] [--arg k=v]... [--key KEY]",
+		Use:   "call ID [--trigger NAME] [--arg k=v]... [--pay N] [--key KEY]",
 		Short: "Run a contract's call trigger, signed by key KEY (the trigger sees it as caller)",
 		Long: `Run a call trigger of contract ID with the arguments it declares, given
 as text (--arg name=value; the contract's declared types convert them).
@@ -386,11 +386,14 @@ contract_failed, contract_stopped, ...).`,
 			if err != nil {
 				return err
 			}
-			h, err := s.send(e.ctx, k, tx.TypeCallContract, &tx.CallContract{Contract: id, Trigger: trigger, Args: callArgs, Pay: pay})
+			h, log, err := s.sendLog(e.ctx, k, tx.TypeCallContract, &tx.CallContract{Contract: id, Trigger: trigger, Args: callArgs, Pay: pay})
 			if err != nil {
 				return err
 			}
 			name := ""
+			if ran, ok := strings.CutPrefix(log, "called "+id+" "); ok && trigger == "" {
+				trigger = ran // the ledger says which trigger ran
+			}
 			if trigger != "" {
 				name = " (" + trigger + ")"
 			}

@@ -89,3 +89,26 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// A run-time type mismatch is an error that says what to do, not CEL's
+// bare "no such overload".
+func TestRunTypeMismatch(t *testing.T) {
+	c, err := contract.Check([]byte("name: c\ntriggers:\n  - name: hot\n    on: reading\n    devices: {labels: {k: v}}\n    when: \"reading.data.temp > 8.0\"\n    do:\n      - emit: {event: hot}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &contract.Vars{
+		Reading: &contract.ReadingVars{Device: "dev1x", Seq: 1, Data: map[string]any{"temp": "hot"}},
+		Device:  &contract.DeviceVars{ID: "dev1x"},
+	}
+	_, _, _, err = c.Run(&c.Doc.Triggers[0], v)
+	var re *contract.RunError
+	if !errors.As(err, &re) || re.Line != 6 || !strings.Contains(err.Error(), "text compared with a number") {
+		t.Errorf("Run = %v, want a RunError at line 6 that explains the type mismatch", err)
+	}
+	v.Reading.Data["temp"] = 9.5
+	fired, effects, _, err := c.Run(&c.Doc.Triggers[0], &contract.Vars{Reading: v.Reading, Device: v.Device})
+	if err != nil || !fired || len(effects) != 1 || effects[0].Event != "hot" {
+		t.Errorf("Run(9.5) = %v %v %v, want one emit of hot", fired, effects, err)
+	}
+}

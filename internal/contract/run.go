@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
@@ -102,7 +103,11 @@ func (c *Checked) Run(t *Trigger, v *Vars) (fired bool, effects []Effect, cost u
 			cost += *det.ActualCost()
 		}
 		if err != nil {
-			return nil, &RunError{e.Line, e.Column, err.Error()}
+			msg := err.Error()
+			if strings.Contains(msg, "no such overload") {
+				msg += ": an operator or function got values of types it does not take, such as text compared with a number; check the types first, e.g. type(reading.data.temp) == double"
+			}
+			return nil, &RunError{e.Line, e.Column, msg}
 		}
 		return out, nil
 	}
