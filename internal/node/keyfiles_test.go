@@ -2,8 +2,10 @@ package node_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,9 +27,19 @@ func secretFiles(home string) []string {
 
 func TestKeyFilesAreWrittenPrivate(t *testing.T) {
 	dir := t.TempDir()
-	nodes, _, err := node.Testnet(filepath.Join(dir, "net"), node.TestnetOptions{Validators: 2, ChainID: "modes", BasePort: 42100})
-	if err != nil {
-		t.Fatal(err)
+	// Testnet checks its ports are free: other tests run beside this one,
+	// so try a few random bases below the ephemeral range.
+	var nodes []node.TestnetNode
+	var err error
+	for try := 0; ; try++ {
+		out := filepath.Join(dir, fmt.Sprintf("net%d", try))
+		nodes, _, err = node.Testnet(out, node.TestnetOptions{Validators: 2, ChainID: "modes", BasePort: 20000 + rand.IntN(1200)*10})
+		if err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "is taken") || try == 5 {
+			t.Fatal(err)
+		}
 	}
 	homes := []string{filepath.Join(dir, "single")}
 	if _, err := node.Init(homes[0], node.InitOptions{ChainID: "modes", Moniker: "t"}); err != nil {
