@@ -265,17 +265,8 @@ func stateValue(typ string, v ref.Val) (any, error) {
 // twinValue converts a CEL value to a twin field's value.
 func twinValue(v ref.Val) (any, error) {
 	switch x := v.(type) {
-	case types.Int:
-		return int64(x), nil
-	case types.Uint:
-		return uint64(x), nil
-	case types.Double:
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return nil, fmt.Errorf("%v is not a finite number", x)
-		}
-		return float64(x), nil
-	case types.Bool:
-		return bool(x), nil
+	case types.Int, types.Uint, types.Double, types.Bool:
+		return native(v, 0)
 	case types.String:
 		if len(x) > MaxTwinText {
 			return nil, fmt.Errorf("text of %d bytes, at most %d", len(x), MaxTwinText)
