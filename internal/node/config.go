@@ -26,6 +26,7 @@ type Config struct {
 	API    APIConfig    `toml:"api"`
 	Ingest IngestConfig `toml:"ingest"`
 	MQTT   mqtt.Config  `toml:"mqtt"`
+	Store  StoreConfig  `toml:"store"`
 	Log    LogConfig    `toml:"log"`
 	// RPCAddr and P2PAddr override CometBFT's config.toml when set.
 	RPCAddr string `toml:"-"`
@@ -67,6 +68,13 @@ type IngestConfig struct {
 	MaxMempoolBytes int64 `toml:"max_mempool_bytes"`
 }
 
+// StoreConfig is what the node keeps on disk beside its stores.
+type StoreConfig struct {
+	// ConsensusWALBytes bounds CometBFT's consensus WAL (data/cs.wal; see
+	// waltrim.go); 0 leaves CometBFT's own limit of 1 GiB.
+	ConsensusWALBytes int64 `toml:"consensus_wal_bytes"`
+}
+
 // LogConfig is logging.
 type LogConfig struct {
 	Level         string `toml:"level"`          // debug, info, warn, error
@@ -94,6 +102,7 @@ func Default() Config {
 			RatePerIP: 100, BurstPerIP: api.DefaultBurstPerIP, MaxIPs: api.DefaultMaxIPs},
 		Ingest: IngestConfig{MaxBatch: ic.MaxBatch, MaxDelay: Duration{ic.MaxDelay}, QueueSize: ic.QueueSize, MaxMempoolBytes: ic.MaxMempoolBytes},
 		MQTT:   mqtt.DefaultConfig(),
+		Store:  StoreConfig{ConsensusWALBytes: 64 << 20},
 		Log:    LogConfig{Level: "info", CometBFTLevel: "error"},
 	}
 }
@@ -126,6 +135,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.MQTT.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	if w := c.Store.ConsensusWALBytes; w != 0 && (w < MinWALKeepBytes || w >= cometWALLimit) {
+		return fmt.Errorf("config: store.consensus_wal_bytes is %d, want 0 (CometBFT's own limit, 1 GiB) or from %d (a few blocks) to under %d", w, MinWALKeepBytes, cometWALLimit)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -278,6 +290,14 @@ insecure_skip_verify = {{.MQTT.Bridge.InsecureSkipVerify}}
 # $share/GROUP/... so several nodes split the readings between them.
 group = "{{.MQTT.Bridge.Group}}"
 session_expiry = "{{.MQTT.Bridge.SessionExpiry}}"
+
+[store]
+# CometBFT's consensus WAL (data/cs.wal) holds every consensus message, so a
+# copy of every block; CometBFT reads back only the height it was working on
+# when it stopped, and keeps older files up to 1 GiB. The node removes the
+# oldest of them beyond this many bytes (several blocks of the largest
+# size; at least 33554432). 0 leaves CometBFT's 1 GiB.
+consensus_wal_bytes = {{.Store.ConsensusWALBytes}}
 
 [log]
 # iotledger's log level: debug, info, warn, error.

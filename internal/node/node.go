@@ -57,6 +57,7 @@ type Node struct {
 	httpErr chan error
 	cmtLog  *cometLogger
 	mqtt    *mqtt.Broker
+	wal     *walTrimmer
 
 	closeOnce sync.Once
 }
@@ -139,6 +140,9 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		return nil, fmt.Errorf("node: start CometBFT: %w", err)
 	}
 	n.rpc = local.New(n.cmt)
+	if keep := cfg.Store.ConsensusWALBytes; keep > 0 {
+		n.wal = startWALTrimmer(cc.Consensus.WalFile(), keep, func(err error) { log.Error("consensus WAL", "err", err) })
+	}
 	n.ingest = ingest.New(n.app, n.broadcast, cfg.ingest(), log)
 	n.ingest.WatchMempool(func() int64 { return n.cmt.Mempool().SizeBytes() })
 	n.ingest.Start()
@@ -223,6 +227,10 @@ func (n *Node) Close() error {
 				errs = append(errs, err)
 			}
 			n.cmt.Wait()
+		}
+		if n.wal != nil {
+			n.wal.stop()
+			n.wal.trim()
 		}
 		if n.app != nil {
 			n.app.Close() // CometBFT may still be rechecking its mempool
