@@ -97,6 +97,7 @@ type App struct {
 	readings *readingCache    // decoded readings and the key each verified under
 	keys     *zip215.KeyCache // expanded device keys
 	records  *recordCache     // committed device and account records
+	txs      *txCache         // batches this node built, decoded
 	// genesisBalances are credited by the first block (set by InitChain,
 	// guarded by mu).
 	genesisBalances []Allocation
@@ -152,7 +153,7 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{db: db, log: l, obs: obs, readings: newReadingCache(1 << 17), keys: zip215.NewKeyCache(1 << 15), records: newRecordCache(1 << 18),
+	a := &App{db: db, log: l, obs: obs, readings: newReadingCache(1 << 17), keys: zip215.NewKeyCache(1 << 15), records: newRecordCache(1 << 18), txs: newTxCache(),
 		programs: map[[32]byte]*contract.Checked{}}
 	b, err := dbGet(db, []byte(keyMeta))
 	if err != nil {

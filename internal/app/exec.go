@@ -39,19 +39,37 @@ func readingCode(err error) Code {
 	return CodeMalformedReading
 }
 
-// decodeTx applies the stateless rules to a transaction.
-func (a *App) decodeTx(raw []byte, p Params) (*tx.Tx, *failure) {
+// decodeTx applies the stateless rules to a transaction. For a batch this
+// node built (see txCache) it also returns the decoded readings, taking the
+// entry away with forget; otherwise dec is nil.
+func (a *App) decodeTx(raw []byte, p Params, forget bool) (t *tx.Tx, dec []decodedReading, f *failure) {
 	if len(raw) > p.MaxTxBytes {
-		return nil, fail(CodeTxTooLarge, "transaction is %d bytes, at most %d; send fewer readings per batch", len(raw), p.MaxTxBytes)
+		return nil, nil, fail(CodeTxTooLarge, "transaction is %d bytes, at most %d; send fewer readings per batch", len(raw), p.MaxTxBytes)
 	}
-	t, err := tx.Decode(raw)
-	if err != nil {
-		return nil, fail(CodeMalformedTx, "%v", err)
+	if dec = a.cachedBatch(raw, forget); dec != nil {
+		t = &tx.Tx{Kind: tx.KindBatch, Readings: make([][]byte, len(dec))}
+		for i, d := range dec {
+			t.Readings[i] = d.raw
+		}
+	} else {
+		var err error
+		if t, err = tx.Decode(raw); err != nil {
+			return nil, nil, fail(CodeMalformedTx, "%v", err)
+		}
 	}
 	if t.Kind == tx.KindBatch && len(t.Readings) > p.MaxBatchReadings {
-		return nil, fail(CodeBatchTooLarge, "batch has %d readings, at most %d; split it", len(t.Readings), p.MaxBatchReadings)
+		return nil, nil, fail(CodeBatchTooLarge, "batch has %d readings, at most %d; split it", len(t.Readings), p.MaxBatchReadings)
 	}
-	return t, nil
+	return t, dec, nil
+}
+
+// batchReadings returns a batch's readings decoded: dec from decodeTx, or
+// decoded now.
+func (a *App) batchReadings(t *tx.Tx, dec []decodedReading) []decodedReading {
+	if dec != nil {
+		return dec
+	}
+	return a.decodeAll(t.Readings)
 }
 
 // CheckTx admits a transaction to the mempool. A batch is refused whole if
@@ -65,7 +83,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	}
 	defer a.leave()
 	m := a.Meta()
-	t, f := a.decodeTx(req.Tx, m.Params)
+	t, dec, f := a.decodeTx(req.Tx, m.Params, false)
 	if f == nil && req.Type == abci.CHECK_TX_TYPE_RECHECK && t.Kind == tx.KindBatch {
 		// A batch that passed CheckTx stays valid as a whole: every rule
 		// that a block can change (duplicates, revocation, rotation, time,
@@ -75,7 +93,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 		return &abci.CheckTxResponse{Code: 0}, nil
 	}
 	if f == nil {
-		f = a.checkTx(t, m)
+		f = a.checkTx(t, dec, m)
 	}
 	if f != nil {
 		return &abci.CheckTxResponse{Code: uint32(f.code), Log: f.msg, Codespace: "iotledger"}, nil
@@ -83,7 +101,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	return &abci.CheckTxResponse{Code: 0}, nil
 }
 
-func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
+func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m Meta) *failure {
 	kv := a.committed()
 	if t.Kind == tx.KindSigned {
 		s := t.Signed
@@ -114,8 +132,8 @@ func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
 		}
 		return nil
 	}
-	for i, d := range a.warm(kv, t.Readings) {
-		s, h, err := d.s, d.h, d.err
+	for i, d := range a.verifyAll(kv, a.batchReadings(t, dec)) {
+		s, err := d.s, d.err
 		if err != nil {
 			return fail(readingCode(err), "reading %d: %v", i, err)
 		}
@@ -136,7 +154,7 @@ func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
 				continue
 			}
 		}
-		if f := a.checkReading(s, h, dev); f != nil {
+		if f := a.checkReading(d, dev); f != nil {
 			f.msg = fmt.Sprintf("reading %d: %s", i, f.msg)
 			return f
 		}
@@ -144,9 +162,10 @@ func (a *App) checkTx(t *tx.Tx, m Meta) *failure {
 	return nil
 }
 
-// checkReading applies the device rules: registered, not revoked, signed by
-// the current key. h is the SHA-256 of the reading's bytes.
-func (a *App) checkReading(s *reading.Signed, h [32]byte, dev *registry.Device) *failure {
+// checkReading applies the device rules to a decoded reading: registered,
+// not revoked, signed by the current key.
+func (a *App) checkReading(d decodedReading, dev *registry.Device) *failure {
+	s := d.s
 	if dev == nil {
 		return fail(CodeUnregisteredDevice, "device %s is not registered; register it with `iotledger device register` first", s.Device)
 	}
@@ -156,7 +175,7 @@ func (a *App) checkReading(s *reading.Signed, h [32]byte, dev *registry.Device) 
 	if dev.Status == registry.StatusQuarantined {
 		return fail(CodeQuarantinedDevice, "device %s is quarantined; its readings are refused until its owner reactivates it (`iotledger device reactivate %s`)", s.Device, s.Device)
 	}
-	if a.verify(s, h, dev.Key) {
+	if a.verify(s, d.h, d.key, dev.Key) {
 		return nil
 	}
 	for _, old := range dev.OldKeys {
@@ -172,7 +191,7 @@ func (a *App) checkReading(s *reading.Signed, h [32]byte, dev *registry.Device) 
 func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalRequest) (*abci.ProcessProposalResponse, error) {
 	p := a.Meta().Params
 	for _, raw := range req.Txs {
-		if _, f := a.decodeTx(raw, p); f != nil {
+		if _, _, f := a.decodeTx(raw, p, false); f != nil {
 			return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_REJECT}, nil
 		}
 	}
@@ -210,15 +229,15 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		f *failure
 	}
 	txs := make([]decoded, len(req.Txs))
-	var raws [][]byte
+	var readings []decodedReading
 	for i, raw := range req.Txs {
-		t, f := a.decodeTx(raw, m.Params)
+		t, dec, f := a.decodeTx(raw, m.Params, true)
 		txs[i] = decoded{t, f}
 		if f == nil && t.Kind == tx.KindBatch {
-			raws = append(raws, t.Readings...)
+			readings = append(readings, a.batchReadings(t, dec)...)
 		}
 	}
-	x.decoded = a.warm(a.committed(), raws)
+	x.decoded = a.verifyAll(a.committed(), readings)
 	a.mu.Lock()
 	genesis := a.genesisBalances
 	a.mu.Unlock()
@@ -399,7 +418,7 @@ func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
 			return o, nil
 		}
 	}
-	if f := x.app.checkReading(s, h, dev); f != nil {
+	if f := x.app.checkReading(d, dev); f != nil {
 		return reject(f)
 	}
 	p := x.meta.Params
@@ -568,15 +587,14 @@ func (x *execution) rotate(s *tx.Signed, f *tx.RotateDevice) (*failure, error) {
 	return nil, nil
 }
 
-// CheckReading applies the device rules to a decoded reading against
-// committed state, for ingest; h is the SHA-256 of its bytes (see Warm). It
-// fills the verify cache.
-func (a *App) CheckReading(s *reading.Signed, h [32]byte) (Code, string) {
-	dev, err := a.device(a.committed(), s.Device)
+// CheckDecoded applies the device rules to a reading Warm decoded, against
+// committed state, for ingest. It fills the verify cache.
+func (a *App) CheckDecoded(d Decoded) (Code, string) {
+	dev, err := a.device(a.committed(), d.Reading.Device)
 	if err != nil {
 		return CodeMalformedTx, err.Error()
 	}
-	if f := a.checkReading(s, h, dev); f != nil {
+	if f := a.checkReading(decodedReading{raw: d.raw, s: d.Reading, h: d.Hash, key: d.key}, dev); f != nil {
 		return f.code, f.msg
 	}
 	return CodeOK, ""

@@ -1,18 +1,19 @@
 package app_test
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"encoding/json"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/registry"
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/tx"
 )
 
-func TestCheckReading(t *testing.T) {
+func TestCheckDecoded(t *testing.T) {
 	c := newChain(t)
 	id := c.register(alice, sensor)
 	bad := c.reading(sensor, "", 2, c.nowMs())
@@ -29,12 +30,12 @@ func TestCheckReading(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := reading.Decode(tt.raw)
-			if err != nil {
-				t.Fatal(err)
+			d := c.app.Warm([][]byte{tt.raw})[0]
+			if d.Err != nil {
+				t.Fatal(d.Err)
 			}
-			code, msg := c.app.CheckReading(s, sha256.Sum256(s.Raw))
-			wantCode(t, "CheckReading", uint32(code), msg, tt.want, tt.hints...)
+			code, msg := c.app.CheckDecoded(d)
+			wantCode(t, "CheckDecoded", uint32(code), msg, tt.want, tt.hints...)
 		})
 	}
 }
@@ -61,5 +62,65 @@ func TestQueryAccount(t *testing.T) {
 	res, err := c.app.Query(t.Context(), &abci.QueryRequest{Path: "/nowhere"})
 	if err != nil || res.Code == 0 {
 		t.Errorf("Query of an unknown path: %v, %+v; want a non-zero code", err, res)
+	}
+}
+
+// A batch ingest built with Batch executes exactly as the same bytes from
+// anywhere else: the verified-transaction cache changes speed, never a
+// result, even when the device's key changed in between.
+func TestBatchCacheChangesNoResult(t *testing.T) {
+	type run struct {
+		hashes   map[int64][]byte
+		outcomes [][]app.Outcome
+	}
+	play := func(cached bool) run {
+		c := newChain(t)
+		id := c.register(alice, sensor)
+		c.register(alice, spare)
+		bad := c.reading(spare, "", 1, c.nowMs()+1)
+		bad[len(bad)-1] ^= 1
+		first := [][]byte{c.reading(sensor, "", 1, c.nowMs()+1), bad, c.reading(sensor, "", 2, c.nowMs()+1)}
+		second := [][]byte{c.reading(sensor, "", 3, c.nowMs()+2), c.reading(spare, "", 2, c.nowMs()+2)}
+		batch := func(raws [][]byte) []byte {
+			want := tx.NewBatch(raws)
+			if !cached {
+				return want
+			}
+			got := c.app.Batch(c.app.Warm(raws))
+			if !bytes.Equal(got, want) {
+				t.Fatalf("Batch encodes % x..., tx.NewBatch % x...", got[:16], want[:16])
+			}
+			return got
+		}
+		b1, b2 := batch(first), batch(second)
+		if r := c.checkTx(b2); r.Code != 0 {
+			t.Fatalf("CheckTx of the second batch: code %d %q", r.Code, r.Log)
+		}
+		var out run
+		c.block(b1)
+		out.outcomes = append(out.outcomes, c.obs.outcomesAt(c.height))
+		// The sensor's key changes after the second batch was built (and
+		// checked): its reading must now be refused as signed by an old key.
+		c.mustOK(c.rotateTx(alice, id, key(40), c.nonce(alice)))
+		c.block(b2)
+		out.outcomes = append(out.outcomes, c.obs.outcomesAt(c.height))
+		out.hashes = c.appHashes
+		return out
+	}
+	plain, cached := play(false), play(true)
+	if d := cmp.Diff(cached, plain, cmp.AllowUnexported(run{})); d != "" {
+		t.Fatalf("a cached batch executes differently (-cached +plain):\n%s", d)
+	}
+	want := []app.Code{app.CodeOK, app.CodeBadSignature, app.CodeOK}
+	for i, o := range cached.outcomes[0] {
+		if o.Code != want[i] {
+			t.Errorf("first batch, reading %d: %v, want %v", i, o.Code, want[i])
+		}
+	}
+	if got := cached.outcomes[1][0].Code; got != app.CodeKeyRotated {
+		t.Errorf("second batch, the rotated sensor's reading: %v, want key_rotated", got)
+	}
+	if got := cached.outcomes[1][1].Code; got != app.CodeOK {
+		t.Errorf("second batch, the other device's reading: %v, want ok", got)
 	}
 }

@@ -87,9 +87,10 @@ func (a *App) verified(h [32]byte, key []byte) bool {
 	return e != nil && e.key != nil && bytes.Equal(e.key, key)
 }
 
-// verify checks one reading's signature under key, through the caches.
-func (a *App) verify(s *reading.Signed, h [32]byte, key []byte) bool {
-	if a.verified(h, key) {
+// verify checks one reading's signature under key, through the caches;
+// known is a key the reading is known to verify under (nil: none).
+func (a *App) verify(s *reading.Signed, h [32]byte, known, key []byte) bool {
+	if known != nil && bytes.Equal(known, key) || a.verified(h, key) {
 		return true
 	}
 	var ok bool
@@ -100,21 +101,21 @@ func (a *App) verify(s *reading.Signed, h [32]byte, key []byte) bool {
 	return ok
 }
 
-// warm decodes raws and verifies, in batches over all cores, every reading
-// of a known device whose signature is not yet known to be valid under the
-// device's current key in kv. It only fills the caches.
+// warm decodes raws and verifies them (verifyAll).
 func (a *App) warm(kv registry.KV, raws [][]byte) []decodedReading {
-	type todo struct {
-		s   *reading.Signed
-		h   [32]byte
-		key []byte
-	}
-	var work []todo
+	return a.verifyAll(kv, a.decodeAll(raws))
+}
+
+// verifyAll verifies, in batches over all cores, every decoded reading of a
+// known device whose signature is not yet known to be valid under the
+// device's current key in kv. It fills the cache and the key of each
+// reading that verifies, and returns dec.
+func (a *App) verifyAll(kv registry.KV, dec []decodedReading) []decodedReading {
+	var work []int
 	var items []zip215.Item
 	devices := map[string]*registry.Device{}
-	dec := a.decodeAll(raws)
-	for _, d := range dec {
-		s, h := d.s, d.h
+	for i, d := range dec {
+		s := d.s
 		if s == nil {
 			continue
 		}
@@ -126,7 +127,7 @@ func (a *App) warm(kv registry.KV, raws [][]byte) []decodedReading {
 		if dev == nil || (d.key != nil && bytes.Equal(d.key, dev.Key)) {
 			continue
 		}
-		work = append(work, todo{s, h, dev.Key})
+		work = append(work, i)
 		items = append(items, zip215.Item{Pub: dev.Key, Msg: s.Message(), Sig: s.Signature})
 	}
 	if len(items) == 0 {
@@ -134,9 +135,10 @@ func (a *App) warm(kv registry.KV, raws [][]byte) []decodedReading {
 	}
 	var ok []bool
 	a.obs.ObserveVerify(len(items), func() { ok = a.keys.VerifyAll(items) })
-	for i, w := range work {
-		if ok[i] {
-			a.readings.put(w.h, &checkedReading{s: w.s, key: w.key})
+	for j, i := range work {
+		if ok[j] {
+			dec[i].key = items[j].Pub
+			a.readings.put(dec[i].h, &checkedReading{s: dec[i].s, key: items[j].Pub})
 		}
 	}
 	return dec
@@ -198,16 +200,18 @@ type Decoded struct {
 	Reading *reading.Signed // nil when Err is set
 	Err     error
 	Hash    [32]byte
+	raw     []byte
+	key     []byte // the key the signature verified under, if known
 }
 
 // Warm decodes a set of readings and verifies them in bulk against
-// committed state, so the checks that follow (CheckReading) find them
+// committed state, so the checks that follow (CheckDecoded) find them
 // verified. For ingest: the result saves hashing and decoding them again.
 func (a *App) Warm(raws [][]byte) []Decoded {
 	dec := a.warm(a.committed(), raws)
 	out := make([]Decoded, len(dec))
 	for i, d := range dec {
-		out[i] = Decoded{Reading: d.s, Err: d.err, Hash: d.h} // decode failures are never cached, so Err is set whenever Reading is nil
+		out[i] = Decoded{Reading: d.s, Err: d.err, Hash: d.h, raw: d.raw, key: d.key} // decode failures are never cached, so Err is set whenever Reading is nil
 	}
 	return out
 }

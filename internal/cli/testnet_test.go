@@ -175,10 +175,7 @@ func nodeID(t *testing.T, file string) string {
 
 func TestTestnetRefusals(t *testing.T) {
 	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := listenAfterFree(t, 2)
 	defer l.Close()
 	taken := l.Addr().(*net.TCPAddr).Port
 	for _, tc := range []struct {
@@ -199,4 +196,30 @@ func TestTestnetRefusals(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("refused testnets left %d entries in %s", len(entries), dir)
 	}
+}
+
+// listenAfterFree listens on a loopback port whose free ports below it
+// were free a moment ago: node0 of a testnet at base port taken-free
+// checks them first, and other tests (or programs) may hold ports anywhere.
+func listenAfterFree(t *testing.T, free int) net.Listener {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port, ok := l.Addr().(*net.TCPAddr).Port, true
+		for p := port - free; p < port && ok; p++ {
+			probe, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if ok = err == nil; ok {
+				probe.Close()
+			}
+		}
+		if ok {
+			return l
+		}
+		l.Close()
+	}
+	t.Fatal("found no loopback port with free ports below it in 50 tries")
+	return nil
 }

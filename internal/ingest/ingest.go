@@ -34,7 +34,6 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/reading"
-	"github.com/iotledger/iotledger/tx"
 )
 
 // Config sets batching; the defaults suit one node on two cores.
@@ -133,6 +132,7 @@ const InFlightTTL = 2 * time.Minute
 type item struct {
 	hash [32]byte
 	raw  []byte
+	d    app.Decoded // as Warm decoded it: the batch is built from it (App.Batch)
 }
 
 // New makes an ingest pipeline; Start runs it.
@@ -198,7 +198,7 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 		first := in.addWaiter(h, ch)
 		chans[i] = ch
 		if first {
-			queued = append(queued, item{hash: h, raw: raw})
+			queued = append(queued, item{hash: h, raw: raw, d: decoded[i]})
 		}
 	}
 	<-in.checking
@@ -271,7 +271,7 @@ func (in *Ingest) precheck(d app.Decoded) (Result, bool) {
 		r.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d", s.Device, s.Seq, st.Index, st.Height)
 		return r, false
 	}
-	if code, msg := in.app.CheckReading(s, d.Hash); code != app.CodeOK {
+	if code, msg := in.app.CheckDecoded(d); code != app.CodeOK {
 		r.Status, r.Code, r.Detail = "rejected", code, msg
 		return r, false
 	}
@@ -444,11 +444,11 @@ func (in *Ingest) send(ctx context.Context, batch []item) {
 			return
 		}
 	}
-	raws := make([][]byte, len(batch))
+	ds := make([]app.Decoded, len(batch))
 	for i, it := range batch {
-		raws[i] = it.raw
+		ds[i] = it.d
 	}
-	code, msg, err := in.broadcast(ctx, tx.NewBatch(raws))
+	code, msg, err := in.broadcast(ctx, in.app.Batch(ds))
 	if err == nil && code == 0 {
 		return
 	}
