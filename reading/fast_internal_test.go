@@ -3,6 +3,8 @@ package reading
 import (
 	"bytes"
 	"crypto/ed25519"
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,9 +14,18 @@ import (
 // through the fast path, and it gives what the reference path gives.
 func TestDecodeFastTakesSign(t *testing.T) {
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, 32))
+	many := map[string]any{}
+	for i := range MaxFields {
+		many[string(rune('A'+i%26))+string(rune('a'+i/26))] = int64(i)
+	}
 	for _, r := range []Reading{
 		{},
+		{Data: map[string]any{}},
 		{Seq: 1 << 40, Time: -5, Data: map[string]any{"t": 21.5, "s": string(bytes.Repeat([]byte{'x'}, 300))}},
+		{Seq: 23, Time: 24, Data: map[string]any{"half": 0.5, "single": 0.1 + float64(float32(0.2)), "double": 0.1, "neg": -1e300, "tiny": 5e-324}},
+		{Seq: 255, Time: -256, Data: map[string]any{"i": int64(-1), "j": int64(-25), "k": int64(1 << 40), "big": uint64(math.MaxUint64), "max": int64(math.MaxInt64), "min": int64(math.MinInt64)}},
+		{Seq: math.MaxUint64, Time: math.MaxInt64, Data: map[string]any{"on": true, "off": false, "ü": "ÿ", strings.Repeat("k", MaxFieldLen): ""}},
+		{Seq: 65536, Time: math.MinInt64, Data: many},
 	} {
 		raw, err := Sign(r, key)
 		if err != nil {

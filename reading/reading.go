@@ -210,56 +210,6 @@ func decodePayload(raw, protected, kid, pl, sig []byte) (*Signed, error) {
 	}, nil
 }
 
-// sign1 is the COSE_Sign1 array, after its tag.
-type sign1 struct {
-	_           struct{} `cbor:",toarray"`
-	Protected   []byte
-	Unprotected cbor.RawMessage
-	Payload     []byte
-	Signature   []byte
-}
-
-// decodeFast decodes the readings most devices send (and Sign makes): a
-// deterministically encoded COSE_Sign1 whose protected header is exactly
-// {1: -8, 4: kid}, deterministically encoded. It accepts nothing that
-// decodeSlow refuses and returns the same reading; ok is false for any other
-// input, which decodeSlow then judges. It skips go-cose's generic header
-// parsing and the re-encoding that decodeSlow uses to check the framing.
-func decodeFast(raw []byte) (s *Signed, ok bool) {
-	if len(raw) < 2 || raw[0] != 0xd2 { // tag 18, COSE_Sign1
-		return nil, false
-	}
-	var m sign1
-	if err := DecMode.Unmarshal(raw[1:], &m); err != nil {
-		return nil, false
-	}
-	if m.Payload == nil || len(m.Signature) == 0 || !bytes.Equal(m.Unprotected, []byte{0xa0}) {
-		return nil, false
-	}
-	// The decoder consumed all of raw and forbids indefinite lengths, so the
-	// framing is deterministic exactly when every length is in its shortest
-	// form, that is when raw has the length of the deterministic encoding.
-	if len(raw) != 2+bstrLen(len(m.Protected))+1+bstrLen(len(m.Payload))+bstrLen(len(m.Signature)) {
-		return nil, false
-	}
-	p := m.Protected
-	if len(p) < 4 || p[0] != 0xa2 || p[1] != 0x01 || p[2] != 0x27 || p[3] != 0x04 {
-		return nil, false
-	}
-	var kid []byte
-	for _, h := range []int{1, 2, 3, 5, 9} { // the kid's head is the one that fits
-		if n := len(p) - 4 - h; n >= 0 && headLen(n) == h {
-			kid = p[4+h:]
-			break
-		}
-	}
-	if kid == nil || !bytes.Equal(p, appendBstr(p[:4:4], kid)) {
-		return nil, false
-	}
-	s, err := decodePayload(raw, p, kid, m.Payload, m.Signature)
-	return s, err == nil
-}
-
 // headLen is the length of the shortest CBOR head for an argument n.
 func headLen(n int) int {
 	switch {
@@ -278,8 +228,9 @@ func headLen(n int) int {
 // bstrLen is the length of a byte string of n bytes in the deterministic encoding.
 func bstrLen(n int) int { return headLen(n) + n }
 
-// appendBstr appends b as a deterministically encoded CBOR byte string.
-func appendBstr(dst, b []byte) []byte {
+// AppendBytes appends b as a CBOR byte string in the core deterministic
+// encoding (its length in the shortest form).
+func AppendBytes(dst, b []byte) []byte {
 	n := uint64(len(b))
 	const major = 2 << 5
 	switch headLen(len(b)) {
@@ -336,9 +287,9 @@ func (s *Signed) Message() []byte {
 	m := make([]byte, 0, 2+len(context)+bstrLen(len(s.protected))+1+bstrLen(len(s.payload)))
 	m = append(m, 0x84, 0x60|byte(len(context))) // array of 4; text string of 10
 	m = append(m, context...)
-	m = appendBstr(m, s.protected)
+	m = AppendBytes(m, s.protected)
 	m = append(m, 0x40) // external_aad: empty byte string
-	return appendBstr(m, s.payload)
+	return AppendBytes(m, s.payload)
 }
 
 // Verify checks the signature with the device's public key under ZIP 215.

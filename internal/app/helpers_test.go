@@ -66,7 +66,7 @@ func (r *recorder) outcomesAt(h int64) []app.Outcome {
 // testChain drives an app through its ABCI methods the way CometBFT does:
 // InitChain once, then FinalizeBlock and Commit per block.
 type testChain struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	db      *pebble.DB
 	app     *app.App
@@ -85,7 +85,7 @@ type testChain struct {
 type chainOption func(*app.Params)
 
 // newChain starts a chain with DefaultGenesis, changed by opts.
-func newChain(t *testing.T, opts ...chainOption) *testChain {
+func newChain(t testing.TB, opts ...chainOption) *testChain {
 	t.Helper()
 	g := app.DefaultGenesis()
 	for _, o := range opts {
@@ -95,7 +95,7 @@ func newChain(t *testing.T, opts ...chainOption) *testChain {
 }
 
 // newChainGenesis starts a chain with app_state g.
-func newChainGenesis(t *testing.T, g app.Genesis) *testChain {
+func newChainGenesis(t testing.TB, g app.Genesis) *testChain {
 	t.Helper()
 	state, err := json.Marshal(g)
 	if err != nil {
@@ -307,7 +307,7 @@ func (c *testChain) sendOne(raw []byte) app.Outcome {
 	return c.send(raw)[0]
 }
 
-func batchData(t *testing.T, data []byte) [][2]uint64 {
+func batchData(t testing.TB, data []byte) [][2]uint64 {
 	t.Helper()
 	var per [][2]uint64
 	if err := reading.DecMode.Unmarshal(data, &per); err != nil {

@@ -42,11 +42,9 @@ type Receipt struct {
 // CBOR array [key, reading]. The leaf binds the key the ledger used, so a
 // receipt stays checkable after the device's key is rotated.
 func Leaf(key, raw []byte) []byte {
-	b, err := reading.EncMode.Marshal([]any{key, raw})
-	if err != nil {
-		panic("receipt: encode leaf: " + err.Error())
-	}
-	return b
+	b := make([]byte, 1, 1+9+len(key)+9+len(raw))
+	b[0] = 0x82 // an array of 2
+	return reading.AppendBytes(reading.AppendBytes(b, key), raw)
 }
 
 // LeafHash is the RFC 6962 leaf hash of a leaf.

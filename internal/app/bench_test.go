@@ -1,0 +1,73 @@
+package app_test
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/iotledger/iotledger/reading"
+)
+
+// BenchmarkPipeline is the app's share of a reading's way through a node,
+// without CometBFT and the HTTP API: ingest's bulk decode and verification
+// (Warm), the batch transaction (Batch), CheckTx, FinalizeBlock and Commit,
+// in blocks of 20 batches of 1,000 readings from 1,000 devices. Readings are
+// signed before the timer starts. Per op is per reading.
+//
+//	go test ./internal/app -run '^$' -bench Pipeline -benchtime 100000x -count 5
+func BenchmarkPipeline(b *testing.B) {
+	const devices, perBatch, batchesPerBlock = 1000, 1000, 20
+	c := newChain(b)
+	keys := make([]ed25519.PrivateKey, devices)
+	for i := range keys {
+		var seed [32]byte
+		binary.BigEndian.PutUint32(seed[:], uint32(i)+1000)
+		keys[i] = ed25519.NewKeyFromSeed(seed[:])
+	}
+	var regs [][]byte
+	for i, k := range keys {
+		regs = append(regs, c.registerTx(alice, k, uint64(i)))
+	}
+	c.mustOK(regs...)
+	// Readings carry times around the blocks they land in; blocks are one
+	// second apart and the window is wide enough for the whole run.
+	n := b.N
+	raws := make([][]byte, n)
+	start := c.nowMs()
+	for i := range raws {
+		k := keys[i%devices]
+		r, err := reading.Sign(reading.Reading{
+			Seq: uint64(i/devices) + 1, Time: start + int64(i/(perBatch*batchesPerBlock))*1000,
+			Data: map[string]any{"temp": 21.5, "door": "closed", "battery": 87},
+		}, k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws[i] = r
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var block [][]byte
+	flush := func() {
+		c.block(block...)
+		block = block[:0]
+	}
+	for lo := 0; lo < n; lo += perBatch {
+		batch := c.app.Batch(c.app.Warm(raws[lo:min(lo+perBatch, n)]))
+		if r, err := c.app.CheckTx(b.Context(), &abci.CheckTxRequest{Tx: batch, Type: abci.CHECK_TX_TYPE_CHECK}); err != nil || r.Code != 0 {
+			b.Fatalf("CheckTx: %v %+v", err, r)
+		}
+		if block = append(block, batch); len(block) == batchesPerBlock {
+			flush()
+		}
+	}
+	if len(block) > 0 {
+		flush()
+	}
+	b.StopTimer()
+	if got := c.app.Log().Size(); got != uint64(n) {
+		b.Fatalf("log holds %d readings, want %d", got, n)
+	}
+}

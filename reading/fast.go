@@ -1,0 +1,226 @@
+package reading
+
+import (
+	"bytes"
+	"math"
+	"unicode/utf8"
+
+	"github.com/x448/float16"
+
+	"github.com/iotledger/iotledger/address"
+)
+
+// The fast path. Almost every reading a node sees is one Sign made (or any
+// COSE library writing the deterministic encoding): decodeFast takes those
+// apart by hand, with no reflection and no copies (the parts are sub-slices
+// of raw), and leaves everything else to decodeSlow, the reference, which
+// is also where every refusal gets its message. decodeFast accepts nothing
+// that decodeSlow refuses and returns the same reading (FuzzDecodeFast
+// checks this against the reference), so it changes speed only.
+
+// decodeFast decodes a deterministically encoded COSE_Sign1 whose protected
+// header is exactly {1: -8, 4: kid} and whose payload is a deterministically
+// encoded map {1: device, 2: seq, 3: time, 4: data} of what Sign writes. ok
+// is false for any other input, which decodeSlow then judges.
+func decodeFast(raw []byte) (s *Signed, ok bool) {
+	if len(raw) < 2 || raw[0] != 0xd2 || raw[1] != 0x84 { // tag 18, COSE_Sign1; an array of 4
+		return nil, false
+	}
+	p, pos, ok := cborBytes(raw, 2, 2)
+	if !ok || pos >= len(raw) || raw[pos] != 0xa0 { // the unprotected header: an empty map
+		return nil, false
+	}
+	pl, pos, ok := cborBytes(raw, pos+1, 2)
+	if !ok {
+		return nil, false
+	}
+	sig, pos, ok := cborBytes(raw, pos, 2)
+	if !ok || pos != len(raw) || len(sig) == 0 {
+		return nil, false
+	}
+	// The protected header: {1: -8, 4: kid}, kid a byte string.
+	if len(p) < 4 || p[0] != 0xa2 || p[1] != 0x01 || p[2] != 0x27 || p[3] != 0x04 {
+		return nil, false
+	}
+	kid, end, ok := cborBytes(p, 4, 2)
+	if !ok || end != len(p) {
+		return nil, false
+	}
+	r, ok := decodePayloadFast(pl)
+	if !ok || !bytes.Equal(kid, []byte(r.Device)) {
+		return nil, false
+	}
+	return &Signed{Reading: r, Raw: raw, Signature: sig, protected: p, payload: pl}, true
+}
+
+// decodePayloadFast decodes a payload in the deterministic encoding of what
+// Sign writes: the map {1: device, 2: seq, 3: time, 4: data or null}, data
+// a map of valid field names to integers in the int64 range, unsigned
+// integers, finite floats, text or bools, keys in the deterministic order.
+func decodePayloadFast(pl []byte) (r Reading, ok bool) {
+	if len(pl) < 5 || pl[0] != 0xa4 || pl[1] != 0x01 { // a map of 4; key 1
+		return r, false
+	}
+	dev, pos, ok := cborText(pl, 2)
+	if !ok || pos >= len(pl) || pl[pos] != 0x02 {
+		return r, false
+	}
+	if r.Seq, pos, ok = cborHead(pl, pos+1, 0); !ok || pos >= len(pl) || pl[pos] != 0x03 {
+		return r, false
+	}
+	if r.Time, pos, ok = cborInt64(pl, pos+1); !ok || pos >= len(pl) || pl[pos] != 0x04 {
+		return r, false
+	}
+	pos++
+	if pos < len(pl) && pl[pos] == 0xf6 { // null: no data
+		pos++
+	} else {
+		n, next, ok := cborHead(pl, pos, 5)
+		if !ok || n > MaxFields {
+			return r, false
+		}
+		pos = next
+		r.Data = make(map[string]any, n)
+		var prev []byte // the previous key as encoded: keys must ascend, so none repeats
+		for range n {
+			k, next, ok := cborText(pl, pos)
+			if !ok || len(k) == 0 || len(k) > MaxFieldLen || (prev != nil && bytes.Compare(pl[pos:next], prev) <= 0) {
+				return r, false
+			}
+			prev = pl[pos:next]
+			var v any
+			if v, pos, ok = cborValue(pl, next); !ok {
+				return r, false
+			}
+			r.Data[string(k)] = v
+		}
+	}
+	if pos != len(pl) || address.ParseDevice(string(dev)) != nil {
+		return r, false
+	}
+	r.Device = string(dev)
+	return r, true
+}
+
+// cborValue decodes a data value: an integer, a finite float, text or a bool.
+func cborValue(b []byte, pos int) (v any, next int, ok bool) {
+	if pos >= len(b) {
+		return nil, 0, false
+	}
+	switch c := b[pos]; {
+	case c>>5 == 0:
+		u, next, ok := cborHead(b, pos, 0)
+		if !ok {
+			return nil, 0, false
+		}
+		if u <= math.MaxInt64 {
+			return int64(u), next, true
+		}
+		return u, next, true
+	case c>>5 == 1:
+		i, next, ok := cborInt64(b, pos)
+		return i, next, ok
+	case c>>5 == 3:
+		t, next, ok := cborText(b, pos)
+		return string(t), next, ok
+	case c == 0xf4 || c == 0xf5:
+		return c == 0xf5, pos + 1, true
+	case c == 0xf9 || c == 0xfa || c == 0xfb:
+		size := 2 << (c - 0xf9) // half, single, double precision
+		if len(b)-pos-1 < size {
+			return nil, 0, false
+		}
+		var bits uint64
+		for _, x := range b[pos+1 : pos+1+size] {
+			bits = bits<<8 | uint64(x)
+		}
+		var f float64
+		switch size {
+		case 2:
+			f = float64(float16.Frombits(uint16(bits)).Float32())
+		case 4:
+			f = float64(math.Float32frombits(uint32(bits)))
+		default:
+			f = math.Float64frombits(bits)
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, 0, false
+		}
+		return f, pos + 1 + size, true
+	}
+	return nil, 0, false
+}
+
+// cborInt64 decodes an integer, unsigned or negative, in the int64 range.
+func cborInt64(b []byte, pos int) (i int64, next int, ok bool) {
+	if pos >= len(b) {
+		return 0, 0, false
+	}
+	major := b[pos] >> 5
+	if major > 1 {
+		return 0, 0, false
+	}
+	u, next, ok := cborHead(b, pos, major)
+	if !ok || u > math.MaxInt64 {
+		return 0, 0, false
+	}
+	if major == 1 {
+		return -1 - int64(u), next, true
+	}
+	return int64(u), next, true
+}
+
+// cborText returns the content of a valid UTF-8 text string at b[pos:].
+func cborText(b []byte, pos int) (t []byte, next int, ok bool) {
+	t, next, ok = cborBytes(b, pos, 3)
+	return t, next, ok && utf8.Valid(t)
+}
+
+// cborBytes returns the content of a byte (major 2) or text (major 3)
+// string at b[pos:], a sub-slice of b.
+func cborBytes(b []byte, pos int, major byte) (content []byte, next int, ok bool) {
+	n, pos, ok := cborHead(b, pos, major)
+	if !ok || n > uint64(len(b)-pos) {
+		return nil, 0, false
+	}
+	end := pos + int(n)
+	return b[pos:end:end], end, true
+}
+
+// cborHead reads the head of a data item of the given major type at b[pos:]
+// and returns its argument and where its content starts. ok is false unless
+// the head is there, of that type, with a definite argument in its shortest
+// form, as the core deterministic encoding requires.
+func cborHead(b []byte, pos int, major byte) (arg uint64, next int, ok bool) {
+	if pos >= len(b) || b[pos]>>5 != major {
+		return 0, 0, false
+	}
+	info := b[pos] & 0x1f
+	pos++
+	var size int
+	switch info {
+	case 24:
+		size = 1
+	case 25:
+		size = 2
+	case 26:
+		size = 4
+	case 27:
+		size = 8
+	default:
+		if info < 24 {
+			return uint64(info), pos, true
+		}
+		return 0, 0, false // reserved, or an indefinite length
+	}
+	if len(b)-pos < size {
+		return 0, 0, false
+	}
+	for _, x := range b[pos : pos+size] {
+		arg = arg<<8 | uint64(x)
+	}
+	if (size == 1 && arg < 24) || (size > 1 && arg>>(4*size) == 0) {
+		return 0, 0, false // not the shortest form
+	}
+	return arg, pos + size, true
+}
