@@ -98,6 +98,7 @@ type App struct {
 	keys     *zip215.KeyCache // expanded device keys
 	records  *recordCache     // committed device and account records
 	txs      *txCache         // batches this node built, decoded
+	kv       *committed       // reads committed state through records
 	// genesisBalances are credited by the first block (set by InitChain,
 	// guarded by mu).
 	genesisBalances []Allocation
@@ -155,6 +156,7 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 	}
 	a := &App{db: db, log: l, obs: obs, readings: newReadingCache(1 << 17), keys: zip215.NewKeyCache(1 << 15), records: newRecordCache(1 << 18), txs: newTxCache(),
 		programs: map[[32]byte]*contract.Checked{}}
+	a.kv = &committed{db: db, records: a.records}
 	b, err := dbGet(db, []byte(keyMeta))
 	if err != nil {
 		return nil, fmt.Errorf("app: read meta: %w", err)
@@ -170,7 +172,9 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 	return a, nil
 }
 
-func (a *App) committed() committed { return committed{db: a.db, records: a.records} }
+// committed reads committed state. A pointer, so passing it as a
+// registry.KV (per reading) allocates nothing.
+func (a *App) committed() *committed { return a.kv }
 
 // ErrClosed is returned by ABCI methods called after Close.
 var ErrClosed = errors.New("app: closed")

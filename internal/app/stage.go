@@ -22,7 +22,7 @@ type committed struct {
 	records *recordCache
 }
 
-func (c committed) Get(key []byte) ([]byte, error) {
+func (c *committed) Get(key []byte) ([]byte, error) {
 	if !cached(key) {
 		return dbGet(c.db, key)
 	}
@@ -37,7 +37,7 @@ func (c committed) Get(key []byte) ([]byte, error) {
 	return v, err
 }
 
-func (committed) Set(key, _ []byte) { panic("app: write to committed state: " + string(key)) }
+func (*committed) Set(key, _ []byte) { panic("app: write to committed state: " + string(key)) }
 
 // cached reports whether a key's record is kept in the record cache: the
 // device, progress and account records every reading and transaction looks up.
@@ -89,6 +89,9 @@ func (c *recordCache) committedWrites(writes map[string][]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k := range writes {
+		if !cached([]byte(k)) {
+			continue // most of a block's writes: log, index and history records
+		}
 		delete(c.m, k)
 		if id, ok := strings.CutPrefix(k, registry.PrefixDevice); ok {
 			delete(c.devs, id)
@@ -118,10 +121,11 @@ func dbGet(db *pebble.DB, key []byte) ([]byte, error) {
 // rollback or release, every write is journaled so that a contract run
 // whose effects fail can be undone whole.
 type stage struct {
-	base    committed
+	base    *committed
 	writes  map[string][]byte
 	journal []undo
-	depth   int // open savepoints
+	depth   int  // open savepoints
+	devices bool // a device record was written (device() must look in writes)
 }
 
 type undo struct {
@@ -162,7 +166,7 @@ func (s *stage) release() {
 // Delete removes key at commit.
 func (s *stage) Delete(key []byte) { s.Set(key, nil) }
 
-func newStage(base committed) *stage { return &stage{base: base, writes: map[string][]byte{}} }
+func newStage(base *committed) *stage { return &stage{base: base, writes: map[string][]byte{}} }
 
 func (s *stage) Get(key []byte) ([]byte, error) {
 	if v, ok := s.writes[string(key)]; ok {
@@ -177,6 +181,9 @@ func (s *stage) Set(key, value []byte) {
 		s.journal = append(s.journal, undo{string(key), old, had})
 	}
 	s.writes[string(key)] = value
+	if bytes.HasPrefix(key, []byte(registry.PrefixDevice)) {
+		s.devices = true
+	}
 }
 
 func (s *stage) sortedKeys() []string {
@@ -249,25 +256,26 @@ func GenesisDigest(chainID string, appState []byte) []byte {
 // caller must not modify it. Block execution reads through its stage, so a
 // device the block itself changed is decoded from the stage.
 func (a *App) device(kv registry.KV, id string) (*registry.Device, error) {
-	if st, ok := kv.(*stage); ok {
+	if st, ok := kv.(*stage); ok && st.devices {
 		if _, written := st.writes[string(registry.DeviceKey(id))]; written {
 			return registry.GetDevice(kv, id)
 		}
 	}
-	return decoded(a.records, func(c *recordCache) map[string]*registry.Device { return c.devs }, id,
-		func() (*registry.Device, error) { return registry.GetDevice(a.committed(), id) })
+	return decoded(a.records, devices, id, a.kv, registry.GetDevice)
 }
+
+func devices(c *recordCache) map[string]*registry.Device    { return c.devs }
+func progresses(c *recordCache) map[string]*registry.Progress { return c.progs }
 
 // committedProgress returns a device's committed progress, decoded once and
 // shared: the caller must not modify it.
 func (a *App) committedProgress(id string) (*registry.Progress, error) {
-	return decoded(a.records, func(c *recordCache) map[string]*registry.Progress { return c.progs }, id,
-		func() (*registry.Progress, error) { return registry.GetProgress(a.committed(), id) })
+	return decoded(a.records, progresses, id, a.kv, registry.GetProgress)
 }
 
 // decoded returns the record of id from one of c's decoded maps, loading
 // and keeping it when absent (unless a block was committed meanwhile).
-func decoded[T any](c *recordCache, m func(*recordCache) map[string]*T, id string, load func() (*T, error)) (*T, error) {
+func decoded[T any](c *recordCache, m func(*recordCache) map[string]*T, id string, kv registry.KV, load func(registry.KV, string) (*T, error)) (*T, error) {
 	c.mu.Lock()
 	v, ok := m(c)[id]
 	gen := c.gen
@@ -275,7 +283,7 @@ func decoded[T any](c *recordCache, m func(*recordCache) map[string]*T, id strin
 	if ok {
 		return v, nil
 	}
-	v, err := load()
+	v, err := load(kv, id)
 	if err != nil || v == nil {
 		return v, err
 	}
