@@ -83,3 +83,27 @@ func TestMessageEncoding(t *testing.T) {
 		}
 	}
 }
+
+// AppendInt and AppendBytes write what the CBOR library writes, at every
+// head size and sign.
+func TestAppendEncoding(t *testing.T) {
+	for _, v := range []int64{0, 1, 23, 24, 255, 256, 65535, 65536, math.MaxUint32, math.MaxUint32 + 1, math.MaxInt64, -1, -24, -25, -256, -257, -65537, math.MinInt64} {
+		want, err := EncMode.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendInt([]byte{9}, v); !bytes.Equal(got[1:], want) || got[0] != 9 {
+			t.Errorf("AppendInt(%d) = % x, want % x after the prefix", v, got, want)
+		}
+	}
+	for _, n := range []int{0, 23, 24, 255, 256, 65535, 65536} {
+		b := bytes.Repeat([]byte{7}, n)
+		want, err := EncMode.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendBytes(nil, b); !bytes.Equal(got, want) {
+			t.Errorf("AppendBytes of %d bytes = % x..., want % x...", n, got[:min(len(got), 12)], want[:min(len(want), 12)])
+		}
+	}
+}

@@ -231,22 +231,32 @@ func bstrLen(n int) int { return headLen(n) + n }
 // AppendBytes appends b as a CBOR byte string in the core deterministic
 // encoding (its length in the shortest form).
 func AppendBytes(dst, b []byte) []byte {
-	n := uint64(len(b))
-	const major = 2 << 5
-	switch headLen(len(b)) {
-	case 1:
-		dst = append(dst, major|byte(n))
-	case 2:
-		dst = append(dst, major|24, byte(n))
-	case 3:
-		dst = append(dst, major|25, byte(n>>8), byte(n))
-	case 5:
-		dst = append(dst, major|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	default:
-		dst = append(dst, major|27)
-		dst = binary.BigEndian.AppendUint64(dst, n)
+	return append(AppendHead(dst, 2, uint64(len(b))), b...)
+}
+
+// AppendInt appends v as a CBOR integer in the core deterministic encoding.
+func AppendInt(dst []byte, v int64) []byte {
+	if v < 0 {
+		return AppendHead(dst, 1, uint64(-1-v))
 	}
-	return append(dst, b...)
+	return AppendHead(dst, 0, uint64(v))
+}
+
+// AppendHead appends the head of a CBOR data item of the given major type
+// (0 to 7) and argument, in the shortest form.
+func AppendHead(dst []byte, major byte, n uint64) []byte {
+	major <<= 5
+	switch {
+	case n < 24:
+		return append(dst, major|byte(n))
+	case n <= 0xff:
+		return append(dst, major|24, byte(n))
+	case n <= 0xffff:
+		return append(dst, major|25, byte(n>>8), byte(n))
+	case n <= 0xffffffff:
+		return append(dst, major|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return binary.BigEndian.AppendUint64(append(dst, major|27), n)
 }
 
 // signedParts returns the content of msg's protected header byte string after

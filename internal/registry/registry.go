@@ -284,6 +284,18 @@ type SeqEntry struct {
 	Time   int64  `cbor:"3,keyasint" json:"time"`
 }
 
+// encode is e in the core deterministic encoding, as EncMode writes it:
+// the map {1: index, 2: height, 3: time}.
+func (e SeqEntry) encode() []byte {
+	b := make([]byte, 0, 1+3*10)
+	b = append(b, 0xa3, 0x01)
+	b = reading.AppendHead(b, 0, e.Index)
+	b = append(b, 0x02)
+	b = reading.AppendInt(b, e.Height)
+	b = append(b, 0x03)
+	return reading.AppendInt(b, e.Time)
+}
+
 // ErrCorrupt means a stored record does not decode: the store is damaged.
 var ErrCorrupt = errors.New("registry: corrupt record")
 
@@ -348,7 +360,7 @@ func GetProgress(kv KV, id string) (*Progress, error) {
 // device's progress p (which the caller writes back with PutProgress once per
 // block). The caller has checked that (device, seq) is new.
 func Record(kv KV, id string, seq uint64, e SeqEntry, p *Progress) {
-	put(kv, SeqKey(id, seq), e)
+	kv.Set(SeqKey(id, seq), e.encode()) // one per reading: by hand, not by reflection
 	switch {
 	case p.Count == 0:
 		p.MinSeq, p.MaxSeq = seq, seq
