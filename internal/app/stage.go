@@ -264,7 +264,7 @@ func (a *App) device(kv registry.KV, id string) (*registry.Device, error) {
 	return decoded(a.records, devices, id, a.kv, registry.GetDevice)
 }
 
-func devices(c *recordCache) map[string]*registry.Device    { return c.devs }
+func devices(c *recordCache) map[string]*registry.Device      { return c.devs }
 func progresses(c *recordCache) map[string]*registry.Progress { return c.progs }
 
 // committedProgress returns a device's committed progress, decoded once and
