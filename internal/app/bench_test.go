@@ -3,25 +3,43 @@ package app_test
 import (
 	"crypto/ed25519"
 	"encoding/binary"
+	"os"
 	"syscall"
 	"testing"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/tx"
 )
 
 // BenchmarkPipeline is the app's share of a reading's way through a node,
 // without CometBFT and the HTTP API: ingest's bulk decode and verification
 // (Warm), the batch transaction (Batch), CheckTx, FinalizeBlock and Commit,
 // in blocks of 20 batches of 1,000 readings from 1,000 devices. Readings are
-// signed before the timer starts. Per op is per reading.
+// signed before the timer starts. Per op is per reading. In coldchain, the
+// devices carry the label examples/coldchain/contract.yaml selects and that
+// contract runs on every reading (all of them "hot", as in `iotledger bench
+// --contract`).
 //
 //	go test ./internal/app -run '^$' -bench Pipeline -benchtime 100000x -count 5
 func BenchmarkPipeline(b *testing.B) {
+	doc, err := os.ReadFile("../../examples/coldchain/contract.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("plain", func(b *testing.B) { benchPipeline(b, nil) })
+	b.Run("coldchain", func(b *testing.B) { benchPipeline(b, doc) })
+}
+
+func benchPipeline(b *testing.B, contract []byte) {
 	const devices, perBatch, batchesPerBlock = 1000, 1000, 20
-	c := newChain(b)
+	g := app.DefaultGenesis()
+	g.Balances = []app.Allocation{{Address: accountID(alice), Amount: 1_000_000}}
+	c := newChainGenesis(b, g)
+	c.mustOK() // credits the genesis balance
 	keys := make([]ed25519.PrivateKey, devices)
 	for i := range keys {
 		var seed [32]byte
@@ -29,10 +47,18 @@ func BenchmarkPipeline(b *testing.B) {
 		keys[i] = ed25519.NewKeyFromSeed(seed[:])
 	}
 	var regs [][]byte
-	for i, k := range keys {
-		regs = append(regs, c.registerTx(alice, k, uint64(i)))
+	nonce := c.nonce(alice)
+	for _, k := range keys {
+		msg := tx.RegistrationMessage(c.chainID, accountID(alice), pub(k))
+		regs = append(regs, c.sign(alice, nonce, tx.TypeRegisterDevice, &tx.RegisterDevice{
+			Key: pub(k), Labels: map[string]string{"shipment": "S-42"}, DeviceSig: ed25519.Sign(k, msg),
+		}))
+		nonce++
 	}
 	c.mustOK(regs...)
+	if contract != nil {
+		c.deploy(alice, string(contract), 100_000)
+	}
 	// Readings carry times around the blocks they land in; blocks are one
 	// second apart and the window is wide enough for the whole run.
 	n := b.N

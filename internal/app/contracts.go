@@ -54,6 +54,25 @@ type live struct {
 	undo []stateUndo
 	// triggers by kind, in document order
 	reading, report, silence, blocks []*contract.Trigger
+	// escrow reads the escrow's balance for the contract's expressions
+	// (made once a block); readErr is the store error it met, if any.
+	escrow  func() uint64
+	readErr error
+}
+
+// escrowFn returns the function that reads l's escrow balance during x.
+func (l *live) escrowFn(x *execution) func() uint64 {
+	if l.escrow == nil {
+		l.escrow = func() uint64 {
+			a, err := x.account(l.rec.ID)
+			if err != nil {
+				l.readErr = err
+				return 0
+			}
+			return a.Balance
+		}
+	}
+	return l.escrow
 }
 
 type stateUndo struct {
@@ -281,20 +300,15 @@ func (x *execution) silences(l *live) error {
 // them. ran reports the condition held; failed is the reason the run
 // failed (also recorded as the contract's "failed" event), or nil.
 func (x *execution) fire(l *live, t *contract.Trigger, v *contract.Vars) (ran bool, failed *failure, err error) {
-	var readErr error
 	v.State, v.Height, v.Time = l.rec.State, x.height, x.time
 	v.ID, v.Owner = l.rec.ID, l.rec.Owner
-	v.EscrowFn = func() uint64 {
-		escrow, err := x.account(l.rec.ID)
-		if err != nil {
-			readErr = err
-			return 0
-		}
-		return escrow.Balance
+	if v.EscrowFn == nil {
+		v.EscrowFn = l.escrowFn(x)
 	}
 	ran, effects, cost, rerr := l.doc.Run(t, v)
-	if readErr != nil {
-		return false, nil, readErr // a broken store
+	if err := l.readErr; err != nil {
+		l.readErr = nil
+		return false, nil, err // a broken store
 	}
 	if rerr != nil {
 		f := fail(CodeContractFailed, "%s trigger %s: %v", l.rec.ID, t.Name, rerr)

@@ -183,7 +183,16 @@ var ErrInvalid = errors.New("contract: invalid document")
 type Checked struct {
 	Doc      *Document
 	Programs map[*Expr]cel.Program
+	// Small holds each expression compiled without a cost tracker, and
+	// Estimate its estimated cost when no value it sees is larger than
+	// SizeHint (see Run).
+	Small    map[*Expr]cel.Program
+	Estimate map[*Expr]uint64
 }
+
+// SizeHint is the size (bytes of text, elements of a list or map) up to
+// which the cost estimate of an expression holds (see sizes).
+const SizeHint = 256
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
@@ -206,7 +215,7 @@ func Check(src []byte) (*Checked, error) {
 	if err := yaml.Unmarshal(src, &root); err == nil {
 		locate(&doc, &root)
 	}
-	c := &docChecker{doc: &doc, out: &Checked{Doc: &doc, Programs: map[*Expr]cel.Program{}}}
+	c := &docChecker{doc: &doc, out: &Checked{Doc: &doc, Programs: map[*Expr]cel.Program{}, Small: map[*Expr]cel.Program{}, Estimate: map[*Expr]uint64{}}}
 	c.check()
 	if len(c.errs) > 0 {
 		msgs := make([]string, 0, len(c.errs))
@@ -516,15 +525,20 @@ func (c *docChecker) expr(env *cel.Env, vars map[string]map[string]*cel.Type, e 
 		c.fail(e.Line, e.Column, "%s: %v", what, err)
 		return
 	}
-	c.out.Programs[e] = prg
+	small, err := env.Program(a)
+	if err != nil {
+		c.fail(e.Line, e.Column, "%s: %v", what, err)
+		return
+	}
+	c.out.Programs[e], c.out.Small[e], c.out.Estimate[e] = prg, small, est.Max
 }
 
-// sizes bounds what the cost estimator cannot know: maps and lists of a
-// reading or of state hold at most 64 elements, strings at most 256 bytes.
+// sizes bounds what the cost estimator cannot know: the size of every
+// string, list and map, at most SizeHint.
 type sizes struct{}
 
 func (sizes) EstimateSize(checker.AstNode) *checker.SizeEstimate {
-	return &checker.SizeEstimate{Min: 0, Max: 256}
+	return &checker.SizeEstimate{Min: 0, Max: SizeHint}
 }
 
 func (sizes) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {

@@ -112,3 +112,87 @@ func TestRunTypeMismatch(t *testing.T) {
 		t.Errorf("Run(9.5) = %v %v %v, want one emit of hot", fired, effects, err)
 	}
 }
+
+// A run whose values all fit the sizes the estimates assume counts the
+// estimates (no cost tracker); a run that sees a larger value is tracked,
+// and an expression that goes over MaxCost fails with its position.
+func TestRunCost(t *testing.T) {
+	c, err := contract.Check([]byte(`name: c
+state:
+  n: {type: int, initial: 0}
+triggers:
+  - name: match
+    on: reading
+    devices: {labels: {k: v}}
+    when: "reading.data.s.matches(reading.data.p)"
+    do:
+      - set: {n: "state.n + 1"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &c.Doc.Triggers[0]
+	vars := func(s, p string) *contract.Vars {
+		return &contract.Vars{
+			State:   map[string]any{"n": int64(1)},
+			Reading: &contract.ReadingVars{Device: "dev1x", Seq: 1, Data: map[string]any{"s": s, "p": p}},
+			Device:  &contract.DeviceVars{ID: "dev1x"},
+		}
+	}
+	estimate := c.Estimate[tr.When] + c.Estimate[tr.Do[0].Set["n"]]
+	if estimate == 0 || estimate > contract.MaxCost {
+		t.Fatalf("estimates add up to %d; want some, within MaxCost", estimate)
+	}
+	// Small values: the estimates are the cost.
+	if fired, _, cost, err := c.Run(tr, vars("abc", "b")); err != nil || !fired || cost != estimate {
+		t.Errorf("Run on short text = %v, cost %d, %v; want fired at the estimated %d", fired, cost, err, estimate)
+	}
+	// Past the size hint but cheap: tracked, and the actual cost counts.
+	mid := strings.Repeat("a", contract.SizeHint+1)
+	if fired, _, cost, err := c.Run(tr, vars(mid, "b")); err != nil || fired || cost == 0 || cost == estimate {
+		t.Errorf("Run on %d characters = %v, cost %d, %v; want not fired, at an actual cost other than the estimate", len(mid), fired, cost, err)
+	}
+	// A large value anywhere the run can see makes it tracked.
+	for name, grow := range map[string]func(v *contract.Vars){
+		"state list": func(v *contract.Vars) { v.State["tags"] = make([]string, contract.SizeHint+1) },
+		"label":      func(v *contract.Vars) { v.Device.Labels = map[string]string{"k": mid} },
+		"data key":   func(v *contract.Vars) { v.Reading.Data[mid] = 1 },
+		"args":       func(v *contract.Vars) { v.Args = map[string]any{"a": mid} },
+	} {
+		v := vars("abc", "b")
+		grow(v)
+		if fired, _, cost, err := c.Run(tr, v); err != nil || !fired || cost == estimate {
+			t.Errorf("Run with a large %s = %v, cost %d, %v; want fired at its actual cost", name, fired, cost, err)
+		}
+	}
+	// Large: over the limit, stopped where it ran over.
+	long := strings.Repeat("ab", 2000)
+	_, _, cost, err := c.Run(tr, vars(long, long))
+	var re *contract.RunError
+	if !errors.As(err, &re) || re.Line != tr.When.Line || !strings.Contains(err.Error(), "cost") {
+		t.Errorf("Run on 4,000 characters = %v (cost %d); want a RunError at line %d over the cost limit", err, cost, tr.When.Line)
+	}
+}
+
+// Triggers that run for one reading share its Vars; each run sees the
+// escrow as it is when that run reads it, not as an earlier run saw it.
+func TestRunSeesEscrowOfItsRun(t *testing.T) {
+	c, err := contract.Check([]byte("name: c\nstate:\n  seen: {type: int, initial: 0}\ntriggers:\n  - name: t\n    on: reading\n    devices: {labels: {k: v}}\n    do:\n      - set: {seen: \"contract.balance\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	escrow := uint64(70)
+	v := &contract.Vars{
+		State:    map[string]any{"seen": int64(0)},
+		Reading:  &contract.ReadingVars{Device: "dev1x", Seq: 1, Data: map[string]any{}},
+		Device:   &contract.DeviceVars{ID: "dev1x"},
+		EscrowFn: func() uint64 { return escrow },
+	}
+	for _, want := range []int64{70, 30} {
+		escrow = uint64(want)
+		_, effects, _, err := c.Run(&c.Doc.Triggers[0], v)
+		if err != nil || len(effects) != 1 || effects[0].Set["seen"] != want {
+			t.Fatalf("Run with escrow %d = %+v, %v; want seen set to %d", want, effects, err, want)
+		}
+	}
+}

@@ -46,7 +46,11 @@
 // gives a value of the wrong type, or whose estimated cost is over MaxCost
 // is refused with the position of the fault (line:column of the document)
 // and a message a person can act on. The same limit bounds each
-// expression's actual cost when it runs.
+// expression's actual cost when it runs. The estimate assumes no text,
+// list or map larger than SizeHint; a run whose values all fit that (the
+// usual case) stays within the estimates, so it runs without cel-go's cost
+// tracker and counts them; a run that sees a larger value is tracked and
+// an expression is stopped at MaxCost.
 //
 // Determinism: the comprehension macros (all, exists, exists_one, map,
 // filter) are not available, because iterating a map follows Go's random

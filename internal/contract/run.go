@@ -37,7 +37,8 @@ type Vars struct {
 	// is called only if an expression reads contract.
 	EscrowFn func() uint64
 
-	act map[string]any // built by the first Run of these Vars
+	act      map[string]any // built by the first Run of these Vars
+	contract func() any     // the lazy binding of contract, made once
 }
 
 // ReadingVars is a reading as expressions see it.
@@ -93,13 +94,25 @@ const (
 // of them if one cannot be applied.
 func (c *Checked) Run(t *Trigger, v *Vars) (fired bool, effects []Effect, cost uint64, err error) {
 	act := activation(t, v)
+	// When no value the run can see is larger than the sizes the cost
+	// estimates assumed, each expression costs at most its estimate, which
+	// Check held to MaxCost: the run needs no cost tracker (which costs
+	// more than most expressions themselves) and counts the estimates.
+	// Otherwise cel-go tracks the actual cost and stops an expression at
+	// MaxCost. Either way the outcome is the same on every validator.
+	small := v.maxSize() <= SizeHint
 	eval := func(e *Expr) (ref.Val, error) {
 		prg, ok := c.Programs[e]
+		if small {
+			prg, ok = c.Small[e]
+		}
 		if !ok {
 			return nil, &RunError{e.Line, e.Column, "expression was not compiled"}
 		}
 		out, det, err := prg.Eval(act)
-		if det != nil && det.ActualCost() != nil {
+		if small {
+			cost += c.Estimate[e]
+		} else if det != nil && det.ActualCost() != nil {
 			cost += *det.ActualCost()
 		}
 		if err != nil {
@@ -366,17 +379,72 @@ func activation(t *Trigger, v *Vars) map[string]any {
 	}
 	act := v.act
 	act["state"] = v.State
-	id, owner, balance, fn := v.ID, v.Owner, v.Balance, v.EscrowFn
-	act["contract"] = func() any {
-		if fn != nil {
-			balance = fn()
+	if v.contract == nil {
+		// Read when an expression of the run first names contract, from v
+		// as the caller set it for this run. cel-go replaces the binding
+		// with the value it read, so each run binds it afresh.
+		v.contract = func() any {
+			balance := v.Balance
+			if v.EscrowFn != nil {
+				balance = v.EscrowFn()
+			}
+			return map[string]any{"id": v.ID, "owner": v.Owner, "balance": int64(min(balance, math.MaxInt64))}
 		}
-		return map[string]any{"id": id, "owner": owner, "balance": int64(min(balance, math.MaxInt64))}
 	}
+	act["contract"] = v.contract
 	if t.On == "silence" {
 		act["silence"] = map[string]any{"last_height": v.Last, "blocks": t.Blocks}
 	}
 	return act
+}
+
+// maxSize is the size of the largest string, list or map a run with v can
+// see (bytes of text, elements of a list or map, keys included).
+func (v *Vars) maxSize() int {
+	n := max(len(v.ID), len(v.Owner), len(v.Caller), sizeOf(v.State), sizeOf(v.Reported), sizeOf(v.Args))
+	if r := v.Reading; r != nil {
+		n = max(n, len(r.Device), sizeOf(r.Data))
+	}
+	if d := v.Device; d != nil {
+		n = max(n, len(d.ID), len(d.Owner), len(d.Status), len(d.Labels))
+		for k, l := range d.Labels {
+			n = max(n, len(k), len(l))
+		}
+	}
+	return n
+}
+
+// sizeOf is the size of the largest string, list or map in x.
+func sizeOf(x any) int {
+	switch x := x.(type) {
+	case string:
+		return len(x)
+	case []string:
+		n := len(x)
+		for _, s := range x {
+			n = max(n, len(s))
+		}
+		return n
+	case []any:
+		n := len(x)
+		for _, e := range x {
+			n = max(n, sizeOf(e))
+		}
+		return n
+	case map[string]any:
+		n := len(x)
+		for k, e := range x {
+			n = max(n, len(k), sizeOf(e))
+		}
+		return n
+	case map[string]string:
+		n := len(x)
+		for k, e := range x {
+			n = max(n, len(k), len(e))
+		}
+		return n
+	}
+	return 0 // numbers, bools, nil
 }
 
 // InitialState is the contract's state at deploy: each declared field's initial value.
