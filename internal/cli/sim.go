@@ -24,6 +24,7 @@ type simFlags struct {
 	inflight int
 	timeout  time.Duration
 	via      string
+	qos      int
 	seed     string
 	json     bool
 }
@@ -37,6 +38,7 @@ func (f *simFlags) register(c *cobra.Command) {
 	c.Flags().IntVar(&f.inflight, "inflight", sim.DefaultInFlight, "most requests awaiting their answer at once (each waits for commit)")
 	c.Flags().DurationVar(&f.timeout, "timeout", sim.DefaultTimeout, "bound on one request; keep it above the node's api.wait_timeout (bench sets both)")
 	c.Flags().StringVar(&f.via, "via", sim.ViaHTTP, "how readings are published: http (batches to the API) or mqtt (each device connects to the node's broker as itself)")
+	c.Flags().IntVar(&f.qos, "receipt-qos", 1, "with --via mqtt, the QoS of each device's subscription to its receipts and errors: 1 (kept until acknowledged) or 0 (at most once: a missed receipt means a resend, answered as a duplicate)")
 	c.Flags().StringVar(&f.seed, "seed", sim.DefaultSeed, "derives the device keys: the same seed is the same fleet, registered once")
 	c.Flags().BoolVar(&f.json, "json", false, "print one JSON object instead of text")
 }
@@ -45,7 +47,8 @@ func (f *simFlags) config(e *env) sim.Config {
 	return sim.Config{
 		Devices: f.devices,
 		Seed:    f.seed,
-		Via:     f.via,
+		Via:        f.via,
+		ReceiptQoS: f.qos,
 		Schedule: sim.Schedule{
 			Rate: f.rate, Duration: f.duration, Warmup: f.warmup, Batch: f.batch, InFlight: f.inflight, Timeout: f.timeout,
 		},
@@ -89,7 +92,7 @@ warm-up. Addresses must be loopback: sim drives a node on this machine.`,
 					return err
 				}
 			}
-			send, err := sim.NewSender(f.via, sim.Endpoints{API: api, MQTT: mqttURL, InFlight: f.inflight})
+			send, err := sim.NewSender(f.via, sim.Endpoints{API: api, MQTT: mqttURL, InFlight: f.inflight, ReceiptQoS: f.qos})
 			if err != nil {
 				return err
 			}

@@ -164,7 +164,7 @@ func benchNode(ctx context.Context, c BenchConfig, contractName string) (*Report
 	c.progress("bench: node started in %s, API %s", home, api)
 
 	// The sender first: an unavailable transport fails before any work.
-	send, err := NewSender(c.Via, Endpoints{API: api, MQTT: "tcp://" + n.MQTTAddr(), InFlight: s.InFlight})
+	send, err := NewSender(c.Via, Endpoints{API: api, MQTT: "tcp://" + n.MQTTAddr(), InFlight: s.InFlight, ReceiptQoS: c.ReceiptQoS})
 	if err != nil {
 		return nil, err
 	}

@@ -53,8 +53,8 @@ type Connector interface {
 // MQTT returns a sender that publishes readings to the node's MQTT broker at
 // brokerURL (tcp://HOST:PORT, on loopback). Connect connects every device of
 // the fleet as itself (client id = device id, a token signed with its key as
-// password, MQTT 5), up to 64 at a time, and subscribes it at QoS 1 to its
-// receipts and errors topics. Send publishes each reading at QoS 1 on its
+// password, MQTT 5), up to 64 at a time, and subscribes it at QoS 1 (see
+// Endpoints.ReceiptQoS) to its receipts and errors topics. Send publishes each reading at QoS 1 on its
 // device's connection and returns once each reading is answered, by a
 // receipt (committed) or an error message (refused), matched by device and
 // sequence number, or when ctx ends (Pending). A connection costs one
@@ -68,13 +68,14 @@ func MQTT(brokerURL string) (*MQTTSender, error) {
 	if err != nil || (u.Scheme != "tcp" && u.Scheme != "mqtt") || u.Port() == "" {
 		return nil, fmt.Errorf("sim: --mqtt %q: want tcp://HOST:PORT of the node's broker, as in tcp://127.0.0.1:1883", brokerURL)
 	}
-	return &MQTTSender{url: brokerURL, addr: u.Host, stop: make(chan struct{})}, nil
+	return &MQTTSender{url: brokerURL, addr: u.Host, receiptQoS: 1, stop: make(chan struct{})}, nil
 }
 
 // MQTTSender is the sender over MQTT; see MQTT.
 type MQTTSender struct {
-	url  string
-	addr string
+	url        string
+	addr       string
+	receiptQoS byte // of the receipts and errors subscriptions; MQTT returns 1
 
 	conns map[string]*simConn // by device id; set by Connect, then read only
 	byDev []*simConn          // by the device's index in the fleet
@@ -216,7 +217,7 @@ func (s *MQTTSender) dial(ctx context.Context, f *Fleet, i int) (*simConn, error
 		waits:    map[uint64]waitRef{},
 		done:     make(chan struct{}),
 	}
-	if err := c.handshake(f, i); err != nil {
+	if err := c.handshake(f, i, s.receiptQoS); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("sim: connect device %s to the MQTT broker %s: %w", id, s.url, err)
 	}
@@ -224,7 +225,7 @@ func (s *MQTTSender) dial(ctx context.Context, f *Fleet, i int) (*simConn, error
 }
 
 // handshake sends CONNECT and SUBSCRIBE and reads their answers.
-func (c *simConn) handshake(f *Fleet, i int) error {
+func (c *simConn) handshake(f *Fleet, i int, qos byte) error {
 	_ = c.conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	defer c.conn.SetDeadline(time.Time{})
 	tok, err := mqttwire.Token(f.keys[i], c.id, time.Now(), tokenTTL)
@@ -260,8 +261,8 @@ func (c *simConn) handshake(f *Fleet, i int) error {
 	}
 	c.quota = make(chan struct{}, quota)
 	sub := &packets.Subscribe{PacketID: 1, Properties: &packets.Properties{}, Subscriptions: []packets.SubOptions{
-		{Topic: mqttwire.ReceiptsTopic(c.id), QoS: 1},
-		{Topic: mqttwire.ErrorsTopic(c.id), QoS: 1},
+		{Topic: mqttwire.ReceiptsTopic(c.id), QoS: qos},
+		{Topic: mqttwire.ErrorsTopic(c.id), QoS: qos},
 	}}
 	if _, err := sub.WriteTo(c.conn); err != nil {
 		return err

@@ -46,6 +46,9 @@ type Endpoints struct {
 	API      string // base URL of the HTTP API, such as http://127.0.0.1:8080
 	MQTT     string // MQTT broker URL, such as tcp://127.0.0.1:1883
 	InFlight int    // most concurrent requests the sender must carry
+	// ReceiptQoS is the QoS of MQTT devices' subscriptions to their
+	// receipts and errors (see Config.ReceiptQoS).
+	ReceiptQoS int
 }
 
 // NewSender returns the sender for via: ViaHTTP or ViaMQTT. The MQTT sender
@@ -59,6 +62,7 @@ func NewSender(via string, ep Endpoints) (Sender, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.receiptQoS = byte(ep.ReceiptQoS)
 		return s, nil
 	}
 	return nil, fmt.Errorf("sim: --via %q: want %s or %s", via, ViaHTTP, ViaMQTT)

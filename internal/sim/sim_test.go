@@ -3,6 +3,7 @@ package sim_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -36,7 +37,7 @@ func startNode(t *testing.T) *node.Node {
 func simulate(t *testing.T, ctx context.Context, n *node.Node, cfg sim.Config) *sim.Figures {
 	t.Helper()
 	api := "http://" + n.APIAddr()
-	send, err := sim.NewSender(cfg.Via, sim.Endpoints{API: api, MQTT: "tcp://" + n.MQTTAddr(), InFlight: 8})
+	send, err := sim.NewSender(cfg.Via, sim.Endpoints{API: api, MQTT: "tcp://" + n.MQTTAddr(), InFlight: 8, ReceiptQoS: cfg.ReceiptQoS})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,12 +105,15 @@ func TestSimulateOverMQTT(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 
-	cfg := sim.Config{Devices: 25, Seed: "mqtt", Via: sim.ViaMQTT, Schedule: sim.Schedule{Rate: 400, Duration: 2 * time.Second, Batch: 40}}
-	f := simulate(t, ctx, n, cfg)
-	if f.Registered != 25 || f.Via != sim.ViaMQTT {
-		t.Errorf("registered %d devices via %s, want 25 via mqtt", f.Registered, f.Via)
+	for _, qos := range []int{1, 0} {
+		cfg := sim.Config{Devices: 25, Seed: fmt.Sprintf("mqtt-%d", qos), Via: sim.ViaMQTT, ReceiptQoS: qos,
+			Schedule: sim.Schedule{Rate: 400, Duration: 2 * time.Second, Batch: 40}}
+		f := simulate(t, ctx, n, cfg)
+		if f.Registered != 25 || f.Via != sim.ViaMQTT {
+			t.Errorf("receipts at QoS %d: registered %d devices via %s, want 25 via mqtt", qos, f.Registered, f.Via)
+		}
+		checkAllCommitted(t, f, 800)
 	}
-	checkAllCommitted(t, f, 800)
 }
 
 func TestBenchReportsEveryFigure(t *testing.T) {

@@ -13,6 +13,11 @@ type Config struct {
 	Devices  int
 	Seed     string // derives the device keys; the same seed is the same fleet
 	Via      string // ViaHTTP or ViaMQTT, for the report
+	// ReceiptQoS is the QoS of the MQTT devices' subscriptions to their
+	// receipts and errors: 1 (the broker keeps an answer until the device
+	// acknowledges it) or 0 (at most once: a device that misses one sends
+	// the reading again and gets the duplicate's receipt).
+	ReceiptQoS int
 	Schedule Schedule
 	// Labels are given to the devices the run registers, beside source=sim.
 	Labels map[string]string
@@ -30,6 +35,9 @@ func (c Config) Validate() error {
 	}
 	if c.Via != "" && c.Via != ViaHTTP && c.Via != ViaMQTT {
 		return fmt.Errorf("sim: --via %q: want %s or %s", c.Via, ViaHTTP, ViaMQTT)
+	}
+	if c.ReceiptQoS != 0 && c.ReceiptQoS != 1 {
+		return fmt.Errorf("sim: --receipt-qos %d: want 0 or 1", c.ReceiptQoS)
 	}
 	return c.Schedule.Validate()
 }
