@@ -45,8 +45,8 @@ func (f *simFlags) register(c *cobra.Command) {
 
 func (f *simFlags) config(e *env) sim.Config {
 	return sim.Config{
-		Devices: f.devices,
-		Seed:    f.seed,
+		Devices:    f.devices,
+		Seed:       f.seed,
 		Via:        f.via,
 		ReceiptQoS: f.qos,
 		Schedule: sim.Schedule{

@@ -10,15 +10,15 @@ import (
 
 // Config is one simulation: a fleet and its schedule.
 type Config struct {
-	Devices  int
-	Seed     string // derives the device keys; the same seed is the same fleet
-	Via      string // ViaHTTP or ViaMQTT, for the report
+	Devices int
+	Seed    string // derives the device keys; the same seed is the same fleet
+	Via     string // ViaHTTP or ViaMQTT, for the report
 	// ReceiptQoS is the QoS of the MQTT devices' subscriptions to their
 	// receipts and errors: 1 (the broker keeps an answer until the device
 	// acknowledges it) or 0 (at most once: a device that misses one sends
 	// the reading again and gets the duplicate's receipt).
 	ReceiptQoS int
-	Schedule Schedule
+	Schedule   Schedule
 	// Labels are given to the devices the run registers, beside source=sim.
 	Labels map[string]string
 	// Progress receives a line as each stage starts; nil means none.
