@@ -214,7 +214,7 @@ const cometConfigHeader = `# CometBFT configuration of an iotledger node. iotled
 #                                      the app hash CometBFT makes the next one at once,
 #                                      and its header completes the readings' receipts.
 #   mempool.max_tx_bytes = 4 MiB       a batch transaction holds up to 4,096 readings.
-#   mempool.max_txs_bytes = 1 GiB, size = 10000
+#   mempool.max_txs_bytes = 64 MiB, size = 10000
 #                                      the mempool counts batches, not readings.
 #   tx_index.indexer = "null"          the app indexes readings itself; CometBFT's
 #                                      index would store every batch again.
