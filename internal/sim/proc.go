@@ -60,6 +60,9 @@ var Stores = []string{"iotledger.db", "blockstore.db", "cs.wal", "state.db", "ev
 func dataSizes(dir string) (total int64, stores map[string]int64, err error) {
 	stores = map[string]int64{}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed while the walk ran: a running node's temporary file
+		}
 		if err != nil {
 			return err
 		}
@@ -67,6 +70,9 @@ func dataSizes(dir string) (total int64, stores map[string]int64, err error) {
 			return nil
 		}
 		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
