@@ -214,7 +214,7 @@ func TestVerifyTraceForgeries(t *testing.T) {
 		},
 		want:    receipt.CheckValidatorSet,
 		wantErr: receipt.ErrTrace,
-		saying:  "block 6 of the trace is of height 42, not below the receipt's block 42",
+		saying:  "trace entry 7 of 7 is block 42, not below the receipt's block 42",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

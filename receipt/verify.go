@@ -299,7 +299,8 @@ const (
 func (v *verifier) trace() (string, error) {
 	sh := v.header
 	if len(v.r.Trace) == 0 {
-		return fmt.Sprintf("the genesis set of %d validators (no change before block %d)", v.trusted.Size(), sh.Height), nil
+		n := v.trusted.Size()
+		return fmt.Sprintf("the genesis set of %d %s (no change before block %d)", n, plural(n, "validator", "validators"), sh.Height), nil
 	}
 	if v.r.ChainID != v.chainID {
 		return "", fmt.Errorf("%w: receipt of chain %q, genesis of chain %q", ErrChainID, v.r.ChainID, v.chainID)
@@ -309,10 +310,10 @@ func (v *verifier) trace() (string, error) {
 	for i, raw := range v.r.Trace {
 		lb, err := decodeLightBlock(raw, v.chainID)
 		if err != nil {
-			return "", fmt.Errorf("%w: block %d of the trace: %w", ErrTrace, i, err)
+			return "", fmt.Errorf("%w: trace entry %d of %d: %w", ErrTrace, i+1, len(v.r.Trace), err)
 		}
 		if lb.Height >= sh.Height {
-			return "", fmt.Errorf("%w: block %d of the trace is of height %d, not below the receipt's block %d", ErrTrace, i, lb.Height, sh.Height)
+			return "", fmt.Errorf("%w: trace entry %d of %d is block %d, not below the receipt's block %d", ErrTrace, i+1, len(v.r.Trace), lb.Height, sh.Height)
 		}
 		if prev == nil {
 			if got, want := lb.ValidatorSet.Hash(), v.trusted.Hash(); !bytes.Equal(got, want) {
