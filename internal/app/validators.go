@@ -233,7 +233,7 @@ func checkChange(chainID string, set []Validator, c tx.ValidatorChange, consent 
 	switch c.Action {
 	case tx.ValidatorAdd:
 		if i >= 0 {
-			return fail(CodeValidatorExists, "%s is a validator already (power %d); to change its power, propose --power", vname(c.Key), set[i].Power)
+			return fail(CodeValidatorExists, "%s is a validator already (power %d); to change its power, propose --set-power", vname(c.Key), set[i].Power)
 		}
 		if consent != nil && !zip215.Verify(c.Key, tx.ValidatorConsentMessage(chainID, c.Key), consent) {
 			return fail(CodeBadValidatorConsent, "the consent does not verify with the key of %s for chain %s: the new validator signs it with `iotledger validator consent` on its own home", vname(c.Key), chainID)
@@ -434,8 +434,6 @@ func (x *execution) endValidators() ([]abci.ValidatorUpdate, error) {
 	if len(applied) == 0 {
 		return nil, nil
 	}
-	x.stage.Set([]byte(keyValidatorSet), mustEncode(set))
-	x.stage.Set(ValidatorSetKey(x.height+2), mustEncode(&ValidatorSetChange{Height: x.height + 2, Proposals: applied, Set: set}))
 	var updates []abci.ValidatorUpdate
 	for _, v := range set { // changed and added
 		if i := find(before, v.Key); i < 0 || before[i].Power != v.Power {
@@ -447,7 +445,12 @@ func (x *execution) endValidators() ([]abci.ValidatorUpdate, error) {
 			updates = append(updates, abci.ValidatorUpdate{Power: 0, PubKeyType: cmted25519.KeyType, PubKeyBytes: bytes.Clone(v.Key)})
 		}
 	}
+	if len(updates) == 0 {
+		return nil, nil // the changes undid each other: CometBFT's set stays
+	}
 	sort.Slice(updates, func(i, j int) bool { return bytes.Compare(updates[i].PubKeyBytes, updates[j].PubKeyBytes) < 0 })
+	x.stage.Set([]byte(keyValidatorSet), mustEncode(set))
+	x.stage.Set(ValidatorSetKey(x.height+2), mustEncode(&ValidatorSetChange{Height: x.height + 2, Proposals: applied, Set: set}))
 	return updates, nil
 }
 
