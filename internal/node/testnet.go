@@ -35,8 +35,8 @@ type TestnetOptions struct {
 	// not in the genesis validator set: full nodes, or validators to add
 	// with a validator set change.
 	NonValidators int
-	ChainID    string // default: iotledger-<random>
-	BasePort   int    // default: DefaultTestnetBasePort
+	ChainID       string // default: iotledger-<random>
+	BasePort      int    // default: DefaultTestnetBasePort
 	// Token names the chain's token (default app.DefaultToken); Balances
 	// are its genesis allocations.
 	Token    string
@@ -48,11 +48,11 @@ type TestnetNode struct {
 	Name      string // node0, node1, ...
 	Validator bool   // in the genesis validator set
 	Home      string
-	ID   string // CometBFT node id
-	P2P  string // HOST:PORT
-	RPC  string
-	API  string
-	MQTT string
+	ID        string // CometBFT node id
+	P2P       string // HOST:PORT
+	RPC       string
+	API       string
+	MQTT      string
 }
 
 // testnetPorts are node i's ports, in the order of TestnetNode's addresses.
