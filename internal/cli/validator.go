@@ -142,7 +142,7 @@ func describeProposal(p *client.ValidatorProposal) string {
 	case "applied":
 		state = fmt.Sprintf("applied in block %d, the new set signs from block %d", p.ClosedHeight, p.Effective)
 	case "expired":
-		state = fmt.Sprintf("expired at block %d with %d approvals", p.ClosedHeight, len(p.Approvals))
+		state = fmt.Sprintf("expired at block %d with %d of %d voting power approving", p.ClosedHeight, p.ApprovedPower, p.TotalPower)
 	default:
 		state = fmt.Sprintf("dropped at block %d: %s", p.ClosedHeight, p.Reason)
 	}
@@ -283,14 +283,6 @@ they reach more than two thirds of the voting power.`,
 			if err != nil {
 				return err
 			}
-			key, err := base64.StdEncoding.DecodeString(p.Validator.PubKey)
-			if err != nil {
-				return fmt.Errorf("the node answered proposal %d with a key that is not base64: %w", id, err)
-			}
-			k, err := node.LoadValidatorKey(e.homeDir(""))
-			if err != nil {
-				return err
-			}
 			switch p.Status {
 			case "applied":
 				return fmt.Errorf("proposal %d (%s) was applied in block %d; the new set signs from block %d", id, describeChange(p), p.ClosedHeight, p.Effective)
@@ -298,6 +290,14 @@ they reach more than two thirds of the voting power.`,
 				return fmt.Errorf("proposal %d (%s) expired at block %d; propose the change again", id, describeChange(p), p.ClosedHeight)
 			case "dropped":
 				return fmt.Errorf("proposal %d (%s) was dropped at block %d: %s", id, describeChange(p), p.ClosedHeight, p.Reason)
+			}
+			key, err := base64.StdEncoding.DecodeString(p.Validator.PubKey)
+			if err != nil {
+				return fmt.Errorf("the node answered proposal %d with a key that is not base64: %w", id, err)
+			}
+			k, err := node.LoadValidatorKey(e.homeDir(""))
+			if err != nil {
+				return err
 			}
 			e.printf("approving proposal %d: %s\n", id, describeChange(p))
 			s, err := e.txSender(e.ctx)
