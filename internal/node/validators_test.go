@@ -13,6 +13,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/node"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
 	"github.com/iotledger/iotledger/tx"
@@ -158,5 +159,18 @@ func TestNodeValidatorChangeReceipts(t *testing.T) {
 		if got := checks[4].Detail; got != tc.detail {
 			t.Errorf("receipt of seq %d: %q, want %q", tc.seq, got, tc.detail)
 		}
+	}
+
+	// The set, the proposals and the changes are covered state: audit
+	// recomputes every digest with them and finds nothing.
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	report, err := node.Audit(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(report.Findings) != 0 || report.Headers < after {
+		t.Errorf("audit: %d headers compared, findings %v; want at least %d and none", report.Headers, report.Findings, after)
 	}
 }
