@@ -256,7 +256,7 @@ and its approvals so far; other validators approve it with
 	c.Flags().StringVar(&removeKey, "remove", "", "remove this validator (address or key)")
 	c.Flags().StringVar(&powerKey, "set-power", "", "set this validator's power (address or key) to --power")
 	c.Flags().Int64Var(&power, "power", 0, "the voting power, for --add and --set-power")
-	c.Flags().StringVar(&consent, "consent", "", "for --add: the new validator's consent signature (base64), from `iotledger validator consent`")
+	c.Flags().StringVar(&consent, "consent", "", "for --add: the new validator's consent signature (base64), which iotledger validator consent prints on its home")
 	return c
 }
 
