@@ -11,11 +11,16 @@ import "github.com/iotledger/iotledger/receipt/format"
 // format.Receipt.
 type Receipt = format.Receipt
 
-// Limits and version of the format.
+// LightBlock is one block of a validator trace; see format.LightBlock.
+type LightBlock = format.LightBlock
+
+// Limits and versions of the format.
 const (
-	Version  = format.Version
-	MaxSize  = format.MaxSize
-	MaxProof = format.MaxProof
+	Version      = format.Version
+	VersionTrace = format.VersionTrace
+	MaxSize      = format.MaxSize
+	MaxProof     = format.MaxProof
+	MaxTrace     = format.MaxTrace
 )
 
 // Errors that Parse returns.

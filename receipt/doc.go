@@ -12,7 +12,11 @@
 // carries a valid signature by that key. It proves nothing about the reading's
 // content beyond the device's own claim (its clock, its values), and it trusts
 // the quorum: if more than a third of the voting power is dishonest, it can
-// sign anything.
+// sign anything. When the validator set changed before the reading's block,
+// "that chain's validator set" is the set that signed the block, reached
+// from the genesis set by changes each signed by more than two thirds of
+// the set before it; a receipt is then only as good as the least honest
+// of those sets while it was current.
 //
 // # What the caller supplies
 //
@@ -26,7 +30,7 @@
 //
 // # The checks, in order
 //
-// [Verify] makes five checks and stops at the first that fails. It returns the
+// [Verify] makes six checks and stops at the first that fails. It returns the
 // checks it made, each with a detail a person can read; on failure the last
 // one has OK false and the error is a *[CheckError] naming it.
 //
@@ -53,28 +57,66 @@
 //     in block H is proven by header H+1. The app hash also binds TreeSize:
 //     an inclusion proof can be valid for several tree sizes, but only one
 //     size is committed.
-//  5. "block signed by validators": the header's chain id, the receipt's and
+//  5. "validator set followed from genesis": without a trace, nothing to
+//     follow: the block must be signed by the genesis set (check 6). With
+//     one, see below: the trace leads, one change of the set at a time, from
+//     the genesis set to the set that signed the receipt's block.
+//  6. "block signed by validators": the header's chain id, the receipt's and
 //     the genesis' are the same; the validator set in the receipt hashes to
-//     the header's ValidatorsHash and is the genesis validator set; and
-//     CometBFT's own light-client code accepts the header and its commit:
-//     SignedHeader.ValidateBasic and
-//     ValidatorSet.VerifyCommitLightAllSignatures with the set built from the
-//     genesis, which checks every signature in the commit and requires the
-//     signers of the block to hold more than two thirds of the voting power.
+//     the header's ValidatorsHash and is the genesis validator set, or the
+//     set the trace leads to (the last step of the trace, from its last
+//     block to this header, is taken here); and CometBFT's own light-client
+//     code accepts the header and its commit: SignedHeader.ValidateBasic and
+//     ValidatorSet.VerifyCommitLightAllSignatures, which checks every
+//     signature in the commit and requires the signers of the block to hold
+//     more than two thirds of the voting power.
 //
-// Validator set changes are not followed yet: a receipt whose validator set is
-// not the genesis set fails check 5 with [ErrNotGenesisSet]. When they are,
-// the receipt will carry the chain of headers that CometBFT's light client
-// (package light) verifies from the genesis set to the receipt's block; the
-// light package is not used today because its entry points start from a
-// trusted header and a trusting period measured against the wall clock,
-// while a receipt starts from a genesis and must verify the same forever.
+// # Validator set changes
+//
+// The validators can change their set on a running chain (package
+// internal/app: a change approved by more than two thirds of the voting
+// power). CometBFT applies a change decided in block H from block H+2 on,
+// and every header names the set that signs it (ValidatorsHash) and the set
+// that signs the next block (NextValidatorsHash). A receipt of a block
+// signed by another set than the genesis one (version [VersionTrace])
+// carries a trace ([Receipt].Trace): for each change, at block C, the
+// blocks C-1 and C with their commits and validator sets, as CometBFT's
+// LightBlock. Verify follows it with CometBFT's light client:
+//
+//   - the first block of the trace must be signed by more than two thirds
+//     of the genesis set (ValidatorSet.VerifyCommitLight), as a receipt
+//     without trace is;
+//   - every next block, and at last the receipt's own header, is checked
+//     from the one before with light.Verify: an adjacent block
+//     (light.VerifyAdjacent) must be signed by more than two thirds of the
+//     set the block before names as next; a later block
+//     (light.VerifyNonAdjacent) must be signed by the same set as the block
+//     before, and Verify refuses a skip across a change of the set. So each
+//     set vouches for the next with more than two thirds of its power, as a
+//     light client that verifies every block would see it, without carrying
+//     the blocks between changes.
+//
+// CometBFT's skipping verification would accept a jump to a block signed
+// by a set that holds only a third of the trusted set's power; such a
+// jump is refused here, because a receipt is checked offline years after
+// the fact, when validators that have left the set (and hold no stake in
+// it) can sign whatever they like. For the same reason the light
+// client's trusting period cannot apply: its entry points take the current
+// time and a trusting period, and a receipt must verify the same on any
+// day. Verify passes, for each step, the time of the block it verifies as
+// the current time and a trusting period of about 146 years, so those
+// arguments check only that the trace's times go forward. What is trusted
+// instead is said in "What a receipt proves" above: the genesis set, and
+// every set after it while it was the chain's.
 //
 // # Encoding
 //
 // A receipt is a JSON object (see [Receipt] for the fields); [Parse] refuses
-// fields it does not know, so a new field needs a new [Version]. Byte strings are
-// standard base64 with padding, as Go's encoding/json writes []byte. The
+// fields it does not know, so a new field needs a new version: the trace
+// came with version 2 ([VersionTrace]), and a receipt without one is still
+// written as version 1, which verifiers that know only version 1 read.
+// Byte strings are standard base64 with padding, as Go's encoding/json
+// writes []byte. The
 // signed header and the validator set are embedded as JSON values in
 // CometBFT's own encoding (github.com/cometbft/cometbft/libs/json, as the
 // node's RPC writes them: 64-bit integers as strings, hashes and addresses as
@@ -82,5 +124,6 @@
 // The validator set is a types.ValidatorSet with its proposer, whose
 // validators are in the set's canonical order (by voting power, then
 // address), the order the header's ValidatorsHash and the commit's
-// signatures use.
+// signatures use. Each block of the trace is an object with the same two
+// fields, "signed_header" and "validator_set" (CometBFT's LightBlock).
 package receipt

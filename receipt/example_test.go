@@ -43,6 +43,7 @@ func Example() {
 	// ok   device id matches key: the key derives device id dev1sghjqgc5hqg4e5n5quy5jegp3g2dgwwswzgm8s
 	// ok   inclusion in the log: leaf 5 of a log of size 7
 	// ok   root committed by block's app hash: block 41 app hash
+	// ok   validator set followed from genesis: the genesis set of 4 validators (no change before block 42)
 	// ok   block signed by validators: validators holding 40 of 40 voting power signed block 42
 	// receipt verifies
 }

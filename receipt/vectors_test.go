@@ -1,11 +1,13 @@
 package receipt_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 
@@ -23,9 +25,10 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 // Files under testdata, all rewritten by -update.
 const (
-	receiptFile = "testdata/receipt.json" // the standard fixture's receipt
-	genesisFile = "testdata/genesis.json" // its chain's genesis
-	mutatedDir  = "testdata/mutated"      // receipts that must fail, see mutatedVectors
+	receiptFile = "testdata/receipt.json"       // the standard fixture's receipt
+	traceFile   = "testdata/receipt-trace.json" // the traced fixture's receipt: three validator set changes
+	genesisFile = "testdata/genesis.json"       // its chain's genesis
+	mutatedDir  = "testdata/mutated"            // receipts that must fail, see mutatedVectors
 	fuzzDir     = "testdata/fuzz/FuzzVerify"
 
 	inclusionFuzzDir = "testdata/fuzz/FuzzInclusion"
@@ -51,7 +54,8 @@ var inclusionSeeds = []struct {
 }
 
 // mutatedVectors are checked in under mutatedDir: each must fail against
-// genesisFile at the named check.
+// genesisFile at the named check. Those named trace-* are changed copies
+// of traceFile.
 var mutatedVectors = []struct {
 	name  string
 	check string
@@ -151,6 +155,49 @@ var mutatedVectors = []struct {
 		r.SignedHeader = receiptfix.JSON(&types.SignedHeader{Header: &h, Commit: std.Header.Commit})
 		return r
 	},
+}, {
+	name: "trace-validator-power-raised", check: receipt.CheckValidatorSet,
+	build: func() *receipt.Receipt {
+		vs := traced.Trace[1].ValidatorSet.Copy()
+		vs.Validators[0].VotingPower = 30
+		r := clone(traced.Receipt)
+		r.Trace[1].Validators = receiptfix.JSON(vs)
+		return r
+	},
+}, {
+	name: "trace-change-skipped", check: receipt.CheckValidatorSet,
+	build: func() *receipt.Receipt {
+		r := clone(traced.Receipt)
+		r.Trace = append(r.Trace[:1], r.Trace[2:]...) // block 20, the first of validator 4
+		return r
+	},
+}, {
+	name: "trace-signature-flipped", check: receipt.CheckValidatorSet,
+	build: func() *receipt.Receipt {
+		sh := *traced.Trace[3].SignedHeader // block 30
+		c := *sh.Commit
+		c.Signatures = slices.Clone(c.Signatures)
+		c.Signatures[0].Signature = bytes.Clone(c.Signatures[0].Signature)
+		c.Signatures[0].Signature[10] ^= 1
+		sh.Commit = &c
+		r := clone(traced.Receipt)
+		r.Trace[3].SignedHeader = receiptfix.JSON(&sh)
+		return r
+	},
+}, {
+	name: "trace-removed", check: receipt.CheckCommit,
+	build: func() *receipt.Receipt {
+		r := clone(traced.Receipt)
+		r.Trace = nil
+		return r
+	},
+}, {
+	name: "trace-last-change-skipped", check: receipt.CheckCommit,
+	build: func() *receipt.Receipt {
+		r := clone(traced.Receipt)
+		r.Trace = r.Trace[:4] // up to block 30; validator 3 left at 35
+		return r
+	},
 }}
 
 // goldenFiles returns the contents every file under testdata must have.
@@ -158,9 +205,11 @@ func goldenFiles(t *testing.T) map[string][]byte {
 	t.Helper()
 	files := map[string][]byte{
 		receiptFile: must(std.Receipt.Marshal()),
+		traceFile:   must(traced.Receipt.Marshal()),
 		genesisFile: must(std.GenesisJSON()),
 	}
 	files[filepath.Join(fuzzDir, "receipt")] = fuzzSeed(files[receiptFile])
+	files[filepath.Join(fuzzDir, "receipt-trace")] = fuzzSeed(files[traceFile])
 	for _, s := range inclusionSeeds {
 		files[filepath.Join(inclusionFuzzDir, s.name)] = fmt.Appendf(nil,
 			"go test fuzz v1\nuint64(%d)\nuint64(%d)\nuint64(%d)\nuint64(%d)\nbyte(%d)\nuint16(%d)\nbyte(%d)\n",
@@ -244,7 +293,22 @@ func TestVectors(t *testing.T) {
 			{Name: receipt.CheckDeviceID, OK: true, Detail: "the key derives device id dev1sghjqgc5hqg4e5n5quy5jegp3g2dgwwswzgm8s"},
 			{Name: receipt.CheckInclusion, OK: true, Detail: "leaf 5 of a log of size 7"},
 			{Name: receipt.CheckAppHash, OK: true, Detail: "block 41 app hash"},
+			{Name: receipt.CheckValidatorSet, OK: true, Detail: "the genesis set of 4 validators (no change before block 42)"},
 			{Name: receipt.CheckCommit, OK: true, Detail: "validators holding 40 of 40 voting power signed block 42"},
+		}
+		if diff := cmp.Diff(checks, want); diff != "" {
+			t.Errorf("checks (-got +want):\n%s", diff)
+		}
+	})
+	t.Run("receipt-trace.json", func(t *testing.T) {
+		checks := mustPass(t, loadReceipt(t, traceFile), g)
+		want := []receipt.Check{
+			{Name: receipt.CheckDeviceSignature, OK: true, Detail: "device dev1sghjqgc5hqg4e5n5quy5jegp3g2dgwwswzgm8s seq 105"},
+			{Name: receipt.CheckDeviceID, OK: true, Detail: "the key derives device id dev1sghjqgc5hqg4e5n5quy5jegp3g2dgwwswzgm8s"},
+			{Name: receipt.CheckInclusion, OK: true, Detail: "leaf 5 of a log of size 7"},
+			{Name: receipt.CheckAppHash, OK: true, Detail: "block 41 app hash"},
+			{Name: receipt.CheckValidatorSet, OK: true, Detail: "3 changes (at blocks 20, 30, 35) followed from the genesis set by CometBFT light-client verification of 6 blocks"},
+			{Name: receipt.CheckCommit, OK: true, Detail: "validators holding 45 of 45 voting power signed block 42"},
 		}
 		if diff := cmp.Diff(checks, want); diff != "" {
 			t.Errorf("checks (-got +want):\n%s", diff)

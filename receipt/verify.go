@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/cometbft/cometbft/crypto"
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/crypto/secp256k1"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
+	"github.com/cometbft/cometbft/light"
 	"github.com/cometbft/cometbft/types"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -25,6 +29,7 @@ const (
 	CheckDeviceID        = "device id matches key"
 	CheckInclusion       = "inclusion in the log"
 	CheckAppHash         = "root committed by block's app hash"
+	CheckValidatorSet    = "validator set followed from genesis"
 	CheckCommit          = "block signed by validators"
 )
 
@@ -41,7 +46,8 @@ var (
 	ErrAppHash       = errors.New("receipt: the block's app hash does not commit to the log root, size and state digest")
 	ErrChainID       = errors.New("receipt: chain id differs from the genesis")
 	ErrValidators    = errors.New("receipt: the validator set is not the one the header commits to")
-	ErrNotGenesisSet = errors.New("receipt: the validator set is not the genesis validator set; validator set changes are not supported yet")
+	ErrNotGenesisSet = errors.New("receipt: the validator set is not the genesis validator set, and the receipt carries no validator trace to it")
+	ErrTrace         = errors.New("receipt: the validator trace does not lead from the genesis validator set to the receipt's block")
 	ErrCommit        = errors.New("receipt: the commit does not prove the block was signed by more than two thirds of the voting power")
 	ErrGenesis       = errors.New("receipt: invalid genesis")
 
@@ -71,7 +77,7 @@ func (e *CheckError) Unwrap() error { return e.Err }
 // MismatchError is the evidence of a failed comparison: the value a check
 // computed from the receipt and the value it had to equal.
 type MismatchError struct {
-	Err  error  // ErrInclusion, ErrAppHash, ErrValidators or ErrNotGenesisSet
+	Err  error  // ErrInclusion, ErrAppHash, ErrValidators, ErrNotGenesisSet or ErrTrace
 	Got  []byte // computed from the receipt
 	Want []byte // committed to (the log root, the header) or trusted (the genesis)
 }
@@ -102,8 +108,11 @@ func Verify(r *Receipt, genesis *types.GenesisDoc) ([]Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r.Version != Version {
-		return nil, fmt.Errorf("%w: version %d, this verifier reads version %d", ErrVersion, r.Version, Version)
+	if r.Version != Version && r.Version != VersionTrace {
+		return nil, fmt.Errorf("%w: version %d, this verifier reads versions %d and %d", ErrVersion, r.Version, Version, VersionTrace)
+	}
+	if r.Version == Version && len(r.Trace) > 0 {
+		return nil, fmt.Errorf("%w: a version %d receipt carries a validator trace; a trace needs version %d", ErrMalformed, Version, VersionTrace)
 	}
 	v := &verifier{r: r, chainID: genesis.ChainID, trusted: trusted}
 	steps := []struct {
@@ -114,6 +123,7 @@ func Verify(r *Receipt, genesis *types.GenesisDoc) ([]Check, error) {
 		{CheckDeviceID, v.deviceID},
 		{CheckInclusion, v.inclusion},
 		{CheckAppHash, v.appHash},
+		{CheckValidatorSet, v.trace},
 		{CheckCommit, v.commit},
 	}
 	checks := make([]Check, 0, len(steps))
@@ -148,6 +158,7 @@ type verifier struct {
 	trusted *types.ValidatorSet // built from the genesis
 	signed  *reading.Signed     // after deviceSignature
 	header  *types.SignedHeader // after appHash
+	last    *types.LightBlock   // after trace: the trace's last block, nil without a trace
 }
 
 func (v *verifier) deviceSignature() (string, error) {
@@ -232,15 +243,27 @@ func (v *verifier) commit() (string, error) {
 	if !bytes.Equal(hash, sh.ValidatorsHash) {
 		return "", &MismatchError{Err: ErrValidators, Got: hash, Want: sh.ValidatorsHash}
 	}
-	if want := trusted.Hash(); !bytes.Equal(hash, want) {
-		return "", &MismatchError{Err: ErrNotGenesisSet, Got: hash, Want: want}
+	if v.last == nil {
+		if want := trusted.Hash(); !bytes.Equal(hash, want) {
+			return "", &MismatchError{Err: ErrNotGenesisSet, Got: hash, Want: want}
+		}
 	}
 	if err := sh.ValidateBasic(chainID); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrCommit, err)
 	}
-	// The set from the genesis, not the decoded one: they hash the same, so
-	// they hold the same keys and powers in the same order, and the genesis
-	// set was built by CometBFT's constructor, not by a JSON decoder.
+	if v.last != nil {
+		// The last step of the trace: from its last block to this one.
+		if err := step(v.last, &types.LightBlock{SignedHeader: sh, ValidatorSet: vals}); err != nil {
+			return "", fmt.Errorf("%w: from block %d of the trace to the receipt's block %d: %w", ErrTrace, v.last.Height, sh.Height, err)
+		}
+		// The set the trace leads to, which step checked against the
+		// trace, signs; decoded from JSON like every set of the trace.
+		trusted = vals
+	}
+	// Without a trace, the set from the genesis, not the decoded one: they
+	// hash the same, so they hold the same keys and powers in the same
+	// order, and the genesis set was built by CometBFT's constructor, not
+	// by a JSON decoder.
 	c := sh.Commit
 	if err := trusted.VerifyCommitLightAllSignatures(chainID, c.BlockID, sh.Height, c); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrCommit, err)
@@ -254,6 +277,112 @@ func (v *verifier) commit() (string, error) {
 	}
 	return fmt.Sprintf("validators holding %d of %d voting power signed block %d",
 		signed, trusted.TotalVotingPower(), sh.Height), nil
+}
+
+// Parameters of CometBFT's light-client verification for a receipt, which
+// must verify the same whenever it is checked, so reads no clock. Each step
+// is verified as of the time of the header it reaches: now is that time,
+// and the clock drift of one nanosecond is what CometBFT needs to accept a
+// header from "now". The trusting period, about 146 years, never ends: a
+// trace instead follows every change of the validator set, so each set
+// vouches for the next with more than two thirds of its power (see the
+// package documentation).
+const (
+	traceTrustingPeriod = time.Duration(1 << 62)
+	traceClockDrift     = time.Nanosecond
+)
+
+// trace follows the receipt's validator trace from the genesis set: its
+// first block must be signed by more than two thirds of the genesis set,
+// and every next block is verified from the one before by step. The
+// commit check takes the last step, to the receipt's own block.
+func (v *verifier) trace() (string, error) {
+	sh := v.header
+	if len(v.r.Trace) == 0 {
+		n := v.trusted.Size()
+		return fmt.Sprintf("the genesis set of %d %s (no change before block %d)", n, plural(n, "validator", "validators"), sh.Height), nil
+	}
+	if v.r.ChainID != v.chainID {
+		return "", fmt.Errorf("%w: receipt of chain %q, genesis of chain %q", ErrChainID, v.r.ChainID, v.chainID)
+	}
+	var changes []string
+	var prev *types.LightBlock
+	for i, raw := range v.r.Trace {
+		lb, err := decodeLightBlock(raw, v.chainID)
+		if err != nil {
+			return "", fmt.Errorf("%w: trace entry %d of %d: %w", ErrTrace, i+1, len(v.r.Trace), err)
+		}
+		if lb.Height >= sh.Height {
+			return "", fmt.Errorf("%w: trace entry %d of %d is block %d, not below the receipt's block %d", ErrTrace, i+1, len(v.r.Trace), lb.Height, sh.Height)
+		}
+		if prev == nil {
+			if got, want := lb.ValidatorSet.Hash(), v.trusted.Hash(); !bytes.Equal(got, want) {
+				return "", &MismatchError{Err: fmt.Errorf("%w: block %d, the first of the trace, is not signed by the genesis validator set", ErrTrace, lb.Height), Got: got, Want: want}
+			}
+			if err := v.trusted.VerifyCommitLight(v.chainID, lb.Commit.BlockID, lb.Height, lb.Commit); err != nil {
+				return "", fmt.Errorf("%w: block %d, the first of the trace: %w", ErrTrace, lb.Height, err)
+			}
+		} else {
+			if err := step(prev, lb); err != nil {
+				return "", fmt.Errorf("%w: from block %d to block %d: %w", ErrTrace, prev.Height, lb.Height, err)
+			}
+			if !bytes.Equal(prev.ValidatorsHash, lb.ValidatorsHash) {
+				changes = append(changes, strconv.FormatInt(lb.Height, 10))
+			}
+		}
+		prev = lb
+	}
+	v.last = prev
+	if !bytes.Equal(prev.NextValidatorsHash, prev.ValidatorsHash) {
+		changes = append(changes, strconv.FormatInt(prev.Height+1, 10))
+	}
+	return fmt.Sprintf("%d %s (at %s %s) followed from the genesis set by CometBFT light-client verification of %d %s",
+		len(changes), plural(len(changes), "change", "changes"), plural(len(changes), "block", "blocks"), strings.Join(changes, ", "),
+		len(v.r.Trace), plural(len(v.r.Trace), "block", "blocks")), nil
+}
+
+// step verifies next from prev, a block already trusted, with CometBFT's
+// light client (light.Verify): an adjacent block must be signed by more
+// than two thirds of the set prev names as next; a later one must be
+// signed by the same set as prev, and by more than two thirds of it, so a
+// trace can skip blocks but never a change of the set.
+func step(prev, next *types.LightBlock) error {
+	if next.Height > prev.Height+1 && !bytes.Equal(next.ValidatorsHash, prev.ValidatorsHash) {
+		return fmt.Errorf("blocks %d and %d are signed by different validator sets and the trace holds no block between them: a change of the set is skipped", prev.Height, next.Height)
+	}
+	return light.Verify(prev.SignedHeader, prev.ValidatorSet, next.SignedHeader, next.ValidatorSet,
+		traceTrustingPeriod, next.Time, traceClockDrift, light.DefaultTrustLevel)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// decodeLightBlock decodes and checks one block of a trace: a signed header
+// of chainID and the validator set its header names.
+func decodeLightBlock(raw LightBlock, chainID string) (*types.LightBlock, error) {
+	if len(raw.SignedHeader) == 0 {
+		return nil, fmt.Errorf("%w: no signed header", ErrMalformed)
+	}
+	var sh types.SignedHeader
+	if err := cmtjson.Unmarshal(raw.SignedHeader, &sh); err != nil {
+		return nil, fmt.Errorf("%w: signed header: %v", ErrMalformed, err)
+	}
+	if sh.Header == nil || sh.Commit == nil {
+		return nil, fmt.Errorf("%w: signed header without header or commit", ErrMalformed)
+	}
+	vals, err := decodeValidators(raw.Validators)
+	if err != nil {
+		return nil, err
+	}
+	lb := &types.LightBlock{SignedHeader: &sh, ValidatorSet: vals}
+	if err := lb.ValidateBasic(chainID); err != nil {
+		return nil, err
+	}
+	return lb, nil
 }
 
 // decodeValidators decodes and checks a validator set from a receipt.

@@ -28,6 +28,7 @@ var allChecks = []string{
 	receipt.CheckDeviceID,
 	receipt.CheckInclusion,
 	receipt.CheckAppHash,
+	receipt.CheckValidatorSet,
 	receipt.CheckCommit,
 }
 
@@ -54,6 +55,12 @@ func clone(r *receipt.Receipt) *receipt.Receipt {
 	c.StateDigest = bytes.Clone(r.StateDigest)
 	c.SignedHeader = bytes.Clone(r.SignedHeader)
 	c.Validators = bytes.Clone(r.Validators)
+	if r.Trace != nil {
+		c.Trace = make([]receipt.LightBlock, len(r.Trace))
+		for i, lb := range r.Trace {
+			c.Trace[i] = receipt.LightBlock{SignedHeader: bytes.Clone(lb.SignedHeader), Validators: bytes.Clone(lb.Validators)}
+		}
+	}
 	return &c
 }
 
@@ -140,6 +147,7 @@ func TestVerifyGood(t *testing.T) {
 			"the key derives device id " + id,
 			"leaf 5 of a log of size 7",
 			"block 41 app hash",
+			"the genesis set of 4 validators (no change before block 42)",
 			"validators holding 40 of 40 voting power signed block 42",
 		},
 	}, {
@@ -151,6 +159,7 @@ func TestVerifyGood(t *testing.T) {
 			"the key derives device id " + id,
 			"leaf 5 of a log of size 7",
 			"block 41 app hash",
+			"the genesis set of 4 validators (no change before block 42)",
 			"validators holding 40 of 40 voting power signed block 42",
 		},
 	}, {
@@ -162,6 +171,7 @@ func TestVerifyGood(t *testing.T) {
 			"the key derives device id " + id,
 			"leaf 5 of a log of size 7",
 			"block 41 app hash",
+			"the genesis set of 4 validators (no change before block 42)",
 			"validators holding 30 of 40 voting power signed block 42",
 		},
 	}, {
@@ -173,6 +183,7 @@ func TestVerifyGood(t *testing.T) {
 			"the key derives device id " + id,
 			"leaf 5 of a log of size 7",
 			"block 41 app hash",
+			"the genesis set of 4 validators (no change before block 42)",
 			"validators holding 30 of 40 voting power signed block 42",
 		},
 	}, {
@@ -184,6 +195,7 @@ func TestVerifyGood(t *testing.T) {
 			receipt.RotatedKey,
 			"leaf 5 of a log of size 7",
 			"block 41 app hash",
+			"the genesis set of 4 validators (no change before block 42)",
 			"validators holding 40 of 40 voting power signed block 42",
 		},
 	}, {
@@ -195,6 +207,7 @@ func TestVerifyGood(t *testing.T) {
 			"the key derives device id " + deviceID(firstLeaf.Keys[0]),
 			"leaf 0 of a log of size 1",
 			"block 1 app hash",
+			"the genesis set of 4 validators (no change before block 2)",
 			"validators holding 40 of 40 voting power signed block 2",
 		},
 	}, {
@@ -206,6 +219,7 @@ func TestVerifyGood(t *testing.T) {
 			"the key derives device id " + deviceID(bigLog.Keys[63]),
 			"leaf 63 of a log of size 100",
 			"block 1000 app hash",
+			"the genesis set of 4 validators (no change before block 1001)",
 			"validators holding 40 of 40 voting power signed block 1001",
 		},
 	}}
@@ -718,9 +732,14 @@ func TestVerifyRefusesBadGenesis(t *testing.T) {
 
 func TestVerifyRefusesOtherVersion(t *testing.T) {
 	r := clone(std.Receipt)
-	r.Version = 2
+	r.Version = 3
 	if _, err := receipt.Verify(r, std.Genesis); !errors.Is(err, receipt.ErrVersion) {
 		t.Errorf("error %v, want %v", err, receipt.ErrVersion)
+	}
+	r = clone(traced.Receipt)
+	r.Version = receipt.Version
+	if _, err := receipt.Verify(r, std.Genesis); !errors.Is(err, receipt.ErrMalformed) {
+		t.Errorf("version 1 with a trace: error %v, want %v", err, receipt.ErrMalformed)
 	}
 	if _, err := receipt.Verify(nil, std.Genesis); !errors.Is(err, receipt.ErrMalformed) {
 		t.Errorf("nil receipt: error %v, want %v", err, receipt.ErrMalformed)
@@ -774,6 +793,10 @@ func TestParse(t *testing.T) {
 	bigReading := clone(std.Receipt)
 	bigReading.Reading = make([]byte, reading.MaxSize+1)
 	padded := append(bytes.Clone(good), bytes.Repeat([]byte(" "), receipt.MaxSize)...)
+	longTrace := clone(traced.Receipt)
+	for len(longTrace.Trace) <= receipt.MaxTrace {
+		longTrace.Trace = append(longTrace.Trace, receipt.LightBlock{SignedHeader: []byte("{}"), Validators: []byte("{}")})
+	}
 
 	tests := []struct {
 		name string
@@ -783,7 +806,10 @@ func TestParse(t *testing.T) {
 		{"good", good, nil},
 		{"trailing white space", append(bytes.Clone(good), " \n\t"...), nil},
 		{"larger than MaxSize", padded, receipt.ErrTooLarge},
-		{"version 2", replace(`"version": 1`, `"version": 2`), receipt.ErrVersion},
+		{"version 2 without a trace", replace(`"version": 1`, `"version": 2`), nil},
+		{"version 3", replace(`"version": 1`, `"version": 3`), receipt.ErrVersion},
+		{"version 1 with a trace", bytes.Replace(must(traced.Receipt.Marshal()), []byte(`"version": 2`), []byte(`"version": 1`), 1), receipt.ErrMalformed},
+		{"trace longer than MaxTrace", must(longTrace.Marshal()), receipt.ErrTooLarge},
 		{"version 0", replace(`"version": 1,`, ``), receipt.ErrVersion},
 		{"unknown field", replace(`"version": 1`, `"version": 1, "extra": true`), receipt.ErrMalformed},
 		{"second object", append(bytes.Clone(good), good...), receipt.ErrMalformed},
@@ -809,7 +835,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestMarshalParseRoundTrip(t *testing.T) {
-	for _, f := range []*receiptfix.Fixture{std, receiptfix.MustNew(t, receiptfix.Options{RotatedKey: true, Leaves: 1, Height: 1})} {
+	for _, f := range []*receiptfix.Fixture{std, traced, receiptfix.MustNew(t, receiptfix.Options{RotatedKey: true, Leaves: 1, Height: 1})} {
 		b, err := f.Receipt.Marshal()
 		if err != nil {
 			t.Fatal(err)
@@ -824,14 +850,22 @@ func TestMarshalParseRoundTrip(t *testing.T) {
 			t.Errorf("Marshal after Parse (-got +want):\n%s", diff)
 		}
 		want := clone(f.Receipt)
-		want.SignedHeader, want.Validators = nil, nil
-		gotHdr, gotVals := got.SignedHeader, got.Validators
-		got.SignedHeader, got.Validators = nil, nil
+		want.SignedHeader, want.Validators, want.Trace = nil, nil, nil
+		gotHdr, gotVals, gotTrace := got.SignedHeader, got.Validators, got.Trace
+		got.SignedHeader, got.Validators, got.Trace = nil, nil, nil
 		if diff := cmp.Diff(got, want); diff != "" {
 			t.Errorf("Parse(Marshal(r)) (-got +want):\n%s", diff)
 		}
 		if !jsonEqual(gotHdr, f.Receipt.SignedHeader) || !jsonEqual(gotVals, f.Receipt.Validators) {
 			t.Errorf("embedded CometBFT JSON changed in a round trip")
+		}
+		if len(gotTrace) != len(f.Receipt.Trace) {
+			t.Fatalf("trace of %d blocks after a round trip, want %d", len(gotTrace), len(f.Receipt.Trace))
+		}
+		for i, lb := range gotTrace {
+			if !jsonEqual(lb.SignedHeader, f.Receipt.Trace[i].SignedHeader) || !jsonEqual(lb.Validators, f.Receipt.Trace[i].Validators) {
+				t.Errorf("trace block %d changed in a round trip", i)
+			}
 		}
 	}
 }
@@ -863,6 +897,19 @@ func BenchmarkVerify(b *testing.B) {
 	r, g := std.Receipt, std.Genesis
 	for b.Loop() {
 		if _, err := receipt.Verify(r, g); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerifyTrace(b *testing.B) {
+	data := must(traced.Receipt.Marshal())
+	for b.Loop() {
+		r, err := receipt.Parse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := receipt.Verify(r, std.Genesis); err != nil {
 			b.Fatal(err)
 		}
 	}

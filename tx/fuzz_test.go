@@ -53,9 +53,16 @@ func seeds(t testing.TB) map[string][]byte {
 		"stop":           mustSign(t, owner, tx.TypeStopContract, 9, &tx.StopContract{Contract: "ctr-1"}),
 		"device_status":  mustSign(t, owner, tx.TypeDeviceStatus, 10, &tx.DeviceStatus{Device: devID, Status: "quarantined"}),
 		"bad_contract":   signBody(t, owner, body(t, 9, ownerPub, map[int]any{1: "acc1", 2: 5})),
-		"garbage":        []byte("not a transaction"),
-		"truncated":      tx.NewBatch([][]byte{r})[:40],
-		"noncanon_batch": append([]byte{0x82, 0x01, 0x98, 0x01}, enc(t, r)...),
+		"propose_validator": mustSign(t, owner, tx.TypeProposeValidator, 11, &tx.ProposeValidator{
+			ValidatorChange: tx.ValidatorChange{Action: tx.ValidatorAdd, Key: pubOf(next), Power: 10}, Consent: make([]byte, 64)}),
+		"remove_validator": mustSign(t, owner, tx.TypeProposeValidator, 12, &tx.ProposeValidator{
+			ValidatorChange: tx.ValidatorChange{Action: tx.ValidatorRemove, Key: pubOf(dev)}}),
+		"approve_validator": mustSign(t, dev, tx.TypeApproveValidator, 0, &tx.ApproveValidator{
+			Proposal: 3, ValidatorChange: tx.ValidatorChange{Action: tx.ValidatorPower, Key: pubOf(next), Power: 15}}),
+		"bad_validator_power": signBody(t, owner, body(t, 12, ownerPub, map[int]any{1: "add", 2: pubOf(next), 3: 0, 4: make([]byte, 64)})),
+		"garbage":             []byte("not a transaction"),
+		"truncated":           tx.NewBatch([][]byte{r})[:40],
+		"noncanon_batch":      append([]byte{0x82, 0x01, 0x98, 0x01}, enc(t, r)...),
 	}
 }
 
@@ -115,17 +122,19 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("Account %s is not the signer's", s.Account)
 			}
 			want := map[tx.Type]reflect.Type{
-				tx.TypeRegisterDevice: reflect.TypeFor[*tx.RegisterDevice](),
-				tx.TypeRevokeDevice:   reflect.TypeFor[*tx.RevokeDevice](),
-				tx.TypeRotateDevice:   reflect.TypeFor[*tx.RotateDevice](),
-				tx.TypeTransfer:       reflect.TypeFor[*tx.Transfer](),
-				tx.TypeSetDesired:     reflect.TypeFor[*tx.TwinPatch](),
-				tx.TypeReportState:    reflect.TypeFor[*tx.TwinPatch](),
-				tx.TypeDeployContract: reflect.TypeFor[*tx.DeployContract](),
-				tx.TypeCallContract:   reflect.TypeFor[*tx.CallContract](),
-				tx.TypeFundContract:   reflect.TypeFor[*tx.FundContract](),
-				tx.TypeStopContract:   reflect.TypeFor[*tx.StopContract](),
-				tx.TypeDeviceStatus:   reflect.TypeFor[*tx.DeviceStatus](),
+				tx.TypeRegisterDevice:   reflect.TypeFor[*tx.RegisterDevice](),
+				tx.TypeRevokeDevice:     reflect.TypeFor[*tx.RevokeDevice](),
+				tx.TypeRotateDevice:     reflect.TypeFor[*tx.RotateDevice](),
+				tx.TypeTransfer:         reflect.TypeFor[*tx.Transfer](),
+				tx.TypeSetDesired:       reflect.TypeFor[*tx.TwinPatch](),
+				tx.TypeReportState:      reflect.TypeFor[*tx.TwinPatch](),
+				tx.TypeDeployContract:   reflect.TypeFor[*tx.DeployContract](),
+				tx.TypeCallContract:     reflect.TypeFor[*tx.CallContract](),
+				tx.TypeFundContract:     reflect.TypeFor[*tx.FundContract](),
+				tx.TypeStopContract:     reflect.TypeFor[*tx.StopContract](),
+				tx.TypeDeviceStatus:     reflect.TypeFor[*tx.DeviceStatus](),
+				tx.TypeProposeValidator: reflect.TypeFor[*tx.ProposeValidator](),
+				tx.TypeApproveValidator: reflect.TypeFor[*tx.ApproveValidator](),
 			}[s.Type]
 			if reflect.TypeOf(s.Fields) != want {
 				t.Fatalf("type %v with fields %T", s.Type, s.Fields)

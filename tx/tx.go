@@ -48,17 +48,19 @@ type Type uint
 
 // Types of signed transaction.
 const (
-	TypeRegisterDevice Type = 1
-	TypeRevokeDevice   Type = 2
-	TypeRotateDevice   Type = 3
-	TypeTransfer       Type = 4
-	TypeSetDesired     Type = 5
-	TypeReportState    Type = 6
-	TypeDeployContract Type = 7
-	TypeCallContract   Type = 8
-	TypeFundContract   Type = 9
-	TypeStopContract   Type = 10
-	TypeDeviceStatus   Type = 11
+	TypeRegisterDevice   Type = 1
+	TypeRevokeDevice     Type = 2
+	TypeRotateDevice     Type = 3
+	TypeTransfer         Type = 4
+	TypeSetDesired       Type = 5
+	TypeReportState      Type = 6
+	TypeDeployContract   Type = 7
+	TypeCallContract     Type = 8
+	TypeFundContract     Type = 9
+	TypeStopContract     Type = 10
+	TypeDeviceStatus     Type = 11
+	TypeProposeValidator Type = 12
+	TypeApproveValidator Type = 13
 )
 
 func (t Type) String() string {
@@ -85,6 +87,10 @@ func (t Type) String() string {
 		return "stop_contract"
 	case TypeDeviceStatus:
 		return "device_status"
+	case TypeProposeValidator:
+		return "propose_validator"
+	case TypeApproveValidator:
+		return "approve_validator"
 	}
 	return fmt.Sprintf("type(%d)", uint(t))
 }
@@ -265,6 +271,73 @@ type StopContract struct {
 type DeviceStatus struct {
 	Device string `cbor:"1,keyasint"`
 	Status string `cbor:"2,keyasint"`
+}
+
+// Validator set changes: the actions of a ValidatorChange.
+const (
+	ValidatorAdd    = "add"    // a new validator with Power
+	ValidatorRemove = "remove" // the validator leaves the set
+	ValidatorPower  = "power"  // the validator's voting power becomes Power
+)
+
+// MaxValidatorPower bounds one validator's voting power (CometBFT bounds the
+// set's total at 2^60).
+const MaxValidatorPower = 1_000_000_000_000
+
+// ValidatorChange is a change of the validator set: Action on the validator
+// whose Ed25519 consensus public key is Key (the key of its
+// priv_validator_key.json), with Power for add and power (0 for remove).
+type ValidatorChange struct {
+	Action string `cbor:"1,keyasint"`
+	Key    []byte `cbor:"2,keyasint"`
+	Power  int64  `cbor:"3,keyasint,omitempty"`
+}
+
+func (c *ValidatorChange) check() error {
+	if len(c.Key) != ed25519.PublicKeySize {
+		return fmt.Errorf("validator key is %d bytes, want an Ed25519 public key of %d", len(c.Key), ed25519.PublicKeySize)
+	}
+	switch c.Action {
+	case ValidatorAdd, ValidatorPower:
+		if c.Power < 1 || c.Power > MaxValidatorPower {
+			return fmt.Errorf("power %d: give 1 to %d (to take a validator out, remove it)", c.Power, int64(MaxValidatorPower))
+		}
+	case ValidatorRemove:
+		if c.Power != 0 {
+			return fmt.Errorf("power %d with remove: a removal names no power", c.Power)
+		}
+	default:
+		return fmt.Errorf("action %q: use %s, %s or %s", c.Action, ValidatorAdd, ValidatorRemove, ValidatorPower)
+	}
+	return nil
+}
+
+// ProposeValidator proposes a change of the validator set. It must be
+// signed by a current validator's consensus key (the transaction's signer
+// is that key, its account the key's account), and counts as that
+// validator's approval. Adding a validator needs Consent: the new key's
+// signature over ValidatorConsentMessage, so nobody adds a key that nobody
+// holds, which would stall the chain.
+type ProposeValidator struct {
+	ValidatorChange
+	Consent []byte `cbor:"4,keyasint,omitempty"`
+}
+
+// ApproveValidator approves proposal number Proposal, signed by a current
+// validator's consensus key. It repeats the change the validator approves,
+// which must be the proposal's: an approval cannot be turned into one of
+// another change.
+type ApproveValidator struct {
+	Proposal uint64 `cbor:"5,keyasint"`
+	ValidatorChange
+}
+
+// ValidatorConsentMessage is what a validator's new consensus key signs to
+// consent to its addition on chain chainID. Its first bytes (a CBOR array
+// and a text naming iotledger) can never begin what CometBFT signs with the
+// same key (protobuf votes and proposals).
+func ValidatorConsentMessage(chainID string, key []byte) []byte {
+	return mustEncode([]any{"iotledger/validator-consent/v1", chainID, key})
 }
 
 // MaxArgs bounds a call's arguments; MaxArgLen each name and value.
@@ -576,6 +649,27 @@ func decodeSigned(raw []byte) (*Signed, error) {
 		f := new(StopContract)
 		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = checkContractID(f.Contract)
+		}
+		s.Fields = f
+	case TypeProposeValidator:
+		f := new(ProposeValidator)
+		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.ValidatorChange.check()
+		}
+		if err == nil && f.Action == ValidatorAdd && len(f.Consent) != ed25519.SignatureSize {
+			err = fmt.Errorf("consent is %d bytes, want an Ed25519 signature of %d by the new validator's key (iotledger validator consent)", len(f.Consent), ed25519.SignatureSize)
+		}
+		if err == nil && f.Action != ValidatorAdd && len(f.Consent) > 0 {
+			err = fmt.Errorf("a consent signature goes only with %s", ValidatorAdd)
+		}
+		s.Fields = f
+	case TypeApproveValidator:
+		f := new(ApproveValidator)
+		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.ValidatorChange.check()
+		}
+		if err == nil && f.Proposal == 0 {
+			err = errors.New("proposal 0: proposals are numbered from 1")
 		}
 		s.Fields = f
 	case TypeDeviceStatus:

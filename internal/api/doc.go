@@ -18,6 +18,9 @@
 //	GET  /v1/contracts?after=&limit=               contracts in deployment order (ContractPage)
 //	GET  /v1/contracts/{id}                        one contract, its escrow and document (app.ContractInfo)
 //	GET  /v1/contracts/{id}/events?after=&limit=   a contract's events, oldest first (ContractEvents)
+//	GET  /v1/validators                            the validator set and its changes (ValidatorSet)
+//	GET  /v1/validators/proposals?after=&limit=    proposed changes of the set (ValidatorProposalPage)
+//	GET  /v1/validators/proposals/{id}             one proposal and its approvals (ValidatorProposal)
 //	GET  /v1/events                                server-sent events (Event)
 //	GET  /v1/openapi.json                          the OpenAPI 3.1 document (OpenAPI)
 //	GET  /metrics                                  Prometheus metrics
@@ -43,7 +46,8 @@
 //
 // # The node's duties
 //
-// The node implements [Ledger], builds the Server with New, and serves
+// The node implements [Ledger] (and [ValidatorLedger], without which the
+// validator routes answer 404), builds the Server with New, and serves
 // Handler, preferably through [Server.HTTPServer], whose timeouts bound slow
 // clients; with Options.RatePerIP set, Handler answers a client over its
 // rate 429 (kind rate-limited, with Retry-After) before any route runs,

@@ -127,6 +127,9 @@ func New(l Ledger, opts Options) *Server {
 	s.handle("GET /v1/contracts", s.contracts)
 	s.handle("GET /v1/contracts/{id}", s.contract)
 	s.handle("GET /v1/contracts/{id}/events", s.contractEvents)
+	s.handle("GET /v1/validators", s.validators)
+	s.handle("GET /v1/validators/proposals", s.validatorProposals)
+	s.handle("GET /v1/validators/proposals/{id}", s.validatorProposal)
 	s.handle("GET /v1/events", s.events)
 	s.handle("GET /v1/openapi.json", s.openapi)
 	s.handleHTTP("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{

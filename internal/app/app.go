@@ -39,6 +39,11 @@ type Meta struct {
 	Token   string `cbor:"6,keyasint,omitempty"` // the token's name; empty in stores from before tokens: DefaultToken
 	// Contracts counts the contracts ever deployed; the next is ctr-<Contracts+1>.
 	Contracts uint64 `cbor:"7,keyasint,omitempty"`
+	// Validators is the genesis validator set, by key (InitChain's); the
+	// record l/set holds the set once it changed (validators.go).
+	Validators []Validator `cbor:"8,keyasint,omitempty"`
+	// Proposals counts the validator set change proposals ever made.
+	Proposals uint64 `cbor:"9,keyasint,omitempty"`
 }
 
 // Block is what the app records of each committed block.
@@ -240,9 +245,14 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	if err != nil {
 		return nil, err
 	}
+	vals, err := GenesisValidators(req.Validators)
+	if err != nil {
+		return nil, err
+	}
 	a.mu.Lock()
 	a.genesisBalances = g.Balances
-	a.meta = Meta{ChainID: req.ChainId, Height: req.InitialHeight - 1, Digest: GenesisDigest(req.ChainId, req.AppStateBytes), Params: g.Params, Token: g.Token}
+	a.meta = Meta{ChainID: req.ChainId, Height: req.InitialHeight - 1, Digest: GenesisDigest(req.ChainId, req.AppStateBytes), Params: g.Params, Token: g.Token,
+		Validators: vals}
 	a.meta.AppHash = receipt.AppHash(0, a.log.Root(), a.meta.Digest)
 	a.mu.Unlock()
 	return &abci.InitChainResponse{AppHash: a.meta.AppHash}, nil

@@ -26,6 +26,17 @@
 // device's account when the signer is the device's owner or its current key
 // (see pay.go); it cannot overdraw, overflow or be replayed.
 //
+// The validators change their own set (validators.go): a current validator
+// proposes adding a key (with the key's consent signature), removing one or
+// setting its power, signing with its consensus key; the others approve
+// the same way. At the end of each block, every open proposal, in number
+// order, whose approvers still in the set hold more than two thirds of its
+// voting power is applied and returned in FinalizeBlock's ValidatorUpdates
+// (CometBFT uses the new set from block H+2); one not approved within
+// params.validator_proposal_blocks blocks expires. The set, the proposals
+// and each change (by the height it takes effect, for receipts' validator
+// traces) are covered state.
+//
 // # The caller's duties (CometBFT's, in order)
 //
 // Info at start-up; InitChain once; then for each height FinalizeBlock, which
@@ -40,7 +51,8 @@
 //
 // After block H the app hash is receipt.AppHash(log size, log root, state
 // digest). The state digest chains, block by block, the covered writes
-// (accounts with their balances, and devices) of each block; the (device,
+// (accounts with their balances, devices, and the validator set with its
+// proposals) of each block; the (device,
 // seq) index and progress records are derived from the log and its block
 // times, and the payment history from the transfers. CometBFT puts the
 // app hash of block H into the header of block H+1, which is why a reading's
@@ -67,5 +79,8 @@
 //	d/<device id>     registry.Device
 //	m/<device id>     registry.Progress (derived)
 //	s/<device id>/<be64 seq>  registry.SeqEntry (derived)
+//	l/set, l/open     the validator set once it changed ([]Validator) and the open proposals
+//	o/<be64 number>   ValidatorProposal
+//	g/<be64 height>   ValidatorSetChange: the set from that height on
 //	t/...             the reading log (package tlog)
 package app

@@ -118,6 +118,9 @@ func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m Meta) *failure {
 		if err := s.Verify(); err != nil {
 			return fail(CodeBadTxSignature, "%v", err)
 		}
+		if f := a.checkValidatorTx(kv, m, s); f != nil {
+			return f
+		}
 		if f, ok := s.Fields.(*tx.DeployContract); ok {
 			doc, err := a.program(f.Source)
 			if err != nil {
@@ -258,6 +261,10 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	if err := x.endBlock(); err != nil {
 		return nil, err
 	}
+	updates, err := x.endValidators()
+	if err != nil {
+		return nil, err
+	}
 	x.flushContracts()
 	if err := x.flushProgress(); err != nil {
 		return nil, err
@@ -279,7 +286,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		events:   x.events,
 		active:   x.active,
 	}
-	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: x.meta.AppHash}, nil
+	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: x.meta.AppHash, ValidatorUpdates: updates}, nil
 }
 
 type execution struct {
@@ -517,6 +524,10 @@ func (x *execution) execSigned(s *tx.Signed) (*failure, error) {
 		return x.stopContract(s, f)
 	case *tx.DeviceStatus:
 		return x.deviceStatus(s, f)
+	case *tx.ProposeValidator:
+		return x.proposeValidator(s, f)
+	case *tx.ApproveValidator:
+		return x.approveValidator(s, f)
 	}
 	return fail(CodeMalformedTx, "unknown transaction type %d", s.Type), nil
 }

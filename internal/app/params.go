@@ -25,6 +25,21 @@ type Params struct {
 	// to DeviceBurst. A rate of 0 means no limit.
 	DeviceRatePerS int64 `json:"device_rate_per_s"`
 	DeviceBurst    int64 `json:"device_burst"`
+	// ValidatorProposalBlocks is how many blocks after the one that holds
+	// it a validator set change proposal may collect approvals; then it
+	// expires. 0 (in stores from before it) means the default.
+	ValidatorProposalBlocks int64 `json:"validator_proposal_blocks"`
+}
+
+// DefaultValidatorProposalBlocks is ValidatorProposalBlocks of a new chain:
+// about three hours at a block a second.
+const DefaultValidatorProposalBlocks = 10_000
+
+func (p Params) proposalBlocks() int64 {
+	if p.ValidatorProposalBlocks == 0 {
+		return DefaultValidatorProposalBlocks
+	}
+	return p.ValidatorProposalBlocks
 }
 
 // DefaultParams are the rules of a new chain.
@@ -36,6 +51,8 @@ func DefaultParams() Params {
 		MaxTxBytes:           4 << 20,
 		DeviceRatePerS:       100,
 		DeviceBurst:          1000,
+
+		ValidatorProposalBlocks: DefaultValidatorProposalBlocks,
 	}
 }
 
@@ -54,6 +71,8 @@ func (p Params) Validate() error {
 		return fmt.Errorf("app: params.device_rate_per_s is %d, want 0 (no limit) to 1000000", p.DeviceRatePerS)
 	case p.DeviceRatePerS > 0 && (p.DeviceBurst < 1 || p.DeviceBurst > 1_000_000):
 		return fmt.Errorf("app: params.device_burst is %d, want 1 to 1000000", p.DeviceBurst)
+	case p.ValidatorProposalBlocks < 1 || p.ValidatorProposalBlocks > 10_000_000:
+		return fmt.Errorf("app: params.validator_proposal_blocks is %d, want 1 to 10000000", p.ValidatorProposalBlocks)
 	}
 	return nil
 }

@@ -196,7 +196,8 @@ func (s *stage) sortedKeys() []string {
 }
 
 // covered reports whether a key is part of the state digest: accounts,
-// devices, device twins and contracts. The (device, seq) index and progress records are derived from the
+// devices, device twins, contracts, and the validator set with its
+// proposals. The (device, seq) index and progress records are derived from the
 // reading log, which the app hash covers through the log root.
 func covered(key string) bool {
 	for _, p := range coveredPrefixes {
@@ -208,7 +209,8 @@ func covered(key string) bool {
 }
 
 // coveredPrefixes are the key prefixes of the records the state digest covers.
-var coveredPrefixes = []string{registry.PrefixAccount, registry.PrefixDevice, registry.PrefixTwin, registry.PrefixContract}
+var coveredPrefixes = []string{registry.PrefixAccount, registry.PrefixDevice, registry.PrefixTwin, registry.PrefixContract,
+	prefixValidators, prefixProposal, prefixValidatorSets}
 
 // Change is one covered write of a block, as kept for audit.
 type Change struct {

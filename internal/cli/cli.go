@@ -68,7 +68,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root.AddCommand(
 		initCmd(e), startCmd(e), devCmd(e), keysCmd(e), deviceCmd(e), readingCmd(e),
 		receiptCmd(e), verifyCmd(e), auditCmd(e), statusCmd(e), simCmd(e), benchCmd(e), accountCmd(e), contractCmd(e),
-		testnetCmd(e),
+		testnetCmd(e), validatorCmd(e),
 	)
 	return root.ExecuteContext(ctx)
 }

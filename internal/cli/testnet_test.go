@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -17,6 +19,7 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/keystore"
 	"github.com/iotledger/iotledger/internal/node"
+	"github.com/iotledger/iotledger/tx"
 )
 
 // freeBase returns a base port below the ephemeral range whose first n
@@ -222,4 +225,79 @@ func listenAfterFree(t *testing.T, free int) net.Listener {
 	}
 	t.Fatal("found no loopback port with free ports below it in 50 tries")
 	return nil
+}
+
+// TestTestnetNonValidators: --non-validators adds homes that share the
+// genesis and the peers, but whose keys are not in the validator set.
+func TestTestnetNonValidators(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tn")
+	base := freeBase(t, 3)
+	out := mustRun(t, "testnet", "-n", "2", "--non-validators", "1", "--out", dir, "--chain-id", "lab-net", "--base-port", strconv.Itoa(base))
+	for _, want := range []string{"a testnet of 2 validators and 1 more node (not a validator)", "(not a validator)\n",
+		"blocks commit once 2 of the 2 validators run", "iotledger start --home " + filepath.Join(dir, "node2") + "\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	g0, err := os.ReadFile(node.GenesisFile(filepath.Join(dir, "node0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, err := os.ReadFile(node.GenesisFile(filepath.Join(dir, "node2")))
+	if err != nil || string(g2) != string(g0) {
+		t.Fatalf("node2's genesis differs from node0's (%v)", err)
+	}
+	g, err := types.GenesisDocFromFile(node.GenesisFile(filepath.Join(dir, "node0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := node.LoadValidatorKey(filepath.Join(dir, "node2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Validators) != 2 {
+		t.Errorf("genesis lists %d validators, want 2", len(g.Validators))
+	}
+	for _, v := range g.Validators {
+		if string(v.PubKey.Bytes()) == string(k.Public()) {
+			t.Errorf("node2's key is in the genesis validator set")
+		}
+	}
+	cc, err := node.LoadCometConfig(filepath.Join(dir, "node2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if peers := strings.Split(cc.P2P.PersistentPeers, ","); len(peers) != 2 {
+		t.Errorf("node2's persistent_peers %q, want the 2 validators", cc.P2P.PersistentPeers)
+	}
+	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Not in the\ngenesis validator set: node2;", "iotledger validator consent --home " + filepath.Join(dir, "node2"),
+		"iotledger validator approve 1 --home " + filepath.Join(dir, "node1")} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md lacks %q", want)
+		}
+	}
+
+	// consent on node2's home prints its key and a consent that verifies.
+	out = mustRun(t, "validator", "consent", "--home", filepath.Join(dir, "node2"))
+	var key, sig string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) >= 3 && f[0] == "validator" && f[1] == "key:" {
+			key = f[2]
+		} else if len(f) >= 2 && f[0] == "consent:" {
+			sig = f[1]
+		}
+	}
+	pub, err1 := base64.StdEncoding.DecodeString(key)
+	s, err2 := base64.StdEncoding.DecodeString(sig)
+	if err1 != nil || err2 != nil || !ed25519.Verify(pub, tx.ValidatorConsentMessage("lab-net", pub), s) || string(pub) != string(k.Public()) {
+		t.Errorf("consent output does not carry node2's key and a consent that verifies:\n%s", out)
+	}
+	if !strings.Contains(out, "iotledger validator propose --add "+key+" --power 10 --consent "+sig) {
+		t.Errorf("consent does not print the command to propose:\n%s", out)
+	}
+	mustFail(t, 1, []string{"--non-validators", "0 to 7"}, "testnet", "--non-validators", "8", "--out", filepath.Join(t.TempDir(), "x"))
 }

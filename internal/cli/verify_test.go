@@ -17,6 +17,7 @@ import (
 var (
 	receiptData    = filepath.Join("..", "..", "receipt", "testdata")
 	goodReceipt    = filepath.Join(receiptData, "receipt.json")
+	tracedReceipt  = filepath.Join(receiptData, "receipt-trace.json") // of a block after three validator set changes
 	trustedGenesis = filepath.Join(receiptData, "genesis.json")
 )
 
@@ -25,6 +26,7 @@ var allChecks = []string{
 	receipt.CheckDeviceID,
 	receipt.CheckInclusion,
 	receipt.CheckAppHash,
+	receipt.CheckValidatorSet,
 	receipt.CheckCommit,
 }
 
@@ -61,6 +63,18 @@ func TestVerify(t *testing.T) {
 		t.Errorf("output does not end with the verdict:\n%s", out)
 	}
 	golden(t, "verify.golden", out)
+}
+
+func TestVerifyTrace(t *testing.T) {
+	out := mustRun(t, "verify", tracedReceipt, "--genesis", trustedGenesis)
+	var want []checkLine
+	for _, c := range allChecks {
+		want = append(want, checkLine{"ok", c})
+	}
+	if diff := cmp.Diff(checkLines(t, out), want, cmp.AllowUnexported(checkLine{})); diff != "" {
+		t.Errorf("checks (-got +want):\n%s", diff)
+	}
+	golden(t, "verify-trace.golden", out)
 }
 
 func TestVerifyRefusesMutated(t *testing.T) {

@@ -23,7 +23,9 @@
 //
 // The node implements api.Ledger: it answers queries from the app's store,
 // assembles receipts from the app's inclusion proof and CometBFT's signed
-// header and validator set of the block after the reading's, and fans each
-// committed block out to ingest (waiting submitters), metrics and event
-// subscribers without ever blocking on one.
+// header and validator set of the block after the reading's (and, once the
+// validator set changed, the validator trace: the blocks on either side of
+// each change the app recorded, from CometBFT's block and state stores),
+// and fans each committed block out to ingest (waiting submitters), metrics
+// and event subscribers without ever blocking on one.
 package node

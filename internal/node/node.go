@@ -101,6 +101,12 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		n.db.Close()
 		return nil, err
 	}
+	gen, err := types.GenesisDocFromFile(cc.GenesisFile())
+	if err != nil {
+		n.db.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	n.app.SetGenesisValidators(genesisValidators(gen)) // for a store from before validator set changes
 	pv := privval.LoadFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
 	nodeKey, err := p2p.LoadNodeKey(cc.NodeKeyFile())
 	if err != nil {
@@ -304,13 +310,17 @@ func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 		return nil, err
 	}
 	m := n.app.Meta()
+	vals, err := n.rpc.Validators(ctx, nil, nil, nil)
+	if err != nil {
+		return nil, err
+	}
 	return &api.Status{
 		ChainID:      n.ChainID(),
 		Height:       m.Height,
 		AppHash:      hex.EncodeToString(m.AppHash),
 		LogSize:      n.app.Log().Size(),
 		LogRoot:      hex.EncodeToString(n.app.Log().Root()),
-		Validators:   len(n.cmt.GenesisDoc().Validators),
+		Validators:   vals.Total, // the set that signs the latest block
 		NodeID:       string(st.NodeInfo.ID()),
 		LatestTimeMs: st.SyncInfo.LatestBlockTime.UnixMilli(),
 		CatchingUp:   st.SyncInfo.CatchingUp,
@@ -418,7 +428,8 @@ func (n *Node) Block(ctx context.Context, h int64) (*api.BlockInfo, error) {
 }
 
 // Receipt implements api.Ledger: the app's proof, the header of the next
-// block (which carries the app hash) and its commit and validator set.
+// block (which carries the app hash) and its commit and validator set, and
+// the validator trace from the genesis set to that set when it changed.
 func (n *Node) Receipt(ctx context.Context, id string, seq uint64) (*receipt.Receipt, error) {
 	p, err := n.app.Proof(id, seq)
 	if err != nil {
@@ -447,8 +458,16 @@ func (n *Node) Receipt(ctx context.Context, id string, seq uint64) (*receipt.Rec
 	if err != nil {
 		return nil, err
 	}
+	trace, err := n.trace(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	version := receipt.Version
+	if len(trace) > 0 {
+		version = receipt.VersionTrace
+	}
 	return &receipt.Receipt{
-		Version:      receipt.Version,
+		Version:      version,
 		ChainID:      n.ChainID(),
 		Reading:      p.Stored.Raw,
 		DeviceKey:    p.Stored.Key,
@@ -460,6 +479,7 @@ func (n *Node) Receipt(ctx context.Context, id string, seq uint64) (*receipt.Rec
 		Height:       p.Block.Height,
 		SignedHeader: sh,
 		Validators:   vs,
+		Trace:        trace,
 	}, nil
 }
 

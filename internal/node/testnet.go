@@ -11,7 +11,6 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
-	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/iotledger/iotledger/internal/app"
@@ -30,9 +29,14 @@ const (
 
 // TestnetOptions set up a local network of validators on loopback.
 type TestnetOptions struct {
-	Validators int    // 1 to MaxTestnetValidators
-	ChainID    string // default: iotledger-<random>
-	BasePort   int    // default: DefaultTestnetBasePort
+	Validators int // 1 to MaxTestnetValidators
+	// NonValidators are nodes more (0 to MaxTestnetValidators), named
+	// after the validators, that share the genesis and the peers but are
+	// not in the genesis validator set: full nodes, or validators to add
+	// with a validator set change.
+	NonValidators int
+	ChainID       string // default: iotledger-<random>
+	BasePort      int    // default: DefaultTestnetBasePort
 	// Token names the chain's token (default app.DefaultToken); Balances
 	// are its genesis allocations.
 	Token    string
@@ -41,13 +45,14 @@ type TestnetOptions struct {
 
 // TestnetNode is one node of a testnet: its home and loopback addresses.
 type TestnetNode struct {
-	Name string // node0, node1, ...
-	Home string
-	ID   string // CometBFT node id
-	P2P  string // HOST:PORT
-	RPC  string
-	API  string
-	MQTT string
+	Name      string // node0, node1, ...
+	Validator bool   // in the genesis validator set
+	Home      string
+	ID        string // CometBFT node id
+	P2P       string // HOST:PORT
+	RPC       string
+	API       string
+	MQTT      string
 }
 
 // testnetPorts are node i's ports, in the order of TestnetNode's addresses.
@@ -59,7 +64,8 @@ func testnetPorts(base, i int) [4]int {
 var testnetPortNames = [4]string{"P2P", "RPC", "API", "MQTT"}
 
 // Testnet writes the homes of a local network into dir (dir/node0 ...):
-// one genesis in which every node is a validator of equal power, each node
+// one genesis in which every node is a validator of equal power (but the
+// NonValidators last ones, which are not in the set), each node
 // with its own keys, its own loopback ports derived from the base port,
 // persistent peers set to the others, and consensus timeouts for several
 // validators on one machine. dir must be new or empty, and every port free.
@@ -67,13 +73,17 @@ func Testnet(dir string, o TestnetOptions) ([]TestnetNode, *types.GenesisDoc, er
 	if o.Validators < 1 || o.Validators > MaxTestnetValidators {
 		return nil, nil, fmt.Errorf("node: testnet of %d validators: want 1 to %d (-n)", o.Validators, MaxTestnetValidators)
 	}
+	if o.NonValidators < 0 || o.NonValidators > MaxTestnetValidators {
+		return nil, nil, fmt.Errorf("node: testnet with %d nodes that are not validators: want 0 to %d (--non-validators)", o.NonValidators, MaxTestnetValidators)
+	}
+	count := o.Validators + o.NonValidators
 	if o.BasePort == 0 {
 		o.BasePort = DefaultTestnetBasePort
 	}
-	last := testnetPorts(o.BasePort, o.Validators-1)[3]
+	last := testnetPorts(o.BasePort, count-1)[3]
 	if o.BasePort < 1024 || last > 65535 {
 		return nil, nil, fmt.Errorf("node: testnet base port %d: %d nodes need ports %d to %d; want a base port from 1024 to %d (--base-port)",
-			o.BasePort, o.Validators, o.BasePort, last, 65535-(last-o.BasePort))
+			o.BasePort, count, o.BasePort, last, 65535-(last-o.BasePort))
 	}
 	other := o.BasePort + 1000 // a base port to suggest if a port is taken
 	if last+1000 > 65535 {
@@ -82,11 +92,11 @@ func Testnet(dir string, o TestnetOptions) ([]TestnetNode, *types.GenesisDoc, er
 	if err := checkEmptyDir(dir); err != nil {
 		return nil, nil, err
 	}
-	nodes := make([]TestnetNode, o.Validators)
+	nodes := make([]TestnetNode, count)
 	for i := range nodes {
 		p := testnetPorts(o.BasePort, i)
 		addr := func(k int) string { return net.JoinHostPort(testnetHost, strconv.Itoa(p[k])) }
-		nodes[i] = TestnetNode{Name: fmt.Sprintf("node%d", i), Home: filepath.Join(dir, fmt.Sprintf("node%d", i)),
+		nodes[i] = TestnetNode{Name: fmt.Sprintf("node%d", i), Validator: i < o.Validators, Home: filepath.Join(dir, fmt.Sprintf("node%d", i)),
 			P2P: addr(0), RPC: addr(1), API: addr(2), MQTT: addr(3)}
 		for k, a := range []string{nodes[i].P2P, nodes[i].RPC, nodes[i].API, nodes[i].MQTT} {
 			if err := checkFree(a); err != nil {
@@ -106,16 +116,18 @@ func Testnet(dir string, o TestnetOptions) ([]TestnetNode, *types.GenesisDoc, er
 
 	// Keys first: each config lists the other nodes' ids.
 	cfgs := make([]*cmtcfg.Config, len(nodes))
-	vals := make([]types.GenesisValidator, len(nodes))
+	var vals []types.GenesisValidator
 	for i := range nodes {
 		cfgs[i] = testnetCometConfig(nodes[i])
 		cmtcfg.EnsureRoot(nodes[i].Home)
-		var id p2p.ID
-		vals[i], id, err = createKeys(cfgs[i])
+		val, id, err := createKeys(cfgs[i])
 		if err != nil {
 			return nil, nil, err
 		}
 		nodes[i].ID = string(id)
+		if nodes[i].Validator {
+			vals = append(vals, val)
+		}
 	}
 	gen, err := newGenesis(chainID, vals, appState)
 	if err != nil {
@@ -131,7 +143,7 @@ func Testnet(dir string, o TestnetOptions) ([]TestnetNode, *types.GenesisDoc, er
 		cfgs[i].P2P.PersistentPeers = strings.Join(peers, ",")
 		c := Default()
 		c.API.Addr, c.MQTT.Addr = n.API, n.MQTT
-		if err := writeConfigs(cfgs[i], c, fmt.Sprintf(testnetConfigNote, n.Name, len(nodes))); err != nil {
+		if err := writeConfigs(cfgs[i], c, fmt.Sprintf(testnetConfigNote, n.Name, o.Validators)); err != nil {
 			return nil, nil, err
 		}
 		if err := gen.SaveAs(cfgs[i].GenesisFile()); err != nil {

@@ -9,8 +9,15 @@ import (
 	"github.com/iotledger/iotledger/reading"
 )
 
-// Version is the receipt format this package writes and reads.
-const Version = 1
+// Versions of the format. A receipt has the lowest version that can hold
+// it: Version (1) when the validator set that signed its block is the
+// genesis set, VersionTrace (2) when it carries a validator trace. Parse
+// reads both, so receipts of a chain whose set never changed stay readable
+// by verifiers that know only version 1.
+const (
+	Version      = 1
+	VersionTrace = 2
+)
 
 // Receipt holds everything needed to check one reading offline.
 //
@@ -18,7 +25,8 @@ const Version = 1
 // with root LogRoot. The application hash of that block, AppHash(TreeSize,
 // LogRoot, StateDigest), appears in the header of block Height+1, which
 // SignedHeader carries with the commit signatures for it; Validators is the
-// validator set that signed it.
+// validator set that signed it. When that set is not the genesis set, Trace
+// holds the blocks a verifier needs to get from the genesis set to it.
 type Receipt struct {
 	Version     int      `json:"version"`
 	ChainID     string   `json:"chain_id"`
@@ -36,6 +44,21 @@ type Receipt struct {
 	// Validators is the validator set of block Height+1, in CometBFT's JSON
 	// encoding (types.ValidatorSet).
 	Validators json.RawMessage `json:"validator_set"`
+	// Trace leads from the genesis validator set to Validators: for each
+	// change of the set up to block Height+1, at height C, the last block
+	// signed by the old set (C-1) and the first signed by the new one (C),
+	// in height order (a block is listed once where changes follow each
+	// other; a change at Height+1 lists only C-1, the receipt's own header
+	// being C). Empty when Validators is the genesis set; then Version is 1.
+	Trace []LightBlock `json:"validator_trace,omitempty"`
+}
+
+// LightBlock is one block of a validator trace: a signed header and the
+// validator set that signed it, in CometBFT's JSON encoding, the shape of
+// CometBFT's types.LightBlock.
+type LightBlock struct {
+	SignedHeader json.RawMessage `json:"signed_header"`
+	Validators   json.RawMessage `json:"validator_set"`
 }
 
 // Leaf returns the log leaf of a reading verified with key: the deterministic

@@ -11,8 +11,13 @@ import (
 )
 
 // MaxSize is the largest receipt, in bytes, that Parse reads. A receipt of a
-// chain with a hundred validators is about 60 KB.
-const MaxSize = 512 << 10
+// chain with a hundred validators is about 60 KB; each block of a validator
+// trace adds about as much as the receipt's own header and set.
+const MaxSize = 4 << 20
+
+// MaxTrace is the most blocks a validator trace may hold: two per change of
+// the validator set before the reading's block.
+const MaxTrace = 256
 
 // MaxProof is the longest inclusion proof: one hash per level of a tree of
 // 2^64 leaves.
@@ -27,8 +32,10 @@ var (
 
 // Parse decodes a receipt from its JSON form. It refuses input larger than
 // MaxSize, fields it does not know, anything after the receipt, a version
-// other than Version, a reading larger than reading.MaxSize and a proof longer
-// than MaxProof. It checks nothing else: that is Verify's job.
+// other than Version and VersionTrace (and a version 1 receipt with a
+// trace), a reading larger than reading.MaxSize, a proof longer than
+// MaxProof and a trace longer than MaxTrace. It checks nothing else: that
+// is Verify's job.
 func Parse(data []byte) (*Receipt, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), MaxSize)
@@ -42,14 +49,20 @@ func Parse(data []byte) (*Receipt, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("%w: data after the receipt", ErrMalformed)
 	}
-	if r.Version != Version {
-		return nil, fmt.Errorf("%w: version %d, this verifier reads version %d", ErrVersion, r.Version, Version)
+	if r.Version != Version && r.Version != VersionTrace {
+		return nil, fmt.Errorf("%w: version %d, this verifier reads versions %d and %d", ErrVersion, r.Version, Version, VersionTrace)
+	}
+	if r.Version == Version && len(r.Trace) > 0 {
+		return nil, fmt.Errorf("%w: a version %d receipt carries a validator trace; a trace needs version %d", ErrMalformed, Version, VersionTrace)
 	}
 	if len(r.Reading) > reading.MaxSize {
 		return nil, fmt.Errorf("%w: reading of %d bytes, at most %d", ErrTooLarge, len(r.Reading), reading.MaxSize)
 	}
 	if len(r.Proof) > MaxProof {
 		return nil, fmt.Errorf("%w: inclusion proof of %d hashes, at most %d", ErrTooLarge, len(r.Proof), MaxProof)
+	}
+	if len(r.Trace) > MaxTrace {
+		return nil, fmt.Errorf("%w: validator trace of %d blocks, at most %d", ErrTooLarge, len(r.Trace), MaxTrace)
 	}
 	return &r, nil
 }

@@ -54,6 +54,19 @@ type Options struct {
 	Index         uint64              // the leaf the receipt is for; 0 means leaf 5 or, in a shorter log, the last
 	Height        int64               // the block that committed the readings
 	RotatedKey    bool                // the reading's device id is that of the device's first key, not of the key that signs it
+	// Changes are changes of the validator set before the receipt's
+	// block, in height order; the receipt then carries a validator trace.
+	Changes []Change
+}
+
+// Change is a change of a fixture chain's validator set: from block At on
+// (the first block the new set signs; 3 or later, as CometBFT applies a
+// change decided at H from H+2), validator i (its key derived from
+// ValidatorSeed and i, as in the genesis) holds voting power Powers[i], and
+// is no validator where that is 0 or beyond Powers.
+type Change struct {
+	At     int64
+	Powers []int64
 }
 
 func (o *Options) defaults() {
@@ -83,8 +96,9 @@ type Fixture struct {
 	Receipt  *receipt.Receipt
 	Genesis  *types.GenesisDoc
 	Header   *types.SignedHeader   // block Height+1 and its commit
-	ValSet   *types.ValidatorSet   // the validators, in set order
+	ValSet   *types.ValidatorSet   // the validators of block Height+1, in set order
 	Signers  []types.PrivValidator // Signers[i] holds the key of ValSet.Validators[i]
+	Trace    []*types.LightBlock   // the receipt's validator trace, with Changes
 	Tree     *testonly.Tree        // the log, leaf hashes of Leaves
 	Leaves   [][]byte              // receipt.Leaf(key, reading) of each reading
 	Readings [][]byte              // the COSE_Sign1 readings, in log order
@@ -143,6 +157,32 @@ func New(opts Options) (*Fixture, error) {
 
 	// The validators and the genesis.
 	f.Genesis, f.ValSet, f.Signers = genesis(opts)
+	sets, err := newSets(opts, f.ValSet, f.Signers)
+	if err != nil {
+		return nil, err
+	}
+	f.ValSet, f.Signers = sets.at(opts.Height + 1)
+
+	// The trace: for each change at C, blocks C-1 and C (but not the
+	// receipt's own block), each signed by its set.
+	var trace []receipt.LightBlock
+	for _, c := range opts.Changes {
+		for _, h := range []int64{c.At - 1, c.At} {
+			if h > opts.Height || (len(f.Trace) > 0 && f.Trace[len(f.Trace)-1].Height == h) {
+				continue
+			}
+			vals, signers := sets.at(h)
+			hdr := Header(opts.ChainID, h, vals)
+			next, _ := sets.at(h + 1)
+			hdr.NextValidatorsHash = next.Hash()
+			sh, err := SignWith(hdr, opts.ChainID, signers, nil)
+			if err != nil {
+				return nil, err
+			}
+			f.Trace = append(f.Trace, &types.LightBlock{SignedHeader: sh, ValidatorSet: vals})
+			trace = append(trace, receipt.LightBlock{SignedHeader: JSON(sh), Validators: JSON(vals)})
+		}
+	}
 
 	// Block Height+1, whose header carries the app hash of block Height.
 	h := Header(opts.ChainID, opts.Height+1, f.ValSet)
@@ -165,8 +205,65 @@ func New(opts Options) (*Fixture, error) {
 		Height:       opts.Height,
 		SignedHeader: JSON(f.Header),
 		Validators:   JSON(f.ValSet),
+		Trace:        trace,
+	}
+	if len(trace) > 0 {
+		f.Receipt.Version = receipt.VersionTrace
 	}
 	return f, nil
+}
+
+// sets are the validator sets of a fixture chain: the genesis set, then
+// one per change.
+type sets struct {
+	from    []int64 // from[i]: the first block of set i
+	vals    []*types.ValidatorSet
+	signers [][]types.PrivValidator
+}
+
+func newSets(opts Options, genesis *types.ValidatorSet, signers []types.PrivValidator) (*sets, error) {
+	s := &sets{from: []int64{1}, vals: []*types.ValidatorSet{genesis}, signers: [][]types.PrivValidator{signers}}
+	for _, c := range opts.Changes {
+		if c.At < 3 || c.At <= s.from[len(s.from)-1] || c.At > opts.Height+1 {
+			return nil, fmt.Errorf("receiptfix: change at block %d: want 3 or later, after the previous change, at most %d", c.At, opts.Height+1)
+		}
+		pvs := map[string]types.PrivValidator{}
+		var vals []*types.Validator
+		for i, p := range c.Powers {
+			if p == 0 {
+				continue
+			}
+			pv := validatorKey(opts.ValidatorSeed, i)
+			pub := pv.PrivKey.PubKey()
+			pvs[string(pub.Address())] = pv
+			vals = append(vals, types.NewValidator(pub, p))
+		}
+		if len(vals) == 0 {
+			return nil, fmt.Errorf("receiptfix: change at block %d leaves no validator", c.At)
+		}
+		set := types.NewValidatorSet(vals)
+		ordered := make([]types.PrivValidator, len(set.Validators))
+		for i, v := range set.Validators {
+			ordered[i] = pvs[string(v.Address)]
+		}
+		s.from = append(s.from, c.At)
+		s.vals = append(s.vals, set)
+		s.signers = append(s.signers, ordered)
+	}
+	return s, nil
+}
+
+// at returns the set that signs block h and its signers, in set order.
+func (s *sets) at(h int64) (*types.ValidatorSet, []types.PrivValidator) {
+	i := len(s.from) - 1
+	for s.from[i] > h {
+		i--
+	}
+	return s.vals[i], s.signers[i]
+}
+
+func validatorKey(seed string, i int) types.MockPV {
+	return types.NewMockPVWithParams(cmted25519.GenPrivKeyFromSecret([]byte(fmt.Sprintf("%s %d", seed, i))), false, false)
 }
 
 // DeviceKey returns the Ed25519 key derived from a seed text.
@@ -193,7 +290,7 @@ func genesis(opts Options) (*types.GenesisDoc, *types.ValidatorSet, []types.Priv
 	}
 	vals := make([]*types.Validator, 0, opts.Validators)
 	for i := range opts.Validators {
-		pv := types.NewMockPVWithParams(cmted25519.GenPrivKeyFromSecret([]byte(fmt.Sprintf("%s %d", opts.ValidatorSeed, i))), false, false)
+		pv := validatorKey(opts.ValidatorSeed, i)
 		pub := pv.PrivKey.PubKey()
 		pvs[string(pub.Address())] = pv
 		g.Validators = append(g.Validators, types.GenesisValidator{
@@ -243,12 +340,19 @@ func Header(chainID string, height int64, vals *types.ValidatorSet) *types.Heade
 // default for a missing entry) signs for the block, BlockIDFlagNil signs for
 // nil, BlockIDFlagAbsent does not sign.
 func (f *Fixture) Sign(h *types.Header, chainID string, votes []types.BlockIDFlag) (*types.SignedHeader, error) {
+	return SignWith(h, chainID, f.Signers, votes)
+}
+
+// SignWith returns h with a commit signed, for chain chainID, by signers,
+// who hold the keys of h's validator set in set order; votes are as in
+// Fixture.Sign.
+func SignWith(h *types.Header, chainID string, signers []types.PrivValidator, votes []types.BlockIDFlag) (*types.SignedHeader, error) {
 	blockID := types.BlockID{
 		Hash:          h.Hash(),
 		PartSetHeader: types.PartSetHeader{Total: 1, Hash: Hash(fmt.Sprintf("parts of block %X", h.Hash()))},
 	}
 	commit := &types.Commit{Height: h.Height, Round: 0, BlockID: blockID}
-	for i, pv := range f.Signers {
+	for i, pv := range signers {
 		flag := types.BlockIDFlagCommit
 		if i < len(votes) {
 			flag = votes[i]

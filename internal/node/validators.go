@@ -1,0 +1,123 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	cmtjson "github.com/cometbft/cometbft/libs/json"
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/iotledger/iotledger/internal/api"
+	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/receipt"
+)
+
+var _ api.ValidatorLedger = (*Node)(nil)
+
+// genesisValidators converts a genesis document's validators for
+// app.SetGenesisValidators (stores from before validator set changes).
+func genesisValidators(g *types.GenesisDoc) []app.Validator {
+	out := make([]app.Validator, 0, len(g.Validators))
+	for _, v := range g.Validators {
+		out = append(out, app.Validator{Key: v.PubKey.Bytes(), Power: v.Power})
+	}
+	return out
+}
+
+// ValidatorSet implements api.ValidatorLedger: the set as the app decided
+// it, in CometBFT's order, and the changes so far.
+func (n *Node) ValidatorSet(ctx context.Context) (*api.ValidatorSet, error) {
+	info, err := n.app.Validators()
+	if err != nil {
+		return nil, err
+	}
+	changes, err := n.app.ValidatorChanges(0)
+	if err != nil {
+		return nil, err
+	}
+	out := &api.ValidatorSet{Height: n.app.Meta().Height, From: info.From, Changes: []api.ValidatorSetChange{}}
+	for _, v := range info.Validators {
+		out.Validators = append(out.Validators, api.NewValidator(v.Key, v.Power))
+		out.TotalPower += v.Power
+	}
+	sort.SliceStable(out.Validators, func(i, j int) bool { // CometBFT's order: power, then address
+		a, b := out.Validators[i], out.Validators[j]
+		if a.Power != b.Power {
+			return a.Power > b.Power
+		}
+		return a.Address < b.Address
+	})
+	for _, c := range changes {
+		var total int64
+		for _, v := range c.Set {
+			total += v.Power
+		}
+		out.Changes = append(out.Changes, api.ValidatorSetChange{Height: c.Height, Proposals: c.Proposals, Validators: len(c.Set), TotalPower: total})
+	}
+	return out, nil
+}
+
+// ValidatorProposals implements api.ValidatorLedger.
+func (n *Node) ValidatorProposals(after uint64, limit int) ([]api.ValidatorProposal, error) {
+	ps, err := n.app.ValidatorProposals(after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.ValidatorProposal, len(ps))
+	for i, p := range ps {
+		out[i] = api.NewValidatorProposal(p)
+	}
+	return out, nil
+}
+
+// ValidatorProposal implements api.ValidatorLedger.
+func (n *Node) ValidatorProposal(id uint64) (*api.ValidatorProposal, error) {
+	p, err := n.app.ValidatorProposal(id)
+	if err != nil || p == nil {
+		return nil, err
+	}
+	out := api.NewValidatorProposal(p)
+	return &out, nil
+}
+
+// trace returns the validator trace of a receipt whose header is of block
+// h: for each change of the set that takes effect at a block C up to h,
+// blocks C-1 and C (C only below h: block h is the receipt's own), each
+// with its commit and validator set from CometBFT's stores. Empty when the
+// set never changed up to h.
+func (n *Node) trace(ctx context.Context, h int64) ([]receipt.LightBlock, error) {
+	changes, err := n.app.ValidatorChanges(h)
+	if err != nil {
+		return nil, err
+	}
+	var heights []int64
+	for _, c := range changes {
+		for _, x := range []int64{c.Height - 1, c.Height} {
+			if x < h && (len(heights) == 0 || heights[len(heights)-1] < x) {
+				heights = append(heights, x)
+			}
+		}
+	}
+	out := make([]receipt.LightBlock, 0, len(heights))
+	for _, x := range heights {
+		c, err := n.rpc.Commit(ctx, &x)
+		if err != nil {
+			return nil, fmt.Errorf("node: commit of block %d for a validator trace: %w", x, err)
+		}
+		vals, err := n.validators(ctx, x)
+		if err != nil {
+			return nil, err
+		}
+		sh, err := cmtjson.Marshal(c.SignedHeader)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := cmtjson.Marshal(vals)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, receipt.LightBlock{SignedHeader: sh, Validators: vs})
+	}
+	return out, nil
+}
