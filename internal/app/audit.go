@@ -337,3 +337,40 @@ func (a *App) auditWrites(blocks []*Block) ([]Finding, error) {
 	}
 	return out, nil
 }
+
+// Window returns the first block of the newest blocks that hold the last
+// readings readings (the block holding the oldest of them included), but
+// no more than blocks blocks: the from of AuditFrom for a check whose cost
+// is bounded by readings and blocks rather than by the store. It is 1 for
+// a store smaller than both.
+func (a *App) Window(readings uint64, blocks int64) (int64, error) {
+	m := a.Meta()
+	if m.Height <= 1 {
+		return 1, nil
+	}
+	floor := max(1, m.Height-max(blocks, 1)+1)
+	size := a.log.Size()
+	if size <= readings {
+		return floor, nil
+	}
+	target := size - readings // the oldest leaf the window must hold
+	// The smallest height whose log size exceeds target holds it; block
+	// records grow with height, so search them.
+	lo, hi := floor, m.Height
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		b, err := a.Block(mid)
+		if err != nil {
+			return 0, err
+		}
+		if b == nil { // AuditFrom reports the missing record
+			return floor, nil
+		}
+		if b.LogSize > target {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
+}

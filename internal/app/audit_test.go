@@ -232,3 +232,31 @@ func TestAuditFindsWrongHeader(t *testing.T) {
 		t.Errorf("findings %v, want one about block 2 and header 3", r.Findings)
 	}
 }
+
+func TestWindow(t *testing.T) {
+	c := auditedChain(t) // 7 blocks; log sizes 0, 3, 3, 4, 5, 5, 7
+	tests := []struct {
+		readings uint64
+		blocks   int64
+		want     int64
+	}{
+		{100, 100, 1}, // everything
+		{7, 100, 1},
+		{6, 100, 2}, // leaf 1 is in block 2
+		{3, 100, 5}, // leaves 4-6: leaf 4 is in block 5
+		{2, 100, 7},
+		{0, 100, 7}, // the last block at least
+		{100, 3, 5}, // at most 3 blocks
+		{2, 3, 7},
+		{100, 0, 7},
+	}
+	for _, tt := range tests {
+		got, err := c.app.Window(tt.readings, tt.blocks)
+		if err != nil {
+			t.Fatalf("Window(%d, %d): %v", tt.readings, tt.blocks, err)
+		}
+		if got != tt.want {
+			t.Errorf("Window(%d readings, %d blocks) = %d, want %d", tt.readings, tt.blocks, got, tt.want)
+		}
+	}
+}

@@ -100,6 +100,10 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		n.db.Close()
 		return nil, err
 	}
+	if err := checkStore(home, cc, n.app, cfg.StoreCheck, log); err != nil {
+		n.db.Close()
+		return nil, err
+	}
 	pv := privval.LoadFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
 	nodeKey, err := p2p.LoadNodeKey(cc.NodeKeyFile())
 	if err != nil {
