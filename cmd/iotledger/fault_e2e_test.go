@@ -106,11 +106,12 @@ type faultLoad struct {
 	failed  int                            // requests that got no answer (the node was down)
 	acked   map[string]map[uint64]ack      // device -> seq -> where it was committed
 	pending map[string]map[uint64]struct{} // answered "pending": in the node, not yet committed
+	answers map[string]int                 // answers by status (and reason)
 }
 
 func startFaultLoad(ctx context.Context, clients []*client.Client, keys []*keystore.Key, senders int) *faultLoad {
 	ctx, cancel := context.WithCancel(ctx)
-	l := &faultLoad{cancel: cancel, acked: map[string]map[uint64]ack{}, pending: map[string]map[uint64]struct{}{}}
+	l := &faultLoad{cancel: cancel, acked: map[string]map[uint64]ack{}, pending: map[string]map[uint64]struct{}{}, answers: map[string]int{}}
 	for d, k := range keys {
 		l.acked[k.DeviceID()] = map[uint64]ack{}
 		l.pending[k.DeviceID()] = map[uint64]struct{}{}
@@ -142,7 +143,15 @@ func startFaultLoad(ctx context.Context, clients []*client.Client, keys []*keyst
 					if err != nil && ctx.Err() == nil {
 						l.failed++
 					}
+					if err != nil && len(rs) == 0 {
+						l.answers["no answer"] += len(raws)
+					}
 					for _, r := range rs {
+						d := r.Detail
+						if len(d) > 40 {
+							d = d[:40]
+						}
+						l.answers[strings.TrimSuffix(r.Status+" "+r.Reason+" "+d, " ")]++
 						switch {
 						case r.Status == "accepted" && r.Index != nil:
 							l.acked[k.DeviceID()][r.Seq] = ack{*r.Index, r.Height, now}
