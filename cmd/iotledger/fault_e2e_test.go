@@ -419,3 +419,34 @@ func validatorState(t *testing.T, home string) string {
 	}
 	return fmt.Sprintf("%s/%d/%d", s.Height, s.Round, s.Step)
 }
+
+// pendingNow returns the readings answered pending so far (not
+// acknowledged, held by a node), by device.
+func (l *faultLoad) pendingNow() map[string][]uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string][]uint64{}
+	for dev, m := range l.pending {
+		for seq := range m {
+			out[dev] = append(out[dev], seq)
+		}
+	}
+	return out
+}
+
+// missingOf checks that the readings were committed (on node0 of the
+// net) and returns how many there were and how many are missing.
+func missingOf(t *testing.T, ctx context.Context, f *faultNet, readings map[string][]uint64, what string) (total, missing int) {
+	t.Helper()
+	for dev, seqs := range readings {
+		got := committedReadings(t, ctx, f.clients[0], dev)
+		for _, seq := range seqs {
+			total++
+			if _, ok := got[seq]; !ok {
+				missing++
+				t.Errorf("%s seq %d, %s, is not committed", dev, seq, what)
+			}
+		}
+	}
+	return total, missing
+}

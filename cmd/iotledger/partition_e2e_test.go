@@ -151,6 +151,7 @@ func TestFaultPartition(t *testing.T) {
 		}
 	}
 	l.mu.Unlock()
+	during := l.pendingNow()
 
 	// Heal.
 	healed := time.Now()
@@ -163,15 +164,16 @@ func TestFaultPartition(t *testing.T) {
 	hEnd := maxHeight(t, ctx, f.clients, f.all) + 1
 	waitHeights(t, ctx, f.clients, f.all, hEnd, "the last block")
 	rep := checkNoLoss(t, ctx, f, l, f.all)
+	_, missing := missingOf(t, ctx, f, during, "sent during the partition and answered pending")
 	sameBlocks(t, ctx, f.clients, f.all, hEnd)
 	fewest := commitsSigned(t, ctx, nodes[0].RPCAddr, hcs[0], hEnd)
 	for _, n := range nodes {
 		n.Stop(t)
 	}
 	t.Logf("fault test 5 (4 validators in network namespaces split 2/2, then healed): %s; no block committed on either side in %.1f s "+
-		"(stuck at height %d, consensus waiting in round %d; %d readings answered pending meanwhile); commits resumed %.1f s after the heal; "+
+		"(stuck at height %d, consensus waiting in round %d; %d readings answered pending meanwhile, %d of them missing after); commits resumed %.1f s after the heal; "+
 		"blocks 1-%d identical on all 4 nodes (no fork), every commit verified, the fewest signatures %d of 4; test took %.1f s",
-		rep, partitioned.Seconds(), stuck, round, nPending, recovered.Seconds(), hEnd, fewest, time.Since(began).Seconds())
+		rep, partitioned.Seconds(), stuck, round, nPending, missing, recovered.Seconds(), hEnd, fewest, time.Since(began).Seconds())
 	if fewest < 3 {
 		t.Errorf("a commit with %d of 4 signatures", fewest)
 	}

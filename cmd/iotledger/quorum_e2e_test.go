@@ -65,16 +65,7 @@ func TestFaultQuorumLoss(t *testing.T) {
 		}
 		return n > 0, nil
 	})
-	l.mu.Lock()
-	during := map[string][]uint64{}
-	nDuring := 0
-	for dev, m := range l.pending {
-		for seq := range m {
-			during[dev] = append(during[dev], seq)
-			nDuring++
-		}
-	}
-	l.mu.Unlock()
+	during := l.pendingNow()
 
 	// Bring node3 back: three of four, commits resume.
 	restarted := time.Now()
@@ -92,19 +83,7 @@ func TestFaultQuorumLoss(t *testing.T) {
 	waitHeights(t, ctx, f.clients, f.all, hEnd, "the last block")
 
 	rep := checkNoLoss(t, ctx, f, l, f.all)
-	committed := map[string]map[uint64]uint64{}
-	for dev := range during {
-		committed[dev] = committedReadings(t, ctx, f.clients[0], dev)
-	}
-	missing := 0
-	for dev, seqs := range during {
-		for _, seq := range seqs {
-			if _, ok := committed[dev][seq]; !ok {
-				missing++
-				t.Errorf("%s seq %d, sent during the outage and answered pending, is not committed after it", dev, seq)
-			}
-		}
-	}
+	nDuring, missing := missingOf(t, ctx, f, during, "sent during the outage and answered pending")
 	sameBlocks(t, ctx, f.clients, f.all, hEnd)
 	fewest := commitsSigned(t, ctx, f.nodes[0].RPCAddr, nil, hEnd)
 	t.Logf("fault test 2 (kill 2 of 4 validators, bring 1 back): %s; no block committed in %.1f s with 2 of 4 "+
