@@ -292,14 +292,17 @@ session_expiry = "{{.MQTT.Bridge.SessionExpiry}}"
 # recomputes log roots, state digests and app hashes from its store and
 # compares them with the headers the validators committed; on any
 # difference it refuses to start, naming the block and the reading, and
-# says to run ` + "`iotledger audit`" + `. "recent" rehashes the newest
-# readings readings (the whole block holding the oldest of them), over at
-# most blocks blocks, and checks the stored log border and state digest
-# just before them against their header: about 2 s for a million readings
-# on a small machine, whatever the store's size (a store smaller than that
-# is checked whole). Older readings' bytes are not reread: run audit, or
-# mode = "full" (everything, as audit does: about 2.2 µs a reading, some
-# 25 s for 10 million), for them. "off" skips the check.
+# says to run ` + "`iotledger audit`" + `.
+#   mode = "recent" (the default) rehashes the newest readings (as many as
+#     readings below, and the rest of the block holding the oldest), over
+#     at most the last blocks blocks, and checks the stored log border and
+#     state digest just before them against their header: about 2 s for a
+#     million readings on a small machine, whatever the store's size; a
+#     smaller store is checked whole.
+#   mode = "full" checks everything, as audit does: about 2.2 µs a reading,
+#     some 25 s for 10 million.
+#   mode = "off" skips the check.
+# Older readings' bytes are reread only by "full" and by audit.
 mode = "{{.StoreCheck.Mode}}"
 readings = {{.StoreCheck.Readings}}
 blocks = {{.StoreCheck.Blocks}}
