@@ -101,6 +101,11 @@ func checkStore(home string, cc *cmtcfg.Config, a *app.App, c StoreCheckConfig, 
 	}
 	defer bdb.Close()
 	bs := store.NewBlockStore(bdb)
+	// Headers below the block store's base (pruned, or before a state
+	// sync) are not there to compare with: start no earlier.
+	if b := bs.Base(); b > from {
+		from = b
+	}
 	r, err := a.AuditFrom(from, app.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(bs))
 	if err != nil {
 		return fmt.Errorf("node: store check: %w; run `iotledger audit --home %s`", err, home)
