@@ -58,6 +58,7 @@ func TestFaultDiskTampering(t *testing.T) {
 	if code == 0 || !strings.Contains(out, where) || !strings.Contains(out, "iotledger audit --home "+home) {
 		t.Fatalf("start on the changed store: exit %d, want a refusal naming the %s and audit:\n%s", code, where, out)
 	}
+	t.Logf("start said: %s", strings.TrimSpace(out))
 	if got := validatorState(t, home); got != signed {
 		t.Errorf("the refused start signed: priv_validator_state went from %s to %s", signed, got)
 	}
