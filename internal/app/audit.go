@@ -2,12 +2,14 @@ package app
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/internal/tlog"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
@@ -17,10 +19,17 @@ import (
 type Finding struct {
 	Height int64   // the block concerned
 	Leaf   *uint64 // the log index concerned, if any
+	// Device and Seq name the reading at Leaf, when the store still says
+	// whose it is (Device is empty otherwise).
+	Device string
+	Seq    uint64
 	What   string
 }
 
 func (f Finding) String() string {
+	if f.Leaf != nil && f.Device != "" {
+		return fmt.Sprintf("block %d, reading at log index %d (device %s, seq %d): %s", f.Height, *f.Leaf, f.Device, f.Seq, f.What)
+	}
 	if f.Leaf != nil {
 		return fmt.Sprintf("block %d, reading at log index %d: %s", f.Height, *f.Leaf, f.What)
 	}
@@ -29,9 +38,10 @@ func (f Finding) String() string {
 
 // AuditReport is what Audit checked and found.
 type AuditReport struct {
+	From     int64 // the first block whose readings and changes were checked
 	Blocks   int64
-	Leaves   uint64
-	Headers  int64 // app hashes compared with committed headers
+	Leaves   uint64 // readings rehashed
+	Headers  int64  // app hashes compared with committed headers
 	Findings []Finding
 }
 
@@ -44,10 +54,42 @@ type HeaderAppHash func(h int64) (hash []byte, ok bool, err error)
 // app's block records and with the app hashes committed in headers. The node
 // must be stopped. genesisDigest is GenesisDigest of the chain's genesis.
 func (a *App) Audit(genesisDigest []byte, headers HeaderAppHash) (*AuditReport, error) {
+	return a.AuditFrom(1, genesisDigest, headers)
+}
+
+// AuditFrom is Audit of the blocks from height from to the last: the
+// readings those blocks appended are rehashed, and the log root, state
+// digest and app hash of each of them recomputed and compared with the
+// committed headers. It starts from the stored state of block from-1 (the
+// log's right border at its size and its state digest), which it checks
+// against header from first: so a store that passes holds exactly what the
+// validators committed, except the bytes of readings older than the window,
+// which only a full Audit rehashes. From 1 it is Audit, which also replays
+// every change record against the covered records; later windows compare
+// only the records their blocks wrote. Its cost grows with the readings and
+// blocks in the window, not with the store (see the node's start check).
+func (a *App) AuditFrom(from int64, genesisDigest []byte, headers HeaderAppHash) (*AuditReport, error) {
 	m := a.Meta()
-	r := &AuditReport{}
+	from = max(1, min(from, m.Height))
+	r := &AuditReport{From: from}
+	if m.Height == 0 {
+		return r, nil
+	}
+	var base Block // the state before block from
+	digest := genesisDigest
+	if from > 1 {
+		b, err := a.Block(from - 1)
+		if err != nil {
+			return nil, err
+		}
+		if b == nil {
+			r.Findings = append(r.Findings, Finding{Height: from - 1, What: "no block record in the store"})
+			return r, nil
+		}
+		base, digest = *b, b.StateDigest
+	}
 	var blocks []*Block
-	for h := int64(1); h <= m.Height; h++ {
+	for h := from; h <= m.Height; h++ {
 		b, err := a.Block(h)
 		if err != nil {
 			return nil, err
@@ -59,12 +101,13 @@ func (a *App) Audit(genesisDigest []byte, headers HeaderAppHash) (*AuditReport, 
 		blocks = append(blocks, b)
 	}
 	r.Blocks = int64(len(blocks))
-	sizes := make([]uint64, len(blocks))
-	for i, b := range blocks {
-		sizes[i] = b.LogSize
+	sizes := make([]uint64, 0, len(blocks)+1)
+	sizes = append(sizes, base.LogSize)
+	for _, b := range blocks {
+		sizes = append(sizes, b.LogSize)
 	}
-	roots := make(map[uint64][]byte, len(blocks))
-	err := a.log.Audit(sizes, func(size uint64, root []byte) error {
+	roots := make(map[uint64][]byte, len(sizes))
+	err := a.log.AuditFrom(base.LogSize, sizes, func(size uint64, root []byte) error {
 		roots[size] = root
 		return nil
 	})
@@ -72,16 +115,36 @@ func (a *App) Audit(genesisDigest []byte, headers HeaderAppHash) (*AuditReport, 
 	switch {
 	case errors.As(err, &le):
 		idx := le.Index
-		h := blockOfLeaf(blocks, idx)
-		r.Findings = append(r.Findings, Finding{Height: h, Leaf: &idx,
-			What: fmt.Sprintf("stored reading was changed: its bytes hash to %x, the log recorded %x", le.Computed, le.Stored)})
+		f := Finding{Height: blockOfLeaf(blocks, idx), Leaf: &idx,
+			What: fmt.Sprintf("stored reading was changed: its bytes hash to %x, the log recorded %x", le.Computed, le.Stored)}
+		f.Device, f.Seq, err = a.locateLeaf(idx)
+		if err != nil {
+			return nil, err
+		}
+		r.Findings = append(r.Findings, f)
 		return r, nil
 	case err != nil:
 		return nil, err
 	}
-	r.Leaves = a.log.Size()
+	r.Leaves = a.log.Size() - base.LogSize
 
-	digest := genesisDigest
+	if from > 1 {
+		// The stored border and digest of block from-1 must make the app
+		// hash the validators committed for it.
+		want := receipt.AppHash(base.LogSize, roots[base.LogSize], base.StateDigest)
+		hh, ok, err := headers(base.Height)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			r.Headers++
+			if !bytes.Equal(want, hh) {
+				r.Findings = append(r.Findings, Finding{Height: base.Height, What: fmt.Sprintf("app hash recomputed from the stored log border and state digest is %x, header %d committed %x", want, base.Height+1, hh)})
+			}
+		} else if !bytes.Equal(want, base.AppHash) {
+			r.Findings = append(r.Findings, Finding{Height: base.Height, What: fmt.Sprintf("app hash recomputed from the stored log border and state digest is %x, the block record says %x", want, base.AppHash)})
+		}
+	}
 	for _, b := range blocks {
 		changes, err := a.changes(b.Height)
 		if err != nil {
@@ -112,12 +175,57 @@ func (a *App) Audit(genesisDigest []byte, headers HeaderAppHash) (*AuditReport, 
 	if !bytes.Equal(digest, m.Digest) && len(blocks) > 0 {
 		r.Findings = append(r.Findings, Finding{Height: m.Height, What: "state digest of the last block differs from the app's meta record"})
 	}
-	f, err := a.auditState(blocks)
+	var f []Finding
+	if from == 1 {
+		f, err = a.auditState(blocks)
+	} else {
+		f, err = a.auditWrites(blocks)
+	}
 	if err != nil {
 		return nil, err
 	}
 	r.Findings = append(r.Findings, f...)
 	return r, nil
+}
+
+// locateLeaf names the reading at log index idx: from the leaf itself when
+// the (device, seq) index agrees, else by searching the index. It returns
+// an empty device when neither says.
+func (a *App) locateLeaf(idx uint64) (string, uint64, error) {
+	leaf, err := a.log.Leaf(idx)
+	if err != nil {
+		return "", 0, err
+	}
+	if _, raw, err := SplitLeaf(leaf); err == nil {
+		if s, err := reading.Decode(raw); err == nil {
+			e, err := registry.GetSeq(a.committed(), s.Device, s.Seq)
+			if err == nil && e != nil && e.Index == idx {
+				return s.Device, s.Seq, nil
+			}
+		}
+	}
+	// The bytes no longer say whose reading it is: one pass over the index.
+	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(registry.PrefixSeq), UpperBound: prefixEnd(registry.PrefixSeq)})
+	if err != nil {
+		return "", 0, err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return "", 0, err
+		}
+		var e registry.SeqEntry
+		if reading.DecMode.Unmarshal(v, &e) != nil || e.Index != idx {
+			continue
+		}
+		k := it.Key()[len(registry.PrefixSeq):]
+		if len(k) < 9 || k[len(k)-9] != '/' {
+			continue
+		}
+		return string(k[:len(k)-9]), binary.BigEndian.Uint64(k[len(k)-8:]), nil
+	}
+	return "", 0, nil
 }
 
 func blockOfLeaf(blocks []*Block, idx uint64) int64 {
@@ -190,4 +298,79 @@ func (a *App) auditState(blocks []*Block) ([]Finding, error) {
 		out = append(out, Finding{Height: last[k], What: fmt.Sprintf("record %q written by block %d is missing from the store", k, last[k])})
 	}
 	return out, nil
+}
+
+// auditWrites compares the covered records that blocks wrote with the
+// store: each must hold the last value written (blocks are the newest, so
+// nothing overwrote them since). Records no block of the window wrote are
+// not looked at; the full audit replays every block for them.
+func (a *App) auditWrites(blocks []*Block) ([]Finding, error) {
+	want := map[string][]byte{}
+	last := map[string]int64{}
+	for _, b := range blocks {
+		cs, err := a.changes(b.Height)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			want[string(c.Key)] = c.Value
+			last[string(c.Key)] = b.Height
+		}
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []Finding
+	for _, k := range keys {
+		v, err := dbGet(a.db, []byte(k))
+		if err != nil {
+			return nil, err
+		}
+		switch w := want[k]; {
+		case v == nil && w != nil:
+			out = append(out, Finding{Height: last[k], What: fmt.Sprintf("record %q written by block %d is missing from the store", k, last[k])})
+		case !bytes.Equal(v, w):
+			out = append(out, Finding{Height: last[k], What: fmt.Sprintf("record %q differs from what block %d wrote", k, last[k])})
+		}
+	}
+	return out, nil
+}
+
+// Window returns the first block of the newest blocks that hold the last
+// readings readings (the block holding the oldest of them included), but
+// no more than blocks blocks: the from of AuditFrom for a check whose cost
+// is bounded by readings and blocks rather than by the store. It is 1 for
+// a store smaller than both.
+func (a *App) Window(readings uint64, blocks int64) (int64, error) {
+	m := a.Meta()
+	if m.Height <= 1 {
+		return 1, nil
+	}
+	floor := max(1, m.Height-max(blocks, 1)+1)
+	size := a.log.Size()
+	if size <= readings {
+		return floor, nil
+	}
+	target := size - readings // the oldest leaf the window must hold
+	// The smallest height whose log size exceeds target holds it; block
+	// records grow with height, so search them.
+	lo, hi := floor, m.Height
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		b, err := a.Block(mid)
+		if err != nil {
+			return 0, err
+		}
+		if b == nil { // AuditFrom reports the missing record
+			return floor, nil
+		}
+		if b.LogSize > target {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
 }

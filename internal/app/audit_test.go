@@ -9,6 +9,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/reading"
 )
 
 // headers is a HeaderAppHash that answers like the chain's block store:
@@ -99,6 +100,111 @@ func TestAuditFindsChangedReading(t *testing.T) {
 	if s := f.String(); !strings.Contains(s, "block 4") || !strings.Contains(s, "log index 3") {
 		t.Errorf("finding %q does not say where", s)
 	}
+	// Leaf 3 is sensor's seq 5; the changed bytes still decode.
+	if f.Device != deviceID(sensor) || f.Seq != 5 || !strings.Contains(f.String(), "(device "+deviceID(sensor)+", seq 5)") {
+		t.Errorf("finding %q names device %q seq %d, want %s seq 5", f, f.Device, f.Seq, deviceID(sensor))
+	}
+}
+
+func TestAuditNamesUndecodableReading(t *testing.T) {
+	c := auditedChain(t)
+	// Leaf 5 is key(20)'s seq 1, the first reading of block 7; cut its
+	// bytes in half so they no longer decode: the (device, seq) index
+	// still says whose it was.
+	c.tamper(binary.BigEndian.AppendUint64([]byte("t/l/"), 5), func(v []byte) {
+		for i := len(v) / 2; i < len(v); i++ {
+			v[i] = 0
+		}
+	})
+	r := c.audit()
+	if len(r.Findings) != 1 {
+		t.Fatalf("findings %v, want one", r.Findings)
+	}
+	if f := r.Findings[0]; f.Leaf == nil || *f.Leaf != 5 || f.Height != 7 || f.Device != deviceID(key(20)) || f.Seq != 1 {
+		t.Errorf("finding %q (leaf %v, block %d, device %q, seq %d); want leaf 5 of block 7, device %s seq 1", f, f.Leaf, f.Height, f.Device, f.Seq, deviceID(key(20)))
+	}
+}
+
+func TestAuditFromClean(t *testing.T) {
+	c := auditedChain(t)
+	for from := int64(1); from <= c.height; from++ {
+		r, err := c.app.AuditFrom(from, app.GenesisDigest(c.chainID, c.genesis), c.headers())
+		if err != nil {
+			t.Fatalf("AuditFrom(%d): %v", from, err)
+		}
+		for _, f := range r.Findings {
+			t.Errorf("AuditFrom(%d): finding on a clean chain: %s", from, f)
+		}
+		var before uint64
+		if from > 1 {
+			b, _ := c.app.Block(from - 1)
+			before = b.LogSize
+		}
+		// Headers: the blocks of the window but the last, and the block
+		// before the window.
+		wantHeaders := c.height - from
+		if from > 1 {
+			wantHeaders++
+		}
+		if r.From != from || r.Blocks != c.height-from+1 || r.Leaves != c.app.Log().Size()-before || r.Headers != wantHeaders {
+			t.Errorf("AuditFrom(%d): from %d, %d blocks, %d leaves, %d headers; want %d, %d, %d, %d",
+				from, r.From, r.Blocks, r.Leaves, r.Headers, from, c.height-from+1, c.app.Log().Size()-before, wantHeaders)
+		}
+	}
+}
+
+func TestAuditFromWindow(t *testing.T) {
+	leafKey := func(i uint64) []byte { return binary.BigEndian.AppendUint64([]byte("t/l/"), i) }
+	// Leaf 3 is in block 4; the meter's device record was last written by
+	// block 5; block 7 holds leaves 5 and 6.
+	tests := []struct {
+		name   string
+		tamper func(c *testChain)
+		from   int64
+		want   string // in the one finding; "" for none
+	}{
+		{"reading in the window", func(c *testChain) { c.tamper(leafKey(3), func(v []byte) { v[len(v)-3] ^= 0x40 }) }, 4, "block 4, reading at log index 3 (device " + deviceID(sensor) + ", seq 5): stored reading was changed"},
+		{"reading before the window is not read", func(c *testChain) { c.tamper(leafKey(3), func(v []byte) { v[len(v)-3] ^= 0x40 }) }, 5, ""},
+		{"leaf hash under the window's border", func(c *testChain) {
+			c.tamper(append(append([]byte("t/n/"), 0), binary.BigEndian.AppendUint64(nil, 1)...), func(v []byte) { v[0] ^= 1 })
+		}, 5, "block 4: app hash recomputed from the stored log border and state digest"},
+		{"state digest of the block before the window", func(c *testChain) {
+			c.tamper(app.BlockKey(4), func(v []byte) {
+				var b app.Block
+				if err := reading.DecMode.Unmarshal(v, &b); err != nil {
+					c.t.Fatal(err)
+				}
+				b.StateDigest[0] ^= 1
+				enc, err := reading.EncMode.Marshal(&b)
+				if err != nil || len(enc) != len(v) {
+					c.t.Fatalf("re-encode: %v, %d bytes for %d", err, len(enc), len(v))
+				}
+				copy(v, enc)
+			})
+		}, 5, "block 4: app hash recomputed from the stored log border and state digest"},
+		{"record the window wrote", func(c *testChain) {
+			c.tamper(registry.DeviceKey(deviceID(meter)), func(v []byte) { v[len(v)-1] ^= 0x01 })
+		}, 5, "differs from what block 5 wrote"},
+		{"record written before the window is not read", func(c *testChain) {
+			c.tamper(registry.DeviceKey(deviceID(meter)), func(v []byte) { v[len(v)-1] ^= 0x01 })
+		}, 6, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := auditedChain(t)
+			tt.tamper(c)
+			r, err := c.app.AuditFrom(tt.from, app.GenesisDigest(c.chainID, c.genesis), c.headers())
+			if err != nil {
+				t.Fatalf("AuditFrom(%d): %v", tt.from, err)
+			}
+			switch {
+			case tt.want == "" && len(r.Findings) > 0:
+				t.Errorf("findings %v, want none", r.Findings)
+			case tt.want != "" && (len(r.Findings) == 0 || !strings.Contains(r.Findings[0].String(), tt.want)):
+				t.Errorf("findings %v, want the first to say %q", r.Findings, tt.want)
+			}
+		})
+	}
 }
 
 func TestAuditFindsChangedDevice(t *testing.T) {
@@ -124,5 +230,33 @@ func TestAuditFindsWrongHeader(t *testing.T) {
 	r := c.audit()
 	if len(r.Findings) != 1 || r.Findings[0].Height != 2 || !strings.Contains(r.Findings[0].What, "header 3") {
 		t.Errorf("findings %v, want one about block 2 and header 3", r.Findings)
+	}
+}
+
+func TestWindow(t *testing.T) {
+	c := auditedChain(t) // 7 blocks; log sizes 0, 3, 3, 4, 5, 5, 7
+	tests := []struct {
+		readings uint64
+		blocks   int64
+		want     int64
+	}{
+		{100, 100, 1}, // everything
+		{7, 100, 1},
+		{6, 100, 2}, // leaf 1 is in block 2
+		{3, 100, 5}, // leaves 4-6: leaf 4 is in block 5
+		{2, 100, 7},
+		{0, 100, 7}, // the last block at least
+		{100, 3, 5}, // at most 3 blocks
+		{2, 3, 7},
+		{100, 0, 7},
+	}
+	for _, tt := range tests {
+		got, err := c.app.Window(tt.readings, tt.blocks)
+		if err != nil {
+			t.Fatalf("Window(%d, %d): %v", tt.readings, tt.blocks, err)
+		}
+		if got != tt.want {
+			t.Errorf("Window(%d readings, %d blocks) = %d, want %d", tt.readings, tt.blocks, got, tt.want)
+		}
 	}
 }

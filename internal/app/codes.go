@@ -17,7 +17,7 @@ const (
 	CodeRevokedDevice       Code = 7  // the device was revoked by its owner
 	CodeBadSignature        Code = 8  // the signature does not verify with the device key
 	CodeKeyRotated          Code = 9  // signed by a key the device rotated out
-	CodeDuplicate           Code = 10 // (device, seq) was already committed
+	CodeDuplicate           Code = 10 // (device, seq) was already committed; or a signed transaction sent again while it waits in the mempool
 	CodeTimeOutOfWindow     Code = 11 // reading time too far from block time
 	CodeWrongChainID        Code = 12 // signed for another chain
 	CodeWrongNonce          Code = 13 // account nonce is not the next one

@@ -58,6 +58,17 @@
 // app hash of block H into the header of block H+1, which is why a reading's
 // receipt carries that header.
 //
+// # Audit
+//
+// Audit recomputes, from the stored readings and change records, every
+// block's log root, state digest and app hash and compares them with the
+// app hashes CometBFT's headers committed (header H+1 for block H);
+// AuditFrom does the same for the newest blocks only, starting from the
+// stored log border and digest of the block before them, which it checks
+// against that block's header. A finding names the block and, for a
+// changed reading, its log index, device and sequence number. The node
+// runs AuditFrom at start; `iotledger audit` runs Audit.
+//
 // # Determinism
 //
 // No wall clock (time comes from the block header), no randomness, no

@@ -2,7 +2,6 @@ package node
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -39,17 +38,7 @@ func Audit(home string) (*app.AuditReport, error) {
 		return nil, fmt.Errorf("node: open block store: %w (is the node still running? stop it first)", err)
 	}
 	defer bdb.Close()
-	bs := store.NewBlockStore(bdb)
-	return a.Audit(app.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), func(h int64) ([]byte, bool, error) {
-		if h+1 > bs.Height() {
-			return nil, false, nil
-		}
-		m := bs.LoadBlockMeta(h + 1)
-		if m == nil {
-			return nil, false, errors.New("node: block store has no header for block " + fmt.Sprint(h+1))
-		}
-		return m.Header.AppHash, true, nil
-	})
+	return a.Audit(app.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(store.NewBlockStore(bdb)))
 }
 
 // canonicalAppState is the app_state bytes as InitChain receives them.

@@ -28,6 +28,9 @@ type Config struct {
 	MQTT   mqtt.Config  `toml:"mqtt"`
 	Store  StoreConfig  `toml:"store"`
 	Log    LogConfig    `toml:"log"`
+	// StoreCheck is the check of the store against the committed headers
+	// at start (storecheck.go).
+	StoreCheck StoreCheckConfig `toml:"store_check"`
 	// RPCAddr and P2PAddr override CometBFT's config.toml when set.
 	RPCAddr string `toml:"-"`
 	P2PAddr string `toml:"-"`
@@ -104,6 +107,8 @@ func Default() Config {
 		MQTT:   mqtt.DefaultConfig(),
 		Store:  StoreConfig{ConsensusWALBytes: 64 << 20},
 		Log:    LogConfig{Level: "info", CometBFTLevel: "error"},
+
+		StoreCheck: DefaultStoreCheck(),
 	}
 }
 
@@ -148,6 +153,9 @@ func (c Config) Validate() error {
 	case "none", "error", "info", "debug":
 	default:
 		return fmt.Errorf("config: log.cometbft_level %q, want none, error, info or debug", c.Log.CometBFTLevel)
+	}
+	if err := c.StoreCheck.validate(); err != nil {
+		return err
 	}
 	for name, a := range map[string]string{"--rpc-addr": c.RPCAddr, "--p2p-addr": c.P2PAddr} {
 		if a == "" {
@@ -298,6 +306,26 @@ session_expiry = "{{.MQTT.Bridge.SessionExpiry}}"
 # oldest of them beyond this many bytes (several blocks of the largest
 # size; at least 33554432). 0 leaves CometBFT's 1 GiB.
 consensus_wal_bytes = {{.Store.ConsensusWALBytes}}
+
+[store_check]
+# Before CometBFT starts (so before this node signs anything), the node
+# recomputes log roots, state digests and app hashes from its store and
+# compares them with the headers the validators committed; on any
+# difference it refuses to start, naming the block and the reading, and
+# says to run ` + "`iotledger audit`" + `.
+#   mode = "recent" (the default) rehashes the newest readings (as many as
+#     readings below, and the rest of the block holding the oldest), over
+#     at most the last blocks blocks, and checks the stored log border and
+#     state digest just before them against their header: about 2 s for a
+#     million readings on a small machine, whatever the store's size; a
+#     smaller store is checked whole.
+#   mode = "full" checks everything, as audit does: about 2.2 µs a reading,
+#     some 25 s for 10 million.
+#   mode = "off" skips the check.
+# Older readings' bytes are reread only by "full" and by audit.
+mode = "{{.StoreCheck.Mode}}"
+readings = {{.StoreCheck.Readings}}
+blocks = {{.StoreCheck.Blocks}}
 
 [log]
 # iotledger's log level: debug, info, warn, error.

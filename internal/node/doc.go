@@ -14,9 +14,12 @@
 //
 // Init creates a single-validator home, and Testnet the homes of a local
 // network of validators (one genesis, loopback ports from a base port,
-// persistent peers); Start opens a home and starts every part; Close stops
-// them in reverse order and waits for each. Audit checks a stopped node's
-// stores against the headers CometBFT committed.
+// persistent peers); Start opens a home, checks its store against the
+// headers CometBFT committed ([store_check]: the newest readings by
+// default, see storecheck.go) and refuses to run on a difference before
+// CometBFT starts, so a node never signs from a changed store, then starts
+// every part; Close stops them in reverse order and waits for each. Audit
+// checks a stopped node's whole store the same way.
 //
 // Configuration precedence is defaults, the file, the environment
 // (IOTLEDGER_API_ADDR, IOTLEDGER_RPC_ADDR, IOTLEDGER_P2P_ADDR), then flags.

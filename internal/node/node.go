@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	abci "github.com/cometbft/cometbft/abci/types"
 	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/mempool"
@@ -107,6 +108,10 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	n.app.SetGenesisValidators(genesisValidators(gen)) // for a store from before validator set changes
+	if err := checkStore(home, cc, n.app, cfg.StoreCheck, log); err != nil {
+		n.db.Close()
+		return nil, err
+	}
 	pv := privval.LoadFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
 	nodeKey, err := p2p.LoadNodeKey(cc.NodeKeyFile())
 	if err != nil {
@@ -378,6 +383,19 @@ func (n *Node) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, erro
 	var full mempool.ErrMempoolIsFull
 	if errors.As(err, &full) {
 		return nil, api.ErrBusy
+	}
+	// CometBFT's broadcast_tx_commit flattens the mempool's error with
+	// %v, so ErrTxInCache is found by its text.
+	if err != nil && strings.Contains(err.Error(), mempool.ErrTxInCache.Error()) {
+		// The same bytes came before: a replay of a committed transaction
+		// (CheckTx names why it no longer passes: wrong_nonce), or one
+		// still waiting in the mempool.
+		out.TxResult = api.TxResult{Code: uint32(app.CodeDuplicate), Name: app.CodeDuplicate.String(),
+			Log: "this transaction was received already and waits for its block; do not send it again"}
+		if c, cerr := n.app.CheckTx(ctx, &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_CHECK}); cerr == nil && c.Code != 0 {
+			out.TxResult = api.TxResult{Code: c.Code, Name: app.Code(c.Code).String(), Log: c.Log}
+		}
+		return out, nil
 	}
 	if err != nil {
 		return nil, err

@@ -6,8 +6,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -41,6 +43,10 @@ type TestnetOptions struct {
 	// are its genesis allocations.
 	Token    string
 	Balances []app.Allocation
+	// Hosts, if set, gives each node its own address (one per validator,
+	// in order) instead of 127.0.0.1: machines of a LAN, or network
+	// namespaces. Ports are checked only on the addresses this machine has.
+	Hosts []string
 }
 
 // TestnetNode is one node of a testnet: its home and loopback addresses.
@@ -92,10 +98,14 @@ func Testnet(dir string, o TestnetOptions) ([]TestnetNode, *types.GenesisDoc, er
 	if err := checkEmptyDir(dir); err != nil {
 		return nil, nil, err
 	}
+	hosts, err := testnetHosts(o.Hosts, count)
+	if err != nil {
+		return nil, nil, err
+	}
 	nodes := make([]TestnetNode, count)
 	for i := range nodes {
 		p := testnetPorts(o.BasePort, i)
-		addr := func(k int) string { return net.JoinHostPort(testnetHost, strconv.Itoa(p[k])) }
+		addr := func(k int) string { return net.JoinHostPort(hosts[i], strconv.Itoa(p[k])) }
 		nodes[i] = TestnetNode{Name: fmt.Sprintf("node%d", i), Validator: i < o.Validators, Home: filepath.Join(dir, fmt.Sprintf("node%d", i)),
 			P2P: addr(0), RPC: addr(1), API: addr(2), MQTT: addr(3)}
 		for k, a := range []string{nodes[i].P2P, nodes[i].RPC, nodes[i].API, nodes[i].MQTT} {
@@ -182,7 +192,7 @@ const testnetConfigNote = `# This home is %s of a local testnet of %d validators
 #   consensus.timeout_propose = 1s (+0.5s a round), timeout_prevote and
 #   timeout_precommit = 0.5s (+0.5s)   a stopped validator's turn to propose costs
 #                                      about 1.5 s, not the 4 s of CometBFT's defaults.
-#   p2p.laddr, rpc.laddr               this node's ports on 127.0.0.1.
+#   p2p.laddr, rpc.laddr               this node's address (127.0.0.1 unless --hosts) and ports.
 #   p2p.persistent_peers               the other nodes of the testnet.
 
 `
@@ -201,9 +211,30 @@ func checkEmptyDir(dir string) error {
 	return nil
 }
 
-// checkFree reports whether something listens on addr already.
+// testnetHosts is each node's address: 127.0.0.1, or the given ones.
+func testnetHosts(given []string, n int) ([]string, error) {
+	if len(given) == 0 {
+		return slices.Repeat([]string{testnetHost}, n), nil
+	}
+	if len(given) != n {
+		return nil, fmt.Errorf("node: testnet of %d nodes with %d hosts: give one address per node, validators first (--hosts)", n, len(given))
+	}
+	for _, h := range given {
+		if net.ParseIP(h) == nil {
+			return nil, fmt.Errorf("node: testnet host %q is not an IP address (--hosts takes one per node, such as 10.0.0.1,10.0.0.2)", h)
+		}
+	}
+	return given, nil
+}
+
+// checkFree reports whether something listens on addr already. An address
+// this machine does not have (another machine's, a network namespace's) is
+// not checked.
 func checkFree(addr string) error {
 	l, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRNOTAVAIL) {
+		return nil
+	}
 	if err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Err != nil {

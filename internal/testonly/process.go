@@ -129,6 +129,9 @@ type Node struct {
 	MQTTAddr string
 	// Args are more flags for the node command, such as --mqtt-bridge.
 	Args []string
+	// Wrap, if set, runs the command through another, such as
+	// ip netns exec NAME (which execs it: signals reach the node).
+	Wrap []string
 	cmd  *exec.Cmd
 	done chan struct{}
 	out  *syncBuffer
@@ -166,8 +169,32 @@ func (n *Node) Restart(t testing.TB, sub string) { n.start(t, sub) }
 
 func (n *Node) start(t testing.TB, sub string) {
 	t.Helper()
+	n.await(t, n.spawn(t, sub))
+}
+
+// StartAll starts the nodes (`iotledger start`, or sub) at once and
+// returns when every one says it is running: a testnet comes up in the
+// time of its slowest node rather than the sum.
+func StartAll(t testing.TB, nodes []*Node, sub string) {
+	t.Helper()
+	ready := make([]chan struct{}, len(nodes))
+	for i, n := range nodes {
+		ready[i] = n.spawn(t, sub)
+	}
+	for i, n := range nodes {
+		n.await(t, ready[i])
+	}
+}
+
+// spawn runs the node's process; the returned channel closes once the
+// node prints that it is running.
+func (n *Node) spawn(t testing.TB, sub string) chan struct{} {
+	t.Helper()
 	cmd := exec.Command(Binary(t), sub, "--home", n.Home, "--api-addr", n.APIAddr, "--rpc-addr", n.RPCAddr, "--p2p-addr", n.P2PAddr, "--mqtt-addr", n.MQTTAddr)
 	cmd.Args = append(cmd.Args, n.Args...)
+	if len(n.Wrap) > 0 {
+		cmd = exec.Command(n.Wrap[0], append(n.Wrap[1:], cmd.Args...)...)
+	}
 	cmd.Env = cleanEnv()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -195,6 +222,11 @@ func (n *Node) start(t testing.TB, sub string) {
 		cmd.Wait()
 	}()
 	t.Cleanup(func() { n.Kill() })
+	return ready
+}
+
+func (n *Node) await(t testing.TB, ready chan struct{}) {
+	t.Helper()
 	select {
 	case <-ready:
 	case <-n.done:

@@ -11,19 +11,20 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// Testnet runs `iotledger testnet -n n` into a temporary folder and
-// returns the folder and its nodes, not started: each has the home and
-// the addresses its configuration names (Start runs it). The base port is
-// drawn below Linux's ephemeral range, where FreeAddr's ports come from,
-// and drawn again while a port is taken.
-func Testnet(t testing.TB, n int, chainID string) (string, []*Node) {
+// Testnet runs `iotledger testnet -n n` (with more flags args, such as
+// --hosts) into a temporary folder and returns the folder and its nodes,
+// not started: each has the home and the addresses its configuration
+// names (Start runs it). The base port is drawn below Linux's ephemeral
+// range, where FreeAddr's ports come from, and drawn again while a port
+// is taken.
+func Testnet(t testing.TB, n int, chainID string, args ...string) (string, []*Node) {
 	t.Helper()
 	var dir, out string
 	for try := 0; ; try++ {
 		dir = filepath.Join(t.TempDir(), "testnet")
 		base := 20000 + rand.IntN(1200)*10
 		var code int
-		out, code = Run(t, "testnet", "-n", strconv.Itoa(n), "--out", dir, "--chain-id", chainID, "--base-port", strconv.Itoa(base))
+		out, code = Run(t, append([]string{"testnet", "-n", strconv.Itoa(n), "--out", dir, "--chain-id", chainID, "--base-port", strconv.Itoa(base)}, args...)...)
 		if code == 0 {
 			break
 		}

@@ -19,18 +19,40 @@ import (
 // each of sizes (non-decreasing, at most Size()) it calls fn(size, root);
 // an error from fn stops the audit and is returned as is.
 func (l *Log) Audit(sizes []uint64, fn func(size uint64, root []byte) error) error {
+	return l.AuditFrom(0, sizes, fn)
+}
+
+// AuditFrom is Audit of the leaves from index begin on: the compact range
+// of [0, begin) is read from the stored nodes, as Open reads the right
+// border, and trusted; the leaves from begin are rehashed and checked as
+// Audit checks them. Every size in sizes must be at least begin. Report
+// the root at begin (put begin first in sizes) and compare it with a
+// committed root to know the stored border is genuine: then the whole tree
+// up to the last size is, except the data of the leaves before begin.
+func (l *Log) AuditFrom(begin uint64, sizes []uint64, fn func(size uint64, root []byte) error) error {
 	size := l.Size()
+	if begin > size {
+		return fmt.Errorf("%w: audit from %d, committed size %d", ErrSizeOutOfRange, begin, size)
+	}
 	for i, s := range sizes {
-		if s > size {
-			return fmt.Errorf("%w: audit size %d, committed size %d", ErrSizeOutOfRange, s, size)
+		if s > size || s < begin {
+			return fmt.Errorf("%w: audit size %d, want %d to the committed size %d", ErrSizeOutOfRange, s, begin, size)
 		}
 		if i > 0 && s < sizes[i-1] {
 			return fmt.Errorf("%w: audit sizes not in order: %d after %d", ErrSizeOutOfRange, s, sizes[i-1])
 		}
 	}
+	border, err := readNodes(l.db, compact.RangeNodes(0, begin, nil))
+	if err != nil {
+		return err
+	}
+	rng, err := factory.NewRange(0, begin, border)
+	if err != nil {
+		return fmt.Errorf("%w: right border of size %d: %v", ErrCorrupt, begin, err)
+	}
 
 	leaves, err := l.db.NewIter(&pebble.IterOptions{
-		LowerBound: leafKey(nil, 0),
+		LowerBound: leafKey(nil, begin),
 		UpperBound: leafKey(nil, size),
 	})
 	if err != nil {
@@ -38,7 +60,7 @@ func (l *Log) Audit(sizes []uint64, fn func(size uint64, root []byte) error) err
 	}
 	defer leaves.Close()
 	hashes, err := l.db.NewIter(&pebble.IterOptions{
-		LowerBound: nodeKey(nil, compact.NewNodeID(0, 0)),
+		LowerBound: nodeKey(nil, compact.NewNodeID(0, begin)),
 		UpperBound: nodeKey(nil, compact.NewNodeID(0, size)),
 	})
 	if err != nil {
@@ -46,7 +68,6 @@ func (l *Log) Audit(sizes []uint64, fn func(size uint64, root []byte) error) err
 	}
 	defer hashes.Close()
 
-	rng := factory.NewEmptyRange(0)
 	next := 0 // index into sizes of the next root to report
 	report := func() error {
 		for ; next < len(sizes) && sizes[next] == rng.End(); next++ {
@@ -85,7 +106,7 @@ func (l *Log) Audit(sizes []uint64, fn func(size uint64, root []byte) error) err
 	key := make([]byte, 0, maxKeyLen)
 	leaves.First()
 	hashes.First()
-	for i := uint64(0); i < size; i++ {
+	for i := begin; i < size; i++ {
 		data, err := iterValue(leaves, leafKey(key[:0], i))
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package tlog
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -165,6 +166,102 @@ func TestAudit(t *testing.T) {
 		}
 		if diff := cmp.Diff(seen, []uint64{0, 0, 1, 7}); diff != "" {
 			t.Errorf("sizes seen (-got +want):\n%s", diff)
+		}
+	})
+}
+
+func TestAuditFrom(t *testing.T) {
+	h := rfc6962.DefaultHasher
+	build := func(t *testing.T) (*store, *Log, *testonly.Tree) {
+		t.Helper()
+		s := newMemStore(t)
+		l := s.openLog()
+		ref := testonly.New(h)
+		for _, n := range []int{7, 100, 33, 200} {
+			s.block(l, ref, seqLeaves(int(ref.Size()), n))
+		}
+		return s, l, ref
+	}
+	all := []uint64{0, 7, 107, 140, 340}
+
+	for _, begin := range []uint64{0, 7, 107, 140, 339, 340} {
+		t.Run(fmt.Sprintf("clean from %d", begin), func(t *testing.T) {
+			_, l, ref := build(t)
+			var sizes []uint64
+			for _, s := range all {
+				if s >= begin {
+					sizes = append(sizes, s)
+				}
+			}
+			if sizes[0] != begin {
+				sizes = append([]uint64{begin}, sizes...)
+			}
+			var got []auditRoot
+			err := l.AuditFrom(begin, sizes, func(size uint64, root []byte) error {
+				got = append(got, auditRoot{size, root})
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("AuditFrom(%d): %v", begin, err)
+			}
+			if diff := cmp.Diff(got, refRoots(ref, sizes)); diff != "" {
+				t.Errorf("AuditFrom(%d) roots differ from reference (-got +want):\n%s", begin, diff)
+			}
+		})
+	}
+
+	t.Run("changed leaf after begin found", func(t *testing.T) {
+		s, l, ref := build(t)
+		leaf, _ := l.Leaf(120)
+		leaf[0] ^= 1
+		s.set(leafKey(nil, 120), leaf)
+		err := l.AuditFrom(107, []uint64{107, 340}, func(uint64, []byte) error { return nil })
+		want := &LeafError{Index: 120, Stored: ref.LeafHash(120), Computed: h.HashLeaf(leaf)}
+		var got *LeafError
+		if !errors.As(err, &got) {
+			t.Fatalf("AuditFrom = %v, want %v", err, want)
+		}
+		if diff := cmp.Diff(got, want); diff != "" {
+			t.Errorf("LeafError (-got +want):\n%s", diff)
+		}
+	})
+
+	t.Run("changed leaf before begin not read", func(t *testing.T) {
+		s, l, _ := build(t)
+		leaf, _ := l.Leaf(20)
+		leaf[0] ^= 1
+		s.set(leafKey(nil, 20), leaf)
+		if err := l.AuditFrom(107, []uint64{107, 340}, func(uint64, []byte) error { return nil }); err != nil {
+			t.Errorf("AuditFrom(107) read leaf 20: %v", err)
+		}
+	})
+
+	t.Run("changed border shows in the root at begin", func(t *testing.T) {
+		s, l, ref := build(t)
+		// 107 = 64+32+8+2+1: the border holds node (6, 0), folded from
+		// stored level 4.
+		s.set(nodeKey(nil, compact.NewNodeID(4, 1)), make([]byte, 32))
+		var first []byte
+		err := l.AuditFrom(107, []uint64{107}, func(_ uint64, root []byte) error { first = root; return nil })
+		if cmp.Equal(first, ref.HashAt(107)) {
+			t.Errorf("root at 107 is the reference root although the border was changed")
+		}
+		// The leaves up to 256 complete node (8, 0), which rests on the
+		// changed border: its stored copy disagrees.
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "node (level 8, index 0)") {
+			t.Errorf("AuditFrom = %v, want %v naming node (level 8, index 0)", err, ErrCorrupt)
+		}
+	})
+
+	t.Run("bad arguments", func(t *testing.T) {
+		_, l, _ := build(t)
+		for _, tc := range []struct {
+			begin uint64
+			sizes []uint64
+		}{{341, nil}, {100, []uint64{99}}, {100, []uint64{341}}} {
+			if err := l.AuditFrom(tc.begin, tc.sizes, nil); !errors.Is(err, ErrSizeOutOfRange) {
+				t.Errorf("AuditFrom(%d, %v) = %v, want %v", tc.begin, tc.sizes, err, ErrSizeOutOfRange)
+			}
 		}
 	})
 }
