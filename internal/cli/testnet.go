@@ -82,7 +82,7 @@ and the peers but are not validators: full nodes, or validators to add with
 	c.Flags().StringVar(&o.ChainID, "chain-id", "", "chain id (default iotledger-<random>)")
 	c.Flags().IntVar(&o.BasePort, "base-port", node.DefaultTestnetBasePort, "first loopback port; node i uses this + 10*i to this + 10*i + 3")
 	c.Flags().StringVar(&o.Token, "token", app.DefaultToken, "name of the chain's token")
-	c.Flags().StringSliceVar(&o.Hosts, "hosts", nil, "one IP address per validator, in order, instead of 127.0.0.1 for all (machines of a LAN, network namespaces)")
+	c.Flags().StringSliceVar(&o.Hosts, "hosts", nil, "one IP address per node (validators first, then --non-validators), in order, instead of 127.0.0.1 for all (machines of a LAN, network namespaces)")
 	return c
 }
 

@@ -35,6 +35,6 @@ func TestTestnetHosts(t *testing.T) {
 		t.Errorf("node2's iotledger.toml does not put the API on 10.250.7.3:27022")
 	}
 
-	mustFail(t, 1, []string{"3 validators with 2 hosts", "--hosts"}, "testnet", "-n", "3", "--out", filepath.Join(t.TempDir(), "a"), "--hosts", "10.0.0.1,10.0.0.2")
+	mustFail(t, 1, []string{"3 nodes with 2 hosts", "--hosts"}, "testnet", "-n", "3", "--out", filepath.Join(t.TempDir(), "a"), "--hosts", "10.0.0.1,10.0.0.2")
 	mustFail(t, 1, []string{`"node-a" is not an IP address`}, "testnet", "-n", "1", "--out", filepath.Join(t.TempDir(), "b"), "--hosts", "node-a")
 }
