@@ -88,6 +88,9 @@ type ledger struct {
 	// refuse, if set, is asked first for CheckTx's verdict on a batch;
 	// code 0 leaves it to the app.
 	refuse func(readings [][]byte) (code uint32, log string)
+	// notNow, when set, is asked first on each broadcast: an error it
+	// returns is the broadcast's, as if the mempool took nothing.
+	notNow func() error
 }
 
 // newLedger starts a chain on which sensor and retired are registered and
@@ -176,6 +179,11 @@ func (l *ledger) mustOK(txs ...[]byte) {
 func (l *ledger) broadcast(ctx context.Context, raw []byte) (uint32, string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.notNow != nil {
+		if err := l.notNow(); err != nil {
+			return 0, "", err
+		}
+	}
 	t, err := tx.Decode(raw)
 	if err != nil {
 		l.t.Errorf("ingest broadcast a transaction that does not decode: %v", err)

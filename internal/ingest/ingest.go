@@ -75,6 +75,17 @@ func (c Config) Validate() error {
 // ErrBusy means the queue is full: retry later.
 var ErrBusy = errors.New("ingest: queue full, retry later")
 
+// ErrNotNow is what a Broadcast returns (wrapped) when the mempool takes
+// nothing for a while: the node is catching up with the chain, or its
+// mempool is full. The batcher keeps the batch and tries again, so the
+// queue fills and Submit answers ErrBusy meanwhile: backpressure, and
+// nothing queued is dropped.
+var ErrNotNow = errors.New("ingest: the mempool takes no transactions now")
+
+// notNowWait bounds the batcher's wait between tries while the mempool
+// takes nothing.
+const notNowWait = time.Second
+
 // Broadcast hands a transaction to the mempool and returns CheckTx's verdict.
 type Broadcast func(ctx context.Context, tx []byte) (code uint32, log string, err error)
 
@@ -448,7 +459,20 @@ func (in *Ingest) send(ctx context.Context, batch []item) {
 	for i, it := range batch {
 		ds[i] = it.d
 	}
-	code, msg, err := in.broadcast(ctx, in.app.Batch(ds))
+	raw := in.app.Batch(ds)
+	code, msg, err := in.broadcast(ctx, raw)
+	for wait := 10 * time.Millisecond; errors.Is(err, ErrNotNow); wait = min(2*wait, notNowWait) {
+		in.log.Debug("ingest: the mempool takes nothing now; the batch waits", "readings", len(batch), "err", err, "retry_in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			in.abandon(batch) // Close: answer them pending
+			return
+		}
+		code, msg, err = in.broadcast(ctx, raw)
+	}
 	if err == nil && code == 0 {
 		return
 	}

@@ -376,6 +376,36 @@ func TestMempoolFullPausesBatching(t *testing.T) {
 	}
 }
 
+// While the mempool takes nothing (the node catches up, or its mempool is
+// full), the batcher keeps the batch and tries again: nothing queued is
+// dropped or answered "pending", and the batch goes whole once it can.
+func TestBatchWaitsWhileTheMempoolTakesNothing(t *testing.T) {
+	l := newLedger(t)
+	var tries atomic.Int32
+	l.notNow = func() error {
+		if tries.Add(1) <= 3 {
+			return fmt.Errorf("%w: endpoint is closed while node is catching up", ingest.ErrNotNow)
+		}
+		return nil
+	}
+	in := l.ingest(ingest.Config{MaxBatch: 2, MaxDelay: time.Hour, QueueSize: 10})
+	in.Start()
+	h := l.lastHeight() + 1
+	got, err := in.Submit(t.Context(), [][]byte{l.reading(sensor, 1), l.reading(sensor, 2)}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, []ingest.Result{accepted(1, 0, h), accepted(2, 1, h)}); diff != "" {
+		t.Errorf("results (-got +want):\n%s", diff)
+	}
+	if n := tries.Load(); n != 4 {
+		t.Errorf("%d broadcasts, want 3 refused and 1 taken", n)
+	}
+	if diff := cmp.Diff(l.batchSizes(), []int{2}); diff != "" {
+		t.Errorf("batch sizes (-got +want):\n%s", diff)
+	}
+}
+
 func TestRefusedBatchSentOneByOne(t *testing.T) {
 	l := newLedger(t)
 	doomed := l.reading(sensor, 2)

@@ -23,6 +23,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/rpc/client/local"
+	rpccore "github.com/cometbft/cometbft/rpc/core"
 	"github.com/cometbft/cometbft/types"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -256,9 +257,26 @@ func (n *Node) Close() error {
 func (n *Node) broadcast(ctx context.Context, tx []byte) (uint32, string, error) {
 	r, err := n.rpc.BroadcastTxSync(ctx, tx)
 	if err != nil {
+		if notNow(err) {
+			return 0, "", fmt.Errorf("%w: %v", ingest.ErrNotNow, err)
+		}
 		return 0, "", err
 	}
 	return r.Code, r.Log, nil
+}
+
+// notNow reports whether a broadcast failed because the mempool takes
+// nothing for now: the node is catching up with the chain, or its mempool
+// is full. CometBFT flattens some of these errors to text
+// (broadcast_tx_commit formats the mempool's error with %v), so they are
+// known by their text too.
+func notNow(err error) bool {
+	var full mempool.ErrMempoolIsFull
+	if errors.As(err, &full) || errors.Is(err, rpccore.ErrEndpointClosedCatchingUp) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "mempool is full") || strings.Contains(msg, rpccore.ErrEndpointClosedCatchingUp.Error())
 }
 
 // ObserveVerify times signature checks for /metrics (app.Observer).
@@ -380,8 +398,7 @@ func (n *Node) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, erro
 		out.TxResult = api.TxResult{Code: invalid.Code, Name: app.Code(invalid.Code).String(), Log: invalid.Log}
 		return out, nil
 	}
-	var full mempool.ErrMempoolIsFull
-	if errors.As(err, &full) {
+	if err != nil && notNow(err) {
 		return nil, api.ErrBusy
 	}
 	// CometBFT's broadcast_tx_commit flattens the mempool's error with
