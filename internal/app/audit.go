@@ -295,6 +295,9 @@ func (a *App) auditState(blocks []*Block) ([]Finding, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		if want[k] == nil {
+			continue // the last block to write it deleted it
+		}
 		out = append(out, Finding{Height: last[k], What: fmt.Sprintf("record %q written by block %d is missing from the store", k, last[k])})
 	}
 	return out, nil

@@ -1,0 +1,39 @@
+package app
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// A covered record that a block deleted is absent from the store, as it
+// should be: audit reports it only if it is still there.
+func TestAuditStateDeletedRecord(t *testing.T) {
+	db, err := pebble.Open(t.TempDir(), &pebble.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := &App{db: db}
+	const key = "a/acc1x"
+	for h, cs := range map[int64][]Change{
+		1: {{Key: []byte(key), Value: []byte{1}}},
+		2: {{Key: []byte(key), Value: nil}}, // deleted
+	} {
+		if err := db.Set(ChangesKey(h), mustEncode(cs), pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blocks := []*Block{{Height: 1}, {Height: 2}}
+	if got, err := a.auditState(blocks); err != nil || len(got) != 0 {
+		t.Fatalf("auditState with the record deleted = %v, %v; want no finding", got, err)
+	}
+	if err := db.Set([]byte(key), []byte{1}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.auditState(blocks)
+	if err != nil || len(got) != 1 || !strings.Contains(got[0].What, key) {
+		t.Fatalf("auditState with the deleted record still there = %v, %v; want one finding naming it", got, err)
+	}
+}
