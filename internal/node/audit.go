@@ -41,7 +41,9 @@ func Audit(home string) (*app.AuditReport, error) {
 	defer bdb.Close()
 	bs := store.NewBlockStore(bdb)
 	return a.Audit(app.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), func(h int64) ([]byte, bool, error) {
-		if h+1 > bs.Height() {
+		if h+1 > bs.Height() || h+1 < bs.Base() {
+			// Not committed yet, or below the first block of a node
+			// that joined by state sync: the block record stands in.
 			return nil, false, nil
 		}
 		m := bs.LoadBlockMeta(h + 1)
