@@ -9,12 +9,16 @@
 //	config/genesis.json     the chain: chain id, validators, app_state.params
 //	config/priv_validator_key.json, node_key.json   (0600; the node refuses a readable key)
 //	data/iotledger.db       the app's Pebble store
+//	data/snapshots/         snapshots of it for joining nodes ([snapshots] in iotledger.toml)
 //	data/blockstore.db, state.db, cs.wal, ...        CometBFT's stores (Pebble too)
 //	keys/NAME.json          named account and device keys (package keystore; 0600 too)
 //
-// Init creates a single-validator home, and Testnet the homes of a local
+// Init creates a single-validator home, Testnet the homes of a local
 // network of validators (one genesis, loopback ports from a base port,
-// persistent peers); Start opens a home and starts every part; Close stops
+// persistent peers), and Join the home of a node that joins a running
+// network (genesis and peers from a node's RPC; CometBFT's state sync from
+// the newest snapshot when the chain is above a threshold of blocks, else
+// block sync); Start opens a home and starts every part; Close stops
 // them in reverse order and waits for each. Audit checks a stopped node's
 // stores against the headers CometBFT committed.
 //

@@ -354,15 +354,16 @@ func (c orderedChain) BroadcastTxCommit(ctx context.Context, raw types.Tx) (*cty
 // proposal of several MB then reaches the other validators in more than a
 // second, they prevote nil, the round fails, and the next proposer makes
 // an even larger block (measured on 2 cores at 5,000 readings/s offered:
-// 1 s committed 1,250/s, 3 s 2,790/s). 3 s is CometBFT's default.
+// 926 committed/s in a run with 1 s, 1,056 to 2,790 in three with 3 s; see
+// BENCHMARKS.md). 3 s is CometBFT's default.
 const benchProposeTimeout = 3 * time.Second
 
 // benchMempoolBytes is node0's [ingest] max_mempool_bytes in the bench:
 // one full block (genesis block.max_bytes). With a single node's 24 MiB,
 // an overloaded network's validators spend the machine checking a mempool
 // backlog that gossip brings them, and blocks stall (measured on 2 cores,
-// 5,000 readings/s offered, 30 s: 276 to 1,056 committed/s in three runs;
-// with 8 MiB 1,800/s, the excess answered busy).
+// 5,000 readings/s offered: 276 and 1,056 committed/s with 24 MiB; 722,
+// 1,800 and 2,703 with 8 MiB, the excess answered busy).
 const benchMempoolBytes = 8 << 20
 
 // tuneConsensus sets the bench's consensus timeouts in a home's config.toml.
@@ -671,18 +672,34 @@ func agree(ctx context.Context, apis []*client.Client) ([]int64, string, error) 
 	return heights, want, nil
 }
 
-// WriteText writes the report for a person: the single-node bench's lines,
-// then what the network adds.
+// WriteText writes the report for a person: the single-node bench's
+// lines, each saying what it covers on a network.
 func (r *NetworkReport) WriteText(w io.Writer) {
-	r.Report.WriteText(w)
+	r.Figures.WriteText(w)
+	fmt.Fprintf(w, "ceiling:     %.0f readings/s: Ed25519 (ZIP 215) verification on all %d cores doing nothing else, batches of %d, measured before the load\n",
+		r.VerifyCeilingPerS, r.Cores, r.VerifyBatch)
+	fmt.Fprintf(w, "ratio:       %.3f (committed per second / ceiling; every validator verifies every reading)\n", r.Ratio)
+	if r.CPUPer1000Node != nil {
+		fmt.Fprintf(w, "cpu:         %.3f s per 1000 committed readings for all %d validators and the load generator; the validators alone %.3f s (each its own process, measured exactly; the load generator had %.0f%%)\n",
+			r.CPUPer1000, r.Validators, *r.CPUPer1000Node, 100**r.LoadgenShare)
+	}
+	var stores []string
+	for _, name := range Stores {
+		stores = append(stores, fmt.Sprintf("%s %.0f", name, r.StoreBytesPerReading[name]))
+	}
+	times := 0.0
+	if r.ReadingBytes > 0 {
+		times = r.BytesPerReading / r.ReadingBytes
+	}
+	fmt.Fprintf(w, "disk:        %.0f bytes per reading per validator, all stores (%.1f times the reading; %d readings appended to the log): %s; all %d validators %.0f\n",
+		r.BytesPerReading, times, r.LogReadings, strings.Join(stores, ", "), r.Validators, r.AllBytesPerReading)
 	var per []string
 	for _, b := range r.PeakRSSPerValidator {
 		per = append(per, fmt.Sprintf("%.0f", float64(b)/(1<<20)))
 	}
-	fmt.Fprintf(w, "network:     %d validators on loopback, each its own process, the load sent to %s's API. Above, cpu is exact: the whole is all validators and the load generator,\n", r.Validators, r.LoadNode)
-	fmt.Fprintf(w, "             \"node alone\" all %d validators; memory is the validators' peaks added up (%s MiB each); disk is per validator (all %d: %.0f bytes per reading)\n",
-		r.Validators, strings.Join(per, ", "), r.Validators, r.AllBytesPerReading)
-	fmt.Fprintf(w, "             heights when the load was over %v; app hash %s on all at height %d\n", r.Heights, r.AppHash, minOf(r.Heights))
+	fmt.Fprintf(w, "memory:      %.0f MiB peak resident, the %d validators' peaks added up (%s MiB)\n", float64(r.PeakRSSBytes)/(1<<20), r.Validators, strings.Join(per, ", "))
+	fmt.Fprintf(w, "network:     %d validators on loopback, each its own process, the load through %s's API; heights when the load was over %v, app hash %s on all at height %d\n",
+		r.Validators, r.LoadNode, r.Heights, r.AppHash, minOf(r.Heights))
 }
 
 func minOf(xs []int64) int64 {
