@@ -148,7 +148,7 @@ func Join(ctx context.Context, home string, o JoinOptions) (*Joined, error) {
 				return nil, fmt.Errorf("node: join: header of block %d from %s: %w", h, urls[0], err)
 			}
 			j.StateSync, j.TrustHeight, j.TrustHash = true, h, cm.SignedHeader.Header.Hash().String()
-			j.Why = fmt.Sprintf("the chain is at height %d: state sync restores the snapshot of block %d, then replays the %d blocks after it", j.Height, h, j.Height-h)
+			j.Why = fmt.Sprintf("the chain is at height %d: state sync restores the snapshot of block %d, then replays the blocks after it (%d now)", j.Height, h, j.Height-h)
 			if o.Sync == SyncState {
 				j.Why = fmt.Sprintf("state sync asked for (--sync state): restores the snapshot of block %d, then replays the blocks after it", h)
 			}
