@@ -174,8 +174,8 @@ func (s *Store) Create(ctx context.Context, height int64, appHash []byte, chainI
 	buf := make([]byte, 0, size+64<<10)
 	flush := func() error {
 		h := sha256.Sum256(buf)
-		if err := os.WriteFile(filepath.Join(tmp, chunkName(len(m.Chunks))), buf, 0o644); err != nil {
-			return fmt.Errorf("snapshot: %w", err)
+		if err := writeSynced(filepath.Join(tmp, chunkName(len(m.Chunks))), buf); err != nil {
+			return err
 		}
 		m.Chunks = append(m.Chunks, h[:])
 		m.Bytes += uint64(len(buf))
@@ -215,8 +215,8 @@ func (s *Store) Create(ctx context.Context, height int64, appHash []byte, chainI
 		}
 	}
 	md := m.Encode()
-	if err := os.WriteFile(filepath.Join(tmp, "metadata"), md, 0o644); err != nil {
-		return nil, fmt.Errorf("snapshot: %w", err)
+	if err := writeSynced(filepath.Join(tmp, "metadata"), md); err != nil {
+		return nil, err
 	}
 	if err := syncDir(tmp); err != nil {
 		return nil, err
@@ -235,6 +235,27 @@ func (s *Store) Create(ctx context.Context, height int64, appHash []byte, chainI
 	}
 	return &Info{Height: height, Format: Format, Chunks: uint32(len(m.Chunks)), Hash: Hash(md), Metadata: md,
 		Bytes: m.Bytes, Keys: m.Keys, Took: time.Since(began)}, nil
+}
+
+// writeSynced writes a file and syncs it, so that a snapshot renamed into
+// place after a crash holds what its metadata says.
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("snapshot: sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	return nil
 }
 
 func syncDir(dir string) error {
