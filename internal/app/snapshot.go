@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/internal/snapshot"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
@@ -364,7 +366,138 @@ func (a *App) finishRestore(md *snapshot.Metadata) error {
 	if got := receipt.AppHash(a.log.Size(), a.log.Root(), m.Digest); !bytes.Equal(got, md.AppHash) || !bytes.Equal(last.AppHash, md.AppHash) {
 		return bad("recomputed app hash %X, block record %X, verified %X", got, last.AppHash, md.AppHash)
 	}
+	return a.verifyDerived(m.Height)
+}
+
+// discardKV is a registry.KV that holds nothing: verifyDerived replays
+// registry.Record for the progress it computes, not for the writes.
+type discardKV struct{}
+
+func (discardKV) Get([]byte) ([]byte, error) { return nil, nil }
+func (discardKV) Set(_, _ []byte)            {}
+
+// verifyDerived checks the records that the app hash does not cover but
+// block execution reads, against the log it does cover: it replays every
+// leaf, in order, into the (device, seq) index entry and the device's
+// progress that block execution would have written, and compares them with
+// the restored ones (every index entry is one leaf's, and there are as
+// many as leaves; every progress record is the replayed one, its rate
+// limit bucket aside, which depends on block times only). A forged entry
+// would make this node answer duplicates, or gaps, that the others do not.
+func (a *App) verifyDerived(height int64) error {
+	type bound struct {
+		height int64
+		size   uint64
+	}
+	var bounds []bound
+	for h := int64(1); h <= height; h++ {
+		b, err := a.Block(h)
+		if err != nil || b == nil {
+			return bad("no record of block %d (%v)", h, err)
+		}
+		if len(bounds) == 0 || b.LogSize > bounds[len(bounds)-1].size {
+			bounds = append(bounds, bound{h, b.LogSize})
+		}
+	}
+	size := a.log.Size()
+	progress := map[string]*registry.Progress{}
+	kv := a.committed()
+	bi := 0
+	for i := uint64(0); i < size; i++ {
+		for bi < len(bounds) && bounds[bi].size <= i {
+			bi++
+		}
+		if bi == len(bounds) {
+			return bad("log leaf %d lies past the last block's log size", i)
+		}
+		leaf, err := a.log.Leaf(i)
+		if err != nil {
+			return bad("log leaf %d: %v", i, err)
+		}
+		_, raw, err := SplitLeaf(leaf)
+		if err != nil {
+			return bad("log leaf %d: %v", i, err)
+		}
+		s, err := reading.Decode(raw)
+		if err != nil {
+			return bad("log leaf %d: %v", i, err)
+		}
+		want := registry.SeqEntry{Index: i, Height: bounds[bi].height, Time: s.Time}
+		got, err := registry.GetSeq(kv, s.Device, s.Seq)
+		if err != nil {
+			return bad("index entry of %s seq %d: %v", s.Device, s.Seq, err)
+		}
+		if got == nil || *got != want {
+			return bad("index entry of %s seq %d is %+v; the log says %+v", s.Device, s.Seq, got, want)
+		}
+		p := progress[s.Device]
+		if p == nil {
+			p = &registry.Progress{}
+			progress[s.Device] = p
+		}
+		registry.Record(discardKV{}, s.Device, s.Seq, want, p)
+	}
+	entries, err := a.countPrefix(registry.PrefixSeq)
+	if err != nil {
+		return err
+	}
+	if entries != size {
+		return bad("%d (device, seq) index entries for %d log leaves", entries, size)
+	}
+	seen := 0
+	err = a.eachPrefix(registry.PrefixProgress, func(k, v []byte) error {
+		id := string(k[len(registry.PrefixProgress):])
+		got, err := registry.GetProgress(kv, id)
+		if err != nil {
+			return bad("progress of %s: %v", id, err)
+		}
+		want := progress[id]
+		if want == nil {
+			if got.Count == 0 { // its rate limit bucket only: every reading refused
+				return nil
+			}
+			return bad("progress of %s counts %d readings; the log has none", id, got.Count)
+		}
+		if got.Count != want.Count || got.MinSeq != want.MinSeq || got.MaxSeq != want.MaxSeq || got.LastHeight != want.LastHeight ||
+			got.GapsTruncated != want.GapsTruncated || !slices.Equal(got.Gaps, want.Gaps) {
+			return bad("progress of %s is count %d, seq %d-%d, gaps %v; the log says count %d, seq %d-%d, gaps %v",
+				id, got.Count, got.MinSeq, got.MaxSeq, got.Gaps, want.Count, want.MinSeq, want.MaxSeq, want.Gaps)
+		}
+		seen++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if seen != len(progress) {
+		return bad("%d devices have readings in the log, %d progress records", len(progress), seen)
+	}
 	return nil
+}
+
+// eachPrefix calls fn with every key and value under prefix, in order.
+func (a *App) eachPrefix(prefix string, fn func(k, v []byte) error) error {
+	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err == nil {
+			err = fn(it.Key(), v)
+		}
+		if err != nil {
+			it.Close()
+			return err
+		}
+	}
+	return it.Close()
+}
+
+func (a *App) countPrefix(prefix string) (uint64, error) {
+	var n uint64
+	err := a.eachPrefix(prefix, func(_, _ []byte) error { n++; return nil })
+	return n, err
 }
 
 // reset empties the store and the app's state after a refused restore.

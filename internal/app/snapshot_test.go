@@ -51,10 +51,13 @@ func snapshotChain(t *testing.T) (*testChain, *snapshot.Store) {
 	return c, store
 }
 
-// freshApp opens an empty app set up to restore the chain of c.
+// freshApp opens an empty app set up to restore the chain of c, on a store
+// with the node's block cache (256 MiB, internal/node/pebblelog.go).
 func freshApp(t *testing.T, c *testChain) (*app.App, *pebble.DB) {
 	t.Helper()
-	db, err := pebble.Open(t.TempDir(), &pebble.Options{})
+	cache := pebble.NewCache(256 << 20)
+	defer cache.Unref()
+	db, err := pebble.Open(t.TempDir(), &pebble.Options{Cache: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,76 +245,101 @@ func TestSnapshotOfferRefusals(t *testing.T) {
 
 // TestSnapshotForgedContent: a peer that builds a self-consistent snapshot
 // (chunk hashes and snapshot hash recomputed) around a changed record, and
-// names the right app hash, is found by the audit after the last chunk.
+// names the right app hash, is found after the last chunk: a changed
+// balance by the audit (the app hash covers it), a changed (device, seq)
+// index entry by the replay of the log (the app hash does not cover it).
 func TestSnapshotForgedContent(t *testing.T) {
 	c, _ := snapshotChain(t)
 	s := onlySnapshot(t, c.app)
-	cs := chunks(t, c.app, s)
-	md, err := snapshot.DecodeMetadata(s.Metadata)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Give alice more money in whichever chunk holds her account.
-	target := string(registry.AccountKey(accountID(alice)))
-	forged := false
-	for i, ch := range cs {
-		var out []byte
-		err := snapshot.Decode(ch, func(k, v []byte) error {
-			if string(k) == target {
-				var acct registry.Account
-				if err := reading.DecMode.Unmarshal(v, &acct); err != nil {
-					return err
-				}
-				acct.Balance += 1000
-				var err error
-				if v, err = reading.EncMode.Marshal(&acct); err != nil {
-					return err
-				}
-				forged = true
+	tests := []struct {
+		name   string
+		key    []byte
+		change func(t *testing.T, v []byte) []byte
+	}{
+		{"an account's balance", registry.AccountKey(accountID(alice)), func(t *testing.T, v []byte) []byte {
+			var acct registry.Account
+			if err := reading.DecMode.Unmarshal(v, &acct); err != nil {
+				t.Fatal(err)
 			}
-			out = binary.AppendUvarint(out, uint64(len(k)))
-			out = append(out, k...)
-			out = binary.AppendUvarint(out, uint64(len(v)))
-			out = append(out, v...)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs[i] = out
-		h := sha256.Sum256(out)
-		md.Chunks[i] = h[:]
+			acct.Balance += 1000
+			b, err := reading.EncMode.Marshal(&acct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}},
+		{"a (device, seq) index entry", registry.SeqKey(deviceID(key(30)), 7), func(t *testing.T, v []byte) []byte {
+			var e registry.SeqEntry
+			if err := reading.DecMode.Unmarshal(v, &e); err != nil {
+				t.Fatal(err)
+			}
+			e.Index++
+			b, err := reading.EncMode.Marshal(&e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}},
 	}
-	if !forged {
-		t.Fatalf("no record %q in the snapshot", target)
-	}
-	meta := md.Encode()
-	fs := &abci.Snapshot{Height: s.Height, Format: s.Format, Chunks: s.Chunks, Metadata: meta, Hash: snapshot.Hash(meta)}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := chunks(t, c.app, s)
+			md, err := snapshot.DecodeMetadata(s.Metadata)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forged := false
+			for i, ch := range cs {
+				var out []byte
+				err := snapshot.Decode(ch, func(k, v []byte) error {
+					if bytes.Equal(k, tt.key) {
+						v, forged = tt.change(t, v), true
+					}
+					out = binary.AppendUvarint(out, uint64(len(k)))
+					out = append(out, k...)
+					out = binary.AppendUvarint(out, uint64(len(v)))
+					out = append(out, v...)
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cs[i] = out
+				h := sha256.Sum256(out)
+				md.Chunks[i] = h[:]
+			}
+			if !forged {
+				t.Fatalf("no record %q in the snapshot", tt.key)
+			}
+			meta := md.Encode()
+			fs := &abci.Snapshot{Height: s.Height, Format: s.Format, Chunks: s.Chunks, Metadata: meta, Hash: snapshot.Hash(meta)}
 
-	a, _ := freshApp(t, c)
-	if r := offer(t, a, fs, c.appHashes[c.height]); r != abci.OFFER_SNAPSHOT_RESULT_ACCEPT {
-		t.Fatalf("offer: %v", r)
-	}
-	var last *abci.ApplySnapshotChunkResponse
-	for i, ch := range cs {
-		last = apply(t, a, uint32(i), ch, "liar")
-	}
-	if last.Result != abci.APPLY_SNAPSHOT_CHUNK_RESULT_REJECT_SNAPSHOT {
-		t.Fatalf("last chunk of a forged snapshot: %v, want REJECT_SNAPSHOT", last.Result)
-	}
-	info, _ := a.Info(t.Context(), &abci.InfoRequest{})
-	if info.LastBlockHeight != 0 || a.Log().Size() != 0 {
-		t.Errorf("after refusing: Info height %d, log size %d; want an empty app", info.LastBlockHeight, a.Log().Size())
-	}
-	// The genuine snapshot is then accepted by the same app.
-	if r := offer(t, a, s, c.appHashes[c.height]); r != abci.OFFER_SNAPSHOT_RESULT_ACCEPT {
-		t.Fatalf("offer of the genuine snapshot: %v", r)
-	}
-	for i, ch := range chunks(t, c.app, s) {
-		last = apply(t, a, uint32(i), ch, "honest")
-	}
-	if info, _ := a.Info(t.Context(), &abci.InfoRequest{}); last.Result != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT || info.LastBlockHeight != c.height {
-		t.Errorf("genuine snapshot after a forged one: %v, height %d", last.Result, info.LastBlockHeight)
+			a, _ := freshApp(t, c)
+			if r := offer(t, a, fs, c.appHashes[c.height]); r != abci.OFFER_SNAPSHOT_RESULT_ACCEPT {
+				t.Fatalf("offer: %v", r)
+			}
+			var last *abci.ApplySnapshotChunkResponse
+			for i, ch := range cs {
+				last = apply(t, a, uint32(i), ch, "liar")
+			}
+			if last.Result != abci.APPLY_SNAPSHOT_CHUNK_RESULT_REJECT_SNAPSHOT {
+				t.Fatalf("last chunk of a forged snapshot: %v, want REJECT_SNAPSHOT", last.Result)
+			}
+			info, _ := a.Info(t.Context(), &abci.InfoRequest{})
+			if info.LastBlockHeight != 0 || a.Log().Size() != 0 {
+				t.Errorf("after refusing: Info height %d, log size %d; want an empty app", info.LastBlockHeight, a.Log().Size())
+			}
+			// The genuine snapshot is then accepted by the same app.
+			if r := offer(t, a, s, c.appHashes[c.height]); r != abci.OFFER_SNAPSHOT_RESULT_ACCEPT {
+				t.Fatalf("offer of the genuine snapshot: %v", r)
+			}
+			for i, ch := range chunks(t, c.app, s) {
+				last = apply(t, a, uint32(i), ch, "honest")
+			}
+			if info, _ := a.Info(t.Context(), &abci.InfoRequest{}); last.Result != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT || info.LastBlockHeight != c.height {
+				t.Errorf("genuine snapshot after a forged one: %v, height %d", last.Result, info.LastBlockHeight)
+			}
+		})
 	}
 }
 
