@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/registry"
@@ -104,6 +105,15 @@ var (
 	ErrNotYet   = errors.New("api: receipt not available yet: the block after the reading's block is not committed")
 	ErrBusy     = errors.New("api: node saturated")
 )
+
+// BlockNotOnNodeError is returned for a receipt that needs block Height,
+// which this node does not hold: its first block is First (it joined the
+// network by state sync).
+type BlockNotOnNodeError struct{ Height, First int64 }
+
+func (e *BlockNotOnNodeError) Error() string {
+	return fmt.Sprintf("api: block %d is not on this node, whose first block is %d (it joined by state sync)", e.Height, e.First)
+}
 
 // Status is GET /v1/status.
 type Status struct {

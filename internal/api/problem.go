@@ -33,6 +33,7 @@ const (
 	KindNotFound         = "not-found"
 	KindMethodNotAllowed = "method-not-allowed"
 	KindReceiptNotYet    = "receipt-not-yet"
+	KindBlockNotOnNode   = "block-not-on-node"
 	KindBusy             = "busy"
 	KindRateLimited      = "rate-limited"
 	KindInternal         = "internal"

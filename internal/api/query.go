@@ -263,6 +263,11 @@ func (s *Server) receipt(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return notFound("device %s has no committed reading with seq %d; a reading gets a receipt once it is committed, see /v1/devices/%s/gaps", id, seq, id)
+	case errors.As(err, new(*BlockNotOnNodeError)):
+		var nb *BlockNotOnNodeError
+		errors.As(err, &nb)
+		return newProblem(http.StatusGone, KindBlockNotOnNode, "Block not on this node",
+			"reading %d of device %s is committed, but its receipt needs the header and commit of block %d, and this node holds blocks from %d on only: it joined the network by state sync. Ask a node with the full history (one that joined by block sync) for this receipt", seq, id, nb.Height, nb.First)
 	case errors.Is(err, ErrNotYet):
 		p := newProblem(http.StatusTooEarly, KindReceiptNotYet, "Receipt not available yet",
 			"reading %d of device %s is committed, but its receipt needs the header of the next block, which is not committed yet; ask again after the Retry-After delay", seq, id)

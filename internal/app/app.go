@@ -124,6 +124,8 @@ type App struct {
 	// Staged by FinalizeBlock, written by Commit. Only the consensus
 	// connection touches these; CometBFT calls FinalizeBlock and Commit in order.
 	pending *pendingBlock
+
+	snap *snapshots // nil until SetSnapshots (snapshot.go)
 }
 
 type pendingBlock struct {
@@ -204,6 +206,7 @@ func (a *App) Close() {
 	a.gate.Lock()
 	defer a.gate.Unlock()
 	a.closed = true
+	a.stopSnapshots()
 }
 
 // DB returns the app's database, for queries.
@@ -312,6 +315,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	a.genesisBalances = nil // credited by this block, the first
 	a.mu.Unlock()
 	a.pending = nil
+	a.snapshotCommitted(&p.meta)
 	a.obs.Committed(&p.block, p.outcomes, p.devices)
 	if o, ok := a.obs.(TwinObserver); ok && len(p.twins) > 0 {
 		o.CommittedTwins(p.twins)

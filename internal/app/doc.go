@@ -80,6 +80,18 @@
 // result. The same cache lets a node verify each reading once between
 // ingest, CheckTx, recheck and FinalizeBlock.
 //
+// # State sync
+//
+// For CometBFT's state sync the app serves and restores snapshots of its
+// whole store (snapshot.go, package snapshot): after every Interval-th
+// block a background goroutine writes a Pebble snapshot of the store as
+// chunks under HOME/data/snapshots. A node that restores checks each chunk
+// against the snapshot's metadata, then audits the restored store from
+// genesis (as Audit does) and accepts it only if the recomputed app hash is
+// the one CometBFT's light client verified; then Info reports the snapshot's
+// height and app hash. The snapshot copies every key, whatever its prefix,
+// so records added later need no change there.
+//
 // # On disk
 //
 //	x/meta            Meta: chain id, height, app hash, digest, params

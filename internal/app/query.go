@@ -213,15 +213,18 @@ func (a *App) Proof(id string, seq uint64) (*Proof, error) {
 
 // Query answers ABCI queries (CometBFT's abci_query): path
 // "/accounts/ADDR" returns the account as JSON, so a client can learn its
-// next nonce through CometBFT's RPC.
+// next nonce through CometBFT's RPC; "/snapshots" the stored snapshots.
 func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryResponse, error) {
 	if !a.enter() {
 		return &abci.QueryResponse{Code: uint32(CodeNodeStopping), Log: "the node is stopping"}, nil
 	}
 	defer a.leave()
+	if req.Path == "/snapshots" {
+		return a.snapshotsQuery()
+	}
 	addr, ok := strings.CutPrefix(req.Path, "/accounts/")
 	if !ok {
-		return &abci.QueryResponse{Code: uint32(CodeMalformedTx), Log: fmt.Sprintf("unknown query path %q; known: /accounts/ADDR", req.Path)}, nil
+		return &abci.QueryResponse{Code: uint32(CodeMalformedTx), Log: fmt.Sprintf("unknown query path %q; known: /accounts/ADDR, /snapshots", req.Path)}, nil
 	}
 	acct, err := a.Account(addr)
 	if err != nil {

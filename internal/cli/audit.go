@@ -18,6 +18,9 @@ func auditCmd(e *env) *cobra.Command {
 				return err
 			}
 			e.printf("audited %s: %d blocks, %d readings, %d app hashes compared with committed headers\n", home, r.Blocks, r.Leaves, r.Headers)
+			if r.Headers+1 < r.Blocks {
+				e.printf("  %d blocks lie below this node's first block (it joined by state sync), so it holds no header for them: their recomputed app hashes were compared with the block records instead\n", r.Blocks-r.Headers-1)
+			}
 			if len(r.Findings) == 0 {
 				e.printf("clean: every root, digest and app hash matches\n")
 				return nil

@@ -11,6 +11,7 @@ import (
 func benchCmd(e *env) *cobra.Command {
 	var f simFlags
 	var logLevel, profile, contractFile string
+	var validators int
 	c := &cobra.Command{
 		Use:   "bench [--json] [--devices N --rate R --duration D --via http|mqtt]",
 		Short: "Measure a fresh node on this machine: throughput, latency, verification ceiling, CPU, disk and memory",
@@ -28,6 +29,12 @@ second fresh node where that contract document is deployed (funded) before
 the load. The simulated devices get the labels its triggers select, so it
 runs on every reading. Both figures and the contract's cost are printed.
 Offer more than the node can take (--rate) to see the cost as throughput.
+
+With --validators N (2 to 7), bench starts N validators of one fresh
+chain instead (homes as ` + "`iotledger testnet`" + ` writes them, loopback ports,
+all in this process), sends the same load to node0's API and prints the
+same figures: CPU and memory are then all validators' together, disk is
+per validator. On a small machine the validators share its cores.
 
 The defaults take about a minute on two cores. The target of ten thousand
 devices: iotledger bench --devices 10000 --rate 30000 --duration 60s`,
@@ -52,6 +59,18 @@ devices: iotledger bench --devices 10000 --rate 30000 --duration 60s`,
 				}
 				cfg.CPUProfile = pf
 			}
+			if validators > 1 {
+				r, err := sim.BenchNetwork(e.ctx, cfg, validators)
+				if pf != nil {
+					if cerr := pf.Close(); cerr != nil && err == nil {
+						err = cerr
+					}
+				}
+				if err != nil {
+					return err
+				}
+				return printFigures(e, f.json, r, r.WriteText)
+			}
 			r, err := sim.Bench(e.ctx, cfg)
 			if pf != nil {
 				if cerr := pf.Close(); cerr != nil && err == nil {
@@ -66,6 +85,7 @@ devices: iotledger bench --devices 10000 --rate 30000 --duration 60s`,
 	}
 	f.register(c)
 	c.Flags().StringVar(&logLevel, "log-level", "error", "the node's log: none, debug, info, warn or error")
+	c.Flags().IntVar(&validators, "validators", 1, "run a local network of this many validators (2 to 7) in this process, as `iotledger testnet` writes it, and load one of them")
 	c.Flags().StringVar(&contractFile, "contract", "", "a contract document (YAML or JSON) to measure in a second window, matching every simulated device")
 	c.Flags().StringVar(&profile, "cpuprofile", "", "write the CPU profile of the measured window (with --contract, the contract's window) to this file (go tool pprof; the load generator's samples are tagged iotledger=sim)")
 	return c

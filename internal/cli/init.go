@@ -14,12 +14,19 @@ import (
 func initCmd(e *env) *cobra.Command {
 	var o node.InitOptions
 	var balances []string
+	var j joinFlags
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Create a node home: CometBFT config, genesis, validator key and iotledger.toml",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home := e.homeDir("")
+			if len(j.urls) > 0 {
+				if o.ChainID != "" || len(balances) > 0 || cmd.Flags().Changed("token") {
+					return errorf("--join takes the chain from the running network: --chain-id, --token and --balance do not go with it")
+				}
+				return j.run(e, home, o.Moniker)
+			}
 			for _, b := range balances {
 				addr, amount, ok := strings.Cut(b, "=")
 				n, err := strconv.ParseUint(amount, 10, 64)
@@ -41,5 +48,6 @@ func initCmd(e *env) *cobra.Command {
 	c.Flags().StringVar(&o.Moniker, "moniker", "", "this node's name (default the host name)")
 	c.Flags().StringVar(&o.Token, "token", app.DefaultToken, "name of the chain's token")
 	c.Flags().StringArrayVar(&balances, "balance", nil, "genesis allocation ADDRESS=AMOUNT (an account acc1... or a device dev1...); repeat for more")
+	j.register(c)
 	return c
 }

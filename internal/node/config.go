@@ -31,6 +31,8 @@ type Config struct {
 	// StoreCheck is the check of the store against the committed headers
 	// at start (storecheck.go).
 	StoreCheck StoreCheckConfig `toml:"store_check"`
+	// Snapshots of the app store for state sync (snapshots.go).
+	Snapshots SnapshotConfig `toml:"snapshots"`
 	// RPCAddr and P2PAddr override CometBFT's config.toml when set.
 	RPCAddr string `toml:"-"`
 	P2PAddr string `toml:"-"`
@@ -103,12 +105,12 @@ func Default() Config {
 	return Config{
 		API: APIConfig{Addr: "127.0.0.1:8080", MaxBodyBytes: 8 << 20, WaitTimeout: Duration{10 * time.Second},
 			RatePerIP: 100, BurstPerIP: api.DefaultBurstPerIP, MaxIPs: api.DefaultMaxIPs},
-		Ingest: IngestConfig{MaxBatch: ic.MaxBatch, MaxDelay: Duration{ic.MaxDelay}, QueueSize: ic.QueueSize, MaxMempoolBytes: ic.MaxMempoolBytes},
-		MQTT:   mqtt.DefaultConfig(),
-		Store:  StoreConfig{ConsensusWALBytes: 64 << 20},
-		Log:    LogConfig{Level: "info", CometBFTLevel: "error"},
-
+		Ingest:     IngestConfig{MaxBatch: ic.MaxBatch, MaxDelay: Duration{ic.MaxDelay}, QueueSize: ic.QueueSize, MaxMempoolBytes: ic.MaxMempoolBytes},
+		MQTT:       mqtt.DefaultConfig(),
+		Store:      StoreConfig{ConsensusWALBytes: 64 << 20},
+		Log:        LogConfig{Level: "info", CometBFTLevel: "error"},
 		StoreCheck: DefaultStoreCheck(),
+		Snapshots:  DefaultSnapshots(),
 	}
 }
 
@@ -134,6 +136,9 @@ func (c Config) Validate() error {
 	}
 	if c.API.RatePerIP > 0 && c.API.MaxIPs < 1 {
 		return fmt.Errorf("config: api.max_ips is %d, want at least 1 (or api.rate_per_ip = 0 for no limit)", c.API.MaxIPs)
+	}
+	if err := c.Snapshots.Validate(); err != nil {
+		return err
 	}
 	if err := c.ingest().Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -326,6 +331,20 @@ consensus_wal_bytes = {{.Store.ConsensusWALBytes}}
 mode = "{{.StoreCheck.Mode}}"
 readings = {{.StoreCheck.Readings}}
 blocks = {{.StoreCheck.Blocks}}
+
+[snapshots]
+# Snapshots of the app's store, which nodes joining by state sync restore
+# from (see the README, "Join a running network"). One is taken after every
+# interval-th block and written in the background under data/snapshots; the
+# keep_recent newest are kept. Each is a full copy of the store, so each
+# costs its size in disk and one read of the store to write. A node that
+# joins restores the newest and then replays the blocks after it, at most
+# interval of them: 10000 keeps that well below the 100,000 blocks beyond
+# which a joining node state-syncs instead of replaying from genesis, and
+# takes a snapshot about every 3 hours at a block a second. 0 takes none
+# (this node can still join by state sync from others).
+interval = {{.Snapshots.Interval}}
+keep_recent = {{.Snapshots.KeepRecent}}
 
 [log]
 # iotledger's log level: debug, info, warn, error.

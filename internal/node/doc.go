@@ -9,17 +9,21 @@
 //	config/genesis.json     the chain: chain id, validators, app_state.params
 //	config/priv_validator_key.json, node_key.json   (0600; the node refuses a readable key)
 //	data/iotledger.db       the app's Pebble store
+//	data/snapshots/         snapshots of it for joining nodes ([snapshots] in iotledger.toml)
 //	data/blockstore.db, state.db, cs.wal, ...        CometBFT's stores (Pebble too)
 //	keys/NAME.json          named account and device keys (package keystore; 0600 too)
 //
-// Init creates a single-validator home, and Testnet the homes of a local
+// Init creates a single-validator home, Testnet the homes of a local
 // network of validators (one genesis, loopback ports from a base port,
-// persistent peers); Start opens a home, checks its store against the
-// headers CometBFT committed ([store_check]: the newest readings by
-// default, see storecheck.go) and refuses to run on a difference before
-// CometBFT starts, so a node never signs from a changed store, then starts
-// every part; Close stops them in reverse order and waits for each. Audit
-// checks a stopped node's whole store the same way.
+// persistent peers), and Join the home of a node that joins a running
+// network (genesis and peers from a node's RPC; CometBFT's state sync from
+// the newest snapshot when the chain is above a threshold of blocks, else
+// block sync); Start opens a home, checks its store against the headers
+// CometBFT committed ([store_check]: the newest readings by default, see
+// storecheck.go) and refuses to run on a difference before CometBFT starts,
+// so a node never signs from a changed store, then starts every part;
+// Close stops them in reverse order and waits for each. Audit checks a
+// stopped node's whole store the same way.
 //
 // Configuration precedence is defaults, the file, the environment
 // (IOTLEDGER_API_ADDR, IOTLEDGER_RPC_ADDR, IOTLEDGER_P2P_ADDR), then flags.

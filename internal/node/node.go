@@ -113,6 +113,10 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		n.db.Close()
 		return nil, err
 	}
+	if err := setupSnapshots(home, cc, cfg.Snapshots, n.app, log); err != nil {
+		n.db.Close()
+		return nil, err
+	}
 	pv := privval.LoadFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
 	nodeKey, err := p2p.LoadNodeKey(cc.NodeKeyFile())
 	if err != nil {
@@ -476,6 +480,9 @@ func (n *Node) Receipt(ctx context.Context, id string, seq uint64) (*receipt.Rec
 	h := p.Block.Height + 1
 	if n.cmt.BlockStore().Height() < h {
 		return nil, api.ErrNotYet
+	}
+	if base := n.cmt.BlockStore().Base(); h < base {
+		return nil, &api.BlockNotOnNodeError{Height: h, First: base}
 	}
 	c, err := n.rpc.Commit(ctx, &h)
 	if err != nil {
