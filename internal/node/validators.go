@@ -100,6 +100,14 @@ func (n *Node) trace(ctx context.Context, h int64) ([]receipt.LightBlock, error)
 		}
 	}
 	out := make([]receipt.LightBlock, 0, len(heights))
+	if len(heights) > 0 {
+		// A node that joined by state sync has no blocks below its first:
+		// the trace, like the receipt's own block, must come from a node
+		// with the full history.
+		if base := n.cmt.BlockStore().Base(); heights[0] < base {
+			return nil, &api.BlockNotOnNodeError{Height: heights[0], First: base}
+		}
+	}
 	for _, x := range heights {
 		c, err := n.rpc.Commit(ctx, &x)
 		if err != nil {
