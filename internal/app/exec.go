@@ -610,3 +610,72 @@ func (a *App) CheckDecoded(d Decoded) (Code, string) {
 	}
 	return CodeOK, ""
 }
+
+// PrepareProposal orders the signed transactions of the block this node
+// proposes by account and nonce, and leaves for a later block each one
+// whose nonce does not follow its account's committed nonce and those
+// before it in the block. Validators receive transactions from one another
+// in no set order: a burst of one account's transactions (the registration
+// of a thousand devices through one node) would otherwise meet a proposer
+// whose mempool holds nonce 5 before nonce 4, and fail wrong_nonce. A
+// transaction left out stays in the mempool: recheck drops it once its
+// nonce is used, otherwise a later block takes it. Signed transactions go
+// first, then the batches in mempool order, so a block registers a device
+// before it takes that device's readings. Like CometBFT's default, the
+// block holds at most req.MaxTxBytes of transactions.
+func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalRequest) (*abci.PrepareProposalResponse, error) {
+	if !a.enter() {
+		return nil, ErrClosed
+	}
+	defer a.leave()
+	type signed struct {
+		raw     []byte
+		account string
+		nonce   uint64
+	}
+	var ss []signed
+	var batches [][]byte
+	var total int64
+	for _, raw := range req.Txs {
+		if total += int64(len(raw)); total > req.MaxTxBytes {
+			break
+		}
+		if len(raw) > 1 && raw[1] == tx.KindBatch { // [1, [...]]: a batch, which CheckTx let in
+			batches = append(batches, raw)
+			continue
+		}
+		t, err := tx.Decode(raw)
+		if err != nil || t.Kind != tx.KindSigned {
+			continue // cannot be in a block: ProcessProposal would refuse it
+		}
+		ss = append(ss, signed{raw, t.Signed.Account, t.Signed.Nonce})
+	}
+	sort.SliceStable(ss, func(i, j int) bool {
+		if ss[i].account != ss[j].account {
+			return ss[i].account < ss[j].account
+		}
+		return ss[i].nonce < ss[j].nonce
+	})
+	out := make([][]byte, 0, len(ss)+len(batches))
+	next := map[string]uint64{}
+	kv := a.committed()
+	for _, s := range ss {
+		n, seen := next[s.account]
+		if !seen {
+			acct, err := registry.GetAccount(kv, s.account)
+			if err != nil {
+				return nil, err
+			}
+			if acct != nil {
+				n = acct.Nonce
+			}
+		}
+		if s.nonce != n {
+			next[s.account] = n // a gap, or a nonce used already: not this block
+			continue
+		}
+		next[s.account] = n + 1
+		out = append(out, s.raw)
+	}
+	return &abci.PrepareProposalResponse{Txs: append(out, batches...)}, nil
+}

@@ -124,3 +124,45 @@ func TestBatchCacheChangesNoResult(t *testing.T) {
 		t.Errorf("second batch, the other device's reading: %v, want ok", got)
 	}
 }
+
+// The proposer orders signed transactions by account and nonce, leaves out
+// one whose nonce does not follow (for a later block), and puts the
+// batches after them; the block it proposes then executes every
+// transaction it holds.
+func TestPrepareProposalOrdersNonces(t *testing.T) {
+	c := newChain(t)
+	c.register(alice, sensor)
+	n := c.nonce(alice)
+	a0, a1, a2 := c.registerTx(alice, key(50), n), c.registerTx(alice, key(51), n+1), c.registerTx(alice, key(52), n+2)
+	a4 := c.registerTx(alice, key(54), n+4) // nonce n+3 is missing
+	b0 := c.registerTx(bob, key(60), c.nonce(bob))
+	stale := c.registerTx(alice, key(61), n-1) // a nonce used already
+	batch := tx.NewBatch([][]byte{c.reading(sensor, "", 1, c.nowMs())})
+	in := [][]byte{batch, a2, a4, b0, a0, stale, a1}
+	res, err := c.app.PrepareProposal(t.Context(), &abci.PrepareProposalRequest{Txs: in, MaxTxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]byte{a0, a1, a2, b0, batch}
+	if accountID(bob) < accountID(alice) {
+		want = [][]byte{b0, a0, a1, a2, batch}
+	}
+	if d := cmp.Diff(res.Txs, want); d != "" {
+		t.Fatalf("proposal (-got +want):\n%s", d)
+	}
+	c.mustOK(res.Txs...) // every transaction of the proposal succeeds
+	// The left-out one goes in a later block, once its nonce comes.
+	a3 := c.registerTx(alice, key(53), n+3)
+	res, err = c.app.PrepareProposal(t.Context(), &abci.PrepareProposalRequest{Txs: [][]byte{a4, a3}, MaxTxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(res.Txs, [][]byte{a3, a4}); d != "" {
+		t.Fatalf("second proposal (-got +want):\n%s", d)
+	}
+	// Like CometBFT's default, no more than MaxTxBytes.
+	res, err = c.app.PrepareProposal(t.Context(), &abci.PrepareProposalRequest{Txs: [][]byte{a3, a4}, MaxTxBytes: int64(len(a3))})
+	if err != nil || len(res.Txs) != 1 {
+		t.Fatalf("proposal within %d bytes = %d txs, %v; want the first only", len(a3), len(res.Txs), err)
+	}
+}
