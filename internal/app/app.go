@@ -138,6 +138,7 @@ type pendingBlock struct {
 	twins    []TwinChange
 	events   []*registry.Event
 	active   []string
+	progress map[string]*registry.Progress // the devices' progress after the block (decoded; not to be changed)
 }
 
 // TwinObserver is implemented by observers that want committed twin
@@ -305,7 +306,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, fmt.Errorf("app: commit block %d: %w", p.block.Height, err)
 	}
-	a.records.committedWrites(p.stage.writes)
+	a.records.committedWrites(p.stage.writes, p.progress)
 	if err := a.log.Apply(p.log); err != nil {
 		return nil, err
 	}

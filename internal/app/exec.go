@@ -285,6 +285,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		twins:    x.twins,
 		events:   x.events,
 		active:   x.active,
+		progress: x.progress,
 	}
 	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: x.meta.AppHash, ValidatorUpdates: updates}, nil
 }

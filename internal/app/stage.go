@@ -83,21 +83,39 @@ func (c *recordCache) put(key string, v []byte, gen uint64) {
 	c.m[key] = v
 }
 
-// committedWrites forgets the records a committed block wrote; the next
-// read takes them from the store.
-func (c *recordCache) committedWrites(writes map[string][]byte) {
+// committedWrites puts the records a committed block wrote in the cache,
+// as they now are in the store: a block writes the progress record of
+// every device that sent a reading, and forgetting them would send the
+// next block's reads of the same devices to the store. progs holds the
+// block's decoded progress records (nil: none), which become the cache's
+// shared copies; other decoded records the block wrote are forgotten.
+func (c *recordCache) committedWrites(writes map[string][]byte, progs map[string]*registry.Progress) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k := range writes {
+	for k, v := range writes {
 		if !cached([]byte(k)) {
 			continue // most of a block's writes: log, index and history records
 		}
-		delete(c.m, k)
+		if v == nil {
+			delete(c.m, k)
+		} else {
+			if len(c.m) >= c.max {
+				clear(c.m)
+			}
+			c.m[k] = v
+		}
 		if id, ok := strings.CutPrefix(k, registry.PrefixDevice); ok {
 			delete(c.devs, id)
 		}
 		if id, ok := strings.CutPrefix(k, registry.PrefixProgress); ok {
-			delete(c.progs, id)
+			if p := progs[id]; p != nil && v != nil {
+				if len(c.progs) >= c.max {
+					clear(c.progs)
+				}
+				c.progs[id] = p
+			} else {
+				delete(c.progs, id)
+			}
 		}
 	}
 	c.gen++
