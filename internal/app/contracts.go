@@ -58,6 +58,9 @@ type live struct {
 	// (made once a block); readErr is the store error it met, if any.
 	escrow  func() uint64
 	readErr error
+	// stateSize is at least contract.SizeOf(rec.State): measured once a
+	// block, raised by each set (0: not measured yet).
+	stateSize int
 }
 
 // escrowFn returns the function that reads l's escrow balance during x.
@@ -301,6 +304,10 @@ func (x *execution) silences(l *live) error {
 // failed (also recorded as the contract's "failed" event), or nil.
 func (x *execution) fire(l *live, t *contract.Trigger, v *contract.Vars) (ran bool, failed *failure, err error) {
 	v.State, v.Height, v.Time = l.rec.State, x.height, x.time
+	if l.stateSize == 0 {
+		l.stateSize = max(contract.SizeOf(l.rec.State), 1)
+	}
+	v.StateSize = l.stateSize
 	v.ID, v.Owner = l.rec.ID, l.rec.Owner
 	if v.EscrowFn == nil {
 		v.EscrowFn = l.escrowFn(x)
@@ -375,6 +382,9 @@ func (x *execution) apply(l *live, t *contract.Trigger, ef *contract.Effect) (*f
 			old, had := l.rec.State[k]
 			l.undo = append(l.undo, stateUndo{k, old, had})
 			l.rec.State[k] = v
+			// An upper bound: it never shrinks, not even when a failed
+			// run puts the old values back.
+			l.stateSize = max(l.stateSize, len(l.rec.State), len(k), contract.SizeOf(v))
 		}
 	case "emit":
 		x.emit(l, t, ef.Event, ef.Fields)

@@ -165,6 +165,13 @@ triggers:
 			t.Errorf("Run with a large %s = %v, cost %d, %v; want fired at its actual cost", name, fired, cost, err)
 		}
 	}
+	// The caller's measure of the state counts too, however small the
+	// state looks now (it is an upper bound the caller keeps).
+	v := vars("abc", "b")
+	v.StateSize = contract.SizeHint + 1
+	if fired, _, cost, err := c.Run(tr, v); err != nil || !fired || cost == estimate {
+		t.Errorf("Run with StateSize over the hint = %v, cost %d, %v; want fired at its actual cost", fired, cost, err)
+	}
 	// Large: over the limit, stopped where it ran over.
 	long := strings.Repeat("ab", 2000)
 	_, _, cost, err := c.Run(tr, vars(long, long))

@@ -36,9 +36,13 @@ type Vars struct {
 	// EscrowFn, when set, gives the escrow balance instead of Balance; it
 	// is called only if an expression reads contract.
 	EscrowFn func() uint64
+	// StateSize, when above 0, is at least SizeOf(State): the caller keeps
+	// it as the state changes, so a run need not look through the state.
+	StateSize int
 
 	act      map[string]any // built by the first Run of these Vars
 	contract func() any     // the lazy binding of contract, made once
+	rest     int            // maxSize of all but State, once computed (rest-1)
 }
 
 // ReadingVars is a reading as expressions see it.
@@ -399,11 +403,23 @@ func activation(t *Trigger, v *Vars) map[string]any {
 }
 
 // maxSize is the size of the largest string, list or map a run with v can
-// see (bytes of text, elements of a list or map, keys included).
+// see (bytes of text, elements of a list or map, keys included). All but
+// the state is the same for every run of v, and measured once.
 func (v *Vars) maxSize() int {
-	n := max(len(v.ID), len(v.Owner), len(v.Caller), sizeOf(v.State), sizeOf(v.Reported), sizeOf(v.Args))
+	state := v.StateSize
+	if state <= 0 {
+		state = SizeOf(v.State)
+	}
+	if v.rest == 0 {
+		v.rest = v.restSize() + 1
+	}
+	return max(state, v.rest-1)
+}
+
+func (v *Vars) restSize() int {
+	n := max(len(v.ID), len(v.Owner), len(v.Caller), SizeOf(v.Reported), SizeOf(v.Args))
 	if r := v.Reading; r != nil {
-		n = max(n, len(r.Device), sizeOf(r.Data))
+		n = max(n, len(r.Device), SizeOf(r.Data))
 	}
 	if d := v.Device; d != nil {
 		n = max(n, len(d.ID), len(d.Owner), len(d.Status), len(d.Labels))
@@ -414,8 +430,10 @@ func (v *Vars) maxSize() int {
 	return n
 }
 
-// sizeOf is the size of the largest string, list or map in x.
-func sizeOf(x any) int {
+// SizeOf is the size of the largest string, list or map in x (bytes of
+// text, elements of a list or map, keys included): what Run compares with
+// SizeHint.
+func SizeOf(x any) int {
 	switch x := x.(type) {
 	case string:
 		return len(x)
@@ -428,13 +446,13 @@ func sizeOf(x any) int {
 	case []any:
 		n := len(x)
 		for _, e := range x {
-			n = max(n, sizeOf(e))
+			n = max(n, SizeOf(e))
 		}
 		return n
 	case map[string]any:
 		n := len(x)
 		for k, e := range x {
-			n = max(n, len(k), sizeOf(e))
+			n = max(n, len(k), SizeOf(e))
 		}
 		return n
 	case map[string]string:
