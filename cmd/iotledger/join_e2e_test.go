@@ -64,7 +64,7 @@ func TestJoin(t *testing.T) {
 		}
 		keys = append(keys, k)
 	}
-	l := startLoad(ctx, clients[0], keys)
+	l := startFaultLoad(ctx, clients[:1], keys, 2)
 	defer l.stop()
 	l.waitAcked(t, ctx, 100)
 	// Past the state-sync threshold of 10 blocks, with snapshots taken.
@@ -143,10 +143,10 @@ func TestJoin(t *testing.T) {
 	for _, k := range keys {
 		for name, c := range map[string]*client.Client{"the block-synced node": jb, "the state-synced node": js} {
 			got := committedReadings(t, ctx, c, k.DeviceID())
-			for seq, i := range l.acked[k.DeviceID()] {
-				if gi, ok := got[seq]; !ok || gi != i {
+			for seq, a := range l.acked[k.DeviceID()] {
+				if gi, ok := got[seq]; !ok || gi != a.index {
 					lost++
-					t.Errorf("%s: %s seq %d acknowledged at log index %d, found: %v at %d", name, k.DeviceID(), seq, i, ok, gi)
+					t.Errorf("%s: %s seq %d acknowledged at log index %d, found: %v at %d", name, k.DeviceID(), seq, a.index, ok, gi)
 				}
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/keystore"
 	"github.com/iotledger/iotledger/internal/testonly"
-	"github.com/iotledger/iotledger/reading"
 )
 
 // TestTestnetCrash runs the real binary as four validators on loopback
@@ -52,7 +50,7 @@ func TestTestnetCrash(t *testing.T) {
 		keys = append(keys, k)
 	}
 
-	l := startLoad(ctx, clients[0], keys)
+	l := startFaultLoad(ctx, clients[:1], keys, 2)
 	defer l.stop()
 	l.waitAcked(t, ctx, 100)
 	sameAppHash(t, ctx, clients)
@@ -102,10 +100,10 @@ func TestTestnetCrash(t *testing.T) {
 		for _, k := range keys {
 			got := committedReadings(t, ctx, c, k.DeviceID())
 			n += len(got)
-			for seq, idx := range l.acked[k.DeviceID()] {
-				if gotIdx, ok := got[seq]; !ok || gotIdx != idx {
+			for seq, a := range l.acked[k.DeviceID()] {
+				if gotIdx, ok := got[seq]; !ok || gotIdx != a.index {
 					lost++
-					t.Errorf("node%d: %s seq %d acknowledged at log index %d, found: %v at %d", i, k.DeviceID(), seq, idx, ok, gotIdx)
+					t.Errorf("node%d: %s seq %d acknowledged at log index %d, found: %v at %d", i, k.DeviceID(), seq, a.index, ok, gotIdx)
 				}
 			}
 		}
@@ -132,88 +130,6 @@ func TestTestnetCrash(t *testing.T) {
 	for _, n := range nodes {
 		n.Stop(t)
 	}
-}
-
-// load sends readings of each device through one node, in batches that
-// wait for commit, from two senders a device, until stopped.
-type load struct {
-	stopOnce sync.Once
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-
-	mu    sync.Mutex
-	err   error // signing failed
-	sent  int
-	acked map[string]map[uint64]uint64 // device -> seq -> log index, acknowledged as committed
-}
-
-func startLoad(ctx context.Context, c *client.Client, keys []*keystore.Key) *load {
-	ctx, cancel := context.WithCancel(ctx)
-	l := &load{cancel: cancel, acked: map[string]map[uint64]uint64{}}
-	for _, k := range keys {
-		l.acked[k.DeviceID()] = map[uint64]uint64{}
-		for sender := range 2 {
-			l.wg.Add(1)
-			go func() {
-				defer l.wg.Done()
-				// Disjoint sequence numbers per sender: a late (lower)
-				// sequence number is accepted, a repeated one is not.
-				seq := uint64(1 + sender*1_000_000)
-				for ctx.Err() == nil {
-					var raws [][]byte
-					for range 20 {
-						r, err := reading.Sign(reading.Reading{Seq: seq, Time: time.Now().UnixMilli(), Data: map[string]any{"temp": float64(seq%1000) / 10}}, k.Private)
-						if err != nil {
-							l.mu.Lock()
-							l.err = err
-							l.mu.Unlock()
-							return
-						}
-						raws = append(raws, r)
-						seq++
-					}
-					rs, err := c.Submit(ctx, raws, true)
-					l.mu.Lock()
-					l.sent += len(raws)
-					for _, r := range rs {
-						if r.Status == "accepted" && r.Index != nil {
-							l.acked[k.DeviceID()][r.Seq] = *r.Index
-						}
-					}
-					l.mu.Unlock()
-					if err != nil && ctx.Err() == nil {
-						select { // the node is busy: back off a little
-						case <-ctx.Done():
-						case <-time.After(200 * time.Millisecond):
-						}
-					}
-				}
-			}()
-		}
-	}
-	return l
-}
-
-func (l *load) stop() {
-	l.stopOnce.Do(func() {
-		l.cancel()
-		l.wg.Wait()
-	})
-}
-
-func (l *load) ackedCount() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, m := range l.acked {
-		n += len(m)
-	}
-	return n
-}
-
-func (l *load) waitAcked(t *testing.T, ctx context.Context, n int) {
-	t.Helper()
-	testonly.Poll(t, ctx, fmt.Sprintf("%d readings acknowledged", n), func() (bool, error) { return l.ackedCount() >= n, nil })
 }
 
 // waitHeights waits until each node in which has committed block h.
