@@ -484,19 +484,7 @@ func (n *Node) Receipt(ctx context.Context, id string, seq uint64) (*receipt.Rec
 	if base := n.cmt.BlockStore().Base(); h < base {
 		return nil, &api.BlockNotOnNodeError{Height: h, First: base}
 	}
-	c, err := n.rpc.Commit(ctx, &h)
-	if err != nil {
-		return nil, fmt.Errorf("node: commit of block %d: %w", h, err)
-	}
-	vals, err := n.validators(ctx, h)
-	if err != nil {
-		return nil, err
-	}
-	sh, err := cmtjson.Marshal(c.SignedHeader)
-	if err != nil {
-		return nil, err
-	}
-	vs, err := cmtjson.Marshal(vals)
+	lb, err := n.lightBlock(ctx, h)
 	if err != nil {
 		return nil, err
 	}
@@ -519,10 +507,32 @@ func (n *Node) Receipt(ctx context.Context, id string, seq uint64) (*receipt.Rec
 		LogRoot:      p.Block.LogRoot,
 		StateDigest:  p.Block.StateDigest,
 		Height:       p.Block.Height,
-		SignedHeader: sh,
-		Validators:   vs,
+		SignedHeader: lb.SignedHeader,
+		Validators:   lb.Validators,
 		Trace:        trace,
 	}, nil
+}
+
+// lightBlock is block h's signed header (with its commit) and validator
+// set, from CometBFT's stores, as a receipt carries them.
+func (n *Node) lightBlock(ctx context.Context, h int64) (receipt.LightBlock, error) {
+	c, err := n.rpc.Commit(ctx, &h)
+	if err != nil {
+		return receipt.LightBlock{}, fmt.Errorf("node: commit of block %d: %w", h, err)
+	}
+	vals, err := n.validators(ctx, h)
+	if err != nil {
+		return receipt.LightBlock{}, err
+	}
+	sh, err := cmtjson.Marshal(c.SignedHeader)
+	if err != nil {
+		return receipt.LightBlock{}, err
+	}
+	vs, err := cmtjson.Marshal(vals)
+	if err != nil {
+		return receipt.LightBlock{}, err
+	}
+	return receipt.LightBlock{SignedHeader: sh, Validators: vs}, nil
 }
 
 func (n *Node) validators(ctx context.Context, h int64) (*types.ValidatorSet, error) {

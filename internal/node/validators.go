@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 
-	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/iotledger/iotledger/internal/api"
@@ -109,23 +108,11 @@ func (n *Node) trace(ctx context.Context, h int64) ([]receipt.LightBlock, error)
 		}
 	}
 	for _, x := range heights {
-		c, err := n.rpc.Commit(ctx, &x)
+		lb, err := n.lightBlock(ctx, x)
 		if err != nil {
-			return nil, fmt.Errorf("node: commit of block %d for a validator trace: %w", x, err)
+			return nil, fmt.Errorf("%w (a validator trace)", err)
 		}
-		vals, err := n.validators(ctx, x)
-		if err != nil {
-			return nil, err
-		}
-		sh, err := cmtjson.Marshal(c.SignedHeader)
-		if err != nil {
-			return nil, err
-		}
-		vs, err := cmtjson.Marshal(vals)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, receipt.LightBlock{SignedHeader: sh, Validators: vs})
+		out = append(out, lb)
 	}
 	return out, nil
 }
