@@ -93,6 +93,11 @@ func parseToken(tok string) (expText string, exp int64, sig []byte, err error) {
 	if err != nil {
 		return "", 0, nil, fmt.Errorf("%w: expiry %q: %v", ErrTokenMalformed, expText, err)
 	}
+	// Go's base64 decoders skip CR and LF, even in strict mode: refuse
+	// them first, so a token has one spelling only.
+	if strings.ContainsAny(parts[2], "\r\n") {
+		return "", 0, nil, fmt.Errorf("%w: signature is not %d bytes in unpadded base64url (it holds a line break)", ErrTokenMalformed, zip215.SignatureSize)
+	}
 	sig, err = base64.RawURLEncoding.Strict().DecodeString(parts[2])
 	if err != nil || len(sig) != zip215.SignatureSize {
 		return "", 0, nil, fmt.Errorf("%w: signature is not %d bytes in unpadded base64url", ErrTokenMalformed, zip215.SignatureSize)
