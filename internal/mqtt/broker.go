@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -506,7 +508,13 @@ func (b *Broker) runEmbedded() {
 		case <-b.ctx.Done():
 			return
 		case <-b.embeddedOut.ready:
-			for _, n := range b.embeddedOut.take() {
+			ns := b.embeddedOut.take()
+			// A device's notices one after another: they queue for its
+			// connection together, and mochi writes what is queued for a
+			// connection in one system call (a block answers a device's
+			// several readings at once).
+			slices.SortStableFunc(ns, func(x, y notice) int { return strings.Compare(x.device, y.device) })
+			for _, n := range ns {
 				b.publish(n)
 			}
 		case id := <-b.kick:

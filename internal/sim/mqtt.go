@@ -421,8 +421,20 @@ func (c *simConn) end(reason string) {
 // read handles what the broker sends until the connection ends: PUBACKs
 // free publish slots, receipts and error messages answer readings.
 func (c *simConn) read() {
-	var body []byte
+	var body, acks []byte
 	for {
+		// The PUBACKs of what one read brought in go out in one write, as
+		// an MQTT client library's buffered writer sends them.
+		if len(acks) > 0 && c.r.Buffered() == 0 {
+			c.wmu.Lock()
+			_, err := c.conn.Write(acks)
+			c.wmu.Unlock()
+			if err != nil {
+				c.end(ReasonDisconnected)
+				return
+			}
+			acks = acks[:0]
+		}
 		typ, n, err := readHeader(c.r)
 		if err != nil {
 			c.end(ReasonDisconnected)
@@ -443,7 +455,8 @@ func (c *simConn) read() {
 			default:
 			}
 		case packets.PUBLISH:
-			if err := c.answer(typ, body); err != nil {
+			var err error
+			if acks, err = c.answer(typ, body, acks); err != nil {
 				c.end(ReasonDisconnected)
 				return
 			}
@@ -476,33 +489,29 @@ func readHeader(r *bufio.Reader) (byte, int, error) {
 }
 
 // answer handles a PUBLISH from the broker: a receipt or an error message.
-// It acknowledges it (QoS 1) and hands its fate to the waiting Send.
-func (c *simConn) answer(typ byte, body []byte) error {
+// It appends its PUBACK (QoS 1) to acks, which the caller writes, and
+// hands its fate to the waiting Send.
+func (c *simConn) answer(typ byte, body []byte, acks []byte) ([]byte, error) {
 	at := time.Now()
 	if len(body) < 2 {
-		return errors.New("short PUBLISH")
+		return acks, errors.New("short PUBLISH")
 	}
 	tl := int(binary.BigEndian.Uint16(body))
 	if len(body) < 2+tl {
-		return errors.New("short PUBLISH")
+		return acks, errors.New("short PUBLISH")
 	}
 	topic, rest := body[2:2+tl], body[2+tl:]
 	if (typ>>1)&3 > 0 {
 		if len(rest) < 2 {
-			return errors.New("short PUBLISH")
+			return acks, errors.New("short PUBLISH")
 		}
 		id := rest[:2]
 		rest = rest[2:]
-		c.wmu.Lock()
-		_, err := c.conn.Write([]byte{packets.PUBACK << 4, 2, id[0], id[1]})
-		c.wmu.Unlock()
-		if err != nil {
-			return err
-		}
+		acks = append(acks, packets.PUBACK<<4, 2, id[0], id[1])
 	}
 	pl, k := binary.Uvarint(rest) // the properties' length
 	if k <= 0 || uint64(len(rest)-k) < pl {
-		return errors.New("short PUBLISH")
+		return acks, errors.New("short PUBLISH")
 	}
 	payload := rest[k+int(pl):]
 
@@ -512,17 +521,17 @@ func (c *simConn) answer(typ byte, body []byte) error {
 	case strings.HasSuffix(string(topic), "/receipts"):
 		var m mqttwire.ReceiptMessage
 		if json.Unmarshal(payload, &m) != nil {
-			return nil
+			return acks, nil
 		}
 		seq, f = m.Seq, Fate{Status: m.Status, At: at}
 	case strings.HasSuffix(string(topic), "/errors"):
 		var m mqttwire.ErrorMessage
 		if json.Unmarshal(payload, &m) != nil || m.Seq == nil {
-			return nil
+			return acks, nil
 		}
 		seq, f = *m.Seq, Fate{Status: client.Rejected, Reason: m.Reason, At: at}
 	default:
-		return nil
+		return acks, nil
 	}
 	c.mu.Lock()
 	ref, ok := c.waits[seq]
@@ -533,7 +542,7 @@ func (c *simConn) answer(typ byte, body []byte) error {
 	if ok {
 		ref.w.set(ref.i, f)
 	}
-	return nil
+	return acks, nil
 }
 
 // ping keeps idle connections alive: the broker closes a connection that
