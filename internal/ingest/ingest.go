@@ -183,6 +183,11 @@ func (in *Ingest) QueueLen() int { return len(in.queue) }
 // Submit checks and queues readings. With wait it blocks until each is
 // committed or refused, or ctx ends (then "pending").
 func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error) {
+	if len(raws) > cap(in.queue)-len(in.queue) {
+		// No room for them now: answer before decoding and verifying
+		// readings that would be verified again when they come back.
+		return nil, ErrBusy
+	}
 	out := make([]Result, len(raws))
 	chans := make([]chan Result, len(raws))
 	var queued []item
