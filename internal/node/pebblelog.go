@@ -9,8 +9,6 @@ import (
 	"github.com/cockroachdb/pebble/v2/bloom"
 	dbm "github.com/cometbft/cometbft-db"
 	cmtcfg "github.com/cometbft/cometbft/config"
-
-	"github.com/iotledger/iotledger/internal/tlog"
 )
 
 // pebbleLogger sends Pebble's messages to slog: its routine WAL-replay
@@ -25,27 +23,6 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...))
 	panic(fmt.Sprintf(format, args...)) // Pebble's contract: Fatalf does not return
-}
-
-// keySpaces is the app store's span policy: Pebble ends a table where a
-// span ends, so no table holds keys of two key spaces ("d/", "m/", "s/",
-// ...; the log's leaves, and each level of its nodes). The log and the
-// block records only ever grow at their ends: cut apart from the keys
-// that are rewritten everywhere (progress, the (device, seq) index), their
-// new tables overlap nothing below them and Pebble moves them down a level
-// instead of merging and rewriting them. Measured with bench at 30,000
-// readings/s: compaction CPU 0.36-0.39 of verification's, 0.45-0.49 without.
-func keySpaces(start []byte) (pebble.SpanPolicy, []byte, error) {
-	if end, ok := tlog.SpanEnd(start); ok {
-		return pebble.SpanPolicy{}, end, nil
-	}
-	switch {
-	case len(start) >= 2 && start[1] == '/': // the app's prefixes: a letter and a slash
-		return pebble.SpanPolicy{}, []byte{start[0], '/' + 1}, nil
-	case len(start) >= 1 && start[0] < 0xff:
-		return pebble.SpanPolicy{}, []byte{start[0] + 1}, nil
-	}
-	return pebble.SpanPolicy{}, nil, nil // to the end of the key space
 }
 
 // openAppDB opens the app's store. Point reads (device records, progress,
@@ -64,7 +41,6 @@ func openAppDB(dir string, l *slog.Logger, readOnly bool) (*pebble.DB, error) {
 		MemTableSize: 16 << 20,
 		ReadOnly:     readOnly,
 	}
-	o.Experimental.SpanPolicyFunc = keySpaces
 	for i := range o.Levels {
 		o.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}

@@ -32,22 +32,3 @@ func nodeKey(dst []byte, id compact.NodeID) []byte {
 	dst = append(dst, byte(id.Level))
 	return binary.BigEndian.AppendUint64(dst, id.Index)
 }
-
-// SpanEnd returns, for a key of the log's, the first key after the run of
-// keys that grow together with it: the leaves, or the nodes of one level.
-// Each such run only ever grows at its end, so a store that cuts its
-// tables at these ends (node's Pebble span policy) keeps the log's tables
-// from overlapping the newest ones, and moves them down the levels instead
-// of rewriting them. ok is false for a key that is not the log's.
-func SpanEnd(key []byte) (end []byte, ok bool) {
-	switch {
-	case len(key) > len(nodePrefix) && string(key[:len(nodePrefix)]) == nodePrefix && key[len(nodePrefix)] < 0xff:
-		end = append([]byte(nodePrefix), key[len(nodePrefix)]+1)
-		return end, true
-	case len(key) >= len(leafPrefix) && string(key[:len(leafPrefix)]) == leafPrefix:
-		end = []byte(leafPrefix)
-		end[len(end)-1]++
-		return end, true
-	}
-	return nil, false
-}
