@@ -165,6 +165,16 @@ triggers:
 			t.Errorf("Run with a large %s = %v, cost %d, %v; want fired at its actual cost", name, fired, cost, err)
 		}
 	}
+	// One Vars serves every contract an event triggers: a later
+	// contract's own values count, whatever an earlier run measured.
+	shared := vars("abc", "b")
+	if _, _, cost, err := c.Run(tr, shared); err != nil || cost != estimate {
+		t.Fatalf("first run on shared vars: cost %d, %v; want the estimate %d", cost, err, estimate)
+	}
+	shared.Owner = mid
+	if fired, _, cost, err := c.Run(tr, shared); err != nil || !fired || cost == estimate {
+		t.Errorf("second run on shared vars with a large owner = %v, cost %d, %v; want fired at its actual cost", fired, cost, err)
+	}
 	// The caller's measure of the state counts too, however small the
 	// state looks now (it is an upper bound the caller keeps).
 	v := vars("abc", "b")

@@ -42,7 +42,7 @@ type Vars struct {
 
 	act      map[string]any // built by the first Run of these Vars
 	contract func() any     // the lazy binding of contract, made once
-	rest     int            // maxSize of all but State, once computed (rest-1)
+	rest     int            // eventSize, once computed (rest-1)
 }
 
 // ReadingVars is a reading as expressions see it.
@@ -403,21 +403,25 @@ func activation(t *Trigger, v *Vars) map[string]any {
 }
 
 // maxSize is the size of the largest string, list or map a run with v can
-// see (bytes of text, elements of a list or map, keys included). All but
-// the state is the same for every run of v, and measured once.
+// see (bytes of text, elements of a list or map, keys included). The
+// event's values (reading, device, call) are the same for every run of v
+// and measured once; the contract's own (state, id, owner) change from one
+// contract's run to the next, as one Vars serves every contract an event
+// triggers.
 func (v *Vars) maxSize() int {
 	state := v.StateSize
 	if state <= 0 {
 		state = SizeOf(v.State)
 	}
 	if v.rest == 0 {
-		v.rest = v.restSize() + 1
+		v.rest = v.eventSize() + 1
 	}
-	return max(state, v.rest-1)
+	return max(state, len(v.ID), len(v.Owner), v.rest-1)
 }
 
-func (v *Vars) restSize() int {
-	n := max(len(v.ID), len(v.Owner), len(v.Caller), SizeOf(v.Reported), SizeOf(v.Args))
+// eventSize is maxSize of the event's values alone.
+func (v *Vars) eventSize() int {
+	n := max(len(v.Caller), SizeOf(v.Reported), SizeOf(v.Args))
 	if r := v.Reading; r != nil {
 		n = max(n, len(r.Device), SizeOf(r.Data))
 	}
