@@ -40,20 +40,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bin=${IOTLEDGER:-}
-if [ -z "$bin" ]; then
-	bin=$work/iotledger
-	go build -o "$bin" ./cmd/iotledger
-fi
-home=$work/home
-"$bin" init --home "$home" >/dev/null
-"$bin" start --home "$home" --api-addr "$API" --rpc-addr "$RPC" --p2p-addr "$P2P" >"$work/node.log" 2>&1 &
-node_pid=$!
-for _ in $(seq 1 100); do
-	curl -sf "http://$API/v1/status" >/dev/null && break
-	kill -0 "$node_pid" 2>/dev/null || { cat "$work/node.log"; exit 1; }
-	sleep 0.2
-done
+. "$(dirname "$0")/node.sh"
+start_node
 
 samples=$work/samples.csv
 echo "unix_s,log_size,rss_kib,hwm_kib" >"$samples"
