@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/types"
@@ -276,10 +278,7 @@ they reach more than two thirds of the voting power.`,
 			if _, err := fmt.Sscan(args[0], &id); err != nil || id == 0 || fmt.Sprint(id) != args[0] {
 				return fmt.Errorf("proposal %q: proposals are numbered from 1; `iotledger validator proposals` lists them", args[0])
 			}
-			p, err := e.client().ValidatorProposal(e.ctx, id)
-			if errors.Is(err, client.ErrNotFound) {
-				return fmt.Errorf("there is no validator change proposal %d; `iotledger validator proposals --all` lists them", id)
-			}
+			p, err := proposalSoon(e.ctx, e.client(), id)
 			if err != nil {
 				return err
 			}
@@ -376,4 +375,47 @@ func (e *env) validatorKeyOf(s string) ([]byte, error) {
 		return key, nil // not in the set: the ledger says so, with its code
 	}
 	return nil, fmt.Errorf("%q is neither the address nor the key of a validator; `iotledger validator list` shows them", s)
+}
+
+// proposalWait bounds how long approve looks for a proposal the node does
+// not know yet (tests shorten it).
+var proposalWait = 5 * time.Second
+
+// proposalSoon fetches proposal id from the node. A proposal made through
+// another validator's node is in a block this node may not have committed
+// yet: that node has it committed, so this one follows within its next
+// block. A proposal the node does not know is therefore looked for again
+// until the node commits one more block, for at most proposalWait; after
+// that the answer is that there is none.
+func proposalSoon(ctx context.Context, c *client.Client, id uint64) (*client.ValidatorProposal, error) {
+	p, err := c.ValidatorProposal(ctx, id)
+	if !errors.Is(err, client.ErrNotFound) {
+		return p, err
+	}
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	wait, cancel := context.WithTimeout(ctx, proposalWait)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for h := st.Height; h <= st.Height; {
+		select {
+		case <-wait.Done():
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			h = st.Height + 1 // one last look
+		case <-tick.C:
+			if s, err := c.Status(ctx); err == nil {
+				h = s.Height
+			}
+		}
+		p, err := c.ValidatorProposal(ctx, id)
+		if !errors.Is(err, client.ErrNotFound) {
+			return p, err
+		}
+	}
+	return nil, fmt.Errorf("there is no validator change proposal %d (this node is at block %d); `iotledger validator proposals --all` lists them", id, st.Height)
 }

@@ -1,7 +1,14 @@
 package cli_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/iotledger/iotledger/internal/cli"
 )
 
 func TestValidatorList(t *testing.T) {
@@ -16,6 +23,7 @@ func TestValidatorProposals(t *testing.T) {
 }
 
 func TestValidatorRefusals(t *testing.T) {
+	defer cli.SetProposalWait(200 * time.Millisecond)()
 	_, _, flags := fakeNode(t)
 	for _, tc := range []struct {
 		name  string
@@ -37,4 +45,32 @@ func TestValidatorRefusals(t *testing.T) {
 			mustFail(t, 1, tc.hints, append(append([]string{"validator"}, tc.args...), flags...)...)
 		})
 	}
+}
+
+// TestApproveWaitsForTheNextBlock: a proposal committed through another
+// node reaches this one with its next block; approve looks for it until
+// then instead of answering that there is none. The node here answers 404
+// for proposal 3 until its height moves from 7 to 8, and then has it, as
+// applied (approve's answer for an applied proposal names its block).
+func TestApproveWaitsForTheNextBlock(t *testing.T) {
+	var mu sync.Mutex
+	height, asked := int64(7), 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.URL.Path == "/v1/status":
+			if asked++; asked == 3 {
+				height = 8
+			}
+			json.NewEncoder(w).Encode(map[string]any{"chain_id": "test", "height": height})
+		case r.URL.Path == "/v1/validators/proposals/3" && height == 8:
+			json.NewEncoder(w).Encode(map[string]any{"id": 3, "action": "remove", "status": "applied", "closed_height": 8, "effective_height": 10,
+				"validator": map[string]any{"address": "AB", "pub_key": "f3swdjk9D7ccc6F6zQ+7/3YRJbnn5Ps+kZcbnG1etFc=", "power": 10}})
+		default:
+			http.Error(w, `{"error":"not found"}`, http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	mustFail(t, 1, []string{"proposal 3", "was applied in block 8"}, "validator", "approve", "3", "--api", srv.URL)
 }
