@@ -166,7 +166,9 @@ func TestValidatorSetChanges(t *testing.T) {
 	}
 
 	// Receipts before, between and after the changes verify from genesis;
-	// the one after carries the three changes.
+	// the one after carries the three changes. node4 serves them too, once
+	// it has the block after the last reading's (node0 answered for it).
+	waitHeights(t, ctx, clients, []int{0, 4}, committed[4]+1, "the block after the last reading's")
 	genesis := filepath.Join(home(0), "config", "genesis.json")
 	dir := t.TempDir()
 	want := map[uint64]string{
