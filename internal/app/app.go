@@ -126,6 +126,9 @@ type App struct {
 	pending *pendingBlock
 
 	snap *snapshots // nil until SetSnapshots (snapshot.go)
+
+	quietMu  sync.Mutex
+	quietIdx *quietIndex // nil until a block runs a silence trigger (quiet.go)
 }
 
 type pendingBlock struct {
@@ -139,6 +142,7 @@ type pendingBlock struct {
 	events   []*registry.Event
 	active   []string
 	progress map[string]*registry.Progress // the devices' progress after the block (decoded; not to be changed)
+	quiet    bool                          // the block ran silence triggers: keep the quiet index
 }
 
 // TwinObserver is implemented by observers that want committed twin
@@ -307,6 +311,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 		return nil, fmt.Errorf("app: commit block %d: %w", p.block.Height, err)
 	}
 	a.records.committedWrites(p.stage.writes, p.progress)
+	a.quietCommitted(p.block.Height, p.quiet, p.progress)
 	if err := a.log.Apply(p.log); err != nil {
 		return nil, err
 	}

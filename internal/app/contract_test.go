@@ -3,6 +3,7 @@ package app_test
 import (
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -251,6 +252,52 @@ triggers:
 				t.Errorf("tick at %d, want every 3 blocks after %d", h, deployed)
 			}
 		}
+	}
+}
+
+// Silence triggers find their devices in memory (the quiet index), which a
+// restart rebuilds from the progress records: a restart between a reading
+// and its silence changes nothing. Each wait fires once, at exactly its
+// height; a device whose last reading is older than the contract never
+// fires.
+func TestContractSilenceAcrossRestart(t *testing.T) {
+	c := payChain(t)
+	c.mustOK()
+	dev := c.register(alice, sensor)
+	old := c.register(alice, meter)
+	wantOutcome(t, "meter's reading before the deploy", c.sendOne(c.tempReading(meter, 1, 5)), app.CodeOK)
+	id := c.deploy(alice, `name: watch
+triggers:
+  - name: two
+    on: silence
+    devices: {ids: [`+dev+`, `+old+`]}
+    blocks: 2
+    do:
+      - emit: {event: two, fields: {last: "silence.last_height", device: "device.id"}}
+  - name: three
+    on: silence
+    devices: {ids: [`+dev+`, `+old+`]}
+    blocks: 3
+    do:
+      - emit: {event: three, fields: {last: "silence.last_height", device: "device.id"}}
+`, 0)
+	wantOutcome(t, "sensor's reading", c.sendOne(c.tempReading(sensor, 1, 5)), app.CodeOK)
+	last := c.height
+	c.mustOK()
+	c.reopen() // the index is gone; the next silence trigger rebuilds it
+	for range 4 {
+		c.mustOK()
+	}
+	var got []string
+	for _, e := range c.events(id) {
+		got = append(got, fmt.Sprintf("%s@%d last %v %v", e.Name, e.Height, e.Fields["last"], e.Fields["device"]))
+	}
+	want := []string{
+		fmt.Sprintf("two@%d last %d %s", last+2, last, dev),
+		fmt.Sprintf("three@%d last %d %s", last+3, last, dev),
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("events %q, want %q", got, want)
 	}
 }
 

@@ -4,10 +4,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
-
-	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/contract"
@@ -28,9 +27,9 @@ import (
 //   - a call trigger runs when a call_contract transaction names it;
 //   - at the end of the block, after every transaction, each active
 //     contract in deployment order runs its blocks triggers (every N blocks
-//     after the deploy block) and then its silence triggers (a matched
-//     device whose last reading is exactly N blocks old), devices in id
-//     order.
+//     after the deploy block) and then its silence triggers (a device that
+//     matches now, whose last reading is exactly N blocks old and not from
+//     before the deploy block), devices in id order.
 //
 // Within one event, contracts run in deployment order and a contract's
 // triggers in document order; each trigger sees the state the ones before
@@ -41,7 +40,8 @@ import (
 // effects stay, and the contract gets a "failed" event saying why.
 //
 // The contract records (k/) are covered by the state digest, like accounts
-// and devices; events (e/) and silence marks (z/) are derived.
+// and devices; events (e/) are derived. Silence triggers find their
+// devices in memory (quiet.go), from the devices' progress records.
 
 // live is a contract during one block's execution.
 type live struct {
@@ -164,20 +164,12 @@ func deviceVars(d *registry.Device) *contract.DeviceVars {
 }
 
 // onReading runs the reading triggers that match an accepted reading's
-// device, and marks the device for the silence triggers that match it.
+// device.
 func (x *execution) onReading(s *reading.Signed, dev *registry.Device) error {
 	for _, id := range x.active {
 		l, err := x.contract(id)
 		if err != nil {
 			return err
-		}
-		for _, t := range l.silence {
-			if t.Devices.Matches(dev.ID, dev.Labels) {
-				if m := (silenceMark{id, dev.ID, t.Blocks}); !x.marked[m] {
-					x.marked[m] = true // one mark a block is enough
-					x.stage.Set(registry.SilenceKey(id, x.height+t.Blocks, dev.ID), []byte{1})
-				}
-			}
 		}
 		var v *contract.Vars // shared by the triggers this reading runs
 		for _, t := range l.reading {
@@ -199,12 +191,6 @@ func (x *execution) onReading(s *reading.Signed, dev *registry.Device) error {
 		}
 	}
 	return nil
-}
-
-// silenceMark is a silence mark written in this block.
-type silenceMark struct {
-	contract, device string
-	blocks           int64
 }
 
 // onReport runs the report triggers that match a device that just
@@ -257,25 +243,26 @@ func (x *execution) endBlock() error {
 	return nil
 }
 
-// silences fires the silence triggers of l for the devices marked due at
-// this height whose last reading is exactly that many blocks old, and
-// deletes the marks. Marks due now were written by earlier blocks, so they
-// are all committed.
+// silences fires the silence triggers of l for the devices, in id order,
+// whose last reading is exactly the trigger's blocks old and no older than
+// the contract, and that match the trigger's selector now. The candidates
+// come from the quiet index (quiet.go) of committed state; each one's
+// progress record decides.
 func (x *execution) silences(l *live) error {
-	prefix := registry.SilencePrefix(l.rec.ID, x.height)
-	it, err := x.app.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(string(prefix))})
+	q, err := x.app.quiet(x.height - 1)
 	if err != nil {
 		return err
 	}
-	var devices []string
-	for ok := it.First(); ok; ok = it.Next() {
-		devices = append(devices, string(it.Key()[len(prefix):]))
-		x.stage.Delete(append([]byte(nil), it.Key()...))
+	x.quiet = true
+	var ids []string
+	for i, t := range l.silence {
+		if last := x.height - t.Blocks; last >= l.rec.Deployed && !slices.ContainsFunc(l.silence[:i], func(u *contract.Trigger) bool { return u.Blocks == t.Blocks }) {
+			ids = append(ids, q.devices(last)...)
+		}
 	}
-	if err := it.Close(); err != nil {
-		return err
-	}
-	for _, id := range devices {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	for _, id := range ids {
 		d, err := registry.GetDevice(x.stage, id)
 		if err != nil {
 			return err
@@ -288,7 +275,7 @@ func (x *execution) silences(l *live) error {
 			return err
 		}
 		for _, t := range l.silence {
-			if p.LastHeight != x.height-t.Blocks || !t.Devices.Matches(d.ID, d.Labels) {
+			if p.LastHeight != x.height-t.Blocks || p.LastHeight < l.rec.Deployed || !t.Devices.Matches(d.ID, d.Labels) {
 				continue
 			}
 			if _, _, err := x.fire(l, t, &contract.Vars{Device: deviceVars(d), Last: p.LastHeight}); err != nil {

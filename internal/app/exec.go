@@ -222,7 +222,6 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		time:      blockTime,
 		progress:  map[string]*registry.Progress{},
 		contracts: map[string]*live{},
-		marked:    map[silenceMark]bool{},
 		active:    a.activeContracts(),
 	}
 	// Verify the block's readings in bulk first (most were verified by
@@ -286,6 +285,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		events:   x.events,
 		active:   x.active,
 		progress: x.progress,
+		quiet:    x.quiet,
 	}
 	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: x.meta.AppHash, ValidatorUpdates: updates}, nil
 }
@@ -313,7 +313,7 @@ type execution struct {
 	contracts map[string]*live
 	active    []string
 	events    []*registry.Event
-	marked    map[silenceMark]bool
+	quiet     bool // a silence trigger ran: Commit keeps the quiet index up
 	outcomes  []Outcome
 	devices   []DeviceChange
 	twins     []TwinChange

@@ -351,6 +351,7 @@ func (a *App) finishRestore(md *snapshot.Metadata) error {
 	a.genesisBalances = nil
 	a.mu.Unlock()
 	a.records.reset()
+	a.dropQuiet()
 
 	rep, err := a.Audit(GenesisDigest(o.ChainID, o.AppState), func(int64) ([]byte, bool, error) { return nil, false, nil })
 	if err != nil {
@@ -512,6 +513,7 @@ func (a *App) reset() error {
 	a.meta, a.active = Meta{}, nil
 	a.mu.Unlock()
 	a.records.reset()
+	a.dropQuiet()
 	return nil
 }
 

@@ -62,6 +62,9 @@ type Trigger struct {
 type Selector struct {
 	IDs    []string          `yaml:"ids"`
 	Labels map[string]string `yaml:"labels"`
+	// pairs is Labels as a list sorted by key, made by Check: Matches runs
+	// for every reading, and a list is cheaper to walk than a map.
+	pairs [][2]string
 }
 
 // Action is one thing a trigger does; exactly one field is set.
@@ -357,6 +360,9 @@ func (c *docChecker) trigger(t *Trigger) {
 				if err := address.ParseDevice(id); err != nil {
 					c.fail(t.line, 1, "trigger %s: device %q: %v", t.Name, id, err)
 				}
+			}
+			for _, k := range sortedKeys(t.Devices.Labels) {
+				t.Devices.pairs = append(t.Devices.pairs, [2]string{k, t.Devices.Labels[k]})
 			}
 		}
 	case "blocks":

@@ -12,6 +12,7 @@ import (
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
+	"github.com/google/cel-go/interpreter"
 
 	"github.com/iotledger/iotledger/address"
 )
@@ -40,9 +41,9 @@ type Vars struct {
 	// it as the state changes, so a run need not look through the state.
 	StateSize int
 
-	act      map[string]any // built by the first Run of these Vars
-	contract func() any     // the lazy binding of contract, made once
-	rest     int            // eventSize, once computed (rest-1)
+	// the event's values as expressions see them, made when first read
+	block, reading, device map[string]any
+	rest                   int // eventSize, once computed (rest-1)
 }
 
 // ReadingVars is a reading as expressions see it.
@@ -97,7 +98,7 @@ const (
 // does not apply anything: the caller applies the effects in order, or none
 // of them if one cannot be applied.
 func (c *Checked) Run(t *Trigger, v *Vars) (fired bool, effects []Effect, cost uint64, err error) {
-	act := activation(t, v)
+	act := &runAct{v: v, t: t}
 	// When no value the run can see is larger than the sizes the cost
 	// estimates assumed, each expression costs at most its estimate, which
 	// Check held to MaxCost: the run needs no cost tracker (which costs
@@ -355,52 +356,83 @@ func native(v ref.Val, depth int) (any, error) {
 	return nil, fmt.Errorf("a value of type %s cannot go in an event", v.Type().TypeName())
 }
 
-// activation builds the variables of a run. The parts that do not change
-// between the triggers run for one event (the reading, the device, the
-// block) are built once per Vars; state and contract every run, contract
-// lazily.
-func activation(t *Trigger, v *Vars) map[string]any {
-	if v.act == nil {
-		v.act = map[string]any{"block": map[string]any{"height": v.Height, "time": v.Time}}
-		if d := v.Device; d != nil {
-			labels := d.Labels
-			if labels == nil {
-				labels = map[string]string{}
-			}
-			v.act["device"] = map[string]any{"id": d.ID, "owner": d.Owner, "status": d.Status, "labels": labels}
-		}
-		if r := v.Reading; r != nil {
-			v.act["reading"] = map[string]any{"device": r.Device, "seq": int64(min(r.Seq, math.MaxInt64)), "time": r.Time, "data": r.Data}
-		}
-		if v.Reported != nil {
-			v.act["reported"] = v.Reported
-		}
-		if v.Args != nil || v.Caller != "" {
-			v.act["args"] = v.Args
-			v.act["caller"] = v.Caller
-			v.act["payment"] = int64(min(v.Payment, math.MaxInt64))
-		}
-	}
-	act := v.act
-	act["state"] = v.State
-	if v.contract == nil {
-		// Read when an expression of the run first names contract, from v
-		// as the caller set it for this run. cel-go replaces the binding
-		// with the value it read, so each run binds it afresh.
-		v.contract = func() any {
+// runAct is the activation of one run: it gives each name a trigger's
+// expressions use when an expression first reads it. The event's values
+// (reading, device, block, call) are made once per Vars and shared by
+// every run of it; contract is read once per run, from v as the caller set
+// it for that run. Names the trigger kind does not declare are not found
+// (Check has already refused expressions that use them).
+type runAct struct {
+	v        *Vars
+	t        *Trigger
+	contract any // this run's contract value, once read
+}
+
+func (a *runAct) ResolveName(name string) (any, bool) {
+	v := a.v
+	switch name {
+	case "state":
+		return v.State, true
+	case "contract":
+		if a.contract == nil {
 			balance := v.Balance
 			if v.EscrowFn != nil {
 				balance = v.EscrowFn()
 			}
-			return map[string]any{"id": v.ID, "owner": v.Owner, "balance": int64(min(balance, math.MaxInt64))}
+			a.contract = map[string]any{"id": v.ID, "owner": v.Owner, "balance": int64(min(balance, math.MaxInt64))}
 		}
+		return a.contract, true
+	case "block":
+		if v.block == nil {
+			v.block = map[string]any{"height": v.Height, "time": v.Time}
+		}
+		return v.block, true
+	case "reading":
+		r := v.Reading
+		if r == nil {
+			return nil, false
+		}
+		if v.reading == nil {
+			v.reading = map[string]any{"device": r.Device, "seq": int64(min(r.Seq, math.MaxInt64)), "time": r.Time, "data": r.Data}
+		}
+		return v.reading, true
+	case "device":
+		d := v.Device
+		if d == nil {
+			return nil, false
+		}
+		if v.device == nil {
+			labels := d.Labels
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			v.device = map[string]any{"id": d.ID, "owner": d.Owner, "status": d.Status, "labels": labels}
+		}
+		return v.device, true
+	case "reported":
+		return v.Reported, v.Reported != nil
+	case "args", "caller", "payment":
+		if v.Args == nil && v.Caller == "" {
+			return nil, false
+		}
+		switch name {
+		case "args":
+			return v.Args, true
+		case "caller":
+			return v.Caller, true
+		}
+		return int64(min(v.Payment, math.MaxInt64)), true
+	case "silence":
+		if a.t.On != "silence" {
+			return nil, false
+		}
+		return map[string]any{"last_height": v.Last, "blocks": a.t.Blocks}, true
 	}
-	act["contract"] = v.contract
-	if t.On == "silence" {
-		act["silence"] = map[string]any{"last_height": v.Last, "blocks": t.Blocks}
-	}
-	return act
+	return nil, false
 }
+
+// Parent is nil: a run's activation is the only one.
+func (a *runAct) Parent() interpreter.Activation { return nil }
 
 // maxSize is the size of the largest string, list or map a run with v can
 // see (bytes of text, elements of a list or map, keys included). The
@@ -552,8 +584,16 @@ func (s *Selector) Matches(id string, labels map[string]string) bool {
 			return false
 		}
 	}
-	for k, v := range s.Labels {
-		if labels[k] != v {
+	if s.pairs == nil { // a Selector Check did not see
+		for k, v := range s.Labels {
+			if labels[k] != v {
+				return false
+			}
+		}
+		return true
+	}
+	for _, p := range s.pairs {
+		if labels[p[0]] != p[1] {
 			return false
 		}
 	}

@@ -48,7 +48,6 @@ const (
 	PrefixTwinLog  = "v/"
 	PrefixContract = "k/"
 	PrefixEvent    = "e/"
-	PrefixSilence  = "z/"
 )
 
 // Device statuses.
@@ -485,16 +484,4 @@ func DecodeEvent(b []byte) (*Event, error) {
 		return nil, fmt.Errorf("%w: event: %v", ErrCorrupt, err)
 	}
 	return e, nil
-}
-
-// SilenceKey marks that device id's silence trigger of a contract falls due at
-// height due (if the device sends nothing before).
-func SilenceKey(contract string, due int64, device string) []byte {
-	k := binary.BigEndian.AppendUint64([]byte(PrefixSilence+contract+"/"), uint64(due))
-	return append(k, device...)
-}
-
-// SilencePrefix is the prefix of the silence marks of a contract due at height due.
-func SilencePrefix(contract string, due int64) []byte {
-	return binary.BigEndian.AppendUint64([]byte(PrefixSilence+contract+"/"), uint64(due))
 }
