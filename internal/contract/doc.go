@@ -30,7 +30,8 @@
 //   - report: each reported-state change of a picked device; sees device
 //     and reported (the whole reported state).
 //   - silence: a picked device whose last reading is exactly blocks: N
-//     blocks old, once per silence; sees device and silence (last_height,
+//     blocks old, once per silence; readings from before the contract's
+//     deploy block do not count. Sees device and silence (last_height,
 //     blocks).
 //   - blocks: every: N blocks after the deploy block.
 //   - call: a call_contract transaction; sees args (declared with types
