@@ -255,13 +255,13 @@ func (x *execution) silences(l *live) error {
 	}
 	x.quiet = true
 	var ids []string
-	for i, t := range l.silence {
-		if last := x.height - t.Blocks; last >= l.rec.Deployed && !slices.ContainsFunc(l.silence[:i], func(u *contract.Trigger) bool { return u.Blocks == t.Blocks }) {
+	for _, t := range l.silence {
+		if last := x.height - t.Blocks; last >= l.rec.Deployed {
 			ids = append(ids, q.devices(last)...)
 		}
 	}
 	slices.Sort(ids)
-	ids = slices.Compact(ids)
+	ids = slices.Compact(ids) // two triggers may wait as long
 	for _, id := range ids {
 		d, err := registry.GetDevice(x.stage, id)
 		if err != nil {

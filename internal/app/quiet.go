@@ -1,13 +1,11 @@
 package app
 
 import (
-	"fmt"
 	"slices"
 	"sync"
 
 	"github.com/iotledger/iotledger/internal/contract"
 	"github.com/iotledger/iotledger/internal/registry"
-	"github.com/iotledger/iotledger/reading"
 )
 
 // quietIndex is where silence triggers find their devices: for each device
@@ -45,9 +43,9 @@ func (a *App) quiet(h int64) (*quietIndex, error) {
 	}
 	q := &quietIndex{last: map[string]int64{}, at: map[int64]map[string]struct{}{}, height: h}
 	err := a.eachPrefix(registry.PrefixProgress, func(k, v []byte) error {
-		var p registry.Progress
-		if err := reading.DecMode.Unmarshal(v, &p); err != nil {
-			return fmt.Errorf("%w: %s: %v", registry.ErrCorrupt, k, err)
+		p, err := registry.DecodeProgress(k, v)
+		if err != nil {
+			return err
 		}
 		if p.LastHeight > 0 && p.LastHeight > h-contract.MaxSilence-1 {
 			q.put(string(k[len(registry.PrefixProgress):]), p.LastHeight)

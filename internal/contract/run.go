@@ -411,17 +411,12 @@ func (a *runAct) ResolveName(name string) (any, bool) {
 		return v.device, true
 	case "reported":
 		return v.Reported, v.Reported != nil
-	case "args", "caller", "payment":
-		if v.Args == nil && v.Caller == "" {
-			return nil, false
-		}
-		switch name {
-		case "args":
-			return v.Args, true
-		case "caller":
-			return v.Caller, true
-		}
-		return int64(min(v.Payment, math.MaxInt64)), true
+	case "args":
+		return v.Args, v.called()
+	case "caller":
+		return v.Caller, v.called()
+	case "payment":
+		return int64(min(v.Payment, math.MaxInt64)), v.called()
 	case "silence":
 		if a.t.On != "silence" {
 			return nil, false
@@ -430,6 +425,9 @@ func (a *runAct) ResolveName(name string) (any, bool) {
 	}
 	return nil, false
 }
+
+// called reports v is a call's (args, caller and payment are declared).
+func (v *Vars) called() bool { return v.Args != nil || v.Caller != "" }
 
 // Parent is nil: a run's activation is the only one.
 func (a *runAct) Parent() interpreter.Activation { return nil }

@@ -477,6 +477,15 @@ func EventPrefix(id string) []byte { return []byte(PrefixEvent + id + "/") }
 // PutEvent stores an event.
 func PutEvent(kv KV, e *Event) { put(kv, EventKey(e.Contract, e.N), e) }
 
+// DecodeProgress decodes a stored progress record (its key names it in errors).
+func DecodeProgress(key, b []byte) (*Progress, error) {
+	p := new(Progress)
+	if err := reading.DecMode.Unmarshal(b, p); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
+	}
+	return p, nil
+}
+
 // DecodeEvent decodes a stored event.
 func DecodeEvent(b []byte) (*Event, error) {
 	e := new(Event)
