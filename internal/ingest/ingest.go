@@ -75,6 +75,20 @@ func (c Config) Validate() error {
 // ErrBusy means the queue is full: retry later.
 var ErrBusy = errors.New("ingest: queue full, retry later")
 
+// HaltedError is what Submit returns while the node's consensus has
+// halted (a consensus failure, or no block for several block times while
+// transactions wait): nothing of the call is queued, since the node cannot
+// commit it. Since is when the halt was noticed; Reason says why and what
+// to do, for the client and the log.
+type HaltedError struct {
+	Since  time.Time
+	Reason string
+}
+
+func (e *HaltedError) Error() string {
+	return fmt.Sprintf("ingest: consensus halted since %s: %s", e.Since.UTC().Format(time.RFC3339), e.Reason)
+}
+
 // ErrNotNow is what a Broadcast returns (wrapped) when the mempool takes
 // nothing for a while: the node is catching up with the chain, or its
 // mempool is full. The batcher keeps the batch and tries again, so the
