@@ -130,6 +130,7 @@ type Ingest struct {
 	// committed wakes a batcher waiting for the mempool to drain.
 	mempoolBytes func() int64
 	committed    chan struct{}
+	answered     func(Result) // see OnAnswered; nil: nobody listens
 
 	mu      sync.Mutex // guards waiters
 	waiters map[[32]byte]*flight
@@ -221,6 +222,7 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 		r, ok := in.precheck(decoded[i])
 		out[i] = r
 		if !ok {
+			in.answer(r)
 			continue
 		}
 		h := decoded[i].Hash
@@ -500,6 +502,8 @@ func (in *Ingest) send(ctx context.Context, batch []item) {
 		if err != nil {
 			r.Status, r.Detail = "pending", "could not reach the mempool: "+err.Error()
 			in.log.Warn("ingest: broadcast", "err", err)
+		} else {
+			in.answer(r)
 		}
 		in.resolve(batch[0].hash, r)
 		return
