@@ -245,9 +245,10 @@ func (m *metrics) committed(b *app.Block, outcomes []app.Outcome) {
 // (ingest.OnAnswered).
 func (m *metrics) answered(r ingest.Result) {
 	switch r.Status {
+	case "accepted", "pending":
 	case "duplicate":
 		m.duplicate.Inc()
-	case "rejected":
+	default:
 		m.rejected.WithLabelValues(r.Code.String()).Inc()
 	}
 }
