@@ -22,11 +22,11 @@ import (
 	"github.com/iotledger/iotledger/tx"
 )
 
-// CometNamespace is the prefix of CometBFT's metrics on /metrics
+// cometNamespace is the prefix of CometBFT's metrics on /metrics
 // (cometbft_consensus_height, cometbft_p2p_peers, ...), whatever
 // instrumentation.namespace config.toml sets: dashboards and alert rules
 // rely on it.
-const CometNamespace = "cometbft"
+const cometNamespace = "cometbft"
 
 // metrics is what GET /metrics serves: the node's own (iotledger_*), the
 // Go runtime's (go_*) and the process's (process_*) on reg, where the API
@@ -159,7 +159,7 @@ func (m *metrics) gatherer() prometheus.Gatherer { return prometheus.Gatherers{m
 var cometRegisterMu sync.Mutex
 
 // cometMetrics is CometBFT's own metrics provider with the namespace
-// CometNamespace, registering on m.comet. CometBFT's metric constructors
+// cometNamespace, registering on m.comet. CometBFT's metric constructors
 // register on prometheus.DefaultRegisterer, where a second node in the same
 // process (tests, bench) would panic on the names the first registered:
 // while they run, DefaultRegisterer is this node's registry. The provider's
@@ -168,7 +168,7 @@ var cometRegisterMu sync.Mutex
 // (instrumentation.prometheus_listen_addr) stays off: the node serves the
 // metrics on its API address.
 func (m *metrics) cometMetrics() nm.MetricsProvider {
-	def := nm.DefaultMetricsProvider(&cmtcfg.InstrumentationConfig{Prometheus: true, Namespace: CometNamespace})
+	def := nm.DefaultMetricsProvider(&cmtcfg.InstrumentationConfig{Prometheus: true, Namespace: cometNamespace})
 	wrapped := reflect.MakeFunc(reflect.TypeOf(def), func(args []reflect.Value) []reflect.Value {
 		cometRegisterMu.Lock()
 		defer cometRegisterMu.Unlock()
