@@ -5,7 +5,8 @@ package ingest
 // rules, the rate limit, a reading committed before), or refused by
 // CheckTx when sent alone. What becomes of a reading in a block comes
 // through the app's Observer instead, so the two together count each
-// reading once. The node counts them for /metrics. Call it before Start;
+// reading once. A call answered ErrBusy reports nothing (its readings are
+// sent again). The node counts them for /metrics. Call it before Start;
 // f must not block.
 func (in *Ingest) OnAnswered(f func(Result)) { in.answered = f }
 

@@ -222,7 +222,6 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 		r, ok := in.precheck(decoded[i])
 		out[i] = r
 		if !ok {
-			in.answer(r)
 			continue
 		}
 		h := decoded[i].Hash
@@ -244,6 +243,11 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 		default: // raced with another submitter for the last places
 			in.unwind(raws, chans, queued[n:])
 			return nil, ErrBusy
+		}
+	}
+	for i, ch := range chans {
+		if ch == nil { // answered by precheck: this call answers it now
+			in.answer(out[i])
 		}
 	}
 	if in.stopped.Load() {
