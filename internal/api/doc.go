@@ -56,9 +56,11 @@
 // Subscribe returned, which ends the streams. It fills Result.Receipt with
 // [ReceiptPath]. The API counts its answers in
 // iotledger_http_requests_total{route,code} (route is the pattern, such as
-// "GET /v1/devices/{id}", or "unmatched") on Options.Registry, which
-// /metrics serves: the node registers its own metrics on the same
-// registry. The Server starts no goroutine of its own.
+// "GET /v1/devices/{id}", or "unmatched") and times them in
+// iotledger_http_request_duration_seconds{route} (all but the event
+// stream) on Options.Registry, where the node registers its own metrics
+// too; /metrics serves Options.Gatherer, which adds CometBFT's. The Server
+// starts no goroutine of its own.
 //
 // # Live events
 //

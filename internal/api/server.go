@@ -26,10 +26,13 @@ type Options struct {
 	// MaxBodyBytes bounds a request body; a larger one is answered 413.
 	// Zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// Registry serves GET /metrics and holds the API's own metrics. The
-	// node registers the ledger's and ingest's metrics on the same
-	// registry. Nil means a new registry.
+	// Registry holds the API's own metrics. The node registers the
+	// ledger's and ingest's metrics on the same registry. Nil means a new
+	// registry.
 	Registry *prometheus.Registry
+	// Gatherer is what GET /metrics serves: Registry and whatever else the
+	// node gathers (CometBFT's metrics). Nil means Registry.
+	Gatherer prometheus.Gatherer
 	// Logger receives internal errors (answered 500 with a generic detail).
 	// Nil means slog.Default().
 	Logger *slog.Logger
@@ -67,7 +70,9 @@ type Server struct {
 	heartbeat time.Duration
 	log       *slog.Logger
 	registry  *prometheus.Registry
+	gatherer  prometheus.Gatherer
 	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
 	limiter   *limiter // nil: no rate limit
 
 	mux    *http.ServeMux
@@ -84,6 +89,7 @@ func New(l Ledger, opts Options) *Server {
 		heartbeat: opts.Heartbeat,
 		log:       opts.Logger,
 		registry:  opts.Registry,
+		gatherer:  opts.Gatherer,
 		mux:       http.NewServeMux(),
 	}
 	if s.maxBody <= 0 {
@@ -104,13 +110,23 @@ func New(l Ledger, opts Options) *Server {
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
+	if s.gatherer == nil {
+		s.gatherer = s.registry
+	}
 	if opts.RatePerIP > 0 {
 		s.limiter = newLimiter(opts.RatePerIP, opts.BurstPerIP, opts.MaxIPs, opts.LimitLoopback, opts.Now)
 	}
-	s.requests = registerCounter(s.registry, prometheus.NewCounterVec(prometheus.CounterOpts{
+	s.requests = register(s.registry, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "iotledger_http_requests_total",
 		Help: "HTTP API requests answered, by route pattern and status code.",
 	}, []string{"route", "code"}))
+	s.durations = register(s.registry, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "iotledger_http_request_duration_seconds",
+		Help: "Time to answer an HTTP API request, by route pattern (GET /v1/events, a stream, is left out).",
+		// From a status read to a submission that waits for its block
+		// (api.wait_timeout, 10 s by default).
+		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30},
+	}, []string{"route"}))
 
 	s.handle("POST /v1/readings", s.submit)
 	s.handle("POST /v1/txs", s.submitTx)
@@ -132,7 +148,7 @@ func New(l Ledger, opts Options) *Server {
 	s.handle("GET /v1/validators/proposals/{id}", s.validatorProposal)
 	s.handle("GET /v1/events", s.events)
 	s.handle("GET /v1/openapi.json", s.openapi)
-	s.handleHTTP("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{
+	s.handleHTTP("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,
 	}))
@@ -141,13 +157,13 @@ func New(l Ledger, opts Options) *Server {
 	return s
 }
 
-// registerCounter registers c on reg, or returns the collector already
+// register registers c on reg, or returns the collector already
 // registered under its name (a second Server on the same registry).
-func registerCounter(reg *prometheus.Registry, c *prometheus.CounterVec) *prometheus.CounterVec {
+func register[C prometheus.Collector](reg *prometheus.Registry, c C) C {
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(*prometheus.CounterVec); ok {
+			if existing, ok := are.ExistingCollector.(C); ok {
 				return existing
 			}
 		}
@@ -155,6 +171,10 @@ func registerCounter(reg *prometheus.Registry, c *prometheus.CounterVec) *promet
 	}
 	return c
 }
+
+// streamRoute is the route whose requests last as long as the client
+// listens: its durations would say nothing of the API's speed.
+const streamRoute = "GET /v1/events"
 
 // Handler returns the API's handler: the /v1/ routes and /metrics, behind
 // the per-client rate limit when there is one.
@@ -207,10 +227,16 @@ func (s *Server) handleHTTP(pattern string, h http.Handler) {
 	})))
 }
 
-// instrument counts the answers of a route, turns the error of h into a
-// problem answer, and answers 500 if h panics.
+// instrument counts the answers of a route and times them (route is the
+// pattern, so the label values are as few as the routes), turns the error
+// of h into a problem answer, and answers 500 if h panics.
 func (s *Server) instrument(route string, h handlerFunc) http.Handler {
+	var duration prometheus.Observer
+	if route != streamRoute {
+		duration = s.durations.WithLabelValues(route)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
@@ -227,6 +253,9 @@ func (s *Server) instrument(route string, h handlerFunc) http.Handler {
 				code = http.StatusOK
 			}
 			s.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+			if duration != nil {
+				duration.Observe(time.Since(start).Seconds())
+			}
 		}()
 		if err := h(rec, r); err != nil {
 			s.fail(rec, r, route, err)

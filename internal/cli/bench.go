@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/iotledger/iotledger/internal/node"
 	"github.com/iotledger/iotledger/internal/sim"
 )
 
@@ -49,7 +50,7 @@ devices: iotledger bench --devices 10000 --rate 30000 --duration 60s`,
 				cfg.Contract = src
 			}
 			if logLevel != "none" {
-				cfg.Log = newLogger(e.stderr, logLevel)
+				cfg.Log = newLogger(e.stderr, node.LogConfig{Level: logLevel})
 			}
 			var pf *os.File
 			if profile != "" {

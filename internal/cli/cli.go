@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iotledger/iotledger/client"
+	"github.com/iotledger/iotledger/internal/logthrottle"
 	"github.com/iotledger/iotledger/internal/node"
 )
 
@@ -121,8 +122,17 @@ func (e *env) rpcAddr() string {
 
 func (e *env) printf(format string, args ...any) { fmt.Fprintf(e.stdout, format, args...) }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+// newLogger is the node's logger: c.Level and up, as text lines or one
+// JSON object a line (c.Format), with a warning or error that repeats more
+// than logthrottle.DefaultBurst times a second held back and counted (see
+// package logthrottle).
+func newLogger(w io.Writer, c node.LogConfig) *slog.Logger {
 	var lv slog.Level
-	_ = lv.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv}))
+	_ = lv.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if c.Format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(logthrottle.New(h, logthrottle.Options{}))
 }

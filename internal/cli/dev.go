@@ -62,7 +62,7 @@ Run it again to continue the same chain.`,
 			if err != nil {
 				return err
 			}
-			n, err := node.Start(e.ctx, home, cfg, newLogger(e.stderr, cfg.Log.Level))
+			n, err := node.Start(e.ctx, home, cfg, newLogger(e.stderr, cfg.Log))
 			if err != nil {
 				return err
 			}

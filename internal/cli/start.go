@@ -82,7 +82,7 @@ func startCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			n, err := node.Start(e.ctx, home, cfg, newLogger(e.stderr, cfg.Log.Level))
+			n, err := node.Start(e.ctx, home, cfg, newLogger(e.stderr, cfg.Log))
 			if err != nil {
 				return err
 			}

@@ -130,6 +130,7 @@ type Ingest struct {
 	// committed wakes a batcher waiting for the mempool to drain.
 	mempoolBytes func() int64
 	committed    chan struct{}
+	answered     func(Result) // see OnAnswered; nil: nobody listens
 
 	mu      sync.Mutex // guards waiters
 	waiters map[[32]byte]*flight
@@ -242,6 +243,11 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 		default: // raced with another submitter for the last places
 			in.unwind(raws, chans, queued[n:])
 			return nil, ErrBusy
+		}
+	}
+	for i, ch := range chans {
+		if ch == nil { // answered by precheck: this call answers it now
+			in.answer(out[i])
 		}
 	}
 	if in.stopped.Load() {
@@ -500,6 +506,8 @@ func (in *Ingest) send(ctx context.Context, batch []item) {
 		if err != nil {
 			r.Status, r.Detail = "pending", "could not reach the mempool: "+err.Error()
 			in.log.Warn("ingest: broadcast", "err", err)
+		} else {
+			in.answer(r)
 		}
 		in.resolve(batch[0].hash, r)
 		return

@@ -84,6 +84,9 @@ type StoreConfig struct {
 type LogConfig struct {
 	Level         string `toml:"level"`          // debug, info, warn, error
 	CometBFTLevel string `toml:"cometbft_level"` // CometBFT's own messages: none, error, info, debug
+	// Format is "text" (key=value lines) or "json" (one JSON object a
+	// line, for log shippers).
+	Format string `toml:"format"`
 }
 
 // Duration is a time.Duration written as "50ms" in TOML.
@@ -108,7 +111,7 @@ func Default() Config {
 		Ingest:     IngestConfig{MaxBatch: ic.MaxBatch, MaxDelay: Duration{ic.MaxDelay}, QueueSize: ic.QueueSize, MaxMempoolBytes: ic.MaxMempoolBytes},
 		MQTT:       mqtt.DefaultConfig(),
 		Store:      StoreConfig{ConsensusWALBytes: 64 << 20},
-		Log:        LogConfig{Level: "info", CometBFTLevel: "error"},
+		Log:        LogConfig{Level: "info", CometBFTLevel: "error", Format: "text"},
 		StoreCheck: DefaultStoreCheck(),
 		Snapshots:  DefaultSnapshots(),
 	}
@@ -158,6 +161,11 @@ func (c Config) Validate() error {
 	case "none", "error", "info", "debug":
 	default:
 		return fmt.Errorf("config: log.cometbft_level %q, want none, error, info or debug", c.Log.CometBFTLevel)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("config: log.format %q, want text or json", c.Log.Format)
 	}
 	if err := c.StoreCheck.validate(); err != nil {
 		return err
@@ -351,6 +359,10 @@ keep_recent = {{.Snapshots.KeepRecent}}
 level = "{{.Log.Level}}"
 # CometBFT's own messages: none, error, info, debug.
 cometbft_level = "{{.Log.CometBFTLevel}}"
+# "text" (key=value lines) or "json" (one JSON object a line, for log
+# shippers). Either way a warning or error repeated more than 5 times a
+# second is held back and counted in one line each second.
+format = "{{.Log.Format}}"
 `))
 
 // WriteConfig writes a commented configuration file.

@@ -28,6 +28,14 @@
 // Configuration precedence is defaults, the file, the environment
 // (IOTLEDGER_API_ADDR, IOTLEDGER_RPC_ADDR, IOTLEDGER_P2P_ADDR), then flags.
 //
+// GET /metrics (metrics.go) serves the node's own metrics (iotledger_*),
+// the Go runtime's and the process's, and CometBFT's under CometBFT's names
+// (cometbft_*): CometBFT registers those on Prometheus's global registry,
+// so each node hands it a registry of its own while it makes them (nodes
+// in one process do not clash), and CometBFT's own metrics listener stays
+// off. Readings are counted once each by outcome: those ingest answers
+// itself (ingest.OnAnswered) and those a block decides (Committed).
+//
 // The node implements api.Ledger: it answers queries from the app's store,
 // assembles receipts from the app's inclusion proof and CometBFT's signed
 // header and validator set of the block after the reading's (and, once the

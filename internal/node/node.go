@@ -25,7 +25,6 @@ import (
 	"github.com/cometbft/cometbft/rpc/client/local"
 	rpccore "github.com/cometbft/cometbft/rpc/core"
 	"github.com/cometbft/cometbft/types"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
@@ -79,6 +78,7 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	if cfg.P2PAddr != "" {
 		cc.P2P.ListenAddress = "tcp://" + cfg.P2PAddr
 	}
+	cc.Instrumentation.Prometheus = false // the node serves CometBFT's metrics on its /metrics (metrics.go)
 	if err := checkKeyFiles(cc, cfg); err != nil {
 		return nil, err
 	}
@@ -91,8 +91,7 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	cfg.MQTT.ClientCA = homePath(home, cfg.MQTT.ClientCA)
 	n := &Node{home: home, cfg: cfg, cmtCfg: cc, log: log, hub: newHub(), httpErr: make(chan error, 1)}
 	n.cmtLog = newCometLogger(log, cfg.Log.CometBFTLevel)
-	reg := prometheus.NewRegistry()
-	n.metrics = newMetrics(reg)
+	n.metrics = newMetrics(n)
 
 	n.db, err = openAppDB(AppDBDir(home), log, false)
 	if err != nil {
@@ -144,7 +143,7 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		proxy.NewConnSyncLocalClientCreator(n.app),
 		nm.DefaultGenesisDocProviderFunc(cc),
 		cometDBProvider(log),
-		nm.DefaultMetricsProvider(cc.Instrumentation),
+		n.metrics.cometMetrics(),
 		n.cmtLog,
 	)
 	if err != nil {
@@ -161,13 +160,14 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	}
 	n.ingest = ingest.New(n.app, n.broadcast, cfg.ingest(), log)
 	n.ingest.WatchMempool(func() int64 { return n.cmt.Mempool().SizeBytes() })
+	n.ingest.OnAnswered(n.metrics.answered)
 	n.ingest.Start()
 	if err := n.mqtt.Start(ctx); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("node: MQTT: %w; pick another address with --mqtt-addr, or --mqtt-addr off", err)
 	}
 
-	srv := api.New(n, api.Options{MaxBodyBytes: cfg.API.MaxBodyBytes, Registry: reg, Logger: log, WaitTimeout: cfg.API.WaitTimeout.Duration,
+	srv := api.New(n, api.Options{MaxBodyBytes: cfg.API.MaxBodyBytes, Registry: n.metrics.reg, Gatherer: n.metrics.gatherer(), Logger: log, WaitTimeout: cfg.API.WaitTimeout.Duration,
 		RatePerIP: cfg.API.RatePerIP, BurstPerIP: cfg.API.BurstPerIP, MaxIPs: cfg.API.MaxIPs, LimitLoopback: cfg.API.LimitLoopback})
 	ln, err := net.Listen("tcp", cfg.API.Addr)
 	if err != nil {
@@ -394,6 +394,12 @@ func (n *Node) Account(addr string, before []byte, limit int) (*api.Account, err
 
 // BroadcastTx implements api.Ledger.
 func (n *Node) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
+	out, err := n.broadcastTx(ctx, raw)
+	n.metrics.tx(raw, out, err)
+	return out, err
+}
+
+func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
 	h := sha256.Sum256(raw)
 	out := &api.TxCommit{Hash: hex.EncodeToString(h[:])}
 	r, err := n.rpc.BroadcastTxCommit(ctx, raw)
@@ -571,9 +577,6 @@ func (n *Node) Submit(ctx context.Context, raws [][]byte, wait bool) ([]api.Resu
 			idx := r.Index
 			out[i].Index = &idx
 			out[i].Receipt = fmt.Sprintf("/v1/devices/%s/readings/%d/receipt", r.Device, r.Seq)
-		}
-		if r.Status == "rejected" {
-			n.metrics.rejected.WithLabelValues(r.Code.String()).Inc()
 		}
 	}
 	return out, nil

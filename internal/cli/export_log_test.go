@@ -1,0 +1,4 @@
+package cli
+
+// NewLogger is the node's logger, for tests.
+var NewLogger = newLogger
