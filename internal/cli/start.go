@@ -33,41 +33,11 @@ func (f *nodeFlags) register(c *cobra.Command) {
 	c.Flags().BoolVar(&f.bridgeInsecure, "mqtt-bridge-insecure", false, "skip TLS certificate checks of the bridged broker (tests only)")
 }
 
+// config is the node's configuration: the home's, then the flags (see
+// load, in config.go), validated.
 func (f *nodeFlags) config(home string) (node.Config, error) {
-	cfg, err := node.LoadConfig(home)
-	if err != nil {
-		return cfg, err
-	}
-	if f.apiAddr != "" {
-		cfg.API.Addr = f.apiAddr
-	}
-	if f.rpcAddr != "" {
-		cfg.RPCAddr = f.rpcAddr
-	}
-	if f.p2pAddr != "" {
-		cfg.P2PAddr = f.p2pAddr
-	}
-	if f.logLevel != "" {
-		cfg.Log.Level = f.logLevel
-	}
-	switch f.mqttAddr {
-	case "":
-	case "off":
-		cfg.MQTT.Enabled = false
-	default:
-		cfg.MQTT.Enabled, cfg.MQTT.Addr = true, f.mqttAddr
-	}
-	b := &cfg.MQTT.Bridge
-	for _, o := range []struct{ flag, dst *string }{{&f.bridgeURL, &b.URL}, {&f.bridgeUser, &b.User}, {&f.bridgePassword, &b.Password},
-		{&f.bridgeCA, &b.CAFile}, {&f.bridgeCert, &b.CertFile}, {&f.bridgeKey, &b.KeyFile}} {
-		if *o.flag != "" {
-			*o.dst = *o.flag
-		}
-	}
-	if f.bridgeInsecure {
-		b.InsecureSkipVerify = true
-	}
-	return cfg, cfg.Validate()
+	cfg, _, err := f.load(home)
+	return cfg, err
 }
 
 func startCmd(e *env) *cobra.Command {
