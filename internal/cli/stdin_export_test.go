@@ -18,4 +18,6 @@ func RunIn(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 }
 
 // Root is the command tree, for tests that walk it.
-func Root() *cobra.Command { return newRoot(&env{ctx: context.Background(), stdout: io.Discard, stderr: io.Discard}) }
+func Root() *cobra.Command {
+	return newRoot(&env{ctx: context.Background(), stdout: io.Discard, stderr: io.Discard})
+}
