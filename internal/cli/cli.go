@@ -72,8 +72,8 @@ func newRoot(e *env) *cobra.Command {
 	}
 	root.SetVersionTemplate(strings.ReplaceAll(versionText(buildinfo.Read()), "{{", `{{"{{"}}`))
 	root.PersistentFlags().StringVar(&e.home, "home", "", "node home folder `DIR` (default $IOTLEDGER_HOME, else ~/.iotledger; dev uses ./.iotledger-dev)")
-	root.PersistentFlags().StringVar(&e.apiURL, "api", "", "API base URL for client commands (default from the home's config, else http://127.0.0.1:8080)")
-	root.PersistentFlags().StringVar(&e.rpc, "rpc", "", "CometBFT RPC address, which sim registers its fleet through (default from the home's config.toml, else 127.0.0.1:26657); other commands send signed transactions through the API")
+	root.PersistentFlags().StringVar(&e.apiURL, "api", "", "API base `URL` for client commands (default from the home's config, else http://127.0.0.1:8080)")
+	root.PersistentFlags().StringVar(&e.rpc, "rpc", "", "CometBFT RPC address `HOST:PORT`, which sim registers its fleet through (default from the home's config.toml, else 127.0.0.1:26657); other commands send signed transactions through the API")
 	root.AddCommand(
 		initCmd(e), startCmd(e), devCmd(e), keysCmd(e), deviceCmd(e), readingCmd(e),
 		receiptCmd(e), verifyCmd(e), auditCmd(e), statusCmd(e), simCmd(e), benchCmd(e), accountCmd(e), contractCmd(e),
