@@ -86,8 +86,8 @@ devices: iotledger bench --devices 10000 --rate 30000 --duration 60s`,
 	}
 	f.register(c)
 	c.Flags().StringVar(&logLevel, "log-level", "error", "the node's log: none, debug, info, warn or error")
-	c.Flags().IntVar(&validators, "validators", 1, "run a local network of this many validators (2 to 7) in this process, as `iotledger testnet` writes it, and load one of them")
-	c.Flags().StringVar(&contractFile, "contract", "", "a contract document (YAML or JSON) to measure in a second window, matching every simulated device")
-	c.Flags().StringVar(&profile, "cpuprofile", "", "write the CPU profile of the measured window (with --contract, the contract's window) to this file (go tool pprof; the load generator's samples are tagged iotledger=sim)")
+	c.Flags().IntVar(&validators, "validators", 1, "run a local network of `N` validators (2 to 7), as iotledger testnet writes it, and load one of them")
+	c.Flags().StringVar(&contractFile, "contract", "", "a contract document `FILE` (YAML or JSON) to measure in a second window, matching every simulated device")
+	c.Flags().StringVar(&profile, "cpuprofile", "", "write the CPU profile of the measured window (with --contract, the contract's window) to `FILE` (go tool pprof; the load generator's samples are tagged iotledger=sim)")
 	return c
 }

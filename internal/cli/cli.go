@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iotledger/iotledger/client"
+	"github.com/iotledger/iotledger/internal/buildinfo"
 	"github.com/iotledger/iotledger/internal/logthrottle"
 	"github.com/iotledger/iotledger/internal/node"
 )
@@ -54,24 +55,32 @@ type env struct {
 // Run executes the command line args.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	e := &env{ctx: ctx, stdout: stdout, stderr: stderr}
+	root := newRoot(e)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
+}
+
+// newRoot is the command tree.
+func newRoot(e *env) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "iotledger",
 		Short:         "A ledger for IoT fleets: device identities, signed readings, a Merkle log and receipts anyone can verify offline",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildinfo.Read().Version,
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.SetArgs(args)
-	root.PersistentFlags().StringVar(&e.home, "home", "", "node home folder (default $IOTLEDGER_HOME, else ~/.iotledger; `dev` uses ./.iotledger-dev)")
-	root.PersistentFlags().StringVar(&e.apiURL, "api", "", "API base URL for client commands (default from the home's config, else http://127.0.0.1:8080)")
-	root.PersistentFlags().StringVar(&e.rpc, "rpc", "", "CometBFT RPC address, which sim registers its fleet through (default from the home's config.toml, else 127.0.0.1:26657); other commands send signed transactions through the API")
+	root.SetVersionTemplate(strings.ReplaceAll(versionText(buildinfo.Read()), "{{", `{{"{{"}}`))
+	root.PersistentFlags().StringVar(&e.home, "home", "", "node home folder `DIR` (default $IOTLEDGER_HOME, else ~/.iotledger; dev uses ./.iotledger-dev)")
+	root.PersistentFlags().StringVar(&e.apiURL, "api", "", "API base `URL` for client commands (default from the home's config, else http://127.0.0.1:8080)")
+	root.PersistentFlags().StringVar(&e.rpc, "rpc", "", "CometBFT RPC address `HOST:PORT`, which sim registers its fleet through (default from the home's config.toml, else 127.0.0.1:26657); other commands send signed transactions through the API")
 	root.AddCommand(
 		initCmd(e), startCmd(e), devCmd(e), keysCmd(e), deviceCmd(e), readingCmd(e),
 		receiptCmd(e), verifyCmd(e), auditCmd(e), statusCmd(e), simCmd(e), benchCmd(e), accountCmd(e), contractCmd(e),
-		testnetCmd(e), validatorCmd(e),
+		testnetCmd(e), validatorCmd(e), versionCmd(e), configCmd(e),
 	)
-	return root.ExecuteContext(ctx)
+	return root
 }
 
 // homeDir resolves the home, as an absolute path: flag, then
@@ -104,6 +113,8 @@ func (e *env) client() *client.Client {
 		u = "http://127.0.0.1:8080"
 		if c, err := node.LoadConfig(e.homeDir("")); err == nil {
 			u = c.API.URL()
+		} else {
+			fmt.Fprintf(e.stderr, "iotledger: %v; using the API at %s (give --api to choose)\n", err, u)
 		}
 	}
 	return client.New(strings.TrimRight(u, "/"))

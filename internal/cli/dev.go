@@ -71,9 +71,9 @@ Run it again to continue the same chain.`,
 				n.Close()
 				return err
 			}
-			e.printf("iotledger dev node running\n  chain id: %s\n  API:      http://%s\n  MQTT:     %s\n  RPC:      %s\n  home:     %s\n  genesis:  %s\n  devices:  %d simulated, one reading a second each\n",
-				n.ChainID(), n.APIAddr(), mqttURL(n), n.RPCAddr(), home, node.GenesisFile(home), len(sensors))
-			e.printf("try:\n  curl http://%s/v1/status\n  IOTLEDGER_HOME=%s go run ./cmd/iotledger device list\npress Ctrl-C to stop\n", n.APIAddr(), home)
+			e.printf("iotledger dev node running\n  chain id: %s\n  API:      %s\n  MQTT:     %s\n  RPC:      %s\n  home:     %s\n  genesis:  %s\n  devices:  %d simulated, one reading a second each\n",
+				n.ChainID(), n.APIURL(), mqttURL(n), n.RPCAddr(), home, node.GenesisFile(home), len(sensors))
+			e.printf("%spress Ctrl-C to stop\n", devHints(n.APIURL(), home))
 
 			ctx, cancel := context.WithCancel(e.ctx)
 			var wg sync.WaitGroup

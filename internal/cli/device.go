@@ -77,7 +77,7 @@ func deviceRegisterCmd(e *env) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&owner, "owner", "", "owner account key name (required)")
-	c.Flags().StringVar(&key, "key", "", "device key name (required; create it with `iotledger keys new`)")
+	c.Flags().StringVar(&key, "key", "", "device key `NAME` in the home (required; create it with iotledger keys new NAME)")
 	c.Flags().StringArrayVar(&labels, "label", nil, "label key=value (repeatable)")
 	c.MarkFlagRequired("owner")
 	c.MarkFlagRequired("key")

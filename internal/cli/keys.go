@@ -2,6 +2,10 @@ package cli
 
 import (
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -22,7 +26,7 @@ func keysCmd(e *env) *cobra.Command {
 			printKey(e, k)
 			return nil
 		},
-	}, &cobra.Command{
+	}, keysImportCmd(e), keysExportCmd(e), &cobra.Command{
 		Use:   "list",
 		Short: "List keys with their account address and device id",
 		Args:  cobra.NoArgs,
@@ -62,4 +66,91 @@ func keysCmd(e *env) *cobra.Command {
 
 func printKey(e *env, k *keystore.Key) {
 	e.printf("name:       %s\npublic key: %s\naddress:    %s\ndevice id:  %s\n", k.Name, hex.EncodeToString(k.Public()), k.Address(), k.DeviceID())
+}
+
+func keysImportCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import NAME FILE",
+		Short: "Add an Ed25519 key made elsewhere: a PKCS#8 PEM file, or the 32-byte seed as 64 hex characters (- reads stdin)",
+		Long: `import stores, under NAME, an Ed25519 private key made by another tool or
+for a device: a PKCS#8 file (PEM, as openssl genpkey -algorithm ed25519
+writes it, or DER), or a file holding the key's 32-byte seed as 64 hex
+characters. FILE - reads it from standard input. The key is kept as every
+key of the home is (a 0600 file under HOME/keys); delete FILE afterwards if
+nothing else needs it. RSA, EC, encrypted and public keys are refused.`,
+		Example: "  openssl genpkey -algorithm ed25519 -out sensor.pem\n  iotledger keys import my-sensor sensor.pem",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name, file := args[0], args[1]
+			var b []byte
+			var err error
+			if file == "-" {
+				b, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1<<20))
+			} else {
+				b, err = os.ReadFile(file)
+			}
+			if err != nil {
+				return fmt.Errorf("keys import: %w", err)
+			}
+			seed, err := keystore.ParseSeed(b)
+			if err != nil {
+				return fmt.Errorf("keys import %s: %w", file, err)
+			}
+			k, err := keystore.Import(e.homeDir(""), name, seed)
+			if err != nil {
+				return err
+			}
+			printKey(e, k)
+			return nil
+		},
+	}
+}
+
+func keysExportCmd(e *env) *cobra.Command {
+	var out string
+	c := &cobra.Command{
+		Use:   "export NAME",
+		Short: "Write a key's private key as PKCS#8 PEM, to stdout or --out FILE (0600)",
+		Long: `export writes the private key NAME as PKCS#8 PEM (-----BEGIN PRIVATE
+KEY-----), which openssl and most libraries read: to provision a device, or
+to move the key to another tool. Whoever holds it signs as this key's
+account and device. With --out the file is created with mode 0600 and never
+overwritten.`,
+		Example: "  iotledger keys export my-sensor --out my-sensor.pem\n  openssl pkey -in my-sensor.pem -noout -text",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := keystore.Load(e.homeDir(""), args[0])
+			if err != nil {
+				return err
+			}
+			b, err := k.PEM()
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				_, err := e.stdout.Write(b)
+				return err
+			}
+			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if errors.Is(err, os.ErrExist) {
+				return fmt.Errorf("keys export: %s exists; give a new file (export never overwrites one)", out)
+			}
+			if err != nil {
+				return fmt.Errorf("keys export: %w", err)
+			}
+			if _, err := f.Write(b); err != nil {
+				f.Close()
+				os.Remove(out)
+				return fmt.Errorf("keys export: %w", err)
+			}
+			if err := f.Close(); err != nil {
+				os.Remove(out)
+				return fmt.Errorf("keys export: %w", err)
+			}
+			e.printf("wrote the private key of %s (%s, %s) to %s, mode 0600\n", k.Name, k.Address(), k.DeviceID(), out)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&out, "out", "", "write to this new `FILE` (mode 0600) instead of stdout")
+	return c
 }

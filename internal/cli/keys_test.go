@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/iotledger/iotledger/internal/cli"
 	"github.com/iotledger/iotledger/internal/keystore"
 )
 
@@ -228,4 +229,102 @@ func TestRelativeHome(t *testing.T) {
 	if want := filepath.Join(dir, "empty", "keys"); !strings.Contains(out, want) {
 		t.Errorf("keys list --home empty = %q, want it to name %s", out, want)
 	}
+}
+
+// TestKeysExportImport: a key exported as PKCS#8 PEM, to stdout or to a
+// 0600 file, imports under another name as the same key; so does its seed
+// in hex, from a file or stdin.
+func TestKeysExportImport(t *testing.T) {
+	home, dir := t.TempDir(), t.TempDir()
+	k := importKey(t, home, "alice", fixedSeed(7))
+
+	pemOut := mustRun(t, "keys", "export", "alice", "--home", home)
+	if !strings.HasPrefix(pemOut, "-----BEGIN PRIVATE KEY-----\n") {
+		t.Fatalf("keys export printed %q", pemOut)
+	}
+	file := filepath.Join(dir, "alice.pem")
+	out := mustRun(t, "keys", "export", "alice", "--out", file, "--home", home)
+	if !strings.Contains(out, file) || !strings.Contains(out, "0600") {
+		t.Errorf("keys export --out says %q", out)
+	}
+	wantNoSecret(t, "keys export --out", out, k)
+	st, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", file, st.Mode().Perm())
+	}
+	if b, _ := os.ReadFile(file); string(b) != pemOut {
+		t.Errorf("the file holds %q, stdout had %q", b, pemOut)
+	}
+
+	hexFile := filepath.Join(dir, "alice.hex")
+	if err := os.WriteFile(hexFile, []byte(hex.EncodeToString(fixedSeed(7))+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, file string }{{"from-pem", file}, {"from-hex", hexFile}} {
+		got := mustRun(t, "keys", "import", tc.name, tc.file, "--home", home)
+		k2, err := keystore.Load(home, tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k2.Address() != k.Address() {
+			t.Errorf("import %s: address %s, want %s", tc.file, k2.Address(), k.Address())
+		}
+		if got != keyLines(k2) {
+			t.Errorf("import printed %q, want %q", got, keyLines(k2))
+		}
+		wantNoSecret(t, "keys import", got, k)
+	}
+
+	var stdout, stderr bytes.Buffer
+	if err := cli.RunIn(t.Context(), []string{"keys", "import", "from-stdin", "-", "--home", home}, strings.NewReader(pemOut), &stdout, &stderr); err != nil {
+		t.Fatalf("keys import from stdin: %v", err)
+	}
+	if k3, err := keystore.Load(home, "from-stdin"); err != nil || k3.Address() != k.Address() {
+		t.Errorf("keys import -: %v, %v", k3, err)
+	}
+}
+
+// TestKeysExportImportRefuse: export never overwrites a file; import
+// refuses what is not an Ed25519 private key, naming what it is, and
+// keeps no key then.
+func TestKeysExportImportRefuse(t *testing.T) {
+	home, dir := t.TempDir(), t.TempDir()
+	importKey(t, home, "alice", fixedSeed(7))
+	existing := filepath.Join(dir, "there.pem")
+	if err := os.WriteFile(existing, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustFail(t, 1, []string{existing, "exists", "never overwrites"}, "keys", "export", "alice", "--out", existing, "--home", home)
+	if b, _ := os.ReadFile(existing); string(b) != "keep me" {
+		t.Errorf("export changed %s to %q", existing, b)
+	}
+	mustFail(t, 1, []string{"no such key", "nobody"}, "keys", "export", "nobody", "--home", home)
+
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name, file string
+		want       []string
+	}{
+		{"short hex", write("short.hex", strings.Repeat("ab", 31)), []string{"short.hex", "62 hex characters", "want 64"}},
+		{"not hex", write("nothex.txt", strings.Repeat("zz", 32)), []string{"'z' at position 1 is not a hex digit"}},
+		{"EC key", write("ec.pem", "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIA==\n-----END EC PRIVATE KEY-----\n"), []string{"an EC key", "openssl genpkey -algorithm ed25519"}},
+		{"missing file", filepath.Join(dir, "absent.pem"), []string{"absent.pem", "no such file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mustFail(t, 1, tc.want, "keys", "import", "bob", tc.file, "--home", home)
+			if _, err := keystore.Load(home, "bob"); !errors.Is(err, keystore.ErrNotFound) {
+				t.Errorf("after a refused import, bob: %v", err)
+			}
+		})
+	}
+	mustFail(t, 1, []string{"key exists", "alice"}, "keys", "import", "alice", write("ok.hex", strings.Repeat("01", 32)), "--home", home)
 }

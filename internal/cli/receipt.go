@@ -48,7 +48,7 @@ func receiptCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&out, "out", "o", "", "write the receipt to this file")
+	c.Flags().StringVarP(&out, "out", "o", "", "write the receipt to `FILE`")
 	c.Flags().DurationVar(&wait, "wait", 15*time.Second, "if the reading's receipt is not ready (the next block is not committed yet), wait this long for it")
 	return c
 }
@@ -109,7 +109,7 @@ func verifyCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&genesis, "genesis", "", "the chain's genesis.json you trust (required)")
+	c.Flags().StringVar(&genesis, "genesis", "", "the chain's genesis.json `FILE` you trust (required)")
 	c.MarkFlagRequired("genesis")
 	return c
 }

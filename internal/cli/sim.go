@@ -113,7 +113,7 @@ warm-up. Addresses must be loopback: sim drives a node on this machine.`,
 		},
 	}
 	f.register(c)
-	c.Flags().StringVar(&mqttURL, "mqtt", "", "MQTT broker URL, for --via mqtt (default: the broker of the home's config, else tcp://127.0.0.1:1883)")
+	c.Flags().StringVar(&mqttURL, "mqtt", "", "MQTT broker `URL`, for --via mqtt (default: the broker of the home's config, else tcp://127.0.0.1:1883)")
 	return c
 }
 

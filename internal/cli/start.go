@@ -19,55 +19,25 @@ type nodeFlags struct {
 }
 
 func (f *nodeFlags) register(c *cobra.Command) {
-	c.Flags().StringVar(&f.apiAddr, "api-addr", "", "HTTP API address, HOST:PORT (default from iotledger.toml: 127.0.0.1:8080)")
-	c.Flags().StringVar(&f.rpcAddr, "rpc-addr", "", "CometBFT RPC address, HOST:PORT (default from config.toml: 127.0.0.1:26657)")
-	c.Flags().StringVar(&f.p2pAddr, "p2p-addr", "", "CometBFT p2p address, HOST:PORT (default from config.toml: 127.0.0.1:26656)")
-	c.Flags().StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error (default from iotledger.toml: info)")
-	c.Flags().StringVar(&f.mqttAddr, "mqtt-addr", "", "embedded MQTT broker address, HOST:PORT, or off (default from iotledger.toml: 127.0.0.1:1883)")
-	c.Flags().StringVar(&f.bridgeURL, "mqtt-bridge", "", "also (or instead) take readings from an existing broker: tcp://HOST:PORT or tls://HOST:PORT")
+	c.Flags().StringVar(&f.apiAddr, "api-addr", "", "HTTP API address `HOST:PORT` (default from iotledger.toml: 127.0.0.1:8080)")
+	c.Flags().StringVar(&f.rpcAddr, "rpc-addr", "", "CometBFT RPC address `HOST:PORT` (default from config.toml: 127.0.0.1:26657)")
+	c.Flags().StringVar(&f.p2pAddr, "p2p-addr", "", "CometBFT p2p address `HOST:PORT` (default from config.toml: 127.0.0.1:26656)")
+	c.Flags().StringVar(&f.logLevel, "log-level", "", "log `LEVEL`: debug, info, warn or error (default from iotledger.toml: info)")
+	c.Flags().StringVar(&f.mqttAddr, "mqtt-addr", "", "embedded MQTT broker address `HOST:PORT`, or off (default from iotledger.toml: 127.0.0.1:1883)")
+	c.Flags().StringVar(&f.bridgeURL, "mqtt-bridge", "", "also (or instead) take readings from an existing broker at `URL`: tcp://HOST:PORT or tls://HOST:PORT")
 	c.Flags().StringVar(&f.bridgeUser, "mqtt-bridge-user", "", "user name at the bridged broker")
 	c.Flags().StringVar(&f.bridgePassword, "mqtt-bridge-password", "", "password at the bridged broker (better: IOTLEDGER_MQTT_BRIDGE_PASSWORD)")
-	c.Flags().StringVar(&f.bridgeCA, "mqtt-bridge-ca", "", "PEM file of the CA to trust for the bridged broker's TLS certificate")
-	c.Flags().StringVar(&f.bridgeCert, "mqtt-bridge-cert", "", "PEM client certificate for the bridged broker")
-	c.Flags().StringVar(&f.bridgeKey, "mqtt-bridge-key", "", "PEM key of the client certificate")
+	c.Flags().StringVar(&f.bridgeCA, "mqtt-bridge-ca", "", "PEM `FILE` of the CA to trust for the bridged broker's TLS certificate")
+	c.Flags().StringVar(&f.bridgeCert, "mqtt-bridge-cert", "", "PEM `FILE` of the client certificate for the bridged broker")
+	c.Flags().StringVar(&f.bridgeKey, "mqtt-bridge-key", "", "PEM `FILE` of the client certificate's key")
 	c.Flags().BoolVar(&f.bridgeInsecure, "mqtt-bridge-insecure", false, "skip TLS certificate checks of the bridged broker (tests only)")
 }
 
+// config is the node's configuration: the home's, then the flags (see
+// load, in config.go), validated.
 func (f *nodeFlags) config(home string) (node.Config, error) {
-	cfg, err := node.LoadConfig(home)
-	if err != nil {
-		return cfg, err
-	}
-	if f.apiAddr != "" {
-		cfg.API.Addr = f.apiAddr
-	}
-	if f.rpcAddr != "" {
-		cfg.RPCAddr = f.rpcAddr
-	}
-	if f.p2pAddr != "" {
-		cfg.P2PAddr = f.p2pAddr
-	}
-	if f.logLevel != "" {
-		cfg.Log.Level = f.logLevel
-	}
-	switch f.mqttAddr {
-	case "":
-	case "off":
-		cfg.MQTT.Enabled = false
-	default:
-		cfg.MQTT.Enabled, cfg.MQTT.Addr = true, f.mqttAddr
-	}
-	b := &cfg.MQTT.Bridge
-	for _, o := range []struct{ flag, dst *string }{{&f.bridgeURL, &b.URL}, {&f.bridgeUser, &b.User}, {&f.bridgePassword, &b.Password},
-		{&f.bridgeCA, &b.CAFile}, {&f.bridgeCert, &b.CertFile}, {&f.bridgeKey, &b.KeyFile}} {
-		if *o.flag != "" {
-			*o.dst = *o.flag
-		}
-	}
-	if f.bridgeInsecure {
-		b.InsecureSkipVerify = true
-	}
-	return cfg, cfg.Validate()
+	cfg, _, err := f.load(home)
+	return cfg, err
 }
 
 func startCmd(e *env) *cobra.Command {

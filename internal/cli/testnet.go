@@ -78,7 +78,7 @@ and the peers but are not validators: full nodes, or validators to add with
 	}
 	c.Flags().IntVarP(&o.Validators, "validators", "n", 4, fmt.Sprintf("number of validators, 1 to %d", node.MaxTestnetValidators))
 	c.Flags().IntVar(&o.NonValidators, "non-validators", 0, fmt.Sprintf("nodes more, 0 to %d, that share the genesis but are not validators (to add one later with validator propose --add)", node.MaxTestnetValidators))
-	c.Flags().StringVar(&out, "out", "", "folder to write the node homes into; must be new or empty")
+	c.Flags().StringVar(&out, "out", "", "folder `DIR` to write the node homes into; must be new or empty")
 	c.Flags().StringVar(&o.ChainID, "chain-id", "", "chain id (default iotledger-<random>)")
 	c.Flags().IntVar(&o.BasePort, "base-port", node.DefaultTestnetBasePort, "first loopback port; node i uses this + 10*i to this + 10*i + 3")
 	c.Flags().StringVar(&o.Token, "token", app.DefaultToken, "name of the chain's token")

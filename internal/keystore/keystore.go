@@ -2,9 +2,12 @@
 // key under HOME/keys, created with mode 0600. A key serves as an account
 // (its address, acc1...) or as a device (its id, dev1...), or both.
 //
-// Keys are plain files so an operator can back them up and move them; they
-// never leave the machine through iotledger: no command or API prints the
-// private part.
+// Keys are plain files so an operator can back them up and move them. No
+// API and no command prints the private part, but one asked for exactly
+// that: `iotledger keys export` writes it as PKCS#8 PEM (Key.PEM), for
+// another tool or a device's provisioning. `iotledger keys import` takes a
+// key made elsewhere (ParseSeed: PKCS#8 PEM, as openssl genpkey -algorithm
+// ed25519 writes, or the 32-byte seed in hex).
 package keystore
 
 import (

@@ -1,15 +1,11 @@
 package node
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"text/template"
 	"time"
-
-	"github.com/BurntSushi/toml"
 
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/ingest"
@@ -20,8 +16,10 @@ import (
 const ConfigFile = "iotledger.toml"
 
 // Config is the node's configuration. Precedence, lowest first: Default,
-// HOME/config/iotledger.toml, environment (IOTLEDGER_API_ADDR,
-// IOTLEDGER_RPC_ADDR, IOTLEDGER_P2P_ADDR), command-line flags.
+// HOME/config/iotledger.toml, environment (IOTLEDGER_<SECTION>_<KEY> for
+// every setting, such as IOTLEDGER_API_ADDR; IOTLEDGER_RPC_ADDR and
+// IOTLEDGER_P2P_ADDR for RPCAddr and P2PAddr; see settings.go),
+// command-line flags.
 type Config struct {
 	API    APIConfig    `toml:"api"`
 	Ingest IngestConfig `toml:"ingest"`
@@ -186,41 +184,21 @@ func (c Config) ingest() ingest.Config {
 }
 
 // LoadConfig reads HOME/config/iotledger.toml over the defaults, then the
-// environment. A missing file means defaults.
+// environment (IOTLEDGER_<SECTION>_<KEY> for every setting; see
+// LoadConfigEnv). A missing file means defaults.
 func LoadConfig(home string) (Config, error) {
-	c := Default()
-	p := filepath.Join(home, "config", ConfigFile)
-	md, err := toml.DecodeFile(p, &c)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return c, fmt.Errorf("config: %s: %w", p, err)
-	default:
-		if und := md.Undecoded(); len(und) > 0 {
-			return c, fmt.Errorf("config: %s: unknown setting %q; see the commented file `iotledger init` writes", p, und[0].String())
-		}
-	}
-	if v := os.Getenv("IOTLEDGER_API_ADDR"); v != "" {
-		c.API.Addr = v
-	}
-	if v := os.Getenv("IOTLEDGER_RPC_ADDR"); v != "" {
-		c.RPCAddr = v
-	}
-	if v := os.Getenv("IOTLEDGER_P2P_ADDR"); v != "" {
-		c.P2PAddr = v
-	}
-	if v := os.Getenv("IOTLEDGER_MQTT_ADDR"); v != "" {
-		c.MQTT.Addr = v
-	}
-	if v := os.Getenv("IOTLEDGER_MQTT_BRIDGE_PASSWORD"); v != "" {
-		c.MQTT.Bridge.Password = v
-	}
-	return c, nil
+	c, _, err := LoadConfigEnv(home, os.Environ())
+	return c, err
 }
 
 var configTemplate = template.Must(template.New("config").Parse(`# iotledger node configuration. CometBFT's own settings are in config.toml
-# beside this file. Precedence: defaults, this file, environment
-# (IOTLEDGER_API_ADDR, IOTLEDGER_RPC_ADDR, IOTLEDGER_P2P_ADDR), flags.
+# beside this file. Precedence: defaults, this file, environment, flags.
+# Every setting here can be set from the environment as
+# IOTLEDGER_<SECTION>_<KEY>: [api] addr is IOTLEDGER_API_ADDR, [mqtt.bridge]
+# url is IOTLEDGER_MQTT_BRIDGE_URL (an empty variable counts as unset).
+# IOTLEDGER_RPC_ADDR and IOTLEDGER_P2P_ADDR override config.toml's
+# addresses. ` + "`iotledger config show`" + ` prints the settings in effect and where
+# each came from.
 
 [api]
 # HTTP API, dashboard and /metrics. Loopback by default: set tls_cert and

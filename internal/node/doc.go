@@ -25,8 +25,13 @@
 // Close stops them in reverse order and waits for each. Audit checks a
 // stopped node's whole store the same way.
 //
-// Configuration precedence is defaults, the file, the environment
-// (IOTLEDGER_API_ADDR, IOTLEDGER_RPC_ADDR, IOTLEDGER_P2P_ADDR), then flags.
+// Configuration precedence is defaults, the file, the environment, then
+// flags. Every setting of the file is also an environment variable,
+// IOTLEDGER_<SECTION>_<KEY> (api.addr is IOTLEDGER_API_ADDR), found by one
+// walk over Config's toml tags (settings.go), so a setting added to Config
+// is one at once; IOTLEDGER_RPC_ADDR and IOTLEDGER_P2P_ADDR override
+// config.toml's addresses. LoadConfigEnv also says where each value came
+// from, for `iotledger config show`.
 //
 // GET /metrics (metrics.go) serves the node's own metrics (iotledger_*),
 // the Go runtime's and the process's, and CometBFT's under CometBFT's names

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
-	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/buildinfo"
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -80,10 +79,14 @@ func newMetrics(n *Node) *metrics {
 		lastBlock: prometheus.NewGauge(prometheus.GaugeOpts{Name: "iotledger_last_block_timestamp_seconds",
 			Help: "Time of the last block this node committed (its header's time), in Unix seconds."}),
 	}
-	version, revision := buildVersion()
+	bi := buildinfo.Read()
+	revision := bi.Commit
+	if bi.Modified && revision != buildinfo.Unknown {
+		revision += "-modified"
+	}
 	info := prometheus.NewGauge(prometheus.GaugeOpts{Name: "iotledger_build_info",
-		Help:        "Always 1; the labels say which build runs: its version, VCS revision and Go version.",
-		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()}})
+		Help:        "Always 1; the labels say which build runs: its version, VCS revision and Go version (as `iotledger version` prints them).",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": revision, "goversion": bi.Go}})
 	info.Set(1)
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -186,33 +189,6 @@ func (m *metrics) cometMetrics() nm.MetricsProvider {
 	return wrapped.Interface().(nm.MetricsProvider)
 }
 
-// buildVersion is the module version and VCS revision of this binary:
-// the version Go stamped (a tag, or a pseudo-version), else Version; the
-// revision with "-modified" for a build from a changed tree, else
-// "unknown".
-func buildVersion() (version, revision string) {
-	version, revision = Version, "unknown"
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return version, revision
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		version = v
-	}
-	modified := false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			revision = s.Value
-		case "vcs.modified":
-			modified = s.Value == "true"
-		}
-	}
-	if modified && revision != "unknown" {
-		revision += "-modified"
-	}
-	return version, revision
-}
 
 func (m *metrics) observeVerify(n int, verify func()) {
 	start := time.Now()

@@ -28,14 +28,17 @@ import (
 
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/buildinfo"
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/mqtt"
 	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/receipt"
 )
 
-// Version is the node software version.
-const Version = "0.1.0"
+// Version is the node software version, as `iotledger version` prints it
+// (package buildinfo): the module version Go recorded at build, or the one
+// the build set at link time, else "(devel)".
+var Version = buildinfo.Read().Version
 
 // AppDBDir is where the app's Pebble store lives inside a home.
 func AppDBDir(home string) string { return filepath.Join(home, "data", "iotledger.db") }
