@@ -64,7 +64,7 @@ Run it again to continue the same chain.`,
 			}
 			n, err := node.Start(e.ctx, home, cfg, newLogger(e.stderr, cfg.Log.Level))
 			if err != nil {
-				return err
+				return startErr(e, err)
 			}
 			sensors, err := registerSensors(e.ctx, home, n)
 			if err != nil {

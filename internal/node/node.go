@@ -60,6 +60,7 @@ type Node struct {
 	cmtLog  *cometLogger
 	mqtt    *mqtt.Broker
 	wal     *walTrimmer
+	faults  *storeFaults // the stores' faults that stop the node (storefault.go)
 
 	closeOnce sync.Once
 }
@@ -94,25 +95,35 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	reg := prometheus.NewRegistry()
 	n.metrics = newMetrics(reg)
 
-	n.db, err = openAppDB(AppDBDir(home), log, false)
+	// Opening the stores: every slow step ends at once on a cancelled ctx
+	// (SIGINT, SIGTERM) or on a store fault (storefault.go).
+	n.faults = newStoreFaults(home)
+	n.faults.onFault = func() { n.cmtLog.stopping.Store(true) } // CometBFT's report of it (with its stack) is then debug
+	if err := checkDiskSpace(home); err != nil {
+		return nil, err
+	}
+	n.db, err = openAppDB(ctx, home, log, false, n.faults, nil)
 	if err != nil {
-		return nil, fmt.Errorf("node: open store %s: %w", AppDBDir(home), err)
+		return nil, err
 	}
 	n.app, err = app.Open(n.db, n)
 	if err != nil {
 		n.db.Close()
-		return nil, err
+		return nil, n.storeErr(err)
 	}
+	n.faults.app.Store(n.app)
 	gen, err := types.GenesisDocFromFile(cc.GenesisFile())
 	if err != nil {
 		n.db.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	n.app.SetGenesisValidators(genesisValidators(gen)) // for a store from before validator set changes
-	if err := checkStore(home, cc, n.app, cfg.StoreCheck, log); err != nil {
+	behind, err := checkStore(ctx, home, cc, n.app, cfg.StoreCheck, log, n.faults)
+	if err != nil {
 		n.db.Close()
 		return nil, err
 	}
+	newStoreMetrics(reg).replayed.Set(float64(behind))
 	if err := setupSnapshots(home, cc, cfg.Snapshots, n.app, log); err != nil {
 		n.db.Close()
 		return nil, err
@@ -140,21 +151,25 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	// it (a goroutine dump under overload showed the batcher blocked on the
 	// shared lock during every FinalizeBlock, so blocks shrank as load
 	// grew). The app reads only committed state outside block execution.
-	n.cmt, err = nm.NewNode(ctx, cc, pv, nodeKey,
-		proxy.NewConnSyncLocalClientCreator(n.app),
-		nm.DefaultGenesisDocProviderFunc(cc),
-		cometDBProvider(log),
-		nm.DefaultMetricsProvider(cc.Instrumentation),
-		n.cmtLog,
-	)
+	err = guard(n.faults, func() (err error) {
+		n.cmt, err = nm.NewNode(ctx, cc, pv, nodeKey,
+			proxy.NewConnSyncLocalClientCreator(n.app),
+			nm.DefaultGenesisDocProviderFunc(cc),
+			cometDBProvider(ctx, home, log, n.faults, false),
+			nm.DefaultMetricsProvider(cc.Instrumentation),
+			n.cmtLog,
+		)
+		return err
+	})
 	if err != nil {
 		n.db.Close()
-		return nil, fmt.Errorf("node: start CometBFT: %w", err)
+		return nil, n.storeErr(fmt.Errorf("node: start CometBFT: %w", err))
 	}
-	if err := n.cmt.Start(); err != nil {
+	if err := guard(n.faults, n.cmt.Start); err != nil {
 		n.db.Close()
-		return nil, fmt.Errorf("node: start CometBFT: %w", err)
+		return nil, n.storeErr(fmt.Errorf("node: start CometBFT: %w", err))
 	}
+	n.faults.running()
 	n.rpc = local.New(n.cmt)
 	if keep := cfg.Store.ConsensusWALBytes; keep > 0 {
 		n.wal = startWALTrimmer(cc.Consensus.WalFile(), keep, func(err error) { log.Error("consensus WAL", "err", err) })
@@ -181,6 +196,10 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		go func() { n.httpErr <- n.http.ServeTLS(ln, "", "") }()
 	} else {
 		go func() { n.httpErr <- n.http.Serve(ln) }()
+	}
+	if err := n.faults.Err(); err != nil {
+		n.Close()
+		return nil, err
 	}
 	return n, nil
 }
