@@ -12,11 +12,11 @@ import (
 
 	pebblev1 "github.com/cockroachdb/pebble"
 	sstv1 "github.com/cockroachdb/pebble/sstable"
-	vfsv1 "github.com/cockroachdb/pebble/vfs"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/sstable/block"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	vfsv1 "github.com/cockroachdb/pebble/vfs"
 )
 
 // A table (.sst file) is a run of blocks, each followed by a 5-byte

@@ -23,7 +23,7 @@ type storeFaults struct {
 
 	mu      sync.Mutex // guards err
 	err     error
-	refine  sync.Once // refines err once (see Err)
+	refine  sync.Once     // refines err once (see Err)
 	done    chan struct{} // closed when err is set
 	onFault func()        // called once, with the first fault
 
