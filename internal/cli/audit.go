@@ -38,6 +38,9 @@ Exit codes: 0 clean, 3 something was found (each finding is a FOUND line),
 			if r.Headers+1 < r.Blocks {
 				e.printf("  %d blocks lie below this node's first block (it joined by state sync), so it holds no header for them: their recomputed app hashes were compared with the block records instead\n", r.Blocks-r.Headers-1)
 			}
+			if h := r.From + r.Blocks - 1; r.Blocks > 0 && r.StoreHeight > h {
+				e.printf("  the app store ends at block %d, CometBFT's block store at %d: the node replays %d blocks when it starts (the app store lost its newest writes)\n", h, r.StoreHeight, r.StoreHeight-h)
+			}
 			if len(r.Findings) == 0 {
 				e.printf("clean: every table, root, digest and app hash matches\n")
 				return nil

@@ -22,6 +22,9 @@ type AuditReport struct {
 	Stores  int          // stores whose tables were checked
 	Tables  int          // tables checked
 	Damaged []TableFault // tables that fail their checks
+	// StoreHeight is the block store's height; when it is above the app
+	// store's (Blocks), the node replays the difference when it starts.
+	StoreHeight int64
 }
 
 // Audit checks a stopped node's stores. It reads every block of every
@@ -99,7 +102,9 @@ func Audit(ctx context.Context, home string) (*AuditReport, error) {
 	defer bdb.Close()
 	var rep *app.AuditReport
 	err = guard(faults, func() (err error) {
-		rep, err = a.Audit(ctx, app.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(store.NewBlockStore(bdb)))
+		bs := store.NewBlockStore(bdb)
+		r.StoreHeight = bs.Height()
+		rep, err = a.Audit(ctx, app.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(bs))
 		return err
 	})
 	if f := faults.Err(); f != nil {
