@@ -304,3 +304,15 @@ func TestAppKeyNames(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeHasResyncSection: the refusals point to a README section by
+// name; it must be there.
+func TestReadmeHasResyncSection(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("\n### "+ResyncSection+"\n")) {
+		t.Errorf("README.md has no section %q, which store refusals point to", ResyncSection)
+	}
+}
