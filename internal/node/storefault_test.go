@@ -275,3 +275,49 @@ func get(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+// TestRunningNodeStopsOnDamagedTable: a table that turns bad under a
+// running node (nothing start-up read): the first read that meets it
+// reports the fault, StoreFailed closes, and StoreErr names the table
+// (start and dev then stop the node with that line, exit code 3), instead
+// of Pebble's panic.
+func TestRunningNodeStopsOnDamagedTable(t *testing.T) {
+	n, home := startNode(t)
+	dev := registerDevices(t, t.Context(), n, 1)[0]
+	commitReadings(t, n, dev, 1, 40)
+	n.Close()
+	n, err := restart(t, home, nil) // the log goes to a table
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Close()
+	off := func(c *node.Config) { c.StoreCheck.Mode = node.StoreCheckOff } // start-up reads (and caches) little
+	n, err = restart(t, home, off)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := newestFile(t, node.AppDBDir(home), ".sst")
+	flipByte(t, table, -1)
+
+	it, err := n.App().DB().NewIter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ok := it.First(); ok; ok = it.Next() {
+	}
+	readErr := it.Error()
+	it.Close()
+	if readErr == nil {
+		t.Fatal("a scan over a damaged table read no error")
+	}
+	select {
+	case <-n.StoreFailed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the node did not report the damaged table")
+	}
+	var corrupt *node.StoreCorruptError
+	if err := n.StoreErr(); !errors.As(err, &corrupt) || !strings.Contains(err.Error(), table) || node.ExitCode(err) != 3 {
+		t.Errorf("StoreErr = %v, want a StoreCorruptError naming %s", err, table)
+	}
+	t.Logf("the running node stops with: %v", n.StoreErr())
+}
