@@ -145,7 +145,11 @@ type TableFault struct {
 
 func (t TableFault) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "damaged table %s: %s", t.File, t.What)
+	what := "damaged table"
+	if !strings.HasSuffix(t.File, ".sst") {
+		what = "damaged store" // its manifest or log, or it cannot be listed
+	}
+	fmt.Fprintf(&b, "%s %s: %s", what, t.File, t.What)
 	if t.Keys != "" {
 		fmt.Fprintf(&b, "; it holds %s", t.Keys)
 	}
