@@ -109,7 +109,7 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	n.app, err = app.Open(n.db, n)
 	if err != nil {
 		n.db.Close()
-		return nil, n.storeErr(err)
+		return nil, n.storeErr(ctx, "opening the app", err)
 	}
 	n.faults.app.Store(n.app)
 	gen, err := types.GenesisDocFromFile(cc.GenesisFile())
@@ -163,11 +163,11 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	})
 	if err != nil {
 		n.db.Close()
-		return nil, n.storeErr(fmt.Errorf("node: start CometBFT: %w", err))
+		return nil, n.storeErr(ctx, "starting CometBFT (it replays the blocks the app store lacks)", fmt.Errorf("node: start CometBFT: %w", err))
 	}
 	if err := guard(n.faults, n.cmt.Start); err != nil {
 		n.db.Close()
-		return nil, n.storeErr(fmt.Errorf("node: start CometBFT: %w", err))
+		return nil, n.storeErr(ctx, "starting CometBFT", fmt.Errorf("node: start CometBFT: %w", err))
 	}
 	n.faults.running()
 	n.rpc = local.New(n.cmt)

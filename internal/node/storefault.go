@@ -198,8 +198,9 @@ func ExitCode(err error) int {
 	return 0
 }
 
-// storeErr is err, or the store fault or interruption behind it.
-func (n *Node) storeErr(err error) error {
+// storeErr is err, or the store fault behind it, or, when ctx ended, the
+// interruption of step.
+func (n *Node) storeErr(ctx context.Context, step string, err error) error {
 	if f := n.faults.Err(); f != nil {
 		return f
 	}
@@ -207,8 +208,8 @@ func (n *Node) storeErr(err error) error {
 	if errors.As(err, &si) {
 		return si
 	}
-	if errors.Is(err, context.Canceled) {
-		return &StartInterruptedError{Step: "starting CometBFT"}
+	if ctx.Err() != nil {
+		return &StartInterruptedError{Step: step}
 	}
 	return err
 }
