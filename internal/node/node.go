@@ -162,10 +162,12 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		return err
 	})
 	if err != nil {
+		n.faults.closeOpened()
 		n.db.Close()
 		return nil, n.storeErr(ctx, "starting CometBFT (it replays the blocks the app store lacks)", fmt.Errorf("node: start CometBFT: %w", err))
 	}
 	if err := guard(n.faults, n.cmt.Start); err != nil {
+		n.faults.closeOpened()
 		n.db.Close()
 		return nil, n.storeErr(ctx, "starting CometBFT", fmt.Errorf("node: start CometBFT: %w", err))
 	}

@@ -153,6 +153,10 @@ func openAppDB(ctx context.Context, home string, l *slog.Logger, readOnly bool, 
 // stops does not wait for that: Pebble recovers from an interrupted open
 // as from a crash).
 func openStore[T any](ctx context.Context, home, dir string, faults *storeFaults, open func() (T, error), closeDB func(T)) (T, error) {
+	var zero T
+	if ctx.Err() != nil {
+		return zero, &StartInterruptedError{Step: "opening " + dir}
+	}
 	type result struct {
 		db  T
 		err error
@@ -162,7 +166,6 @@ func openStore[T any](ctx context.Context, home, dir string, faults *storeFaults
 		db, err := open()
 		ch <- result{db, err}
 	}()
-	var zero T
 	select {
 	case r := <-ch:
 		if r.err != nil {
@@ -217,7 +220,11 @@ func cometDBProvider(ctx context.Context, home string, l *slog.Logger, faults *s
 		if err != nil {
 			return nil, err
 		}
-		return &faultDB{DB: db, dir: dir, faults: faults}, nil
+		fdb := &faultDB{DB: db, dir: dir, faults: faults}
+		if faults.opening.Load() {
+			faults.track(fdb)
+		}
+		return fdb, nil
 	}
 }
 
@@ -229,6 +236,14 @@ type faultDB struct {
 	dbm.DB
 	dir    string
 	faults *storeFaults
+	closed atomic.Bool // Pebble v1 panics on a second Close
+}
+
+func (d *faultDB) Close() error {
+	if d.closed.Swap(true) {
+		return nil
+	}
+	return d.DB.Close()
 }
 
 func (d *faultDB) check(err error) error {

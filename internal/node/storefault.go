@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,8 +22,9 @@ import (
 type storeFaults struct {
 	home string
 
-	mu      sync.Mutex // guards err
+	mu      sync.Mutex // guards err and opened
 	err     error
+	opened  []io.Closer   // CometBFT's stores opened during start-up
 	refine  sync.Once     // refines err once (see Err)
 	done    chan struct{} // closed when err is set
 	onFault func()        // called once, with the first fault
@@ -48,8 +50,33 @@ func newStoreFaults(home string) *storeFaults {
 
 // running marks the end of start-up: from now on a full disk met by a
 // flush is the running node's business (its halt detection), not a fault
-// that ends start-up.
-func (f *storeFaults) running() { f.opening.Store(false) }
+// that ends start-up; and CometBFT owns the stores it opened.
+func (f *storeFaults) running() {
+	f.opening.Store(false)
+	f.mu.Lock()
+	f.opened = nil
+	f.mu.Unlock()
+}
+
+// track keeps a store CometBFT opened during start-up, to close it if
+// start-up fails (CometBFT does not close them then).
+func (f *storeFaults) track(c io.Closer) {
+	f.mu.Lock()
+	f.opened = append(f.opened, c)
+	f.mu.Unlock()
+}
+
+// closeOpened closes the stores CometBFT opened during a start-up that
+// failed.
+func (f *storeFaults) closeOpened() {
+	f.mu.Lock()
+	opened := f.opened
+	f.opened = nil
+	f.mu.Unlock()
+	for _, c := range opened {
+		c.Close()
+	}
+}
 
 // report records err if it is the first fault and tells whether it was.
 func (f *storeFaults) report(err error) bool {

@@ -82,10 +82,13 @@ func (w *tap) lines(substr string) []string {
 	return out
 }
 
-func startLogged(ctx context.Context, t *testing.T, home string, w io.Writer) (*node.Node, error) {
+func startLogged(ctx context.Context, t *testing.T, home string, w io.Writer, edits ...func(*node.Config)) (*node.Node, error) {
 	t.Helper()
 	cfg := node.Default()
 	cfg.API.Addr, cfg.RPCAddr, cfg.P2PAddr, cfg.MQTT.Addr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	for _, e := range edits {
+		e(&cfg)
+	}
 	n, err := node.Start(ctx, home, cfg, slog.New(slog.NewTextHandler(w, nil)))
 	if err == nil {
 		t.Cleanup(func() { n.Close() })
@@ -199,22 +202,30 @@ func TestStartWarnsWhenStoreBehind(t *testing.T) {
 	log := newestFile(t, node.AppDBDir(home), ".log")
 	flipByte(t, log, 100)
 
-	// A signal while the store is behind: start-up ends at once.
-	var first tap
-	ctx, cancel := context.WithCancel(t.Context())
-	first.onLine = func(l string) {
-		if strings.Contains(l, "level=WARN") && strings.Contains(l, "behind") {
-			cancel()
+	// A signal while the store is behind: start-up ends at once, in the
+	// store check (right after the WARN) or, with the check off, in
+	// CometBFT's replay of the blocks (right after its handshake with the
+	// app, which CometBFT logs at info).
+	for _, tc := range []struct{ mode, line, step string }{
+		{node.StoreCheckRecent, "behind", "checking the store"},
+		{node.StoreCheckOff, "ABCI Handshake App Info", "starting CometBFT"},
+	} {
+		var first tap
+		ctx, cancel := context.WithCancel(t.Context())
+		first.onLine = func(l string) {
+			if strings.Contains(l, tc.line) {
+				cancel()
+			}
 		}
+		began := time.Now()
+		_, err = startLogged(ctx, t, home, &first, func(c *node.Config) { c.StoreCheck.Mode, c.Log.CometBFTLevel = tc.mode, "info" })
+		cancel()
+		var si *node.StartInterruptedError
+		if !errors.As(err, &si) || !strings.Contains(si.Step, tc.step) {
+			t.Fatalf("store check %s: start cancelled after the WARN: %v, want a StartInterruptedError while %s; log:\n%s", tc.mode, err, tc.step, first.buf.String())
+		}
+		t.Logf("store check %s: interrupted start-up ended %v after it began: %v", tc.mode, time.Since(began).Round(time.Millisecond), err)
 	}
-	began := time.Now()
-	_, err = startLogged(ctx, t, home, &first)
-	cancel()
-	var si *node.StartInterruptedError
-	if !errors.As(err, &si) {
-		t.Fatalf("start cancelled after the WARN: %v, want a StartInterruptedError; log:\n%s", err, first.buf.String())
-	}
-	t.Logf("interrupted start-up ended %v after it began: %v", time.Since(began).Round(time.Millisecond), err)
 
 	var w tap
 	n, err = startLogged(t.Context(), t, home, &w)
