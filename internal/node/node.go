@@ -108,30 +108,34 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	}
 	n.app, err = app.Open(n.db, n)
 	if err != nil {
-		n.db.Close()
+		n.closeStores()
 		return nil, n.storeErr(ctx, "opening the app", err)
 	}
 	n.faults.app.Store(n.app)
 	gen, err := types.GenesisDocFromFile(cc.GenesisFile())
 	if err != nil {
-		n.db.Close()
+		n.closeStores()
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	n.app.SetGenesisValidators(genesisValidators(gen)) // for a store from before validator set changes
-	behind, err := checkStore(ctx, home, cc, n.app, cfg.StoreCheck, log, n.faults)
+	var behind int64
+	err = startStep(ctx, n.faults, "checking the store", func() (err error) {
+		behind, err = checkStore(ctx, home, cc, n.app, cfg.StoreCheck, log, n.faults)
+		return err
+	})
 	if err != nil {
-		n.db.Close()
+		n.closeStores()
 		return nil, err
 	}
 	newStoreMetrics(reg).replayed.Set(float64(behind))
 	if err := setupSnapshots(home, cc, cfg.Snapshots, n.app, log); err != nil {
-		n.db.Close()
+		n.closeStores()
 		return nil, err
 	}
 	pv := privval.LoadFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
 	nodeKey, err := p2p.LoadNodeKey(cc.NodeKeyFile())
 	if err != nil {
-		n.db.Close()
+		n.closeStores()
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	// The broker exists before CometBFT starts, so Committed never sees it
@@ -143,7 +147,7 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		Device: n.app.Device,
 	}, log.With("component", "mqtt"))
 	if err != nil {
-		n.db.Close()
+		n.closeStores()
 		return nil, err
 	}
 	// One lock per ABCI connection rather than one for all: CheckTx of
@@ -151,7 +155,7 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	// it (a goroutine dump under overload showed the batcher blocked on the
 	// shared lock during every FinalizeBlock, so blocks shrank as load
 	// grew). The app reads only committed state outside block execution.
-	err = guard(n.faults, func() (err error) {
+	err = startStep(ctx, n.faults, "starting CometBFT", func() (err error) {
 		n.cmt, err = nm.NewNode(ctx, cc, pv, nodeKey,
 			proxy.NewConnSyncLocalClientCreator(n.app),
 			nm.DefaultGenesisDocProviderFunc(cc),
@@ -162,13 +166,11 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		return err
 	})
 	if err != nil {
-		n.faults.closeOpened()
-		n.db.Close()
+		n.closeStores()
 		return nil, n.storeErr(ctx, "starting CometBFT (it replays the blocks the app store lacks)", fmt.Errorf("node: start CometBFT: %w", err))
 	}
-	if err := guard(n.faults, n.cmt.Start); err != nil {
-		n.faults.closeOpened()
-		n.db.Close()
+	if err := startStep(ctx, n.faults, "starting CometBFT", n.cmt.Start); err != nil {
+		n.closeStores()
 		return nil, n.storeErr(ctx, "starting CometBFT", fmt.Errorf("node: start CometBFT: %w", err))
 	}
 	n.faults.running()

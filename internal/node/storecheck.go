@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"syscall"
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -139,15 +140,26 @@ func checkStore(ctx context.Context, home string, cc *cmtcfg.Config, a *app.App,
 	return behind, nil
 }
 
-// guard runs f, which reads a store through CometBFT's code: that code
-// panics on any store error, and a damaged table has been reported to
-// faults by then (faultDB). guard turns such a panic into the fault; any
-// other panic goes on.
+// guard runs f, which reads or writes a store through CometBFT's code:
+// that code panics on any store error, and a damaged table has been
+// reported to faults by then (faultDB). guard turns such a panic into the
+// fault, and one for a full disk into a DiskFullError; any other panic
+// goes on.
 func guard(faults *storeFaults, f func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			if ferr := faults.Err(); ferr != nil {
 				err = ferr
+				return
+			}
+			if e, ok := p.(error); ok && isNoSpace(e) {
+				faults.report(diskFull(faults.home, e))
+				err = faults.Err()
+				return
+			}
+			if s := fmt.Sprint(p); strings.Contains(s, syscall.ENOSPC.Error()) {
+				faults.report(diskFull(faults.home, errors.New(s)))
+				err = faults.Err()
 				return
 			}
 			panic(p)

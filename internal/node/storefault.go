@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/iotledger/iotledger/internal/app"
 )
@@ -38,6 +39,9 @@ type storeFaults struct {
 
 	// opening is true until the node runs (running clears it).
 	opening atomic.Bool
+	// parked is set once a goroutine waits in park: it may hold a store's
+	// locks, so closing that store would wait for ever.
+	parked atomic.Bool
 	// app, once open, names the blocks a damaged table's keys belong to.
 	app atomic.Pointer[app.App]
 }
@@ -140,10 +144,41 @@ func (f *storeFaults) Err() error {
 }
 
 // wait parks the calling goroutine (see park).
-func (f *storeFaults) wait() { <-f.park }
+func (f *storeFaults) wait() {
+	f.parked.Store(true)
+	<-f.park
+}
 
 // release lets parked goroutines go on (tests only).
 func (f *storeFaults) release() { close(f.park) }
+
+// startStep runs one step of start-up that reads or writes the stores (the
+// store check, CometBFT's opening of its stores and its replay) in a
+// goroutine of its own, so that a Pebble goroutine parked on a fault (see
+// park) is never the caller's: it returns f's error, or at once the first
+// store fault, or, when ctx ends, f's error if f returns within a grace
+// period (f honours ctx: a clean stop) and else a StartInterruptedError.
+func startStep(ctx context.Context, faults *storeFaults, step string, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- guard(faults, f) }()
+	select {
+	case err := <-done:
+		return err
+	case <-faults.Done():
+		return faults.Err()
+	case <-ctx.Done():
+	}
+	grace := time.NewTimer(5 * time.Second)
+	defer grace.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-faults.Done():
+		return faults.Err()
+	case <-grace.C:
+		return &StartInterruptedError{Step: step}
+	}
+}
 
 // StartInterruptedError is what Start returns when its context ends
 // (SIGINT or SIGTERM) before the node runs: nothing was started, and the
@@ -223,6 +258,17 @@ func ExitCode(err error) int {
 		return 3
 	}
 	return 0
+}
+
+// closeStores closes the stores a failed start-up opened, unless a Pebble
+// goroutine is parked in one (a full disk): closing would wait for it, and
+// the process ends on the fault anyway.
+func (n *Node) closeStores() {
+	if n.faults.parked.Load() {
+		return
+	}
+	n.faults.closeOpened()
+	n.db.Close()
 }
 
 // storeErr is err, or the store fault behind it, or, when ctx ended, the
