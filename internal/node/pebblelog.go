@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	pebblev1 "github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/v2"
@@ -64,6 +65,14 @@ type storeSession struct {
 	opening *atomic.Bool
 }
 
+// noSpaceBackoff is how long a flush or compaction that failed for a full
+// disk waits, once the node runs, before Pebble tries it again (Pebble
+// tries again at once, without end: a core at 100% and thousands of lines
+// a second). Pebble calls the listener with its mutex held, which stalls
+// writes (stalled already: the memtable cannot be written out) and
+// Close, not reads.
+const noSpaceBackoff = time.Second
+
 // listenerV2 reports the app store's faults: a flush or compaction that
 // fails for a full disk while the stores open (Pebble would retry it at
 // once, without end: a core at 100% and thousands of identical lines a
@@ -81,6 +90,9 @@ func (s *storeSession) listenerV2(l *slog.Logger) *pebble.EventListener {
 				return // DataCorruption reported it
 			}
 			l.Error("background error: " + firstLine(err))
+			if isNoSpace(err) {
+				time.Sleep(noSpaceBackoff) // see noSpaceBackoff
+			}
 		},
 		DataCorruption: func(info pebble.DataCorruptionInfo) {
 			s.faults.report(&StoreCorruptError{Home: s.faults.home, Tables: []TableFault{corruptionFault(info, s.faults.app.Load())}})
@@ -103,6 +115,9 @@ func (s *storeSession) listenerV1(l *slog.Logger) *pebblev1.EventListener {
 				return
 			}
 			l.Error("background error: " + firstLine(err))
+			if isNoSpace(err) {
+				time.Sleep(noSpaceBackoff)
+			}
 		},
 	}
 }

@@ -316,3 +316,42 @@ func TestReadmeHasResyncSection(t *testing.T) {
 		t.Errorf("README.md has no section %q, which store refusals point to", ResyncSection)
 	}
 }
+
+// TestFlushOnFullDiskBacksOff: once the node runs, a flush that fails for
+// a full disk is the running node's business (its halt detection), but
+// Pebble's retry no longer spins: one try, and one line, a second.
+func TestFlushOnFullDiskBacksOff(t *testing.T) {
+	home := t.TempDir()
+	faults := newStoreFaults(home)
+	faults.running()
+	var on atomic.Bool
+	var got lines
+	db, err := openAppDB(t.Context(), home, slog.New(&got), false, faults, errorfs.Wrap(vfs.Default, enospc(&on)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if err := db.Set(binary.BigEndian.AppendUint64([]byte("t/l/"), uint64(i)), []byte("reading"), pebble.NoSync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	on.Store(true)
+	flushed := make(chan error, 1)
+	go func() { flushed <- db.Flush() }()
+	const window = 2500 * time.Millisecond
+	time.Sleep(window) // the window the rate is measured over, not a synchronisation
+	n := got.count()
+	on.Store(false)
+	if err := <-flushed; err != nil {
+		t.Errorf("flush once the disk had room: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n < 1 || n > 4 {
+		t.Errorf("%d lines in %v of a full disk, want one a second: %q", n, window, got.msg)
+	}
+	if faults.Err() != nil {
+		t.Errorf("a full disk while running is a fault that stops the node: %v", faults.Err())
+	}
+}
