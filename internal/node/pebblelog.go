@@ -33,10 +33,11 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 
 // Fatalf does not return (Pebble's contract). While the stores open, it
 // reports the fault (a full disk when an argument is ENOSPC) and parks its
-// goroutine: the store is being opened in a goroutine of its own (see
-// openStore), so Start returns the fault as one line. Once the node runs,
-// it panics, as Pebble expects (CometBFT recovers it as a consensus
-// failure).
+// goroutine: the stores are opened, checked and handed to CometBFT in
+// goroutines of their own (openStore, startStep), so Start returns the
+// fault as one line. Once the node runs, it panics, as Pebble expects
+// (CometBFT recovers it as a consensus failure, which the node's halt
+// detection reports).
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if s := p.s; s != nil && s.opening.Load() {
