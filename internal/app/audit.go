@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -53,8 +54,8 @@ type HeaderAppHash func(h int64) (hash []byte, ok bool, err error)
 // root, state digest and app hash of every block and compares them with the
 // app's block records and with the app hashes committed in headers. The node
 // must be stopped. genesisDigest is GenesisDigest of the chain's genesis.
-func (a *App) Audit(genesisDigest []byte, headers HeaderAppHash) (*AuditReport, error) {
-	return a.AuditFrom(1, genesisDigest, headers)
+func (a *App) Audit(ctx context.Context, genesisDigest []byte, headers HeaderAppHash) (*AuditReport, error) {
+	return a.AuditFrom(ctx, 1, genesisDigest, headers)
 }
 
 // AuditFrom is Audit of the blocks from height from to the last: the
@@ -68,7 +69,8 @@ func (a *App) Audit(genesisDigest []byte, headers HeaderAppHash) (*AuditReport, 
 // every change record against the covered records; later windows compare
 // only the records their blocks wrote. Its cost grows with the readings and
 // blocks in the window, not with the store (see the node's start check).
-func (a *App) AuditFrom(from int64, genesisDigest []byte, headers HeaderAppHash) (*AuditReport, error) {
+// It stops with ctx's error between blocks once ctx ends.
+func (a *App) AuditFrom(ctx context.Context, from int64, genesisDigest []byte, headers HeaderAppHash) (*AuditReport, error) {
 	m := a.Meta()
 	from = max(1, min(from, m.Height))
 	r := &AuditReport{From: from}
@@ -90,6 +92,9 @@ func (a *App) AuditFrom(from int64, genesisDigest []byte, headers HeaderAppHash)
 	}
 	var blocks []*Block
 	for h := from; h <= m.Height; h++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		b, err := a.Block(h)
 		if err != nil {
 			return nil, err
@@ -109,7 +114,7 @@ func (a *App) AuditFrom(from int64, genesisDigest []byte, headers HeaderAppHash)
 	roots := make(map[uint64][]byte, len(sizes))
 	err := a.log.AuditFrom(base.LogSize, sizes, func(size uint64, root []byte) error {
 		roots[size] = root
-		return nil
+		return ctx.Err()
 	})
 	var le *tlog.LeafError
 	switch {
@@ -146,6 +151,9 @@ func (a *App) AuditFrom(from int64, genesisDigest []byte, headers HeaderAppHash)
 		}
 	}
 	for _, b := range blocks {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		changes, err := a.changes(b.Height)
 		if err != nil {
 			return nil, err

@@ -26,7 +26,7 @@ func (c *testChain) headers() app.HeaderAppHash {
 
 func (c *testChain) audit() *app.AuditReport {
 	c.t.Helper()
-	r, err := c.app.Audit(app.GenesisDigest(c.chainID, c.genesis), c.headers())
+	r, err := c.app.Audit(c.t.Context(), app.GenesisDigest(c.chainID, c.genesis), c.headers())
 	if err != nil {
 		c.t.Fatalf("Audit: %v", err)
 	}
@@ -128,7 +128,7 @@ func TestAuditNamesUndecodableReading(t *testing.T) {
 func TestAuditFromClean(t *testing.T) {
 	c := auditedChain(t)
 	for from := int64(1); from <= c.height; from++ {
-		r, err := c.app.AuditFrom(from, app.GenesisDigest(c.chainID, c.genesis), c.headers())
+		r, err := c.app.AuditFrom(t.Context(), from, app.GenesisDigest(c.chainID, c.genesis), c.headers())
 		if err != nil {
 			t.Fatalf("AuditFrom(%d): %v", from, err)
 		}
@@ -193,7 +193,7 @@ func TestAuditFromWindow(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := auditedChain(t)
 			tt.tamper(c)
-			r, err := c.app.AuditFrom(tt.from, app.GenesisDigest(c.chainID, c.genesis), c.headers())
+			r, err := c.app.AuditFrom(t.Context(), tt.from, app.GenesisDigest(c.chainID, c.genesis), c.headers())
 			if err != nil {
 				t.Fatalf("AuditFrom(%d): %v", tt.from, err)
 			}

@@ -353,7 +353,7 @@ func (a *App) finishRestore(md *snapshot.Metadata) error {
 	a.records.reset()
 	a.dropQuiet()
 
-	rep, err := a.Audit(GenesisDigest(o.ChainID, o.AppState), func(int64) ([]byte, bool, error) { return nil, false, nil })
+	rep, err := a.Audit(context.Background(), GenesisDigest(o.ChainID, o.AppState), func(int64) ([]byte, bool, error) { return nil, false, nil })
 	if err != nil {
 		return bad("audit: %v", err)
 	}

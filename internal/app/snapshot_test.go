@@ -169,7 +169,7 @@ func TestSnapshotRestore(t *testing.T) {
 	if got, want := a.Log().Size(), c.app.Log().Size(); got != want {
 		t.Errorf("log size %d, want %d", got, want)
 	}
-	rep, err := a.Audit(app.GenesisDigest(c.chainID, c.genesis), c.headers())
+	rep, err := a.Audit(t.Context(), app.GenesisDigest(c.chainID, c.genesis), c.headers())
 	if err != nil {
 		t.Fatal(err)
 	}

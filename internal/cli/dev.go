@@ -64,11 +64,15 @@ Run it again to continue the same chain.`,
 			}
 			n, err := node.Start(e.ctx, home, cfg, newLogger(e.stderr, cfg.Log))
 			if err != nil {
-				return err
+				return startErr(e, err)
 			}
 			sensors, err := registerSensors(e.ctx, home, n)
 			if err != nil {
 				n.Close()
+				if e.ctx.Err() != nil {
+					e.printf("stopped during start-up (registering the simulated devices)\n")
+					return nil
+				}
 				return err
 			}
 			e.printf("iotledger dev node running\n  chain id: %s\n  API:      %s\n  MQTT:     %s\n  RPC:      %s\n  home:     %s\n  genesis:  %s\n  devices:  %d simulated, one reading a second each\n",

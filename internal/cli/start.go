@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -54,7 +55,7 @@ func startCmd(e *env) *cobra.Command {
 			}
 			n, err := node.Start(e.ctx, home, cfg, newLogger(e.stderr, cfg.Log))
 			if err != nil {
-				return err
+				return startErr(e, err)
 			}
 			e.printf("iotledger node running\n  chain id: %s\n  API:      %s\n  MQTT:     %s\n  RPC:      %s\n  home:     %s\n  genesis:  %s\npress Ctrl-C to stop\n",
 				n.ChainID(), n.APIURL(), mqttURL(n), n.RPCAddr(), home, node.GenesisFile(home))
@@ -65,13 +66,37 @@ func startCmd(e *env) *cobra.Command {
 	return c
 }
 
-// waitAndClose runs until the context ends or the API fails, then stops the node.
+// startErr is what start and dev return when the node did not start: a
+// signal during start-up is a clean stop (exit 0); a store fault keeps its
+// exit code (see withExitCode).
+func startErr(e *env, err error) error {
+	var si *node.StartInterruptedError
+	if errors.As(err, &si) && e.ctx.Err() != nil {
+		e.printf("stopped during start-up (%s)\n", si.Step)
+		return nil
+	}
+	return withExitCode(err)
+}
+
+// withExitCode gives a store fault its exit code: 4 for a full disk, 3 for
+// a store that does not hold what the validators committed.
+func withExitCode(err error) error {
+	if code := node.ExitCode(err); code != 0 {
+		return &exitError{code: code, err: err}
+	}
+	return err
+}
+
+// waitAndClose runs until the context ends, the API fails or a store fault
+// stops the node, then stops the node.
 func waitAndClose(e *env, n runningNode) error {
 	var runErr error
 	select {
 	case <-e.ctx.Done():
 	case err := <-n.Err():
 		runErr = fmt.Errorf("API server: %w", err)
+	case <-n.StoreFailed():
+		runErr = withExitCode(n.StoreErr())
 	}
 	e.printf("stopping...\n")
 	if err := n.Close(); err != nil && runErr == nil {
@@ -85,6 +110,8 @@ func waitAndClose(e *env, n runningNode) error {
 
 type runningNode interface {
 	Err() <-chan error
+	StoreFailed() <-chan struct{}
+	StoreErr() error
 	Close() error
 }
 

@@ -25,6 +25,19 @@
 // Close stops them in reverse order and waits for each. Audit checks a
 // stopped node's whole store the same way.
 //
+// The stores' faults end in one line (storefault.go): Start and Audit
+// refuse a data folder whose disk has less than MinFreeBytes free
+// (DiskFullError, exit code 4) before they open anything; each store opens
+// in a goroutine of its own, so that a cancelled context (SIGINT, SIGTERM)
+// or a fault Pebble reports while it opens (a full disk it would retry
+// writing to without end, a Fatalf) ends start-up at once. A table that
+// fails its checksums is a StoreCorruptError (exit code 3) wherever it is
+// met, at start or by a running node's read (the node then stops), never a
+// panic; Audit reads every block of every table of every store
+// (sstcheck.go). When the app store is behind CometBFT's block store (it
+// lost writes, such as to a damaged log), Start logs one WARN line and sets
+// iotledger_store_replayed_blocks before CometBFT replays the difference.
+//
 // Configuration precedence is defaults, the file, the environment, then
 // flags. Every setting of the file is also an environment variable,
 // IOTLEDGER_<SECTION>_<KEY> (api.addr is IOTLEDGER_API_ADDR), found by one

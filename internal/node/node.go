@@ -62,6 +62,7 @@ type Node struct {
 	cmtLog  *cometLogger
 	mqtt    *mqtt.Broker
 	wal     *walTrimmer
+	faults  *storeFaults // the stores' faults that stop the node (storefault.go)
 
 	closeOnce sync.Once
 }
@@ -96,33 +97,47 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	n.cmtLog = newCometLogger(log, cfg.Log.CometBFTLevel)
 	n.metrics = newMetrics(n)
 
-	n.db, err = openAppDB(AppDBDir(home), log, false)
+	// Opening the stores: every slow step ends at once on a cancelled ctx
+	// (SIGINT, SIGTERM) or on a store fault (storefault.go).
+	n.faults = newStoreFaults(home)
+	n.faults.onFault = func() { n.cmtLog.stopping.Store(true) } // CometBFT's report of it (with its stack) is then debug
+	if err := checkDiskSpace(home); err != nil {
+		return nil, err
+	}
+	n.db, err = openAppDB(ctx, home, log, false, n.faults, nil)
 	if err != nil {
-		return nil, fmt.Errorf("node: open store %s: %w", AppDBDir(home), err)
+		return nil, err
 	}
 	n.app, err = app.Open(n.db, n)
 	if err != nil {
-		n.db.Close()
-		return nil, err
+		n.closeStores()
+		return nil, n.storeErr(ctx, "opening the app", err)
 	}
+	n.faults.app.Store(n.app)
 	gen, err := types.GenesisDocFromFile(cc.GenesisFile())
 	if err != nil {
-		n.db.Close()
+		n.closeStores()
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	n.app.SetGenesisValidators(genesisValidators(gen)) // for a store from before validator set changes
-	if err := checkStore(home, cc, n.app, cfg.StoreCheck, log); err != nil {
-		n.db.Close()
+	var behind int64
+	err = startStep(ctx, n.faults, "checking the store", func() (err error) {
+		behind, err = checkStore(ctx, home, cc, n.app, cfg.StoreCheck, log, n.faults)
+		return err
+	})
+	if err != nil {
+		n.closeStores()
 		return nil, err
 	}
+	newStoreMetrics(n.metrics.reg).replayed.Set(float64(behind))
 	if err := setupSnapshots(home, cc, cfg.Snapshots, n.app, log); err != nil {
-		n.db.Close()
+		n.closeStores()
 		return nil, err
 	}
 	pv := privval.LoadFilePV(cc.PrivValidatorKeyFile(), cc.PrivValidatorStateFile())
 	nodeKey, err := p2p.LoadNodeKey(cc.NodeKeyFile())
 	if err != nil {
-		n.db.Close()
+		n.closeStores()
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	// The broker exists before CometBFT starts, so Committed never sees it
@@ -134,7 +149,7 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		Device: n.app.Device,
 	}, log.With("component", "mqtt"))
 	if err != nil {
-		n.db.Close()
+		n.closeStores()
 		return nil, err
 	}
 	// One lock per ABCI connection rather than one for all: CheckTx of
@@ -142,21 +157,25 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	// it (a goroutine dump under overload showed the batcher blocked on the
 	// shared lock during every FinalizeBlock, so blocks shrank as load
 	// grew). The app reads only committed state outside block execution.
-	n.cmt, err = nm.NewNode(ctx, cc, pv, nodeKey,
-		proxy.NewConnSyncLocalClientCreator(n.app),
-		nm.DefaultGenesisDocProviderFunc(cc),
-		cometDBProvider(log),
-		n.metrics.cometMetrics(),
-		n.cmtLog,
-	)
+	err = startStep(ctx, n.faults, "starting CometBFT", func() (err error) {
+		n.cmt, err = nm.NewNode(ctx, cc, pv, nodeKey,
+			proxy.NewConnSyncLocalClientCreator(n.app),
+			nm.DefaultGenesisDocProviderFunc(cc),
+			cometDBProvider(ctx, home, log, n.faults, false),
+			n.metrics.cometMetrics(),
+			n.cmtLog,
+		)
+		return err
+	})
 	if err != nil {
-		n.db.Close()
-		return nil, fmt.Errorf("node: start CometBFT: %w", err)
+		n.closeStores()
+		return nil, n.storeErr(ctx, "starting CometBFT (it replays the blocks the app store lacks)", fmt.Errorf("node: start CometBFT: %w", err))
 	}
-	if err := n.cmt.Start(); err != nil {
-		n.db.Close()
-		return nil, fmt.Errorf("node: start CometBFT: %w", err)
+	if err := startStep(ctx, n.faults, "starting CometBFT", n.cmt.Start); err != nil {
+		n.closeStores()
+		return nil, n.storeErr(ctx, "starting CometBFT", fmt.Errorf("node: start CometBFT: %w", err))
 	}
+	n.faults.running()
 	n.rpc = local.New(n.cmt)
 	if keep := cfg.Store.ConsensusWALBytes; keep > 0 {
 		n.wal = startWALTrimmer(cc.Consensus.WalFile(), keep, func(err error) { log.Error("consensus WAL", "err", err) })
@@ -184,6 +203,10 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		go func() { n.httpErr <- n.http.ServeTLS(ln, "", "") }()
 	} else {
 		go func() { n.httpErr <- n.http.Serve(ln) }()
+	}
+	if err := n.faults.Err(); err != nil {
+		n.Close()
+		return nil, err
 	}
 	return n, nil
 }

@@ -1,10 +1,12 @@
 package node
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"syscall"
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -75,47 +77,95 @@ func (e *StoreMismatchError) Error() string {
 
 // checkStore runs the start check on the opened app. It opens CometBFT's
 // block store for the committed headers and closes it again before
-// CometBFT opens it.
-func checkStore(home string, cc *cmtcfg.Config, a *app.App, c StoreCheckConfig, log *slog.Logger) error {
+// CometBFT opens it. It also returns how many blocks the app store lacks
+// against the block store (CometBFT replays them next), and warns once
+// when it lacks any: the app store went back (a damaged or lost log
+// file), which would otherwise pass unseen.
+func checkStore(ctx context.Context, home string, cc *cmtcfg.Config, a *app.App, c StoreCheckConfig, log *slog.Logger, faults *storeFaults) (behind int64, err error) {
+	bdb, err := cometDBProvider(ctx, home, log, faults, false)(&cmtcfg.DBContext{ID: "blockstore", Config: cc})
+	if err != nil {
+		return 0, err
+	}
+	defer bdb.Close()
+	var bs *store.BlockStore
+	if err := guard(faults, func() error { bs = store.NewBlockStore(bdb); return nil }); err != nil {
+		return 0, err
+	}
+	if h := a.Meta().Height; bs.Height() > h {
+		behind = bs.Height() - h
+		log.Warn(fmt.Sprintf("the app store is %d blocks behind CometBFT's block store: CometBFT replays them now", behind),
+			"app_store_height", h, "block_store_height", bs.Height(), "blocks_to_replay", behind,
+			"why", "the app store lost its newest writes (a damaged or missing log file in "+AppDBDir(home)+", or a lost disk cache); nothing committed is lost, the blocks are executed again")
+	}
 	if c.Mode == StoreCheckOff {
 		log.Warn("store check is off ([store_check] mode = \"off\"): the store is not compared with the committed headers before the node signs")
-		return nil
+		return behind, nil
 	}
 	if a.Meta().Height == 0 {
-		return nil
+		return behind, nil
 	}
 	began := time.Now()
 	gen, err := types.GenesisDocFromFile(cc.GenesisFile())
 	if err != nil {
-		return fmt.Errorf("node: store check: %w", err)
+		return behind, fmt.Errorf("node: store check: %w", err)
 	}
 	from := int64(1)
 	if c.Mode == StoreCheckRecent {
 		if from, err = a.Window(c.Readings, c.Blocks); err != nil {
-			return fmt.Errorf("node: store check: %w", err)
+			return behind, fmt.Errorf("node: store check: %w", err)
 		}
 	}
-	bdb, err := cometDBProvider(log)(&cmtcfg.DBContext{ID: "blockstore", Config: cc})
-	if err != nil {
-		return fmt.Errorf("node: store check: open block store: %w", err)
-	}
-	defer bdb.Close()
-	bs := store.NewBlockStore(bdb)
 	// Headers below the block store's base (pruned, or before a state
 	// sync) are not there to compare with: start no earlier.
 	if b := bs.Base(); b > from {
 		from = b
 	}
-	r, err := a.AuditFrom(from, app.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(bs))
-	if err != nil {
-		return fmt.Errorf("node: store check: %w; run `iotledger audit --home %s`", err, home)
-	}
-	if len(r.Findings) > 0 {
-		return &StoreMismatchError{Home: home, Report: r}
+	var r *app.AuditReport
+	err = guard(faults, func() (err error) {
+		r, err = a.AuditFrom(ctx, from, app.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(bs))
+		return err
+	})
+	switch {
+	case faults.Err() != nil:
+		return behind, faults.Err()
+	case ctx.Err() != nil:
+		return behind, &StartInterruptedError{Step: "checking the store against the committed headers"}
+	case err != nil:
+		return behind, fmt.Errorf("node: store check: %w; run `iotledger audit --home %s`", err, home)
+	case len(r.Findings) > 0:
+		return behind, &StoreMismatchError{Home: home, Report: r}
 	}
 	log.Info("store matches the committed headers", "mode", c.Mode, "blocks", fmt.Sprintf("%d-%d", r.From, r.From+r.Blocks-1),
 		"readings_rehashed", r.Leaves, "headers_compared", r.Headers, "took", time.Since(began).Round(time.Millisecond))
-	return nil
+	return behind, nil
+}
+
+// guard runs f, which reads or writes a store through CometBFT's code:
+// that code panics on any store error, and a damaged table has been
+// reported to faults by then (faultDB). guard turns such a panic into the
+// fault, and one for a full disk into a DiskFullError; any other panic
+// goes on.
+func guard(faults *storeFaults, f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if ferr := faults.Err(); ferr != nil {
+				err = ferr
+				return
+			}
+			if e, ok := p.(error); ok && isNoSpace(e) {
+				faults.report(diskFull(faults.home, e))
+				err = faults.Err()
+				return
+			}
+			if s := fmt.Sprint(p); strings.Contains(s, syscall.ENOSPC.Error()) {
+				faults.report(diskFull(faults.home, errors.New(s)))
+				err = faults.Err()
+				return
+			}
+			panic(p)
+		}
+	}()
+	return f()
 }
 
 // blockStoreHeaders answers HeaderAppHash from CometBFT's block store:

@@ -87,7 +87,7 @@ func TestStartChecksStore(t *testing.T) {
 		}
 	}
 
-	r, err := node.Audit(home)
+	r, err := node.Audit(t.Context(), home)
 	if err != nil {
 		t.Fatal(err)
 	}

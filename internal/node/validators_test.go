@@ -166,7 +166,7 @@ func TestNodeValidatorChangeReceipts(t *testing.T) {
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	report, err := node.Audit(home)
+	report, err := node.Audit(t.Context(), home)
 	if err != nil {
 		t.Fatal(err)
 	}
