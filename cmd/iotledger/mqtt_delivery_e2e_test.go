@@ -50,12 +50,12 @@ func committedSeqs(ctx context.Context, c *client.Client, id string) (map[uint64
 	}
 }
 
-// A device that speaks plain MQTT publishes 1,500 readings at QoS 1, a
-// burst above its rate (1,000 at once, then 100 a second), and does not
-// read for 12 s (MQTT 3.1.1: its socket, past the broker's 10 s write
-// timeout; MQTT 5: it reads its PUBACKs but acknowledges nothing), then
-// reads, and after a lost connection connects again and resends only what
-// got no PUBACK. Every reading that got a PUBACK is committed, or the
+// A device that speaks plain MQTT, with a small TCP window, publishes
+// 1,500 readings at QoS 1, a burst above its rate (1,000 at once, then 100
+// a second), and does not read for 12 s (MQTT 3.1.1: its socket, past the
+// broker's 10 s write timeout; MQTT 5: it reads its PUBACKs but
+// acknowledges nothing), then reads, and after a lost connection connects
+// again and resends only what got no PUBACK. Every reading that got a PUBACK is committed, or the
 // device received its refusal notice on its errors topic.
 func TestMQTTSlowConsumer(t *testing.T) {
 	if testing.Short() {
@@ -73,7 +73,7 @@ func TestMQTTSlowConsumer(t *testing.T) {
 			const count = 1500
 			id := tc.key.DeviceID()
 			d := &testonly.PlainDevice{
-				Addr: n.MQTTAddr, V5: tc.v5, ID: id, Deaf: 12 * time.Second, Seen: testonly.NewMQTTSeen(id), Logf: t.Logf,
+				Addr: n.MQTTAddr, V5: tc.v5, ID: id, Deaf: 12 * time.Second, ReadBuffer: 4096, Seen: testonly.NewMQTTSeen(id), Logf: t.Logf,
 				Token: func() (string, error) { return mqttwire.Token(tc.key.Private, id, time.Now(), 5*time.Minute) },
 			}
 			now := time.Now().UnixMilli()

@@ -102,7 +102,7 @@ func TestSlowConsumer(t *testing.T) {
 			refused := func(seq uint64) bool { return seq%3 == 0 }
 			fakeNode(t, l, b, refused)
 			d := &testonly.PlainDevice{
-				Addr: b.Addr(), V5: v5, ID: id, Deaf: 3 * time.Second, Seen: testonly.NewMQTTSeen(id), Logf: t.Logf,
+				Addr: b.Addr(), V5: v5, ID: id, Deaf: 3 * time.Second, ReadBuffer: 4096, Seen: testonly.NewMQTTSeen(id), Logf: t.Logf,
 				Token: func() (string, error) { return mqttwire.Token(sensor, id, time.Now(), 5*time.Minute) },
 			}
 			for seq := uint64(1); seq <= n; seq++ {

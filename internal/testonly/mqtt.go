@@ -11,6 +11,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/iotledger/iotledger/mqttwire"
@@ -54,7 +55,22 @@ type MQTTPacket struct {
 // alive of 60 s. It returns the connection and the CONNACK; a refused
 // CONNECT is an error naming the code.
 func DialMQTT(ctx context.Context, addr string, v5 bool, id, user, password string) (*MQTTConn, error) {
-	var d net.Dialer
+	return dialMQTT(ctx, &net.Dialer{}, addr, v5, id, user, password)
+}
+
+// smallWindow is a dialer whose connections have a receive buffer of n
+// bytes, set before the handshake so the window the peer sees stays that
+// small: a device with a small TCP stack, or one that stops reading,
+// fills it soon.
+func smallWindow(n int) *net.Dialer {
+	return &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, n) })
+		return errors.Join(err, serr)
+	}}
+}
+
+func dialMQTT(ctx context.Context, d *net.Dialer, addr string, v5 bool, id, user, password string) (*MQTTConn, error) {
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
@@ -441,8 +457,11 @@ type PlainDevice struct {
 	Token    func() (string, error) // a fresh password for each connection
 	Readings [][]byte               // seq i+1 at index i
 	Deaf     time.Duration
-	Seen     *MQTTSeen
-	Logf     func(format string, args ...any)
+	// ReadBuffer, if not 0, is the receive buffer of the device's
+	// connections in bytes (the kernel doubles it): a small TCP window.
+	ReadBuffer int
+	Seen       *MQTTSeen
+	Logf       func(format string, args ...any)
 
 	mu    sync.Mutex // guards conns
 	conns int
@@ -489,7 +508,11 @@ func (d *PlainDevice) connection(ctx context.Context) error {
 		return err
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	c, err := DialMQTT(dctx, d.Addr, d.V5, d.ID, d.ID, tok)
+	dialer := &net.Dialer{}
+	if d.ReadBuffer > 0 {
+		dialer = smallWindow(d.ReadBuffer)
+	}
+	c, err := dialMQTT(dctx, dialer, d.Addr, d.V5, d.ID, d.ID, tok)
 	cancel()
 	if err != nil {
 		return err
