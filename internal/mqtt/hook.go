@@ -22,6 +22,8 @@ type hook struct {
 	b *Broker
 }
 
+var _ mochi.Hook = (*hook)(nil) // a method of the wrong shape would not override HookBase's
+
 func (h *hook) ID() string { return "iotledger" }
 
 // Provides lists the events the hook handles.
@@ -139,7 +141,7 @@ func (h *hook) OnSubscribed(cl *mochi.Client, _ packets.Packet, _ []byte) { h.b.
 // OnQosPublish: mochi numbered a message for cl (or sent it again). The
 // mailbox learns the packet id of a refusal notice, to see its PUBACK.
 func (h *hook) OnQosPublish(cl *mochi.Client, pk packets.Packet, created int64, _ int) {
-	if pk.FixedHeader.Type == packets.Publish && pk.TopicName == mqttwire.ErrorsTopic(cl.ID) {
+	if pk.FixedHeader.Type == packets.Publish && isErrorsTopic(cl.ID, pk.TopicName) {
 		h.b.mail.sent(cl.ID, pk.PacketID, pk.Payload, time.Unix(created, 0))
 	}
 }
@@ -159,7 +161,7 @@ func (h *hook) OnPacketRead(cl *mochi.Client, pk packets.Packet) (packets.Packet
 // OnPublishDropped: mochi dropped a message for cl, whose queue is full.
 // A refusal notice is held again, to be delivered later.
 func (h *hook) OnPublishDropped(cl *mochi.Client, pk packets.Packet) {
-	if pk.TopicName != mqttwire.ErrorsTopic(cl.ID) {
+	if !isErrorsTopic(cl.ID, pk.TopicName) {
 		h.b.stats.dropped.Add(1)
 		return
 	}

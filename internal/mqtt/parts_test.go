@@ -110,6 +110,21 @@ func TestTopicChecks(t *testing.T) {
 			t.Errorf("ownTopic(%q, %q) = %v, want %v", tt.id, tt.topic, got, tt.want)
 		}
 	}
+	for _, tt := range []struct {
+		id, topic string
+		want      bool
+	}{
+		{id, mqttwire.ErrorsTopic(id), true},
+		{id, mqttwire.ReceiptsTopic(id), false},
+		{id, mqttwire.ErrorsTopic(deviceID(other)), false},
+		{id, mqttwire.TopicPrefix + id + "x/errors", false},
+		{id, mqttwire.ErrorsTopic(id) + "/", false},
+		{id, "x" + mqttwire.ErrorsTopic(id), false},
+	} {
+		if got := isErrorsTopic(tt.id, tt.topic); got != tt.want {
+			t.Errorf("isErrorsTopic(%q, %q) = %v, want %v", tt.id, tt.topic, got, tt.want)
+		}
+	}
 }
 
 func TestLimiter(t *testing.T) {
