@@ -627,7 +627,7 @@ func (b *Broker) forgotten(entries []pendingEntry, why int) {
 		if why == forgotFull {
 			detail = fmt.Sprintf("this node tracks at most %d readings waiting for their block (mqtt.pending_max) and stopped waiting for seq %d before it was committed; ", b.cfg.PendingMax, seq)
 		} else {
-			detail = fmt.Sprintf("seq %d was queued %v ago and this node has not seen it committed (mqtt.pending_ttl): it may be lost (a node restart, or the mempool refused it); ", seq, b.cfg.PendingTTL)
+			detail = fmt.Sprintf("seq %d was queued %v ago and this node has not seen it committed (mqtt.pending_ttl): it may be lost (the mempool refused it, or consensus halted); ", seq, b.cfg.PendingTTL)
 		}
 		b.notify(e.sinks, errorNotice(e.device, &seq, mqttwire.ReasonNotCommitted, detail+
 			"send it again: a resend of a committed reading is answered duplicate with its receipt"))
