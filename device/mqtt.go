@@ -99,7 +99,9 @@ func (o *MQTTOptions) validate() error {
 // unacknowledged at once as the broker allows.
 //
 // Send matches the messages that arrive by sequence number: a receipt
-// answers Accepted or Duplicate, an error message Rejected with its reason.
+// answers Accepted or Duplicate, an error message Rejected with its reason
+// (not_committed, which says the node stopped waiting for the reading's
+// block, answers Pending).
 // Readings without a message within Wait are Pending: the Sender sends them
 // again, and the node answers a resend of a committed reading with a
 // duplicate receipt. A message that arrives after its Send gave up is kept
@@ -407,7 +409,10 @@ func (m *MQTT) connect(ctx context.Context) (*mqttConn, error) {
 		PasswordFlag: true,
 		CleanStart:   false, // keep the session: answers published while the device was away arrive
 		KeepAlive:    uint16(m.o.KeepAlive / time.Second),
-		Properties:   &paho.ConnectProperties{SessionExpiryInterval: &expiry},
+		// RequestProblemInfo: the broker's reason strings (why it refused
+		// a reading or disconnected the device) reach the errors Send
+		// returns; paho's zero value would ask the broker to leave them out.
+		Properties: &paho.ConnectProperties{SessionExpiryInterval: &expiry, RequestProblemInfo: true},
 	})
 	if err != nil {
 		return nil, m.refused(ca, err)
@@ -525,6 +530,11 @@ func (m *MQTT) received(pr paho.PublishReceived) (bool, error) {
 		}
 		seq = *em.Seq
 		a = Answer{Status: Rejected, Reason: em.Reason, Detail: em.Detail}
+		if em.Reason == mqttwire.ReasonNotCommitted {
+			// The node stopped waiting for the reading's block: not a
+			// refusal, a reading to send again.
+			a = Answer{Status: Pending, Detail: em.Detail}
+		}
 	default:
 		return false, nil
 	}

@@ -231,6 +231,54 @@ func TestMQTTBusy(t *testing.T) {
 	}
 }
 
+// While the node's consensus has halted, the broker disconnects the device
+// with 0x89 and the halt's reason: Send answers a *RetryError, and the
+// Sender keeps the readings.
+func TestMQTTHalted(t *testing.T) {
+	key := newKey(12)
+	b := startBroker(t, &fakeLedger{key: key, submit: func([]byte) (ingest.Result, error) {
+		return ingest.Result{}, &ingest.HaltedError{Since: time.Unix(1767225600, 0), Reason: "CONSENSUS FAILURE: disk full"}
+	}}, time.Second)
+	tr := newMQTT(t, device.MQTTOptions{URL: "tcp://" + b.Addr(), Key: key})
+	got, err := tr.Send(bounded(t), signedBy(t, key, 2))
+	re, ok := errors.AsType[*device.RetryError](err)
+	if !ok {
+		t.Fatalf("Send = %+v, %v; want a *device.RetryError", got, err)
+	}
+	if !strings.Contains(re.Error(), "0x89") || !strings.Contains(re.Error(), "disk full") {
+		t.Errorf("error %q does not name the reason 0x89 and the halt", re)
+	}
+}
+
+// A reading the node queued but stopped waiting for (mqtt.pending_ttl) is
+// answered not_committed on the errors topic: Send answers Pending, so the
+// Sender sends it again, rather than a rejection for the dead letters.
+func TestMQTTNotCommitted(t *testing.T) {
+	key := newKey(13)
+	l := &fakeLedger{key: key, submit: func(raw []byte) (ingest.Result, error) {
+		return ingest.Result{Status: "pending"}, nil // queued, never committed
+	}}
+	cfg := mqtt.DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.PendingTTL = time.Second
+	b, err := mqtt.New(cfg, l.deps(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	tr := newMQTT(t, device.MQTTOptions{URL: "tcp://" + b.Addr(), Key: key, Wait: time.Minute})
+	got, err := tr.Send(bounded(t), signedBy(t, key, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Status != device.Pending || !strings.Contains(got[0].Detail, "send it again") {
+		t.Errorf("answer %+v, want Pending saying to send it again", got[0])
+	}
+}
+
 // An answer that comes after Send gave up on it is kept: the next Send of
 // that reading is answered with it.
 func TestMQTTLateAnswer(t *testing.T) {

@@ -38,13 +38,18 @@
 //	iotledger/v1/devices/ID/receipts  node -> device: ReceiptMessage as JSON (ReceiptsTopic)
 //	iotledger/v1/devices/ID/errors    node -> device: ErrorMessage as JSON (ErrorsTopic)
 //
-// A device publishes its readings at QoS 1 and subscribes at QoS 1 to its
-// receipts and errors topics. A receipt message says that a reading is in
-// the log: StatusAccepted, or StatusDuplicate for a resend of a committed
-// (device, seq), with the original's index. An error message says that a
-// reading was refused and will not be in the log, with the reason (the
-// name of the ledger's result code, or ReasonRateLimited or
-// ReasonDeviceMismatch) and a detail for a person. Both carry the reading's
-// sequence number, by which a device matches them to what it sent; they are
-// published at QoS 1 and never retained.
+// A device publishes its readings at QoS 1 (QoS 2 works too) and
+// subscribes at QoS 1 to its receipts and errors topics. A receipt message
+// says that a reading is in the log: StatusAccepted, or StatusDuplicate for
+// a resend of a committed (device, seq), with the original's index. An
+// error message says that a reading was refused and will not be in the
+// log, with the reason (the name of the ledger's result code, or
+// ReasonDeviceMismatch) and a detail for a person; ReasonNotCommitted is
+// the one error message that is not a refusal: the node stopped waiting
+// for the reading's block, and the device sends it again. Both carry the
+// reading's sequence number, by which a device matches them to what it
+// sent (an error message may arrive twice); they are published at QoS 1
+// and never retained. The node keeps a device's error messages until the
+// device acknowledges them, across connections, so a device that sends
+// again only what got no PUBACK, and reads its errors topic, loses nothing.
 package mqttwire

@@ -9,11 +9,19 @@ const (
 // Reasons of an ErrorMessage that the broker gives itself; every other
 // reason is the name of one of the ledger's result codes (bad_signature,
 // malformed_reading, reading_too_large, revoked_device, key_rotated,
-// time_out_of_window, ...). ReasonRateLimited is also the name of the
-// ledger's code for its own rate limit.
+// time_out_of_window, rate_limited, ...).
 const (
-	ReasonRateLimited    = "rate_limited"    // the device sent more than its rate; the reading was not taken: send it again later
+	// ReasonRateLimited: the device sent more than its rate; the reading
+	// was not taken: send it again later. It is the name of the ledger's
+	// code for its own rate limit (params.device_rate_per_s); the embedded
+	// broker holds a reading over the rate back instead of refusing it.
+	ReasonRateLimited    = "rate_limited"
 	ReasonDeviceMismatch = "device_mismatch" // the payload's device id is not the topic's
+	// ReasonNotCommitted: the node queued the reading but stopped waiting
+	// for its block (mqtt.pending_ttl, or too many readings waiting) and
+	// cannot tell whether it will be committed: send it again; a resend of
+	// a committed reading is answered with a duplicate receipt.
+	ReasonNotCommitted = "not_committed"
 )
 
 // ReceiptMessage is the JSON published on a device's receipts topic once a
@@ -37,7 +45,7 @@ type ReceiptMessage struct {
 // Seq is null when the payload did not decode as a reading.
 type ErrorMessage struct {
 	Seq    *uint64 `json:"seq"`
-	Reason string  `json:"reason"` // a result code's name, ReasonRateLimited or ReasonDeviceMismatch
+	Reason string  `json:"reason"` // a result code's name, ReasonDeviceMismatch or ReasonNotCommitted
 	Detail string  `json:"detail"` // for a person: what was wrong and what to do
 }
 

@@ -47,9 +47,9 @@ const (
 	bridgePublishers = 4    // bridge publishes in flight at once (QoS 1 waits for PUBACK)
 	shutdownGrace    = time.Second
 	publishTimeout   = 10 * time.Second
+	sweepEvery       = time.Second // how often runSweep looks
+	heldTTL          = time.Hour   // a refusal notice is held this long for its device at most, as long as a session lives
 )
-
-var errBusyTimeout = errors.New("mqtt: the node's queue stayed full")
 
 // Broker is the MQTT intake of one node: an embedded broker, a bridge to an
 // operator's broker, or both. New makes it, Start runs it, Close stops it.
@@ -64,6 +64,11 @@ type Broker struct {
 	tls     *tls.Config   // nil: plain TCP
 	limiter *limiter
 	pending *pendingTable
+	mail    *mailbox // refusal notices held for devices on the embedded broker
+	owedMax int      // readings waiting for their outcome and notices held, per device, before its PUBACKs wait
+
+	publishDropped atomic.Bool  // set by the hook when mochi dropped a refusal notice: deliver stops
+	haltLogged     atomic.Int64 // Since (unix ns) of the halt last logged
 
 	gather      chan *gathered // readings waiting for a Submit call
 	gatherers   int            // goroutines making Submit calls: one per core
@@ -88,7 +93,7 @@ type Broker struct {
 }
 
 type counters struct {
-	received, queued, refused, rateLimited, busy, abandoned, connectsRefused, dropped atomic.Uint64
+	received, queued, refused, rateLimited, busy, owedWaits, halted, abandoned, connectsRefused, dropped atomic.Uint64
 }
 
 // Stats are counters since New, for metrics.
@@ -96,12 +101,15 @@ type Stats struct {
 	Received        uint64 // readings published to the broker or bridge
 	Queued          uint64 // readings handed to ingest
 	Refused         uint64 // readings answered on the errors topic at once
-	RateLimited     uint64 // of Refused, over the device's rate
+	RateWaits       uint64 // times a reading waited for the device's rate (the broker's or the chain's) before its PUBACK
 	BusyRetries     uint64 // Submit calls answered busy
-	Abandoned       uint64 // readings neither queued nor answered (queue full too long, shutdown): not acknowledged
+	OwedWaits       uint64 // times a reading waited because its device had owedMax notices and readings outstanding
+	Halted          uint64 // readings not acknowledged because consensus has halted
+	Abandoned       uint64 // readings neither queued nor answered (waited too long, halted, shutdown): not acknowledged
 	ConnectsRefused uint64 // CONNECTs refused
-	NoticesDropped  uint64 // receipts, errors and disconnects not sent because their queue was full
-	PendingEvicted  uint64 // queued readings forgotten before their outcome (table full or too old)
+	NoticesDropped  uint64 // receipts and twin messages not sent because their queue was full; refusal notices expired or over the mailbox's bound
+	NoticesHeld     int    // refusal notices held for devices that have not taken them yet
+	PendingEvicted  uint64 // queued readings forgotten before their outcome (table full or too old), each answered not_committed
 	Pending         int    // queued readings waiting for their outcome
 }
 
@@ -111,6 +119,7 @@ type notice struct {
 	topic   string
 	payload []byte
 	retain  bool // kept by the broker for devices that subscribe later
+	refusal bool // a message for the errors topic: never dropped while it can be held
 }
 
 // New makes a broker; nothing listens or connects before Start. Committed
@@ -133,6 +142,8 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Broker, error) {
 		now:         time.Now,
 		limiter:     newLimiter(cfg.RatePerDevice, cfg.Burst, max(cfg.MaxClients, 1<<16)), // the bridge has no client limit
 		pending:     newPendingTable(cfg.PendingMax, cfg.PendingTTL),
+		mail:        newMailbox(cfg.PendingMax),
+		owedMax:     2*cfg.Burst + 4096,
 		gather:      make(chan *gathered, gatherMax),
 		gatherers:   runtime.GOMAXPROCS(0),
 		embeddedOut: newOutbox(max(cfg.PendingMax, noticeQueue)),
@@ -183,7 +194,7 @@ func capabilities(cfg Config) *mochi.Capabilities {
 	// one of them itself (rejected or ignored), and mochi retains only what
 	// its hook passes on.
 	c.RetainAvailable = 1
-	c.MaximumQos = 1 // readings are idempotent by (device, seq): QoS 2 buys nothing
+	c.MaximumQos = 2 // QoS 2 publishes get PUBREC, PUBREL, PUBCOMP; readings are idempotent by (device, seq), so it buys nothing over QoS 1
 	c.MinimumProtocolVersion = 4
 	return c
 }
@@ -202,6 +213,7 @@ func (b *Broker) Start(ctx context.Context) error {
 		return err
 	}
 	b.startGathering()
+	b.wg.Go(b.runSweep)
 	if b.server != nil {
 		var lc net.ListenConfig
 		nl, err := lc.Listen(ctx, "tcp", b.cfg.Addr)
@@ -290,11 +302,14 @@ func (b *Broker) Stats() Stats {
 		Received:        b.stats.received.Load(),
 		Queued:          b.stats.queued.Load(),
 		Refused:         b.stats.refused.Load(),
-		RateLimited:     b.stats.rateLimited.Load(),
+		RateWaits:       b.stats.rateLimited.Load(),
 		BusyRetries:     b.stats.busy.Load(),
+		OwedWaits:       b.stats.owedWaits.Load(),
+		Halted:          b.stats.halted.Load(),
 		Abandoned:       b.stats.abandoned.Load(),
 		ConnectsRefused: b.stats.connectsRefused.Load(),
 		NoticesDropped:  b.stats.dropped.Load(),
+		NoticesHeld:     int(b.mail.total.Load()),
 		PendingEvicted:  b.pending.evictions(),
 		Pending:         b.pending.len(),
 	}
@@ -359,9 +374,16 @@ type verdict struct {
 	err  error        // when not acknowledged: why
 }
 
+// Why a reading was neither queued nor answered, so not acknowledged.
+var (
+	errBusyTimeout = errors.New("mqtt: the node's queue stayed full")
+	errRateTimeout = errors.New("mqtt: the device's rate leaves no room for the reading within busy_timeout")
+	errOwedTimeout = errors.New("mqtt: the refusal notices owed to the device stayed undelivered")
+)
+
 // receive handles a reading published on topic. busyFor bounds how long it
-// waits for room in the node's queue (0: until Close). It never panics, and
-// hands Submit only readings that decode and belong to the topic's device.
+// waits (0: until Close). It never panics, and hands Submit only readings
+// that decode and belong to the topic's device.
 func (b *Broker) receive(ctx context.Context, s sink, topic string, payload []byte, busyFor time.Duration) verdict {
 	id, ok := readingsDevice(topic)
 	if !ok {
@@ -370,16 +392,25 @@ func (b *Broker) receive(ctx context.Context, s sink, topic string, payload []by
 	return b.handle(ctx, s, id, payload, busyFor)
 }
 
-// handle handles a reading published on device id's readings topic.
+// handle handles a reading published on device id's readings topic. A
+// reading is acknowledged only once it is queued or answered, and only
+// when the broker has room to hold the device's refusal notice should the
+// ledger refuse it later; until then it waits (backpressure), and past
+// busyFor it is not acknowledged at all (verdict.err says why).
 func (b *Broker) handle(ctx context.Context, s sink, id string, payload []byte, busyFor time.Duration) verdict {
 	b.stats.received.Add(1)
-	now := b.now()
-	if !b.limiter.allow(id, now) {
-		b.stats.rateLimited.Add(1)
-		b.refuse(s, id, seqOf(payload), mqttwire.ReasonRateLimited, fmt.Sprintf(
-			"more than %g readings a second (burst %d) from device %s; this reading was not taken: send it again later",
-			b.cfg.RatePerDevice, b.cfg.Burst, id))
-		return verdict{ack: true, code: packets.ErrQuotaExceeded}
+	p := b.patience(ctx, busyFor)
+	abandon := func(err error) verdict {
+		b.stats.abandoned.Add(1)
+		return verdict{err: err}
+	}
+	if s == sinkEmbedded {
+		if err := b.waitOwed(p, id); err != nil {
+			return abandon(err)
+		}
+	}
+	if err := b.waitRate(p, id); err != nil {
+		return abandon(err)
 	}
 	sr, err := reading.Decode(payload)
 	if err != nil {
@@ -387,27 +418,24 @@ func (b *Broker) handle(ctx context.Context, s sink, id string, payload []byte, 
 		if errors.Is(err, reading.ErrTooLarge) {
 			code = app.CodeReadingTooLarge
 		}
-		b.refuse(s, id, nil, code.String(), err.Error())
-		return verdict{ack: true, code: packets.ErrPayloadFormatInvalid}
+		return b.refuse(s, id, nil, code.String(), err.Error(), packets.ErrPayloadFormatInvalid)
 	}
 	if sr.Device != id {
 		seq := sr.Seq
-		b.refuse(s, id, &seq, mqttwire.ReasonDeviceMismatch, fmt.Sprintf(
-			"the reading is for device %s but was published on the topic of %s; publish it on %s", sr.Device, id, mqttwire.ReadingsTopic(sr.Device)))
-		return verdict{ack: true, code: packets.ErrNotAuthorized}
+		return b.refuse(s, id, &seq, mqttwire.ReasonDeviceMismatch, fmt.Sprintf(
+			"the reading is for device %s but was published on the topic of %s; publish it on %s", sr.Device, id, mqttwire.ReadingsTopic(sr.Device)),
+			packets.ErrNotAuthorized)
 	}
 	raw := bytes.Clone(payload) // ingest keeps it; the MQTT library owns payload
 	h := sha256.Sum256(raw)
 	// Track the reading before it is queued: its block may be committed
 	// before Submit returns.
-	b.pending.add(h, id, sr.Seq, s, now)
-	rs, err := b.submit(ctx, raw, busyFor)
+	b.forgotten(b.pending.add(h, id, sr.Seq, s, b.now()), forgotFull)
+	r, err := b.submit(p, s, raw)
 	if err != nil {
 		b.pending.drop(h, s)
-		b.stats.abandoned.Add(1)
-		return verdict{err: err}
+		return abandon(err)
 	}
-	r := rs[0]
 	switch r.Status {
 	case "accepted", "duplicate":
 		sinks := s
@@ -422,9 +450,7 @@ func (b *Broker) handle(ctx context.Context, s sink, id string, payload []byte, 
 			sinks |= e.sinks
 		}
 		seq := sr.Seq
-		b.stats.refused.Add(1)
-		b.notify(sinks, errorNotice(id, &seq, r.Code.String(), r.Detail))
-		return verdict{ack: true, code: pubackCode(r.Code)}
+		return b.refuse(sinks, id, &seq, r.Code.String(), r.Detail, pubackCode(r.Code))
 	default: // pending: queued, Committed answers
 		b.stats.queued.Add(1)
 		return verdict{ack: true, code: packets.CodeSuccess}
@@ -445,52 +471,184 @@ func pubackCode(c app.Code) packets.Code {
 	}
 }
 
-// submit queues one reading, waiting while the node's queue is full: this
-// is the backpressure, as the PUBLISH is not acknowledged meanwhile.
-func (b *Broker) submit(ctx context.Context, raw []byte, busyFor time.Duration) ([]ingest.Result, error) {
-	var deadline <-chan time.Time
+// patience bounds the waits of one reading: for room in the mailbox, for a
+// token of the device's rate, for room in the node's queue.
+type patience struct {
+	ctx      context.Context
+	done     <-chan struct{} // the broker's: Close
+	deadline time.Time       // zero: wait until ctx or Close ends
+}
+
+func (b *Broker) patience(ctx context.Context, busyFor time.Duration) *patience {
+	p := &patience{ctx: ctx, done: b.ctx.Done()}
+	if busyFor > 0 {
+		p.deadline = time.Now().Add(busyFor)
+	}
+	return p
+}
+
+// left is how long the reading may still wait (a day when unbounded).
+func (p *patience) left() time.Duration {
+	if p.deadline.IsZero() {
+		return 24 * time.Hour
+	}
+	return time.Until(p.deadline)
+}
+
+// sleep waits d, or less when the reading's time runs out first; it
+// returns timeout when the time ran out, or the error of ctx or Close.
+func (p *patience) sleep(d time.Duration, timeout error) error {
+	left := p.left()
+	if left <= 0 {
+		return timeout
+	}
+	t := time.NewTimer(min(d, left))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-p.ctx.Done():
+		return p.ctx.Err()
+	case <-p.done:
+		return context.Canceled
+	}
+}
+
+// waitOwed waits while the broker holds as many refusal notices and
+// readings waiting for their outcome for device id as it may (owedMax), or
+// the mailbox is full: an acknowledged reading always has room for the
+// notice of its refusal.
+func (b *Broker) waitOwed(p *patience, id string) error {
+	wait := 5 * time.Millisecond
+	for b.mail.full() || b.pending.waiting(id)+b.mail.count(id) >= b.owedMax {
+		b.stats.owedWaits.Add(1)
+		if err := p.sleep(wait, errOwedTimeout); err != nil {
+			return err
+		}
+		wait = min(2*wait, 500*time.Millisecond)
+	}
+	return nil
+}
+
+// waitRate takes a token of device id's rate, waiting for one if need be:
+// a reading over the rate is held back, not refused.
+func (b *Broker) waitRate(p *patience, id string) error {
+	for {
+		d := b.limiter.take(id, b.now())
+		if d == 0 {
+			return nil
+		}
+		b.stats.rateLimited.Add(1)
+		if d > p.left() {
+			return errRateTimeout // it would not come in time: do not hold the device for nothing
+		}
+		// A quarter second at most between looks, so a clock that moves
+		// otherwise than expected (tests) is seen.
+		if err := p.sleep(min(d, 250*time.Millisecond), errRateTimeout); err != nil {
+			return err
+		}
+	}
+}
+
+// submit queues one reading, waiting while the node's queue is full or
+// the chain's rate limit (ingest's early check of params.device_rate_per_s)
+// refuses it: this is the backpressure, as the PUBLISH is not acknowledged
+// meanwhile. While consensus has halted, a device's reading is not queued
+// (*ingest.HaltedError); the bridge's waits.
+func (b *Broker) submit(p *patience, s sink, raw []byte) (ingest.Result, error) {
 	wait := 5 * time.Millisecond
 	for {
-		rs, err := b.submitOne(ctx, raw)
+		rs, err := b.submitOne(p.ctx, raw)
+		timeout := errBusyTimeout
+		var halted *ingest.HaltedError
 		switch {
 		case err == nil && len(rs) == 1:
-			return rs, nil
+			if rs[0].Status != "rejected" || rs[0].Code != app.CodeRateLimited {
+				return rs[0], nil
+			}
+			b.stats.rateLimited.Add(1)
+			timeout = errRateTimeout
 		case err == nil:
 			b.log.Error("mqtt: Submit returned the wrong number of results", "want", 1, "got", len(rs))
-			return nil, fmt.Errorf("mqtt: Submit returned %d results for 1 reading", len(rs))
-		case !errors.Is(err, ingest.ErrBusy):
-			b.log.Error("mqtt: submit", "err", err)
-			return nil, err
+			return ingest.Result{}, fmt.Errorf("mqtt: Submit returned %d results for 1 reading", len(rs))
+		case errors.Is(err, ingest.ErrBusy):
+			b.stats.busy.Add(1)
+		case errors.As(err, &halted):
+			b.halted(halted)
+			if s != sinkBridge {
+				return ingest.Result{}, err
+			}
+			wait = max(wait, 100*time.Millisecond)
+		default:
+			if p.ctx.Err() == nil && b.ctx.Err() == nil {
+				b.log.Error("mqtt: submit", "err", err)
+			}
+			return ingest.Result{}, err
 		}
-		b.stats.busy.Add(1)
-		if deadline == nil && busyFor > 0 {
-			t := time.NewTimer(busyFor)
-			defer t.Stop()
-			deadline = t.C
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-deadline:
-			t.Stop()
-			return nil, errBusyTimeout
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
+		if err := p.sleep(wait, timeout); err != nil {
+			return ingest.Result{}, err
 		}
 		wait = min(2*wait, 500*time.Millisecond)
 	}
 }
 
-func (b *Broker) refuse(s sink, id string, seq *uint64, reason, detail string) {
-	b.stats.refused.Add(1)
-	b.notify(s, errorNotice(id, seq, reason, detail))
+// halted counts a reading refused while consensus has halted, and logs
+// the halt once, not once per reading.
+func (b *Broker) halted(e *ingest.HaltedError) {
+	b.stats.halted.Add(1)
+	since := e.Since.UnixNano()
+	if b.haltLogged.Swap(since) != since {
+		b.log.Warn("mqtt: consensus has halted; readings are not acknowledged until it recovers: devices on the embedded broker are disconnected (MQTT 5: reason 0x89 Server busy) and send them again later, the bridge waits",
+			"since", e.Since.UTC().Format(time.RFC3339), "reason", e.Reason)
+	}
 }
 
-// notify queues n for the destinations in sinks; a full queue drops it.
+// refuse answers a reading on the device's errors topic and returns the
+// verdict that acknowledges it: MQTT 5 clients get code, with the reason
+// and detail as its reason string.
+func (b *Broker) refuse(s sink, id string, seq *uint64, reason, detail string, code packets.Code) verdict {
+	b.stats.refused.Add(1)
+	b.notify(s, errorNotice(id, seq, reason, detail))
+	return verdict{ack: true, code: packets.Code{Code: code.Code, Reason: reason + ": " + detail}}
+}
+
+// Why the broker forgot a reading before its outcome.
+const (
+	forgotFull = iota // the pending table was full
+	forgotOld         // older than cfg.PendingTTL
+)
+
+// forgotten answers readings the broker stopped waiting for with reason
+// not_committed, as the device would otherwise never hear of them.
+func (b *Broker) forgotten(entries []pendingEntry, why int) {
+	for _, e := range entries {
+		seq := e.seq
+		var detail string
+		if why == forgotFull {
+			detail = fmt.Sprintf("this node tracks at most %d readings waiting for their block (mqtt.pending_max) and stopped waiting for seq %d before it was committed; ", b.cfg.PendingMax, seq)
+		} else {
+			detail = fmt.Sprintf("seq %d was queued %v ago and this node has not seen it committed (mqtt.pending_ttl): it may be lost (the mempool refused it, or consensus halted); ", seq, b.cfg.PendingTTL)
+		}
+		b.notify(e.sinks, errorNotice(e.device, &seq, mqttwire.ReasonNotCommitted, detail+
+			"send it again: a resend of a committed reading is answered duplicate with its receipt"))
+	}
+}
+
+// notify queues n for the destinations in sinks. A refusal notice for the
+// embedded broker is held in the mailbox until its device takes it; a
+// receipt (or twin message) whose queue is full is dropped.
 func (b *Broker) notify(sinks sink, n notice) {
-	if sinks&sinkEmbedded != 0 && b.server != nil && !b.embeddedOut.push(n) {
-		b.stats.dropped.Add(1)
+	if sinks&sinkEmbedded != 0 && b.server != nil {
+		switch {
+		case n.refusal:
+			if !b.mail.put(n.device, n.payload, b.now(), true) {
+				b.stats.dropped.Add(1)
+				b.log.Warn("mqtt: refusal notice dropped: the broker holds as many as it may for devices that do not take them (mqtt.pending_max)",
+					"device", n.device, "held", b.mail.total.Load())
+			}
+		case !b.embeddedOut.push(n):
+			b.stats.dropped.Add(1)
+		}
 	}
 	if sinks&sinkBridge != 0 && b.cfg.Bridge.URL != "" {
 		select {
@@ -517,6 +675,10 @@ func (b *Broker) runEmbedded() {
 			for _, n := range ns {
 				b.publish(n)
 			}
+		case <-b.mail.ready:
+			for _, id := range b.mail.takeDirty() {
+				b.deliver(id)
+			}
 		case id := <-b.kick:
 			if cl, ok := b.server.Clients.Get(id); ok {
 				cl.Stop(packets.ErrNotAuthorized) // closes the connection; the device must connect again with a new token
@@ -526,7 +688,34 @@ func (b *Broker) runEmbedded() {
 	}
 }
 
-// publish sends a notice to its device, if connected.
+// runSweep forgets, once a second, the readings that waited longer than
+// cfg.PendingTTL for their outcome (answering them not_committed) and the
+// refusal notices held longer than heldTTL, and retries the delivery of
+// held notices.
+func (b *Broker) runSweep() {
+	t := time.NewTicker(sweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case <-t.C:
+			now := b.now()
+			b.forgotten(b.pending.expire(now), forgotOld)
+			if b.server == nil {
+				continue
+			}
+			if n := b.mail.expire(now.Add(-heldTTL)); n > 0 {
+				b.stats.dropped.Add(uint64(n))
+				b.log.Warn("mqtt: refusal notices expired undelivered: their devices did not read their errors topic (subscribe at QoS 1) within the hour",
+					"notices", n)
+			}
+			b.mail.wakeAll()
+		}
+	}
+}
+
+// publish sends a receipt or twin message to its device, if connected.
 func (b *Broker) publish(n notice) {
 	// mochi drops a message for a client whose queue is full, but takes
 	// the client's lock, which a write to a client that does not read
@@ -542,6 +731,40 @@ func (b *Broker) publish(n notice) {
 	}
 }
 
+// deliver hands device id's held refusal notices to its connection, as
+// many as it has room for: it must be connected, subscribed to its errors
+// topic, and have fewer than maxUnacked messages unacknowledged. What is
+// not handed over stays held; the hook tells when to try again (an
+// acknowledgement, a new session, a subscription), and so does runSweep.
+func (b *Broker) deliver(id string) {
+	topic := mqttwire.ErrorsTopic(id)
+	cl, ok := b.server.Clients.Get(id)
+	if !ok || cl.Closed() {
+		return
+	}
+	if _, ok := b.server.Topics.Subscribers(topic).Subscriptions[id]; !ok {
+		return
+	}
+	// mochi's count of a client's unacknowledged messages misses those
+	// whose packet id the client used for a publish of its own meanwhile;
+	// the mailbox counts its own.
+	held := b.mail.take(id, maxUnacked-max(cl.State.Inflight.Len(), b.mail.inFlight(id)))
+	for i, h := range held {
+		b.publishDropped.Store(false)
+		if err := b.server.Publish(topic, h.payload, false, 1); err != nil {
+			b.log.Warn("mqtt: publish", "topic", topic, "err", err)
+		}
+		if b.publishDropped.Load() {
+			// The client's queue is full (mochi dropped the notice, and
+			// the hook held it again): hold the rest too.
+			for _, r := range held[i+1:] {
+				b.mail.put(id, r.payload, r.since, false)
+			}
+			return
+		}
+	}
+}
+
 func receiptNotice(id string, seq, index uint64, height int64, status string) notice {
 	return notice{device: id, topic: mqttwire.ReceiptsTopic(id), payload: mustJSON(mqttwire.ReceiptMessage{
 		Seq:     seq,
@@ -553,7 +776,8 @@ func receiptNotice(id string, seq, index uint64, height int64, status string) no
 }
 
 func errorNotice(id string, seq *uint64, reason, detail string) notice {
-	return notice{device: id, topic: mqttwire.ErrorsTopic(id), payload: mustJSON(mqttwire.ErrorMessage{Seq: seq, Reason: reason, Detail: detail})}
+	return notice{device: id, topic: mqttwire.ErrorsTopic(id), refusal: true,
+		payload: mustJSON(mqttwire.ErrorMessage{Seq: seq, Reason: reason, Detail: detail})}
 }
 
 func mustJSON(v any) []byte {
@@ -562,15 +786,6 @@ func mustJSON(v any) []byte {
 		panic("mqtt: encode " + err.Error()) // plain structs of strings and numbers always encode
 	}
 	return b
-}
-
-// seqOf is the sequence number of payload if it decodes as a reading.
-func seqOf(payload []byte) *uint64 {
-	sr, err := reading.Decode(payload)
-	if err != nil {
-		return nil
-	}
-	return &sr.Seq
 }
 
 // debugHandler logs everything at debug level: mochi's own messages.

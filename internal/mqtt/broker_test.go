@@ -9,11 +9,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/google/go-cmp/cmp"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
@@ -414,13 +416,14 @@ func TestBusyTimeoutDisconnects(t *testing.T) {
 	}
 }
 
-func TestRateLimit(t *testing.T) {
+// A reading over the device's rate is held back, not refused: its PUBACK
+// waits for a token, and so does the device's next publish.
+func TestRateLimitHoldsPuback(t *testing.T) {
 	l := newLedger()
 	cfg := testConfig()
 	cfg.RatePerDevice, cfg.Burst = 1, 2
-	start := time.Now()
 	var mu sync.Mutex
-	now := start
+	now := time.Now()
 	b := startBroker(t, cfg, l, func(b *Broker) {
 		b.now = func() time.Time {
 			mu.Lock()
@@ -431,30 +434,91 @@ func TestRateLimit(t *testing.T) {
 	d := mustConnect(t, b, sensor)
 	id := deviceID(sensor)
 	d.subscribe(t, mqttwire.ErrorsTopic(id))
-	var codes []byte
-	for seq := range uint64(3) {
-		code, _ := d.publish(t, mqttwire.ReadingsTopic(id), signed(t, sensor, seq+1))
-		codes = append(codes, code)
+	for seq := range uint64(2) {
+		if code, err := d.publish(t, mqttwire.ReadingsTopic(id), signed(t, sensor, seq+1)); code != 0 {
+			t.Fatalf("PUBACK %#x (%v) within the burst, want success", code, err)
+		}
+	}
+	type ack struct {
+		code byte
+		err  error
+	}
+	third := make(chan ack, 1)
+	go func() {
+		code, err := d.publish(t, mqttwire.ReadingsTopic(id), signed(t, sensor, 3))
+		third <- ack{code, err}
+	}()
+	poll(t, "the third reading waits for a token", func() bool { return b.Stats().RateWaits > 0 })
+	select {
+	case a := <-third:
+		t.Fatalf("PUBACK %#x (%v) over the rate, want it held back", a.code, a.err)
+	default:
+	}
+	if n := len(l.submitted); n != 2 {
+		t.Errorf("%d readings queued while the third waits, want 2", n)
 	}
 	mu.Lock()
 	now = now.Add(time.Second) // one more token
 	mu.Unlock()
-	code, _ := d.publish(t, mqttwire.ReadingsTopic(id), signed(t, sensor, 3))
-	codes = append(codes, code)
-
-	if diff := cmp.Diff([]byte{0, 0, 0x97, 0}, codes); diff != "" {
-		t.Errorf("PUBACK codes (-want +got):\n%s", diff)
-	}
-	e := decodeJSON[mqttwire.ErrorMessage](t, d.next(t).Payload)
-	if e.Reason != mqttwire.ReasonRateLimited || e.Seq == nil || *e.Seq != 3 {
-		t.Errorf("error %+v, want rate_limited for seq 3", e)
+	if a := <-third; a.code != 0 || a.err != nil {
+		t.Errorf("PUBACK %#x (%v) once a token came, want success", a.code, a.err)
 	}
 	if n := len(l.submitted); n != 3 {
 		t.Errorf("%d readings queued, want 3", n)
 	}
+	if st := b.Stats(); st.Refused != 0 || st.NoticesHeld != 0 || len(d.msgs) != 0 {
+		t.Errorf("Stats: Refused %d NoticesHeld %d, messages %d; want nothing refused", st.Refused, st.NoticesHeld, len(d.msgs))
+	}
 	// Another device has a bucket of its own.
 	if code, _ := mustConnect(t, b, other).publish(t, mqttwire.ReadingsTopic(deviceID(other)), signed(t, other, 1)); code != 0 {
 		t.Errorf("PUBACK for another device %#x, want success", code)
+	}
+}
+
+// A rate so low that no token comes within busy_timeout: the device is
+// disconnected without a PUBACK (MQTT 5: 0x97 Quota exceeded), at once.
+func TestRateTimeoutDisconnects(t *testing.T) {
+	l := newLedger()
+	cfg := testConfig()
+	cfg.RatePerDevice, cfg.Burst = 0.001, 1
+	cfg.BusyTimeout = time.Second
+	b := startBroker(t, cfg, l, nil)
+	d := mustConnect(t, b, sensor)
+	id := deviceID(sensor)
+	if code, err := d.publish(t, mqttwire.ReadingsTopic(id), signed(t, sensor, 1)); code != 0 {
+		t.Fatalf("PUBACK %#x (%v), want success", code, err)
+	}
+	if code, err := d.publish(t, mqttwire.ReadingsTopic(id), signed(t, sensor, 2)); err == nil {
+		t.Errorf("PUBACK %#x over a rate of one reading in 1000 s, want none", code)
+	}
+	if p := d.disconnected(t); p.ReasonCode != packets.ErrQuotaExceeded.Code || !strings.Contains(p.Properties.ReasonString, "busy_timeout") {
+		t.Errorf("DISCONNECT %#x %q, want 0x97 naming busy_timeout", p.ReasonCode, p.Properties.ReasonString)
+	}
+	if st := b.Stats(); st.Abandoned != 1 || len(l.submitted) != 1 {
+		t.Errorf("Stats: Abandoned %d, queued %d; want 1 and 1", st.Abandoned, len(l.submitted))
+	}
+}
+
+// The chain's own rate limit, which ingest applies before it queues a
+// reading, holds the PUBACK back too: the broker submits again later.
+func TestChainRateHoldsPuback(t *testing.T) {
+	l := newLedger()
+	var refusals atomic.Int32
+	l.setSubmit(func(raw []byte) (ingest.Result, error) {
+		if refusals.Add(1) <= 3 {
+			return ingest.Result{Status: "rejected", Code: app.CodeRateLimited, Detail: "slow down"}, nil
+		}
+		return queue(raw)
+	})
+	b := startBroker(t, testConfig(), l, nil)
+	d := mustConnect(t, b, sensor)
+	id := deviceID(sensor)
+	d.subscribe(t, mqttwire.ErrorsTopic(id))
+	if code, err := d.publish(t, mqttwire.ReadingsTopic(id), signed(t, sensor, 1)); code != 0 {
+		t.Fatalf("PUBACK %#x (%v), want success once the chain's limit lets it through", code, err)
+	}
+	if st := b.Stats(); st.RateWaits != 3 || st.Refused != 0 || st.Queued != 1 || len(d.msgs) != 0 {
+		t.Errorf("Stats: RateWaits %d Refused %d Queued %d, messages %d; want 3, 0, 1, none", st.RateWaits, st.Refused, st.Queued, len(d.msgs))
 	}
 }
 

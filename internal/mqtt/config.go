@@ -31,16 +31,16 @@ type Config struct {
 
 	TokenMaxTTL    time.Duration `toml:"token_max_ttl"`       // mqtt.token_max_ttl: longest a device token may be valid from now
 	ClockSkew      time.Duration `toml:"clock_skew"`          // mqtt.clock_skew: tolerance for device clocks when checking tokens
-	RatePerDevice  float64       `toml:"readings_per_second"` // mqtt.readings_per_second: per device; 0 means no limit
+	RatePerDevice  float64       `toml:"readings_per_second"` // mqtt.readings_per_second: per device, over it PUBACKs wait; 0 means no limit
 	Burst          int           `toml:"burst"`               // mqtt.burst: readings a device may send at once above its rate
 	MaxPacketBytes int           `toml:"max_packet_bytes"`    // mqtt.max_packet_bytes: a larger MQTT packet closes the connection
 	MaxClients     int           `toml:"max_clients"`         // mqtt.max_clients: connected devices at once
 	MaxKeepAlive   time.Duration `toml:"max_keep_alive"`      // mqtt.max_keep_alive: a device's keep alive is capped to this (0 means this)
 	ConnectTimeout time.Duration `toml:"connect_timeout"`     // mqtt.connect_timeout: a connection must send CONNECT within this
 	WriteTimeout   time.Duration `toml:"write_timeout"`       // mqtt.write_timeout: a client that takes no data for this long is disconnected
-	BusyTimeout    time.Duration `toml:"busy_timeout"`        // mqtt.busy_timeout: how long a PUBACK waits while the node's queue is full
+	BusyTimeout    time.Duration `toml:"busy_timeout"`        // mqtt.busy_timeout: how long a reading's PUBACK may wait (node busy, over the rate, notices owed), then the device is disconnected
 	PendingMax     int           `toml:"pending_max"`         // mqtt.pending_max: readings tracked for their receipt at once
-	PendingTTL     time.Duration `toml:"pending_ttl"`         // mqtt.pending_ttl: a reading not committed within this gets no receipt message
+	PendingTTL     time.Duration `toml:"pending_ttl"`         // mqtt.pending_ttl: a reading not committed within this is answered not_committed (send it again)
 }
 
 // BridgeConfig is the connection to an operator's broker. An empty URL

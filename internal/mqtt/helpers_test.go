@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,7 +176,8 @@ func token(t *testing.T, k ed25519.PrivateKey, id string) string {
 // device is an MQTT 5 client connected as a device.
 type device struct {
 	c    *paho.Client
-	msgs chan *paho.Publish // messages on the device's subscriptions
+	msgs chan *paho.Publish    // messages on the device's subscriptions
+	disc chan *paho.Disconnect // a DISCONNECT from the broker
 }
 
 // connect connects an MQTT 5 client with client id id and password tok. It
@@ -186,9 +188,10 @@ func connect(t *testing.T, addr, id, tok string) (*device, *paho.Connack, error)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &device{msgs: make(chan *paho.Publish, 100)}
+	d := &device{msgs: make(chan *paho.Publish, 100), disc: make(chan *paho.Disconnect, 1)}
 	d.c = paho.NewClient(paho.ClientConfig{
-		Conn: conn,
+		Conn:               conn,
+		OnServerDisconnect: func(p *paho.Disconnect) { d.disc <- p },
 		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
 			d.msgs <- pr.Packet
 			return true, nil
@@ -230,6 +233,13 @@ func (d *device) subscribe(t *testing.T, filter string) byte {
 // publish publishes payload at QoS 1 and returns the PUBACK's reason code.
 func (d *device) publish(t *testing.T, topic string, payload []byte) (byte, error) {
 	t.Helper()
+	return d.publishQoS(t, 1, topic, payload)
+}
+
+// publishQoS publishes payload at qos and returns the reason code of the
+// PUBACK (QoS 1), or of the PUBREC or PUBCOMP (QoS 2).
+func (d *device) publishQoS(t *testing.T, qos byte, topic string, payload []byte) (byte, error) {
+	t.Helper()
 	// paho keeps waiting for the PUBACK of a lost connection (for a resend
 	// on reconnect): stop waiting when the connection ends.
 	pctx, cancel := context.WithCancel(ctx(t))
@@ -241,11 +251,23 @@ func (d *device) publish(t *testing.T, topic string, payload []byte) (byte, erro
 		case <-pctx.Done():
 		}
 	}()
-	pr, err := d.c.Publish(pctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload})
+	pr, err := d.c.Publish(pctx, &paho.Publish{Topic: topic, QoS: qos, Payload: payload})
 	if pr == nil {
 		return 0, err
 	}
 	return pr.ReasonCode, nil
+}
+
+// disconnected waits for the broker's DISCONNECT and returns it.
+func (d *device) disconnected(t *testing.T) *paho.Disconnect {
+	t.Helper()
+	select {
+	case p := <-d.disc:
+		return p
+	case <-ctx(t).Done():
+		t.Fatal("no DISCONNECT from the broker")
+		return nil
+	}
 }
 
 // waitClosed waits until the broker has closed d's connection.
@@ -342,6 +364,58 @@ func subscribe311(filter string) []byte {
 func publish311(topic string, id uint16, payload []byte) []byte {
 	body := binary.BigEndian.AppendUint16(mqttString(topic), id)
 	return packet(0x32, append(body, payload...))
+}
+
+// publish311q2 publishes payload at QoS 2 with packet id id.
+func publish311q2(topic string, id uint16, payload []byte) []byte {
+	body := binary.BigEndian.AppendUint16(mqttString(topic), id)
+	return packet(0x34, append(body, payload...))
+}
+
+// ack311 is a PUBACK (0x40), PUBREC (0x50), PUBREL (0x62) or PUBCOMP (0x70)
+// for packet id id.
+func ack311(typ byte, id uint16) []byte {
+	return packet(typ, binary.BigEndian.AppendUint16(nil, id))
+}
+
+// logLines counts the log records whose message holds a text.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logLines) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, r.Message)
+	return nil
+}
+func (l *logLines) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logLines) WithGroup(string) slog.Handler      { return l }
+
+func (l *logLines) count(text string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.lines {
+		if strings.Contains(s, text) {
+			n++
+		}
+	}
+	return n
+}
+
+// poll waits until cond holds, failing the test after the bound of ctx.
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	c := ctx(t)
+	for !cond() {
+		if c.Err() != nil {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // readPacket reads one MQTT packet: its first byte and its body.

@@ -6,7 +6,8 @@ import (
 )
 
 // limiter is a token bucket per device: rate readings a second, bursts of
-// up to burst. A bucket that has filled up again is the same as none, so
+// up to burst. A reading over the rate waits for its token (take says how
+// long), which holds its PUBACK back. A bucket that has filled up again is the same as none, so
 // when the table reaches max entries the full ones are dropped; if all are
 // in use the table starts over, which only ever lets readings through.
 type limiter struct {
@@ -27,10 +28,11 @@ func newLimiter(rate float64, burst, max int) *limiter {
 	return &limiter{rate: rate, burst: float64(burst), max: max, buckets: map[string]*bucket{}}
 }
 
-// allow takes one token from id's bucket, or reports that there is none.
-func (l *limiter) allow(id string, now time.Time) bool {
+// take takes one token from id's bucket and returns 0, or, when there is
+// none, takes nothing and returns how long until there is one.
+func (l *limiter) take(id string, now time.Time) time.Duration {
 	if l.rate <= 0 {
-		return true
+		return 0
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -46,10 +48,10 @@ func (l *limiter) allow(id string, now time.Time) bool {
 		b.last = now
 	}
 	if b.tokens < 1 {
-		return false
+		return max(time.Duration((1-b.tokens)/l.rate*float64(time.Second)), time.Millisecond)
 	}
 	b.tokens--
-	return true
+	return 0
 }
 
 func (l *limiter) sweep(now time.Time) {

@@ -110,29 +110,45 @@ func TestTopicChecks(t *testing.T) {
 			t.Errorf("ownTopic(%q, %q) = %v, want %v", tt.id, tt.topic, got, tt.want)
 		}
 	}
+	for _, tt := range []struct {
+		id, topic string
+		want      bool
+	}{
+		{id, mqttwire.ErrorsTopic(id), true},
+		{id, mqttwire.ReceiptsTopic(id), false},
+		{id, mqttwire.ErrorsTopic(deviceID(other)), false},
+		{id, mqttwire.TopicPrefix + id + "x/errors", false},
+		{id, mqttwire.ErrorsTopic(id) + "/", false},
+		{id, "x" + mqttwire.ErrorsTopic(id), false},
+	} {
+		if got := isErrorsTopic(tt.id, tt.topic); got != tt.want {
+			t.Errorf("isErrorsTopic(%q, %q) = %v, want %v", tt.id, tt.topic, got, tt.want)
+		}
+	}
 }
 
 func TestLimiter(t *testing.T) {
 	start := time.Unix(1000, 0)
 	l := newLimiter(2, 3, 2)
-	var got []bool
+	var got []time.Duration
 	for range 4 {
-		got = append(got, l.allow("a", start))
+		got = append(got, l.take("a", start))
 	}
-	got = append(got, l.allow("a", start.Add(500*time.Millisecond)))  // one token back
-	got = append(got, l.allow("a", start.Add(500*time.Millisecond)))  // none left
-	got = append(got, l.allow("b", start.Add(500*time.Millisecond)))  // a bucket of its own
-	got = append(got, l.allow("c", start.Add(time.Hour)))             // table full: full buckets go
-	got = append(got, l.allow("a", start.Add(time.Hour)))             // a full bucket again
-	got = append(got, l.allow("a", start.Add(time.Hour-time.Second))) // time going back gives nothing
-	want := []bool{true, true, true, false, true, false, true, true, true, true}
+	got = append(got, l.take("a", start.Add(500*time.Millisecond)))  // one token back
+	got = append(got, l.take("a", start.Add(500*time.Millisecond)))  // none left: the next in half a second
+	got = append(got, l.take("a", start.Add(750*time.Millisecond)))  // half a token: the next in a quarter
+	got = append(got, l.take("b", start.Add(500*time.Millisecond)))  // a bucket of its own
+	got = append(got, l.take("c", start.Add(time.Hour)))             // table full: full buckets go
+	got = append(got, l.take("a", start.Add(time.Hour)))             // a full bucket again
+	got = append(got, l.take("a", start.Add(time.Hour-time.Second))) // time going back gives nothing
+	want := []time.Duration{0, 0, 0, 500 * time.Millisecond, 0, 500 * time.Millisecond, 250 * time.Millisecond, 0, 0, 0, 0}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("allow (-want +got):\n%s", diff)
+		t.Errorf("take (-want +got):\n%s", diff)
 	}
 	if len(l.buckets) > 2 {
 		t.Errorf("%d buckets, want at most 2", len(l.buckets))
 	}
-	if !newLimiter(0, 0, 1).allow("a", start) {
+	if newLimiter(0, 0, 1).take("a", start) != 0 {
 		t.Error("rate 0 limited a reading")
 	}
 }
@@ -145,36 +161,81 @@ func TestPendingTable(t *testing.T) {
 	p.add(h(1), "a", 1, sinkEmbedded, start)
 	p.add(h(1), "a", 1, sinkBridge, start) // the same reading from the bridge
 	p.add(h(2), "a", 2, sinkEmbedded, start)
+	if n := p.waiting("a"); n != 2 {
+		t.Errorf("waiting(a) = %d, want 2", n)
+	}
 	p.drop(h(2), sinkEmbedded)
 	if _, ok := p.take(h(2)); ok {
 		t.Error("dropped entry still there")
 	}
 	p.drop(h(1), sinkEmbedded)
+	if n := p.waiting("a"); n != 0 {
+		t.Errorf("waiting(a) = %d after the embedded readings went, want 0", n)
+	}
 	e, ok := p.take(h(1))
 	if !ok || e.sinks != sinkBridge || e.device != "a" || e.seq != 1 {
 		t.Errorf("take = %+v, %v; want device a seq 1 from the bridge", e, ok)
 	}
 
-	// Size bound: the oldest goes.
+	// Size bound: the oldest goes, and add returns it.
+	var evicted []pendingEntry
 	for i := range byte(4) {
-		p.add(h(10+i), "a", uint64(i), sinkEmbedded, start)
+		evicted = append(evicted, p.add(h(10+i), "a", uint64(i), sinkEmbedded, start.Add(time.Duration(i)*time.Second))...)
 	}
-	if _, ok := p.take(h(10)); ok || p.len() != 3 || p.evictions() != 1 {
-		t.Errorf("after 4 adds to a table of 3: oldest kept %v, len %d, evictions %d", ok, p.len(), p.evictions())
+	if len(evicted) != 1 || evicted[0].seq != 0 || p.len() != 3 || p.evictions() != 1 || p.waiting("a") != 3 {
+		t.Errorf("after 4 adds to a table of 3: evicted %+v, len %d, evictions %d, waiting %d; want seq 0, 3, 1, 3",
+			evicted, p.len(), p.evictions(), p.waiting("a"))
 	}
-	// Age bound: entries older than the ttl go when the next comes.
-	p.add(h(20), "a", 20, sinkEmbedded, start.Add(time.Minute))
-	if p.len() != 1 || p.evictions() != 4 {
-		t.Errorf("after the ttl: len %d, evictions %d; want 1 and 4", p.len(), p.evictions())
+	// Age bound: expire returns the entries older than the ttl.
+	old := p.expire(start.Add(time.Minute + 2*time.Second))
+	var seqs []uint64
+	for _, e := range old {
+		seqs = append(seqs, e.seq)
+	}
+	if diff := cmp.Diff([]uint64{1, 2}, seqs); diff != "" || p.len() != 1 || p.evictions() != 3 || p.waiting("a") != 1 {
+		t.Errorf("expire: seqs (-want +got):\n%s; len %d, evictions %d, waiting %d; want 1, 3, 1", diff, p.len(), p.evictions(), p.waiting("a"))
 	}
 
+	p.add(h(20), "a", 20, sinkEmbedded, start.Add(time.Minute))
 	outcomes := []app.Outcome{{Hash: h(99)}, {Hash: h(20), Status: "accepted"}}
 	m := p.takeOutcomes(outcomes)
 	if len(m) != 1 || m[0].outcome != &outcomes[1] || m[0].entry.seq != 20 {
 		t.Errorf("takeOutcomes = %+v, want the entry of seq 20", m)
 	}
-	if p.len() != 0 {
-		t.Errorf("len %d after takeOutcomes, want 0", p.len())
+	if p.len() != 1 || p.waiting("a") != 1 {
+		t.Errorf("len %d, waiting %d after takeOutcomes, want 1 and 1", p.len(), p.waiting("a"))
+	}
+}
+
+func TestMailbox(t *testing.T) {
+	start := time.Unix(1000, 0)
+	m := newMailbox(3)
+	if !m.put("a", []byte("1"), start, true) || !m.put("a", []byte("1"), start, true) || !m.put("a", []byte("2"), start.Add(time.Second), false) {
+		t.Fatal("put refused with room left")
+	}
+	if n := m.count("a"); n != 2 {
+		t.Errorf("count(a) = %d, want 2 (a notice is held once)", n)
+	}
+	if !m.put("b", []byte("1"), start, false) || m.put("b", []byte("2"), start, true) || !m.full() {
+		t.Error("the fourth notice was taken by a mailbox of 3")
+	}
+	if diff := cmp.Diff([]string{"a"}, m.takeDirty()); diff != "" {
+		t.Errorf("dirty (-want +got):\n%s", diff)
+	}
+	m.wake("c") // nothing held: not dirty
+	m.wake("b")
+	if diff := cmp.Diff([]string{"b"}, m.takeDirty()); diff != "" {
+		t.Errorf("dirty after wake (-want +got):\n%s", diff)
+	}
+	got := m.take("a", 1)
+	if len(got) != 1 || string(got[0].payload) != "1" || m.count("a") != 1 {
+		t.Errorf("take(a, 1) = %+v, count %d; want the oldest and 1 left", got, m.count("a"))
+	}
+	if n := m.expire(start.Add(time.Second)); n != 1 || m.count("b") != 0 || m.count("a") != 1 {
+		t.Errorf("expire dropped %d, left a %d b %d; want 1 (b's), 1, 0", n, m.count("a"), m.count("b"))
+	}
+	if n := m.total.Load(); n != 1 {
+		t.Errorf("total %d, want 1", n)
 	}
 }
 

@@ -20,17 +20,22 @@ const (
 // queued, so that Committed publishes an answer for those and no others.
 // Entries are keyed by the SHA-256 of the reading's bytes, as outcomes are:
 // two different readings that claim the same (device, seq) each get their
-// own answer. The table is bounded twice: by size (the oldest entry goes
-// first) and by age (an entry older than ttl is dropped when the next one
-// is added), so a reading that never reaches a block costs nothing forever.
+// own answer. The table is bounded twice: by size (add forgets the oldest
+// entry and returns it) and by age (expire returns the entries older than
+// ttl), so a reading that never reaches a block costs nothing forever; the
+// broker answers each forgotten entry not_committed.
+//
+// It also counts, per device, the entries that came from the embedded
+// broker: each is a refusal notice the broker may still owe that device.
 type pendingTable struct {
 	max int
 	ttl time.Duration
 
-	mu      sync.Mutex // guards the fields below
-	byHash  map[[32]byte]*list.Element
-	order   list.List // of *pendingEntry, oldest first
-	evicted uint64
+	mu       sync.Mutex // guards the fields below
+	byHash   map[[32]byte]*list.Element
+	order    list.List // of *pendingEntry, oldest first
+	embedded map[string]int
+	evicted  uint64
 }
 
 type pendingEntry struct {
@@ -42,25 +47,49 @@ type pendingEntry struct {
 }
 
 func newPendingTable(max int, ttl time.Duration) *pendingTable {
-	return &pendingTable{max: max, ttl: ttl, byHash: map[[32]byte]*list.Element{}}
+	return &pendingTable{max: max, ttl: ttl, byHash: map[[32]byte]*list.Element{}, embedded: map[string]int{}}
 }
 
-// add records that the reading h of (device, seq) came from s.
-func (p *pendingTable) add(h [32]byte, device string, seq uint64, s sink, now time.Time) {
+// add records that the reading h of (device, seq) came from s. When the
+// table is full it forgets the oldest entry and returns it.
+func (p *pendingTable) add(h [32]byte, device string, seq uint64, s sink, now time.Time) (evicted []pendingEntry) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e, ok := p.byHash[h]; ok {
-		e.Value.(*pendingEntry).sinks |= s
-		return
-	}
-	for front := p.order.Front(); front != nil; front = p.order.Front() {
-		if len(p.byHash) < p.max && now.Sub(front.Value.(*pendingEntry).added) < p.ttl {
-			break
+		pe := e.Value.(*pendingEntry)
+		if s&sinkEmbedded != 0 && pe.sinks&sinkEmbedded == 0 {
+			p.embedded[pe.device]++
 		}
+		pe.sinks |= s
+		return nil
+	}
+	for len(p.byHash) >= p.max {
+		front := p.order.Front()
+		evicted = append(evicted, *front.Value.(*pendingEntry))
 		p.remove(front)
 		p.evicted++
 	}
 	p.byHash[h] = p.order.PushBack(&pendingEntry{hash: h, device: device, seq: seq, sinks: s, added: now})
+	if s&sinkEmbedded != 0 {
+		p.embedded[device]++
+	}
+	return evicted
+}
+
+// expire forgets and returns the entries older than the table's ttl.
+func (p *pendingTable) expire(now time.Time) (expired []pendingEntry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for front := p.order.Front(); front != nil; front = p.order.Front() {
+		pe := front.Value.(*pendingEntry)
+		if now.Sub(pe.added) < p.ttl {
+			break
+		}
+		expired = append(expired, *pe)
+		p.remove(front)
+		p.evicted++
+	}
+	return expired
 }
 
 // take removes and returns the entry of h.
@@ -84,8 +113,12 @@ func (p *pendingTable) drop(h [32]byte, s sink) {
 		return
 	}
 	pe := e.Value.(*pendingEntry)
+	if s&sinkEmbedded != 0 && pe.sinks&sinkEmbedded != 0 {
+		p.uncount(pe.device)
+	}
 	if pe.sinks &^= s; pe.sinks == 0 {
-		p.remove(e)
+		delete(p.byHash, pe.hash)
+		p.order.Remove(e)
 	}
 }
 
@@ -116,8 +149,26 @@ func (p *pendingTable) takeOutcomes(outcomes []app.Outcome) []matched {
 }
 
 func (p *pendingTable) remove(e *list.Element) {
-	delete(p.byHash, e.Value.(*pendingEntry).hash)
+	pe := e.Value.(*pendingEntry)
+	if pe.sinks&sinkEmbedded != 0 {
+		p.uncount(pe.device)
+	}
+	delete(p.byHash, pe.hash)
 	p.order.Remove(e)
+}
+
+func (p *pendingTable) uncount(device string) {
+	if p.embedded[device]--; p.embedded[device] <= 0 {
+		delete(p.embedded, device)
+	}
+}
+
+// waiting is the number of device's readings from the embedded broker
+// that wait for their outcome.
+func (p *pendingTable) waiting(device string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.embedded[device]
 }
 
 func (p *pendingTable) len() int {

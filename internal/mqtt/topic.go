@@ -29,3 +29,14 @@ func readingsDevice(topic string) (string, bool) {
 func ownTopic(id, topic string) bool {
 	return id != "" && !strings.ContainsAny(id, "/+#") && strings.HasPrefix(topic, mqttwire.TopicPrefix+id+"/")
 }
+
+// isErrorsTopic reports whether topic is mqttwire.ErrorsTopic(id), without
+// building that string: the hook asks for every message a client is sent.
+func isErrorsTopic(id, topic string) bool {
+	rest, ok := strings.CutPrefix(topic, mqttwire.TopicPrefix)
+	if !ok {
+		return false
+	}
+	rest, ok = strings.CutPrefix(rest, id)
+	return ok && rest == "/errors"
+}

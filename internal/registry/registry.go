@@ -216,8 +216,12 @@ type Progress struct {
 
 // Bucket is a token bucket for a per-device rate limit: Allowance in
 // thousandths of a reading, as of time AllowanceMs (unix ms; 0: never used).
+// (Allowance was under key 6, which Progress.LastHeight also has: the outer
+// field won, so Allowance was never stored and every block began a
+// device's bucket empty. A record from then has no key 8: Allowance 0, as
+// it was read before.)
 type Bucket struct {
-	Allowance   int64 `cbor:"6,keyasint,omitempty" json:"-"`
+	Allowance   int64 `cbor:"8,keyasint,omitempty" json:"-"`
 	AllowanceMs int64 `cbor:"7,keyasint,omitempty" json:"-"`
 }
 

@@ -249,3 +249,18 @@ func TestRecordsRoundTrip(t *testing.T) {
 		t.Error("GetAccount of a corrupt record: no error")
 	}
 }
+
+// A device's progress keeps its rate-limit bucket from block to block.
+func TestProgressRoundTrip(t *testing.T) {
+	kv := memKV{}
+	p := &registry.Progress{Count: 3, MinSeq: 1, MaxSeq: 4, Gaps: []registry.Range{{From: 2, To: 2}}, LastHeight: 7,
+		Bucket: registry.Bucket{Allowance: 995_000, AllowanceMs: 1767225600000}}
+	registry.PutProgress(kv, dev, p)
+	got, err := registry.GetProgress(kv, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, p); diff != "" {
+		t.Errorf("progress round trip (-got +want):\n%s", diff)
+	}
+}
