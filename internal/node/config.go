@@ -267,10 +267,12 @@ max_keep_alive = "{{.MQTT.MaxKeepAlive}}"
 # no data for write_timeout is disconnected (a slow reader holds nobody up).
 connect_timeout = "{{.MQTT.ConnectTimeout}}"
 write_timeout = "{{.MQTT.WriteTimeout}}"
-# How long a QoS 1 PUBACK waits while the node is saturated (backpressure)
-# before the device is disconnected to resend later.
+# How long a reading's PUBACK may wait (backpressure: the node is saturated,
+# the device sends over its rate, or refusal notices it has not read wait
+# for it) before the device is disconnected to send it again later.
 busy_timeout = "{{.MQTT.BusyTimeout}}"
-# Readings tracked for their receipt message.
+# Readings tracked for their receipt message at once; a reading not seen
+# committed within pending_ttl is answered not_committed (send it again).
 pending_max = {{.MQTT.PendingMax}}
 pending_ttl = "{{.MQTT.PendingTTL}}"
 
