@@ -9,7 +9,11 @@
 // next number in a small file before it hands out a reading (a temporary
 // file, fsync, rename, fsync of the folder): after a crash the device
 // continues above every number it may have used, so it never signs two
-// different readings with the same number.
+// different readings with the same number. Signers that share the file, in
+// one process or several (the CLI's `reading send` while `dev` simulates
+// the same device), take turns: each Sign holds the lock file beside it
+// (flock on Unix), reads the number again and saves the next before it lets
+// go.
 //
 // # Sender and its outbox
 //
@@ -67,6 +71,7 @@
 // The state folder (Options.Dir) holds:
 //
 //	seq                          the next sequence number, in decimal (the Signer's state file)
+//	seq.lock                     held (flock) by a Signer while it signs, on Unix; holds its pid
 //	lock                         held (flock) by the open Sender on Unix
 //	outbox/00000000000000000042.cose
 //	                             reading 42, the COSE_Sign1 bytes as signed; the name is
