@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -74,13 +75,13 @@ func TestVerifyChecksEverySignature(t *testing.T) {
 			cs.ValidatorAddress = bytes.Clone(std.ValSet.Validators[2].Address)
 		}), receipt.CheckCommit, receipt.ErrCommit, "but validator 1 of the set is"},
 		{"a signature's flag changed from commit to nil", own(std, 2, toNil),
-			receipt.CheckCommit, receipt.ErrCommit, "wrong signature (#2)"},
+			receipt.CheckCommit, receipt.ErrCommit, "signature 2, by validator " + fmt.Sprintf("%X", []byte(std.ValSet.Validators[2].Address)) + " for nil (no block), does not verify"},
 		{"a nil vote's signature flipped", own(nilVote, 2, flipSig),
-			receipt.CheckCommit, receipt.ErrCommit, "wrong signature (#2)"},
+			receipt.CheckCommit, receipt.ErrCommit, "for nil (no block), does not verify"},
 		{"a nil vote's validator address changed", own(nilVote, 2, otherAddress),
 			receipt.CheckCommit, receipt.ErrCommit, "signature 2 names validator"},
 		{"a nil vote's flag changed to commit", own(nilVote, 2, toCommit),
-			receipt.CheckCommit, receipt.ErrCommit, "wrong signature (#2)"},
+			receipt.CheckCommit, receipt.ErrCommit, "for block " + fmt.Sprintf("%X", []byte(nilVote.Header.Commit.BlockID.Hash)) + ", does not verify"},
 		{"a signature's flag of no kind", own(std, 1, func(cs *types.CommitSig) { cs.BlockIDFlag = 4 }),
 			receipt.CheckCommit, receipt.ErrCommit, "BlockIDFlag"},
 		{"traced receipt: its own commit's validator address changed", func() *receipt.Receipt {
@@ -89,11 +90,11 @@ func TestVerifyChecksEverySignature(t *testing.T) {
 			return r
 		}, receipt.CheckCommit, receipt.ErrCommit, "signature 0 names validator"},
 		{"trace block: a signature past two thirds flipped", inTrace(3, 4, flipSig),
-			receipt.CheckValidatorSet, receipt.ErrTrace, "wrong signature (#4)"},
+			receipt.CheckValidatorSet, receipt.ErrTrace, "block 30: signature 4, by validator"},
 		{"trace block: a validator address changed", inTrace(3, 4, otherAddress),
 			receipt.CheckValidatorSet, receipt.ErrTrace, "signature 4 names validator"},
 		{"trace block: a signature's flag changed to nil", inTrace(1, 4, toNil),
-			receipt.CheckValidatorSet, receipt.ErrTrace, "wrong signature (#4)"},
+			receipt.CheckValidatorSet, receipt.ErrTrace, "for nil (no block), does not verify"},
 		{"first trace block: a validator address changed", inTrace(0, 3, otherAddress),
 			receipt.CheckValidatorSet, receipt.ErrTrace, "signature 3 names validator"},
 		{"version 1 changed to 2", func() *receipt.Receipt {

@@ -305,11 +305,20 @@ func checkSignatures(chainID string, vals *types.ValidatorSet, sh *types.SignedH
 		default:
 			return fmt.Errorf("signature %d has block_id_flag %d, which is not absent (1), commit (2) or nil (3)", i, cs.BlockIDFlag)
 		}
-		if want := vals.Validators[i].Address; !bytes.Equal(cs.ValidatorAddress, want) {
+		val := vals.Validators[i]
+		if !bytes.Equal(cs.ValidatorAddress, val.Address) {
 			return fmt.Errorf("signature %d names validator %X, but validator %d of the set is %X (a commit lists signatures in the set's order)",
-				i, []byte(cs.ValidatorAddress), i, []byte(want))
+				i, []byte(cs.ValidatorAddress), i, []byte(val.Address))
+		}
+		if !val.PubKey.VerifySignature(c.VoteSignBytes(chainID, int32(i)), cs.Signature) {
+			if cs.BlockIDFlag == types.BlockIDFlagNil {
+				return fmt.Errorf("signature %d, by validator %X for nil (no block), does not verify: a signature marked nil must be that validator's vote for nil", i, []byte(val.Address))
+			}
+			return fmt.Errorf("signature %d, by validator %X for block %X, does not verify", i, []byte(val.Address), []byte(c.BlockID.Hash))
 		}
 	}
+	// Every signature verified; CometBFT's full-node check counts the power
+	// for the block (and checks them again, with its own code).
 	return vals.VerifyCommit(chainID, c.BlockID, sh.Height, c)
 }
 
