@@ -62,9 +62,11 @@
 // The guarantee holds as long as the state folder does: keep it on storage
 // that survives a power cut, and never restore an old copy of it or start
 // afresh with a device that already sent readings. A Sender on a folder that
-// forgot used numbers would sign new readings with them, and the ledger
-// would answer them Duplicate of the old ones, which the outbox takes as
-// delivered.
+// forgot used numbers would sign new readings with them; the ledger refuses
+// those (Rejected, ReasonSeqReused: the number was committed with other
+// data) and the Sender moves them to the dead letters with that reason,
+// where the loss is seen, instead of taking them as delivered. Only a
+// byte-identical resend is answered Duplicate.
 //
 // # On disk
 //
