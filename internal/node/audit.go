@@ -20,6 +20,11 @@ func Audit(home string) (*app.AuditReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := lockHome(home)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	gen, err := types.GenesisDocFromFile(cc.GenesisFile())
 	if err != nil {
 		return nil, err
