@@ -32,7 +32,7 @@ var (
 	ErrTooLarge  = errors.New("reading: larger than 4096 bytes")
 	ErrMalformed = errors.New("reading: malformed COSE_Sign1 or CBOR")
 	ErrAlgorithm = errors.New("reading: algorithm is not EdDSA (-8)")
-	ErrKeyID     = errors.New("reading: kid does not match the payload's device id")
+	ErrKeyID     = errors.New("reading: no kid in the protected header, or not the payload's device id")
 	ErrData      = errors.New("reading: invalid data field")
 	ErrSignature = errors.New("reading: signature does not verify with the device key")
 )

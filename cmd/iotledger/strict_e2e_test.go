@@ -129,7 +129,7 @@ func TestSeqReusedEndToEnd(t *testing.T) {
 // of a running node are refused with the pid of the process that holds it.
 func TestSecondNodeOnAHomeEndToEnd(t *testing.T) {
 	n, cli := testonly.DevNode(t)
-	want := fmt.Sprintf("another process (pid %d) holds %s", n.Pid(), cli.Home)
+	want := fmt.Sprintf("the home is in use: process %d holds %s", n.Pid(), cli.Home)
 	for _, args := range [][]string{
 		{"start", "--home", cli.Home, "--api-addr", testonly.FreeAddr(t), "--rpc-addr", testonly.FreeAddr(t), "--p2p-addr", testonly.FreeAddr(t), "--mqtt-addr", testonly.FreeAddr(t)},
 		{"audit", "--home", cli.Home},

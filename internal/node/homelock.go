@@ -11,7 +11,7 @@ import (
 
 // ErrHomeInUse means another process holds the home: a node (start, dev)
 // runs on it, or audit reads it.
-var ErrHomeInUse = errors.New("node: the home is in use by another process")
+var ErrHomeInUse = errors.New("node: the home is in use")
 
 // HomeLockFile is the lock file of a home, beside the stores it guards. The
 // process that holds it (flock, on Unix) writes its pid into it.
@@ -42,7 +42,7 @@ func lockHome(home string) (unlock func(), err error) {
 		holder := "another process"
 		if b, err := os.ReadFile(path); err == nil {
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
-				holder = fmt.Sprintf("another process (pid %d)", pid)
+				holder = fmt.Sprintf("process %d", pid)
 			}
 		}
 		f.Close()

@@ -24,7 +24,7 @@ func TestSecondNodeOnAHome(t *testing.T) {
 	n, home := startNode(t)
 	cfg := node.Default()
 	cfg.API.Addr, cfg.RPCAddr, cfg.P2PAddr, cfg.MQTT.Addr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	want := []string{fmt.Sprintf("another process (pid %d) holds %s", os.Getpid(), home), "stop it first, or use another --home"}
+	want := []string{fmt.Sprintf("the home is in use: process %d holds %s", os.Getpid(), home), "stop it first, or use another --home"}
 	second, err := node.Start(t.Context(), home, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if second != nil {
 		second.Close()
