@@ -14,8 +14,10 @@
 // Readings are COSE_Sign1 messages a device signed (see package reading and
 // the device SDK). Submit sends a batch as JSON, SubmitCOSE one reading as
 // application/cose. Each reading gets a Result: Accepted, Duplicate (resent;
-// the result points at the original), Rejected (Reason and Detail say why)
-// or Pending (not committed within the node's wait, or not waited for).
+// the result points at the original), Rejected (Reason and Detail say why;
+// for ReasonSeqReused, other data under a sequence number already
+// committed, the result points at the original too) or Pending (not
+// committed within the node's wait, or not waited for).
 //
 // Receipt returns a *receipt.Receipt, parsed but not verified: check it
 // offline with receipt.Verify and the chain's genesis, the only thing the

@@ -127,6 +127,13 @@ const (
 	Pending   = "pending"   // taken but not committed yet (or not waited for)
 )
 
+// ReasonSeqReused is the Reason of a Rejected reading whose (device, seq)
+// was committed before with other data: the new data is not stored, and
+// Index, Height and Receipt locate the original. The device signed a
+// sequence number twice (its sequence state was lost, or restored from an
+// old copy); a byte-identical resend is answered Duplicate instead.
+const ReasonSeqReused = "seq_reused"
+
 // Result is the fate of one submitted reading.
 type Result struct {
 	Device  string  `json:"device,omitempty"`
@@ -134,9 +141,9 @@ type Result struct {
 	Status  string  `json:"status"`           // Accepted, Duplicate, Rejected or Pending
 	Reason  string  `json:"reason,omitempty"` // result code name, such as bad_signature
 	Detail  string  `json:"detail,omitempty"`
-	Index   *uint64 `json:"index,omitempty"`
-	Height  int64   `json:"height,omitempty"`
-	Receipt string  `json:"receipt,omitempty"` // API path of the receipt
+	Index   *uint64 `json:"index,omitempty"`   // log index; the original's for Duplicate and ReasonSeqReused
+	Height  int64   `json:"height,omitempty"`  // the block that committed it (or the original)
+	Receipt string  `json:"receipt,omitempty"` // API path of the receipt (or the original's)
 }
 
 // Event is one live event. Type is "reading" (the fate of a reading in a

@@ -25,10 +25,20 @@ type Signer struct {
 	path string // "" keeps the sequence in memory only
 }
 
+// ErrSeqLocked means another signer, in this process or another, held a
+// device's sequence state for longer than a signer waits (10 s).
+var ErrSeqLocked = errors.New("device: sequence state is locked by another signer")
+
 // NewSigner returns a signer for the device with the given key. id is the
 // device's id on the ledger: empty means the id of key (a device whose key
 // was rotated keeps its original id). The next sequence number is kept in
 // stateFile; an empty stateFile keeps it in memory and starts at 1.
+//
+// Several signers may share a state file, in one process or several (the
+// CLI's `reading send` while `dev` simulates the same device): each Sign
+// takes the lock file stateFile+".lock" (flock, on Unix), reads the number
+// in stateFile again, and saves the next before it lets go, so no number
+// is ever handed out twice.
 func NewSigner(key ed25519.PrivateKey, id, stateFile string) (*Signer, error) {
 	if id == "" {
 		id = address.Device(key.Public().(ed25519.PublicKey))
@@ -37,23 +47,52 @@ func NewSigner(key ed25519.PrivateKey, id, stateFile string) (*Signer, error) {
 		return nil, err
 	}
 	s := &Signer{key: key, id: id, next: 1, path: stateFile}
-	if stateFile == "" {
-		return s, nil
-	}
-	b, err := os.ReadFile(stateFile)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("device: read sequence state: %w", err)
-	default:
-		n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("device: sequence state %s is not a number: %w", stateFile, err)
-		}
-		s.next = n
+	if err := s.reload(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
+
+// reload raises next to the number in the state file, which another signer
+// on the same file may have raised.
+func (s *Signer) reload() error {
+	if s.path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(s.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("device: read sequence state: %w", err)
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return fmt.Errorf("device: sequence state %s is not a number: %w", s.path, err)
+	}
+	s.next = max(s.next, n)
+	return nil
+}
+
+// lock takes the state file's lock and reloads the number under it; the
+// caller holds s.mu and calls unlock when the number it used is saved.
+func (s *Signer) lock() (unlock func() error, err error) {
+	if s.path == "" {
+		return func() error { return nil }, nil
+	}
+	unlock, err = lockSeq(s.path + lockExt)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reload(); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
+}
+
+// lockExt names the lock file beside a sequence state file.
+const lockExt = ".lock"
 
 // ID is the device id readings are signed for.
 func (s *Signer) ID() string { return s.id }
@@ -88,6 +127,11 @@ type keeper interface {
 func (s *Signer) sign(data map[string]any, t time.Time, k keeper) ([]byte, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, 0, err
+	}
+	defer unlock()
 	seq := s.next
 	if seq == math.MaxUint64 {
 		// seq+1 would wrap to numbers already used.
@@ -121,6 +165,11 @@ func (s *Signer) sign(data map[string]any, t time.Time, k keeper) ([]byte, uint6
 func (s *Signer) advance(n uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if n <= s.next {
 		return nil
 	}

@@ -9,7 +9,11 @@
 // next number in a small file before it hands out a reading (a temporary
 // file, fsync, rename, fsync of the folder): after a crash the device
 // continues above every number it may have used, so it never signs two
-// different readings with the same number.
+// different readings with the same number. Signers that share the file, in
+// one process or several (the CLI's `reading send` while `dev` simulates
+// the same device), take turns: each Sign holds the lock file beside it
+// (flock on Unix), reads the number again and saves the next before it lets
+// go.
 //
 // # Sender and its outbox
 //
@@ -58,15 +62,18 @@
 // The guarantee holds as long as the state folder does: keep it on storage
 // that survives a power cut, and never restore an old copy of it or start
 // afresh with a device that already sent readings. A Sender on a folder that
-// forgot used numbers would sign new readings with them, and the ledger
-// would answer them Duplicate of the old ones, which the outbox takes as
-// delivered.
+// forgot used numbers would sign new readings with them; the ledger refuses
+// those (Rejected, ReasonSeqReused: the number was committed with other
+// data) and the Sender moves them to the dead letters with that reason,
+// where the loss is seen, instead of taking them as delivered. Only a
+// byte-identical resend is answered Duplicate.
 //
 // # On disk
 //
 // The state folder (Options.Dir) holds:
 //
 //	seq                          the next sequence number, in decimal (the Signer's state file)
+//	seq.lock                     held (flock) by a Signer while it signs, on Unix; holds its pid
 //	lock                         held (flock) by the open Sender on Unix
 //	outbox/00000000000000000042.cose
 //	                             reading 42, the COSE_Sign1 bytes as signed; the name is

@@ -22,13 +22,22 @@ const (
 	Pending   = "pending"   // no verdict yet: taken but not committed, or not answered
 )
 
+// ReasonSeqReused is the Reason of a Rejected answer for a reading whose
+// (device, seq) the ledger committed before with other data: this
+// reading's data is not stored (the Sender moves it to the dead letters),
+// and the answer locates the original (over HTTP in Index, Height and
+// Receipt; over MQTT in Detail). It means the device signed a number twice:
+// its state folder forgot numbers it had used.
+const ReasonSeqReused = "seq_reused"
+
 // Answer is what a Transport learned of one reading.
 type Answer struct {
 	Status string // Accepted, Duplicate, Rejected or Pending
 	Reason string // for Rejected: the ledger's reason code, such as bad_signature
 	Detail string // for a person: what happened and what to do
-	// Index and Height locate the reading in the log (for a Duplicate, the
-	// original's); Receipt is where its receipt is, an API path.
+	// Index and Height locate the reading in the log (for a Duplicate or
+	// a Rejected ReasonSeqReused, the original's); Receipt is where its
+	// receipt is, an API path.
 	Index   uint64
 	Height  int64
 	Receipt string

@@ -11,6 +11,10 @@
 //	3: time (int, unix milliseconds, the device's clock)
 //	4: data (map of text to number, text or bool)
 //
+// All four keys are required and no other key is allowed; data may be null
+// (what [Sign] writes for a reading without data), the others may not.
+// Decode refuses a payload without one of them and names the missing key.
+//
 // A reading is at most [MaxSize] bytes. Any COSE library can make one (t_cose,
 // go-cose, pycose); [Sign] is the reference. Payloads are written in the core
 // deterministic encoding of RFC 8949 by [Sign]; [Decode] accepts any valid

@@ -3,6 +3,7 @@ package reading
 import (
 	"bytes"
 	"crypto/ed25519"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -36,6 +37,52 @@ func TestDecodeFastTakesSign(t *testing.T) {
 			t.Fatalf("decodeFast refused a reading Sign made: % x", raw)
 		}
 		checkSame(t, raw, fast)
+	}
+}
+
+// TestDecodeFastNeedsEveryKey: a payload without one of its four keys, or
+// with null where a seq or time must be, is never the fast path's; the
+// reference refuses it.
+func TestDecodeFastNeedsEveryKey(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, 32))
+	good, err := Sign(Reading{Seq: 5, Time: 6, Data: map[string]any{"t": int64(1)}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Decode(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := s.Device
+	for name, p := range map[string]map[int]any{
+		"no device": {2: 5, 3: 6, 4: map[string]any{}},
+		"no seq":    {1: dev, 3: 6, 4: map[string]any{}},
+		"no time":   {1: dev, 2: 5, 4: map[string]any{}},
+		"no data":   {1: dev, 2: 5, 3: 6},
+		"seq null":  {1: dev, 2: nil, 3: 6, 4: map[string]any{}},
+		"time null": {1: dev, 2: 5, 3: nil, 4: map[string]any{}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			pl, err := EncMode.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			protected := s.protected
+			msg, err := EncMode.Marshal([]any{"Signature1", protected, []byte{}, pl})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := append([]byte{0xd2, 0x84}, AppendBytes(nil, protected)...)
+			raw = append(raw, 0xa0)
+			raw = AppendBytes(raw, pl)
+			raw = AppendBytes(raw, ed25519.Sign(key, msg))
+			if _, ok := decodeFast(raw); ok {
+				t.Errorf("decodeFast accepts it")
+			}
+			if _, err := decodeSlow(raw); !errors.Is(err, ErrMalformed) {
+				t.Errorf("decodeSlow = %v, want ErrMalformed", err)
+			}
+		})
 	}
 }
 

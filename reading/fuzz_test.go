@@ -64,22 +64,32 @@ func seeds(t testing.TB) map[string][]byte {
 		"nested_map":         signCOSE(t, key, header(t, dev), body(t, dev, map[string]any{"t": map[string]int{"a": 1}})),
 		"duplicate_key":      signCOSE(t, key, header(t, dev), cat(t, []byte{0xa3}, 1, dev, 2, 7, 2, 8)),
 		"garbage":            []byte("not a reading"),
+		"no_seq":             signCOSE(t, key, header(t, dev), enc(t, map[int]any{1: dev, 3: 1700000000000, 4: map[string]any{"t": 1}})),
+		"no_time":            signCOSE(t, key, header(t, dev), enc(t, map[int]any{1: dev, 2: 7, 4: map[string]any{"t": 1}})),
+		"no_data":            signCOSE(t, key, header(t, dev), enc(t, map[int]any{1: dev, 2: 7, 3: 1700000000000})),
+		"null_seq":           signCOSE(t, key, header(t, dev), enc(t, map[int]any{1: dev, 2: nil, 3: 1700000000000, 4: map[string]any{"t": 1}})),
+		"array_head_long":    append([]byte{0xd2, 0x98, 0x04}, good[2:]...),
+		"kid_unprotected":    frame(t, enc(t, map[int]any{1: -8}), enc(t, map[int]any{4: []byte(dev)}), pl, good[len(good)-64:]),
+		"alg_text":           signCOSE(t, key, enc(t, map[int]any{1: "EdDSA", 4: []byte(dev)}), pl),
 	}
 }
 
-// TestWriteFuzzCorpus rewrites testdata/fuzz/FuzzDecode with -update.
+// TestWriteFuzzCorpus rewrites the seed corpus of FuzzDecode and
+// FuzzDecodeFast (which shares it) with -update.
 func TestWriteFuzzCorpus(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to rewrite the seed corpus")
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range seeds(t) {
-		data := fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\n", b)
-		if err := os.WriteFile(filepath.Join(dir, "seed_"+name), data, 0o644); err != nil {
+	for _, target := range []string{"FuzzDecode", "FuzzDecodeFast"} {
+		dir := filepath.Join("testdata", "fuzz", target)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
+		}
+		for name, b := range seeds(t) {
+			data := fmt.Appendf(nil, "go test fuzz v1\n[]byte(%q)\n", b)
+			if err := os.WriteFile(filepath.Join(dir, "seed_"+name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -31,7 +32,7 @@ var (
 	ErrTooLarge  = errors.New("reading: larger than 4096 bytes")
 	ErrMalformed = errors.New("reading: malformed COSE_Sign1 or CBOR")
 	ErrAlgorithm = errors.New("reading: algorithm is not EdDSA (-8)")
-	ErrKeyID     = errors.New("reading: kid does not match the payload's device id")
+	ErrKeyID     = errors.New("reading: no kid in the protected header, or not the payload's device id")
 	ErrData      = errors.New("reading: invalid data field")
 	ErrSignature = errors.New("reading: signature does not verify with the device key")
 )
@@ -155,20 +156,22 @@ func Decode(raw []byte) (*Signed, error) {
 // decodeSlow decodes any reading, through go-cose. It is the reference for
 // decodeFast, and it is where every refusal gets its message.
 func decodeSlow(raw []byte) (*Signed, error) {
+	if err := checkFrame(raw); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
 	var msg cose.Sign1Message
 	if err := msg.UnmarshalCBOR(raw); err != nil {
-		return nil, fmt.Errorf("%w: %v; send a tagged COSE_Sign1 (RFC 9052)", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %v; send a COSE_Sign1_Tagged message (RFC 9052): tag 18 around [protected, unprotected, payload, signature]", ErrMalformed, err)
 	}
 	if msg.Payload == nil {
 		return nil, fmt.Errorf("%w: detached payload; embed the payload", ErrMalformed)
 	}
-	alg, err := msg.Headers.Protected.Algorithm()
-	if err != nil || alg != cose.AlgorithmEdDSA {
-		return nil, fmt.Errorf("%w: protected header algorithm %v", ErrAlgorithm, alg)
+	if err := checkAlgorithm(msg.Headers); err != nil {
+		return nil, err
 	}
-	kid, ok := msg.Headers.Protected[cose.HeaderLabelKeyID].([]byte)
-	if !ok {
-		return nil, fmt.Errorf("%w: protected header has no kid (label 4) byte string; put the device id there", ErrKeyID)
+	kid, err := keyID(msg.Headers)
+	if err != nil {
+		return nil, err
 	}
 	if _, ok := msg.Headers.Protected[cose.HeaderLabelCritical]; ok {
 		return nil, fmt.Errorf("%w: protected header lists critical parameters (label 2), which iotledger does not understand", ErrMalformed)
@@ -180,12 +183,171 @@ func decodeSlow(raw []byte) (*Signed, error) {
 	return decodePayload(raw, protected, kid, msg.Payload, msg.Signature)
 }
 
+// checkFrame checks the first heads of raw, tag 18 and an array of 4 in
+// their shortest forms (0xd2 0x84), and says what is there instead, so that
+// a message that is tagged but otherwise framed wrongly is not told to be
+// tagged.
+func checkFrame(raw []byte) error {
+	if len(raw) >= 2 && raw[0] == 0xd2 && raw[1] == 0x84 {
+		return nil
+	}
+	const want = "a COSE_Sign1_Tagged message (RFC 9052) starts with tag 18 and an array of 4 items, 0xd2 0x84"
+	major, tag, n, ok := anyHead(raw)
+	switch {
+	case len(raw) == 0:
+		return fmt.Errorf("empty message; %s", want)
+	case !ok:
+		return fmt.Errorf("not CBOR (first byte 0x%02x); %s", raw[0], want)
+	case major == 4:
+		return fmt.Errorf("untagged: the message starts with an array, not tag 18 (0xd2); send the tagged form, %s", want)
+	case major != 6:
+		return fmt.Errorf("the message is a CBOR %s, not tag 18; %s", majorName[major], want)
+	case tag != cose.CBORTagSign1Message:
+		return fmt.Errorf("tag %d is not COSE_Sign1's tag 18; %s", tag, want)
+	case n != 1:
+		return fmt.Errorf("tag 18 is written in %d bytes (% x), not in its shortest form 0xd2; encode the message in the core deterministic encoding (RFC 8949 section 4.2.1)", n, raw[:n])
+	}
+	head := raw[n:]
+	major, count, m, ok := anyHead(head)
+	switch {
+	case len(head) == 0:
+		return fmt.Errorf("tag 18 holds nothing; %s", want)
+	case len(head) > 0 && head[0] == 0x9f:
+		return fmt.Errorf("the COSE_Sign1 array has an indefinite length; write its head as 0x84, as the core deterministic encoding (RFC 8949 section 4.2.1) requires")
+	case !ok:
+		return fmt.Errorf("tag 18 holds no valid CBOR (byte 0x%02x); %s", head[0], want)
+	case major != 4:
+		return fmt.Errorf("tag 18 holds a CBOR %s, not the array [protected, unprotected, payload, signature]; %s", majorName[major], want)
+	case count != 4:
+		return fmt.Errorf("the COSE_Sign1 array has %d items, not 4 [protected, unprotected, payload, signature]", count)
+	}
+	return fmt.Errorf("the COSE_Sign1 array's head is written in %d bytes (% x), not in its shortest form 0x84; encode the message in the core deterministic encoding (RFC 8949 section 4.2.1)", m, head[:m])
+}
+
+// majorName names the CBOR major types.
+var majorName = [8]string{"unsigned integer", "negative integer", "byte string", "text string", "array", "map", "tag", "simple value or float"}
+
+// anyHead reads the CBOR head at the start of b in any of its encodings,
+// shortest or not: its major type, its argument and its length in bytes.
+// ok is false if b holds no complete head with a definite argument.
+func anyHead(b []byte) (major byte, arg uint64, n int, ok bool) {
+	if len(b) == 0 {
+		return 0, 0, 0, false
+	}
+	major, info := b[0]>>5, b[0]&0x1f
+	if info < 24 {
+		return major, uint64(info), 1, true
+	}
+	if info > 27 {
+		return major, 0, 0, false
+	}
+	size := 1 << (info - 24)
+	if len(b) < 1+size {
+		return major, 0, 0, false
+	}
+	for _, x := range b[1 : 1+size] {
+		arg = arg<<8 | uint64(x)
+	}
+	return major, arg, 1 + size, true
+}
+
+// algorithmNames names the COSE algorithms a device might send by mistake
+// (IANA "COSE Algorithms"), beyond those go-cose names.
+var algorithmNames = map[cose.Algorithm]string{
+	-19:    "Ed25519", // fully specified (RFC 9864); readings use -8
+	-47:    "ES256K",
+	-53:    "Ed448",
+	-65535: "RS1",
+	5:      "HMAC 256/256",
+}
+
+// algorithmName names alg with its number, "ES256 (-7)".
+func algorithmName(alg cose.Algorithm) string {
+	if name, ok := algorithmNames[alg]; ok {
+		return fmt.Sprintf("%s (%d)", name, alg)
+	}
+	if name := alg.String(); !strings.HasPrefix(name, "Algorithm(") && alg != cose.AlgorithmReserved {
+		return fmt.Sprintf("%s (%d)", name, alg)
+	}
+	return fmt.Sprintf("%d, which names no signature algorithm iotledger knows", alg)
+}
+
+// checkAlgorithm checks that the protected header says EdDSA (-8), and says
+// where the algorithm is and what it is when it is not.
+func checkAlgorithm(h cose.Headers) error {
+	v, ok := h.Protected[cose.HeaderLabelAlgorithm]
+	if !ok {
+		if _, ok := h.Unprotected[cose.HeaderLabelAlgorithm]; ok {
+			return fmt.Errorf("%w: the algorithm (label 1) is in the unprotected header; put EdDSA (-8) in the protected header, which the signature covers", ErrAlgorithm)
+		}
+		return fmt.Errorf("%w: the protected header has no algorithm (label 1); readings are signed with EdDSA (-8)", ErrAlgorithm)
+	}
+	alg, err := h.Protected.Algorithm()
+	if err != nil {
+		if text, ok := v.(string); ok {
+			return fmt.Errorf("%w: the protected header's algorithm (label 1) is the text %q; readings are signed with EdDSA, written as the integer -8", ErrAlgorithm, text)
+		}
+		return fmt.Errorf("%w: the protected header's algorithm (label 1) is not an integer; readings are signed with EdDSA, written as the integer -8", ErrAlgorithm)
+	}
+	if alg != cose.AlgorithmEdDSA {
+		return fmt.Errorf("%w: the protected header's algorithm is %s; readings are signed with EdDSA (-8) and the device's Ed25519 key", ErrAlgorithm, algorithmName(alg))
+	}
+	return nil
+}
+
+// keyID returns the protected header's kid, and says where the kid is and
+// where it must be when it is not there.
+func keyID(h cose.Headers) ([]byte, error) {
+	v, ok := h.Protected[cose.HeaderLabelKeyID]
+	if kid, isBytes := v.([]byte); isBytes {
+		return kid, nil
+	}
+	switch _, inUnprotected := h.Unprotected[cose.HeaderLabelKeyID]; {
+	case ok:
+		return nil, fmt.Errorf("%w: the protected header's kid (label 4) is not a byte string; put the device id there as a byte string", ErrKeyID)
+	case inUnprotected:
+		return nil, fmt.Errorf("%w: the kid (label 4) is in the unprotected header; put the device id as kid in the protected header, which the signature covers, and leave the unprotected header empty", ErrKeyID)
+	}
+	return nil, fmt.Errorf("%w: the protected header has no kid (label 4); put the device id there as a byte string", ErrKeyID)
+}
+
+// The payload's keys; each must be present (data may be null: no data).
+var payloadKeys = [...]string{1: "1 (device id)", 2: "2 (seq)", 3: "3 (time)", 4: "4 (data)"}
+
+// rawPayload is a payload before its values are decoded: a key that is
+// absent stays nil, one that is present holds at least one byte.
+type rawPayload struct {
+	Device cbor.RawMessage `cbor:"1,keyasint"`
+	Seq    cbor.RawMessage `cbor:"2,keyasint"`
+	Time   cbor.RawMessage `cbor:"3,keyasint"`
+	Data   cbor.RawMessage `cbor:"4,keyasint"`
+}
+
 // decodePayload decodes and checks a reading's payload, whose device id must
 // be kid, and returns the reading.
 func decodePayload(raw, protected, kid, pl, sig []byte) (*Signed, error) {
+	const want = "want a map {1: device, 2: seq, 3: time, 4: data}"
+	var rp rawPayload
+	if err := payloadDecMode.Unmarshal(pl, &rp); err != nil {
+		return nil, fmt.Errorf("%w: payload: %v; %s", ErrMalformed, err, want)
+	}
 	var p payload
-	if err := payloadDecMode.Unmarshal(pl, &p); err != nil {
-		return nil, fmt.Errorf("%w: payload: %v; want a map {1: device, 2: seq, 3: time, 4: data}", ErrMalformed, err)
+	for i, f := range []struct {
+		raw  cbor.RawMessage
+		into any
+	}{1: {rp.Device, &p.Device}, 2: {rp.Seq, &p.Seq}, 3: {rp.Time, &p.Time}, 4: {rp.Data, &p.Data}} {
+		if i == 0 {
+			continue
+		}
+		switch {
+		case f.raw == nil:
+			return nil, fmt.Errorf("%w: payload has no key %s; %s, every key present", ErrMalformed, payloadKeys[i], want)
+		case i != 4 && f.raw[0] == 0xf6 || f.raw[0] == 0xf7:
+			return nil, fmt.Errorf("%w: payload key %s is null or undefined; %s", ErrMalformed, payloadKeys[i], want)
+		}
+		if err := payloadDecMode.Unmarshal(f.raw, f.into); err != nil {
+			return nil, fmt.Errorf("%w: payload key %s: %v; %s", ErrMalformed, payloadKeys[i], err, want)
+		}
 	}
 	if err := address.ParseDevice(p.Device); err != nil {
 		return nil, fmt.Errorf("%w: payload device: %v", ErrMalformed, err)

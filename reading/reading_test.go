@@ -342,6 +342,11 @@ func TestDecodeRejects(t *testing.T) {
 		{"tag in payload", signed(cat(t, []byte{0xa3}, 1, dev, 2, 7, 3, []byte{0xc1}, 1)), reading.ErrMalformed},
 		{"trailing bytes in payload", signed(append(bytes.Clone(pl), 0)), reading.ErrMalformed},
 		{"no device", signed(enc(t, map[int]any{2: 7})), reading.ErrMalformed},
+		{"no seq", signed(enc(t, map[int]any{1: dev, 3: 1, 4: map[string]any{}})), reading.ErrMalformed},
+		{"no time", signed(enc(t, map[int]any{1: dev, 2: 7, 4: map[string]any{}})), reading.ErrMalformed},
+		{"no data", signed(enc(t, map[int]any{1: dev, 2: 7, 3: 1})), reading.ErrMalformed},
+		{"seq null", signed(enc(t, map[int]any{1: dev, 2: nil, 3: 1, 4: map[string]any{}})), reading.ErrMalformed},
+		{"time undefined", signed(cat(t, []byte{0xa4}, 1, dev, 2, 7, 3, []byte{0xf7}, 4, map[string]any{})), reading.ErrMalformed},
 		{"device not an id", signed(body(t, "dev1nope", nil)), reading.ErrMalformed},
 		{"device in upper case", signCOSE(t, key, header(t, strings.ToUpper(dev)), body(t, strings.ToUpper(dev), nil)), reading.ErrMalformed},
 		{"account address as device", signCOSE(t, key, header(t, address.Account(pubOf(key))), body(t, address.Account(pubOf(key)), nil)), reading.ErrMalformed},
@@ -630,5 +635,119 @@ func TestUnsignedBytesRefused(t *testing.T) {
 				t.Errorf("Decode = %v, want ErrMalformed", err)
 			}
 		})
+	}
+}
+
+// TestDecodeSaysWhatIsWrong: each refusal names what is wrong and where,
+// and gives no advice that does not fit (a tagged message is not told to
+// be tagged, a kid in the wrong header is not said to be missing, an
+// algorithm is named by its name and number).
+func TestDecodeSaysWhatIsWrong(t *testing.T) {
+	key := newKey(1)
+	dev := devOf(key)
+	good := mustSign(t, reading.Reading{Seq: 7, Time: 1700000000000, Data: map[string]any{"temp": 21.5}}, key)
+	sig := good[len(good)-64:]
+	hdr := header(t, dev)
+	pl := body(t, dev, map[string]any{"temp": 21.5})
+	signed := func(payload []byte) []byte { return signCOSE(t, key, hdr, payload) }
+	withHeader := func(protected []byte) []byte { return signCOSE(t, key, protected, pl) }
+	for _, tc := range []struct {
+		name  string
+		raw   []byte
+		want  error
+		says  []string // the message holds each of these
+		never []string // and none of these
+	}{
+		// Framing.
+		{"array head in 2 bytes", append([]byte{0xd2, 0x98, 0x04}, good[2:]...), reading.ErrMalformed,
+			[]string{"the COSE_Sign1 array's head is written in 2 bytes (98 04), not in its shortest form 0x84", "core deterministic encoding"}, []string{"send a tagged", "untagged"}},
+		{"array head in 3 bytes", append([]byte{0xd2, 0x99, 0x00, 0x04}, good[2:]...), reading.ErrMalformed,
+			[]string{"written in 3 bytes (99 00 04)"}, []string{"send a tagged"}},
+		{"tag head in 2 bytes", append([]byte{0xd8, 0x12}, good[1:]...), reading.ErrMalformed,
+			[]string{"tag 18 is written in 2 bytes (d8 12), not in its shortest form 0xd2"}, nil},
+		{"indefinite-length array", append([]byte{0xd2, 0x9f}, append(bytes.Clone(good[2:]), 0xff)...), reading.ErrMalformed,
+			[]string{"indefinite length"}, nil},
+		{"array of 3", enc(t, cbor.Tag{Number: 18, Content: []any{hdr, map[int]int{}, pl}}), reading.ErrMalformed,
+			[]string{"the COSE_Sign1 array has 3 items, not 4"}, nil},
+		{"tag 18 around a map", enc(t, cbor.Tag{Number: 18, Content: map[int]int{1: 2}}), reading.ErrMalformed,
+			[]string{"tag 18 holds a CBOR map"}, nil},
+		{"untagged", good[1:], reading.ErrMalformed,
+			[]string{"untagged", "0xd2 0x84"}, nil},
+		{"tag 17", append([]byte{0xd1}, good[1:]...), reading.ErrMalformed,
+			[]string{"tag 17 is not COSE_Sign1's tag 18"}, nil},
+		{"text", []byte("hello, ledger"), reading.ErrMalformed,
+			[]string{"the message is a CBOR text string, not tag 18"}, nil},
+		{"empty", nil, reading.ErrMalformed, []string{"empty message"}, nil},
+
+		// Key id.
+		{"kid in the unprotected header", frame(t, enc(t, map[int]any{1: -8}), enc(t, map[int]any{4: []byte(dev)}), pl, sig), reading.ErrKeyID,
+			[]string{"the kid (label 4) is in the unprotected header; put the device id as kid in the protected header"}, []string{"has no kid"}},
+		{"no kid anywhere", withHeader(enc(t, map[int]any{1: -8})), reading.ErrKeyID,
+			[]string{"the protected header has no kid (label 4)"}, nil},
+
+		// Algorithm.
+		{"ES256", withHeader(enc(t, map[int]any{1: -7, 4: []byte(dev)})), reading.ErrAlgorithm,
+			[]string{"algorithm is ES256 (-7); readings are signed with EdDSA (-8)"}, []string{"Reserved"}},
+		{"PS256", withHeader(enc(t, map[int]any{1: -37, 4: []byte(dev)})), reading.ErrAlgorithm,
+			[]string{"PS256 (-37)"}, []string{"Reserved"}},
+		{"Ed25519, fully specified", withHeader(enc(t, map[int]any{1: -19, 4: []byte(dev)})), reading.ErrAlgorithm,
+			[]string{"Ed25519 (-19); readings are signed with EdDSA (-8)"}, nil},
+		{"an unknown number", withHeader(enc(t, map[int]any{1: -1000, 4: []byte(dev)})), reading.ErrAlgorithm,
+			[]string{"algorithm is -1000, which names no signature algorithm iotledger knows"}, []string{"Reserved"}},
+		{"zero", withHeader(enc(t, map[int]any{1: 0, 4: []byte(dev)})), reading.ErrAlgorithm,
+			[]string{"algorithm is 0, which names"}, []string{"Reserved"}},
+		{"as text", withHeader(enc(t, map[int]any{1: "ES256", 4: []byte(dev)})), reading.ErrAlgorithm,
+			[]string{`algorithm (label 1) is the text "ES256"; readings are signed with EdDSA, written as the integer -8`}, []string{"Reserved"}},
+		{"missing", withHeader(enc(t, map[int]any{4: []byte(dev)})), reading.ErrAlgorithm,
+			[]string{"the protected header has no algorithm (label 1); readings are signed with EdDSA (-8)"}, []string{"Reserved"}},
+		{"in the unprotected header", frame(t, enc(t, map[int]any{4: []byte(dev)}), enc(t, map[int]int{1: -8}), pl, sig), reading.ErrAlgorithm,
+			[]string{"the algorithm (label 1) is in the unprotected header"}, []string{"Reserved"}},
+
+		// Payload keys, all required.
+		{"no seq", signed(enc(t, map[int]any{1: dev, 3: 1, 4: map[string]any{}})), reading.ErrMalformed,
+			[]string{"payload has no key 2 (seq)"}, nil},
+		{"no data", signed(enc(t, map[int]any{1: dev, 2: 7, 3: 1})), reading.ErrMalformed,
+			[]string{"payload has no key 4 (data)"}, nil},
+		{"no time", signed(enc(t, map[int]any{1: dev, 2: 7, 4: map[string]any{}})), reading.ErrMalformed,
+			[]string{"payload has no key 3 (time)"}, nil},
+		{"no device", signed(enc(t, map[int]any{2: 7, 3: 1, 4: map[string]any{}})), reading.ErrMalformed,
+			[]string{"payload has no key 1 (device id)"}, nil},
+		{"seq null", signed(enc(t, map[int]any{1: dev, 2: nil, 3: 1, 4: map[string]any{}})), reading.ErrMalformed,
+			[]string{"payload key 2 (seq) is null"}, nil},
+		{"seq as text", signed(enc(t, map[int]any{1: dev, 2: "7", 3: 1, 4: map[string]any{}})), reading.ErrMalformed,
+			[]string{"payload key 2 (seq): "}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := reading.Decode(tc.raw)
+			if !errors.Is(err, tc.want) || s != nil {
+				t.Fatalf("Decode = %+v, %v; want %v", s, err, tc.want)
+			}
+			for _, want := range tc.says {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q\ndoes not say %q", err, want)
+				}
+			}
+			for _, never := range tc.never {
+				if strings.Contains(err.Error(), never) {
+					t.Errorf("error %q\nsays %q", err, never)
+				}
+			}
+		})
+	}
+}
+
+// TestDecodeNullData: a payload whose data is null (what Sign writes for a
+// reading without data) is a reading without data; only an absent key 4
+// is refused.
+func TestDecodeNullData(t *testing.T) {
+	key := newKey(1)
+	dev := devOf(key)
+	raw := signCOSE(t, key, header(t, dev), enc(t, map[int]any{1: dev, 2: 7, 3: 1, 4: nil}))
+	s, err := reading.Decode(raw)
+	if err != nil {
+		t.Fatalf("Decode = %v", err)
+	}
+	if d := cmp.Diff(s.Reading, reading.Reading{Device: dev, Seq: 7, Time: 1}); d != "" {
+		t.Errorf("decoded (-got +want):\n%s", d)
 	}
 }

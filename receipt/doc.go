@@ -58,18 +58,26 @@
 //     an inclusion proof can be valid for several tree sizes, but only one
 //     size is committed.
 //  5. "validator set followed from genesis": without a trace, nothing to
-//     follow: the block must be signed by the genesis set (check 6). With
-//     one, see below: the trace leads, one change of the set at a time, from
-//     the genesis set to the set that signed the receipt's block.
+//     follow: the block must be signed by the genesis set (check 6), and
+//     the receipt is version 1 (a version 2 receipt of a block the genesis
+//     set signed is refused). With one, see below: the trace leads, one
+//     change of the set at a time, from the genesis set to the set that
+//     signed the receipt's block.
 //  6. "block signed by validators": the header's chain id, the receipt's and
 //     the genesis' are the same; the validator set in the receipt hashes to
 //     the header's ValidatorsHash and is the genesis validator set, or the
 //     set the trace leads to (the last step of the trace, from its last
-//     block to this header, is taken here); and CometBFT's own light-client
-//     code accepts the header and its commit: SignedHeader.ValidateBasic and
-//     ValidatorSet.VerifyCommitLightAllSignatures, which checks every
-//     signature in the commit and requires the signers of the block to hold
-//     more than two thirds of the voting power.
+//     block to this header, is taken here); CometBFT accepts the header and
+//     its commit (SignedHeader.ValidateBasic); and every signature of the
+//     commit is checked: each one that is not absent must name, as its
+//     validator_address, the validator at its position in the set, and
+//     must verify, whether it is for the block or for nil
+//     (ValidatorSet.VerifyCommit, the check a full node makes); those for
+//     the block must hold more than two thirds of the voting power.
+//     CometBFT's light-client checks (VerifyCommitLight*) match signatures
+//     to validators by position without comparing the address, skip
+//     signatures for nil, and may stop at two thirds: a receipt that passed
+//     them could still carry bytes nobody checked.
 //
 // # Validator set changes
 //
@@ -83,6 +91,8 @@
 // blocks C-1 and C with their commits and validator sets, as CometBFT's
 // LightBlock. Verify follows it with CometBFT's light client:
 //
+//   - every block of the trace has every signature checked by the set
+//     that signed it, as in check 6;
 //   - the first block of the trace must be signed by more than two thirds
 //     of the genesis set (ValidatorSet.VerifyCommitLight), as a receipt
 //     without trace is;
@@ -115,8 +125,21 @@
 // fields it does not know, so a new field needs a new version: the trace
 // came with version 2 ([VersionTrace]), and a receipt without one is still
 // written as version 1, which verifiers that know only version 1 read.
-// Byte strings are standard base64 with padding, as Go's encoding/json
-// writes []byte. The
+// Field names are matched exactly, letter case included ("Reading" is an
+// unknown field, not "reading"), and a field given twice is refused, in the
+// receipt and in each block of its trace; Receipt and LightBlock decode so
+// with json.Unmarshal too. Byte strings are standard base64 with padding, as
+// Go's encoding/json writes []byte, in that one spelling: a line break or a
+// padding bit set is refused. What may differ between two receipts that
+// verify the same is only what does not change a value: white space
+// between tokens, the order of fields, escapes in strings (\u0072 for r),
+// null or [] for an empty list; inside the CometBFT values, whatever
+// CometBFT's JSON decoder reads as the same value or ignores (hex in either
+// case, fields it does not know, all but the last of a field given twice), the
+// validators' proposer_priority and the set's proposer, which no hash or
+// signature covers and verification does not use; and a commit signature
+// may be left out (absent), which weakens the proof but fails it only if
+// the rest no longer hold more than two thirds of the power. The
 // signed header and the validator set are embedded as JSON values in
 // CometBFT's own encoding (github.com/cometbft/cometbft/libs/json, as the
 // node's RPC writes them: 64-bit integers as strings, hashes and addresses as

@@ -3,6 +3,7 @@ package receipt_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -185,6 +186,34 @@ var mutatedVectors = []struct {
 		return r
 	},
 }, {
+	name: "trace-signature-past-two-thirds-flipped", check: receipt.CheckValidatorSet,
+	build: func() *receipt.Receipt {
+		r := clone(traced.Receipt)
+		r.Trace[3].SignedHeader = receiptfix.JSON(withSig(traced.Trace[3].SignedHeader, 4, func(cs *types.CommitSig) { cs.Signature[7] ^= 1 }))
+		return r
+	},
+}, {
+	name: "commit-signature-address-changed", check: receipt.CheckCommit,
+	build: func() *receipt.Receipt {
+		r := clone(std.Receipt)
+		r.SignedHeader = receiptfix.JSON(withSig(std.Header, 1, func(cs *types.CommitSig) { cs.ValidatorAddress = bytes.Repeat([]byte{0x5A}, 20) }))
+		return r
+	},
+}, {
+	name: "commit-signature-flag-nil", check: receipt.CheckCommit,
+	build: func() *receipt.Receipt {
+		r := clone(std.Receipt)
+		r.SignedHeader = receiptfix.JSON(withSig(std.Header, 3, func(cs *types.CommitSig) { cs.BlockIDFlag = types.BlockIDFlagNil }))
+		return r
+	},
+}, {
+	name: "version-2-without-trace", check: receipt.CheckValidatorSet,
+	build: func() *receipt.Receipt {
+		r := clone(std.Receipt)
+		r.Version = receipt.VersionTrace
+		return r
+	},
+}, {
 	name: "trace-removed", check: receipt.CheckCommit,
 	build: func() *receipt.Receipt {
 		r := clone(traced.Receipt)
@@ -199,6 +228,25 @@ var mutatedVectors = []struct {
 		return r
 	},
 }}
+
+// unparsableVectors are checked in under mutatedDir too: changes of the
+// standard receipt's JSON text that Parse must refuse (ErrMalformed).
+var unparsableVectors = []struct {
+	name     string
+	old, new string
+}{
+	{"field-name-case", `"reading":`, `"Reading":`},
+	{"field-twice", `"reading":`, `"reading": "AAAA", "reading":`},
+	{"base64-line-break", `"device_key": "`, `"device_key": "\n`},
+}
+
+func unparsable(old, new string) []byte {
+	good := must(std.Receipt.Marshal())
+	if !bytes.Contains(good, []byte(old)) {
+		panic("receipt JSON has no " + old)
+	}
+	return bytes.Replace(good, []byte(old), []byte(new), 1)
+}
 
 // goldenFiles returns the contents every file under testdata must have.
 func goldenFiles(t *testing.T) map[string][]byte {
@@ -217,6 +265,11 @@ func goldenFiles(t *testing.T) map[string][]byte {
 	}
 	for _, v := range mutatedVectors {
 		b := must(v.build().Marshal())
+		files[filepath.Join(mutatedDir, v.name+".json")] = b
+		files[filepath.Join(fuzzDir, v.name)] = fuzzSeed(b)
+	}
+	for _, v := range unparsableVectors {
+		b := unparsable(v.old, v.new)
 		files[filepath.Join(mutatedDir, v.name+".json")] = b
 		files[filepath.Join(fuzzDir, v.name)] = fuzzSeed(b)
 	}
@@ -317,6 +370,17 @@ func TestVectors(t *testing.T) {
 	for _, v := range mutatedVectors {
 		t.Run(v.name, func(t *testing.T) {
 			mustFail(t, loadReceipt(t, filepath.Join(mutatedDir, v.name+".json")), g, v.check)
+		})
+	}
+	for _, v := range unparsableVectors {
+		t.Run(v.name, func(t *testing.T) {
+			b, err := os.ReadFile(filepath.Join(mutatedDir, v.name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r, err := receipt.Parse(b); !errors.Is(err, receipt.ErrMalformed) {
+				t.Errorf("Parse = %v, %v; want ErrMalformed", r, err)
+			}
 		})
 	}
 }

@@ -265,7 +265,7 @@ func (v *verifier) commit() (string, error) {
 	// order, and the genesis set was built by CometBFT's constructor, not
 	// by a JSON decoder.
 	c := sh.Commit
-	if err := trusted.VerifyCommitLightAllSignatures(chainID, c.BlockID, sh.Height, c); err != nil {
+	if err := checkSignatures(chainID, trusted, sh); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrCommit, err)
 	}
 	// Every signature is verified now; count the power of those for the block.
@@ -277,6 +277,49 @@ func (v *verifier) commit() (string, error) {
 	}
 	return fmt.Sprintf("validators holding %d of %d voting power signed block %d",
 		signed, trusted.TotalVotingPower(), sh.Height), nil
+}
+
+// checkSignatures checks every signature of sh's commit against vals, the
+// set that signed it, and that those for the block hold more than two
+// thirds of its voting power. The light client's checks leave parts of a
+// commit unread: signatures are matched to validators by position, and
+// the address each one names is never compared; a signature for nil is
+// never verified (VerifyCommitLight*); past two thirds of the power, the
+// rest are not verified at all (VerifyCommitLight). Every byte of a commit
+// that is not absent is checked here instead: the address a signature
+// names must be the validator's at its position, and each signature, for
+// the block or for nil, must verify (CometBFT's VerifyCommit, the full
+// node's check). What remains free is what a commit may leave out: a
+// signature marked absent carries nothing (ValidateBasic refuses an
+// address, a time or a signature in it).
+func checkSignatures(chainID string, vals *types.ValidatorSet, sh *types.SignedHeader) error {
+	c := sh.Commit
+	if len(c.Signatures) != vals.Size() {
+		return fmt.Errorf("the commit holds %d signatures for a set of %d validators", len(c.Signatures), vals.Size())
+	}
+	for i, cs := range c.Signatures {
+		switch cs.BlockIDFlag {
+		case types.BlockIDFlagAbsent:
+			continue
+		case types.BlockIDFlagCommit, types.BlockIDFlagNil:
+		default:
+			return fmt.Errorf("signature %d has block_id_flag %d, which is not absent (1), commit (2) or nil (3)", i, cs.BlockIDFlag)
+		}
+		val := vals.Validators[i]
+		if !bytes.Equal(cs.ValidatorAddress, val.Address) {
+			return fmt.Errorf("signature %d names validator %X, but validator %d of the set is %X (a commit lists signatures in the set's order)",
+				i, []byte(cs.ValidatorAddress), i, []byte(val.Address))
+		}
+		if !val.PubKey.VerifySignature(c.VoteSignBytes(chainID, int32(i)), cs.Signature) {
+			if cs.BlockIDFlag == types.BlockIDFlagNil {
+				return fmt.Errorf("signature %d, by validator %X for nil (no block), does not verify: a signature marked nil must be that validator's vote for nil", i, []byte(val.Address))
+			}
+			return fmt.Errorf("signature %d, by validator %X for block %X, does not verify", i, []byte(val.Address), []byte(c.BlockID.Hash))
+		}
+	}
+	// Every signature verified; CometBFT's full-node check counts the power
+	// for the block (and checks them again, with its own code).
+	return vals.VerifyCommit(chainID, c.BlockID, sh.Height, c)
 }
 
 // Parameters of CometBFT's light-client verification for a receipt, which
@@ -299,6 +342,14 @@ const (
 func (v *verifier) trace() (string, error) {
 	sh := v.header
 	if len(v.r.Trace) == 0 {
+		// Version 2 says the set changed: a receipt of a block the
+		// genesis set signed is version 1, so that no byte of a receipt
+		// (its version included) can change while it still verifies. A
+		// version 2 receipt whose block another set signed fails the
+		// commit check, which names the missing trace.
+		if v.r.Version == VersionTrace && bytes.Equal(sh.ValidatorsHash, v.trusted.Hash()) {
+			return "", fmt.Errorf("%w: a version %d receipt without a validator trace, of a block the genesis set signed; such a receipt is version %d", ErrMalformed, VersionTrace, Version)
+		}
 		n := v.trusted.Size()
 		return fmt.Sprintf("the genesis set of %d %s (no change before block %d)", n, plural(n, "validator", "validators"), sh.Height), nil
 	}
@@ -381,6 +432,12 @@ func decodeLightBlock(raw LightBlock, chainID string) (*types.LightBlock, error)
 	lb := &types.LightBlock{SignedHeader: &sh, ValidatorSet: vals}
 	if err := lb.ValidateBasic(chainID); err != nil {
 		return nil, err
+	}
+	// Every signature of the block, by the set it names (whose hash
+	// ValidateBasic compared with the header's); light.Verify then checks
+	// that this set follows from the trusted one.
+	if err := checkSignatures(chainID, vals, &sh); err != nil {
+		return nil, fmt.Errorf("block %d: %w", sh.Height, err)
 	}
 	return lb, nil
 }

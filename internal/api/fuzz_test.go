@@ -38,6 +38,8 @@ func submissionSeeds() map[string][]byte {
 		"json_not_b64":   []byte(`j{"readings":["!!"]}`),
 		"json_number":    []byte(`j{"readings":[7]}`),
 		"json_empty":     []byte(`j{"readings":[]}`),
+		"json_twice":     []byte(`j{"readings":["AA=="],"readings":["AQ=="]}`),
+		"json_case":      []byte(`j{"Readings":["AA=="]}`),
 	}
 }
 

@@ -154,7 +154,7 @@ type Result struct {
 	Detail  string  `json:"detail,omitempty"`
 	Index   *uint64 `json:"index,omitempty"`
 	Height  int64   `json:"height,omitempty"`
-	Receipt string  `json:"receipt,omitempty"` // path of the receipt, for accepted and duplicate
+	Receipt string  `json:"receipt,omitempty"` // path of the receipt, for accepted and duplicate; the original's for seq_reused
 }
 
 // Event is one server-sent event.

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
@@ -95,25 +96,57 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, Results{Results: results})
 }
 
+// submissionForm is the shape of a JSON batch, for messages.
+const submissionForm = `{"readings": ["<base64>", ...]}`
+
 // decodeSubmission reads a Submission and decodes its readings, naming the
-// first bad one.
+// first bad one. The object's keys are checked one by one, as written:
+// encoding/json alone would take the last of two "readings" arrays (and
+// "Readings" for "readings") and drop the first without a word, so the
+// readings in it would get no result.
 func decodeSubmission(body []byte, maxBatch int) ([][]byte, error) {
-	var sub struct {
-		Readings []json.RawMessage `json:"readings"`
+	notForm := func(format string, args ...any) error {
+		return invalidBody("the body is not JSON of the form %s: %s", submissionForm, fmt.Sprintf(format, args...))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&sub); err != nil {
-		return nil, invalidBody("the body is not JSON of the form {\"readings\": [\"<base64>\", ...]}: %v", err)
+	if tok, err := dec.Token(); err != nil {
+		return nil, notForm("%v", err)
+	} else if tok != json.Delim('{') {
+		return nil, notForm("it starts with %v, not an object", tok)
+	}
+	var readings []json.RawMessage
+	seen := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, notForm("%v", err)
+		}
+		key, _ := tok.(string)
+		switch {
+		case key == "readings" && seen:
+			return nil, notForm(`the key "readings" appears twice; send all the readings in one array`)
+		case key == "readings":
+		case strings.EqualFold(key, "readings"):
+			return nil, notForm(`the key %q is unknown (keys are case-sensitive: "readings")`, key)
+		default:
+			return nil, notForm("the key %q is unknown", key)
+		}
+		seen = true
+		if err := dec.Decode(&readings); err != nil {
+			return nil, notForm("%v", err)
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, notForm("%v", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, invalidBody("the body holds more than one JSON value; send one object {\"readings\": [...]}")
 	}
-	if err := checkBatchLen(len(sub.Readings), maxBatch); err != nil {
+	if err := checkBatchLen(len(readings), maxBatch); err != nil {
 		return nil, err
 	}
-	raws := make([][]byte, len(sub.Readings))
-	for i, m := range sub.Readings {
+	raws := make([][]byte, len(readings))
+	for i, m := range readings {
 		var text string
 		if err := json.Unmarshal(m, &text); err != nil {
 			return nil, invalidBody("readings[%d] is not a string; each reading is the standard base64 of a COSE_Sign1 message", i)

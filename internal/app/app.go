@@ -74,7 +74,7 @@ type Outcome struct {
 	Status string   `json:"status"`           // accepted, duplicate, rejected
 	Reason string   `json:"reason,omitempty"` // the code's name
 	Detail string   `json:"detail,omitempty"`
-	Index  uint64   `json:"index"` // log index (of the original, for a duplicate)
+	Index  uint64   `json:"index"` // log index (of the original, for a duplicate or seq_reused)
 	Height int64    `json:"height"`
 	Hash   [32]byte `json:"-"` // SHA-256 of the raw reading
 }

@@ -17,7 +17,7 @@ const (
 	CodeRevokedDevice       Code = 7  // the device was revoked by its owner
 	CodeBadSignature        Code = 8  // the signature does not verify with the device key
 	CodeKeyRotated          Code = 9  // signed by a key the device rotated out
-	CodeDuplicate           Code = 10 // (device, seq) was already committed; or a signed transaction sent again while it waits in the mempool
+	CodeDuplicate           Code = 10 // the same reading (byte for byte) was already committed; or a signed transaction sent again while it waits in the mempool
 	CodeTimeOutOfWindow     Code = 11 // reading time too far from block time
 	CodeWrongChainID        Code = 12 // signed for another chain
 	CodeWrongNonce          Code = 13 // account nonce is not the next one
@@ -52,6 +52,7 @@ const (
 	CodeBadValidatorConsent Code = 42 // the new validator key's consent signature does not verify
 	CodeInvalidPower        Code = 43 // the power is the validator's already, or the set's total would pass CometBFT's bound
 	CodeTooManyProposals    Code = 44 // the validator has MaxOpenProposals open proposals already
+	CodeSeqReused           Code = 45 // (device, seq) was committed with other bytes: this reading's data is refused; the answer locates the original
 )
 
 var codeNames = map[Code]string{
@@ -100,6 +101,7 @@ var codeNames = map[Code]string{
 	CodeBadValidatorConsent: "bad_validator_consent",
 	CodeInvalidPower:        "invalid_power",
 	CodeTooManyProposals:    "too_many_proposals",
+	CodeSeqReused:           "seq_reused",
 }
 
 // String is the code's stable name, used in API answers and metrics.

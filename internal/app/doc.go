@@ -12,13 +12,20 @@
 // A transaction is a readings batch or an account's signed transaction
 // (package tx). Blocks are executed in transaction order and, within a batch,
 // in reading order. For each reading, in this order: it must decode; its
-// device must be registered; a (device, seq) already committed is answered
-// "duplicate" with the original's log index (before any other rule, so a
-// resend is always safe); the device must not be revoked; the signature must
-// verify under the device's current key (else "key_rotated" if an old key
-// signed it, else "bad_signature"); its time must lie within the window
-// around block time; the device must be within its rate limit. An accepted
-// reading is appended to the log. Result codes are in codes.go.
+// device must be registered; a (device, seq) already committed with the
+// same bytes is answered "duplicate" with the original's log index (before
+// any other rule, so a resend is always safe); the device must not be
+// revoked; the signature must verify under the device's current key (else
+// "key_rotated" if an old key signed it, else "bad_signature"); a (device,
+// seq) already committed with other bytes is then answered "seq_reused"
+// (rejected, with the original's log index: the new data cannot be stored,
+// and the device must learn that it reused a number); its time must lie
+// within the window around block time; the device must be within its rate
+// limit. An accepted reading is appended to the log. Whether bytes are the
+// same is decided by comparing them with the original's leaf in the log
+// (committed, or appended earlier in the block), the same on every node.
+// Result codes are in codes.go; new ones are appended, never renumbered:
+// seq_reused is 45.
 //
 // Accounts and devices hold balances of the chain's token (genesis
 // app_state.token and balances; the allocations are credited by the first

@@ -145,7 +145,9 @@ func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m Meta) *failure {
 			return fail(CodeMalformedTx, "reading %d: %v", i, err)
 		}
 		if dev != nil {
-			// A resend of a committed reading passes: the block answers it as a duplicate.
+			// A resend of a committed reading passes: the block answers it
+			// as a duplicate. Another reading under a committed seq is
+			// checked like any other, and the block answers it seq_reused.
 			prog, err := a.committedProgress(s.Device)
 			if err != nil {
 				return fail(CodeMalformedTx, "reading %d: %v", i, err)
@@ -154,7 +156,13 @@ func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m Meta) *failure {
 				if err != nil {
 					return fail(CodeMalformedTx, "reading %d: %v", i, err)
 				}
-				continue
+				same, err := sameReading(a.log.Leaf, prev.Index, d.raw)
+				if err != nil {
+					return fail(CodeMalformedTx, "reading %d: %v", i, err)
+				}
+				if same {
+					continue
+				}
 			}
 		}
 		if f := a.checkReading(d, dev); f != nil {
@@ -407,9 +415,15 @@ func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
 	if err != nil {
 		return o, err
 	}
-	// A resend of a committed (device, seq) is answered as a duplicate with
-	// the original's location before any other rule, so a device may resend
-	// safely even after its key was rotated or the reading grew old.
+	// A resend of a committed (device, seq), byte for byte, is answered as
+	// a duplicate with the original's location before any other rule, so a
+	// device may resend safely even after its key was rotated or the
+	// reading grew old. Other bytes under a committed (device, seq) are new
+	// data that cannot be stored: once the device rules show the device
+	// signed them (so that nobody else can have a device told, or counted,
+	// seq_reused), they are answered seq_reused with the original's
+	// location. The comparison reads the original from the log (committed,
+	// or appended earlier in this block): the same bytes on every node.
 	if dev != nil {
 		prog, err := x.deviceProgress(s.Device)
 		if err != nil {
@@ -420,9 +434,21 @@ func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
 			return o, err
 		}
 		if prev != nil {
-			o.Code, o.Status, o.Reason, o.Index = CodeDuplicate, "duplicate", CodeDuplicate.String(), prev.Index
-			o.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d; its receipt is /v1/devices/%s/readings/%d/receipt",
-				s.Device, s.Seq, prev.Index, prev.Height, s.Device, s.Seq)
+			same, err := sameReading(x.log.Leaf, prev.Index, raw)
+			if err != nil {
+				return o, err
+			}
+			if same {
+				o.Code, o.Status, o.Reason, o.Index = CodeDuplicate, "duplicate", CodeDuplicate.String(), prev.Index
+				o.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d; its receipt is /v1/devices/%s/readings/%d/receipt",
+					s.Device, s.Seq, prev.Index, prev.Height, s.Device, s.Seq)
+				return o, nil
+			}
+			if f := x.app.checkReading(d, dev); f != nil {
+				return reject(f)
+			}
+			o.Code, o.Status, o.Reason, o.Index = CodeSeqReused, "rejected", CodeSeqReused.String(), prev.Index
+			o.Detail = SeqReusedDetail(s.Device, s.Seq, prev.Index, prev.Height)
 			return o, nil
 		}
 	}
@@ -453,6 +479,28 @@ func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
 		}
 	}
 	return o, nil
+}
+
+// sameReading reports whether the reading in log leaf index (read with
+// leaf) is raw, byte for byte. An unreadable leaf is a broken store.
+func sameReading(leaf func(uint64) ([]byte, error), index uint64, raw []byte) (bool, error) {
+	l, err := leaf(index)
+	if err != nil {
+		return false, fmt.Errorf("app: read log leaf %d: %w", index, err)
+	}
+	_, orig, err := SplitLeaf(l)
+	if err != nil {
+		return false, fmt.Errorf("app: log leaf %d: %w", index, err)
+	}
+	return bytes.Equal(orig, raw), nil
+}
+
+// SeqReusedDetail is the message of CodeSeqReused: device's seq was
+// committed, with other bytes, at log index in block height.
+func SeqReusedDetail(device string, seq, index uint64, height int64) string {
+	return fmt.Sprintf("device %s seq %d was committed before with other data (log index %d, block %d; its receipt is /v1/devices/%s/readings/%d/receipt): "+
+		"this reading is not stored. A sequence number is used once: sign new data with the device's next seq, and check that its sequence state was not lost or restored from an old copy",
+		device, seq, index, height, device, seq)
 }
 
 func (x *execution) deviceProgress(id string) (*registry.Progress, error) {

@@ -336,7 +336,7 @@ func wantCode(t *testing.T, what string, got uint32, msg string, want app.Code, 
 func wantOutcome(t *testing.T, what string, o app.Outcome, want app.Code, hints ...string) {
 	t.Helper()
 	wantCode(t, what, uint32(o.Code), o.Detail, want, hints...)
-	status := "rejected"
+	status := "rejected" // seq_reused too: the reading's data is refused
 	switch want {
 	case app.CodeOK:
 		status = "accepted"

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"fmt"
 	"strings"
@@ -149,18 +150,78 @@ func TestDuplicate(t *testing.T) {
 			t.Errorf("duplicate outcome index %d, want the first copy's %d", outs[1].Index, outs[0].Index)
 		}
 	})
-	t.Run("same seq, other content", func(t *testing.T) {
-		o := c.sendOne(c.reading(sensor, "", 1, c.nowMs()-1))
-		wantOutcome(t, "same seq", o, app.CodeDuplicate, id)
-		if o.Index != orig.Index {
-			t.Errorf("index %d, want the original's %d", o.Index, orig.Index)
-		}
-	})
 	if p, err := c.app.Progress(id); err != nil || p.Count != 2 {
 		t.Errorf("Progress(%s) = %+v, %v; want count 2 (duplicates are not counted)", id, p, err)
 	}
 	if got := c.app.Log().Size(); got != 2 {
 		t.Errorf("log size %d, want 2: duplicates are not appended", got)
+	}
+}
+
+// TestSeqReused: new data under a sequence number already committed is not
+// a duplicate: its data cannot be stored, and the device must learn it, so
+// it is answered seq_reused (a rejection) with the original's location,
+// wherever the original is (an earlier block, earlier in the same batch, an
+// earlier batch of the same block), and only once the device rules show the
+// device signed it.
+func TestSeqReused(t *testing.T) {
+	c := newChain(t)
+	id := c.register(alice, sensor)
+	first := c.reading(sensor, "", 1, c.nowMs())
+	orig := c.sendOne(first)
+	wantOutcome(t, "original", orig, app.CodeOK)
+	receiptPath := fmt.Sprintf("/v1/devices/%s/readings/1/receipt", id)
+
+	t.Run("in a later block", func(t *testing.T) {
+		other := c.reading(sensor, "", 1, c.nowMs()-1)
+		// It passes CheckTx, as a duplicate does: the block answers it.
+		if res := c.checkTx(tx.NewBatch([][]byte{other})); res.Code != 0 {
+			t.Errorf("CheckTx: code %d %q, want 0", res.Code, res.Log)
+		}
+		o := c.sendOne(other)
+		wantOutcome(t, "same seq, other data", o, app.CodeSeqReused, id, "seq 1", "other data",
+			fmt.Sprintf("log index %d", orig.Index), receiptPath, "is not stored", "next seq")
+		if o.Index != orig.Index {
+			t.Errorf("index %d, want the original's %d", o.Index, orig.Index)
+		}
+	})
+	t.Run("twice in one batch", func(t *testing.T) {
+		a, b := c.reading(sensor, "", 2, c.nowMs()), c.reading(sensor, "", 2, c.nowMs()-1)
+		outs := c.send(a, b, a)
+		wantOutcome(t, "first", outs[0], app.CodeOK)
+		wantOutcome(t, "other data, same seq", outs[1], app.CodeSeqReused, id, "seq 2")
+		wantOutcome(t, "the first again", outs[2], app.CodeDuplicate, id, "seq 2")
+		if outs[1].Index != outs[0].Index || outs[2].Index != outs[0].Index {
+			t.Errorf("indexes %d, %d, want the first's %d", outs[1].Index, outs[2].Index, outs[0].Index)
+		}
+	})
+	t.Run("in two batches of one block", func(t *testing.T) {
+		a, b := c.reading(sensor, "", 3, c.nowMs()), c.reading(sensor, "", 3, c.nowMs()-1)
+		res := c.block(tx.NewBatch([][]byte{a}), tx.NewBatch([][]byte{b}))
+		got := [][2]uint64{batchData(t, res.TxResults[0].Data)[0], batchData(t, res.TxResults[1].Data)[0]}
+		idx := got[0][1]
+		if want := [][2]uint64{{uint64(app.CodeOK), idx}, {uint64(app.CodeSeqReused), idx}}; got[0] != want[0] || got[1] != want[1] {
+			t.Errorf("[code, index] of the two batches %v, want %v", got, want)
+		}
+	})
+	t.Run("forged, under a committed seq", func(t *testing.T) {
+		// Signed by another key: not the device's, so nobody can make the
+		// ledger tell (or count) a device seq_reused.
+		forged := c.reading(meter, id, 1, c.nowMs())
+		if res := c.checkTx(tx.NewBatch([][]byte{forged})); res.Code != uint32(app.CodeBadSignature) {
+			t.Errorf("CheckTx: code %d %q, want bad_signature", res.Code, res.Log)
+		}
+		wantOutcome(t, "forged", c.sendOne(forged), app.CodeBadSignature, id)
+	})
+	if p, err := c.app.Progress(id); err != nil || p.Count != 3 {
+		t.Errorf("Progress(%s) = %+v, %v; want count 3 (refused readings are not counted)", id, p, err)
+	}
+	if got := c.app.Log().Size(); got != 3 {
+		t.Errorf("log size %d, want 3: readings under a used seq are not appended", got)
+	}
+	st, err := c.app.Reading(id, 1)
+	if err != nil || st == nil || !bytes.Equal(st.Raw, first) {
+		t.Errorf("Reading(%s, 1) = %v, %v; want the original", id, st, err)
 	}
 }
 

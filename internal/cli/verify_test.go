@@ -101,6 +101,19 @@ func TestVerifyRefusesMutated(t *testing.T) {
 	files = append(files, ownPath)
 	for _, f := range files {
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, perr := receipt.Parse(b); perr != nil {
+				// Refused as it is read (a field name in another case,
+				// a field twice): no check runs.
+				out, _ := mustFail(t, 2, []string{f + " is not a receipt", perr.Error()}, "verify", f, "--genesis", trustedGenesis)
+				if lines := checkLines(t, out); len(lines) != 0 || strings.Contains(out, "receipt verifies") {
+					t.Errorf("checks ran on a receipt that does not parse:\n%s", out)
+				}
+				return
+			}
 			out, _ := mustFail(t, 2, []string{"receipt does not verify"}, "verify", f, "--genesis", trustedGenesis)
 			lines := checkLines(t, out)
 			if len(lines) == 0 {
@@ -157,6 +170,25 @@ func TestVerifyUsage(t *testing.T) {
 			if strings.Contains(out, "ok  ") {
 				t.Errorf("printed checks although none could run:\n%s", out)
 			}
+		})
+	}
+}
+
+// TestVerifyRefusesWhatAnIndependentVerifierRefuses: the three changes an
+// independent verifier refused and verify once accepted: a commit
+// signature's validator address changed, a signature's flag changed from
+// commit to nil, a field name in another letter case.
+func TestVerifyRefusesWhatAnIndependentVerifierRefuses(t *testing.T) {
+	for _, tt := range []struct {
+		file  string
+		hints []string
+	}{
+		{"commit-signature-address-changed", []string{"receipt does not verify", receipt.CheckCommit, "signature 1 names validator 5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A5A"}},
+		{"commit-signature-flag-nil", []string{"receipt does not verify", receipt.CheckCommit, "signature 3, by validator", "for nil (no block), does not verify"}},
+		{"field-name-case", []string{"is not a receipt", `receipt field "Reading" is unknown: field names are case-sensitive; write "reading"`}},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			mustFail(t, 2, tt.hints, "verify", filepath.Join(receiptData, "mutated", tt.file+".json"), "--genesis", trustedGenesis)
 		})
 	}
 }

@@ -8,8 +8,11 @@
 //  1. Submit decodes each reading and applies the device rules against
 //     committed state (registered, not revoked, signed by the current key;
 //     the signature check fills the app's verify cache, so the node verifies
-//     each reading once). A reading already committed is answered at once as
-//     a duplicate with the location of the original's receipt.
+//     each reading once). A reading already committed (the same bytes) is
+//     answered at once as a duplicate with the location of the original's
+//     receipt; another reading under a committed (device, seq) that passes
+//     the device rules is answered at once seq_reused, with the original's
+//     location: its data cannot be stored.
 //  2. Good readings join a bounded queue; a full queue is backpressure
 //     (ErrBusy), never a silent drop.
 //  3. One goroutine cuts a batch when it holds MaxBatch readings or its first
@@ -21,6 +24,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -110,7 +114,7 @@ type Result struct {
 	Status string // accepted, duplicate, rejected, pending
 	Code   app.Code
 	Detail string
-	Index  uint64
+	Index  uint64 // log index; for a duplicate or seq_reused, the original's
 	Height int64
 }
 
@@ -300,15 +304,24 @@ func (in *Ingest) precheck(d app.Decoded) (Result, bool) {
 		return Result{Status: "rejected", Code: code, Detail: err.Error()}, false
 	}
 	r := Result{Device: s.Device, Seq: s.Seq, Status: "pending"}
-	if st, err := in.app.Reading(s.Device, s.Seq); err != nil {
+	st, err := in.app.Reading(s.Device, s.Seq)
+	if err != nil {
 		in.log.Error("ingest: read seq index", "err", err)
-	} else if st != nil {
+	} else if st != nil && bytes.Equal(st.Raw, s.Raw) {
 		r.Status, r.Code, r.Index, r.Height = "duplicate", app.CodeDuplicate, st.Index, st.Height
 		r.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d", s.Device, s.Seq, st.Index, st.Height)
 		return r, false
 	}
 	if code, msg := in.app.CheckDecoded(d); code != app.CodeOK {
 		r.Status, r.Code, r.Detail = "rejected", code, msg
+		return r, false
+	}
+	if st != nil {
+		// Other bytes under a committed seq, signed by the device: new
+		// data the ledger cannot store, not a resend (the block would
+		// answer the same).
+		r.Status, r.Code, r.Index, r.Height = "rejected", app.CodeSeqReused, st.Index, st.Height
+		r.Detail = app.SeqReusedDetail(s.Device, s.Seq, st.Index, st.Height)
 		return r, false
 	}
 	if p := in.app.Meta().Params; !in.allow(s.Device, p.DeviceRatePerS, p.DeviceBurst) {

@@ -83,6 +83,9 @@ func TestSubmitAccepted(t *testing.T) {
 	}
 }
 
+// TestSubmitDuplicateAnsweredAtOnce: a reading whose (device, seq) is
+// committed is answered at once, without a block: duplicate for the same
+// bytes, seq_reused for other bytes the device signed.
 func TestSubmitDuplicateAnsweredAtOnce(t *testing.T) {
 	l := newLedger(t)
 	in := l.ingest(ingest.Config{MaxBatch: 1, MaxDelay: time.Hour, QueueSize: 10})
@@ -95,22 +98,33 @@ func TestSubmitDuplicateAnsweredAtOnce(t *testing.T) {
 	l.wantCommitted(1, 0, h)
 	sent := l.batchSizes()
 
-	// The same bytes, and other bytes for the same (device, seq). The
-	// context has ended: an answer that needed the chain would be "pending".
+	// The same bytes; other bytes for the same (device, seq), signed by the
+	// device (new data under a used number: seq_reused, not a duplicate);
+	// and other bytes signed by another key (bad_signature: only the device
+	// can be told it reused a number). The context has ended: an answer
+	// that needed the chain would be "pending".
 	again := l.readingData(sensor, 1, map[string]any{"temp": 99.0})
-	got, err := in.Submit(cancelled(t), [][]byte{first, again}, true)
+	forged := mustSign(t, reading.Reading{Device: deviceID(sensor), Seq: 1, Time: genesisTime.UnixMilli()}, spare)
+	got, err := in.Submit(cancelled(t), [][]byte{first, again, forged}, true)
 	if err != nil {
 		t.Fatalf("Submit: %v", err)
 	}
 	dup := ingest.Result{Device: deviceID(sensor), Seq: 1, Status: "duplicate", Code: app.CodeDuplicate, Index: 0, Height: h}
-	if diff := cmp.Diff(got, []ingest.Result{dup, dup}, ignoreDetail); diff != "" {
+	reused := ingest.Result{Device: deviceID(sensor), Seq: 1, Status: "rejected", Code: app.CodeSeqReused, Index: 0, Height: h}
+	bad := ingest.Result{Device: deviceID(sensor), Seq: 1, Status: "rejected", Code: app.CodeBadSignature}
+	if diff := cmp.Diff(got, []ingest.Result{dup, reused, bad}, ignoreDetail); diff != "" {
 		t.Errorf("results (-got +want):\n%s", diff)
 	}
-	for i, r := range got {
+	for i, r := range got[:2] {
 		for _, hint := range []string{deviceID(sensor), "seq 1", "log index 0", fmt.Sprintf("block %d", h)} {
 			if !strings.Contains(r.Detail, hint) {
 				t.Errorf("result %d: detail %q does not mention %q", i, r.Detail, hint)
 			}
+		}
+	}
+	for _, hint := range []string{"other data", "not stored", "/v1/devices/" + deviceID(sensor) + "/readings/1/receipt"} {
+		if !strings.Contains(got[1].Detail, hint) {
+			t.Errorf("seq_reused detail %q does not mention %q", got[1].Detail, hint)
 		}
 	}
 	if diff := cmp.Diff(l.batchSizes(), sent); diff != "" {

@@ -42,6 +42,11 @@ func Audit(ctx context.Context, home string) (*AuditReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := lockHome(home)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	gen, err := types.GenesisDocFromFile(cc.GenesisFile())
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@
 //	config/genesis.json     the chain: chain id, validators, app_state.params
 //	config/priv_validator_key.json, node_key.json   (0600; the node refuses a readable key)
 //	data/iotledger.db       the app's Pebble store
+//	data/iotledger.lock     held (flock) by the process that runs a node on the home, or audits it; holds its pid
 //	data/snapshots/         snapshots of it for joining nodes ([snapshots] in iotledger.toml)
 //	data/blockstore.db, state.db, cs.wal, ...        CometBFT's stores (Pebble too)
 //	keys/NAME.json          named account and device keys (package keystore; 0600 too)

@@ -64,11 +64,28 @@ type Node struct {
 	wal     *walTrimmer
 	faults  *storeFaults // the stores' faults that stop the node (storefault.go)
 
-	closeOnce sync.Once
+	closeOnce  sync.Once
+	unlockHome func() // lets go of the home's lock (lockHome)
 }
 
 // Start opens the home and starts every part of the node. Call Close to stop.
+// A home another process holds (a node, or audit) is refused with
+// ErrHomeInUse before anything is opened.
 func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Node, error) {
+	unlock, err := lockHome(home)
+	if err != nil {
+		return nil, err
+	}
+	n, err := start(ctx, home, cfg, log)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	n.unlockHome = unlock
+	return n, nil
+}
+
+func start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -279,6 +296,9 @@ func (n *Node) Close() error {
 		}
 		if n.db != nil {
 			errs = append(errs, n.db.Close())
+		}
+		if n.unlockHome != nil {
+			n.unlockHome()
 		}
 	})
 	return errors.Join(errs...)
@@ -599,7 +619,7 @@ func (n *Node) Submit(ctx context.Context, raws [][]byte, wait bool) ([]api.Resu
 		if r.Code != app.CodeOK {
 			out[i].Reason = r.Code.String()
 		}
-		if r.Status == "accepted" || r.Status == "duplicate" {
+		if r.Status == "accepted" || r.Status == "duplicate" || r.Code == app.CodeSeqReused { // seq_reused: the original's
 			idx := r.Index
 			out[i].Index = &idx
 			out[i].Receipt = fmt.Sprintf("/v1/devices/%s/readings/%d/receipt", r.Device, r.Seq)

@@ -46,6 +46,18 @@ func (s *Stage) Append(leaf []byte) uint64 {
 	return index
 }
 
+// Leaf returns the data of leaf index: a leaf this stage appended, or a
+// committed one (as Log.Leaf returns it). The caller must not change it.
+func (s *Stage) Leaf(index uint64) ([]byte, error) {
+	if index < s.base {
+		return s.log.Leaf(index)
+	}
+	if i := index - s.base; i < uint64(len(s.leaves)) {
+		return s.leaves[i], nil
+	}
+	return nil, fmt.Errorf("%w: index %d, size %d", ErrLeafOutOfRange, index, s.Size())
+}
+
 // arenaChunk is the size of the chunks that hold copies of staged leaves:
 // copying into chunks, unlike growing one buffer, never copies a leaf twice.
 const arenaChunk = 64 << 10

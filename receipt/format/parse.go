@@ -31,11 +31,13 @@ var (
 )
 
 // Parse decodes a receipt from its JSON form. It refuses input larger than
-// MaxSize, fields it does not know, anything after the receipt, a version
-// other than Version and VersionTrace (and a version 1 receipt with a
-// trace), a reading larger than reading.MaxSize, a proof longer than
-// MaxProof and a trace longer than MaxTrace. It checks nothing else: that
-// is Verify's job.
+// MaxSize; fields it does not know, which includes a known name in another
+// letter case, and a field given twice, in the receipt and in each block of
+// its trace; a byte string not in canonical base64; anything after the
+// receipt; a version other than Version and VersionTrace (and a version 1
+// receipt with a trace); a reading larger
+// than reading.MaxSize, a proof longer than MaxProof and a trace longer than
+// MaxTrace. It checks nothing else: that is Verify's job.
 func Parse(data []byte) (*Receipt, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(data), MaxSize)
