@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -60,6 +61,7 @@ type Node struct {
 	cmtLog  *cometLogger
 	mqtt    *mqtt.Broker
 	wal     *walTrimmer
+	halt    *haltWatch // whether consensus has halted (halt.go)
 
 	closeOnce sync.Once
 }
@@ -93,6 +95,8 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	n.cmtLog = newCometLogger(log, cfg.Log.CometBFTLevel)
 	reg := prometheus.NewRegistry()
 	n.metrics = newMetrics(reg)
+	n.halt = newHaltWatch(reg, StallWindow(cc.Consensus), filepath.Join(home, "data"), log, time.Now)
+	n.cmtLog.onFailure = n.halt.fail
 
 	n.db, err = openAppDB(AppDBDir(home), log, false)
 	if err != nil {
@@ -161,7 +165,9 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	}
 	n.ingest = ingest.New(n.app, n.broadcast, cfg.ingest(), log)
 	n.ingest.WatchMempool(func() int64 { return n.cmt.Mempool().SizeBytes() })
+	n.ingest.WatchHalt(n.halt.Halted)
 	n.ingest.Start()
+	n.halt.start(haltTick, n.haltSample)
 	if err := n.mqtt.Start(ctx); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("node: MQTT: %w; pick another address with --mqtt-addr, or --mqtt-addr off", err)
@@ -228,6 +234,9 @@ func (n *Node) Close() error {
 			cancel()
 		}
 		n.hub.close()
+		if n.halt != nil {
+			n.halt.stop()
+		}
 		if n.mqtt != nil {
 			if err := n.mqtt.Close(); err != nil {
 				errs = append(errs, err)
@@ -352,6 +361,7 @@ func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 		LatestTimeMs: st.SyncInfo.LatestBlockTime.UnixMilli(),
 		CatchingUp:   st.SyncInfo.CatchingUp,
 		Version:      Version,
+		Halted:       n.halt.status(),
 	}, nil
 }
 
@@ -394,6 +404,9 @@ func (n *Node) Account(addr string, before []byte, limit int) (*api.Account, err
 
 // BroadcastTx implements api.Ledger.
 func (n *Node) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
+	if h := n.halt.Halted(); h != nil {
+		return nil, h // it would wait for a block that does not come
+	}
 	h := sha256.Sum256(raw)
 	out := &api.TxCommit{Hash: hex.EncodeToString(h[:])}
 	r, err := n.rpc.BroadcastTxCommit(ctx, raw)
