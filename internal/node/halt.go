@@ -78,8 +78,13 @@ type haltWatch struct {
 	window time.Duration
 	data   string // the node's data folder, named in what to do
 	log    *slog.Logger
-	gauge  prometheus.Gauge
-	since  prometheus.Gauge
+	// committed is the height of the last block the app committed, for
+	// fail's line (nil: the last height observe saw). It must not wait for
+	// a lock CometBFT may hold: fail runs while CometBFT's consensus
+	// routine recovers a panic.
+	committed func() int64
+	gauge     prometheus.Gauge
+	since     prometheus.Gauge
 
 	mu       sync.Mutex          // guards the fields below
 	height   int64               // the latest block seen
@@ -139,6 +144,9 @@ func (w *haltWatch) fail(cause string) {
 	height, h := w.height, w.failure
 	w.setGauges()
 	w.mu.Unlock()
+	if w.committed != nil {
+		height = w.committed()
+	}
 	w.log.Error("consensus halted: this node commits no more blocks and refuses readings until it is restarted",
 		"last_block", height, "reason", h.Reason)
 }
@@ -239,17 +247,17 @@ const noSpace = "no space left on device"
 // failureReason says what a consensus failure with cause means and what to
 // do: free space when the disk is full, else find and fix the cause.
 func failureReason(cause, data string) string {
-	cause = strings.TrimSpace(cause)
+	full := strings.Contains(cause, noSpace)
+	cause = strings.Join(strings.Fields(cause), " ") // one line
 	if cause == "" {
 		cause = "CometBFT gave no cause"
 	}
-	if i := strings.IndexByte(cause, '\n'); i >= 0 {
-		cause = cause[:i]
-	}
 	if len(cause) > 400 {
-		cause = cause[:400] + "..."
+		// Such as CometBFT's "failed to write <a whole message> msg to
+		// consensus WAL due to <the error>": keep both ends.
+		cause = cause[:200] + " ... " + cause[len(cause)-200:]
 	}
-	if strings.Contains(cause, noSpace) {
+	if full {
 		return fmt.Sprintf("consensus failure: %s. The disk is full: free space on the file system of %s (df -h %s), then restart the node; %s",
 			cause, data, data, readmeHalt)
 	}

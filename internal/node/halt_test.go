@@ -236,10 +236,21 @@ func TestHaltWatchFailure(t *testing.T) {
 
 	// A failure with another cause: find it and fix it, then restart.
 	e = newWatchEnv(t)
-	e.w.fail("runtime error: index out of range [3] with length 3\ngoroutine 84 [running]:")
+	e.w.fail("runtime error: index out of range [3]\n\twith length 3")
 	e.wantHalted(t, e.clock.now(), "consensus failure: runtime error: index out of range [3] with length 3. CometBFT stopped", "fix it, then restart the node")
-	if h := e.w.Halted(); strings.Contains(h.Reason, "goroutine") || strings.Contains(h.Reason, "disk is full") {
+	if h := e.w.Halted(); strings.Contains(h.Reason, "disk is full") {
 		t.Errorf("reason %q", h.Reason)
+	}
+
+	// CometBFT's consensus WAL failure quotes a whole message before the
+	// error: the reason keeps both ends, and knows the disk is full.
+	e = newWatchEnv(t)
+	e.w.fail("failed to write {BlockPart Part{#0\n  Bytes: " + strings.Repeat("A1B2", 5000) + "\n} msg to consensus WAL due to write data/cs.wal/wal: " +
+		noSpace + "; check your file system and restart the node")
+	e.wantHalted(t, e.clock.now(), "consensus failure: failed to write {BlockPart Part{#0 Bytes: A1B2", " ... ", "due to write data/cs.wal/wal: no space left on device; check your file system",
+		"The disk is full")
+	if h := e.w.Halted(); len(h.Reason) > 800 {
+		t.Errorf("reason of %d bytes", len(h.Reason))
 	}
 }
 
@@ -255,9 +266,15 @@ func TestConsensusFailureLine(t *testing.T) {
 			cl := newCometLogger(slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), level)
 			cl.onFailure = e.w.fail
 			consensus := cl.With("module", "consensus")
-			consensus.Error("Failed to write to WAL", "err", "write cs.wal: no space left on device")
+			consensus.Error("Error writing msg to consensus wal. WARNING: recover may not be possible for the current height",
+				"err", "write data/cs.wal/wal: no space left on device", "msg", "{BlockPart H:17}")
+			consensus.Error("Failed to write to WAL", "err", "write cs.wal: input/output error")
 			if h := e.w.Halted(); h != nil {
 				t.Fatalf("halted by an ordinary error line: %v", h)
+			}
+			// A write that found the disk full is a symptom: WARN.
+			if warns := e.logs.lines("WARN"); level != "none" && (len(warns) != 1 || !strings.Contains(warns[0], "Error writing msg to consensus wal")) {
+				t.Errorf("WARN lines %q, want CometBFT's failed WAL write", warns)
 			}
 			since := e.clock.now()
 			cause := "pebble: fatal commit error: write blockstore.db/000006.log: no space left on device"
@@ -274,6 +291,9 @@ func TestConsensusFailureLine(t *testing.T) {
 			}
 			if len(halts) != 1 {
 				t.Errorf("%d ERROR lines say consensus halted, want 1: %q", len(halts), halts)
+			}
+			if errs := e.logs.lines("ERROR"); level != "none" && len(errs) != 2 {
+				t.Errorf("ERROR lines %q, want the input/output error and the halt", errs)
 			}
 			debug := e.logs.lines("DEBUG")
 			if (level == "debug") != (len(debug) == 1 && strings.Contains(debug[0], "goroutine 84")) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
@@ -42,6 +43,13 @@ func (c *cometLogger) Error(msg string, kv ...any) {
 	}
 	if c.stopping.Load() {
 		c.log(3, slog.LevelDebug, msg, kv)
+		return
+	}
+	if c.onFailure != nil && strings.Contains(fmt.Sprint(kv...), noSpace) {
+		// A write that found the disk full (the consensus WAL, flushed
+		// again as consensus stops): a symptom of the failure that
+		// follows, which the node reports in its one ERROR line.
+		c.log(1, slog.LevelWarn, msg, kv)
 		return
 	}
 	c.log(1, slog.LevelError, msg, kv)

@@ -25,6 +25,7 @@ import (
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/rpc/client/local"
 	rpccore "github.com/cometbft/cometbft/rpc/core"
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -96,6 +97,7 @@ func Start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	reg := prometheus.NewRegistry()
 	n.metrics = newMetrics(reg)
 	n.halt = newHaltWatch(reg, StallWindow(cc.Consensus), filepath.Join(home, "data"), log, time.Now)
+	n.halt.committed = func() int64 { return n.app.Meta().Height }
 	n.cmtLog.onFailure = n.halt.fail
 
 	n.db, err = openAppDB(AppDBDir(home), log, false)
@@ -268,7 +270,7 @@ func (n *Node) Close() error {
 }
 
 func (n *Node) broadcast(ctx context.Context, tx []byte) (uint32, string, error) {
-	r, err := n.rpc.BroadcastTxSync(ctx, tx)
+	r, err := n.broadcastSync(ctx, tx)
 	if err != nil {
 		if notNow(err) {
 			return 0, "", fmt.Errorf("%w: %v", ingest.ErrNotNow, err)
@@ -276,6 +278,30 @@ func (n *Node) broadcast(ctx context.Context, tx []byte) (uint32, string, error)
 		return 0, "", err
 	}
 	return r.Code, r.Log, nil
+}
+
+// broadcastSync is BroadcastTxSync that returns when ctx ends. CometBFT's
+// CheckTx waits for the mempool's lock whatever the context, and a
+// consensus failure during a block's Commit (a full disk) leaves that lock
+// held for good: a plain call would never return, and ingest, and with it
+// Close, would wait forever. The call's goroutine then stays blocked until
+// the process exits; it holds no lock of the node's.
+func (n *Node) broadcastSync(ctx context.Context, tx []byte) (*coretypes.ResultBroadcastTx, error) {
+	type answer struct {
+		r   *coretypes.ResultBroadcastTx
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		r, err := n.rpc.BroadcastTxSync(ctx, tx)
+		ch <- answer{r, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.r, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // notNow reports whether a broadcast failed because the mempool takes

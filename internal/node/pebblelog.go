@@ -20,9 +20,16 @@ func (p pebbleLogger) Infof(format string, args ...any) { p.l.Debug(fmt.Sprintf(
 func (p pebbleLogger) Errorf(format string, args ...any) {
 	p.l.Error(fmt.Sprintf(format, args...))
 }
+
+// Fatalf panics with the message (Pebble's contract: Fatalf does not
+// return), logged at debug only: the panic carries it. A failed commit
+// (a full disk) panics on CometBFT's consensus routine, which recovers it
+// and stops; the node then logs the one line that says what to do
+// (halt.go), and a second ERROR line with the same cause would only add
+// noise.
 func (p pebbleLogger) Fatalf(format string, args ...any) {
-	p.l.Error(fmt.Sprintf(format, args...))
-	panic(fmt.Sprintf(format, args...)) // Pebble's contract: Fatalf does not return
+	p.l.Debug(fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
 }
 
 // openAppDB opens the app's store. Point reads (device records, progress,
