@@ -431,3 +431,47 @@ func (l *haltLoad) refusedAfter(t *testing.T, ctx context.Context, url string, k
 	}
 	return out
 }
+
+// TestHealthReadyDev: a fresh `dev` node serves /healthz at once and is
+// ready (/readyz 200, every check named and passing) within seconds of its
+// first block.
+func TestHealthReadyDev(t *testing.T) {
+	n, _ := testonly.DevNode(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if code, body := httpGet(t, ctx, n.URL()+"/healthz"); code != http.StatusOK || strings.TrimSpace(body) != `{"status":"serving"}` {
+		t.Errorf("GET /healthz: %d %s", code, body)
+	}
+	testonly.WaitHeight(t, ctx, client.New(n.URL()), 1)
+	first := time.Now()
+	var body string
+	testonly.Poll(t, ctx, "GET /readyz 200", func() (bool, error) {
+		var code int
+		code, body = httpGet(t, ctx, n.URL()+"/readyz")
+		return code == http.StatusOK, nil
+	})
+	if d := time.Since(first); d > 5*time.Second {
+		t.Errorf("ready %.1f s after the first block, want within 5 s", d.Seconds())
+	}
+	t.Logf("GET /readyz: %s", body)
+	var r struct {
+		Ready  bool `json:"ready"`
+		Checks []struct {
+			Name string `json:"name"`
+			OK   bool   `json:"ok"`
+		} `json:"checks"`
+	}
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range r.Checks {
+		if !c.OK {
+			t.Errorf("check %s not ok in a 200", c.Name)
+		}
+		names = append(names, c.Name)
+	}
+	if !r.Ready || strings.Join(names, ",") != "store,sync,consensus,mempool" {
+		t.Errorf("readiness %s", body)
+	}
+}

@@ -3,6 +3,8 @@ package node
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -317,5 +319,16 @@ func TestStallWindow(t *testing.T) {
 		if got := StallWindow(tc.c); got != tc.want {
 			t.Errorf("%s: StallWindow = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestReadmeHaltSection: the section every halt's reason points to exists.
+func TestReadmeHaltSection(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(readmeHalt, "When consensus halts") || !bytes.Contains(b, []byte("\n### When consensus halts\n")) {
+		t.Errorf("the README has no section %q, which the halt reasons point to", readmeHalt)
 	}
 }
