@@ -21,6 +21,7 @@ import (
 
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/keystore"
+	"github.com/iotledger/iotledger/internal/node"
 	"github.com/iotledger/iotledger/internal/testonly"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
@@ -473,5 +474,134 @@ func TestHealthReadyDev(t *testing.T) {
 	}
 	if !r.Ready || strings.Join(names, ",") != "store,sync,consensus,mempool" {
 		t.Errorf("readiness %s", body)
+	}
+}
+
+// TestHaltNoQuorum is the watchdog's side of issue 13's second fault: one
+// of two validators is killed, so the chain has no quorum. While nothing
+// waits, node0 is idle, not halted, however long no block comes; once
+// readings wait a whole stall window (ten block times) without a block,
+// it reports consensus halted everywhere, as for a disk full. When the
+// second validator is back, blocks come again, the halt clears by itself,
+// and the readings answered pending meanwhile are committed.
+func TestHaltNoQuorum(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs the binary")
+	}
+	began := time.Now()
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	f := startFaultNet(t, ctx, 2, "e2e-stall", "sensor-a")
+	cc, err := node.LoadCometConfig(f.nodes[0].Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	window := node.StallWindow(cc.Consensus)
+	c, k := f.clients[0], f.keys[0]
+
+	f.nodes[1].Kill()
+	stuck := maxHeight(t, ctx, f.clients, []int{0})
+	// Idle: longer than the window without a block, and nothing waits.
+	idle := time.Now().Add(window + 5*time.Second)
+	for time.Now().Before(idle) {
+		st, err := c.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Halted != nil {
+			t.Fatalf("an idle node reported halted: %+v", st.Halted)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	if st, err := c.Status(ctx); err != nil || st.Height > stuck+1 {
+		t.Fatalf("node0 committed alone: %+v, %v", st, err)
+	}
+
+	// Readings wait: halted after the window.
+	var raws [][]byte
+	for seq := uint64(1); seq <= 20; seq++ {
+		r, err := reading.Sign(reading.Reading{Seq: seq, Time: time.Now().UnixMilli(), Data: map[string]any{"temp": 19.5}}, k.Private)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, r)
+	}
+	rs, err := c.Submit(ctx, raws, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.Status != client.Pending {
+			t.Fatalf("reading sent without quorum: %+v, want pending", r)
+		}
+	}
+	sent := time.Now()
+	var st *client.Status
+	testonly.Poll(t, ctx, "GET /v1/status to show consensus halted", func() (bool, error) {
+		st, err = c.Status(ctx)
+		return err == nil && st.Halted != nil, err
+	})
+	after := time.Since(sent)
+	t.Logf("halted %.1f s after readings began to wait (window %v): %s", after.Seconds(), window, st.Halted.Reason)
+	if after < window-2*time.Second {
+		t.Errorf("halted %.1f s after readings began to wait, before the window of %v", after.Seconds(), window)
+	}
+	for _, want := range []string{"no block for", "transactions wait in the mempool", "quorum", "this clears when blocks come again"} {
+		if !strings.Contains(st.Halted.Reason, want) {
+			t.Errorf("halted reason %q lacks %q", st.Halted.Reason, want)
+		}
+	}
+	if code, body := httpGet(t, ctx, f.nodes[0].URL()+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "consensus: consensus halted") {
+		t.Errorf("GET /readyz: %d %s", code, body)
+	}
+	late, err := reading.Sign(reading.Reading{Seq: 21, Time: time.Now().UnixMilli(), Data: map[string]any{"temp": 19.5}}, k.Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Submit(ctx, [][]byte{late}, false); !errors.Is(err, client.ErrHalted) {
+		t.Errorf("a reading sent to the halted node: %v, want ErrHalted", err)
+	}
+	if code, body := httpGet(t, ctx, f.nodes[0].URL()+"/metrics"); !strings.Contains(body, "\niotledger_consensus_halted 1\n") {
+		t.Errorf("GET /metrics: %d, iotledger_consensus_halted 1 missing", code)
+	}
+
+	// The second validator back: blocks come, the halt clears by itself.
+	f.nodes[1].Restart(t, "start")
+	testonly.Poll(t, ctx, "the halt to clear", func() (bool, error) {
+		st, err = c.Status(ctx)
+		return err == nil && st.Halted == nil && st.Height > stuck+1, err
+	})
+	testonly.Poll(t, ctx, "GET /readyz 200", func() (bool, error) {
+		code, _ := httpGet(t, ctx, f.nodes[0].URL()+"/readyz")
+		return code == http.StatusOK, nil
+	})
+	testonly.Poll(t, ctx, "the readings answered pending to be committed", func() (bool, error) {
+		got := committedReadings(t, ctx, c, k.DeviceID())
+		return len(got) == 20, nil
+	})
+	if rs, err := c.Submit(ctx, [][]byte{late}, true); err != nil || rs[0].Status != client.Accepted {
+		t.Errorf("the reading refused while halted, sent again: %+v, %v", rs, err)
+	}
+	var errs, resumed []string
+	for _, line := range strings.Split(f.nodes[0].Output(), "\n") {
+		if strings.Contains(line, "level=ERROR") && strings.Contains(line, "consensus halted") {
+			errs = append(errs, line) // (CometBFT logs the lost peer at ERROR too)
+		}
+		if strings.Contains(line, "consensus resumed") {
+			resumed = append(resumed, line)
+		}
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], "consensus halted: no block while transactions wait") || len(resumed) != 1 {
+		t.Errorf("node0's log: halted lines %q, resumed lines %q; want one of each", errs, resumed)
+	} else {
+		t.Logf("node0's log: %s\n%s", errs[0], resumed[0])
+	}
+	t.Logf("test took %.1f s", time.Since(began).Seconds())
+	for _, n := range f.nodes {
+		n.Stop(t)
 	}
 }

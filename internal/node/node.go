@@ -372,8 +372,12 @@ func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 		return nil, err
 	}
 	m := n.app.Meta()
-	vals, err := n.rpc.Validators(ctx, nil, nil, nil)
-	if err != nil {
+	var validators int
+	if vals, err := n.rpc.Validators(ctx, nil, nil, nil); err == nil {
+		validators = vals.Total // the set that signs the latest block
+	} else if st.SyncInfo.LatestBlockHeight == 0 {
+		validators = len(n.cmt.GenesisDoc().Validators) // no block yet: CometBFT has no set to give
+	} else {
 		return nil, err
 	}
 	return &api.Status{
@@ -382,7 +386,7 @@ func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 		AppHash:      hex.EncodeToString(m.AppHash),
 		LogSize:      n.app.Log().Size(),
 		LogRoot:      hex.EncodeToString(n.app.Log().Root()),
-		Validators:   vals.Total, // the set that signs the latest block
+		Validators:   validators,
 		NodeID:       string(st.NodeInfo.ID()),
 		LatestTimeMs: st.SyncInfo.LatestBlockTime.UnixMilli(),
 		CatchingUp:   st.SyncInfo.CatchingUp,
