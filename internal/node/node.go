@@ -282,14 +282,18 @@ func (n *Node) broadcast(ctx context.Context, tx []byte) (uint32, string, error)
 
 // broadcastSync is BroadcastTxSync that returns when ctx ends. CometBFT's
 // CheckTx waits for the mempool's lock whatever the context, and a
-// consensus failure during a block's Commit (a full disk) leaves that lock
-// held for good: a plain call would never return, and ingest, and with it
+// consensus failure during a block's Commit (a full disk: the app's
+// Commit panics inside CometBFT's BlockExecutor.Commit, which locked the
+// mempool and unlocks it only on return) leaves that lock held for good: a plain call would never return, and ingest, and with it
 // Close, would wait forever. The call's goroutine then stays blocked until
 // the process exits; it holds no lock of the node's.
 func (n *Node) broadcastSync(ctx context.Context, tx []byte) (*coretypes.ResultBroadcastTx, error) {
 	type answer struct {
 		r   *coretypes.ResultBroadcastTx
 		err error
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // no goroutine that could block for good
 	}
 	ch := make(chan answer, 1)
 	go func() {
