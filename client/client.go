@@ -178,7 +178,9 @@ func (c *Client) Block(ctx context.Context, height int64) (*Block, error) {
 // per reading, in order. With wait, the node answers when each reading is
 // committed or refused, or when its wait timeout passes (the rest are then
 // Pending); without, it answers at once. The error is ErrBusy if the node
-// took none of them: send them again after the error's RetryAfter.
+// took none of them (and ErrHalted too if that is because its consensus
+// has halted): send them again after the error's RetryAfter, or to
+// another node.
 //
 // The batch goes as application/cbor, a CBOR array of the readings' bytes:
 // a third smaller than the JSON form and much cheaper for the node to read.
@@ -308,10 +310,14 @@ var (
 	ErrNotFound = errors.New("client: not found")                 // 404
 	ErrNotYet   = errors.New("client: receipt not available yet") // 425 Too Early
 	ErrBusy     = errors.New("client: node busy")                 // 503
+	// ErrHalted is a 503 of kind halted: the node's consensus has halted
+	// and it took nothing; the detail says why. Send again after
+	// RetryAfter, or to another node. It matches ErrBusy too.
+	ErrHalted = errors.New("client: consensus halted")
 )
 
 // Error is an error answer of the node, from its problem details (RFC
-// 9457). errors.Is(err, ErrNotFound), ErrNotYet or ErrBusy tells the cases
+// 9457). errors.Is(err, ErrNotFound), ErrNotYet, ErrBusy or ErrHalted tells the cases
 // a caller handles apart.
 type Error struct {
 	Status     int    // the HTTP status code
@@ -339,6 +345,8 @@ func (e *Error) Is(target error) bool {
 		return e.Status == http.StatusTooEarly
 	case ErrBusy:
 		return e.Status == http.StatusServiceUnavailable
+	case ErrHalted:
+		return e.Status == http.StatusServiceUnavailable && e.Type == "urn:iotledger:problem:halted"
 	}
 	return false
 }

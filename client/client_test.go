@@ -515,3 +515,41 @@ func TestReadingsTimePaging(t *testing.T) {
 		t.Errorf("time pages (-want +got):\n%s", diff)
 	}
 }
+
+// TestHalted: a node whose consensus has halted shows it in its status,
+// and its 503 for readings is ErrHalted (and ErrBusy) with the reason and
+// a Retry-After.
+func TestHalted(t *testing.T) {
+	c, l, _ := newNode(t, api.Options{})
+	since := time.Date(2026, time.December, 7, 19, 39, 12, 0, time.UTC)
+	reason := "consensus failure: no space left on device; free space, then restart the node"
+	l.SetHalted(&api.Halt{Since: since, Reason: reason})
+	st, err := c.Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(st.Halted, &client.Halt{Since: since, Reason: reason}); diff != "" {
+		t.Errorf("status halted (-got +want):\n%s", diff)
+	}
+	fresh, err := reading.Sign(reading.Reading{Seq: 500, Time: 1748779300000, Data: map[string]any{"v": 1.5}}, receiptfix.DeviceKey("device 2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Submit(t.Context(), [][]byte{fresh}, true)
+	var e *client.Error
+	if !errors.As(err, &e) || !errors.Is(err, client.ErrHalted) || !errors.Is(err, client.ErrBusy) {
+		t.Fatalf("Submit while halted: %v, want an *Error that is ErrHalted and ErrBusy", err)
+	}
+	if e.RetryAfter != api.HaltRetryAfter*time.Second || !strings.Contains(e.Detail, reason) {
+		t.Errorf("error %+v, want Retry-After %ds and the reason", e, api.HaltRetryAfter)
+	}
+
+	l.SetHalted(nil)
+	if st, err := c.Status(t.Context()); err != nil || st.Halted != nil {
+		t.Errorf("status after the halt: %+v, %v", st, err)
+	}
+	l.SetBusy(true)
+	if _, err := c.Submit(t.Context(), [][]byte{fresh}, true); !errors.Is(err, client.ErrBusy) || errors.Is(err, client.ErrHalted) {
+		t.Errorf("busy node: %v, want ErrBusy and not ErrHalted", err)
+	}
+}

@@ -34,6 +34,9 @@
 //     needs the next block; ask again after the Error's RetryAfter.
 //   - ErrBusy (503): the node is saturated and took none of the readings;
 //     send them again after RetryAfter, or to another node.
+//   - ErrHalted (503 too, so also ErrBusy): the node's consensus has
+//     halted (Status.Halted says since when and why) and it took none of
+//     the readings; send them again after RetryAfter, or to another node.
 //
 // # Types
 //

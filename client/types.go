@@ -17,6 +17,15 @@ type Status struct {
 	LatestTimeMs int64  `json:"latest_block_time_ms"` // unix milliseconds
 	CatchingUp   bool   `json:"catching_up"`
 	Version      string `json:"version"`
+	// Halted is set while the node's consensus has halted: it commits
+	// nothing and answers readings 503 (ErrHalted).
+	Halted *Halt `json:"halted,omitempty"`
+}
+
+// Halt is why and since when a node's consensus has halted.
+type Halt struct {
+	Since  time.Time `json:"since"`  // when the node noticed
+	Reason string    `json:"reason"` // what happened and what to do
 }
 
 // Device is a registered device.

@@ -24,6 +24,8 @@
 //	GET  /v1/events                                server-sent events (Event)
 //	GET  /v1/openapi.json                          the OpenAPI 3.1 document (OpenAPI)
 //	GET  /metrics                                  Prometheus metrics
+//	GET  /healthz                                  200 while the process serves (Health)
+//	GET  /readyz                                   200 when the node can take readings now (Readiness), else 503
 //
 // The OpenAPI document is the reference for parameters and JSON shapes; a
 // test keeps it and the routes in step.
@@ -39,6 +41,13 @@
 //
 //   - 413: the body is larger than Options.MaxBodyBytes.
 //   - 503 with Retry-After: the Ledger returned ErrBusy; no reading was taken.
+//   - 503 kind halted, with Retry-After (HaltRetryAfter): the Ledger
+//     returned an *ingest.HaltedError, its consensus has halted; the detail
+//     gives since when and the reason, and no reading was taken. GET
+//     /v1/status shows the same halt (Status.Halted).
+//   - 503 kind not-ready from GET /readyz: the detail names each failing
+//     check (ReadyLedger, optional: store, sync, consensus, mempool) and
+//     what to do.
 //   - 425 Too Early with Retry-After: the reading is committed but its
 //     receipt needs the next block's header (ErrNotYet). 425 rather than
 //     503, so that an early receipt is neither counted as a server fault nor

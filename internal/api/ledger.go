@@ -25,7 +25,8 @@ type Ledger interface {
 	Receipt(ctx context.Context, id string, seq uint64) (*receipt.Receipt, error)
 	// Submit hands readings to ingest. With wait, it waits (bounded by ctx)
 	// until each reading is committed or refused; readings still in flight
-	// then are reported "pending". ErrBusy means the node is saturated.
+	// then are reported "pending". ErrBusy means the node is saturated; a
+	// *ingest.HaltedError that its consensus has halted (nothing taken).
 	Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error)
 	// Account returns an account (acc1...) or a device's account (dev1...)
 	// with up to limit of its payments, newest first, below the cursor
@@ -127,6 +128,8 @@ type Status struct {
 	LatestTimeMs int64  `json:"latest_block_time_ms"`
 	CatchingUp   bool   `json:"catching_up"`
 	Version      string `json:"version"`
+	// Halted is set while the node's consensus has halted; absent else.
+	Halted *Halt `json:"halted,omitempty"`
 }
 
 // BlockInfo is GET /v1/blocks/{height}.

@@ -36,6 +36,8 @@ const (
 	KindBlockNotOnNode   = "block-not-on-node"
 	KindBusy             = "busy"
 	KindRateLimited      = "rate-limited"
+	KindHalted           = "halted"    // 503: consensus has halted, nothing was taken
+	KindNotReady         = "not-ready" // 503 from GET /readyz
 	KindInternal         = "internal"
 )
 

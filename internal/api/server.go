@@ -148,6 +148,8 @@ func New(l Ledger, opts Options) *Server {
 	s.handle("GET /v1/validators/proposals/{id}", s.validatorProposal)
 	s.handle("GET /v1/events", s.events)
 	s.handle("GET /v1/openapi.json", s.openapi)
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /readyz", s.readyz)
 	s.handleHTTP("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{
 		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,

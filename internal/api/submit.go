@@ -87,6 +87,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, ErrBusy) {
 		return busy()
 	}
+	if p, ok := halted(err, "readings"); ok {
+		return p
+	}
 	if err != nil {
 		return fmt.Errorf("submit %d readings: %w", len(raws), err)
 	}
@@ -227,6 +230,9 @@ func (s *Server) submitTx(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.ledger.BroadcastTx(ctx, body)
 	if errors.Is(err, ErrBusy) {
 		return busy()
+	}
+	if p, ok := halted(err, "the transaction"); ok {
+		return p
 	}
 	if err != nil {
 		return fmt.Errorf("broadcast transaction: %w", err)

@@ -21,6 +21,11 @@
 //     each gets its own answer.
 //  4. The app reports each committed block's outcomes through Committed;
 //     waiting callers are matched by the SHA-256 of the reading's bytes.
+//
+// While the node's consensus has halted (the node tells ingest through
+// WatchHalt), Submit takes nothing and returns a *HaltedError: a reading
+// taken then could only wait for a block that does not come, and an answer
+// "pending" would hide that from the device.
 package ingest
 
 import (
@@ -135,6 +140,8 @@ type Ingest struct {
 	mempoolBytes func() int64
 	committed    chan struct{}
 	answered     func(Result) // see OnAnswered; nil: nobody listens
+	// halted reports whether the node's consensus has halted (nil: never).
+	halted func() *HaltedError
 
 	mu      sync.Mutex // guards waiters
 	waiters map[[32]byte]*flight
@@ -176,6 +183,11 @@ func New(a *app.App, b Broadcast, cfg Config, log *slog.Logger) *Ingest {
 // for Config.MaxMempoolBytes. Call it before Start.
 func (in *Ingest) WatchMempool(bytes func() int64) { in.mempoolBytes = bytes }
 
+// WatchHalt gives Submit the node's view of consensus: while halted
+// returns a HaltedError, Submit returns it and takes nothing. Call it
+// before Start.
+func (in *Ingest) WatchHalt(halted func() *HaltedError) { in.halted = halted }
+
 // Start runs the batcher until Close.
 func (in *Ingest) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -200,8 +212,15 @@ func (in *Ingest) Close() {
 func (in *Ingest) QueueLen() int { return len(in.queue) }
 
 // Submit checks and queues readings. With wait it blocks until each is
-// committed or refused, or ctx ends (then "pending").
+// committed or refused, or ctx ends (then "pending"). While the node's
+// consensus has halted (WatchHalt) it returns a *HaltedError and queues
+// nothing: a reading taken then would wait for a block that does not come.
 func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error) {
+	if in.halted != nil {
+		if h := in.halted(); h != nil {
+			return nil, h
+		}
+	}
 	if len(raws) > cap(in.queue)-len(in.queue) {
 		// No room for them now: answer before decoding and verifying
 		// readings that would be verified again when they come back.

@@ -644,3 +644,49 @@ func TestSubmitRateLimitedEarly(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitWhileHalted: while the node reports its consensus halted,
+// Submit returns that HaltedError and takes nothing of the call (nothing
+// queued, in flight or broadcast), with or without wait; once the halt
+// clears, the same readings go through.
+func TestSubmitWhileHalted(t *testing.T) {
+	l := newLedger(t)
+	in := l.ingest(ingest.Config{MaxBatch: 1, MaxDelay: time.Millisecond, QueueSize: 10})
+	var halt atomic.Pointer[ingest.HaltedError]
+	in.WatchHalt(halt.Load)
+	in.Start()
+	want := &ingest.HaltedError{Since: genesisTime, Reason: "consensus failure: disk full; free space, then restart the node"}
+	halt.Store(want)
+	r1, r2 := l.reading(sensor, 1), l.reading(sensor, 2)
+	for _, wait := range []bool{false, true} {
+		got, err := in.Submit(t.Context(), [][]byte{r1, r2}, wait)
+		var h *ingest.HaltedError
+		if !errors.As(err, &h) || h != want {
+			t.Fatalf("Submit(wait=%v) while halted = %v, %v; want %v", wait, got, err, want)
+		}
+		if got != nil {
+			t.Errorf("Submit(wait=%v) while halted returned results %v with its error", wait, got)
+		}
+	}
+	if q, f := in.QueueLen(), in.InFlight(); q != 0 || f != 0 {
+		t.Errorf("after Submit while halted: %d queued, %d in flight; want none", q, f)
+	}
+	if b := l.batchSizes(); len(b) != 0 {
+		t.Errorf("batches broadcast while halted: %v", b)
+	}
+	if msg := want.Error(); !strings.Contains(msg, "2025-03-14T09:26:53Z") || !strings.Contains(msg, want.Reason) {
+		t.Errorf("HaltedError text %q lacks the time or the reason", msg)
+	}
+
+	halt.Store(nil)
+	h := l.lastHeight() + 1
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	got, err := in.Submit(ctx, [][]byte{r1, r2}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, []ingest.Result{accepted(1, 0, h), accepted(2, 1, h+1)}); diff != "" {
+		t.Errorf("after the halt cleared (-got +want):\n%s", diff)
+	}
+}

@@ -62,4 +62,13 @@
 // each change the app recorded, from CometBFT's block and state stores),
 // and fans each committed block out to ingest (waiting submitters), metrics
 // and event subscribers without ever blocking on one.
+//
+// The node knows when its consensus has halted (halt.go): CometBFT's
+// "CONSENSUS FAILURE!!!" line, which cometLogger catches (only a restart
+// clears it), or no block for ten block times while transactions wait, which
+// a watchdog on the wall clock notices (cleared by the next block; never for
+// an idle or catching-up node). It then logs one ERROR line that says what
+// to do, shows the halt in Status and the metric iotledger_consensus_halted,
+// fails the consensus check of Ready (GET /readyz), and ingest refuses
+// readings with an ingest.HaltedError.
 package node

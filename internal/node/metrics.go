@@ -246,6 +246,8 @@ func (m *metrics) tx(raw []byte, out *api.TxCommit, err error) {
 	switch {
 	case errors.Is(err, api.ErrBusy):
 		result = "busy"
+	case errors.As(err, new(*ingest.HaltedError)):
+		result = "halted"
 	case err == nil && out != nil:
 		result = out.Name
 	}

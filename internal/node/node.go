@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -24,6 +25,7 @@ import (
 	"github.com/cometbft/cometbft/proxy"
 	"github.com/cometbft/cometbft/rpc/client/local"
 	rpccore "github.com/cometbft/cometbft/rpc/core"
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/iotledger/iotledger/internal/api"
@@ -63,6 +65,7 @@ type Node struct {
 	mqtt    *mqtt.Broker
 	wal     *walTrimmer
 	faults  *storeFaults // the stores' faults that stop the node (storefault.go)
+	halt    *haltWatch   // whether consensus has halted (halt.go)
 
 	closeOnce  sync.Once
 	unlockHome func() // lets go of the home's lock (lockHome)
@@ -113,6 +116,9 @@ func start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	n := &Node{home: home, cfg: cfg, cmtCfg: cc, log: log, hub: newHub(), httpErr: make(chan error, 1)}
 	n.cmtLog = newCometLogger(log, cfg.Log.CometBFTLevel)
 	n.metrics = newMetrics(n)
+	n.halt = newHaltWatch(n.metrics.reg, StallWindow(cc.Consensus), filepath.Join(home, "data"), log, time.Now)
+	n.halt.committed = func() int64 { return n.app.Meta().Height }
+	n.cmtLog.onFailure = n.halt.fail
 
 	// Opening the stores: every slow step ends at once on a cancelled ctx
 	// (SIGINT, SIGTERM) or on a store fault (storefault.go).
@@ -200,7 +206,9 @@ func start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	n.ingest = ingest.New(n.app, n.broadcast, cfg.ingest(), log)
 	n.ingest.WatchMempool(func() int64 { return n.cmt.Mempool().SizeBytes() })
 	n.ingest.OnAnswered(n.metrics.answered)
+	n.ingest.WatchHalt(n.halt.Halted)
 	n.ingest.Start()
+	n.halt.start(haltTick, n.haltSample)
 	if err := n.mqtt.Start(ctx); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("node: MQTT: %w; pick another address with --mqtt-addr, or --mqtt-addr off", err)
@@ -271,6 +279,9 @@ func (n *Node) Close() error {
 			cancel()
 		}
 		n.hub.close()
+		if n.halt != nil {
+			n.halt.stop()
+		}
 		if n.mqtt != nil {
 			if err := n.mqtt.Close(); err != nil {
 				errs = append(errs, err)
@@ -305,7 +316,7 @@ func (n *Node) Close() error {
 }
 
 func (n *Node) broadcast(ctx context.Context, tx []byte) (uint32, string, error) {
-	r, err := n.rpc.BroadcastTxSync(ctx, tx)
+	r, err := n.broadcastSync(ctx, tx)
 	if err != nil {
 		if notNow(err) {
 			return 0, "", fmt.Errorf("%w: %v", ingest.ErrNotNow, err)
@@ -313,6 +324,34 @@ func (n *Node) broadcast(ctx context.Context, tx []byte) (uint32, string, error)
 		return 0, "", err
 	}
 	return r.Code, r.Log, nil
+}
+
+// broadcastSync is BroadcastTxSync that returns when ctx ends. CometBFT's
+// CheckTx waits for the mempool's lock whatever the context, and a
+// consensus failure during a block's Commit (a full disk: the app's
+// Commit panics inside CometBFT's BlockExecutor.Commit, which locked the
+// mempool and unlocks it only on return) leaves that lock held for good: a plain call would never return, and ingest, and with it
+// Close, would wait forever. The call's goroutine then stays blocked until
+// the process exits; it holds no lock of the node's.
+func (n *Node) broadcastSync(ctx context.Context, tx []byte) (*coretypes.ResultBroadcastTx, error) {
+	type answer struct {
+		r   *coretypes.ResultBroadcastTx
+		err error
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // no goroutine that could block for good
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		r, err := n.rpc.BroadcastTxSync(ctx, tx)
+		ch <- answer{r, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.r, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // notNow reports whether a broadcast failed because the mempool takes
@@ -383,8 +422,12 @@ func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 		return nil, err
 	}
 	m := n.app.Meta()
-	vals, err := n.rpc.Validators(ctx, nil, nil, nil)
-	if err != nil {
+	var validators int
+	if vals, err := n.rpc.Validators(ctx, nil, nil, nil); err == nil {
+		validators = vals.Total // the set that signs the latest block
+	} else if st.SyncInfo.LatestBlockHeight == 0 {
+		validators = len(n.cmt.GenesisDoc().Validators) // no block yet: CometBFT has no set to give
+	} else {
 		return nil, err
 	}
 	return &api.Status{
@@ -393,11 +436,12 @@ func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 		AppHash:      hex.EncodeToString(m.AppHash),
 		LogSize:      n.app.Log().Size(),
 		LogRoot:      hex.EncodeToString(n.app.Log().Root()),
-		Validators:   vals.Total, // the set that signs the latest block
+		Validators:   validators,
 		NodeID:       string(st.NodeInfo.ID()),
 		LatestTimeMs: st.SyncInfo.LatestBlockTime.UnixMilli(),
 		CatchingUp:   st.SyncInfo.CatchingUp,
 		Version:      Version,
+		Halted:       n.halt.status(),
 	}, nil
 }
 
@@ -446,6 +490,9 @@ func (n *Node) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, erro
 }
 
 func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
+	if h := n.halt.Halted(); h != nil {
+		return nil, h // it would wait for a block that does not come
+	}
 	h := sha256.Sum256(raw)
 	out := &api.TxCommit{Hash: hex.EncodeToString(h[:])}
 	r, err := n.rpc.BroadcastTxCommit(ctx, raw)

@@ -51,7 +51,7 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 		s.faults.wait()
 		runtime.Goexit()
 	}
-	p.l.Error(msg)
+	p.l.Debug(msg) // the panic carries it, and halt.go logs the one line that says what to do
 	panic(msg)
 }
 

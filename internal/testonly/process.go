@@ -266,3 +266,25 @@ func (n *Node) Output() string { return n.out.String() }
 
 // URL is the API base URL.
 func (n *Node) URL() string { return "http://" + n.APIAddr }
+
+// StopExit sends SIGINT and returns the exit code, for a node that may
+// stop with an error (such as one whose store could not write). If it has
+// not exited within 30 s it gets SIGQUIT, so that the failure shows its
+// goroutines, then SIGKILL.
+func (n *Node) StopExit(t testing.TB) int {
+	t.Helper()
+	n.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-n.done:
+		return n.cmd.ProcessState.ExitCode()
+	case <-time.After(30 * time.Second):
+	}
+	n.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-n.done:
+	case <-time.After(5 * time.Second):
+		n.Kill()
+	}
+	t.Fatalf("node did not stop within 30s of SIGINT:\n%s", n.out)
+	return 0
+}

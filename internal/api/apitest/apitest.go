@@ -13,6 +13,10 @@
 // (device, seq) is a duplicate of the stored one, any other is accepted in
 // block Height+2 with wait and pending without. Nothing submitted is stored.
 //
+// SetHalted, SetCatchingUp and SetMempoolFull put it in the states GET
+// /readyz checks (it implements api.ReadyLedger); while halted, Submit and
+// BroadcastTx return an *ingest.HaltedError.
+//
 // It also holds two contracts, ctr-1 (active, with three events) and ctr-2
 // (stopped), and answers signed contract transactions as the app would on
 // them (see BroadcastTx).
@@ -32,6 +36,7 @@ import (
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
 	"github.com/iotledger/iotledger/reading"
@@ -58,6 +63,8 @@ type Ledger struct {
 	mu      sync.Mutex
 	err     error // returned by every method, when set
 	busy    bool
+	halt    *api.Halt // see SetHalted
+	full    bool      // see SetMempoolFull
 	subs    map[int]chan api.Event
 	nextSub int
 	dropped int
@@ -69,7 +76,10 @@ type Ledger struct {
 	signed    []*tx.Signed                 // what BroadcastTx received
 }
 
-var _ api.Ledger = (*Ledger)(nil)
+var (
+	_ api.Ledger      = (*Ledger)(nil)
+	_ api.ReadyLedger = (*Ledger)(nil)
+)
 
 // New returns the standard fake ledger.
 func New(tb testing.TB) *Ledger {
@@ -217,6 +227,65 @@ func (l *Ledger) SetBusy(busy bool) {
 	l.busy = busy
 }
 
+// SetHalted makes the ledger's consensus halted (nil: committing): Status
+// shows it, Ready fails its consensus check, Submit and BroadcastTx return
+// an *ingest.HaltedError.
+func (l *Ledger) SetHalted(h *api.Halt) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.halt = h
+}
+
+// SetCatchingUp sets Status.CatchingUp, which Ready checks.
+func (l *Ledger) SetCatchingUp(catchingUp bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.status.CatchingUp = catchingUp
+}
+
+// SetMempoolFull makes Ready's mempool check fail.
+func (l *Ledger) SetMempoolFull(full bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.full = full
+}
+
+// halted is the error of a submission while halted, or nil.
+func (l *Ledger) halted() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.halt == nil {
+		return nil
+	}
+	return &ingest.HaltedError{Since: l.halt.Since, Reason: l.halt.Reason}
+}
+
+// Ready implements api.ReadyLedger: the store check fails while SetErr is
+// set, the others as SetCatchingUp, SetHalted and SetMempoolFull say.
+func (l *Ledger) Ready(ctx context.Context) []api.Check {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	checks := []api.Check{
+		{Name: "store", OK: l.err == nil, Detail: fmt.Sprintf("open, at block %d", l.status.Height)},
+		{Name: "sync", OK: !l.status.CatchingUp, Detail: "in step with the chain"},
+		{Name: "consensus", OK: l.halt == nil, Detail: "committing blocks"},
+		{Name: "mempool", OK: !l.full, Detail: "1 of 10000 transactions"},
+	}
+	if l.err != nil {
+		checks[0].Detail = "the store does not answer; see the node's log"
+	}
+	if l.status.CatchingUp {
+		checks[1].Detail = api.CatchingUpDetail(l.status.Height)
+	}
+	if l.halt != nil {
+		checks[2].Detail = api.HaltedDetail(l.halt.Since, l.halt.Reason)
+	}
+	if l.full {
+		checks[3].Detail = "full (10000 of 10000 transactions); send readings to another node or again after the Retry-After delay"
+	}
+	return checks
+}
+
 func (l *Ledger) fault() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -228,7 +297,13 @@ func (l *Ledger) Status(ctx context.Context) (*api.Status, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	st := l.status
+	if l.halt != nil {
+		h := *l.halt
+		st.Halted = &h
+	}
 	return &st, nil
 }
 
@@ -375,6 +450,9 @@ func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, er
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
+	if err := l.halted(); err != nil {
+		return nil, err
+	}
 	h := sha256.Sum256(raw)
 	out := &api.TxCommit{Hash: hex.EncodeToString(h[:])}
 	if len(raw) == 1 && raw[0] == 1 {
@@ -432,6 +510,9 @@ func (l *Ledger) TwinHistory(id, side string, before []byte, limit int) ([]*regi
 
 func (l *Ledger) Submit(ctx context.Context, raws [][]byte, wait bool) ([]api.Result, error) {
 	if err := l.fault(); err != nil {
+		return nil, err
+	}
+	if err := l.halted(); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
