@@ -83,6 +83,13 @@ func DataDir(home string) string { return filepath.Join(home, "data") }
 // freeBytes is the space free for this user on the disk holding path (or
 // its nearest existing parent).
 func freeBytes(path string) (uint64, error) {
+	u, err := diskUsage(path)
+	return u.AvailBytes, err
+}
+
+// diskUsage is the usage of the disk holding path (or its nearest existing
+// parent): AvailBytes free for this user, TotalBytes in all.
+func diskUsage(path string) (vfs.DiskUsage, error) {
 	for {
 		if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
 			break
@@ -93,11 +100,7 @@ func freeBytes(path string) (uint64, error) {
 		}
 		path = parent
 	}
-	u, err := vfs.Default.GetDiskUsage(path)
-	if err != nil {
-		return 0, err
-	}
-	return u.AvailBytes, nil
+	return vfs.Default.GetDiskUsage(path)
 }
 
 // byteSize prints n in B, KiB, MiB or GiB.

@@ -131,19 +131,19 @@ func newMetrics(n *Node) *metrics {
 // registerDataSpace serves the free and total bytes of the file system
 // that holds dir, when the platform can tell.
 func (m *metrics) registerDataSpace(dir string) {
-	if _, _, err := diskSpace(dir); err != nil {
+	if _, err := diskUsage(dir); err != nil {
 		return
 	}
 	space := func(free bool) func() float64 {
 		return func() float64 {
-			f, size, err := diskSpace(dir)
+			u, err := diskUsage(dir)
 			switch {
 			case err != nil:
 				return -1
 			case free:
-				return float64(f)
+				return float64(u.AvailBytes)
 			}
-			return float64(size)
+			return float64(u.TotalBytes)
 		}
 	}
 	m.reg.MustRegister(
