@@ -17,9 +17,10 @@ import (
 	"github.com/iotledger/iotledger/reading"
 )
 
-// rejectedTotal reads iotledger_readings_rejected_total{reason=reason}
+// metricValue reads one series (its name and labels as /metrics prints
+// them, such as iotledger_readings_rejected_total{reason="seq_reused"})
 // from the node's /metrics.
-func rejectedTotal(t *testing.T, api, reason string) float64 {
+func metricValue(t *testing.T, api, series string) float64 {
 	t.Helper()
 	resp, err := http.Get(api + "/metrics")
 	if err != nil {
@@ -27,7 +28,7 @@ func rejectedTotal(t *testing.T, api, reason string) float64 {
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
-	prefix := `iotledger_readings_rejected_total{reason="` + reason + `"} `
+	prefix := series + " "
 	for sc.Scan() {
 		if v, ok := strings.CutPrefix(sc.Text(), prefix); ok {
 			f, err := strconv.ParseFloat(v, 64)
@@ -70,9 +71,9 @@ func TestReadingSendBesideDev(t *testing.T) {
 		page, err := c.Readings(ctx, id, client.ReadingQuery{From: last + 1, To: last + 1000})
 		return err == nil && len(page.Readings) > 0, err
 	})
-	for _, reason := range []string{"duplicate", "seq_reused"} {
-		if got := rejectedTotal(t, n.URL(), reason); got != 0 {
-			t.Errorf("%g readings refused as %s: the CLI and dev used a sequence number twice", got, reason)
+	for _, series := range []string{"iotledger_readings_duplicate_total", `iotledger_readings_rejected_total{reason="seq_reused"}`} {
+		if got := metricValue(t, n.URL(), series); got != 0 {
+			t.Errorf("%s is %g: the CLI and dev used a sequence number twice", series, got)
 		}
 	}
 }
@@ -113,7 +114,7 @@ func TestSeqReusedEndToEnd(t *testing.T) {
 		r.Receipt != fmt.Sprintf("/v1/devices/%s/readings/1/receipt", id) {
 		t.Errorf("API result %+v (index %v), want rejected seq_reused with the original's index %d and receipt", r, r.Index, index)
 	}
-	if got := rejectedTotal(t, n.URL(), "seq_reused"); got < 2 {
+	if got := metricValue(t, n.URL(), `iotledger_readings_rejected_total{reason="seq_reused"}`); got < 2 {
 		t.Errorf("iotledger_readings_rejected_total{reason=\"seq_reused\"} = %g, want 2", got)
 	}
 	page, err := c.Readings(t.Context(), id, client.ReadingQuery{From: 1, To: 1})

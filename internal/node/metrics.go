@@ -53,7 +53,7 @@ type metrics struct {
 // go to iotledger_txs_total.
 var readingRefusals = []app.Code{
 	app.CodeMalformedReading, app.CodeReadingTooLarge, app.CodeUnregisteredDevice, app.CodeRevokedDevice,
-	app.CodeQuarantinedDevice, app.CodeBadSignature, app.CodeKeyRotated, app.CodeTimeOutOfWindow, app.CodeRateLimited,
+	app.CodeQuarantinedDevice, app.CodeBadSignature, app.CodeKeyRotated, app.CodeTimeOutOfWindow, app.CodeRateLimited, app.CodeSeqReused,
 }
 
 // newMetrics makes the node's metrics. The gauges read n's parts when
