@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/iotledger/iotledger/internal/node"
@@ -25,7 +27,7 @@ Exit codes: 0 clean, 3 something was found (each finding is a FOUND line),
 			if err != nil {
 				return withExitCode(err)
 			}
-			e.printf("audited %s: every block of %d tables in %d stores checked against its checksum\n", home, r.Tables, r.Stores)
+			e.printf("audited %s: every block of %s in %s checked against its checksum\n", home, plural(r.Tables, "table"), plural(r.Stores, "store"))
 			if len(r.Damaged) > 0 {
 				for _, t := range r.Damaged {
 					e.printf("FOUND %s\n", t)
@@ -51,4 +53,12 @@ Exit codes: 0 clean, 3 something was found (each finding is a FOUND line),
 			return &exitError{code: 3, err: errorf("audit found %d problem(s) in %s", len(r.Findings), home)}
 		},
 	}
+}
+
+// plural is "1 table", "2 tables".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
