@@ -189,7 +189,6 @@ func (m *metrics) cometMetrics() nm.MetricsProvider {
 	return wrapped.Interface().(nm.MetricsProvider)
 }
 
-
 func (m *metrics) observeVerify(n int, verify func()) {
 	start := time.Now()
 	verify()
