@@ -11,7 +11,7 @@ import (
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 func TestContracts(t *testing.T) {
@@ -111,7 +111,7 @@ func TestContractEventLive(t *testing.T) {
 	if err := l.WaitSubscribers(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	l.Publish(api.Event{Type: "contract_event", Data: &registry.Event{Contract: "ctr-1", N: 7, Height: 20, Tx: -1, Trigger: "tick", Name: "check", Fields: map[string]any{"ok": true}}})
+	l.Publish(api.Event{Type: "contract_event", Data: &state.Event{Contract: "ctr-1", N: 7, Height: 20, Tx: -1, Trigger: "tick", Name: "check", Fields: map[string]any{"ok": true}}})
 	ev, ok := <-events
 	if !ok {
 		t.Fatalf("stream ended: %v", ctx.Err())

@@ -20,7 +20,7 @@ import (
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/keystore"
 	"github.com/iotledger/iotledger/internal/mqtt"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/testonly"
 	"github.com/iotledger/iotledger/reading"
 )
@@ -189,11 +189,11 @@ func (l *fakeLedger) deps() mqtt.Deps {
 			}
 			return out, nil
 		},
-		Device: func(got string) (*registry.Device, error) {
+		Device: func(got string) (*state.Device, error) {
 			if got != id {
 				return nil, nil
 			}
-			return &registry.Device{ID: id, Key: l.key.Public().(ed25519.PublicKey), Status: registry.StatusActive}, nil
+			return &state.Device{ID: id, Key: l.key.Public().(ed25519.PublicKey), Status: state.StatusActive}, nil
 		},
 	}
 }

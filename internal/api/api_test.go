@@ -26,7 +26,7 @@ import (
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
@@ -631,14 +631,14 @@ func TestAccount(t *testing.T) {
 	var first api.Account
 	e.do(t, http.MethodGet, "/v1/accounts/"+owner+"?limit=1", "", nil).ok(t, &first)
 	want := api.Account{Address: owner, Token: "IOT", Balance: 93, Nonce: 4,
-		History: []registry.Payment{{Height: 5, Amount: -7, Counterparty: e.ledger.DeviceList[0].ID, Memo: "top-up", Balance: 93}}}
+		History: []state.Payment{{Height: 5, Amount: -7, Counterparty: e.ledger.DeviceList[0].ID, Memo: "top-up", Balance: 93}}}
 	want.SetNext(append(make([]byte, 11), 1))
 	if d := cmp.Diff(first, want); d != "" {
 		t.Errorf("first page (-got +want):\n%s", d)
 	}
 	var second api.Account
 	e.do(t, http.MethodGet, "/v1/accounts/"+owner+"?limit=1&before="+first.Next, "", nil).ok(t, &second)
-	if len(second.History) != 1 || second.History[0].Counterparty != registry.Genesis || second.Next != "" {
+	if len(second.History) != 1 || second.History[0].Counterparty != state.Genesis || second.Next != "" {
 		t.Errorf("second page = %+v, want the genesis credit and no next", second)
 	}
 	var empty api.Account

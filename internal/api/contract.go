@@ -9,13 +9,13 @@ import (
 	"strings"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // ContractSummary is a contract in a list: its record and escrow balance,
 // without the document (GET /v1/contracts/{id} has it).
 type ContractSummary struct {
-	registry.Contract
+	state.Contract
 	Balance uint64 `json:"balance"` // the escrow, in Token
 	Token   string `json:"token"`
 }
@@ -35,10 +35,10 @@ type ContractPage struct {
 // numbered 1, 2, ... per contract. Next and More are as in ContractPage:
 // pass Next as after to get the events emitted since.
 type ContractEvents struct {
-	Contract string            `json:"contract"`
-	Events   []*registry.Event `json:"events"`
-	Next     uint64            `json:"next"`
-	More     bool              `json:"more"`
+	Contract string         `json:"contract"`
+	Events   []*state.Event `json:"events"`
+	Next     uint64         `json:"next"`
+	More     bool           `json:"more"`
 }
 
 // ValidContractID reports whether id is a contract id: "ctr-" and a
@@ -49,7 +49,7 @@ func ValidContractID(id string) bool {
 		return false
 	}
 	v, err := strconv.ParseUint(n, 10, 64)
-	return err == nil && v > 0 && registry.ContractID(v) == id
+	return err == nil && v > 0 && state.ContractID(v) == id
 }
 
 func (s *Server) contracts(w http.ResponseWriter, r *http.Request) error {
@@ -106,7 +106,7 @@ func (s *Server) contractEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := ContractEvents{Contract: c.ID, Events: []*registry.Event{}, Next: after}
+	out := ContractEvents{Contract: c.ID, Events: []*state.Event{}, Next: after}
 	if after >= c.Events {
 		// None yet (the record counts them, as of the same or an earlier
 		// block than a query of the events would see).

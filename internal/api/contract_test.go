@@ -14,7 +14,7 @@ import (
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 func TestContracts(t *testing.T) {
@@ -58,7 +58,7 @@ func TestContracts(t *testing.T) {
 	// Asking again with next finds what was deployed since.
 	var last api.ContractPage
 	e.get(t, "/v1/contracts").ok(t, &last)
-	e.ledger.AddContract(app.ContractInfo{Contract: registry.Contract{Owner: apitest.Owner(), Name: "late", Status: registry.ContractActive, Deployed: 12}, Token: "IOT"})
+	e.ledger.AddContract(app.ContractInfo{Contract: state.Contract{Owner: apitest.Owner(), Name: "late", Status: state.ContractActive, Deployed: 12}, Token: "IOT"})
 	var since api.ContractPage
 	e.get(t, "/v1/contracts?after="+jsonNumber(last.Next)).ok(t, &since)
 	if diff := cmp.Diff(ids(since), []string{"ctr-3"}); diff != "" || since.Contracts[0].State == nil {
@@ -84,7 +84,7 @@ func TestContract(t *testing.T) {
 	golden(t, "contract.json", a.body)
 	var c app.ContractInfo
 	a.ok(t, &c)
-	if c.Source != apitest.TipSource || c.Balance != 250 || c.Events != 3 || c.Status != registry.ContractActive {
+	if c.Source != apitest.TipSource || c.Balance != 250 || c.Events != 3 || c.Status != state.ContractActive {
 		t.Errorf("ctr-1 = %+v, want active, its document, escrow 250 and 3 events", c)
 	}
 
@@ -182,7 +182,7 @@ func TestContractEventStream(t *testing.T) {
 	if err := e.ledger.WaitSubscribers(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	ev := &registry.Event{Contract: "ctr-1", N: 4, Height: 12, Tx: -1, Trigger: "tick", Name: "check", Fields: map[string]any{"height": int64(12), "tags": []string{"a"}}}
+	ev := &state.Event{Contract: "ctr-1", N: 4, Height: 12, Tx: -1, Trigger: "tick", Name: "check", Fields: map[string]any{"height": int64(12), "tags": []string{"a"}}}
 	e.ledger.Publish(api.Event{Type: "contract_event", Data: ev})
 	typ, data := s.nextEvent()
 	if typ != "contract_event" {
@@ -202,7 +202,7 @@ func TestContractEventStream(t *testing.T) {
 	for _, err := range validate(doc, schema, v, "ContractEvent") {
 		t.Error(err)
 	}
-	var got registry.Event
+	var got state.Event
 	if err := json.NewDecoder(bytes.NewReader([]byte(data))).Decode(&got); err != nil || got.N != 4 || got.Tx != -1 || got.Name != "check" {
 		t.Errorf("data %s (%v), want event 4 of ctr-1", data, err)
 	}

@@ -7,7 +7,7 @@
 //	POST /v1/txs                                   a signed transaction (package tx), answered with its block (TxCommit)
 //	GET  /v1/status                                the node's view of the chain (Status)
 //	GET  /v1/devices?after=&limit=                 devices in id order (DevicePage)
-//	GET  /v1/devices/{id}                          one device (registry.Device)
+//	GET  /v1/devices/{id}                          one device (state.Device)
 //	GET  /v1/devices/{id}/readings?from=&to=&limit=&by=seq|time   (ReadingPage)
 //	GET  /v1/devices/{id}/gaps                     sequence numbers held and missing (Gaps)
 //	GET  /v1/devices/{id}/twin?height=             a device's twin (Twin)

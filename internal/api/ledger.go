@@ -7,16 +7,16 @@ import (
 	"fmt"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/receipt"
 )
 
 // Ledger is what the API needs from the node. internal/node implements it.
 type Ledger interface {
 	Status(ctx context.Context) (*Status, error)
-	Device(id string) (*registry.Device, error) // nil, nil if unknown
-	Devices(after string, limit int) ([]*registry.Device, error)
-	Progress(id string) (*registry.Progress, error) // gaps etc.
+	Device(id string) (*state.Device, error) // nil, nil if unknown
+	Devices(after string, limit int) ([]*state.Device, error)
+	Progress(id string) (*state.Progress, error) // gaps etc.
 	Readings(id string, q app.ReadingQuery) ([]*app.Stored, *uint64, error)
 	Block(ctx context.Context, height int64) (*BlockInfo, error) // nil, nil if not committed
 	// Receipt returns ErrNotFound if (device, seq) was never committed and
@@ -37,10 +37,10 @@ type Ledger interface {
 	// block (bounded by ctx), or returns CheckTx's refusal.
 	BroadcastTx(ctx context.Context, raw []byte) (*TxCommit, error)
 	// Twin returns a device's twin as of block height (0: now).
-	Twin(id string, height int64) (*registry.Twin, error)
-	// TwinHistory returns up to limit versions of one side (registry.SideDesired
+	Twin(id string, height int64) (*state.Twin, error)
+	// TwinHistory returns up to limit versions of one side (state.SideDesired
 	// or SideReported) of a device's twin, newest first, below cursor before.
-	TwinHistory(id, side string, before []byte, limit int) ([]*registry.TwinChange, []byte, error)
+	TwinHistory(id, side string, before []byte, limit int) ([]*state.TwinChange, []byte, error)
 	// Contract returns a deployed contract with its escrow balance and
 	// document; nil, nil if no contract has that id.
 	Contract(id string) (*app.ContractInfo, error)
@@ -49,7 +49,7 @@ type Ledger interface {
 	Contracts(after uint64, limit int) ([]*app.ContractInfo, error)
 	// ContractEvents returns up to limit events of a contract, oldest
 	// first, after event number after (0: from the first).
-	ContractEvents(id string, after uint64, limit int) ([]*registry.Event, error)
+	ContractEvents(id string, after uint64, limit int) ([]*state.Event, error)
 	// Subscribe returns committed events; the channel is bounded and a slow
 	// subscriber loses events (counted) rather than blocking the node.
 	Subscribe() (events <-chan Event, cancel func())
@@ -58,11 +58,11 @@ type Ledger interface {
 // Account is GET /v1/accounts/{addr}: the balance, the nonce its next
 // transaction needs, and its payments, newest first.
 type Account struct {
-	Address string             `json:"address"`
-	Token   string             `json:"token"`
-	Balance uint64             `json:"balance"`
-	Nonce   uint64             `json:"nonce"`
-	History []registry.Payment `json:"history"`
+	Address string          `json:"address"`
+	Token   string          `json:"token"`
+	Balance uint64          `json:"balance"`
+	Nonce   uint64          `json:"nonce"`
+	History []state.Payment `json:"history"`
 	// Next is the cursor of the next page of history (query parameter
 	// before); absent on the last page.
 	Next string `json:"next,omitempty"`
@@ -74,19 +74,19 @@ func (a *Account) SetNext(cursor []byte) { a.Next = hex.EncodeToString(cursor) }
 // Twin is GET /v1/devices/{id}/twin: both sides and the delta, the
 // desired fields whose reported value differs or is missing.
 type Twin struct {
-	Device   string             `json:"device"`
-	AsOf     int64              `json:"as_of_height,omitempty"` // the height asked for; absent for now
-	Desired  registry.TwinState `json:"desired"`
-	Reported registry.TwinState `json:"reported"`
-	Delta    map[string]any     `json:"delta"`
+	Device   string          `json:"device"`
+	AsOf     int64           `json:"as_of_height,omitempty"` // the height asked for; absent for now
+	Desired  state.TwinState `json:"desired"`
+	Reported state.TwinState `json:"reported"`
+	Delta    map[string]any  `json:"delta"`
 }
 
 // TwinHistory is GET /v1/devices/{id}/twin/history.
 type TwinHistory struct {
-	Device  string                `json:"device"`
-	Side    string                `json:"side"`
-	Changes []registry.TwinChange `json:"changes"`
-	Next    string                `json:"next,omitempty"`
+	Device  string             `json:"device"`
+	Side    string             `json:"side"`
+	Changes []state.TwinChange `json:"changes"`
+	Next    string             `json:"next,omitempty"`
 }
 
 // TxCommit is the answer of POST /v1/txs. Committed: the transaction is in
@@ -134,7 +134,7 @@ type Status struct {
 
 // BlockInfo is GET /v1/blocks/{height}.
 type BlockInfo struct {
-	app.Block
+	state.Block
 	Hash     string     `json:"hash"`     // CometBFT block hash, hex
 	Proposer string     `json:"proposer"` // hex address
 	NumTxs   int        `json:"num_txs"`

@@ -15,7 +15,7 @@ import (
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // Page sizes of the list endpoints.
@@ -27,8 +27,8 @@ const (
 // DevicePage is GET /v1/devices. Next is the id to pass as after for the
 // next page; empty on the last page.
 type DevicePage struct {
-	Devices []*registry.Device `json:"devices"`
-	Next    string             `json:"next"`
+	Devices []*state.Device `json:"devices"`
+	Next    string          `json:"next"`
 }
 
 // ReadingPage is GET /v1/devices/{id}/readings. Next is the sequence number
@@ -53,12 +53,12 @@ type ReadingEntry struct {
 // sequence numbers. Gaps lists the missing ranges between MinSeq and
 // MaxSeq, oldest first; GapsTruncated says the oldest were dropped.
 type Gaps struct {
-	Device        string           `json:"device"`
-	Count         uint64           `json:"count"`
-	MinSeq        uint64           `json:"min_seq"`
-	MaxSeq        uint64           `json:"max_seq"`
-	Gaps          []registry.Range `json:"gaps"`
-	GapsTruncated bool             `json:"gaps_truncated"`
+	Device        string        `json:"device"`
+	Count         uint64        `json:"count"`
+	MinSeq        uint64        `json:"min_seq"`
+	MaxSeq        uint64        `json:"max_seq"`
+	Gaps          []state.Range `json:"gaps"`
+	GapsTruncated bool          `json:"gaps_truncated"`
 }
 
 // ReceiptPath is the API path of the receipt of (device, seq).
@@ -96,7 +96,7 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) error {
 		page.Next = ds[limit-1].ID
 	}
 	if page.Devices == nil {
-		page.Devices = []*registry.Device{}
+		page.Devices = []*state.Device{}
 	}
 	return writeJSON(w, http.StatusOK, page)
 }
@@ -233,7 +233,7 @@ func (s *Server) gaps(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("progress of %s: %w", d.ID, err)
 	}
 	if p == nil {
-		p = &registry.Progress{}
+		p = &state.Progress{}
 	}
 	g := Gaps{
 		Device:        d.ID,
@@ -244,7 +244,7 @@ func (s *Server) gaps(w http.ResponseWriter, r *http.Request) error {
 		GapsTruncated: p.GapsTruncated,
 	}
 	if g.Gaps == nil {
-		g.Gaps = []registry.Range{}
+		g.Gaps = []state.Range{}
 	}
 	return writeJSON(w, http.StatusOK, g)
 }
@@ -315,7 +315,7 @@ func deviceID(r *http.Request) (string, error) {
 }
 
 // knownDevice returns the device {id} of the path, or a 404 problem.
-func (s *Server) knownDevice(r *http.Request) (*registry.Device, error) {
+func (s *Server) knownDevice(r *http.Request) (*state.Device, error) {
 	id, err := deviceID(r)
 	if err != nil {
 		return nil, err
@@ -360,7 +360,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("account %s: %w", addr, err)
 	}
 	if a.History == nil {
-		a.History = []registry.Payment{}
+		a.History = []state.Payment{}
 	}
 	return writeJSON(w, http.StatusOK, a)
 }
@@ -381,7 +381,7 @@ func (s *Server) twin(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("twin of %s: %w", d.ID, err)
 	}
 	out := Twin{Device: d.ID, AsOf: height, Desired: t.Desired, Reported: t.Reported, Delta: map[string]any{}}
-	for _, st := range []*registry.TwinState{&out.Desired, &out.Reported} {
+	for _, st := range []*state.TwinState{&out.Desired, &out.Reported} {
 		if st.State == nil {
 			st.State = map[string]any{}
 		}
@@ -403,8 +403,8 @@ func (s *Server) twinHistory(w http.ResponseWriter, r *http.Request) error {
 	side := q.Get("side")
 	switch side {
 	case "":
-		side = registry.SideDesired
-	case registry.SideDesired, registry.SideReported:
+		side = state.SideDesired
+	case state.SideDesired, state.SideReported:
 	default:
 		return invalidParameter("side=%q: give desired (the default) or reported", side)
 	}
@@ -416,7 +416,7 @@ func (s *Server) twinHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("twin history of %s: %w", d.ID, err)
 	}
-	out := TwinHistory{Device: d.ID, Side: side, Changes: []registry.TwinChange{}, Next: hex.EncodeToString(next)}
+	out := TwinHistory{Device: d.ID, Side: side, Changes: []state.TwinChange{}, Next: hex.EncodeToString(next)}
 	for _, c := range changes {
 		out.Changes = append(out.Changes, *c)
 	}

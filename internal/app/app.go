@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -11,59 +10,19 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/iotledger/iotledger/internal/contract"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/tlog"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
 	"github.com/iotledger/iotledger/zip215"
 )
 
-// Store keys of the app's own records.
-const (
-	keyMeta     = "x/meta"
-	prefixBlock = "b/"
-	prefixChg   = "c/"
-)
-
-// BlockKey and ChangesKey are the store keys of a block's record and of its covered changes.
-func BlockKey(h int64) []byte   { return binary.BigEndian.AppendUint64([]byte(prefixBlock), uint64(h)) }
-func ChangesKey(h int64) []byte { return binary.BigEndian.AppendUint64([]byte(prefixChg), uint64(h)) }
-
-// Meta is the app's state after its last committed block.
-type Meta struct {
-	ChainID string `cbor:"1,keyasint"`
-	Height  int64  `cbor:"2,keyasint"`
-	AppHash []byte `cbor:"3,keyasint"`
-	Digest  []byte `cbor:"4,keyasint"`
-	Params  Params `cbor:"5,keyasint"`
-	Token   string `cbor:"6,keyasint,omitempty"` // the token's name; empty in stores from before tokens: DefaultToken
-	// Contracts counts the contracts ever deployed; the next is ctr-<Contracts+1>.
-	Contracts uint64 `cbor:"7,keyasint,omitempty"`
-	// Validators is the genesis validator set, by key (InitChain's); the
-	// record l/set holds the set once it changed (validators.go).
-	Validators []Validator `cbor:"8,keyasint,omitempty"`
-	// Proposals counts the validator set change proposals ever made.
-	Proposals uint64 `cbor:"9,keyasint,omitempty"`
-}
-
-// Block is what the app records of each committed block.
-type Block struct {
-	Height      int64  `cbor:"1,keyasint" json:"height"`
-	Time        int64  `cbor:"2,keyasint" json:"time_ms"`
-	LogSize     uint64 `cbor:"3,keyasint" json:"log_size"`
-	LogRoot     []byte `cbor:"4,keyasint" json:"log_root"`
-	StateDigest []byte `cbor:"5,keyasint" json:"state_digest"`
-	AppHash     []byte `cbor:"6,keyasint" json:"app_hash"`
-	Readings    uint64 `cbor:"7,keyasint" json:"readings"`
-	Txs         int    `cbor:"8,keyasint" json:"txs"`
-}
-
 // Observer receives what the app does, for metrics and live events. Its
 // methods are called from ABCI methods and must not block. Timing lives in
 // the observer (ObserveVerify wraps the work) so the app never reads a clock.
 type Observer interface {
 	ObserveVerify(n int, verify func())
-	Committed(b *Block, outcomes []Outcome, devices []DeviceChange)
+	Committed(b *state.Block, outcomes []Outcome, devices []DeviceChange)
 }
 
 // Outcome is the fate of one reading in a block.
@@ -81,15 +40,15 @@ type Outcome struct {
 
 // DeviceChange is a committed change of a device record.
 type DeviceChange struct {
-	Action string           `json:"action"` // registered, revoked, rotated
-	Device *registry.Device `json:"device"`
-	Height int64            `json:"height"`
+	Action string        `json:"action"` // registered, revoked, rotated
+	Device *state.Device `json:"device"`
+	Height int64         `json:"height"`
 }
 
 type nopObserver struct{}
 
-func (nopObserver) ObserveVerify(_ int, f func())               { f() }
-func (nopObserver) Committed(*Block, []Outcome, []DeviceChange) {}
+func (nopObserver) ObserveVerify(_ int, f func())                     { f() }
+func (nopObserver) Committed(*state.Block, []Outcome, []DeviceChange) {}
 
 // App is the iotledger ABCI application.
 type App struct {
@@ -109,7 +68,7 @@ type App struct {
 	genesisBalances []Allocation
 
 	mu   sync.RWMutex // guards meta and active
-	meta Meta
+	meta state.Meta
 	// active lists the committed running contracts in deployment order.
 	active []string
 
@@ -134,15 +93,15 @@ type App struct {
 type pendingBlock struct {
 	stage    *stage
 	log      *tlog.Stage
-	meta     Meta
-	block    Block
+	meta     state.Meta
+	block    state.Block
 	outcomes []Outcome
 	devices  []DeviceChange
 	twins    []TwinChange
-	events   []*registry.Event
+	events   []*state.Event
 	active   []string
-	progress map[string]*registry.Progress // the devices' progress after the block (decoded; not to be changed)
-	quiet    bool                          // the block ran silence triggers: keep the quiet index
+	progress map[string]*state.Progress // the devices' progress after the block (decoded; not to be changed)
+	quiet    bool                       // the block ran silence triggers: keep the quiet index
 }
 
 // TwinObserver is implemented by observers that want committed twin
@@ -154,7 +113,7 @@ type TwinObserver interface {
 // EventObserver is implemented by observers that want the events contracts
 // emitted in a committed block, in execution order.
 type EventObserver interface {
-	CommittedEvents(events []*registry.Event)
+	CommittedEvents(events []*state.Event)
 }
 
 // Open opens the app on a Pebble database it will own from now on.
@@ -169,7 +128,7 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 	a := &App{db: db, log: l, obs: obs, readings: newReadingCache(1 << 17), keys: zip215.NewKeyCache(1 << 15), records: newRecordCache(1 << 18), txs: newTxCache(),
 		programs: map[[32]byte]*contract.Checked{}}
 	a.kv = &committed{db: db, records: a.records}
-	b, err := dbGet(db, []byte(keyMeta))
+	b, err := dbGet(db, []byte(state.KeyMeta))
 	if err != nil {
 		return nil, fmt.Errorf("app: read meta: %w", err)
 	}
@@ -185,7 +144,7 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 }
 
 // committed reads committed state. A pointer, so passing it as a
-// registry.KV (per reading) allocates nothing.
+// state.KV (per reading) allocates nothing.
 func (a *App) committed() *committed { return a.kv }
 
 // ErrClosed is returned by ABCI methods called after Close.
@@ -228,7 +187,7 @@ func (a *App) activeContracts() []string {
 }
 
 // Meta returns the state after the last committed block.
-func (a *App) Meta() Meta {
+func (a *App) Meta() state.Meta {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	return a.meta
@@ -259,7 +218,7 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	}
 	a.mu.Lock()
 	a.genesisBalances = g.Balances
-	a.meta = Meta{ChainID: req.ChainId, Height: req.InitialHeight - 1, Digest: GenesisDigest(req.ChainId, req.AppStateBytes), Params: g.Params, Token: g.Token,
+	a.meta = state.Meta{ChainID: req.ChainId, Height: req.InitialHeight - 1, Digest: state.GenesisDigest(req.ChainId, req.AppStateBytes), Params: g.Params, Token: g.Token,
 		Validators: vals}
 	a.meta.AppHash = receipt.AppHash(0, a.log.Root(), a.meta.Digest)
 	a.mu.Unlock()
@@ -297,14 +256,14 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 		return nil, err
 	}
 	if cs := p.stage.changes(); len(cs) > 0 {
-		if err := b.Set(ChangesKey(p.block.Height), mustEncode(cs), nil); err != nil {
+		if err := b.Set(state.ChangesKey(p.block.Height), mustEncode(cs), nil); err != nil {
 			return nil, err
 		}
 	}
-	if err := b.Set(BlockKey(p.block.Height), mustEncode(&p.block), nil); err != nil {
+	if err := b.Set(state.BlockKey(p.block.Height), mustEncode(&p.block), nil); err != nil {
 		return nil, err
 	}
-	if err := b.Set([]byte(keyMeta), mustEncode(&p.meta), nil); err != nil {
+	if err := b.Set([]byte(state.KeyMeta), mustEncode(&p.meta), nil); err != nil {
 		return nil, err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/tlog"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
@@ -53,7 +53,7 @@ type HeaderAppHash func(h int64) (hash []byte, ok bool, err error)
 // Audit recomputes, from the stored readings and change records, the log
 // root, state digest and app hash of every block and compares them with the
 // app's block records and with the app hashes committed in headers. The node
-// must be stopped. genesisDigest is GenesisDigest of the chain's genesis.
+// must be stopped. genesisDigest is state.GenesisDigest of the chain's genesis.
 func (a *App) Audit(ctx context.Context, genesisDigest []byte, headers HeaderAppHash) (*AuditReport, error) {
 	return a.AuditFrom(ctx, 1, genesisDigest, headers)
 }
@@ -77,7 +77,7 @@ func (a *App) AuditFrom(ctx context.Context, from int64, genesisDigest []byte, h
 	if m.Height == 0 {
 		return r, nil
 	}
-	var base Block // the state before block from
+	var base state.Block // the state before block from
 	digest := genesisDigest
 	if from > 1 {
 		b, err := a.Block(from - 1)
@@ -90,7 +90,7 @@ func (a *App) AuditFrom(ctx context.Context, from int64, genesisDigest []byte, h
 		}
 		base, digest = *b, b.StateDigest
 	}
-	var blocks []*Block
+	var blocks []*state.Block
 	for h := from; h <= m.Height; h++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -158,7 +158,7 @@ func (a *App) AuditFrom(ctx context.Context, from int64, genesisDigest []byte, h
 		if err != nil {
 			return nil, err
 		}
-		digest = NextDigest(digest, b.Height, changes)
+		digest = state.NextDigest(digest, b.Height, changes)
 		root := roots[b.LogSize]
 		if !bytes.Equal(root, b.LogRoot) {
 			r.Findings = append(r.Findings, Finding{Height: b.Height, What: fmt.Sprintf("log root recomputed from the readings is %x, the block record says %x", root, b.LogRoot)})
@@ -204,16 +204,16 @@ func (a *App) locateLeaf(idx uint64) (string, uint64, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	if _, raw, err := SplitLeaf(leaf); err == nil {
+	if _, raw, err := state.SplitLeaf(leaf); err == nil {
 		if s, err := reading.Decode(raw); err == nil {
-			e, err := registry.GetSeq(a.committed(), s.Device, s.Seq)
+			e, err := state.GetSeq(a.committed(), s.Device, s.Seq)
 			if err == nil && e != nil && e.Index == idx {
 				return s.Device, s.Seq, nil
 			}
 		}
 	}
 	// The bytes no longer say whose reading it is: one pass over the index.
-	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(registry.PrefixSeq), UpperBound: prefixEnd(registry.PrefixSeq)})
+	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(state.PrefixSeq), UpperBound: state.PrefixEnd(state.PrefixSeq)})
 	if err != nil {
 		return "", 0, err
 	}
@@ -223,11 +223,11 @@ func (a *App) locateLeaf(idx uint64) (string, uint64, error) {
 		if err != nil {
 			return "", 0, err
 		}
-		var e registry.SeqEntry
+		var e state.SeqEntry
 		if reading.DecMode.Unmarshal(v, &e) != nil || e.Index != idx {
 			continue
 		}
-		k := it.Key()[len(registry.PrefixSeq):]
+		k := it.Key()[len(state.PrefixSeq):]
 		if len(k) < 9 || k[len(k)-9] != '/' {
 			continue
 		}
@@ -236,7 +236,7 @@ func (a *App) locateLeaf(idx uint64) (string, uint64, error) {
 	return "", 0, nil
 }
 
-func blockOfLeaf(blocks []*Block, idx uint64) int64 {
+func blockOfLeaf(blocks []*state.Block, idx uint64) int64 {
 	i := sort.Search(len(blocks), func(i int) bool { return blocks[i].LogSize > idx })
 	if i == len(blocks) {
 		return 0
@@ -244,21 +244,13 @@ func blockOfLeaf(blocks []*Block, idx uint64) int64 {
 	return blocks[i].Height
 }
 
-func (a *App) changes(h int64) ([]Change, error) {
-	v, err := dbGet(a.db, ChangesKey(h))
-	if err != nil || v == nil {
-		return nil, err
-	}
-	var cs []Change
-	if err := reading.DecMode.Unmarshal(v, &cs); err != nil {
-		return nil, fmt.Errorf("app: corrupt change record of block %d: %w", h, err)
-	}
-	return cs, nil
+func (a *App) changes(h int64) ([]state.Change, error) {
+	return state.GetChanges(a.committed(), h)
 }
 
 // auditState replays the change records and compares the result with the
 // covered records in the store (accounts, devices, twins, contracts), both ways.
-func (a *App) auditState(blocks []*Block) ([]Finding, error) {
+func (a *App) auditState(blocks []*state.Block) ([]Finding, error) {
 	want := map[string][]byte{}
 	last := map[string]int64{}
 	for _, b := range blocks {
@@ -272,8 +264,8 @@ func (a *App) auditState(blocks []*Block) ([]Finding, error) {
 		}
 	}
 	var out []Finding
-	for _, prefix := range coveredPrefixes {
-		it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
+	for _, prefix := range state.CoveredPrefixes {
+		it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: state.PrefixEnd(prefix)})
 		if err != nil {
 			return nil, err
 		}
@@ -315,7 +307,7 @@ func (a *App) auditState(blocks []*Block) ([]Finding, error) {
 // store: each must hold the last value written (blocks are the newest, so
 // nothing overwrote them since). Records no block of the window wrote are
 // not looked at; the full audit replays every block for them.
-func (a *App) auditWrites(blocks []*Block) ([]Finding, error) {
+func (a *App) auditWrites(blocks []*state.Block) ([]Finding, error) {
 	want := map[string][]byte{}
 	last := map[string]int64{}
 	for _, b := range blocks {

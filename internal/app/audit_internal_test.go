@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/iotledger/iotledger/internal/state"
+
 	"strings"
 	"testing"
 
@@ -15,17 +17,17 @@ func TestAuditStateDeletedRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a := &App{db: db}
+	a := &App{db: db, kv: &committed{db: db, records: newRecordCache(8)}}
 	const key = "a/acc1x"
-	for h, cs := range map[int64][]Change{
+	for h, cs := range map[int64][]state.Change{
 		1: {{Key: []byte(key), Value: []byte{1}}},
 		2: {{Key: []byte(key), Value: nil}}, // deleted
 	} {
-		if err := db.Set(ChangesKey(h), mustEncode(cs), pebble.Sync); err != nil {
+		if err := db.Set(state.ChangesKey(h), mustEncode(cs), pebble.Sync); err != nil {
 			t.Fatal(err)
 		}
 	}
-	blocks := []*Block{{Height: 1}, {Height: 2}}
+	blocks := []*state.Block{{Height: 1}, {Height: 2}}
 	if got, err := a.auditState(blocks); err != nil || len(got) != 0 {
 		t.Fatalf("auditState with the record deleted = %v, %v; want no finding", got, err)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 )
 
@@ -26,7 +26,7 @@ func (c *testChain) headers() app.HeaderAppHash {
 
 func (c *testChain) audit() *app.AuditReport {
 	c.t.Helper()
-	r, err := c.app.Audit(c.t.Context(), app.GenesisDigest(c.chainID, c.genesis), c.headers())
+	r, err := c.app.Audit(c.t.Context(), state.GenesisDigest(c.chainID, c.genesis), c.headers())
 	if err != nil {
 		c.t.Fatalf("Audit: %v", err)
 	}
@@ -128,7 +128,7 @@ func TestAuditNamesUndecodableReading(t *testing.T) {
 func TestAuditFromClean(t *testing.T) {
 	c := auditedChain(t)
 	for from := int64(1); from <= c.height; from++ {
-		r, err := c.app.AuditFrom(t.Context(), from, app.GenesisDigest(c.chainID, c.genesis), c.headers())
+		r, err := c.app.AuditFrom(t.Context(), from, state.GenesisDigest(c.chainID, c.genesis), c.headers())
 		if err != nil {
 			t.Fatalf("AuditFrom(%d): %v", from, err)
 		}
@@ -169,8 +169,8 @@ func TestAuditFromWindow(t *testing.T) {
 			c.tamper(append(append([]byte("t/n/"), 0), binary.BigEndian.AppendUint64(nil, 1)...), func(v []byte) { v[0] ^= 1 })
 		}, 5, "block 4: app hash recomputed from the stored log border and state digest"},
 		{"state digest of the block before the window", func(c *testChain) {
-			c.tamper(app.BlockKey(4), func(v []byte) {
-				var b app.Block
+			c.tamper(state.BlockKey(4), func(v []byte) {
+				var b state.Block
 				if err := reading.DecMode.Unmarshal(v, &b); err != nil {
 					c.t.Fatal(err)
 				}
@@ -183,17 +183,17 @@ func TestAuditFromWindow(t *testing.T) {
 			})
 		}, 5, "block 4: app hash recomputed from the stored log border and state digest"},
 		{"record the window wrote", func(c *testChain) {
-			c.tamper(registry.DeviceKey(deviceID(meter)), func(v []byte) { v[len(v)-1] ^= 0x01 })
+			c.tamper(state.DeviceKey(deviceID(meter)), func(v []byte) { v[len(v)-1] ^= 0x01 })
 		}, 5, "differs from what block 5 wrote"},
 		{"record written before the window is not read", func(c *testChain) {
-			c.tamper(registry.DeviceKey(deviceID(meter)), func(v []byte) { v[len(v)-1] ^= 0x01 })
+			c.tamper(state.DeviceKey(deviceID(meter)), func(v []byte) { v[len(v)-1] ^= 0x01 })
 		}, 6, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := auditedChain(t)
 			tt.tamper(c)
-			r, err := c.app.AuditFrom(t.Context(), tt.from, app.GenesisDigest(c.chainID, c.genesis), c.headers())
+			r, err := c.app.AuditFrom(t.Context(), tt.from, state.GenesisDigest(c.chainID, c.genesis), c.headers())
 			if err != nil {
 				t.Fatalf("AuditFrom(%d): %v", tt.from, err)
 			}
@@ -210,7 +210,7 @@ func TestAuditFromWindow(t *testing.T) {
 func TestAuditFindsChangedDevice(t *testing.T) {
 	c := auditedChain(t)
 	id := deviceID(meter) // registered in block 1, revoked in block 5
-	c.tamper(registry.DeviceKey(id), func(v []byte) { v[len(v)-1] ^= 0x01 })
+	c.tamper(state.DeviceKey(id), func(v []byte) { v[len(v)-1] ^= 0x01 })
 
 	r := c.audit()
 	if len(r.Findings) != 1 {

@@ -7,7 +7,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // A value read from the store before a block was committed must not be
@@ -41,12 +41,12 @@ func TestRecordCacheDropsReadsThatRacedACommit(t *testing.T) {
 // a decoded device the block wrote is forgotten.
 func TestRecordCacheTakesTheBlocksProgress(t *testing.T) {
 	c := newRecordCache(10)
-	c.progs["dev1a"], c.devs["dev1a"] = &registry.Progress{Count: 1}, &registry.Device{ID: "dev1a"}
-	after := &registry.Progress{Count: 2}
+	c.progs["dev1a"], c.devs["dev1a"] = &state.Progress{Count: 1}, &state.Device{ID: "dev1a"}
+	after := &state.Progress{Count: 2}
 	c.committedWrites(map[string][]byte{
-		registry.PrefixProgress + "dev1a": {1},
-		registry.PrefixDevice + "dev1a":   {2},
-	}, map[string]*registry.Progress{"dev1a": after})
+		state.PrefixProgress + "dev1a": {1},
+		state.PrefixDevice + "dev1a":   {2},
+	}, map[string]*state.Progress{"dev1a": after})
 	if got := c.progs["dev1a"]; got != after {
 		t.Errorf("decoded progress after the block = %+v, want the block's", got)
 	}

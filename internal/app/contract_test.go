@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -79,7 +79,7 @@ func (c *testChain) callTx(signer ed25519.PrivateKey, id, trigger string, args m
 	return c.sign(signer, c.nonce(signer), tx.TypeCallContract, &tx.CallContract{Contract: id, Trigger: trigger, Args: args})
 }
 
-func (c *testChain) events(id string) []*registry.Event {
+func (c *testChain) events(id string) []*state.Event {
 	c.t.Helper()
 	es, err := c.app.ContractEvents(id, 0, 100)
 	if err != nil {
@@ -97,7 +97,7 @@ func (c *testChain) contract(id string) *app.ContractInfo {
 	return ci
 }
 
-func eventNames(es []*registry.Event) []string {
+func eventNames(es []*state.Event) []string {
 	var out []string
 	for _, e := range es {
 		out = append(out, e.Name)
@@ -128,7 +128,7 @@ func TestContractPenaltyAndDelivery(t *testing.T) {
 	if len(es) != 1 || es[0].Name != "excursion" {
 		t.Fatalf("events %v, want one excursion", eventNames(es))
 	}
-	want := &registry.Event{Contract: id, N: 1, Height: c.height, Tx: 0, Trigger: "excursion", Name: "excursion",
+	want := &state.Event{Contract: id, N: 1, Height: c.height, Tx: 0, Trigger: "excursion", Name: "excursion",
 		Fields: map[string]any{"temp": 12.0, "device": dev, "seq": int64(6)}}
 	if d := cmp.Diff(es[0], want); d != "" {
 		t.Errorf("event (-got +want):\n%s", d)
@@ -228,7 +228,7 @@ triggers:
 	}
 	c.mustOK() // last + 2: silent
 	es := c.events(id)
-	var silent []*registry.Event
+	var silent []*state.Event
 	for _, e := range es {
 		if e.Name == "silent" {
 			silent = append(silent, e)
@@ -238,7 +238,7 @@ triggers:
 		t.Fatalf("silent events %+v, want one at height %d with last %d, tx -1", silent, last+2, last)
 	}
 	d, err := c.app.Device(dev)
-	if err != nil || d.Status != registry.StatusQuarantined {
+	if err != nil || d.Status != state.StatusQuarantined {
 		t.Fatalf("device %+v, %v; want quarantined", d, err)
 	}
 	wantOutcome(t, "reading of a quarantined device", c.sendOne(c.tempReading(sensor, 2, 5)), app.CodeQuarantinedDevice, dev, "reactivate")
@@ -337,7 +337,7 @@ func TestContractFundAndStop(t *testing.T) {
 	wantCode(t, "stop by another", res.TxResults[0].Code, res.TxResults[0].Log, app.CodeNotOwner, accountID(alice))
 	c.mustOK(c.sign(alice, c.nonce(alice), tx.TypeStopContract, &tx.StopContract{Contract: id}))
 	c.wantBalances(map[string]uint64{id: 0, accountID(alice): 1000})
-	if ci := c.contract(id); ci.Status != registry.ContractStopped || ci.Stopped != c.height {
+	if ci := c.contract(id); ci.Status != state.ContractStopped || ci.Stopped != c.height {
 		t.Errorf("contract %s status %s stopped %d, want stopped at %d", id, ci.Status, ci.Stopped, c.height)
 	}
 	res = c.block(c.callTx(bob, id, "deliver", map[string]string{"note": "x"}))
@@ -377,18 +377,18 @@ triggers:
 		return &tx.TwinPatch{Device: dev, Set: map[string]any{"firmware": fw}}
 	}
 	c.mustOK(c.sign(sensor, c.nonce(sensor), tx.TypeReportState, report("bb22")))
-	if d, _ := c.app.Device(dev); d.Status != registry.StatusActive {
+	if d, _ := c.app.Device(dev); d.Status != state.StatusActive {
 		t.Fatalf("approved firmware: status %s, want active", d.Status)
 	}
 	c.mustOK(c.sign(sensor, c.nonce(sensor), tx.TypeReportState, report("evil")))
-	if d, _ := c.app.Device(dev); d.Status != registry.StatusQuarantined {
+	if d, _ := c.app.Device(dev); d.Status != state.StatusQuarantined {
 		t.Fatalf("unapproved firmware: status %s, want quarantined", d.Status)
 	}
 	tw, err := c.app.Twin(dev, 0)
 	if err != nil || tw.Desired.State["firmware"] != "aa11" {
 		t.Fatalf("desired %v, %v; want firmware aa11", tw, err)
 	}
-	hist, _, err := c.app.TwinHistory(dev, registry.SideDesired, nil, 1)
+	hist, _, err := c.app.TwinHistory(dev, state.SideDesired, nil, 1)
 	if err != nil || len(hist) != 1 || hist[0].By != id {
 		t.Errorf("desired history %+v, %v; want a change by %s", hist, err, id)
 	}

@@ -5,13 +5,13 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // ContractInfo is a contract as queries show it: its record, its escrow
 // balance and its document.
 type ContractInfo struct {
-	registry.Contract
+	state.Contract
 	Balance uint64 `json:"balance"`
 	Token   string `json:"token"`
 	Source  string `json:"source"`
@@ -20,16 +20,16 @@ type ContractInfo struct {
 // Contract returns a contract, or nil if no contract has that id.
 func (a *App) Contract(id string) (*ContractInfo, error) {
 	kv := a.committed()
-	c, err := registry.GetContract(kv, id)
+	c, err := state.GetContract(kv, id)
 	if err != nil || c == nil {
 		return nil, err
 	}
 	return a.contractInfo(kv, c)
 }
 
-func (a *App) contractInfo(kv registry.KV, c *registry.Contract) (*ContractInfo, error) {
+func (a *App) contractInfo(kv state.KV, c *state.Contract) (*ContractInfo, error) {
 	info := &ContractInfo{Contract: *c, Token: a.Token(), Source: string(c.Source)}
-	acct, err := registry.GetAccount(kv, c.ID)
+	acct, err := state.GetAccount(kv, c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func (a *App) Contracts(after uint64, limit int) ([]*ContractInfo, error) {
 		return nil, nil
 	}
 	for i := after + 1; i <= n && len(out) < limit; i++ {
-		c, err := registry.GetContract(kv, registry.ContractID(i))
+		c, err := state.GetContract(kv, state.ContractID(i))
 		if err != nil {
 			return nil, err
 		}
@@ -67,23 +67,23 @@ func (a *App) Contracts(after uint64, limit int) ([]*ContractInfo, error) {
 
 // ContractEvents returns up to limit events of a contract, oldest first,
 // starting after event number after (0: from the first).
-func (a *App) ContractEvents(id string, after uint64, limit int) ([]*registry.Event, error) {
-	prefix := registry.EventPrefix(id)
+func (a *App) ContractEvents(id string, after uint64, limit int) ([]*state.Event, error) {
+	prefix := state.EventPrefix(id)
 	if after == math.MaxUint64 {
 		return nil, nil
 	}
-	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: registry.EventKey(id, after+1), UpperBound: prefixEnd(string(prefix))})
+	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: state.EventKey(id, after+1), UpperBound: state.PrefixEnd(string(prefix))})
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
-	var out []*registry.Event
+	var out []*state.Event
 	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return nil, err
 		}
-		e, err := registry.DecodeEvent(v)
+		e, err := state.DecodeEvent(v)
 		if err != nil {
 			return nil, err
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/contract"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -45,7 +45,7 @@ import (
 
 // live is a contract during one block's execution.
 type live struct {
-	rec   *registry.Contract // a copy, written back at the end of the block when dirty
+	rec   *state.Contract // a copy, written back at the end of the block when dirty
 	doc   *contract.Checked
 	dirty bool
 	// undo holds the state fields the current run changed, with their
@@ -111,11 +111,11 @@ func (a *App) loadActive() ([]string, error) {
 	kv := a.committed()
 	var ids []string
 	for n := uint64(1); n <= a.meta.Contracts; n++ {
-		c, err := registry.GetContract(kv, registry.ContractID(n))
+		c, err := state.GetContract(kv, state.ContractID(n))
 		if err != nil {
 			return nil, err
 		}
-		if c != nil && c.Status == registry.ContractActive {
+		if c != nil && c.Status == state.ContractActive {
 			ids = append(ids, c.ID)
 		}
 	}
@@ -128,7 +128,7 @@ func (x *execution) contract(id string) (*live, error) {
 	if l, ok := x.contracts[id]; ok {
 		return l, nil
 	}
-	rec, err := registry.GetContract(x.stage, id)
+	rec, err := state.GetContract(x.stage, id)
 	if err != nil || rec == nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (x *execution) contract(id string) (*live, error) {
 	return l, nil
 }
 
-func newLive(rec *registry.Contract, doc *contract.Checked) *live {
+func newLive(rec *state.Contract, doc *contract.Checked) *live {
 	l := &live{rec: rec, doc: doc}
 	for i := range doc.Doc.Triggers {
 		t := &doc.Doc.Triggers[i]
@@ -159,13 +159,13 @@ func newLive(rec *registry.Contract, doc *contract.Checked) *live {
 	return l
 }
 
-func deviceVars(d *registry.Device) *contract.DeviceVars {
+func deviceVars(d *state.Device) *contract.DeviceVars {
 	return &contract.DeviceVars{ID: d.ID, Owner: d.Owner, Status: d.Status, Labels: d.Labels}
 }
 
 // onReading runs the reading triggers that match an accepted reading's
 // device.
-func (x *execution) onReading(s *reading.Signed, dev *registry.Device) error {
+func (x *execution) onReading(s *reading.Signed, dev *state.Device) error {
 	for _, id := range x.active {
 		l, err := x.contract(id)
 		if err != nil {
@@ -185,7 +185,7 @@ func (x *execution) onReading(s *reading.Signed, dev *registry.Device) error {
 			if _, _, err := x.fire(l, t, v); err != nil {
 				return err
 			}
-			if l.rec.Status != registry.ContractActive {
+			if l.rec.Status != state.ContractActive {
 				break
 			}
 		}
@@ -195,11 +195,11 @@ func (x *execution) onReading(s *reading.Signed, dev *registry.Device) error {
 
 // onReport runs the report triggers that match a device that just
 // reported its state.
-func (x *execution) onReport(d *registry.Device) error {
+func (x *execution) onReport(d *state.Device) error {
 	if len(x.active) == 0 {
 		return nil
 	}
-	twin, err := registry.GetTwin(x.stage, d.ID)
+	twin, err := state.GetTwin(x.stage, d.ID)
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func (x *execution) silences(l *live) error {
 	slices.Sort(ids)
 	ids = slices.Compact(ids) // two triggers may wait as long
 	for _, id := range ids {
-		d, err := registry.GetDevice(x.stage, id)
+		d, err := state.GetDevice(x.stage, id)
 		if err != nil {
 			return err
 		}
@@ -355,7 +355,7 @@ func (x *execution) emit(l *live, t *contract.Trigger, name string, fields map[s
 	if x.inTx {
 		txi = int32(x.txIndex)
 	}
-	x.events = append(x.events, &registry.Event{Contract: l.rec.ID, N: l.rec.Events, Height: x.height, Tx: txi, Trigger: t.Name, Name: name, Fields: fields})
+	x.events = append(x.events, &state.Event{Contract: l.rec.ID, N: l.rec.Events, Height: x.height, Tx: txi, Trigger: t.Name, Name: name, Fields: fields})
 }
 
 // apply applies one effect of a run of l, or says why it cannot.
@@ -385,7 +385,7 @@ func (x *execution) apply(l *live, t *contract.Trigger, ef *contract.Effect) (*f
 		if d.Status == ef.Status {
 			return nil, nil // already so: a contract may say it again
 		}
-		if d.Status == registry.StatusRevoked {
+		if d.Status == state.StatusRevoked {
 			return fail(CodeInvalidStatus, "device %s is revoked, which is final", d.ID), nil
 		}
 		x.setStatus(d, ef.Status)
@@ -394,10 +394,10 @@ func (x *execution) apply(l *live, t *contract.Trigger, ef *contract.Effect) (*f
 		if d == nil {
 			return f, err
 		}
-		if d.Status == registry.StatusRevoked {
+		if d.Status == state.StatusRevoked {
 			return fail(CodeRevokedDevice, "device %s is revoked; its twin no longer changes", d.ID), nil
 		}
-		return x.applyTwin(d.ID, registry.SideDesired, map[string]any{ef.Field: ef.Value}, nil, l.rec.ID)
+		return x.applyTwin(d.ID, state.SideDesired, map[string]any{ef.Field: ef.Value}, nil, l.rec.ID)
 	default:
 		return fail(CodeContractFailed, "unknown action %q", ef.Kind), nil
 	}
@@ -405,8 +405,8 @@ func (x *execution) apply(l *live, t *contract.Trigger, ef *contract.Effect) (*f
 }
 
 // ownersDevice returns a device that the contract's owner owns.
-func (x *execution) ownersDevice(l *live, id string) (*registry.Device, *failure, error) {
-	d, err := registry.GetDevice(x.stage, id)
+func (x *execution) ownersDevice(l *live, id string) (*state.Device, *failure, error) {
+	d, err := state.GetDevice(x.stage, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -420,13 +420,13 @@ func (x *execution) ownersDevice(l *live, id string) (*registry.Device, *failure
 }
 
 // setStatus changes a device's status and tells observers.
-func (x *execution) setStatus(d *registry.Device, status string) {
+func (x *execution) setStatus(d *state.Device, status string) {
 	action := status
-	if status == registry.StatusActive {
+	if status == state.StatusActive {
 		action = "reactivated"
 	}
 	d.Status, d.Updated = status, x.height
-	registry.PutDevice(x.stage, d)
+	state.PutDevice(x.stage, d)
 	x.devices = append(x.devices, DeviceChange{Action: action, Device: d, Height: x.height})
 }
 
@@ -443,7 +443,7 @@ func (x *execution) pay(from, to string, amount uint64, memo, by string) (*failu
 		return fail(CodeInvalidRecipient, "%s pays itself", from), nil
 	}
 	if address.ParseDevice(to) == nil {
-		d, err := registry.GetDevice(x.stage, to)
+		d, err := state.GetDevice(x.stage, to)
 		if err != nil {
 			return nil, err
 		}
@@ -467,13 +467,13 @@ func (x *execution) pay(from, to string, amount uint64, memo, by string) (*failu
 	}
 	payer.Balance -= amount
 	payee.Balance += amount
-	registry.PutAccount(x.stage, payer)
-	registry.PutAccount(x.stage, payee)
+	state.PutAccount(x.stage, payer)
+	state.PutAccount(x.stage, payee)
 	if by == from {
 		by = ""
 	}
-	registry.PutPayment(x.stage, from, x.slot(), &registry.Payment{Height: x.height, Tx: x.txIndex, Amount: -int64(amount), Counterparty: to, Memo: memo, Balance: payer.Balance, By: by})
-	registry.PutPayment(x.stage, to, x.slot(), &registry.Payment{Height: x.height, Tx: x.txIndex, Amount: int64(amount), Counterparty: from, Memo: memo, Balance: payee.Balance, By: by})
+	state.PutPayment(x.stage, from, x.slot(), &state.Payment{Height: x.height, Tx: x.txIndex, Amount: -int64(amount), Counterparty: to, Memo: memo, Balance: payer.Balance, By: by})
+	state.PutPayment(x.stage, to, x.slot(), &state.Payment{Height: x.height, Tx: x.txIndex, Amount: int64(amount), Counterparty: from, Memo: memo, Balance: payee.Balance, By: by})
 	return nil, nil
 }
 
@@ -496,10 +496,10 @@ func (x *execution) deploy(s *tx.Signed, f *tx.DeployContract) (*failure, error)
 		}
 	}
 	x.meta.Contracts++
-	id := registry.ContractID(x.meta.Contracts)
-	rec := &registry.Contract{
+	id := state.ContractID(x.meta.Contracts)
+	rec := &state.Contract{
 		ID: id, Number: x.meta.Contracts, Owner: s.Account, Name: doc.Doc.Name, Source: f.Source,
-		Status: registry.ContractActive, Deployed: x.height, State: doc.InitialState(),
+		Status: state.ContractActive, Deployed: x.height, State: doc.InitialState(),
 	}
 	l := newLive(rec, doc)
 	l.dirty = true
@@ -514,7 +514,7 @@ func (x *execution) deploy(s *tx.Signed, f *tx.DeployContract) (*failure, error)
 
 // checkStaticDevices refuses a document that names, for an action that
 // changes devices, a device its deployer does not own.
-func checkStaticDevices(kv registry.KV, doc *contract.Checked, owner string) (*failure, error) {
+func checkStaticDevices(kv state.KV, doc *contract.Checked, owner string) (*failure, error) {
 	devs := doc.StaticDevices()
 	ids := make([]string, 0, len(devs))
 	for id := range devs {
@@ -524,7 +524,7 @@ func checkStaticDevices(kv registry.KV, doc *contract.Checked, owner string) (*f
 	var msgs []string
 	for _, id := range ids {
 		p := devs[id]
-		d, err := registry.GetDevice(kv, id)
+		d, err := state.GetDevice(kv, id)
 		if err != nil {
 			return nil, err
 		}
@@ -550,7 +550,7 @@ func (x *execution) activeContract(id string) (*live, *failure, error) {
 	if l == nil {
 		return nil, fail(CodeUnknownContract, "no contract %s; list them with `iotledger contract list`", id), nil
 	}
-	if l.rec.Status != registry.ContractActive {
+	if l.rec.Status != state.ContractActive {
 		return nil, fail(CodeContractStopped, "contract %s was stopped at height %d; it runs no more", id, l.rec.Stopped), nil
 	}
 	return l, nil, nil
@@ -641,7 +641,7 @@ func (x *execution) stopContract(s *tx.Signed, f *tx.StopContract) (*failure, er
 	if fl, err := x.pay(l.rec.ID, l.rec.Owner, escrow.Balance, "stop: escrow returned", ""); fl != nil || err != nil {
 		return fl, err
 	}
-	l.rec.Status, l.rec.Stopped, l.dirty = registry.ContractStopped, x.height, true
+	l.rec.Status, l.rec.Stopped, l.dirty = state.ContractStopped, x.height, true
 	x.active = deleteString(x.active, l.rec.ID)
 	return nil, nil
 }
@@ -659,7 +659,7 @@ func deleteString(s []string, v string) []string {
 // deviceStatus is the device_status transaction: the owner quarantines,
 // reactivates or revokes a device.
 func (x *execution) deviceStatus(s *tx.Signed, f *tx.DeviceStatus) (*failure, error) {
-	d, err := registry.GetDevice(x.stage, f.Device)
+	d, err := state.GetDevice(x.stage, f.Device)
 	if err != nil {
 		return nil, err
 	}
@@ -668,7 +668,7 @@ func (x *execution) deviceStatus(s *tx.Signed, f *tx.DeviceStatus) (*failure, er
 		return fail(CodeUnregisteredDevice, "device %s is not registered", f.Device), nil
 	case d.Owner != s.Account:
 		return fail(CodeNotOwner, "device %s is owned by %s; only its owner may change it", f.Device, d.Owner), nil
-	case d.Status == registry.StatusRevoked:
+	case d.Status == state.StatusRevoked:
 		return fail(CodeInvalidStatus, "device %s is revoked, which is final; register a new device", f.Device), nil
 	case d.Status == f.Status:
 		return fail(CodeInvalidStatus, "device %s is %s already", f.Device, d.Status), nil
@@ -687,9 +687,9 @@ func (x *execution) flushContracts() {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		registry.PutContract(x.stage, x.contracts[id].rec)
+		state.PutContract(x.stage, x.contracts[id].rec)
 	}
 	for _, e := range x.events {
-		registry.PutEvent(x.stage, e)
+		state.PutEvent(x.stage, e)
 	}
 }

@@ -3,11 +3,13 @@
 //
 // # The model
 //
-// State is one Pebble database shared by three parts: the registry (accounts,
-// devices, per-device sequence progress and the (device, seq) index), the
-// reading log (package tlog: an RFC 6962 Merkle tree whose leaves are
-// [device key, reading]) and the app's own records (meta, one record per
-// block, and the covered changes of each block for audit).
+// State is one Pebble database: its records (accounts, devices, per-device
+// sequence progress and the (device, seq) index, twins, contracts, the
+// validator set, meta, one record per block and the covered changes of each
+// block for audit) are package state's, which lists every key in its On
+// disk table; the reading log is package tlog's (an RFC 6962 Merkle tree
+// whose leaves are [device key, reading]). The app is the only writer: it
+// stages a block's writes and commits them in one batch.
 //
 // A transaction is a readings batch or an account's signed transaction
 // (package tx). Blocks are executed in transaction order and, within a batch,
@@ -57,13 +59,10 @@
 // # The app hash
 //
 // After block H the app hash is receipt.AppHash(log size, log root, state
-// digest). The state digest chains, block by block, the covered writes
-// (accounts with their balances, devices, and the validator set with its
-// proposals) of each block; the (device,
-// seq) index and progress records are derived from the log and its block
-// times, and the payment history from the transfers. CometBFT puts the
-// app hash of block H into the header of block H+1, which is why a reading's
-// receipt carries that header.
+// digest); the state digest chains, block by block, the covered writes
+// (package state says which records are covered, and how the others are
+// derived). CometBFT puts the app hash of block H into the header of block
+// H+1, which is why a reading's receipt carries that header.
 //
 // # Audit
 //
@@ -98,19 +97,4 @@
 // the one CometBFT's light client verified; then Info reports the snapshot's
 // height and app hash. The snapshot copies every key, whatever its prefix,
 // so records added later need no change there.
-//
-// # On disk
-//
-//	x/meta            Meta: chain id, height, app hash, digest, params
-//	b/<be64 height>   Block: time, log size and root, digest, app hash
-//	c/<be64 height>   the block's covered writes, for audit
-//	a/<address>       registry.Account (acc1... or a device's dev1...; nonce, balance)
-//	h/<address>/<be64 height><be32 tx>  registry.Payment (derived)
-//	d/<device id>     registry.Device
-//	m/<device id>     registry.Progress (derived)
-//	s/<device id>/<be64 seq>  registry.SeqEntry (derived)
-//	l/set, l/open     the validator set once it changed ([]Validator) and the open proposals
-//	o/<be64 number>   ValidatorProposal
-//	g/<be64 height>   ValidatorSetChange: the set from that height on
-//	t/...             the reading log (package tlog)
 package app

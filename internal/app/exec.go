@@ -11,7 +11,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/iotledger/iotledger/address"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/tlog"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
@@ -42,7 +42,7 @@ func readingCode(err error) Code {
 // decodeTx applies the stateless rules to a transaction. For a batch this
 // node built (see txCache) it also returns the decoded readings, taking the
 // entry away with forget; otherwise dec is nil.
-func (a *App) decodeTx(raw []byte, p Params, forget bool) (t *tx.Tx, dec []decodedReading, f *failure) {
+func (a *App) decodeTx(raw []byte, p state.Params, forget bool) (t *tx.Tx, dec []decodedReading, f *failure) {
 	if len(raw) > p.MaxTxBytes {
 		return nil, nil, fail(CodeTxTooLarge, "transaction is %d bytes, at most %d; send fewer readings per batch", len(raw), p.MaxTxBytes)
 	}
@@ -101,14 +101,14 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	return &abci.CheckTxResponse{Code: 0}, nil
 }
 
-func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m Meta) *failure {
+func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m state.Meta) *failure {
 	kv := a.committed()
 	if t.Kind == tx.KindSigned {
 		s := t.Signed
 		if s.ChainID != m.ChainID {
 			return fail(CodeWrongChainID, "signed for chain %q, this is %q", s.ChainID, m.ChainID)
 		}
-		acct, err := registry.GetAccount(kv, s.Account)
+		acct, err := state.GetAccount(kv, s.Account)
 		if err != nil {
 			return fail(CodeMalformedTx, "read account: %v", err)
 		}
@@ -175,15 +175,15 @@ func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m Meta) *failure {
 
 // checkReading applies the device rules to a decoded reading: registered,
 // not revoked, signed by the current key.
-func (a *App) checkReading(d decodedReading, dev *registry.Device) *failure {
+func (a *App) checkReading(d decodedReading, dev *state.Device) *failure {
 	s := d.s
 	if dev == nil {
 		return fail(CodeUnregisteredDevice, "device %s is not registered; register it with `iotledger device register` first", s.Device)
 	}
-	if dev.Status == registry.StatusRevoked {
+	if dev.Status == state.StatusRevoked {
 		return fail(CodeRevokedDevice, "device %s was revoked by its owner; readings are refused", s.Device)
 	}
-	if dev.Status == registry.StatusQuarantined {
+	if dev.Status == state.StatusQuarantined {
 		return fail(CodeQuarantinedDevice, "device %s is quarantined; its readings are refused until its owner reactivates it (`iotledger device reactivate %s`)", s.Device, s.Device)
 	}
 	if a.verify(s, d.h, d.key, dev.Key) {
@@ -228,7 +228,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		meta:      m,
 		height:    req.Height,
 		time:      blockTime,
-		progress:  map[string]*registry.Progress{},
+		progress:  map[string]*state.Progress{},
 		contracts: map[string]*live{},
 		active:    a.activeContracts(),
 	}
@@ -277,13 +277,13 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		return nil, err
 	}
 	x.meta.Height = req.Height
-	x.meta.Digest = NextDigest(m.Digest, req.Height, x.stage.changes())
+	x.meta.Digest = state.NextDigest(m.Digest, req.Height, x.stage.changes())
 	x.meta.AppHash = receipt.AppHash(x.log.Size(), x.log.Root(), x.meta.Digest)
 	a.pending = &pendingBlock{
 		stage: x.stage,
 		log:   x.log,
 		meta:  x.meta,
-		block: Block{
+		block: state.Block{
 			Height: req.Height, Time: blockTime, LogSize: x.log.Size(), LogRoot: x.log.Root(),
 			StateDigest: x.meta.Digest, AppHash: x.meta.AppHash, Readings: x.accepted, Txs: len(req.Txs),
 		},
@@ -302,10 +302,10 @@ type execution struct {
 	app      *App
 	stage    *stage
 	log      *tlog.Stage
-	meta     Meta
+	meta     state.Meta
 	height   int64
 	time     int64
-	progress map[string]*registry.Progress
+	progress map[string]*state.Progress
 	txIndex  uint32 // index in the block of the transaction being executed
 	// decoded holds the block's readings as warm decoded them, in block
 	// order; execBatch consumes them in that order (next is the first
@@ -320,7 +320,7 @@ type execution struct {
 	// running ones in deployment order.
 	contracts map[string]*live
 	active    []string
-	events    []*registry.Event
+	events    []*state.Event
 	quiet     bool // a silence trigger ran: Commit keeps the quiet index up
 	outcomes  []Outcome
 	devices   []DeviceChange
@@ -469,7 +469,7 @@ func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
 			s.Device, p.DeviceRatePerS, p.DeviceBurst, s.Seq))
 	}
 	o.Index = x.log.Append(receipt.Leaf(dev.Key, raw))
-	registry.Record(x.stage, s.Device, s.Seq, registry.SeqEntry{Index: o.Index, Height: x.height, Time: s.Time}, prog)
+	state.Record(x.stage, s.Device, s.Seq, state.SeqEntry{Index: o.Index, Height: x.height, Time: s.Time}, prog)
 	o.Status = "accepted"
 	o.Reason = CodeOK.String()
 	x.accepted++
@@ -488,7 +488,7 @@ func sameReading(leaf func(uint64) ([]byte, error), index uint64, raw []byte) (b
 	if err != nil {
 		return false, fmt.Errorf("app: read log leaf %d: %w", index, err)
 	}
-	_, orig, err := SplitLeaf(l)
+	_, orig, err := state.SplitLeaf(l)
 	if err != nil {
 		return false, fmt.Errorf("app: log leaf %d: %w", index, err)
 	}
@@ -503,11 +503,11 @@ func SeqReusedDetail(device string, seq, index uint64, height int64) string {
 		device, seq, index, height, device, seq)
 }
 
-func (x *execution) deviceProgress(id string) (*registry.Progress, error) {
+func (x *execution) deviceProgress(id string) (*state.Progress, error) {
 	if p, ok := x.progress[id]; ok {
 		return p, nil
 	}
-	p, err := registry.GetProgress(x.stage, id)
+	p, err := state.GetProgress(x.stage, id)
 	if err != nil {
 		return nil, err
 	}
@@ -522,7 +522,7 @@ func (x *execution) flushProgress() error {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		registry.PutProgress(x.stage, id, x.progress[id])
+		state.PutProgress(x.stage, id, x.progress[id])
 	}
 	return nil
 }
@@ -534,12 +534,12 @@ func (x *execution) execSigned(s *tx.Signed) (*failure, error) {
 	if s.ChainID != x.meta.ChainID {
 		return fail(CodeWrongChainID, "signed for chain %q, this is %q", s.ChainID, x.meta.ChainID), nil
 	}
-	acct, err := registry.GetAccount(x.stage, s.Account)
+	acct, err := state.GetAccount(x.stage, s.Account)
 	if err != nil {
 		return nil, err
 	}
 	if acct == nil {
-		acct = &registry.Account{Address: s.Account}
+		acct = &state.Account{Address: s.Account}
 	}
 	if acct.Key == nil { // first signature; an account paid before has no key yet
 		acct.Key = s.Signer
@@ -551,7 +551,7 @@ func (x *execution) execSigned(s *tx.Signed) (*failure, error) {
 		return fail(CodeBadTxSignature, "%v", err), nil
 	}
 	acct.Nonce++
-	registry.PutAccount(x.stage, acct)
+	state.PutAccount(x.stage, acct)
 	switch f := s.Fields.(type) {
 	case *tx.RegisterDevice:
 		return x.register(s, f)
@@ -586,20 +586,20 @@ func (x *execution) register(s *tx.Signed, f *tx.RegisterDevice) (*failure, erro
 	if !zip215.Verify(f.Key, tx.RegistrationMessage(x.meta.ChainID, s.Account, f.Key), f.DeviceSig) {
 		return fail(CodeBadDeviceSignature, "the device's signature over (chain %s, owner %s) does not verify: the registration must be signed by the device key", x.meta.ChainID, s.Account), nil
 	}
-	if d, err := registry.GetDevice(x.stage, id); err != nil || d != nil {
+	if d, err := state.GetDevice(x.stage, id); err != nil || d != nil {
 		if err != nil {
 			return nil, err
 		}
 		return fail(CodeDeviceExists, "device %s is already registered (owner %s, status %s)", id, d.Owner, d.Status), nil
 	}
-	d := &registry.Device{ID: id, Key: f.Key, Owner: s.Account, Labels: f.Labels, Status: registry.StatusActive, Registered: x.height, Updated: x.height}
-	registry.PutDevice(x.stage, d)
+	d := &state.Device{ID: id, Key: f.Key, Owner: s.Account, Labels: f.Labels, Status: state.StatusActive, Registered: x.height, Updated: x.height}
+	state.PutDevice(x.stage, d)
 	x.devices = append(x.devices, DeviceChange{Action: "registered", Device: d, Height: x.height})
 	return nil, nil
 }
 
-func (x *execution) ownedDevice(s *tx.Signed, id string) (*registry.Device, *failure, error) {
-	d, err := registry.GetDevice(x.stage, id)
+func (x *execution) ownedDevice(s *tx.Signed, id string) (*state.Device, *failure, error) {
+	d, err := state.GetDevice(x.stage, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -609,7 +609,7 @@ func (x *execution) ownedDevice(s *tx.Signed, id string) (*registry.Device, *fai
 	if d.Owner != s.Account {
 		return nil, fail(CodeNotOwner, "device %s is owned by %s; only its owner may change it", id, d.Owner), nil
 	}
-	if d.Status == registry.StatusRevoked {
+	if d.Status == state.StatusRevoked {
 		return nil, fail(CodeRevokedDevice, "device %s is already revoked", id), nil
 	}
 	return d, nil, nil
@@ -620,8 +620,8 @@ func (x *execution) revoke(s *tx.Signed, f *tx.RevokeDevice) (*failure, error) {
 	if d == nil {
 		return fl, err
 	}
-	d.Status, d.Updated = registry.StatusRevoked, x.height
-	registry.PutDevice(x.stage, d)
+	d.Status, d.Updated = state.StatusRevoked, x.height
+	state.PutDevice(x.stage, d)
 	x.devices = append(x.devices, DeviceChange{Action: "revoked", Device: d, Height: x.height})
 	return nil, nil
 }
@@ -634,15 +634,15 @@ func (x *execution) rotate(s *tx.Signed, f *tx.RotateDevice) (*failure, error) {
 	if !zip215.Verify(f.Key, tx.RotationMessage(x.meta.ChainID, f.Device, f.Key), f.DeviceSig) {
 		return fail(CodeBadDeviceSignature, "the new key's signature over (chain %s, device %s) does not verify: sign the rotation with the new key", x.meta.ChainID, f.Device), nil
 	}
-	if other, err := registry.GetDevice(x.stage, address.Device(f.Key)); err != nil || other != nil {
+	if other, err := state.GetDevice(x.stage, address.Device(f.Key)); err != nil || other != nil {
 		if err != nil {
 			return nil, err
 		}
 		return fail(CodeDeviceExists, "the new key is the registration key of device %s; use a fresh key", other.ID), nil
 	}
-	d.OldKeys = append(d.OldKeys, registry.OldKey{Key: d.Key, Until: x.height})
+	d.OldKeys = append(d.OldKeys, state.OldKey{Key: d.Key, Until: x.height})
 	d.Key, d.Updated = f.Key, x.height
-	registry.PutDevice(x.stage, d)
+	state.PutDevice(x.stage, d)
 	x.devices = append(x.devices, DeviceChange{Action: "rotated", Device: d, Height: x.height})
 	return nil, nil
 }
@@ -711,7 +711,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalReques
 	for _, s := range ss {
 		n, seen := next[s.account]
 		if !seen {
-			acct, err := registry.GetAccount(kv, s.account)
+			acct, err := state.GetAccount(kv, s.account)
 			if err != nil {
 				return nil, err
 			}

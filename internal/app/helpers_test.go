@@ -14,6 +14,7 @@ import (
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -38,7 +39,7 @@ func accountID(k ed25519.PrivateKey) string { return address.Account(pub(k)) }
 // recorder is an app.Observer that keeps what Commit reports.
 type recorder struct {
 	mu       sync.Mutex
-	blocks   []app.Block
+	blocks   []state.Block
 	outcomes map[int64][]app.Outcome
 	devices  map[int64][]app.DeviceChange
 }
@@ -49,7 +50,7 @@ func newRecorder() *recorder {
 
 func (r *recorder) ObserveVerify(_ int, verify func()) { verify() }
 
-func (r *recorder) Committed(b *app.Block, outcomes []app.Outcome, devices []app.DeviceChange) {
+func (r *recorder) Committed(b *state.Block, outcomes []app.Outcome, devices []app.DeviceChange) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.blocks = append(r.blocks, *b)
@@ -82,7 +83,7 @@ type testChain struct {
 	appHashes map[int64][]byte
 }
 
-type chainOption func(*app.Params)
+type chainOption func(*state.Params)
 
 // newChain starts a chain with DefaultGenesis, changed by opts.
 func newChain(t testing.TB, opts ...chainOption) *testChain {
@@ -97,15 +98,15 @@ func newChain(t testing.TB, opts ...chainOption) *testChain {
 // newChainGenesis starts a chain with app_state g.
 func newChainGenesis(t testing.TB, g app.Genesis) *testChain {
 	t.Helper()
-	state, err := json.Marshal(g)
+	appState, err := json.Marshal(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &testChain{t: t, dir: t.TempDir(), chainID: testChainID, genesis: state, appHashes: map[int64][]byte{}}
+	c := &testChain{t: t, dir: t.TempDir(), chainID: testChainID, genesis: appState, appHashes: map[int64][]byte{}}
 	c.open()
 	t.Cleanup(c.close)
 	res, err := c.app.InitChain(t.Context(), &abci.InitChainRequest{
-		ChainId: c.chainID, InitialHeight: 1, Time: genesisTime, AppStateBytes: state,
+		ChainId: c.chainID, InitialHeight: 1, Time: genesisTime, AppStateBytes: appState,
 	})
 	if err != nil {
 		t.Fatalf("InitChain: %v", err)

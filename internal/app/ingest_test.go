@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -51,7 +51,7 @@ func TestQueryAccount(t *testing.T) {
 		if err != nil || res.Code != 0 {
 			t.Fatalf("Query %s: %v, code %d %q", tt.who, err, res.GetCode(), res.GetLog())
 		}
-		var a registry.Account
+		var a state.Account
 		if err := json.Unmarshal(res.Value, &a); err != nil {
 			t.Fatal(err)
 		}

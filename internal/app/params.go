@@ -7,44 +7,12 @@ import (
 	"math"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
-// Params are the chain's rules that are set in genesis (app_state.params):
-// every validator must apply the same ones.
-type Params struct {
-	// ReadingWindowBackMs and ReadingWindowAheadMs bound how far a reading's
-	// time may lie before or after the block time.
-	ReadingWindowBackMs  int64 `json:"reading_window_back_ms"`
-	ReadingWindowAheadMs int64 `json:"reading_window_ahead_ms"`
-	// MaxBatchReadings bounds the readings in one batch transaction.
-	MaxBatchReadings int `json:"max_batch_readings"`
-	// MaxTxBytes bounds one transaction.
-	MaxTxBytes int `json:"max_tx_bytes"`
-	// DeviceRatePerS and DeviceBurst limit each device's readings: a token
-	// bucket refilled at DeviceRatePerS readings a second of block time, up
-	// to DeviceBurst. A rate of 0 means no limit.
-	DeviceRatePerS int64 `json:"device_rate_per_s"`
-	DeviceBurst    int64 `json:"device_burst"`
-	// ValidatorProposalBlocks is how many blocks after the one that holds
-	// it a validator set change proposal may collect approvals; then it
-	// expires. 0 (in stores from before it) means the default.
-	ValidatorProposalBlocks int64 `json:"validator_proposal_blocks"`
-}
-
-// DefaultValidatorProposalBlocks is ValidatorProposalBlocks of a new chain:
-// about three hours at a block a second.
-const DefaultValidatorProposalBlocks = 10_000
-
-func (p Params) proposalBlocks() int64 {
-	if p.ValidatorProposalBlocks == 0 {
-		return DefaultValidatorProposalBlocks
-	}
-	return p.ValidatorProposalBlocks
-}
-
 // DefaultParams are the rules of a new chain.
-func DefaultParams() Params {
-	return Params{
+func DefaultParams() state.Params {
+	return state.Params{
 		ReadingWindowBackMs:  24 * 60 * 60 * 1000,
 		ReadingWindowAheadMs: 5 * 60 * 1000,
 		MaxBatchReadings:     4096,
@@ -52,12 +20,12 @@ func DefaultParams() Params {
 		DeviceRatePerS:       100,
 		DeviceBurst:          1000,
 
-		ValidatorProposalBlocks: DefaultValidatorProposalBlocks,
+		ValidatorProposalBlocks: state.DefaultValidatorProposalBlocks,
 	}
 }
 
-// Validate names the first invalid field.
-func (p Params) Validate() error {
+// validateParams names the first invalid field of p.
+func validateParams(p state.Params) error {
 	switch {
 	case p.ReadingWindowBackMs <= 0:
 		return fmt.Errorf("app: params.reading_window_back_ms is %d, want > 0", p.ReadingWindowBackMs)
@@ -79,7 +47,7 @@ func (p Params) Validate() error {
 
 // Genesis is the app_state of genesis.json.
 type Genesis struct {
-	Params Params `json:"params"`
+	Params state.Params `json:"params"`
 	// Token is the name of the chain's token, which accounts hold.
 	Token string `json:"token"`
 	// Balances are the genesis allocations, credited in the first block.
@@ -92,15 +60,12 @@ type Allocation struct {
 	Amount  uint64 `json:"amount"`
 }
 
-// DefaultToken is the token name `init` writes.
-const DefaultToken = "IOT"
-
 // DefaultGenesis is the app_state `init` writes.
-func DefaultGenesis() Genesis { return Genesis{Params: DefaultParams(), Token: DefaultToken} }
+func DefaultGenesis() Genesis { return Genesis{Params: DefaultParams(), Token: state.DefaultToken} }
 
 // Validate names the first invalid field.
 func (g Genesis) Validate() error {
-	if err := g.Params.Validate(); err != nil {
+	if err := validateParams(g.Params); err != nil {
 		return err
 	}
 	if g.Token == "" || len(g.Token) > 16 {

@@ -4,7 +4,7 @@ import (
 	"math"
 
 	"github.com/iotledger/iotledger/address"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -23,12 +23,12 @@ import (
 // are.
 
 // account returns addr's account record, or a new empty one.
-func (x *execution) account(addr string) (*registry.Account, error) {
-	a, err := registry.GetAccount(x.stage, addr)
+func (x *execution) account(addr string) (*state.Account, error) {
+	a, err := state.GetAccount(x.stage, addr)
 	if err != nil || a != nil {
 		return a, err
 	}
-	return &registry.Account{Address: addr}, nil
+	return &state.Account{Address: addr}, nil
 }
 
 func (x *execution) transfer(s *tx.Signed, f *tx.Transfer) (*failure, error) {
@@ -49,7 +49,7 @@ func (x *execution) transfer(s *tx.Signed, f *tx.Transfer) (*failure, error) {
 		}
 	}
 	if address.ParseDevice(f.To) == nil {
-		d, err := registry.GetDevice(x.stage, f.To)
+		d, err := state.GetDevice(x.stage, f.To)
 		if err != nil {
 			return nil, err
 		}
@@ -73,15 +73,15 @@ func (x *execution) transfer(s *tx.Signed, f *tx.Transfer) (*failure, error) {
 	}
 	payer.Balance -= f.Amount
 	payee.Balance += f.Amount
-	registry.PutAccount(x.stage, payer)
-	registry.PutAccount(x.stage, payee)
+	state.PutAccount(x.stage, payer)
+	state.PutAccount(x.stage, payee)
 	by := ""
 	if from != s.Account {
 		by = s.Account
 	}
 	amount := int64(f.Amount)
-	registry.PutPayment(x.stage, from, x.slot(), &registry.Payment{Height: x.height, Tx: x.txIndex, Amount: -amount, Counterparty: f.To, Memo: f.Memo, Balance: payer.Balance, By: by})
-	registry.PutPayment(x.stage, f.To, x.slot(), &registry.Payment{Height: x.height, Tx: x.txIndex, Amount: amount, Counterparty: from, Memo: f.Memo, Balance: payee.Balance, By: by})
+	state.PutPayment(x.stage, from, x.slot(), &state.Payment{Height: x.height, Tx: x.txIndex, Amount: -amount, Counterparty: f.To, Memo: f.Memo, Balance: payer.Balance, By: by})
+	state.PutPayment(x.stage, f.To, x.slot(), &state.Payment{Height: x.height, Tx: x.txIndex, Amount: amount, Counterparty: from, Memo: f.Memo, Balance: payee.Balance, By: by})
 	return nil, nil
 }
 
@@ -92,7 +92,7 @@ func (x *execution) controls(s *tx.Signed, from string) (*failure, error) {
 	if address.ParseDevice(from) != nil {
 		return fail(CodeNotController, "%s may spend only from its own account or from a device it owns or is; %s is another account", s.Account, from), nil
 	}
-	d, err := registry.GetDevice(x.stage, from)
+	d, err := state.GetDevice(x.stage, from)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (x *execution) controls(s *tx.Signed, from string) (*failure, error) {
 		return fail(CodeUnregisteredDevice, "device %s is not registered", from), nil
 	case d.Owner == s.Account:
 		return nil, nil
-	case address.Account(d.Key) == s.Account && d.Status == registry.StatusActive:
+	case address.Account(d.Key) == s.Account && d.Status == state.StatusActive:
 		return nil, nil
 	case address.Account(d.Key) == s.Account:
 		return fail(CodeRevokedDevice, "device %s is %s: its key can no longer spend; its owner %s can", from, d.Status, d.Owner), nil
@@ -117,17 +117,10 @@ func (x *execution) creditGenesis(balances []Allocation) error {
 			return err
 		}
 		acct.Balance += b.Amount // Genesis.Validate bounded the sum
-		registry.PutAccount(x.stage, acct)
-		registry.PutPayment(x.stage, b.Address, x.slot(), &registry.Payment{Height: x.height, Amount: int64(b.Amount), Counterparty: registry.Genesis, Balance: acct.Balance})
+		state.PutAccount(x.stage, acct)
+		state.PutPayment(x.stage, b.Address, x.slot(), &state.Payment{Height: x.height, Amount: int64(b.Amount), Counterparty: state.Genesis, Balance: acct.Balance})
 	}
 	return nil
 }
 
-func (x *execution) token() string { return x.meta.tokenName() }
-
-func (m Meta) tokenName() string {
-	if m.Token == "" {
-		return DefaultToken
-	}
-	return m.Token
-}
+func (x *execution) token() string { return x.meta.TokenName() }

@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -58,7 +58,7 @@ func TestGenesisBalances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []*registry.Payment{{Height: 1, Amount: 1000, Counterparty: registry.Genesis, Balance: 1000}}
+	want := []*state.Payment{{Height: 1, Amount: 1000, Counterparty: state.Genesis, Balance: 1000}}
 	if d := cmp.Diff(h, want); d != "" || next != nil {
 		t.Errorf("history (-got +want):\n%s\nnext %x", d, next)
 	}
@@ -66,8 +66,8 @@ func TestGenesisBalances(t *testing.T) {
 	c.reopen()
 	c.mustOK()
 	c.wantBalances(map[string]uint64{accountID(alice): 1000})
-	if got := c.app.Token(); got != app.DefaultToken {
-		t.Errorf("Token() = %q, want %q", got, app.DefaultToken)
+	if got := c.app.Token(); got != state.DefaultToken {
+		t.Errorf("Token() = %q, want %q", got, state.DefaultToken)
 	}
 }
 
@@ -76,7 +76,7 @@ func TestTransfer(t *testing.T) {
 	c.mustOK()
 	c.mustOK(c.transferTx(alice, tx.Transfer{To: accountID(bob), Amount: 300, Memo: "rent"}))
 	c.wantBalances(map[string]uint64{accountID(alice): 700, accountID(bob): 300})
-	for who, want := range map[string]*registry.Payment{
+	for who, want := range map[string]*state.Payment{
 		accountID(alice): {Height: 2, Amount: -300, Counterparty: accountID(bob), Memo: "rent", Balance: 700},
 		accountID(bob):   {Height: 2, Amount: 300, Counterparty: accountID(alice), Memo: "rent", Balance: 300},
 	} {
@@ -84,7 +84,7 @@ func TestTransfer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := cmp.Diff(h, []*registry.Payment{want}); d != "" {
+		if d := cmp.Diff(h, []*state.Payment{want}); d != "" {
 			t.Errorf("newest payment of %s (-got +want):\n%s", who, d)
 		}
 	}
@@ -94,7 +94,7 @@ func TestTransfer(t *testing.T) {
 		t.Fatalf("History page 1 = %v, %x, %v", first, next, err)
 	}
 	second, next, err := c.app.History(accountID(alice), next, 1)
-	if err != nil || len(second) != 1 || second[0].Counterparty != registry.Genesis || next != nil {
+	if err != nil || len(second) != 1 || second[0].Counterparty != state.Genesis || next != nil {
 		t.Fatalf("History page 2 = %+v, %x, %v; want the genesis credit and no more", second, next, err)
 	}
 }
@@ -157,8 +157,8 @@ func TestDevicePays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &registry.Payment{Height: c.height - 1, Amount: 20, Counterparty: id, Memo: "kWh", Balance: 20, By: accountID(sensor)}
-	if d := cmp.Diff(h, []*registry.Payment{want}); d != "" {
+	want := &state.Payment{Height: c.height - 1, Amount: 20, Counterparty: id, Memo: "kWh", Balance: 20, By: accountID(sensor)}
+	if d := cmp.Diff(h, []*state.Payment{want}); d != "" {
 		t.Errorf("charger's history (-got +want):\n%s", d)
 	}
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 )
 
@@ -19,50 +19,44 @@ import (
 // while blocks are being executed.
 
 // Device returns a device record, or nil if none is registered under id.
-func (a *App) Device(id string) (*registry.Device, error) {
-	return registry.GetDevice(a.committed(), id)
+func (a *App) Device(id string) (*state.Device, error) {
+	return state.GetDevice(a.committed(), id)
 }
 
 // Progress returns what the ledger knows of a device's sequence numbers.
-func (a *App) Progress(id string) (*registry.Progress, error) {
-	return registry.GetProgress(a.committed(), id)
+func (a *App) Progress(id string) (*state.Progress, error) {
+	return state.GetProgress(a.committed(), id)
 }
 
 // Account returns an account, or nil.
-func (a *App) Account(addr string) (*registry.Account, error) {
-	return registry.GetAccount(a.committed(), addr)
+func (a *App) Account(addr string) (*state.Account, error) {
+	return state.GetAccount(a.committed(), addr)
 }
 
 // Devices lists devices in id order, starting after the id `after`.
-func (a *App) Devices(after string, limit int) ([]*registry.Device, error) {
-	lower := registry.DeviceKey(after)
+func (a *App) Devices(after string, limit int) ([]*state.Device, error) {
+	lower := state.DeviceKey(after)
 	if after != "" {
 		lower = append(lower, 0)
 	}
-	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(registry.PrefixDevice)})
+	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: state.PrefixEnd(state.PrefixDevice)})
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
-	var out []*registry.Device
+	var out []*state.Device
 	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
-		d := new(registry.Device)
+		d := new(state.Device)
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return nil, err
 		}
 		if err := reading.DecMode.Unmarshal(v, d); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", registry.ErrCorrupt, it.Key(), err)
+			return nil, fmt.Errorf("%w: %s: %v", state.ErrCorrupt, it.Key(), err)
 		}
 		out = append(out, d)
 	}
 	return out, it.Error()
-}
-
-func prefixEnd(p string) []byte {
-	b := []byte(p)
-	b[len(b)-1]++
-	return b
 }
 
 // Stored is a committed reading as the ledger holds it.
@@ -87,12 +81,12 @@ func (a *App) Reading(id string, seq uint64) (*Stored, error) {
 	return a.stored(*e)
 }
 
-func (a *App) stored(e registry.SeqEntry) (*Stored, error) {
+func (a *App) stored(e state.SeqEntry) (*Stored, error) {
 	leaf, err := a.log.Leaf(e.Index)
 	if err != nil {
 		return nil, err
 	}
-	key, raw, err := SplitLeaf(leaf)
+	key, raw, err := state.SplitLeaf(leaf)
 	if err != nil {
 		return nil, fmt.Errorf("app: leaf %d: %w", e.Index, err)
 	}
@@ -101,15 +95,6 @@ func (a *App) stored(e registry.SeqEntry) (*Stored, error) {
 		return nil, fmt.Errorf("app: leaf %d holds an undecodable reading: %w", e.Index, err)
 	}
 	return &Stored{Index: e.Index, Height: e.Height, Key: key, Raw: raw, Signed: s}, nil
-}
-
-// SplitLeaf returns the key and reading of a log leaf (see receipt.Leaf).
-func SplitLeaf(leaf []byte) (key, raw []byte, err error) {
-	var parts [][]byte
-	if err := reading.DecMode.Unmarshal(leaf, &parts); err != nil || len(parts) != 2 {
-		return nil, nil, fmt.Errorf("leaf is not [key, reading]: %v", err)
-	}
-	return parts[0], parts[1], nil
 }
 
 // ReadingQuery selects a device's readings: by sequence number (From, To
@@ -127,7 +112,7 @@ type ReadingQuery struct {
 // Readings returns up to q.Limit readings and, if there are more, the seq to
 // continue from.
 func (a *App) Readings(id string, q ReadingQuery) ([]*Stored, *uint64, error) {
-	prefix := registry.SeqPrefix(id)
+	prefix := state.SeqPrefix(id)
 	lower := append(append([]byte(nil), prefix...), be64(q.StartSeq)...)
 	upper := append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
 	if !q.ByTime {
@@ -143,13 +128,13 @@ func (a *App) Readings(id string, q ReadingQuery) ([]*Stored, *uint64, error) {
 	defer it.Close()
 	var out []*Stored
 	for ok := it.First(); ok; ok = it.Next() {
-		var e registry.SeqEntry
+		var e state.SeqEntry
 		v, err := it.ValueAndErr()
 		if err != nil {
 			return nil, nil, err
 		}
 		if err := reading.DecMode.Unmarshal(v, &e); err != nil {
-			return nil, nil, fmt.Errorf("%w: %v", registry.ErrCorrupt, err)
+			return nil, nil, fmt.Errorf("%w: %v", state.ErrCorrupt, err)
 		}
 		if q.ByTime && (e.Time < int64(q.From) || e.Time > int64(q.To)) {
 			continue
@@ -170,23 +155,15 @@ func (a *App) Readings(id string, q ReadingQuery) ([]*Stored, *uint64, error) {
 func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
 // Block returns the app's record of a committed block, or nil.
-func (a *App) Block(h int64) (*Block, error) {
-	v, err := dbGet(a.db, BlockKey(h))
-	if err != nil || v == nil {
-		return nil, err
-	}
-	b := new(Block)
-	if err := reading.DecMode.Unmarshal(v, b); err != nil {
-		return nil, fmt.Errorf("app: corrupt block record %d: %w", h, err)
-	}
-	return b, nil
+func (a *App) Block(h int64) (*state.Block, error) {
+	return state.GetBlock(a.committed(), h)
 }
 
 // Proof is the app's part of a receipt: the reading, its leaf and the block
 // whose app hash commits to the log that holds it.
 type Proof struct {
 	Stored *Stored
-	Block  *Block
+	Block  *state.Block
 	Path   [][]byte // inclusion proof of Stored.Index in a log of Block.LogSize
 }
 
@@ -231,7 +208,7 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 		return nil, err
 	}
 	if acct == nil {
-		acct = &registry.Account{Address: addr}
+		acct = &state.Account{Address: addr}
 	}
 	b, err := json.Marshal(acct)
 	if err != nil {
@@ -241,13 +218,13 @@ func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryRespo
 }
 
 // Token returns the name of the chain's token.
-func (a *App) Token() string { return a.Meta().tokenName() }
+func (a *App) Token() string { return a.Meta().TokenName() }
 
 // History returns up to limit of an account's payments, newest first,
 // starting below the cursor before (a key from a previous page's next, or
 // nil for the newest); and the cursor of the next page, if any.
-func (a *App) History(addr string, before []byte, limit int) ([]*registry.Payment, []byte, error) {
-	return newestFirst(a.db, registry.HistoryPrefix(addr), before, limit, registry.DecodePayment)
+func (a *App) History(addr string, before []byte, limit int) ([]*state.Payment, []byte, error) {
+	return newestFirst(a.db, state.HistoryPrefix(addr), before, limit, state.DecodePayment)
 }
 
 // newestFirst pages backwards through the keys under prefix: up to limit
@@ -284,25 +261,25 @@ func newestFirst[T any](db *pebble.DB, prefix, before []byte, limit int, decode 
 }
 
 // Twin returns a device's twin as of block height (0: the committed state).
-func (a *App) Twin(id string, height int64) (*registry.Twin, error) {
+func (a *App) Twin(id string, height int64) (*state.Twin, error) {
 	if height <= 0 {
-		return registry.GetTwin(a.committed(), id)
+		return state.GetTwin(a.committed(), id)
 	}
-	t := &registry.Twin{}
-	for _, side := range []string{registry.SideDesired, registry.SideReported} {
-		prefix := registry.TwinLogPrefix(id, side)
-		it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: registry.TwinLogKey(id, side, height+1, 0)})
+	t := &state.Twin{}
+	for _, side := range []string{state.SideDesired, state.SideReported} {
+		prefix := state.TwinLogPrefix(id, side)
+		it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: state.TwinLogKey(id, side, height+1, 0)})
 		if err != nil {
 			return nil, err
 		}
 		if it.Last() {
-			c, err := registry.DecodeTwinChange(it.Value())
+			c, err := state.DecodeTwinChange(it.Value())
 			if err != nil {
 				it.Close()
 				return nil, err
 			}
-			st := registry.TwinState{Version: c.Version, Height: c.Height, State: c.State}
-			if side == registry.SideDesired {
+			st := state.TwinState{Version: c.Version, Height: c.Height, State: c.State}
+			if side == state.SideDesired {
 				t.Desired = st
 			} else {
 				t.Reported = st
@@ -318,6 +295,6 @@ func (a *App) Twin(id string, height int64) (*registry.Twin, error) {
 // TwinHistory returns up to limit versions of one side of a device's twin,
 // newest first, below the cursor before (nil: from the newest), and the
 // cursor of the next page, if any.
-func (a *App) TwinHistory(id, side string, before []byte, limit int) ([]*registry.TwinChange, []byte, error) {
-	return newestFirst(a.db, registry.TwinLogPrefix(id, side), before, limit, registry.DecodeTwinChange)
+func (a *App) TwinHistory(id, side string, before []byte, limit int) ([]*state.TwinChange, []byte, error) {
+	return newestFirst(a.db, state.TwinLogPrefix(id, side), before, limit, state.DecodeTwinChange)
 }

@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/iotledger/iotledger/internal/contract"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // quietIndex is where silence triggers find their devices: for each device
@@ -14,7 +14,7 @@ import (
 // that waits N blocks looks at the devices whose last reading is at H-N.
 //
 // It lives in memory and is derived from committed state only: built from
-// the progress records (registry.PrefixProgress) by the first block that
+// the progress records (state.PrefixProgress) by the first block that
 // has a silence trigger to run, then moved on by each Commit with the
 // devices that read in the block. A node that restarts or restores a
 // snapshot builds it again from the same records, so every validator sees
@@ -42,13 +42,13 @@ func (a *App) quiet(h int64) (*quietIndex, error) {
 		return a.quietIdx, nil
 	}
 	q := &quietIndex{last: map[string]int64{}, at: map[int64]map[string]struct{}{}, height: h}
-	err := a.eachPrefix(registry.PrefixProgress, func(k, v []byte) error {
-		p, err := registry.DecodeProgress(k, v)
+	err := a.eachPrefix(state.PrefixProgress, func(k, v []byte) error {
+		p, err := state.DecodeProgress(k, v)
 		if err != nil {
 			return err
 		}
 		if p.LastHeight > 0 && p.LastHeight > h-contract.MaxSilence-1 {
-			q.put(string(k[len(registry.PrefixProgress):]), p.LastHeight)
+			q.put(string(k[len(state.PrefixProgress):]), p.LastHeight)
 		}
 		return nil
 	})
@@ -96,7 +96,7 @@ func (q *quietIndex) devices(h int64) []string {
 // committed moves the index on to block h, whose devices' progress after
 // the block is progress (the devices that read in it have LastHeight h),
 // and forgets readings too old for any silence trigger.
-func (q *quietIndex) committed(h int64, progress map[string]*registry.Progress) {
+func (q *quietIndex) committed(h int64, progress map[string]*state.Progress) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for id, p := range progress {
@@ -116,7 +116,7 @@ func (q *quietIndex) committed(h int64, progress map[string]*registry.Progress) 
 // quietCommitted moves the app's index on to the committed block h, or
 // drops it when the block ran no silence trigger (none is active; the
 // next one builds it again).
-func (a *App) quietCommitted(h int64, used bool, progress map[string]*registry.Progress) {
+func (a *App) quietCommitted(h int64, used bool, progress map[string]*state.Progress) {
 	a.quietMu.Lock()
 	defer a.quietMu.Unlock()
 	switch {

@@ -13,7 +13,7 @@ import (
 	cose "github.com/veraison/go-cose"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -54,7 +54,7 @@ func TestRevokedDevice(t *testing.T) {
 		t.Fatalf("reading before revocation: %s %q", o.Code, o.Detail)
 	}
 	c.mustOK(c.revokeTx(alice, id, c.nonce(alice)))
-	if d, err := c.app.Device(id); err != nil || d.Status != registry.StatusRevoked {
+	if d, err := c.app.Device(id); err != nil || d.Status != state.StatusRevoked {
 		t.Fatalf("Device(%s) = %+v, %v; want status revoked", id, d, err)
 	}
 
@@ -293,7 +293,7 @@ func TestSizeLimits(t *testing.T) {
 		wantOutcome(t, "big reading", outs[1], app.CodeReadingTooLarge, size, "4096")
 	})
 	t.Run("batch over max_batch_readings", func(t *testing.T) {
-		c := newChain(t, func(p *app.Params) { p.MaxBatchReadings = 2 })
+		c := newChain(t, func(p *state.Params) { p.MaxBatchReadings = 2 })
 		c.register(alice, sensor)
 		three := tx.NewBatch([][]byte{
 			c.reading(sensor, "", 1, c.nowMs()), c.reading(sensor, "", 2, c.nowMs()), c.reading(sensor, "", 3, c.nowMs()),
@@ -312,7 +312,7 @@ func TestSizeLimits(t *testing.T) {
 	})
 	t.Run("tx over max_tx_bytes", func(t *testing.T) {
 		const maxTx = 8192
-		c := newChain(t, func(p *app.Params) { p.MaxTxBytes = maxTx })
+		c := newChain(t, func(p *state.Params) { p.MaxTxBytes = maxTx })
 		c.register(alice, sensor)
 		var rs [][]byte
 		batch := tx.NewBatch(rs)
@@ -408,7 +408,7 @@ func TestNotOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Status != registry.StatusActive || string(d.Key) != string(pub(sensor)) {
+	if d.Status != state.StatusActive || string(d.Key) != string(pub(sensor)) {
 		t.Errorf("device after refused changes: status %s key %x, want active with its first key", d.Status, d.Key)
 	}
 	if got := c.nonce(bob); got != 2 {
@@ -467,7 +467,7 @@ func TestRegistration(t *testing.T) {
 func TestLateReadingClosesGap(t *testing.T) {
 	c := newChain(t)
 	id := c.register(alice, sensor)
-	progress := func() *registry.Progress {
+	progress := func() *state.Progress {
 		t.Helper()
 		p, err := c.app.Progress(id)
 		if err != nil {
@@ -483,15 +483,15 @@ func TestLateReadingClosesGap(t *testing.T) {
 	for _, o := range c.send(c.reading(sensor, "", 1, c.nowMs()), c.reading(sensor, "", 2, c.nowMs()), c.reading(sensor, "", 5, c.nowMs())) {
 		wantOutcome(t, fmt.Sprintf("seq %d", o.Seq), o, app.CodeOK)
 	}
-	if diff := cmp.Diff(progress(), &registry.Progress{Count: 3, MinSeq: 1, MaxSeq: 5, Gaps: []registry.Range{{From: 3, To: 4}}}); diff != "" {
+	if diff := cmp.Diff(progress(), &state.Progress{Count: 3, MinSeq: 1, MaxSeq: 5, Gaps: []state.Range{{From: 3, To: 4}}}); diff != "" {
 		t.Errorf("progress after 1, 2, 5 (-got +want):\n%s", diff)
 	}
 	wantOutcome(t, "late seq 3", c.sendOne(c.reading(sensor, "", 3, c.nowMs())), app.CodeOK)
-	if diff := cmp.Diff(progress(), &registry.Progress{Count: 4, MinSeq: 1, MaxSeq: 5, Gaps: []registry.Range{{From: 4, To: 4}}}); diff != "" {
+	if diff := cmp.Diff(progress(), &state.Progress{Count: 4, MinSeq: 1, MaxSeq: 5, Gaps: []state.Range{{From: 4, To: 4}}}); diff != "" {
 		t.Errorf("progress after late 3 (-got +want):\n%s", diff)
 	}
 	wantOutcome(t, "late seq 4", c.sendOne(c.reading(sensor, "", 4, c.nowMs())), app.CodeOK)
-	if diff := cmp.Diff(progress(), &registry.Progress{Count: 5, MinSeq: 1, MaxSeq: 5}); diff != "" {
+	if diff := cmp.Diff(progress(), &state.Progress{Count: 5, MinSeq: 1, MaxSeq: 5}); diff != "" {
 		t.Errorf("progress after late 4 (-got +want):\n%s", diff)
 	}
 }
@@ -523,7 +523,7 @@ func TestDuplicateAfterRotationAndAge(t *testing.T) {
 // its own code once its burst is spent, and may send again as block time
 // refills the bucket. Other devices are not affected.
 func TestRateLimit(t *testing.T) {
-	c := newChain(t, func(p *app.Params) { p.DeviceRatePerS, p.DeviceBurst = 2, 3 })
+	c := newChain(t, func(p *state.Params) { p.DeviceRatePerS, p.DeviceBurst = 2, 3 })
 	id := c.register(alice, sensor)
 	c.register(alice, meter)
 	var raws [][]byte

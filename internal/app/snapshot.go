@@ -16,8 +16,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	abci "github.com/cometbft/cometbft/abci/types"
 
-	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/internal/snapshot"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
 )
@@ -92,7 +92,7 @@ func (a *App) SetSnapshots(o SnapshotOptions) {
 
 // snapshotCommitted starts writing a snapshot of the store as Commit left
 // it, when block m.Height is due one. Called by Commit, after its batch.
-func (a *App) snapshotCommitted(m *Meta) {
+func (a *App) snapshotCommitted(m *state.Meta) {
 	s := a.snap
 	if s == nil || s.opts.Store == nil || s.opts.Interval <= 0 || m.Height%s.opts.Interval != 0 {
 		return
@@ -309,14 +309,14 @@ func bad(format string, args ...any) error { return &badSnapshot{why: fmt.Sprint
 // *badSnapshot error means the snapshot is refused.
 func (a *App) finishRestore(md *snapshot.Metadata) error {
 	o := a.snap.opts
-	raw, err := dbGet(a.db, []byte(keyMeta))
+	raw, err := dbGet(a.db, []byte(state.KeyMeta))
 	if err != nil {
 		return fmt.Errorf("app: restore: %w", err)
 	}
 	if raw == nil {
 		return bad("no meta record")
 	}
-	var m Meta
+	var m state.Meta
 	if err := reading.DecMode.Unmarshal(raw, &m); err != nil {
 		return bad("meta record: %v", err)
 	}
@@ -333,8 +333,8 @@ func (a *App) finishRestore(md *snapshot.Metadata) error {
 		return bad("meta record says app hash %X, the verified one is %X", m.AppHash, md.AppHash)
 	case m.Params != g.Params:
 		return bad("meta record's params differ from genesis")
-	case m.tokenName() != g.Token:
-		return bad("meta record's token %q differs from genesis %q", m.tokenName(), g.Token)
+	case m.TokenName() != g.Token:
+		return bad("meta record's token %q differs from genesis %q", m.TokenName(), g.Token)
 	}
 	if err := a.log.Reload(); err != nil {
 		return bad("reading log: %v", err)
@@ -353,7 +353,7 @@ func (a *App) finishRestore(md *snapshot.Metadata) error {
 	a.records.reset()
 	a.dropQuiet()
 
-	rep, err := a.Audit(context.Background(), GenesisDigest(o.ChainID, o.AppState), func(int64) ([]byte, bool, error) { return nil, false, nil })
+	rep, err := a.Audit(context.Background(), state.GenesisDigest(o.ChainID, o.AppState), func(int64) ([]byte, bool, error) { return nil, false, nil })
 	if err != nil {
 		return bad("audit: %v", err)
 	}
@@ -370,8 +370,8 @@ func (a *App) finishRestore(md *snapshot.Metadata) error {
 	return a.verifyDerived(m.Height)
 }
 
-// discardKV is a registry.KV that holds nothing: verifyDerived replays
-// registry.Record for the progress it computes, not for the writes.
+// discardKV is a state.KV that holds nothing: verifyDerived replays
+// state.Record for the progress it computes, not for the writes.
 type discardKV struct{}
 
 func (discardKV) Get([]byte) ([]byte, error) { return nil, nil }
@@ -401,7 +401,7 @@ func (a *App) verifyDerived(height int64) error {
 		}
 	}
 	size := a.log.Size()
-	progress := map[string]*registry.Progress{}
+	progress := map[string]*state.Progress{}
 	kv := a.committed()
 	bi := 0
 	for i := uint64(0); i < size; i++ {
@@ -415,7 +415,7 @@ func (a *App) verifyDerived(height int64) error {
 		if err != nil {
 			return bad("log leaf %d: %v", i, err)
 		}
-		_, raw, err := SplitLeaf(leaf)
+		_, raw, err := state.SplitLeaf(leaf)
 		if err != nil {
 			return bad("log leaf %d: %v", i, err)
 		}
@@ -423,8 +423,8 @@ func (a *App) verifyDerived(height int64) error {
 		if err != nil {
 			return bad("log leaf %d: %v", i, err)
 		}
-		want := registry.SeqEntry{Index: i, Height: bounds[bi].height, Time: s.Time}
-		got, err := registry.GetSeq(kv, s.Device, s.Seq)
+		want := state.SeqEntry{Index: i, Height: bounds[bi].height, Time: s.Time}
+		got, err := state.GetSeq(kv, s.Device, s.Seq)
 		if err != nil {
 			return bad("index entry of %s seq %d: %v", s.Device, s.Seq, err)
 		}
@@ -433,12 +433,12 @@ func (a *App) verifyDerived(height int64) error {
 		}
 		p := progress[s.Device]
 		if p == nil {
-			p = &registry.Progress{}
+			p = &state.Progress{}
 			progress[s.Device] = p
 		}
-		registry.Record(discardKV{}, s.Device, s.Seq, want, p)
+		state.Record(discardKV{}, s.Device, s.Seq, want, p)
 	}
-	entries, err := a.countPrefix(registry.PrefixSeq)
+	entries, err := a.countPrefix(state.PrefixSeq)
 	if err != nil {
 		return err
 	}
@@ -446,9 +446,9 @@ func (a *App) verifyDerived(height int64) error {
 		return bad("%d (device, seq) index entries for %d log leaves", entries, size)
 	}
 	seen := 0
-	err = a.eachPrefix(registry.PrefixProgress, func(k, v []byte) error {
-		id := string(k[len(registry.PrefixProgress):])
-		got, err := registry.GetProgress(kv, id)
+	err = a.eachPrefix(state.PrefixProgress, func(k, v []byte) error {
+		id := string(k[len(state.PrefixProgress):])
+		got, err := state.GetProgress(kv, id)
 		if err != nil {
 			return bad("progress of %s: %v", id, err)
 		}
@@ -478,7 +478,7 @@ func (a *App) verifyDerived(height int64) error {
 
 // eachPrefix calls fn with every key and value under prefix, in order.
 func (a *App) eachPrefix(prefix string, fn func(k, v []byte) error) error {
-	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
+	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: state.PrefixEnd(prefix)})
 	if err != nil {
 		return err
 	}
@@ -510,7 +510,7 @@ func (a *App) reset() error {
 		return err
 	}
 	a.mu.Lock()
-	a.meta, a.active = Meta{}, nil
+	a.meta, a.active = state.Meta{}, nil
 	a.mu.Unlock()
 	a.records.reset()
 	a.dropQuiet()

@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/internal/snapshot"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -169,7 +169,7 @@ func TestSnapshotRestore(t *testing.T) {
 	if got, want := a.Log().Size(), c.app.Log().Size(); got != want {
 		t.Errorf("log size %d, want %d", got, want)
 	}
-	rep, err := a.Audit(t.Context(), app.GenesisDigest(c.chainID, c.genesis), c.headers())
+	rep, err := a.Audit(t.Context(), state.GenesisDigest(c.chainID, c.genesis), c.headers())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,8 +258,8 @@ func TestSnapshotForgedContent(t *testing.T) {
 		key    []byte
 		change func(t *testing.T, v []byte) []byte
 	}{
-		{"an account's balance", registry.AccountKey(accountID(alice)), func(t *testing.T, v []byte) []byte {
-			var acct registry.Account
+		{"an account's balance", state.AccountKey(accountID(alice)), func(t *testing.T, v []byte) []byte {
+			var acct state.Account
 			if err := reading.DecMode.Unmarshal(v, &acct); err != nil {
 				t.Fatal(err)
 			}
@@ -270,8 +270,8 @@ func TestSnapshotForgedContent(t *testing.T) {
 			}
 			return b
 		}},
-		{"a (device, seq) index entry", registry.SeqKey(deviceID(key(30)), 7), func(t *testing.T, v []byte) []byte {
-			var e registry.SeqEntry
+		{"a (device, seq) index entry", state.SeqKey(deviceID(key(30)), 7), func(t *testing.T, v []byte) []byte {
+			var e state.SeqEntry
 			if err := reading.DecMode.Unmarshal(v, &e); err != nil {
 				t.Fatal(err)
 			}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"sort"
 	"strings"
@@ -10,8 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/iotledger/iotledger/internal/registry"
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // committed reads committed state (CheckTx, queries, and under a block's
@@ -42,8 +40,8 @@ func (*committed) Set(key, _ []byte) { panic("app: write to committed state: " +
 // cached reports whether a key's record is kept in the record cache: the
 // device, progress and account records every reading and transaction looks up.
 func cached(key []byte) bool {
-	return bytes.HasPrefix(key, []byte(registry.PrefixDevice)) || bytes.HasPrefix(key, []byte(registry.PrefixProgress)) ||
-		bytes.HasPrefix(key, []byte(registry.PrefixAccount))
+	return bytes.HasPrefix(key, []byte(state.PrefixDevice)) || bytes.HasPrefix(key, []byte(state.PrefixProgress)) ||
+		bytes.HasPrefix(key, []byte(state.PrefixAccount))
 }
 
 // recordCache holds committed device and account records. It is bounded:
@@ -55,13 +53,13 @@ type recordCache struct {
 	mu    sync.Mutex // guards m, devs, progs and gen
 	max   int
 	m     map[string][]byte
-	devs  map[string]*registry.Device   // decoded device records, shared: never modify one
-	progs map[string]*registry.Progress // decoded progress records, shared: never modify one
+	devs  map[string]*state.Device   // decoded device records, shared: never modify one
+	progs map[string]*state.Progress // decoded progress records, shared: never modify one
 	gen   uint64
 }
 
 func newRecordCache(max int) *recordCache {
-	return &recordCache{max: max, m: map[string][]byte{}, devs: map[string]*registry.Device{}, progs: map[string]*registry.Progress{}}
+	return &recordCache{max: max, m: map[string][]byte{}, devs: map[string]*state.Device{}, progs: map[string]*state.Progress{}}
 }
 
 func (c *recordCache) get(key []byte) ([]byte, bool, uint64) {
@@ -89,7 +87,7 @@ func (c *recordCache) put(key string, v []byte, gen uint64) {
 // next block's reads of the same devices to the store. progs holds the
 // block's decoded progress records (nil: none), which become the cache's
 // shared copies; other decoded records the block wrote are forgotten.
-func (c *recordCache) committedWrites(writes map[string][]byte, progs map[string]*registry.Progress) {
+func (c *recordCache) committedWrites(writes map[string][]byte, progs map[string]*state.Progress) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, v := range writes {
@@ -104,10 +102,10 @@ func (c *recordCache) committedWrites(writes map[string][]byte, progs map[string
 			}
 			c.m[k] = v
 		}
-		if id, ok := strings.CutPrefix(k, registry.PrefixDevice); ok {
+		if id, ok := strings.CutPrefix(k, state.PrefixDevice); ok {
 			delete(c.devs, id)
 		}
-		if id, ok := strings.CutPrefix(k, registry.PrefixProgress); ok {
+		if id, ok := strings.CutPrefix(k, state.PrefixProgress); ok {
 			if p := progs[id]; p != nil && v != nil {
 				if len(c.progs) >= c.max {
 					clear(c.progs)
@@ -199,7 +197,7 @@ func (s *stage) Set(key, value []byte) {
 		s.journal = append(s.journal, undo{string(key), old, had})
 	}
 	s.writes[string(key)] = value
-	if bytes.HasPrefix(key, []byte(registry.PrefixDevice)) {
+	if bytes.HasPrefix(key, []byte(state.PrefixDevice)) {
 		s.devices = true
 	}
 }
@@ -213,89 +211,41 @@ func (s *stage) sortedKeys() []string {
 	return keys
 }
 
-// covered reports whether a key is part of the state digest: accounts,
-// devices, device twins, contracts, and the validator set with its
-// proposals. The (device, seq) index and progress records are derived from the
-// reading log, which the app hash covers through the log root.
-func covered(key string) bool {
-	for _, p := range coveredPrefixes {
-		if strings.HasPrefix(key, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// coveredPrefixes are the key prefixes of the records the state digest covers.
-var coveredPrefixes = []string{registry.PrefixAccount, registry.PrefixDevice, registry.PrefixTwin, registry.PrefixContract,
-	prefixValidators, prefixProposal, prefixValidatorSets}
-
-// Change is one covered write of a block, as kept for audit.
-type Change struct {
-	_     struct{} `cbor:",toarray"`
-	Key   []byte
-	Value []byte
-}
-
 // changes returns the block's covered writes in key order.
-func (s *stage) changes() []Change {
-	var cs []Change
+func (s *stage) changes() []state.Change {
+	var cs []state.Change
 	for _, k := range s.sortedKeys() {
-		if covered(k) {
-			cs = append(cs, Change{Key: []byte(k), Value: s.writes[k]})
+		if state.Covered(k) {
+			cs = append(cs, state.Change{Key: []byte(k), Value: s.writes[k]})
 		}
 	}
 	return cs
 }
 
-// NextDigest chains a block's covered changes onto the previous state digest.
-// A block without changes keeps the digest.
-func NextDigest(prev []byte, height int64, changes []Change) []byte {
-	if len(changes) == 0 {
-		return prev
-	}
-	b, err := reading.EncMode.Marshal([]any{"iotledger/state/v1", prev, height, changes})
-	if err != nil {
-		panic("app: encode digest: " + err.Error())
-	}
-	h := sha256.Sum256(b)
-	return h[:]
-}
-
-// GenesisDigest is the state digest before block 1.
-func GenesisDigest(chainID string, appState []byte) []byte {
-	b, err := reading.EncMode.Marshal([]any{"iotledger/genesis/v1", chainID, appState})
-	if err != nil {
-		panic("app: encode genesis digest: " + err.Error())
-	}
-	h := sha256.Sum256(b)
-	return h[:]
-}
-
 // device returns a committed device record, decoded once and shared: the
 // caller must not modify it. Block execution reads through its stage, so a
 // device the block itself changed is decoded from the stage.
-func (a *App) device(kv registry.KV, id string) (*registry.Device, error) {
+func (a *App) device(kv state.KV, id string) (*state.Device, error) {
 	if st, ok := kv.(*stage); ok && st.devices {
-		if _, written := st.writes[string(registry.DeviceKey(id))]; written {
-			return registry.GetDevice(kv, id)
+		if _, written := st.writes[string(state.DeviceKey(id))]; written {
+			return state.GetDevice(kv, id)
 		}
 	}
-	return decoded(a.records, devices, id, a.kv, registry.GetDevice)
+	return decoded(a.records, devices, id, a.kv, state.GetDevice)
 }
 
-func devices(c *recordCache) map[string]*registry.Device      { return c.devs }
-func progresses(c *recordCache) map[string]*registry.Progress { return c.progs }
+func devices(c *recordCache) map[string]*state.Device      { return c.devs }
+func progresses(c *recordCache) map[string]*state.Progress { return c.progs }
 
 // committedProgress returns a device's committed progress, decoded once and
 // shared: the caller must not modify it.
-func (a *App) committedProgress(id string) (*registry.Progress, error) {
-	return decoded(a.records, progresses, id, a.kv, registry.GetProgress)
+func (a *App) committedProgress(id string) (*state.Progress, error) {
+	return decoded(a.records, progresses, id, a.kv, state.GetProgress)
 }
 
 // decoded returns the record of id from one of c's decoded maps, loading
 // and keeping it when absent (unless a block was committed meanwhile).
-func decoded[T any](c *recordCache, m func(*recordCache) map[string]*T, id string, kv registry.KV, load func(registry.KV, string) (*T, error)) (*T, error) {
+func decoded[T any](c *recordCache, m func(*recordCache) map[string]*T, id string, kv state.KV, load func(state.KV, string) (*T, error)) (*T, error) {
 	c.mu.Lock()
 	v, ok := m(c)[id]
 	gen := c.gen
@@ -321,9 +271,9 @@ func decoded[T any](c *recordCache, m func(*recordCache) map[string]*T, id strin
 // seen looks (device id, seq) up in the (device, seq) index, asking the
 // device's progress p first: for a new reading, the usual case, that
 // answers without a store read.
-func seen(kv registry.KV, p *registry.Progress, id string, seq uint64) (*registry.SeqEntry, error) {
+func seen(kv state.KV, p *state.Progress, id string, seq uint64) (*state.SeqEntry, error) {
 	if was, known := p.Seen(seq); known && !was {
 		return nil, nil
 	}
-	return registry.GetSeq(kv, id, seq)
+	return state.GetSeq(kv, id, seq)
 }

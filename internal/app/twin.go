@@ -5,7 +5,7 @@ import (
 	"sort"
 
 	"github.com/iotledger/iotledger/address"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -17,29 +17,29 @@ import (
 // be read back. The twin itself (w/<device>) is part of the state digest.
 
 func (x *execution) patchTwin(s *tx.Signed, f *tx.TwinPatch) (*failure, error) {
-	d, err := registry.GetDevice(x.stage, f.Device)
+	d, err := state.GetDevice(x.stage, f.Device)
 	if err != nil {
 		return nil, err
 	}
 	if d == nil {
 		return fail(CodeUnregisteredDevice, "device %s is not registered", f.Device), nil
 	}
-	side := registry.SideDesired
+	side := state.SideDesired
 	if s.Type == tx.TypeReportState {
-		side = registry.SideReported
+		side = state.SideReported
 		if address.Account(d.Key) != s.Account {
 			return fail(CodeNotController, "only device %s's current key may report its state; %s signed", f.Device, s.Account), nil
 		}
 	} else if d.Owner != s.Account {
 		return fail(CodeNotOwner, "device %s is owned by %s; only its owner may set its desired state", f.Device, d.Owner), nil
 	}
-	if d.Status == registry.StatusRevoked {
+	if d.Status == state.StatusRevoked {
 		return fail(CodeRevokedDevice, "device %s is revoked; its twin no longer changes", f.Device), nil
 	}
 	if f, err := x.applyTwin(f.Device, side, f.Set, f.Unset, s.Account); f != nil || err != nil {
 		return f, err
 	}
-	if side == registry.SideReported {
+	if side == state.SideReported {
 		return nil, x.onReport(d)
 	}
 	return nil, nil
@@ -48,12 +48,12 @@ func (x *execution) patchTwin(s *tx.Signed, f *tx.TwinPatch) (*failure, error) {
 // applyTwin patches one side of a device's twin and records the version.
 // by is the signer, or the contract, that changed it.
 func (x *execution) applyTwin(id, side string, set map[string]any, unsetKeys []string, by string) (*failure, error) {
-	twin, err := registry.GetTwin(x.stage, id)
+	twin, err := state.GetTwin(x.stage, id)
 	if err != nil {
 		return nil, err
 	}
 	st := &twin.Desired
-	if side == registry.SideReported {
+	if side == state.SideReported {
 		st = &twin.Reported
 	}
 	next := maps.Clone(st.State)
@@ -70,10 +70,10 @@ func (x *execution) applyTwin(id, side string, set map[string]any, unsetKeys []s
 	st.Version++
 	st.Height = x.height
 	st.State = next
-	registry.PutTwin(x.stage, id, twin)
+	state.PutTwin(x.stage, id, twin)
 	unset := append([]string(nil), unsetKeys...)
 	sort.Strings(unset)
-	registry.PutTwinChange(x.stage, id, side, x.slot(), &registry.TwinChange{
+	state.PutTwinChange(x.stage, id, side, x.slot(), &state.TwinChange{
 		Version: st.Version, Height: x.height, Tx: x.txIndex, Set: set, Unset: unset, State: next, By: by,
 	})
 	x.twins = append(x.twins, TwinChange{Device: id, Side: side, Version: st.Version, Height: x.height, State: next})
@@ -84,7 +84,7 @@ func (x *execution) applyTwin(id, side string, set map[string]any, unsetKeys []s
 // twin/desired topic, events).
 type TwinChange struct {
 	Device  string         `json:"device"`
-	Side    string         `json:"side"` // registry.SideDesired or SideReported
+	Side    string         `json:"side"` // state.SideDesired or SideReported
 	Version uint64         `json:"version"`
 	Height  int64          `json:"height"`
 	State   map[string]any `json:"state"`

@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -30,9 +30,9 @@ func TestTwin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &registry.Twin{
-		Desired:  registry.TwinState{Version: 2, Height: h3, State: map[string]any{"firmware": "1.3.0"}},
-		Reported: registry.TwinState{Version: 1, Height: h1 + 1, State: map[string]any{"firmware": "1.1.0", "battery": 0.93}},
+	want := &state.Twin{
+		Desired:  state.TwinState{Version: 2, Height: h3, State: map[string]any{"firmware": "1.3.0"}},
+		Reported: state.TwinState{Version: 1, Height: h1 + 1, State: map[string]any{"firmware": "1.1.0", "battery": 0.93}},
 	}
 	if d := cmp.Diff(now, want); d != "" {
 		t.Errorf("twin now (-got +want):\n%s", d)
@@ -41,20 +41,20 @@ func TestTwin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantThen := &registry.Twin{Desired: registry.TwinState{Version: 1, Height: h1, State: map[string]any{"firmware": "1.2.0", "interval_s": int64(60)}}}
+	wantThen := &state.Twin{Desired: state.TwinState{Version: 1, Height: h1, State: map[string]any{"firmware": "1.2.0", "interval_s": int64(60)}}}
 	if d := cmp.Diff(then, wantThen); d != "" {
 		t.Errorf("twin as of block %d (-got +want):\n%s", h1, d)
 	}
-	hist, next, err := c.app.TwinHistory(id, registry.SideDesired, nil, 1)
+	hist, next, err := c.app.TwinHistory(id, state.SideDesired, nil, 1)
 	if err != nil || len(hist) != 1 || next == nil {
 		t.Fatalf("TwinHistory page 1 = %v, %x, %v", hist, next, err)
 	}
-	wantChange := &registry.TwinChange{Version: 2, Height: h3, Set: map[string]any{"firmware": "1.3.0"}, Unset: []string{"interval_s"},
+	wantChange := &state.TwinChange{Version: 2, Height: h3, Set: map[string]any{"firmware": "1.3.0"}, Unset: []string{"interval_s"},
 		State: map[string]any{"firmware": "1.3.0"}, By: accountID(alice)}
 	if d := cmp.Diff(hist[0], wantChange); d != "" {
 		t.Errorf("newest desired change (-got +want):\n%s", d)
 	}
-	if older, next, err := c.app.TwinHistory(id, registry.SideDesired, next, 5); err != nil || len(older) != 1 || older[0].Version != 1 || next != nil {
+	if older, next, err := c.app.TwinHistory(id, state.SideDesired, next, 5); err != nil || len(older) != 1 || older[0].Version != 1 || next != nil {
 		t.Errorf("TwinHistory page 2 = %+v, %x, %v; want version 1 and no more", older, next, err)
 	}
 }

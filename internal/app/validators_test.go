@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -28,7 +29,7 @@ func newValidatorChain(t *testing.T, powers []int64, opts ...chainOption) *testC
 	for _, o := range opts {
 		o(&g.Params)
 	}
-	state, err := json.Marshal(g)
+	appState, err := json.Marshal(g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,11 +37,11 @@ func newValidatorChain(t *testing.T, powers []int64, opts ...chainOption) *testC
 	for i, p := range powers {
 		vals = append(vals, abci.ValidatorUpdate{Power: p, PubKeyType: cmted25519.KeyType, PubKeyBytes: pub(validatorKey(i))})
 	}
-	c := &testChain{t: t, dir: t.TempDir(), chainID: testChainID, genesis: state, appHashes: map[int64][]byte{}}
+	c := &testChain{t: t, dir: t.TempDir(), chainID: testChainID, genesis: appState, appHashes: map[int64][]byte{}}
 	c.open()
 	t.Cleanup(c.close)
 	res, err := c.app.InitChain(t.Context(), &abci.InitChainRequest{
-		ChainId: c.chainID, InitialHeight: 1, Time: genesisTime, AppStateBytes: state, Validators: vals,
+		ChainId: c.chainID, InitialHeight: 1, Time: genesisTime, AppStateBytes: appState, Validators: vals,
 	})
 	if err != nil {
 		t.Fatalf("InitChain: %v", err)
@@ -179,14 +180,14 @@ func TestValidatorSetChanges(t *testing.T) {
 	wantCode(t, "approving no proposal", res.TxResults[0].Code, res.TxResults[0].Log, app.CodeUnknownProposal, "99")
 	res = c.mustOK(c.approve(v(1), 1, add(4, 10)))
 	wantUpdates(t, res) // 20 of 40: not yet
-	if p := c.proposal(1); p.Status != app.ProposalOpen || p.ApprovedPower != 20 || p.NeededPower != 27 {
+	if p := c.proposal(1); p.Status != state.ProposalOpen || p.ApprovedPower != 20 || p.NeededPower != 27 {
 		t.Errorf("proposal 1 after two approvals: %s, %d of %d needed", p.Status, p.ApprovedPower, p.NeededPower)
 	}
 	res = c.mustOK(c.approve(v(2), 1, add(4, 10)))
 	wantUpdates(t, res, update(4, 10))
 	decided := c.height
 	p := c.proposal(1)
-	if p.Status != app.ProposalApplied || p.Closed != decided || p.Effective != decided+2 {
+	if p.Status != state.ProposalApplied || p.Closed != decided || p.Effective != decided+2 {
 		t.Errorf("proposal 1: status %s closed %d effective %d, want applied %d %d", p.Status, p.Closed, p.Effective, decided, decided+2)
 	}
 	if diff := cmp.Diff(c.powers(), map[int]int64{0: 10, 1: 10, 2: 10, 3: 10, 4: 10}); diff != "" {
@@ -303,7 +304,7 @@ func TestValidatorProposalRules(t *testing.T) {
 	wantUpdates(t, res, update(3, 20))
 	res = c.mustOK(c.approve(v(3), 6, remove(3)))
 	wantUpdates(t, res, update(3, 0))
-	if p := c.proposal(6); p.Status != app.ProposalApplied {
+	if p := c.proposal(6); p.Status != state.ProposalApplied {
 		t.Errorf("proposal 6: %s", p.Status)
 	}
 	// Proposal 1 (validator 2 to power 20) now passes with 0, 1 and 2
@@ -312,7 +313,7 @@ func TestValidatorProposalRules(t *testing.T) {
 	res = c.mustOK(c.approve(v(0), 1, setPower(2, 20)), c.approve(v(2), 1, setPower(2, 20)),
 		c.approve(v(0), 2, setPower(2, 21)), c.approve(v(2), 2, setPower(2, 21)))
 	wantUpdates(t, res, update(2, 21))
-	if p1, p2 := c.proposal(1), c.proposal(2); p1.Status != app.ProposalApplied || p2.Status != app.ProposalApplied {
+	if p1, p2 := c.proposal(1), c.proposal(2); p1.Status != state.ProposalApplied || p2.Status != state.ProposalApplied {
 		t.Errorf("proposals 1, 2: %s, %s; want both applied", p1.Status, p2.Status)
 	}
 	// Removing validator 2 (7) and changing its power (8), approved in
@@ -322,7 +323,7 @@ func TestValidatorProposalRules(t *testing.T) {
 	res = c.mustOK(c.approve(v(1), 7, remove(2)), c.approve(v(2), 7, remove(2)),
 		c.approve(v(0), 8, setPower(2, 30)), c.approve(v(2), 8, setPower(2, 30)))
 	wantUpdates(t, res, update(2, 0))
-	if p := c.proposal(8); p.Status != app.ProposalDropped || p.Closed != c.height {
+	if p := c.proposal(8); p.Status != state.ProposalDropped || p.Closed != c.height {
 		t.Errorf("proposal 8: %s at %d, want dropped at %d", p.Status, p.Closed, c.height)
 	} else if want := vname(2) + " is not a validator"; !strings.Contains(p.Reason, want) {
 		t.Errorf("proposal 8 dropped because %q, want it to say %q", p.Reason, want)
@@ -336,18 +337,18 @@ func TestValidatorProposalRules(t *testing.T) {
 }
 
 func TestValidatorProposalExpires(t *testing.T) {
-	c := newValidatorChain(t, []int64{10, 10, 10}, func(p *app.Params) { p.ValidatorProposalBlocks = 3 })
+	c := newValidatorChain(t, []int64{10, 10, 10}, func(p *state.Params) { p.ValidatorProposalBlocks = 3 })
 	v := validatorKey
 	c.mustOK(c.propose(v(0), setPower(1, 5), nil))
 	proposed := c.height
 	c.mustOK(c.approve(v(1), 1, setPower(1, 5))) // 20 of 30: not enough
 	c.mustOK()
-	if p := c.proposal(1); p.Status != app.ProposalOpen || p.Expires != proposed+3 {
+	if p := c.proposal(1); p.Status != state.ProposalOpen || p.Expires != proposed+3 {
 		t.Fatalf("proposal 1 at %d: %s, expires %d; want open until %d", c.height, p.Status, p.Expires, proposed+3)
 	}
 	c.mustOK() // block proposed+3: the last in which approvals count
 	p := c.proposal(1)
-	if p.Status != app.ProposalExpired || p.Closed != proposed+3 {
+	if p.Status != state.ProposalExpired || p.Closed != proposed+3 {
 		t.Fatalf("proposal 1 at %d: %s closed %d; want expired at %d", c.height, p.Status, p.Closed, proposed+3)
 	}
 	res := c.block(c.approve(v(2), 1, setPower(1, 5)))
@@ -373,7 +374,7 @@ func TestValidatorSingleValidatorChain(t *testing.T) {
 func TestValidatorGenesisForOldStores(t *testing.T) {
 	c := newChain(t) // InitChain without validators, as stores before recorded none
 	c.mustOK()
-	c.app.SetGenesisValidators([]app.Validator{{Key: pub(validatorKey(0)), Power: 10}, {Key: pub(validatorKey(1)), Power: 10}})
+	c.app.SetGenesisValidators([]state.Validator{{Key: pub(validatorKey(0)), Power: 10}, {Key: pub(validatorKey(1)), Power: 10}})
 	c.mustOK(c.propose(validatorKey(1), add(2, 10), c.consent(validatorKey(2))))
 	res := c.mustOK(c.approve(validatorKey(0), 1, add(2, 10)))
 	wantUpdates(t, res, update(2, 10))

@@ -6,7 +6,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/zip215"
 )
@@ -102,7 +102,7 @@ func (a *App) verify(s *reading.Signed, h [32]byte, known, key []byte) bool {
 }
 
 // warm decodes raws and verifies them (verifyAll).
-func (a *App) warm(kv registry.KV, raws [][]byte) []decodedReading {
+func (a *App) warm(kv state.KV, raws [][]byte) []decodedReading {
 	return a.verifyAll(kv, a.decodeAll(raws))
 }
 
@@ -110,10 +110,10 @@ func (a *App) warm(kv registry.KV, raws [][]byte) []decodedReading {
 // known device whose signature is not yet known to be valid under the
 // device's current key in kv. It fills the cache and the key of each
 // reading that verifies, and returns dec.
-func (a *App) verifyAll(kv registry.KV, dec []decodedReading) []decodedReading {
+func (a *App) verifyAll(kv state.KV, dec []decodedReading) []decodedReading {
 	var work []int
 	var items []zip215.Item
-	devices := map[string]*registry.Device{}
+	devices := map[string]*state.Device{}
 	for i, d := range dec {
 		s := d.s
 		if s == nil {

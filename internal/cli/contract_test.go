@@ -21,7 +21,7 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/cli"
 	"github.com/iotledger/iotledger/internal/keystore"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -79,7 +79,7 @@ func TestContractDeploy(t *testing.T) {
 			t.Errorf("deploy with no contract found said %q, want a pointer to contract list", out)
 		}
 		// Listing finds the owner's contract of the block.
-		l.AddContract(app.ContractInfo{Contract: registry.Contract{Owner: k.Address(), Name: "mine", Status: registry.ContractActive, Deployed: 9}, Balance: 40, Token: "IOT"})
+		l.AddContract(app.ContractInfo{Contract: state.Contract{Owner: k.Address(), Name: "mine", Status: state.ContractActive, Deployed: 9}, Balance: 40, Token: "IOT"})
 		out = mustRun(t, append([]string{"contract", "deploy", doc}, flags...)...)
 		want := fmt.Sprintf("deployed contract ctr-3\n  name:   mine\n  owner:  %s\n  escrow: 40 IOT\n  block:  9\n", k.Address())
 		if diff := cmp.Diff(out, want); diff != "" {

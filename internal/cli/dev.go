@@ -13,6 +13,7 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/keystore"
 	"github.com/iotledger/iotledger/internal/node"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -56,7 +57,7 @@ Run it again to continue the same chain.`,
 					Balances: []app.Allocation{{Address: owner.Address(), Amount: devOwnerFunds}}}); err != nil {
 					return err
 				}
-				e.printf("created dev home %s; the owner account %s holds %d %s\n", home, owner.Address(), devOwnerFunds, app.DefaultToken)
+				e.printf("created dev home %s; the owner account %s holds %d %s\n", home, owner.Address(), devOwnerFunds, state.DefaultToken)
 			}
 			cfg, err := f.config(home)
 			if err != nil {

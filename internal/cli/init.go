@@ -9,6 +9,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/node"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 func initCmd(e *env) *cobra.Command {
@@ -46,7 +47,7 @@ func initCmd(e *env) *cobra.Command {
 	}
 	c.Flags().StringVar(&o.ChainID, "chain-id", "", "chain id (default iotledger-<random>)")
 	c.Flags().StringVar(&o.Moniker, "moniker", "", "this node's name (default the host name)")
-	c.Flags().StringVar(&o.Token, "token", app.DefaultToken, "name of the chain's token")
+	c.Flags().StringVar(&o.Token, "token", state.DefaultToken, "name of the chain's token")
 	c.Flags().StringArrayVar(&balances, "balance", nil, "genesis allocation ADDRESS=AMOUNT (an account acc1... or a device dev1...); repeat for more")
 	j.register(c)
 	return c

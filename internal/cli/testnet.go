@@ -15,6 +15,7 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/keystore"
 	"github.com/iotledger/iotledger/internal/node"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // testnetOwnerFunds is what genesis gives a testnet's owner account.
@@ -62,7 +63,7 @@ and the peers but are not validators: full nodes, or validators to add with
 			}
 			token := o.Token
 			if token == "" {
-				token = app.DefaultToken
+				token = state.DefaultToken
 			}
 			t := testnetInfo{Dir: dir, ChainID: gen.ChainID, Nodes: nodes, Validators: o.Validators, NonValidators: o.NonValidators, Quorum: 2*o.Validators/3 + 1,
 				OwnerKey: filepath.Join(keystore.Dir(nodes[0].Home), devOwner+".json"), Owner: owner, Funds: testnetOwnerFunds, Token: token}
@@ -81,7 +82,7 @@ and the peers but are not validators: full nodes, or validators to add with
 	c.Flags().StringVar(&out, "out", "", "folder `DIR` to write the node homes into; must be new or empty")
 	c.Flags().StringVar(&o.ChainID, "chain-id", "", "chain id (default iotledger-<random>)")
 	c.Flags().IntVar(&o.BasePort, "base-port", node.DefaultTestnetBasePort, "first loopback port; node i uses this + 10*i to this + 10*i + 3")
-	c.Flags().StringVar(&o.Token, "token", app.DefaultToken, "name of the chain's token")
+	c.Flags().StringVar(&o.Token, "token", state.DefaultToken, "name of the chain's token")
 	c.Flags().StringSliceVar(&o.Hosts, "hosts", nil, "one IP address per node (validators first, then --non-validators), in order, instead of 127.0.0.1 for all (machines of a LAN, network namespaces)")
 	return c
 }

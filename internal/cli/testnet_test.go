@@ -19,6 +19,7 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/keystore"
 	"github.com/iotledger/iotledger/internal/node"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -145,8 +146,8 @@ func TestTestnet(t *testing.T) {
 	if err := json.Unmarshal(g.AppState, &st); err != nil {
 		t.Fatal(err)
 	}
-	if len(st.Balances) != 1 || st.Balances[0].Address != owner.Address() || st.Balances[0].Amount == 0 || st.Token != app.DefaultToken {
-		t.Errorf("genesis app_state = %+v, want %s funded in %s", st, owner.Address(), app.DefaultToken)
+	if len(st.Balances) != 1 || st.Balances[0].Address != owner.Address() || st.Balances[0].Amount == 0 || st.Token != state.DefaultToken {
+		t.Errorf("genesis app_state = %+v, want %s funded in %s", st, owner.Address(), state.DefaultToken)
 	}
 	readme, err := os.ReadFile(filepath.Join(dir, "README.md"))
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/keystore"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -67,7 +67,7 @@ func newTxSender(ctx context.Context, c rpcclient.Client) (*txSender, error) {
 			if err != nil {
 				return 0, err
 			}
-			var acct registry.Account
+			var acct state.Account
 			if err := json.Unmarshal(q.Response.Value, &acct); err != nil {
 				return 0, errors.New(q.Response.Log)
 			}

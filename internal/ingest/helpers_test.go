@@ -17,6 +17,7 @@ import (
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -60,7 +61,7 @@ type observer struct {
 
 func (o *observer) ObserveVerify(_ int, verify func()) { verify() }
 
-func (o *observer) Committed(_ *app.Block, outcomes []app.Outcome, _ []app.DeviceChange) {
+func (o *observer) Committed(_ *state.Block, outcomes []app.Outcome, _ []app.DeviceChange) {
 	o.mu.Lock()
 	in := o.in
 	o.mu.Unlock()
@@ -95,7 +96,7 @@ type ledger struct {
 
 // newLedger starts a chain on which sensor and retired are registered and
 // retired is revoked.
-func newLedger(t *testing.T, params ...func(*app.Params)) *ledger {
+func newLedger(t *testing.T, params ...func(*state.Params)) *ledger {
 	t.Helper()
 	db, err := pebble.Open(t.TempDir(), &pebble.Options{Logger: testLogger{t}})
 	if err != nil {
@@ -115,12 +116,12 @@ func newLedger(t *testing.T, params ...func(*app.Params)) *ledger {
 	for _, f := range params {
 		f(&g.Params)
 	}
-	state, err := json.Marshal(g)
+	appState, err := json.Marshal(g)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.app.InitChain(t.Context(), &abci.InitChainRequest{
-		ChainId: chainID, InitialHeight: 1, Time: genesisTime, AppStateBytes: state,
+		ChainId: chainID, InitialHeight: 1, Time: genesisTime, AppStateBytes: appState,
 	}); err != nil {
 		t.Fatalf("InitChain: %v", err)
 	}

@@ -41,7 +41,7 @@ import (
 	"time"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 )
 
@@ -147,7 +147,7 @@ type Ingest struct {
 	waiters map[[32]byte]*flight
 
 	limitMu sync.Mutex // guards limits
-	limits  map[string]*registry.Bucket
+	limits  map[string]*state.Bucket
 
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -176,7 +176,7 @@ type item struct {
 func New(a *app.App, b Broadcast, cfg Config, log *slog.Logger) *Ingest {
 	return &Ingest{app: a, broadcast: b, cfg: cfg, log: log, queue: make(chan item, cfg.QueueSize),
 		checking: make(chan struct{}, runtime.GOMAXPROCS(0)), committed: make(chan struct{}, 1),
-		waiters: map[[32]byte]*flight{}, limits: map[string]*registry.Bucket{}}
+		waiters: map[[32]byte]*flight{}, limits: map[string]*state.Bucket{}}
 }
 
 // WatchMempool gives the batcher the size of the local mempool, in bytes,
@@ -362,7 +362,7 @@ func (in *Ingest) allow(device string, rate, burst int64) bool {
 		if len(in.limits) >= maxLimited {
 			clear(in.limits) // bounded: forgetting a bucket only refills it
 		}
-		b = &registry.Bucket{}
+		b = &state.Bucket{}
 		in.limits[device] = b
 	}
 	return b.Take(time.Now().UnixMilli(), rate, burst)

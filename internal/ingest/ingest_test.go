@@ -17,6 +17,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -623,7 +624,7 @@ func TestConcurrentSubmitters(t *testing.T) {
 // A device flooding faster than the chain's rate limit is refused at ingest,
 // before its readings take mempool or block space.
 func TestSubmitRateLimitedEarly(t *testing.T) {
-	l := newLedger(t, func(p *app.Params) { p.DeviceRatePerS, p.DeviceBurst = 1, 2 })
+	l := newLedger(t, func(p *state.Params) { p.DeviceRatePerS, p.DeviceBurst = 1, 2 })
 	in := l.ingest(ingest.Config{MaxBatch: 10, MaxDelay: time.Hour, QueueSize: 100})
 	in.Start()
 	var raws [][]byte

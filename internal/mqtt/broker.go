@@ -24,7 +24,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
 )
@@ -36,7 +36,7 @@ type Deps struct {
 	Submit func(ctx context.Context, raws [][]byte, wait bool) ([]ingest.Result, error)
 	// Device returns a device's record from committed state, or nil when no
 	// device has that id: the app's Device.
-	Device func(id string) (*registry.Device, error)
+	Device func(id string) (*state.Device, error)
 }
 
 // Sizes of the broker's queues.
@@ -359,7 +359,7 @@ func (b *Broker) DevicesChanged(changes []app.DeviceChange) {
 // the latest when it subscribes. It never blocks.
 func (b *Broker) TwinsChanged(changes []app.TwinChange) {
 	for _, c := range changes {
-		if c.Side != registry.SideDesired {
+		if c.Side != state.SideDesired {
 			continue
 		}
 		b.notify(sinkEmbedded, notice{device: c.Device, topic: mqttwire.TwinDesiredTopic(c.Device), retain: true,

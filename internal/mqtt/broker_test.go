@@ -19,7 +19,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/mqttwire"
 )
 
@@ -605,8 +605,8 @@ func TestDevicesChanged(t *testing.T) {
 	revoked := mustConnect(t, b, sensor)
 	kept := mustConnect(t, b, other)
 	b.DevicesChanged([]app.DeviceChange{
-		{Action: "registered", Device: &registry.Device{ID: deviceID(other)}},
-		{Action: "revoked", Device: &registry.Device{ID: deviceID(sensor)}},
+		{Action: "registered", Device: &state.Device{ID: deviceID(other)}},
+		{Action: "revoked", Device: &state.Device{ID: deviceID(sensor)}},
 	})
 	revoked.waitClosed(t)
 	if code := kept.subscribe(t, mqttwire.ReceiptsTopic(deviceID(other))); code != 1 {
@@ -651,8 +651,8 @@ func TestTwinDesired(t *testing.T) {
 	d := mustConnect(t, b, sensor)
 	d.subscribe(t, mqttwire.TwinDesiredTopic(id))
 	b.TwinsChanged([]app.TwinChange{
-		{Device: id, Side: registry.SideReported, Version: 1, Height: 4, State: map[string]any{"firmware": "1.2.0"}},
-		{Device: id, Side: registry.SideDesired, Version: 1, Height: 5, State: map[string]any{"firmware": "1.3.0"}},
+		{Device: id, Side: state.SideReported, Version: 1, Height: 4, State: map[string]any{"firmware": "1.2.0"}},
+		{Device: id, Side: state.SideDesired, Version: 1, Height: 5, State: map[string]any{"firmware": "1.3.0"}},
 	})
 	m := d.next(t)
 	got := decodeJSON[mqttwire.TwinDesiredMessage](t, m.Payload)

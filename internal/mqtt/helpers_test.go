@@ -23,7 +23,7 @@ import (
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
 )
@@ -47,18 +47,18 @@ var (
 // that pass its checks: it queues them ("pending"). Tests replace submit.
 type ledger struct {
 	mu      sync.Mutex // guards devices and submit
-	devices map[string]*registry.Device
+	devices map[string]*state.Device
 	submit  func(raw []byte) (ingest.Result, error)
 
 	submitted chan []byte // every reading Submit queued, in order
 }
 
 func newLedger() *ledger {
-	l := &ledger{devices: map[string]*registry.Device{}, submitted: make(chan []byte, 1000)}
+	l := &ledger{devices: map[string]*state.Device{}, submitted: make(chan []byte, 1000)}
 	for _, k := range []ed25519.PrivateKey{sensor, other, retired} {
-		l.devices[deviceID(k)] = &registry.Device{ID: deviceID(k), Key: k.Public().(ed25519.PublicKey), Status: registry.StatusActive}
+		l.devices[deviceID(k)] = &state.Device{ID: deviceID(k), Key: k.Public().(ed25519.PublicKey), Status: state.StatusActive}
 	}
-	l.devices[deviceID(retired)].Status = registry.StatusRevoked
+	l.devices[deviceID(retired)].Status = state.StatusRevoked
 	return l
 }
 
@@ -68,7 +68,7 @@ func (l *ledger) setSubmit(f func(raw []byte) (ingest.Result, error)) {
 	l.submit = f
 }
 
-func (l *ledger) Device(id string) (*registry.Device, error) {
+func (l *ledger) Device(id string) (*state.Device, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	d := l.devices[id]

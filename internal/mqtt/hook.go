@@ -10,7 +10,7 @@ import (
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/ingest"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/mqttwire"
 )
 
@@ -235,9 +235,9 @@ func (b *Broker) authenticate(pk packets.Packet) packets.Code {
 	switch {
 	case dev == nil:
 		return packets.Code{Code: packets.ErrNotAuthorized.Code, Reason: "device is not registered"}
-	case dev.Status == registry.StatusRevoked:
+	case dev.Status == state.StatusRevoked:
 		return packets.Code{Code: packets.ErrNotAuthorized.Code, Reason: "device was revoked"}
-	case dev.Status != registry.StatusActive && dev.Status != registry.StatusQuarantined:
+	case dev.Status != state.StatusActive && dev.Status != state.StatusQuarantined:
 		return packets.Code{Code: packets.ErrNotAuthorized.Code, Reason: "device is not active"}
 	}
 	// A quarantined device may connect: it gets its desired state (a fix)

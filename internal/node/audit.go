@@ -12,6 +12,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // AuditReport is what Audit checked and found: first the tables of every
@@ -109,7 +110,7 @@ func Audit(ctx context.Context, home string) (*AuditReport, error) {
 	err = guard(faults, func() (err error) {
 		bs := store.NewBlockStore(bdb)
 		r.StoreHeight = bs.Height()
-		rep, err = a.Audit(ctx, app.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(bs))
+		rep, err = a.Audit(ctx, state.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(bs))
 		return err
 	})
 	if f := faults.Err(); f != nil {

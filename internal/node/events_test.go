@@ -6,7 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/api"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // TestCommittedEvents checks that each contract event of a committed block
@@ -15,7 +15,7 @@ func TestCommittedEvents(t *testing.T) {
 	n := &Node{hub: newHub()}
 	events, cancel := n.Subscribe()
 	defer cancel()
-	emitted := []*registry.Event{
+	emitted := []*state.Event{
 		{Contract: "ctr-1", N: 4, Height: 12, Tx: 0, Trigger: "pay", Name: "paid", Fields: map[string]any{"amount": int64(100)}},
 		{Contract: "ctr-2", N: 1, Height: 12, Tx: -1, Trigger: "tick", Name: "check", Fields: map[string]any{"height": int64(12)}},
 	}

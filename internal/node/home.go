@@ -29,7 +29,7 @@ type InitOptions struct {
 	ChainID string // default: iotledger-<random>
 	Moniker string // default: the host name
 	Config  Config // iotledger.toml; zero value means Default()
-	// Token names the chain's token (default app.DefaultToken); Balances
+	// Token names the chain's token (default state.DefaultToken); Balances
 	// are its genesis allocations.
 	Token    string
 	Balances []app.Allocation
@@ -97,7 +97,7 @@ func chainIDOrRandom(id string) (string, error) {
 }
 
 // genesisAppState is the app_state of a new chain: the default params, the
-// token (default app.DefaultToken) and its allocations.
+// token (default state.DefaultToken) and its allocations.
 func genesisAppState(token string, balances []app.Allocation) (json.RawMessage, error) {
 	g := app.DefaultGenesis()
 	if token != "" {

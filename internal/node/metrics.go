@@ -18,6 +18,7 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/buildinfo"
 	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -198,7 +199,7 @@ func (m *metrics) observeVerify(n int, verify func()) {
 }
 
 // committed counts a committed block's readings by outcome.
-func (m *metrics) committed(b *app.Block, outcomes []app.Outcome) {
+func (m *metrics) committed(b *state.Block, outcomes []app.Outcome) {
 	m.readings.Add(float64(b.Readings))
 	for i := range outcomes {
 		switch o := &outcomes[i]; o.Status {

@@ -33,7 +33,7 @@ import (
 	"github.com/iotledger/iotledger/internal/buildinfo"
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/mqtt"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/receipt"
 )
 
@@ -373,7 +373,7 @@ func (n *Node) ObserveVerify(count int, verify func()) { n.metrics.observeVerify
 
 // Committed fans a committed block out to ingest, metrics and subscribers
 // (app.Observer). It never blocks on a subscriber.
-func (n *Node) Committed(b *app.Block, outcomes []app.Outcome, devices []app.DeviceChange) {
+func (n *Node) Committed(b *state.Block, outcomes []app.Outcome, devices []app.DeviceChange) {
 	n.metrics.committed(b, outcomes)
 	if n.ingest != nil {
 		n.ingest.Committed(outcomes)
@@ -407,7 +407,7 @@ func (n *Node) CommittedTwins(changes []app.TwinChange) {
 
 // CommittedEvents publishes the events contracts emitted in a committed
 // block as "contract_event" events (app.EventObserver).
-func (n *Node) CommittedEvents(events []*registry.Event) {
+func (n *Node) CommittedEvents(events []*state.Event) {
 	for _, e := range events {
 		n.hub.publish(api.Event{Type: "contract_event", Data: e})
 	}
@@ -446,15 +446,15 @@ func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 }
 
 // Device implements api.Ledger.
-func (n *Node) Device(id string) (*registry.Device, error) { return n.app.Device(id) }
+func (n *Node) Device(id string) (*state.Device, error) { return n.app.Device(id) }
 
 // Devices implements api.Ledger.
-func (n *Node) Devices(after string, limit int) ([]*registry.Device, error) {
+func (n *Node) Devices(after string, limit int) ([]*state.Device, error) {
 	return n.app.Devices(after, limit)
 }
 
 // Progress implements api.Ledger.
-func (n *Node) Progress(id string) (*registry.Progress, error) { return n.app.Progress(id) }
+func (n *Node) Progress(id string) (*state.Progress, error) { return n.app.Progress(id) }
 
 // Readings implements api.Ledger.
 func (n *Node) Readings(id string, q app.ReadingQuery) ([]*app.Stored, *uint64, error) {
@@ -530,10 +530,10 @@ func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, erro
 }
 
 // Twin implements api.Ledger.
-func (n *Node) Twin(id string, height int64) (*registry.Twin, error) { return n.app.Twin(id, height) }
+func (n *Node) Twin(id string, height int64) (*state.Twin, error) { return n.app.Twin(id, height) }
 
 // TwinHistory implements api.Ledger.
-func (n *Node) TwinHistory(id, side string, before []byte, limit int) ([]*registry.TwinChange, []byte, error) {
+func (n *Node) TwinHistory(id, side string, before []byte, limit int) ([]*state.TwinChange, []byte, error) {
 	return n.app.TwinHistory(id, side, before, limit)
 }
 
@@ -546,7 +546,7 @@ func (n *Node) Contracts(after uint64, limit int) ([]*app.ContractInfo, error) {
 }
 
 // ContractEvents implements api.Ledger.
-func (n *Node) ContractEvents(id string, after uint64, limit int) ([]*registry.Event, error) {
+func (n *Node) ContractEvents(id string, after uint64, limit int) ([]*state.Event, error) {
 	return n.app.ContractEvents(id, after, limit)
 }
 

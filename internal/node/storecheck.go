@@ -14,6 +14,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // Store check modes ([store_check] mode).
@@ -122,7 +123,7 @@ func checkStore(ctx context.Context, home string, cc *cmtcfg.Config, a *app.App,
 	}
 	var r *app.AuditReport
 	err = guard(faults, func() (err error) {
-		r, err = a.AuditFrom(ctx, from, app.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(bs))
+		r, err = a.AuditFrom(ctx, from, state.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(bs))
 		return err
 	})
 	switch {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,9 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // lines is a slog handler that keeps every line at the default level
@@ -294,7 +298,9 @@ func TestAppKeyNames(t *testing.T) {
 		{be("b/", 3), be("b/", 9), "b/3 to b/9", "block records of blocks 3-9"},
 		{[]byte("s/dev1x/\x00\x00\x00\x00\x00\x00\x00\x06"), be("t/l/", 9), "s/dev1x/6 to t/l/9", "the (device, seq) index; readings (log leaves) at log indexes 0-9"},
 		{be("c/", 7), []byte("d/dev1y"), "c/7 to d/dev1y", "block change records from block 7 on; devices"},
-		{[]byte("a/acc1"), []byte("x/meta"), "a/acc1 to x/meta", "accounts; block records; block change records; devices; validator set changes; payments; the validator set; device progress; validator proposals; the (device, seq) index; readings (log leaves); log nodes; the log size; the app's meta record"},
+		{[]byte("a/acc1"), []byte("x/meta"), "a/acc1 to x/meta", "accounts; block records; block change records; devices; contract events; validator set changes; payments; contracts; the validator set; device progress; validator proposals; the (device, seq) index; readings (log leaves); log nodes; the log size; twin histories; twins; the app's meta record"},
+		{[]byte("w/dev1x"), []byte("w/dev1y"), "w/dev1x to w/dev1y", "twins"},
+		{[]byte("k/ctr-1"), []byte("k/ctr-9"), "k/ctr-1 to k/ctr-9", "contracts"},
 	} {
 		if got := keyRange("%s to %s", appKey, tc.lo, tc.hi); got != tc.keys {
 			t.Errorf("keys %q..%q printed %q, want %q", tc.lo, tc.hi, got, tc.keys)
@@ -302,6 +308,23 @@ func TestAppKeyNames(t *testing.T) {
 		if got := appKeyNamer(nil)(tc.lo, tc.hi); got != tc.what {
 			t.Errorf("keys %s named %q, want %q", tc.keys, got, tc.what)
 		}
+	}
+}
+
+// Every prefix of the store has a name, in key order, so that a damaged
+// table's keys are named for what they hold.
+func TestAppKeyKindsAreTheStoresPrefixes(t *testing.T) {
+	var want []string
+	for _, l := range [][]string{state.CoveredPrefixes, state.HashedPrefixes, state.DerivedPrefixes} {
+		want = append(want, l...)
+	}
+	slices.Sort(want)
+	var got []string
+	for _, k := range appKeyKinds {
+		got = append(got, k.prefix)
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("appKeyKinds' prefixes differ from package state's, in key order (-got +want):\n%s", diff)
 	}
 }
 

@@ -6,37 +6,48 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // Names for the keys of a damaged table, so that a refusal says what was
 // lost in the chain's terms: which records, and which blocks they belong
-// to. The app store's layout is in package app's doc (and tlog's for
-// "t/"); CometBFT's stores use "H:height", "P:height:part", "C:height" and
-// the like.
+// to. The app store's layout is the On disk table of package state;
+// CometBFT's stores use "H:height", "P:height:part", "C:height" and the
+// like.
 
-// appKeyKinds are the app store's key prefixes, in key order.
+// appKeyKinds are the app store's key prefixes, in key order: every one of
+// package state's (a test holds them together).
 var appKeyKinds = []struct{ prefix, name string }{
-	{"a/", "accounts"},
-	{"b/", "block records"},
-	{"c/", "block change records"},
-	{"d/", "devices"},
-	{"g/", "validator set changes"},
-	{"h/", "payments"},
-	{"l/", "the validator set"},
-	{"m/", "device progress"},
-	{"o/", "validator proposals"},
-	{"s/", "the (device, seq) index"},
-	{"t/l/", "readings (log leaves)"},
-	{"t/n/", "log nodes"},
-	{"t/s", "the log size"},
-	{"x/", "the app's meta record"},
+	{state.PrefixAccount, "accounts"},
+	{state.PrefixBlock, "block records"},
+	{state.PrefixChanges, "block change records"},
+	{state.PrefixDevice, "devices"},
+	{state.PrefixEvent, "contract events"},
+	{state.PrefixValidatorSets, "validator set changes"},
+	{state.PrefixHistory, "payments"},
+	{state.PrefixContract, "contracts"},
+	{state.PrefixValidators, "the validator set"},
+	{state.PrefixProgress, "device progress"},
+	{state.PrefixProposal, "validator proposals"},
+	{state.PrefixSeq, "the (device, seq) index"},
+	{state.PrefixLogLeaf, "readings (log leaves)"},
+	{state.PrefixLogNode, "log nodes"},
+	{state.KeyLogSize, "the log size"},
+	{state.PrefixTwinLog, "twin histories"},
+	{state.PrefixTwin, "twins"},
+	{state.KeyMeta, "the app's meta record"},
 }
+
+// heightKeyed are the prefixes of keys numbered by a be64 alone (heights,
+// proposal numbers).
+var heightKeyed = []string{state.PrefixBlock, state.PrefixChanges, state.PrefixValidatorSets, state.PrefixProposal}
 
 // appKey prints an app store key: its text, with the big-endian numbers
 // of the layout in decimal.
@@ -44,15 +55,15 @@ func appKey(k []byte) string {
 	be := func(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
 	s := string(k)
 	switch {
-	case strings.HasPrefix(s, "t/l/") && len(k) == 12:
-		return fmt.Sprintf("t/l/%d", be(k[4:]))
-	case strings.HasPrefix(s, "t/n/") && len(k) == 13:
-		return fmt.Sprintf("t/n/%d/%d", k[4], be(k[5:]))
-	case len(k) == 10 && strings.Contains("bcgo", s[:1]) && s[1] == '/':
+	case strings.HasPrefix(s, state.PrefixLogLeaf) && len(k) == 12:
+		return fmt.Sprintf("%s%d", state.PrefixLogLeaf, be(k[4:]))
+	case strings.HasPrefix(s, state.PrefixLogNode) && len(k) == 13:
+		return fmt.Sprintf("%s%d/%d", state.PrefixLogNode, k[4], be(k[5:]))
+	case len(k) == 10 && slices.Contains(heightKeyed, s[:2]):
 		return fmt.Sprintf("%s%d", s[:2], be(k[2:]))
-	case strings.HasPrefix(s, "h/") && len(k) > 15:
+	case strings.HasPrefix(s, state.PrefixHistory) && len(k) > 15:
 		return fmt.Sprintf("%s%d/%d", s[:len(k)-12], be(k[len(k)-12:]), binary.BigEndian.Uint32(k[len(k)-4:]))
-	case strings.HasPrefix(s, "s/") && len(k) > 11:
+	case strings.HasPrefix(s, state.PrefixSeq) && len(k) > 11:
 		return fmt.Sprintf("%s%d", s[:len(k)-8], be(k[len(k)-8:]))
 	}
 	return printable(k)
@@ -100,9 +111,9 @@ func appKeyNamer(a *app.App) keyNamer {
 func appKindRange(prefix, name string, lo, hi []byte, a *app.App) string {
 	var n int // the length of a key of this kind, for those numbered
 	switch prefix {
-	case "b/", "c/", "g/":
+	case state.PrefixBlock, state.PrefixChanges, state.PrefixValidatorSets:
 		n = 10
-	case "t/l/":
+	case state.PrefixLogLeaf:
 		n = 12
 	default:
 		return name
@@ -118,7 +129,7 @@ func appKindRange(prefix, name string, lo, hi []byte, a *app.App) string {
 	if len(hi) == n && bytes.HasPrefix(hi, []byte(prefix)) {
 		last, to = num(hi), true
 	}
-	if prefix != "t/l/" {
+	if prefix != state.PrefixLogLeaf {
 		switch {
 		case from && to:
 			return name + " of " + heights(int64(first), int64(last))

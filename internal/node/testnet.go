@@ -39,7 +39,7 @@ type TestnetOptions struct {
 	NonValidators int
 	ChainID       string // default: iotledger-<random>
 	BasePort      int    // default: DefaultTestnetBasePort
-	// Token names the chain's token (default app.DefaultToken); Balances
+	// Token names the chain's token (default state.DefaultToken); Balances
 	// are its genesis allocations.
 	Token    string
 	Balances []app.Allocation

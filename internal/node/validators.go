@@ -8,7 +8,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/iotledger/iotledger/internal/api"
-	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/receipt"
 )
 
@@ -16,10 +16,10 @@ var _ api.ValidatorLedger = (*Node)(nil)
 
 // genesisValidators converts a genesis document's validators for
 // app.SetGenesisValidators (stores from before validator set changes).
-func genesisValidators(g *types.GenesisDoc) []app.Validator {
-	out := make([]app.Validator, 0, len(g.Validators))
+func genesisValidators(g *types.GenesisDoc) []state.Validator {
+	out := make([]state.Validator, 0, len(g.Validators))
 	for _, v := range g.Validators {
-		out = append(out, app.Validator{Key: v.PubKey.Bytes(), Power: v.Power})
+		out = append(out, state.Validator{Key: v.PubKey.Bytes(), Power: v.Power})
 	}
 	return out
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -211,7 +211,7 @@ func accountNonce(ctx context.Context, chain Chain, addr string) (uint64, error)
 	if err != nil {
 		return 0, fmt.Errorf("sim: query account %s: %w", addr, err)
 	}
-	var acct registry.Account
+	var acct state.Account
 	if q.Response.Code != 0 || json.Unmarshal(q.Response.Value, &acct) != nil {
 		return 0, fmt.Errorf("sim: query account %s: %s", addr, q.Response.Log)
 	}

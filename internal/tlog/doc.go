@@ -40,8 +40,9 @@
 //
 // # Key layout
 //
-// tlog owns the keys that begin with "t/" and no others. Integers are
-// big-endian, so pebble's order is log order.
+// tlog owns the keys that begin with "t/" and no others (their prefixes are
+// package state's constants, in its On disk table of the whole store).
+// Integers are big-endian, so pebble's order is log order.
 //
 //	"t/l/" + be64(index)                -> leaf data, as appended
 //	"t/n/" + level (1 byte) + be64(idx) -> 32-byte hash of node (level, idx);

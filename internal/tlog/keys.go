@@ -4,17 +4,20 @@ import (
 	"encoding/binary"
 
 	"github.com/transparency-dev/merkle/compact"
+
+	"github.com/iotledger/iotledger/internal/state"
 )
 
-// Key layout; see the package comment. All integers are big-endian so that
-// pebble's byte order is the order of the log.
+// Key layout; see the package comment. The prefixes are package state's,
+// whose On disk table lists every key of the store. All integers are
+// big-endian so that pebble's byte order is the order of the log.
 const (
-	leafPrefix = "t/l/" // + be64(index) -> leaf data
-	nodePrefix = "t/n/" // + level (1 byte) + be64(index) -> 32-byte node hash
+	leafPrefix = state.PrefixLogLeaf // + be64(index) -> leaf data
+	nodePrefix = state.PrefixLogNode // + level (1 byte) + be64(index) -> 32-byte node hash
 )
 
 // sizeKey holds be64(size) of the committed log.
-var sizeKey = []byte("t/s")
+var sizeKey = []byte(state.KeyLogSize)
 
 // maxKeyLen is the length of the longest key tlog writes (a node key).
 const maxKeyLen = len(nodePrefix) + 1 + 8

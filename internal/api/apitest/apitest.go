@@ -37,7 +37,7 @@ import (
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
@@ -53,7 +53,7 @@ const EventBuffer = 16
 // Ledger is a fake api.Ledger. Its methods are safe for concurrent use.
 type Ledger struct {
 	Fixture    *receiptfix.Fixture      // leaves 0 to 5 and their chain
-	DeviceList []*registry.Device       // in id order
+	DeviceList []*state.Device          // in id order
 	Stored     map[string][]*app.Stored // per device id, in seq order
 
 	status   api.Status
@@ -70,10 +70,10 @@ type Ledger struct {
 	dropped int
 	changed chan struct{} // closed and replaced when subs changes
 
-	contracts []*app.ContractInfo          // in number order
-	events    map[string][]*registry.Event // per contract, oldest first
-	deployLog string                       // see SetDeployLog
-	signed    []*tx.Signed                 // what BroadcastTx received
+	contracts []*app.ContractInfo       // in number order
+	events    map[string][]*state.Event // per contract, oldest first
+	deployLog string                    // see SetDeployLog
+	signed    []*tx.Signed              // what BroadcastTx received
 }
 
 var (
@@ -103,12 +103,12 @@ func New(tb testing.TB) *Ledger {
 	owner := address.Account(receiptfix.DeviceKey("owner").Public().(ed25519.PublicKey))
 	for dev := range 3 {
 		pub := receiptfix.DeviceKey(fmt.Sprintf("device %d", dev)).Public().(ed25519.PublicKey)
-		l.DeviceList = append(l.DeviceList, &registry.Device{
+		l.DeviceList = append(l.DeviceList, &state.Device{
 			ID:         address.Device(pub),
 			Key:        pub,
 			Owner:      owner,
 			Labels:     map[string]string{"site": "hall-b"},
-			Status:     registry.StatusActive,
+			Status:     state.StatusActive,
 			Registered: 3,
 			Updated:    3,
 		})
@@ -145,7 +145,7 @@ func New(tb testing.TB) *Ledger {
 			Signed: s,
 		})
 	}
-	slices.SortFunc(l.DeviceList, func(a, b *registry.Device) int {
+	slices.SortFunc(l.DeviceList, func(a, b *state.Device) int {
 		switch {
 		case a.ID < b.ID:
 			return -1
@@ -161,7 +161,7 @@ func New(tb testing.TB) *Ledger {
 			size++
 		}
 		l.blocks[h] = &api.BlockInfo{
-			Block: app.Block{
+			Block: state.Block{
 				Height:      h,
 				Time:        receiptfix.GenesisTime.Add(time.Duration(h) * time.Second).UnixMilli(),
 				LogSize:     size,
@@ -201,7 +201,7 @@ func DeviceID(n int) string {
 }
 
 // Device implements api.Ledger.
-func (l *Ledger) Device(id string) (*registry.Device, error) {
+func (l *Ledger) Device(id string) (*state.Device, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
@@ -308,11 +308,11 @@ func (l *Ledger) Status(ctx context.Context) (*api.Status, error) {
 }
 
 // Devices implements api.Ledger.
-func (l *Ledger) Devices(after string, limit int) ([]*registry.Device, error) {
+func (l *Ledger) Devices(after string, limit int) ([]*state.Device, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
-	var out []*registry.Device
+	var out []*state.Device
 	for _, d := range l.DeviceList {
 		if d.ID > after && len(out) < limit {
 			out = append(out, d)
@@ -322,16 +322,16 @@ func (l *Ledger) Devices(after string, limit int) ([]*registry.Device, error) {
 }
 
 // Progress implements api.Ledger.
-func (l *Ledger) Progress(id string) (*registry.Progress, error) {
+func (l *Ledger) Progress(id string) (*state.Progress, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
-	var p registry.Progress
+	var p state.Progress
 	for _, s := range l.Stored[id] {
 		if p.Count == 0 {
 			p.MinSeq, p.MaxSeq = s.Seq, s.Seq
 		} else if s.Seq > p.MaxSeq+1 {
-			p.Gaps = append(p.Gaps, registry.Range{From: p.MaxSeq + 1, To: s.Seq - 1})
+			p.Gaps = append(p.Gaps, state.Range{From: p.MaxSeq + 1, To: s.Seq - 1})
 		}
 		p.MaxSeq = max(p.MaxSeq, s.Seq)
 		p.Count++
@@ -423,17 +423,17 @@ func (l *Ledger) Account(addr string, before []byte, limit int) (*api.Account, e
 		return nil, err
 	}
 	out := &api.Account{Address: addr, Token: "IOT"}
-	var history []registry.Payment
+	var history []state.Payment
 	switch addr {
 	case l.DeviceList[0].Owner:
 		out.Balance, out.Nonce = 93, 4
-		history = []registry.Payment{
+		history = []state.Payment{
 			{Height: 5, Amount: -7, Counterparty: l.DeviceList[0].ID, Memo: "top-up", Balance: 93},
-			{Height: 1, Amount: 100, Counterparty: registry.Genesis, Balance: 100},
+			{Height: 1, Amount: 100, Counterparty: state.Genesis, Balance: 100},
 		}
 	case l.DeviceList[0].ID:
 		out.Balance = 7
-		history = []registry.Payment{{Height: 5, Amount: 7, Counterparty: l.DeviceList[0].Owner, Memo: "top-up", Balance: 7}}
+		history = []state.Payment{{Height: 5, Amount: 7, Counterparty: l.DeviceList[0].Owner, Memo: "top-up", Balance: 7}}
 	}
 	start, end, next := page(len(history), before, limit)
 	out.History = history[start:end]
@@ -475,32 +475,32 @@ func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, er
 // interval_s 60} (version 2, block 7) and reported {firmware 1.2.0,
 // interval_s 60} (version 1, block 6); as of block 6 its desired state was
 // version 1, {firmware 1.2.0}.
-func (l *Ledger) Twin(id string, height int64) (*registry.Twin, error) {
+func (l *Ledger) Twin(id string, height int64) (*state.Twin, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
 	if id != l.DeviceList[0].ID {
-		return &registry.Twin{}, nil
+		return &state.Twin{}, nil
 	}
-	t := &registry.Twin{
-		Desired:  registry.TwinState{Version: 2, Height: 7, State: map[string]any{"firmware": "1.3.0", "interval_s": int64(60)}},
-		Reported: registry.TwinState{Version: 1, Height: 6, State: map[string]any{"firmware": "1.2.0", "interval_s": int64(60)}},
+	t := &state.Twin{
+		Desired:  state.TwinState{Version: 2, Height: 7, State: map[string]any{"firmware": "1.3.0", "interval_s": int64(60)}},
+		Reported: state.TwinState{Version: 1, Height: 6, State: map[string]any{"firmware": "1.2.0", "interval_s": int64(60)}},
 	}
 	if height > 0 && height < 7 {
-		t.Desired = registry.TwinState{Version: 1, Height: 5, State: map[string]any{"firmware": "1.2.0"}}
+		t.Desired = state.TwinState{Version: 1, Height: 5, State: map[string]any{"firmware": "1.2.0"}}
 	}
 	return t, nil
 }
 
 // TwinHistory implements api.Ledger: the two desired versions of device 0.
-func (l *Ledger) TwinHistory(id, side string, before []byte, limit int) ([]*registry.TwinChange, []byte, error) {
+func (l *Ledger) TwinHistory(id, side string, before []byte, limit int) ([]*state.TwinChange, []byte, error) {
 	if err := l.fault(); err != nil {
 		return nil, nil, err
 	}
-	if id != l.DeviceList[0].ID || side != registry.SideDesired {
+	if id != l.DeviceList[0].ID || side != state.SideDesired {
 		return nil, nil, nil
 	}
-	all := []*registry.TwinChange{
+	all := []*state.TwinChange{
 		{Version: 2, Height: 7, Set: map[string]any{"firmware": "1.3.0", "interval_s": int64(60)}, State: map[string]any{"firmware": "1.3.0", "interval_s": int64(60)}, By: l.DeviceList[0].Owner},
 		{Version: 1, Height: 5, Set: map[string]any{"firmware": "1.2.0"}, State: map[string]any{"firmware": "1.2.0"}, By: l.DeviceList[0].Owner},
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -34,23 +34,23 @@ func (l *Ledger) initContracts() {
 	owner := Owner()
 	l.contracts = []*app.ContractInfo{
 		{
-			Contract: registry.Contract{ID: registry.ContractID(1), Number: 1, Owner: owner, Name: "tip",
-				Source: []byte(TipSource), Status: registry.ContractActive, Deployed: 5,
+			Contract: state.Contract{ID: state.ContractID(1), Number: 1, Owner: owner, Name: "tip",
+				Source: []byte(TipSource), Status: state.ContractActive, Deployed: 5,
 				State: map[string]any{"paid": int64(200)}, Events: 3},
 			Balance: 250, Token: "IOT", Source: TipSource,
 		},
 		{
-			Contract: registry.Contract{ID: registry.ContractID(2), Number: 2, Owner: owner, Name: "idle",
-				Source: []byte("name: idle\n"), Status: registry.ContractStopped, Deployed: 6, Stopped: 8},
+			Contract: state.Contract{ID: state.ContractID(2), Number: 2, Owner: owner, Name: "idle",
+				Source: []byte("name: idle\n"), Status: state.ContractStopped, Deployed: 6, Stopped: 8},
 			Token: "IOT", Source: "name: idle\n",
 		},
 	}
 	to := DeviceID(0)
-	l.events = map[string][]*registry.Event{
-		registry.ContractID(1): {
-			{Contract: registry.ContractID(1), N: 1, Height: 7, Tx: 0, Trigger: "pay", Name: "paid", Fields: map[string]any{"to": to, "amount": int64(100)}},
-			{Contract: registry.ContractID(1), N: 2, Height: 8, Tx: 1, Trigger: "pay", Name: "paid", Fields: map[string]any{"to": to, "amount": int64(100)}},
-			{Contract: registry.ContractID(1), N: 3, Height: 9, Tx: 0, Trigger: "pay", Name: "failed", Fields: map[string]any{"trigger": "pay", "error": "transfer of 400: the escrow holds 250"}},
+	l.events = map[string][]*state.Event{
+		state.ContractID(1): {
+			{Contract: state.ContractID(1), N: 1, Height: 7, Tx: 0, Trigger: "pay", Name: "paid", Fields: map[string]any{"to": to, "amount": int64(100)}},
+			{Contract: state.ContractID(1), N: 2, Height: 8, Tx: 1, Trigger: "pay", Name: "paid", Fields: map[string]any{"to": to, "amount": int64(100)}},
+			{Contract: state.ContractID(1), N: 3, Height: 9, Tx: 0, Trigger: "pay", Name: "failed", Fields: map[string]any{"trigger": "pay", "error": "transfer of 400: the escrow holds 250"}},
 		},
 	}
 	l.deployLog = "" // the app's: "deployed ctr-N"
@@ -90,13 +90,13 @@ func (l *Ledger) Contracts(after uint64, limit int) ([]*app.ContractInfo, error)
 }
 
 // ContractEvents implements api.Ledger.
-func (l *Ledger) ContractEvents(id string, after uint64, limit int) ([]*registry.Event, error) {
+func (l *Ledger) ContractEvents(id string, after uint64, limit int) ([]*state.Event, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []*registry.Event
+	var out []*state.Event
 	for _, e := range l.events[id] {
 		if e.N > after && len(out) < limit {
 			out = append(out, e)
@@ -110,19 +110,19 @@ func (l *Ledger) AddContract(c app.ContractInfo) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c.Number = uint64(len(l.contracts) + 1)
-	c.ID = registry.ContractID(c.Number)
+	c.ID = state.ContractID(c.Number)
 	l.contracts = append(l.contracts, &c)
 }
 
 // AddContractEvent appends an event of name, committed in block height, to
 // a contract's events (as its trigger pay emitted it) and returns it.
-func (l *Ledger) AddContractEvent(id string, height int64, name string, fields map[string]any) *registry.Event {
+func (l *Ledger) AddContractEvent(id string, height int64, name string, fields map[string]any) *state.Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, c := range l.contracts {
 		if c.ID == id {
 			c.Events++
-			e := &registry.Event{Contract: id, N: c.Events, Height: height, Trigger: "pay", Name: name, Fields: fields}
+			e := &state.Event{Contract: id, N: c.Events, Height: height, Trigger: "pay", Name: name, Fields: fields}
 			l.events[id] = append(l.events[id], e)
 			return e
 		}
@@ -162,7 +162,7 @@ func (l *Ledger) contractResult(s *tx.Signed) (res api.TxResult, ok bool) {
 		if l.deployLog != "" {
 			return api.TxResult{Name: app.CodeOK.String(), Log: l.deployLog}, true
 		}
-		return api.TxResult{Name: app.CodeOK.String(), Log: "deployed " + registry.ContractID(uint64(len(l.contracts)+1))}, true
+		return api.TxResult{Name: app.CodeOK.String(), Log: "deployed " + state.ContractID(uint64(len(l.contracts)+1))}, true
 	case *tx.CallContract:
 		id = f.Contract
 	case *tx.FundContract:
@@ -178,7 +178,7 @@ func (l *Ledger) contractResult(s *tx.Signed) (res api.TxResult, ok bool) {
 		if c.ID != id {
 			continue
 		}
-		if c.Status == registry.ContractStopped {
+		if c.Status == state.ContractStopped {
 			return api.TxResult{Code: uint32(app.CodeContractStopped), Name: app.CodeContractStopped.String(),
 				Log: fmt.Sprintf("contract %s was stopped by its owner in block %d; it takes no calls or funds", id, c.Stopped)}, true
 		}
@@ -189,11 +189,11 @@ func (l *Ledger) contractResult(s *tx.Signed) (res api.TxResult, ok bool) {
 				fields[k] = v
 			}
 			c.Events++
-			l.events[id] = append(l.events[id], &registry.Event{Contract: id, N: c.Events, Height: 9, Trigger: f.Trigger, Name: "called", Fields: fields})
+			l.events[id] = append(l.events[id], &state.Event{Contract: id, N: c.Events, Height: 9, Trigger: f.Trigger, Name: "called", Fields: fields})
 		case *tx.FundContract:
 			c.Balance += f.Amount
 		case *tx.StopContract:
-			c.Status, c.Stopped, c.Balance = registry.ContractStopped, 9, 0
+			c.Status, c.Stopped, c.Balance = state.ContractStopped, 9, 0
 		}
 		return api.TxResult{Name: app.CodeOK.String(), Log: s.Type.String() + " " + id}, true
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -19,14 +20,14 @@ func (l *Ledger) proposals() []*app.ProposalInfo {
 	vals := l.Fixture.ValSet.Validators
 	key := func(i int) []byte { return vals[i].PubKey.Bytes() }
 	return []*app.ProposalInfo{{
-		ValidatorProposal: &app.ValidatorProposal{ID: 1, Action: tx.ValidatorAdd, Key: l.DeviceList[0].Key, Power: 10,
-			Height: 40, Expires: 1000, Status: app.ProposalOpen,
-			Approvals: []app.Approval{{Key: key(0), Height: 40}, {Key: key(1), Height: 41}}},
+		ValidatorProposal: &state.ValidatorProposal{ID: 1, Action: tx.ValidatorAdd, Key: l.DeviceList[0].Key, Power: 10,
+			Height: 40, Expires: 1000, Status: state.ProposalOpen,
+			Approvals: []state.Approval{{Key: key(0), Height: 40}, {Key: key(1), Height: 41}}},
 		ApprovedPower: 20, TotalPower: 40, NeededPower: 27,
 	}, {
-		ValidatorProposal: &app.ValidatorProposal{ID: 2, Action: tx.ValidatorRemove, Key: key(3),
-			Height: 20, Expires: 30, Status: app.ProposalExpired, Closed: 30,
-			Approvals: []app.Approval{{Key: key(2), Height: 20}}},
+		ValidatorProposal: &state.ValidatorProposal{ID: 2, Action: tx.ValidatorRemove, Key: key(3),
+			Height: 20, Expires: 30, Status: state.ProposalExpired, Closed: 30,
+			Approvals: []state.Approval{{Key: key(2), Height: 20}}},
 		ApprovedPower: 10, TotalPower: 40, NeededPower: 27,
 	}}
 }

@@ -1,4 +1,4 @@
-package registry_test
+package state_test
 
 import (
 	"math"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/state"
 )
 
 // memKV is a KV in a map.
@@ -20,54 +20,54 @@ const dev = "dev1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq" // Record does not par
 
 // record feeds seqs to Record in order, as the app does for accepted
 // readings, and returns the progress as stored.
-func record(t *testing.T, kv memKV, seqs ...uint64) *registry.Progress {
+func record(t *testing.T, kv memKV, seqs ...uint64) *state.Progress {
 	t.Helper()
-	p, err := registry.GetProgress(kv, dev)
+	p, err := state.GetProgress(kv, dev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, seq := range seqs {
-		if e, _ := registry.GetSeq(kv, dev, seq); e != nil {
+		if e, _ := state.GetSeq(kv, dev, seq); e != nil {
 			t.Fatalf("test feeds seq %d twice", seq)
 		}
-		registry.Record(kv, dev, seq, registry.SeqEntry{Index: uint64(i), Height: 7, Time: int64(seq) * 10}, p)
+		state.Record(kv, dev, seq, state.SeqEntry{Index: uint64(i), Height: 7, Time: int64(seq) * 10}, p)
 	}
-	registry.PutProgress(kv, dev, p)
-	got, err := registry.GetProgress(kv, dev)
+	state.PutProgress(kv, dev, p)
+	got, err := state.GetProgress(kv, dev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return got
 }
 
-type gaps = []registry.Range
+type gaps = []state.Range
 
 func TestRecordGaps(t *testing.T) {
 	tests := []struct {
 		name string
 		seqs []uint64
-		want registry.Progress
+		want state.Progress
 	}{
-		{"nothing yet", nil, registry.Progress{}},
-		{"first reading", []uint64{5}, registry.Progress{Count: 1, MinSeq: 5, MaxSeq: 5}},
-		{"first reading is seq 0", []uint64{0}, registry.Progress{Count: 1}},
-		{"in order", []uint64{1, 2, 3}, registry.Progress{Count: 3, MinSeq: 1, MaxSeq: 3}},
-		{"gap at the top", []uint64{1, 2, 5}, registry.Progress{Count: 3, MinSeq: 1, MaxSeq: 5, Gaps: gaps{{3, 4}}}},
-		{"two gaps", []uint64{1, 3, 6}, registry.Progress{Count: 3, MinSeq: 1, MaxSeq: 6, Gaps: gaps{{2, 2}, {4, 5}}}},
-		{"late reading closes a one-seq gap", []uint64{1, 3, 2}, registry.Progress{Count: 3, MinSeq: 1, MaxSeq: 3}},
-		{"late reading at a gap's start", []uint64{1, 2, 5, 3}, registry.Progress{Count: 4, MinSeq: 1, MaxSeq: 5, Gaps: gaps{{4, 4}}}},
-		{"late reading at a gap's end", []uint64{1, 2, 5, 4}, registry.Progress{Count: 4, MinSeq: 1, MaxSeq: 5, Gaps: gaps{{3, 3}}}},
-		{"late reading splits a gap", []uint64{1, 10, 5}, registry.Progress{Count: 3, MinSeq: 1, MaxSeq: 10, Gaps: gaps{{2, 4}, {6, 9}}}},
-		{"split, then both halves shrink", []uint64{1, 10, 5, 2, 9, 4, 6}, registry.Progress{Count: 7, MinSeq: 1, MaxSeq: 10, Gaps: gaps{{3, 3}, {7, 8}}}},
-		{"split among other gaps", []uint64{1, 3, 9, 11, 6}, registry.Progress{Count: 5, MinSeq: 1, MaxSeq: 11, Gaps: gaps{{2, 2}, {4, 5}, {7, 8}, {10, 10}}}},
-		{"every gap closed", []uint64{1, 4, 2, 7, 3, 6, 5}, registry.Progress{Count: 7, MinSeq: 1, MaxSeq: 7}},
-		{"below MinSeq, adjacent", []uint64{5, 4}, registry.Progress{Count: 2, MinSeq: 4, MaxSeq: 5}},
-		{"below MinSeq opens a gap", []uint64{5, 2}, registry.Progress{Count: 2, MinSeq: 2, MaxSeq: 5, Gaps: gaps{{3, 4}}}},
-		{"below MinSeq, before other gaps", []uint64{5, 8, 2}, registry.Progress{Count: 3, MinSeq: 2, MaxSeq: 8, Gaps: gaps{{3, 4}, {6, 7}}}},
-		{"below MinSeq down to 0", []uint64{3, 0}, registry.Progress{Count: 2, MinSeq: 0, MaxSeq: 3, Gaps: gaps{{1, 2}}}},
-		{"below MinSeq, then filled", []uint64{5, 2, 3, 4}, registry.Progress{Count: 4, MinSeq: 2, MaxSeq: 5}},
-		{"largest seq", []uint64{0, math.MaxUint64}, registry.Progress{Count: 2, MinSeq: 0, MaxSeq: math.MaxUint64, Gaps: gaps{{1, math.MaxUint64 - 1}}}},
-		{"late reading in a huge gap", []uint64{0, math.MaxUint64, 1 << 40}, registry.Progress{Count: 3, MinSeq: 0, MaxSeq: math.MaxUint64, Gaps: gaps{{1, 1<<40 - 1}, {1<<40 + 1, math.MaxUint64 - 1}}}},
+		{"nothing yet", nil, state.Progress{}},
+		{"first reading", []uint64{5}, state.Progress{Count: 1, MinSeq: 5, MaxSeq: 5}},
+		{"first reading is seq 0", []uint64{0}, state.Progress{Count: 1}},
+		{"in order", []uint64{1, 2, 3}, state.Progress{Count: 3, MinSeq: 1, MaxSeq: 3}},
+		{"gap at the top", []uint64{1, 2, 5}, state.Progress{Count: 3, MinSeq: 1, MaxSeq: 5, Gaps: gaps{{3, 4}}}},
+		{"two gaps", []uint64{1, 3, 6}, state.Progress{Count: 3, MinSeq: 1, MaxSeq: 6, Gaps: gaps{{2, 2}, {4, 5}}}},
+		{"late reading closes a one-seq gap", []uint64{1, 3, 2}, state.Progress{Count: 3, MinSeq: 1, MaxSeq: 3}},
+		{"late reading at a gap's start", []uint64{1, 2, 5, 3}, state.Progress{Count: 4, MinSeq: 1, MaxSeq: 5, Gaps: gaps{{4, 4}}}},
+		{"late reading at a gap's end", []uint64{1, 2, 5, 4}, state.Progress{Count: 4, MinSeq: 1, MaxSeq: 5, Gaps: gaps{{3, 3}}}},
+		{"late reading splits a gap", []uint64{1, 10, 5}, state.Progress{Count: 3, MinSeq: 1, MaxSeq: 10, Gaps: gaps{{2, 4}, {6, 9}}}},
+		{"split, then both halves shrink", []uint64{1, 10, 5, 2, 9, 4, 6}, state.Progress{Count: 7, MinSeq: 1, MaxSeq: 10, Gaps: gaps{{3, 3}, {7, 8}}}},
+		{"split among other gaps", []uint64{1, 3, 9, 11, 6}, state.Progress{Count: 5, MinSeq: 1, MaxSeq: 11, Gaps: gaps{{2, 2}, {4, 5}, {7, 8}, {10, 10}}}},
+		{"every gap closed", []uint64{1, 4, 2, 7, 3, 6, 5}, state.Progress{Count: 7, MinSeq: 1, MaxSeq: 7}},
+		{"below MinSeq, adjacent", []uint64{5, 4}, state.Progress{Count: 2, MinSeq: 4, MaxSeq: 5}},
+		{"below MinSeq opens a gap", []uint64{5, 2}, state.Progress{Count: 2, MinSeq: 2, MaxSeq: 5, Gaps: gaps{{3, 4}}}},
+		{"below MinSeq, before other gaps", []uint64{5, 8, 2}, state.Progress{Count: 3, MinSeq: 2, MaxSeq: 8, Gaps: gaps{{3, 4}, {6, 7}}}},
+		{"below MinSeq down to 0", []uint64{3, 0}, state.Progress{Count: 2, MinSeq: 0, MaxSeq: 3, Gaps: gaps{{1, 2}}}},
+		{"below MinSeq, then filled", []uint64{5, 2, 3, 4}, state.Progress{Count: 4, MinSeq: 2, MaxSeq: 5}},
+		{"largest seq", []uint64{0, math.MaxUint64}, state.Progress{Count: 2, MinSeq: 0, MaxSeq: math.MaxUint64, Gaps: gaps{{1, math.MaxUint64 - 1}}}},
+		{"late reading in a huge gap", []uint64{0, math.MaxUint64, 1 << 40}, state.Progress{Count: 3, MinSeq: 0, MaxSeq: math.MaxUint64, Gaps: gaps{{1, 1<<40 - 1}, {1<<40 + 1, math.MaxUint64 - 1}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,11 +80,11 @@ func TestRecordGaps(t *testing.T) {
 				t.Errorf("progress after %v (-got +want):\n%s", tt.seqs, diff)
 			}
 			for i, seq := range tt.seqs {
-				e, err := registry.GetSeq(kv, dev, seq)
+				e, err := state.GetSeq(kv, dev, seq)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if want := (registry.SeqEntry{Index: uint64(i), Height: 7, Time: int64(seq) * 10}); e == nil || *e != want {
+				if want := (state.SeqEntry{Index: uint64(i), Height: 7, Time: int64(seq) * 10}); e == nil || *e != want {
 					t.Errorf("GetSeq(%d) = %+v, want %+v", seq, e, want)
 				}
 			}
@@ -96,10 +96,10 @@ func TestRecordGaps(t *testing.T) {
 // gaps are ordered, disjoint, inside [MinSeq, MaxSeq], at most MaxGaps, and
 // hold no recorded seq; unless truncated, every unrecorded seq in
 // [MinSeq, MaxSeq] is in a gap.
-func checkGaps(t *testing.T, p *registry.Progress, recorded map[uint64]bool) {
+func checkGaps(t *testing.T, p *state.Progress, recorded map[uint64]bool) {
 	t.Helper()
-	if len(p.Gaps) > registry.MaxGaps {
-		t.Fatalf("%d gaps, at most %d may be kept", len(p.Gaps), registry.MaxGaps)
+	if len(p.Gaps) > state.MaxGaps {
+		t.Fatalf("%d gaps, at most %d may be kept", len(p.Gaps), state.MaxGaps)
 	}
 	inGap := map[uint64]bool{}
 	for i, g := range p.Gaps {
@@ -144,11 +144,11 @@ func TestRecordRandomOrder(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 1))
 		seqs := r.Perm(40)[:10+r.IntN(30)]
 		kv := memKV{}
-		p := &registry.Progress{}
+		p := &state.Progress{}
 		recorded := map[uint64]bool{}
 		for _, s := range seqs {
 			seq := uint64(s)
-			registry.Record(kv, dev, seq, registry.SeqEntry{}, p)
+			state.Record(kv, dev, seq, state.SeqEntry{}, p)
 			recorded[seq] = true
 			checkGaps(t, p, recorded)
 		}
@@ -159,7 +159,7 @@ func TestRecordRandomOrder(t *testing.T) {
 }
 
 func TestRecordMaxGaps(t *testing.T) {
-	const n = registry.MaxGaps + 5
+	const n = state.MaxGaps + 5
 	tests := []struct {
 		name string
 		seqs func() []uint64
@@ -189,18 +189,18 @@ func TestRecordMaxGaps(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			kv := memKV{}
-			p := &registry.Progress{}
+			p := &state.Progress{}
 			recorded := map[uint64]bool{}
 			for _, seq := range tt.seqs() {
-				registry.Record(kv, dev, seq, registry.SeqEntry{}, p)
+				state.Record(kv, dev, seq, state.SeqEntry{}, p)
 				recorded[seq] = true
-				if len(p.Gaps) > registry.MaxGaps {
-					t.Fatalf("after seq %d: %d gaps, at most %d may be kept", seq, len(p.Gaps), registry.MaxGaps)
+				if len(p.Gaps) > state.MaxGaps {
+					t.Fatalf("after seq %d: %d gaps, at most %d may be kept", seq, len(p.Gaps), state.MaxGaps)
 				}
 			}
 			checkGaps(t, p, recorded)
-			if len(p.Gaps) != registry.MaxGaps || !p.GapsTruncated {
-				t.Errorf("%d gaps, truncated %v; want %d and true", len(p.Gaps), p.GapsTruncated, registry.MaxGaps)
+			if len(p.Gaps) != state.MaxGaps || !p.GapsTruncated {
+				t.Errorf("%d gaps, truncated %v; want %d and true", len(p.Gaps), p.GapsTruncated, state.MaxGaps)
 			}
 			// The newest (highest) gaps are kept.
 			if got, want := p.Gaps[len(p.Gaps)-1].To, p.MaxSeq-1; got != want {
@@ -216,13 +216,13 @@ func TestRecordMaxGaps(t *testing.T) {
 		}
 		p := record(t, kv, seqs...)
 		last := p.Gaps[len(p.Gaps)-1]
-		registry.Record(kv, dev, last.From, registry.SeqEntry{}, p)
-		if len(p.Gaps) != registry.MaxGaps-1 || p.Gaps[len(p.Gaps)-1] == last {
+		state.Record(kv, dev, last.From, state.SeqEntry{}, p)
+		if len(p.Gaps) != state.MaxGaps-1 || p.Gaps[len(p.Gaps)-1] == last {
 			t.Errorf("after filling %v: %d gaps, last %v", last, len(p.Gaps), p.Gaps[len(p.Gaps)-1])
 		}
 		// A seq in a gap that was dropped from the list changes nothing.
 		before := append(gaps(nil), p.Gaps...)
-		registry.Record(kv, dev, 1, registry.SeqEntry{}, p)
+		state.Record(kv, dev, 1, state.SeqEntry{}, p)
 		if diff := cmp.Diff(p.Gaps, before); diff != "" {
 			t.Errorf("filling a dropped gap changed the list (-got +want):\n%s", diff)
 		}
@@ -231,21 +231,21 @@ func TestRecordMaxGaps(t *testing.T) {
 
 func TestRecordsRoundTrip(t *testing.T) {
 	kv := memKV{}
-	d := &registry.Device{ID: dev, Key: make([]byte, 32), Owner: "acc1x", Labels: map[string]string{"a": "b"}, Status: registry.StatusActive,
-		OldKeys: []registry.OldKey{{Key: make([]byte, 32), Until: 3}}, Registered: 1, Updated: 3}
-	registry.PutDevice(kv, d)
-	got, err := registry.GetDevice(kv, dev)
+	d := &state.Device{ID: dev, Key: make([]byte, 32), Owner: "acc1x", Labels: map[string]string{"a": "b"}, Status: state.StatusActive,
+		OldKeys: []state.OldKey{{Key: make([]byte, 32), Until: 3}}, Registered: 1, Updated: 3}
+	state.PutDevice(kv, d)
+	got, err := state.GetDevice(kv, dev)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(got, d); diff != "" {
 		t.Errorf("device round trip (-got +want):\n%s", diff)
 	}
-	if d, err := registry.GetDevice(kv, "dev1other"); d != nil || err != nil {
+	if d, err := state.GetDevice(kv, "dev1other"); d != nil || err != nil {
 		t.Errorf("GetDevice of an unknown id = %v, %v; want nil, nil", d, err)
 	}
-	kv.Set(registry.AccountKey("acc1x"), []byte{0xff})
-	if _, err := registry.GetAccount(kv, "acc1x"); err == nil {
+	kv.Set(state.AccountKey("acc1x"), []byte{0xff})
+	if _, err := state.GetAccount(kv, "acc1x"); err == nil {
 		t.Error("GetAccount of a corrupt record: no error")
 	}
 }
@@ -253,10 +253,10 @@ func TestRecordsRoundTrip(t *testing.T) {
 // A device's progress keeps its rate-limit bucket from block to block.
 func TestProgressRoundTrip(t *testing.T) {
 	kv := memKV{}
-	p := &registry.Progress{Count: 3, MinSeq: 1, MaxSeq: 4, Gaps: []registry.Range{{From: 2, To: 2}}, LastHeight: 7,
-		Bucket: registry.Bucket{Allowance: 995_000, AllowanceMs: 1767225600000}}
-	registry.PutProgress(kv, dev, p)
-	got, err := registry.GetProgress(kv, dev)
+	p := &state.Progress{Count: 3, MinSeq: 1, MaxSeq: 4, Gaps: []state.Range{{From: 2, To: 2}}, LastHeight: 7,
+		Bucket: state.Bucket{Allowance: 995_000, AllowanceMs: 1767225600000}}
+	state.PutProgress(kv, dev, p)
+	got, err := state.GetProgress(kv, dev)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,26 +1,6 @@
-// Package registry is the state machine of accounts and devices.
-//
-// An account is an Ed25519 key known by its address (acc1...); it exists from
-// its first signed transaction and carries a nonce that each of its
-// transactions must match, so none can be replayed. A device is an Ed25519
-// key known by its id (dev1..., from the key it was registered with), owned
-// by the account that registered it, with labels and a status:
-//
-//	active  -> revoked   (by its owner; final)
-//
-// Rotation replaces the key; the rotated-out keys are kept with the height
-// they stopped being valid, so a reading signed by an old key is refused with
-// a reason of its own. Per-device progress (highest sequence number, count,
-// gaps) and the (device, seq) index live here too; they are derived from the
-// reading log and so are not part of the state digest.
-//
-// The registry reads and writes through a [KV] that the application stages
-// per block; it never touches the database itself, so every function here is
-// a pure function of (state, input).
-package registry
+package state
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"sort"
@@ -34,21 +14,6 @@ type KV interface {
 	Get(key []byte) ([]byte, error) // nil, nil when absent
 	Set(key, value []byte)
 }
-
-// Key prefixes. Keys under PrefixAccount, PrefixDevice and PrefixTwin are
-// covered by the state digest; the others are derived from the reading log (progress, the
-// (device, seq) index) or from the transactions (account history).
-const (
-	PrefixAccount  = "a/"
-	PrefixDevice   = "d/"
-	PrefixProgress = "m/"
-	PrefixSeq      = "s/"
-	PrefixHistory  = "h/"
-	PrefixTwin     = "w/"
-	PrefixTwinLog  = "v/"
-	PrefixContract = "k/"
-	PrefixEvent    = "e/"
-)
 
 // Device statuses.
 const (
@@ -132,18 +97,6 @@ type TwinChange struct {
 	By      string         `cbor:"7,keyasint" json:"by"` // the signer (or, later, a contract)
 }
 
-// TwinKey is the key of a device's twin.
-func TwinKey(id string) []byte { return []byte(PrefixTwin + id) }
-
-// TwinLogPrefix is the prefix of one side's history of a device's twin.
-func TwinLogPrefix(id, side string) []byte { return []byte(PrefixTwinLog + id + "/" + side + "/") }
-
-// TwinLogKey is the key of the change at (height, tx) of one side.
-func TwinLogKey(id, side string, height int64, txIndex uint32) []byte {
-	k := binary.BigEndian.AppendUint64(TwinLogPrefix(id, side), uint64(height))
-	return binary.BigEndian.AppendUint32(k, txIndex)
-}
-
 // GetTwin returns a device's twin; empty if nothing was ever set.
 func GetTwin(kv KV, id string) (*Twin, error) {
 	t, err := get[Twin](kv, TwinKey(id))
@@ -174,16 +127,6 @@ func DecodeTwinChange(b []byte) (*TwinChange, error) {
 
 // Counterparty of genesis allocations.
 const Genesis = "genesis"
-
-// HistoryKey is the key of an account's history entry at (height, slot),
-// where slot numbers the block's history writes.
-func HistoryKey(addr string, height int64, slot uint32) []byte {
-	k := binary.BigEndian.AppendUint64([]byte(PrefixHistory+addr+"/"), uint64(height))
-	return binary.BigEndian.AppendUint32(k, slot)
-}
-
-// HistoryPrefix is the prefix of an account's history keys.
-func HistoryPrefix(addr string) []byte { return []byte(PrefixHistory + addr + "/") }
 
 // PutPayment records a history entry of addr at the block's history slot.
 func PutPayment(kv KV, addr string, slot uint32, p *Payment) {
@@ -300,18 +243,7 @@ func (e SeqEntry) encode() []byte {
 }
 
 // ErrCorrupt means a stored record does not decode: the store is damaged.
-var ErrCorrupt = errors.New("registry: corrupt record")
-
-// DeviceKey, AccountKey, ProgressKey and SeqKey are the store keys of records.
-func DeviceKey(id string) []byte    { return []byte(PrefixDevice + id) }
-func AccountKey(addr string) []byte { return []byte(PrefixAccount + addr) }
-func ProgressKey(id string) []byte  { return []byte(PrefixProgress + id) }
-func SeqKey(id string, seq uint64) []byte {
-	return binary.BigEndian.AppendUint64([]byte(PrefixSeq+id+"/"), seq)
-}
-
-// SeqPrefix is the prefix of a device's (device, seq) index keys.
-func SeqPrefix(id string) []byte { return []byte(PrefixSeq + id + "/") }
+var ErrCorrupt = errors.New("state: corrupt record")
 
 func get[T any](kv KV, key []byte) (*T, error) {
 	b, err := kv.Get(key)
@@ -328,7 +260,7 @@ func get[T any](kv KV, key []byte) (*T, error) {
 func put(kv KV, key []byte, v any) {
 	b, err := reading.EncMode.Marshal(v)
 	if err != nil {
-		panic("registry: encode " + string(key) + ": " + err.Error()) // plain structs always encode
+		panic("state: encode " + string(key) + ": " + err.Error()) // plain structs always encode
 	}
 	kv.Set(key, b)
 }
@@ -439,9 +371,6 @@ const (
 // ContractID is the id of the n-th contract deployed on a chain.
 func ContractID(n uint64) string { return fmt.Sprintf("ctr-%d", n) }
 
-// ContractKey is the key of a contract's record.
-func ContractKey(id string) []byte { return []byte(PrefixContract + id) }
-
 // GetContract returns a contract, or nil if there is none of that id.
 func GetContract(kv KV, id string) (*Contract, error) { return get[Contract](kv, ContractKey(id)) }
 
@@ -469,14 +398,6 @@ type Event struct {
 	Name     string         `cbor:"6,keyasint" json:"name"`
 	Fields   map[string]any `cbor:"7,keyasint" json:"fields"`
 }
-
-// EventKey is the key of a contract's n-th event.
-func EventKey(id string, n uint64) []byte {
-	return binary.BigEndian.AppendUint64(EventPrefix(id), n)
-}
-
-// EventPrefix is the prefix of a contract's event keys.
-func EventPrefix(id string) []byte { return []byte(PrefixEvent + id + "/") }
 
 // PutEvent stores an event.
 func PutEvent(kv KV, e *Event) { put(kv, EventKey(e.Contract, e.N), e) }
