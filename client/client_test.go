@@ -31,7 +31,7 @@ import (
 func newNode(t *testing.T, opts api.Options) (*client.Client, *apitest.Ledger, *httptest.Server) {
 	t.Helper()
 	l := apitest.New(t)
-	srv := httptest.NewServer(api.New(l, opts).Handler())
+	srv := httptest.NewServer(api.New(l, l, opts).Handler())
 	t.Cleanup(srv.Close)
 	return client.New(srv.URL+"/", client.WithHTTPClient(srv.Client())), l, srv
 }

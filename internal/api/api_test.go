@@ -46,7 +46,7 @@ func newEnv(t *testing.T, opts api.Options) *env {
 	t.Helper()
 	e := &env{ledger: apitest.New(t), logs: new(syncBuffer)}
 	opts.Logger = slog.New(slog.NewTextHandler(e.logs, nil))
-	e.api = api.New(e.ledger, opts)
+	e.api = api.New(e.ledger, e.ledger, opts)
 	e.srv = httptest.NewServer(e.api.Handler())
 	t.Cleanup(e.srv.Close)
 	return e
@@ -531,7 +531,7 @@ func (l *deadlineLedger) Submit(ctx context.Context, raws [][]byte, wait bool) (
 
 func TestSubmitWaitTimeout(t *testing.T) {
 	l := &deadlineLedger{Ledger: apitest.New(t)}
-	srv := httptest.NewServer(api.New(l, api.Options{WaitTimeout: time.Hour}).Handler())
+	srv := httptest.NewServer(api.New(l, l, api.Options{WaitTimeout: time.Hour}).Handler())
 	defer srv.Close()
 	post := func(query string) {
 		t.Helper()
@@ -595,7 +595,7 @@ func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	e := newEnv(t, api.Options{Registry: reg})
 	// A second server on the same registry shares the counter.
-	api.New(e.ledger, api.Options{Registry: reg})
+	api.New(e.ledger, e.ledger, api.Options{Registry: reg})
 	e.get(t, "/v1/status")
 	e.get(t, "/v1/status")
 	e.get(t, "/v1/devices/"+unknownDevice)

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 )
 
@@ -66,7 +66,7 @@ func (s *Server) contracts(w http.ResponseWriter, r *http.Request) error {
 	if after == math.MaxUint64 {
 		return writeJSON(w, http.StatusOK, page) // nothing comes after it
 	}
-	cs, err := s.ledger.Contracts(after, limit+1)
+	cs, err := s.reader.Contracts(after, limit+1)
 	if err != nil {
 		return fmt.Errorf("contracts after %d: %w", after, err)
 	}
@@ -112,7 +112,7 @@ func (s *Server) contractEvents(w http.ResponseWriter, r *http.Request) error {
 		// block than a query of the events would see).
 		return writeJSON(w, http.StatusOK, out)
 	}
-	evs, err := s.ledger.ContractEvents(c.ID, after, limit+1)
+	evs, err := s.reader.ContractEvents(c.ID, after, limit+1)
 	if err != nil {
 		return fmt.Errorf("events of %s after %d: %w", c.ID, after, err)
 	}
@@ -133,13 +133,13 @@ func (s *Server) contractEvents(w http.ResponseWriter, r *http.Request) error {
 
 // knownContract returns the contract {id} of the path, or a problem: 400
 // for an id that is not one, 404 for one nobody deployed.
-func (s *Server) knownContract(r *http.Request) (*app.ContractInfo, error) {
+func (s *Server) knownContract(r *http.Request) (*query.ContractInfo, error) {
 	id := r.PathValue("id")
 	if !ValidContractID(id) {
 		return nil, newProblem(http.StatusBadRequest, KindInvalidID, "Invalid contract id",
 			"contract id %q: a contract id is ctr- followed by its number, such as ctr-7; the deployed contracts are listed at /v1/contracts", id)
 	}
-	c, err := s.ledger.Contract(id)
+	c, err := s.reader.Contract(id)
 	if err != nil {
 		return nil, fmt.Errorf("contract %s: %w", id, err)
 	}

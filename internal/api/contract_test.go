@@ -13,7 +13,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
-	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 )
 
@@ -58,7 +58,7 @@ func TestContracts(t *testing.T) {
 	// Asking again with next finds what was deployed since.
 	var last api.ContractPage
 	e.get(t, "/v1/contracts").ok(t, &last)
-	e.ledger.AddContract(app.ContractInfo{Contract: state.Contract{Owner: apitest.Owner(), Name: "late", Status: state.ContractActive, Deployed: 12}, Token: "IOT"})
+	e.ledger.AddContract(query.ContractInfo{Contract: state.Contract{Owner: apitest.Owner(), Name: "late", Status: state.ContractActive, Deployed: 12}, Token: "IOT"})
 	var since api.ContractPage
 	e.get(t, "/v1/contracts?after="+jsonNumber(last.Next)).ok(t, &since)
 	if diff := cmp.Diff(ids(since), []string{"ctr-3"}); diff != "" || since.Contracts[0].State == nil {
@@ -82,7 +82,7 @@ func TestContract(t *testing.T) {
 	a := e.get(t, "/v1/contracts/ctr-1")
 	a.ok(t, nil)
 	golden(t, "contract.json", a.body)
-	var c app.ContractInfo
+	var c query.ContractInfo
 	a.ok(t, &c)
 	if c.Source != apitest.TipSource || c.Balance != 250 || c.Events != 3 || c.Status != state.ContractActive {
 		t.Errorf("ctr-1 = %+v, want active, its document, escrow 250 and 3 events", c)

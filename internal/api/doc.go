@@ -16,7 +16,7 @@
 //	GET  /v1/blocks/{height}                       a committed block (BlockInfo)
 //	GET  /v1/accounts/{addr}?before=&limit=        an account's balance, nonce and payments (Account)
 //	GET  /v1/contracts?after=&limit=               contracts in deployment order (ContractPage)
-//	GET  /v1/contracts/{id}                        one contract, its escrow and document (app.ContractInfo)
+//	GET  /v1/contracts/{id}                        one contract, its escrow and document (query.ContractInfo)
 //	GET  /v1/contracts/{id}/events?after=&limit=   a contract's events, oldest first (ContractEvents)
 //	GET  /v1/validators                            the validator set and its changes (ValidatorSet)
 //	GET  /v1/validators/proposals?after=&limit=    proposed changes of the set (ValidatorProposalPage)
@@ -55,10 +55,12 @@
 //
 // # The node's duties
 //
-// The node implements [Ledger] (and [ValidatorLedger], without which the
-// validator routes answer 404), builds the Server with New, and serves
-// Handler, preferably through [Server.HTTPServer], whose timeouts bound slow
-// clients; with Options.RatePerIP set, Handler answers a client over its
+// The node implements [Ledger] (its status, blocks, receipts, submission
+// and events, which need CometBFT) and hands New a [Reader] of committed
+// state for the read routes, package query's (which is also a
+// [ValidatorReader], without which the validator routes answer 404); it
+// serves Handler, preferably through [Server.HTTPServer], whose timeouts
+// bound slow clients; with Options.RatePerIP set, Handler answers a client over its
 // rate 429 (kind rate-limited, with Retry-After) before any route runs,
 // counted as route "rate_limited". When it stops, it calls Shutdown on that server with a deadline,
 // then Close: event streams never become idle. It may close the channels

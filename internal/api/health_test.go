@@ -114,7 +114,7 @@ type statusOnly struct{ api.Ledger }
 
 func TestReadyzFromStatus(t *testing.T) {
 	l := apitest.New(t)
-	e := &env{ledger: l, srv: httptest.NewServer(api.New(statusOnly{l}, api.Options{}).Handler())}
+	e := &env{ledger: l, srv: httptest.NewServer(api.New(statusOnly{l}, l, api.Options{}).Handler())}
 	t.Cleanup(e.srv.Close)
 	e.get(t, "/readyz").ok(t, nil)
 	l.SetHalted(haltedAt)

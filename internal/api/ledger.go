@@ -6,18 +6,16 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/receipt"
 )
 
-// Ledger is what the API needs from the node. internal/node implements it.
+// Ledger is what the API needs from the node: its status, blocks and
+// receipts (which carry CometBFT's headers), submission, and live events.
+// internal/node implements it. Reads of committed state go to a Reader.
 type Ledger interface {
 	Status(ctx context.Context) (*Status, error)
-	Device(id string) (*state.Device, error) // nil, nil if unknown
-	Devices(after string, limit int) ([]*state.Device, error)
-	Progress(id string) (*state.Progress, error) // gaps etc.
-	Readings(id string, q app.ReadingQuery) ([]*app.Stored, *uint64, error)
 	Block(ctx context.Context, height int64) (*BlockInfo, error) // nil, nil if not committed
 	// Receipt returns ErrNotFound if (device, seq) was never committed and
 	// ErrNotYet if it was committed but the next block, whose header carries
@@ -28,14 +26,31 @@ type Ledger interface {
 	// then are reported "pending". ErrBusy means the node is saturated; a
 	// *ingest.HaltedError that its consensus has halted (nothing taken).
 	Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error)
-	// Account returns an account (acc1...) or a device's account (dev1...)
-	// with up to limit of its payments, newest first, below the cursor
-	// before (nil: from the newest). An account that never signed nor
-	// received anything is returned with a zero balance.
-	Account(addr string, before []byte, limit int) (*Account, error)
 	// BroadcastTx hands a signed transaction to consensus and waits for its
 	// block (bounded by ctx), or returns CheckTx's refusal.
 	BroadcastTx(ctx context.Context, raw []byte) (*TxCommit, error)
+	// Subscribe returns committed events; the channel is bounded and a slow
+	// subscriber loses events (counted) rather than blocking the node.
+	Subscribe() (events <-chan Event, cancel func())
+}
+
+// Reader is what the read routes need: committed state. package query's
+// Reader implements it (and ValidatorReader).
+type Reader interface {
+	Device(id string) (*state.Device, error) // nil, nil if unknown
+	Devices(after string, limit int) ([]*state.Device, error)
+	Progress(id string) (*state.Progress, error) // gaps etc.
+	Readings(id string, q query.ReadingRange) ([]*query.Stored, *uint64, error)
+	// Account returns an account (acc1...), a device's account (dev1...)
+	// or a contract's escrow (ctr-N); nil, nil if it never signed nor
+	// received anything.
+	Account(addr string) (*state.Account, error)
+	// History returns up to limit of an account's payments, newest first,
+	// below the cursor before (nil: from the newest), and the cursor of the
+	// next page (nil on the last).
+	History(addr string, before []byte, limit int) ([]*state.Payment, []byte, error)
+	// Token is the name of the chain's token.
+	Token() string
 	// Twin returns a device's twin as of block height (0: now).
 	Twin(id string, height int64) (*state.Twin, error)
 	// TwinHistory returns up to limit versions of one side (state.SideDesired
@@ -43,16 +58,13 @@ type Ledger interface {
 	TwinHistory(id, side string, before []byte, limit int) ([]*state.TwinChange, []byte, error)
 	// Contract returns a deployed contract with its escrow balance and
 	// document; nil, nil if no contract has that id.
-	Contract(id string) (*app.ContractInfo, error)
+	Contract(id string) (*query.ContractInfo, error)
 	// Contracts returns up to limit contracts in deployment order, after
 	// the after-th (0: from the first).
-	Contracts(after uint64, limit int) ([]*app.ContractInfo, error)
+	Contracts(after uint64, limit int) ([]*query.ContractInfo, error)
 	// ContractEvents returns up to limit events of a contract, oldest
 	// first, after event number after (0: from the first).
 	ContractEvents(id string, after uint64, limit int) ([]*state.Event, error)
-	// Subscribe returns committed events; the channel is bounded and a slow
-	// subscriber loses events (counted) rather than blocking the node.
-	Subscribe() (events <-chan Event, cancel func())
 }
 
 // Account is GET /v1/accounts/{addr}: the balance, the nonce its next

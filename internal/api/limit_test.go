@@ -40,7 +40,7 @@ func call(h http.Handler, remote string) *httptest.ResponseRecorder {
 
 func TestRateLimitPerClient(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	h := api.New(apitest.New(t), api.Options{RatePerIP: 1, BurstPerIP: 2, Now: clock.now}).Handler()
+	h := fakeAPI(t, api.Options{RatePerIP: 1, BurstPerIP: 2, Now: clock.now}).Handler()
 
 	const a, b = "192.0.2.1:1000", "192.0.2.2:1000"
 	for i := range 2 {
@@ -105,7 +105,7 @@ func TestRateLimitLoopback(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.Now = clock.now
-			h := api.New(apitest.New(t), tc.opts).Handler()
+			h := fakeAPI(t, tc.opts).Handler()
 			limited := false
 			for range 5 {
 				if call(h, tc.fromAddr).Code == http.StatusTooManyRequests {
@@ -121,7 +121,7 @@ func TestRateLimitLoopback(t *testing.T) {
 
 func TestRateLimitBoundsClients(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	h := api.New(apitest.New(t), api.Options{RatePerIP: 1, BurstPerIP: 1, MaxIPs: 2, Now: clock.now}).Handler()
+	h := fakeAPI(t, api.Options{RatePerIP: 1, BurstPerIP: 1, MaxIPs: 2, Now: clock.now}).Handler()
 	call(h, "192.0.2.1:1")
 	call(h, "192.0.2.2:1")
 	// The map is full of clients in debt: newcomers share one bucket.
@@ -143,7 +143,7 @@ func TestRateLimitBoundsClients(t *testing.T) {
 // TestSlowHeaderClientCutOff: a client that sends its headers slower than
 // ReadHeaderTimeout loses its connection.
 func TestSlowHeaderClientCutOff(t *testing.T) {
-	s := api.New(apitest.New(t), api.Options{})
+	s := fakeAPI(t, api.Options{})
 	srv := s.HTTPServer("127.0.0.1:0")
 	if srv.ReadHeaderTimeout <= 0 || srv.ReadTimeout <= 0 || srv.WriteTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
 		t.Fatalf("HTTPServer leaves a bound unset: header %v, read %v, write %v, idle %v, header bytes %d",
@@ -195,4 +195,10 @@ func TestSlowHeaderClientCutOff(t *testing.T) {
 			t.Errorf("header of %d bytes: status %d, want 431", len(big), resp.StatusCode)
 		}
 	}
+}
+
+// fakeAPI is the API of apitest's fake ledger, which is its own reader.
+func fakeAPI(t *testing.T, opts api.Options) *api.Server {
+	l := apitest.New(t)
+	return api.New(l, l, opts)
 }

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/iotledger/iotledger/address"
-	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 )
 
@@ -86,7 +86,7 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ds, err := s.ledger.Devices(after, limit+1)
+	ds, err := s.reader.Devices(after, limit+1)
 	if err != nil {
 		return fmt.Errorf("devices after %q: %w", after, err)
 	}
@@ -118,7 +118,7 @@ func (s *Server) readings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	stored, next, err := s.ledger.Readings(d.ID, q)
+	stored, next, err := s.reader.Readings(d.ID, q)
 	if err != nil {
 		return fmt.Errorf("readings of %s: %w", d.ID, err)
 	}
@@ -142,8 +142,8 @@ func (s *Server) readings(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readingQuery reads from, to, limit and by.
-func readingQuery(q url.Values) (app.ReadingQuery, error) {
-	var rq app.ReadingQuery
+func readingQuery(q url.Values) (query.ReadingRange, error) {
+	var rq query.ReadingRange
 	limit, err := limitParam(q)
 	if err != nil {
 		return rq, err
@@ -228,7 +228,7 @@ func (s *Server) gaps(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.ledger.Progress(d.ID)
+	p, err := s.reader.Progress(d.ID)
 	if err != nil {
 		return fmt.Errorf("progress of %s: %w", d.ID, err)
 	}
@@ -320,7 +320,7 @@ func (s *Server) knownDevice(r *http.Request) (*state.Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.ledger.Device(id)
+	d, err := s.reader.Device(id)
 	if err != nil {
 		return nil, fmt.Errorf("device %s: %w", id, err)
 	}
@@ -355,13 +355,22 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.ledger.Account(addr, before, limit)
+	acct, err := s.reader.Account(addr)
 	if err != nil {
 		return fmt.Errorf("account %s: %w", addr, err)
 	}
-	if a.History == nil {
-		a.History = []state.Payment{}
+	a := &Account{Address: addr, Token: s.reader.Token(), History: []state.Payment{}}
+	if acct != nil {
+		a.Balance, a.Nonce = acct.Balance, acct.Nonce
 	}
+	history, next, err := s.reader.History(addr, before, limit)
+	if err != nil {
+		return fmt.Errorf("account %s: %w", addr, err)
+	}
+	for _, p := range history {
+		a.History = append(a.History, *p)
+	}
+	a.SetNext(next)
 	return writeJSON(w, http.StatusOK, a)
 }
 
@@ -376,7 +385,7 @@ func (s *Server) twin(w http.ResponseWriter, r *http.Request) error {
 			return invalidParameter("height=%q is not a block height; give a positive integer, or leave it out for now", v)
 		}
 	}
-	t, err := s.ledger.Twin(d.ID, height)
+	t, err := s.reader.Twin(d.ID, height)
 	if err != nil {
 		return fmt.Errorf("twin of %s: %w", d.ID, err)
 	}
@@ -412,7 +421,7 @@ func (s *Server) twinHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	changes, next, err := s.ledger.TwinHistory(d.ID, side, before, limit)
+	changes, next, err := s.reader.TwinHistory(d.ID, side, before, limit)
 	if err != nil {
 		return fmt.Errorf("twin history of %s: %w", d.ID, err)
 	}

@@ -64,6 +64,7 @@ type Options struct {
 // every goroutine it runs belongs to a request.
 type Server struct {
 	ledger    Ledger
+	reader    Reader
 	maxBody   int64
 	maxBatch  int
 	wait      time.Duration
@@ -79,10 +80,11 @@ type Server struct {
 	routes []string // the patterns registered on mux, in order
 }
 
-// New returns the API of l.
-func New(l Ledger, opts Options) *Server {
+// New returns the API of node l, whose committed state r reads.
+func New(l Ledger, r Reader, opts Options) *Server {
 	s := &Server{
 		ledger:    l,
+		reader:    r,
 		maxBody:   opts.MaxBodyBytes,
 		maxBatch:  opts.MaxBatch,
 		wait:      opts.WaitTimeout,

@@ -1,31 +1,31 @@
 package api
 
 import (
-	"context"
 	"encoding/base64"
 	"fmt"
 	"math"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 
 	"github.com/iotledger/iotledger/address"
-	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 )
 
-// ValidatorLedger is what GET /v1/validators and the proposals need from
-// the node, beyond Ledger; a Ledger without it answers them 404.
-type ValidatorLedger interface {
-	// ValidatorSet returns the validator set as the chain decided it, with
+// ValidatorReader is what GET /v1/validators and the proposals need,
+// beyond Reader; a Reader without it answers them 404.
+type ValidatorReader interface {
+	// Validators returns the validator set as the chain decided it, with
 	// the changes so far.
-	ValidatorSet(ctx context.Context) (*ValidatorSet, error)
+	Validators() (*query.ValidatorSetInfo, error)
 	// ValidatorProposals returns up to limit proposals in number order,
-	// after the after-th (0: from the first).
-	ValidatorProposals(after uint64, limit int) ([]ValidatorProposal, error)
+	// after the after-th (0: from the first), each with its tally.
+	ValidatorProposals(after uint64, limit int) ([]*query.ProposalInfo, error)
 	// ValidatorProposal returns one proposal; nil, nil if none has that number.
-	ValidatorProposal(id uint64) (*ValidatorProposal, error)
+	ValidatorProposal(id uint64) (*query.ProposalInfo, error)
 }
 
 // Validator is one member of the validator set.
@@ -92,7 +92,7 @@ type ProposalApproval struct {
 }
 
 // NewValidatorProposal describes a proposal as the app holds it.
-func NewValidatorProposal(p *app.ProposalInfo) ValidatorProposal {
+func NewValidatorProposal(p *query.ProposalInfo) ValidatorProposal {
 	out := ValidatorProposal{
 		ID: p.ID, Action: p.Action, Validator: NewValidator(p.Key, 0), Power: p.Power,
 		Height: p.Height, ExpiresHeight: p.Expires, Status: p.Status, ClosedHeight: p.Closed,
@@ -114,28 +114,53 @@ type ValidatorProposalPage struct {
 	More      bool                `json:"more"`
 }
 
-func (s *Server) validatorLedger() (ValidatorLedger, error) {
-	l, ok := s.ledger.(ValidatorLedger)
+func (s *Server) validatorReader() (ValidatorReader, error) {
+	l, ok := s.reader.(ValidatorReader)
 	if !ok {
 		return nil, notFound("this node does not serve its validator set")
 	}
 	return l, nil
 }
 
+// NewValidatorSet describes the set as the app holds it, in CometBFT's
+// order.
+func NewValidatorSet(info *query.ValidatorSetInfo) *ValidatorSet {
+	out := &ValidatorSet{Height: info.Height, From: info.From, Changes: []ValidatorSetChange{}}
+	for _, v := range info.Validators {
+		out.Validators = append(out.Validators, NewValidator(v.Key, v.Power))
+		out.TotalPower += v.Power
+	}
+	sort.SliceStable(out.Validators, func(i, j int) bool { // CometBFT's order: power, then address
+		a, b := out.Validators[i], out.Validators[j]
+		if a.Power != b.Power {
+			return a.Power > b.Power
+		}
+		return a.Address < b.Address
+	})
+	for _, c := range info.Changes {
+		var total int64
+		for _, v := range c.Set {
+			total += v.Power
+		}
+		out.Changes = append(out.Changes, ValidatorSetChange{Height: c.Height, Proposals: c.Proposals, Validators: len(c.Set), TotalPower: total})
+	}
+	return out
+}
+
 func (s *Server) validators(w http.ResponseWriter, r *http.Request) error {
-	l, err := s.validatorLedger()
+	l, err := s.validatorReader()
 	if err != nil {
 		return err
 	}
-	set, err := l.ValidatorSet(r.Context())
+	info, err := l.Validators()
 	if err != nil {
 		return fmt.Errorf("validator set: %w", err)
 	}
-	return writeJSON(w, http.StatusOK, set)
+	return writeJSON(w, http.StatusOK, NewValidatorSet(info))
 }
 
 func (s *Server) validatorProposals(w http.ResponseWriter, r *http.Request) error {
-	l, err := s.validatorLedger()
+	l, err := s.validatorReader()
 	if err != nil {
 		return err
 	}
@@ -160,14 +185,14 @@ func (s *Server) validatorProposals(w http.ResponseWriter, r *http.Request) erro
 		ps, page.More = ps[:limit], true
 	}
 	for _, p := range ps {
-		page.Proposals = append(page.Proposals, p)
+		page.Proposals = append(page.Proposals, NewValidatorProposal(p))
 		page.Next = p.ID
 	}
 	return writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Server) validatorProposal(w http.ResponseWriter, r *http.Request) error {
-	l, err := s.validatorLedger()
+	l, err := s.validatorReader()
 	if err != nil {
 		return err
 	}
@@ -184,5 +209,5 @@ func (s *Server) validatorProposal(w http.ResponseWriter, r *http.Request) error
 	if p == nil {
 		return notFound("there is no validator change proposal %d; they are listed at /v1/validators/proposals (iotledger validator proposals)", id)
 	}
-	return writeJSON(w, http.StatusOK, p)
+	return writeJSON(w, http.StatusOK, NewValidatorProposal(p))
 }

@@ -67,9 +67,10 @@ func TestValidatorProposalPages(t *testing.T) {
 	}
 }
 
-// A Ledger without the validator methods answers 404, saying so.
+// A Reader without the validator methods answers 404, saying so.
 func TestValidatorsNotServed(t *testing.T) {
-	srv := httptest.NewServer(api.New(struct{ api.Ledger }{apitest.New(t)}, api.Options{}).Handler())
+	l := apitest.New(t)
+	srv := httptest.NewServer(api.New(l, struct{ api.Reader }{l}, api.Options{}).Handler())
 	defer srv.Close()
 	res, err := http.Get(srv.URL + "/v1/validators")
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/iotledger/iotledger/internal/contract"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/tlog"
 	"github.com/iotledger/iotledger/reading"
@@ -60,9 +61,9 @@ type App struct {
 
 	readings *readingCache    // decoded readings and the key each verified under
 	keys     *zip215.KeyCache // expanded device keys
-	records  *recordCache     // committed device and account records
 	txs      *txCache         // batches this node built, decoded
-	kv       *committed       // reads committed state through records
+	kv       *query.Committed // committed state, with its cache of device, progress and account records
+	reader   *query.Reader    // the read side, on kv
 	// genesisBalances are credited by the first block (set by InitChain,
 	// guarded by mu).
 	genesisBalances []Allocation
@@ -125,17 +126,15 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{db: db, log: l, obs: obs, readings: newReadingCache(1 << 17), keys: zip215.NewKeyCache(1 << 15), records: newRecordCache(1 << 18), txs: newTxCache(),
-		programs: map[[32]byte]*contract.Checked{}}
-	a.kv = &committed{db: db, records: a.records}
-	b, err := dbGet(db, []byte(state.KeyMeta))
+	a := &App{db: db, log: l, obs: obs, readings: newReadingCache(1 << 17), keys: zip215.NewKeyCache(1 << 15), txs: newTxCache(),
+		kv: query.NewCommitted(db), programs: map[[32]byte]*contract.Checked{}}
+	a.reader = query.New(a.kv, l, a.Meta)
+	m, err := state.GetMeta(a.kv)
 	if err != nil {
 		return nil, fmt.Errorf("app: read meta: %w", err)
 	}
-	if b != nil {
-		if err := reading.DecMode.Unmarshal(b, &a.meta); err != nil {
-			return nil, fmt.Errorf("app: corrupt meta record: %w", err)
-		}
+	if m != nil {
+		a.meta = *m
 	}
 	if a.active, err = a.loadActive(); err != nil {
 		return nil, fmt.Errorf("app: read contracts: %w", err)
@@ -145,7 +144,7 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 
 // committed reads committed state. A pointer, so passing it as a
 // state.KV (per reading) allocates nothing.
-func (a *App) committed() *committed { return a.kv }
+func (a *App) committed() *query.Committed { return a.kv }
 
 // ErrClosed is returned by ABCI methods called after Close.
 var ErrClosed = errors.New("app: closed")
@@ -173,11 +172,15 @@ func (a *App) Close() {
 	a.stopSnapshots()
 }
 
-// DB returns the app's database, for queries.
+// DB returns the app's database.
 func (a *App) DB() *pebble.DB { return a.db }
 
 // Log returns the reading log.
 func (a *App) Log() *tlog.Log { return a.log }
+
+// Reader returns the read side of the app's committed state: the API's
+// queries, receipts' proofs, audit.
+func (a *App) Reader() *query.Reader { return a.reader }
 
 // activeContracts returns the committed running contracts, in deployment order.
 func (a *App) activeContracts() []string {
@@ -269,7 +272,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if err := b.Commit(pebble.Sync); err != nil {
 		return nil, fmt.Errorf("app: commit block %d: %w", p.block.Height, err)
 	}
-	a.records.committedWrites(p.stage.writes, p.progress)
+	a.kv.Written(p.stage.writes, p.progress)
 	a.quietCommitted(p.block.Height, p.quiet, p.progress)
 	if err := a.log.Apply(p.log); err != nil {
 		return nil, err

@@ -80,7 +80,7 @@ func (a *App) AuditFrom(ctx context.Context, from int64, genesisDigest []byte, h
 	var base state.Block // the state before block from
 	digest := genesisDigest
 	if from > 1 {
-		b, err := a.Block(from - 1)
+		b, err := a.reader.Block(from - 1)
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +95,7 @@ func (a *App) AuditFrom(ctx context.Context, from int64, genesisDigest []byte, h
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		b, err := a.Block(h)
+		b, err := a.reader.Block(h)
 		if err != nil {
 			return nil, err
 		}
@@ -327,7 +327,7 @@ func (a *App) auditWrites(blocks []*state.Block) ([]Finding, error) {
 	sort.Strings(keys)
 	var out []Finding
 	for _, k := range keys {
-		v, err := dbGet(a.db, []byte(k))
+		v, err := a.kv.Stored([]byte(k))
 		if err != nil {
 			return nil, err
 		}
@@ -362,7 +362,7 @@ func (a *App) Window(readings uint64, blocks int64) (int64, error) {
 	lo, hi := floor, m.Height
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		b, err := a.Block(mid)
+		b, err := a.reader.Block(mid)
 		if err != nil {
 			return 0, err
 		}

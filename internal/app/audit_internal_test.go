@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 
 	"strings"
@@ -17,7 +18,7 @@ func TestAuditStateDeletedRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a := &App{db: db, kv: &committed{db: db, records: newRecordCache(8)}}
+	a := &App{db: db, kv: query.NewCommitted(db)}
 	const key = "a/acc1x"
 	for h, cs := range map[int64][]state.Change{
 		1: {{Key: []byte(key), Value: []byte{1}}},

@@ -84,7 +84,7 @@ func TestAuditFindsChangedReading(t *testing.T) {
 	// Leaf 3 is the first reading of block 4 (block 2 appended leaves 0-2).
 	const leaf = 3
 	const height = 4
-	if b, _ := c.app.Block(height); b == nil || b.LogSize <= leaf {
+	if b, _ := c.app.Reader().Block(height); b == nil || b.LogSize <= leaf {
 		t.Fatalf("block %d does not hold leaf %d: %+v", height, leaf, b)
 	}
 	c.tamper(binary.BigEndian.AppendUint64([]byte("t/l/"), leaf), func(v []byte) { v[len(v)-3] ^= 0x40 })
@@ -137,7 +137,7 @@ func TestAuditFromClean(t *testing.T) {
 		}
 		var before uint64
 		if from > 1 {
-			b, _ := c.app.Block(from - 1)
+			b, _ := c.app.Reader().Block(from - 1)
 			before = b.LogSize
 		}
 		// Headers: the blocks of the window but the last, and the block

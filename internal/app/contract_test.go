@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
@@ -81,16 +82,16 @@ func (c *testChain) callTx(signer ed25519.PrivateKey, id, trigger string, args m
 
 func (c *testChain) events(id string) []*state.Event {
 	c.t.Helper()
-	es, err := c.app.ContractEvents(id, 0, 100)
+	es, err := c.app.Reader().ContractEvents(id, 0, 100)
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	return es
 }
 
-func (c *testChain) contract(id string) *app.ContractInfo {
+func (c *testChain) contract(id string) *query.ContractInfo {
 	c.t.Helper()
-	ci, err := c.app.Contract(id)
+	ci, err := c.app.Reader().Contract(id)
 	if err != nil || ci == nil {
 		c.t.Fatalf("Contract(%s) = %v, %v", id, ci, err)
 	}
@@ -150,7 +151,7 @@ func TestContractPenaltyAndDelivery(t *testing.T) {
 		t.Errorf("events %v, want excursion, delivered", got)
 	}
 	// The escrow's history names the contract's payments.
-	h, _, err := c.app.History(id, nil, 10)
+	h, _, err := c.app.Reader().History(id, nil, 10)
 	if err != nil || len(h) != 3 {
 		t.Fatalf("escrow history %v, %v; want 3 entries (deploy, penalty, delivery)", h, err)
 	}
@@ -237,7 +238,7 @@ triggers:
 	if len(silent) != 1 || silent[0].Height != last+2 || silent[0].Fields["last"] != last || silent[0].Tx != -1 {
 		t.Fatalf("silent events %+v, want one at height %d with last %d, tx -1", silent, last+2, last)
 	}
-	d, err := c.app.Device(dev)
+	d, err := c.app.Reader().Device(dev)
 	if err != nil || d.Status != state.StatusQuarantined {
 		t.Fatalf("device %+v, %v; want quarantined", d, err)
 	}
@@ -322,7 +323,7 @@ triggers:
 	wantCode(t, "deploy of a bad document", res.TxResults[0].Code, res.TxResults[0].Log, app.CodeInvalidContract, "line 6", "declares no field n")
 	res = c.block(c.sign(bob, c.nonce(bob), tx.TypeDeployContract, &tx.DeployContract{Source: []byte(penaltyDoc(accountID(bob))), Fund: 5}))
 	wantCode(t, "deploy funded beyond the balance", res.TxResults[0].Code, res.TxResults[0].Log, app.CodeInsufficientFunds)
-	if cs, err := c.app.Contracts(0, 10); err != nil || len(cs) != 0 {
+	if cs, err := c.app.Reader().Contracts(0, 10); err != nil || len(cs) != 0 {
 		t.Errorf("contracts after refused deploys: %v, %v; want none", cs, err)
 	}
 }
@@ -377,18 +378,18 @@ triggers:
 		return &tx.TwinPatch{Device: dev, Set: map[string]any{"firmware": fw}}
 	}
 	c.mustOK(c.sign(sensor, c.nonce(sensor), tx.TypeReportState, report("bb22")))
-	if d, _ := c.app.Device(dev); d.Status != state.StatusActive {
+	if d, _ := c.app.Reader().Device(dev); d.Status != state.StatusActive {
 		t.Fatalf("approved firmware: status %s, want active", d.Status)
 	}
 	c.mustOK(c.sign(sensor, c.nonce(sensor), tx.TypeReportState, report("evil")))
-	if d, _ := c.app.Device(dev); d.Status != state.StatusQuarantined {
+	if d, _ := c.app.Reader().Device(dev); d.Status != state.StatusQuarantined {
 		t.Fatalf("unapproved firmware: status %s, want quarantined", d.Status)
 	}
-	tw, err := c.app.Twin(dev, 0)
+	tw, err := c.app.Reader().Twin(dev, 0)
 	if err != nil || tw.Desired.State["firmware"] != "aa11" {
 		t.Fatalf("desired %v, %v; want firmware aa11", tw, err)
 	}
-	hist, _, err := c.app.TwinHistory(dev, state.SideDesired, nil, 1)
+	hist, _, err := c.app.Reader().TwinHistory(dev, state.SideDesired, nil, 1)
 	if err != nil || len(hist) != 1 || hist[0].By != id {
 		t.Errorf("desired history %+v, %v; want a change by %s", hist, err, id)
 	}

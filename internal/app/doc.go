@@ -56,6 +56,14 @@
 // and the node must stop; a bad transaction gets a non-zero result code and a
 // message a person can act on instead.
 //
+// # Reads
+//
+// The app reads committed state through a query.Committed, whose cache of
+// device, progress and account records Commit keeps equal to the store;
+// its Reader (package query) answers every question from outside on the
+// same Committed, tlog.Log and meta, so it sees what the app sees outside
+// block execution, never a staged block.
+//
 // # The app hash
 //
 // After block H the app hash is receipt.AppHash(log size, log root, state

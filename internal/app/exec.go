@@ -152,7 +152,7 @@ func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m state.Meta) *failure {
 			if err != nil {
 				return fail(CodeMalformedTx, "reading %d: %v", i, err)
 			}
-			if prev, err := seen(kv, prog, s.Device, s.Seq); err != nil || prev != nil {
+			if prev, err := state.FindSeq(kv, prog, s.Device, s.Seq); err != nil || prev != nil {
 				if err != nil {
 					return fail(CodeMalformedTx, "reading %d: %v", i, err)
 				}
@@ -429,7 +429,7 @@ func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
 		if err != nil {
 			return o, err
 		}
-		prev, err := seen(x.stage, prog, s.Device, s.Seq)
+		prev, err := state.FindSeq(x.stage, prog, s.Device, s.Seq)
 		if err != nil {
 			return o, err
 		}

@@ -205,7 +205,7 @@ func (c *testChain) checkTx(raw []byte) *abci.CheckTxResponse {
 // nonce is the committed nonce of an account: the one its next transaction needs.
 func (c *testChain) nonce(owner ed25519.PrivateKey) uint64 {
 	c.t.Helper()
-	a, err := c.app.Account(accountID(owner))
+	a, err := c.app.Reader().Account(accountID(owner))
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func (c *testChain) transferTx(signer ed25519.PrivateKey, f tx.Transfer) []byte 
 
 func (c *testChain) balance(addr string) uint64 {
 	c.t.Helper()
-	a, err := c.app.Account(addr)
+	a, err := c.app.Reader().Account(addr)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestGenesisBalances(t *testing.T) {
 	c.wantBalances(map[string]uint64{accountID(alice): 0}) // nothing before the first block
 	c.mustOK()
 	c.wantBalances(map[string]uint64{accountID(alice): 1000, deviceID(sensor): 50, accountID(bob): 0})
-	h, next, err := c.app.History(accountID(alice), nil, 10)
+	h, next, err := c.app.Reader().History(accountID(alice), nil, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestGenesisBalances(t *testing.T) {
 	c.reopen()
 	c.mustOK()
 	c.wantBalances(map[string]uint64{accountID(alice): 1000})
-	if got := c.app.Token(); got != state.DefaultToken {
+	if got := c.app.Reader().Token(); got != state.DefaultToken {
 		t.Errorf("Token() = %q, want %q", got, state.DefaultToken)
 	}
 }
@@ -80,7 +80,7 @@ func TestTransfer(t *testing.T) {
 		accountID(alice): {Height: 2, Amount: -300, Counterparty: accountID(bob), Memo: "rent", Balance: 700},
 		accountID(bob):   {Height: 2, Amount: 300, Counterparty: accountID(alice), Memo: "rent", Balance: 300},
 	} {
-		h, _, err := c.app.History(who, nil, 1)
+		h, _, err := c.app.Reader().History(who, nil, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,11 +89,11 @@ func TestTransfer(t *testing.T) {
 		}
 	}
 	// Pages: newest first, the cursor continues below the last one returned.
-	first, next, err := c.app.History(accountID(alice), nil, 1)
+	first, next, err := c.app.Reader().History(accountID(alice), nil, 1)
 	if err != nil || len(first) != 1 || next == nil {
 		t.Fatalf("History page 1 = %v, %x, %v", first, next, err)
 	}
-	second, next, err := c.app.History(accountID(alice), next, 1)
+	second, next, err := c.app.Reader().History(accountID(alice), next, 1)
 	if err != nil || len(second) != 1 || second[0].Counterparty != state.Genesis || next != nil {
 		t.Fatalf("History page 2 = %+v, %x, %v; want the genesis credit and no more", second, next, err)
 	}
@@ -153,7 +153,7 @@ func TestDevicePays(t *testing.T) {
 	c.mustOK(c.transferTx(sensor, tx.Transfer{From: id, To: chargerID, Amount: 20, Memo: "kWh"}))
 	c.mustOK(c.transferTx(alice, tx.Transfer{From: id, To: accountID(alice), Amount: 5}))
 	c.wantBalances(map[string]uint64{id: 25, chargerID: 20, accountID(alice): 1005})
-	h, _, err := c.app.History(chargerID, nil, 1)
+	h, _, err := c.app.Reader().History(chargerID, nil, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

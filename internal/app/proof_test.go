@@ -36,7 +36,7 @@ func TestProofVerifies(t *testing.T) {
 	c.send(r)
 
 	for _, s := range all {
-		p, err := c.app.Proof(id, s.seq)
+		p, err := c.app.Reader().Proof(id, s.seq)
 		if err != nil || p == nil {
 			t.Fatalf("Proof(%s, %d) = %v, %v", id, s.seq, p, err)
 		}
@@ -62,7 +62,7 @@ func TestProofVerifies(t *testing.T) {
 			t.Errorf("seq %d: proof verifies a changed reading", s.seq)
 		}
 	}
-	if p, err := c.app.Proof(id, 1000); p != nil || err != nil {
+	if p, err := c.app.Reader().Proof(id, 1000); p != nil || err != nil {
 		t.Errorf("Proof of an unknown seq = %v, %v; want nil, nil", p, err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 )
 
 func TestDevicesPages(t *testing.T) {
@@ -25,7 +25,7 @@ func TestDevicesPages(t *testing.T) {
 	var got []string
 	after, pages := "", 0
 	for {
-		ds, err := c.app.Devices(after, 2)
+		ds, err := c.app.Reader().Devices(after, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,7 +71,7 @@ func TestReadingsQuery(t *testing.T) {
 	c.send(append(first, c.reading(meter, "", 3, at(3)))...)
 	c.send(second...)
 
-	seqs := func(rs []*app.Stored) []uint64 {
+	seqs := func(rs []*query.Stored) []uint64 {
 		out := []uint64{}
 		for _, r := range rs {
 			out = append(out, r.Seq)
@@ -81,26 +81,26 @@ func TestReadingsQuery(t *testing.T) {
 	next := func(n uint64) *uint64 { return &n }
 	tests := []struct {
 		name     string
-		q        app.ReadingQuery
+		q        query.ReadingRange
 		want     []uint64
 		wantNext *uint64
 	}{
-		{"all", app.ReadingQuery{From: 0, To: ^uint64(0), Limit: 100}, []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, nil},
-		{"seq range", app.ReadingQuery{From: 3, To: 7, Limit: 100}, []uint64{3, 4, 5, 6, 7}, nil},
-		{"seq range, first page", app.ReadingQuery{From: 3, To: 7, Limit: 2}, []uint64{3, 4}, next(5)},
-		{"seq range, second page", app.ReadingQuery{From: 5, To: 7, Limit: 2}, []uint64{5, 6}, next(7)},
-		{"seq range, last page", app.ReadingQuery{From: 7, To: 7, Limit: 2}, []uint64{7}, nil},
-		{"seq range, exactly full", app.ReadingQuery{From: 9, To: 10, Limit: 2}, []uint64{9, 10}, nil},
-		{"seq range past the end", app.ReadingQuery{From: 11, To: 20, Limit: 2}, []uint64{}, nil},
-		{"empty seq range", app.ReadingQuery{From: 7, To: 3, Limit: 2}, []uint64{}, nil},
-		{"time range", app.ReadingQuery{ByTime: true, From: uint64(at(4)), To: uint64(at(8)), Limit: 100}, []uint64{4, 5, 6, 7, 8}, nil},
-		{"time range, first page", app.ReadingQuery{ByTime: true, From: uint64(at(4)), To: uint64(at(8)), Limit: 3}, []uint64{4, 5, 6}, next(7)},
-		{"time range, second page", app.ReadingQuery{ByTime: true, From: uint64(at(4)), To: uint64(at(8)), StartSeq: 7, Limit: 3}, []uint64{7, 8}, nil},
-		{"time range between readings", app.ReadingQuery{ByTime: true, From: uint64(at(4) + 1), To: uint64(at(5) - 1), Limit: 3}, []uint64{}, nil},
+		{"all", query.ReadingRange{From: 0, To: ^uint64(0), Limit: 100}, []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, nil},
+		{"seq range", query.ReadingRange{From: 3, To: 7, Limit: 100}, []uint64{3, 4, 5, 6, 7}, nil},
+		{"seq range, first page", query.ReadingRange{From: 3, To: 7, Limit: 2}, []uint64{3, 4}, next(5)},
+		{"seq range, second page", query.ReadingRange{From: 5, To: 7, Limit: 2}, []uint64{5, 6}, next(7)},
+		{"seq range, last page", query.ReadingRange{From: 7, To: 7, Limit: 2}, []uint64{7}, nil},
+		{"seq range, exactly full", query.ReadingRange{From: 9, To: 10, Limit: 2}, []uint64{9, 10}, nil},
+		{"seq range past the end", query.ReadingRange{From: 11, To: 20, Limit: 2}, []uint64{}, nil},
+		{"empty seq range", query.ReadingRange{From: 7, To: 3, Limit: 2}, []uint64{}, nil},
+		{"time range", query.ReadingRange{ByTime: true, From: uint64(at(4)), To: uint64(at(8)), Limit: 100}, []uint64{4, 5, 6, 7, 8}, nil},
+		{"time range, first page", query.ReadingRange{ByTime: true, From: uint64(at(4)), To: uint64(at(8)), Limit: 3}, []uint64{4, 5, 6}, next(7)},
+		{"time range, second page", query.ReadingRange{ByTime: true, From: uint64(at(4)), To: uint64(at(8)), StartSeq: 7, Limit: 3}, []uint64{7, 8}, nil},
+		{"time range between readings", query.ReadingRange{ByTime: true, From: uint64(at(4) + 1), To: uint64(at(5) - 1), Limit: 3}, []uint64{}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rs, n, err := c.app.Readings(id, tt.q)
+			rs, n, err := c.app.Reader().Readings(id, tt.q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,13 +119,13 @@ func TestReadingsQuery(t *testing.T) {
 	}
 
 	t.Run("pages by time cover the range", func(t *testing.T) {
-		q := app.ReadingQuery{ByTime: true, From: uint64(at(2)), To: uint64(at(9)), Limit: 3}
+		q := query.ReadingRange{ByTime: true, From: uint64(at(2)), To: uint64(at(9)), Limit: 3}
 		var got []uint64
 		for page := 0; ; page++ {
 			if page > 10 {
 				t.Fatal("paging does not end")
 			}
-			rs, n, err := c.app.Readings(id, q)
+			rs, n, err := c.app.Reader().Readings(id, q)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,7 +140,7 @@ func TestReadingsQuery(t *testing.T) {
 		}
 	})
 	t.Run("other device", func(t *testing.T) {
-		rs, _, err := c.app.Readings(other, app.ReadingQuery{To: ^uint64(0), Limit: 100})
+		rs, _, err := c.app.Reader().Readings(other, query.ReadingRange{To: ^uint64(0), Limit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,14 +149,14 @@ func TestReadingsQuery(t *testing.T) {
 		}
 	})
 	t.Run("one reading", func(t *testing.T) {
-		r, err := c.app.Reading(id, 4)
+		r, err := c.app.Reader().Reading(id, 4)
 		if err != nil || r == nil {
 			t.Fatalf("Reading(%s, 4) = %v, %v", id, r, err)
 		}
 		if r.Seq != 4 || r.Height != c.height-1 || !ed25519.PublicKey(r.Key).Equal(sensor.Public()) {
 			t.Errorf("Reading(%s, 4): seq %d height %d key %x", id, r.Seq, r.Height, r.Key)
 		}
-		if r, err := c.app.Reading(id, 11); r != nil || err != nil {
+		if r, err := c.app.Reader().Reading(id, 11); r != nil || err != nil {
 			t.Errorf("Reading of an unsent seq = %v, %v; want nil, nil", r, err)
 		}
 		if got := fmt.Sprint(r.Data["door"]); got != "closed" {

@@ -42,7 +42,7 @@ func (a *App) quiet(h int64) (*quietIndex, error) {
 		return a.quietIdx, nil
 	}
 	q := &quietIndex{last: map[string]int64{}, at: map[int64]map[string]struct{}{}, height: h}
-	err := a.eachPrefix(state.PrefixProgress, func(k, v []byte) error {
+	err := a.kv.Each(state.PrefixProgress, func(k, v []byte) error {
 		p, err := state.DecodeProgress(k, v)
 		if err != nil {
 			return err

@@ -54,7 +54,7 @@ func TestRevokedDevice(t *testing.T) {
 		t.Fatalf("reading before revocation: %s %q", o.Code, o.Detail)
 	}
 	c.mustOK(c.revokeTx(alice, id, c.nonce(alice)))
-	if d, err := c.app.Device(id); err != nil || d.Status != state.StatusRevoked {
+	if d, err := c.app.Reader().Device(id); err != nil || d.Status != state.StatusRevoked {
 		t.Fatalf("Device(%s) = %+v, %v; want status revoked", id, d, err)
 	}
 
@@ -112,7 +112,7 @@ func TestKeyRotated(t *testing.T) {
 	wantOutcome(t, "signed by the old key", outs[0], app.CodeKeyRotated, id, "seq 1", rotatedAt)
 	wantOutcome(t, "signed by the new key", outs[1], app.CodeOK)
 
-	d, err := c.app.Device(id)
+	d, err := c.app.Reader().Device(id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestDuplicate(t *testing.T) {
 			t.Errorf("duplicate outcome index %d, want the first copy's %d", outs[1].Index, outs[0].Index)
 		}
 	})
-	if p, err := c.app.Progress(id); err != nil || p.Count != 2 {
+	if p, err := c.app.Reader().Progress(id); err != nil || p.Count != 2 {
 		t.Errorf("Progress(%s) = %+v, %v; want count 2 (duplicates are not counted)", id, p, err)
 	}
 	if got := c.app.Log().Size(); got != 2 {
@@ -213,13 +213,13 @@ func TestSeqReused(t *testing.T) {
 		}
 		wantOutcome(t, "forged", c.sendOne(forged), app.CodeBadSignature, id)
 	})
-	if p, err := c.app.Progress(id); err != nil || p.Count != 3 {
+	if p, err := c.app.Reader().Progress(id); err != nil || p.Count != 3 {
 		t.Errorf("Progress(%s) = %+v, %v; want count 3 (refused readings are not counted)", id, p, err)
 	}
 	if got := c.app.Log().Size(); got != 3 {
 		t.Errorf("log size %d, want 3: readings under a used seq are not appended", got)
 	}
-	st, err := c.app.Reading(id, 1)
+	st, err := c.app.Reader().Reading(id, 1)
 	if err != nil || st == nil || !bytes.Equal(st.Raw, first) {
 		t.Errorf("Reading(%s, 1) = %v, %v; want the original", id, st, err)
 	}
@@ -367,7 +367,7 @@ func TestWrongChainID(t *testing.T) {
 	wantCode(t, "CheckTx", res.Code, res.Log, app.CodeWrongChainID, "other-chain", testChainID)
 	r := c.block(raw).TxResults[0]
 	wantCode(t, "FinalizeBlock", r.Code, r.Log, app.CodeWrongChainID, "other-chain", testChainID)
-	if d, _ := c.app.Device(deviceID(sensor)); d != nil {
+	if d, _ := c.app.Reader().Device(deviceID(sensor)); d != nil {
 		t.Errorf("device registered by a tx for another chain: %+v", d)
 	}
 }
@@ -404,7 +404,7 @@ func TestNotOwner(t *testing.T) {
 	r = c.block(c.rotateTx(bob, id, meter, 1)).TxResults[0]
 	wantCode(t, "rotate by another account", r.Code, r.Log, app.CodeNotOwner, id, owner)
 
-	d, err := c.app.Device(id)
+	d, err := c.app.Reader().Device(id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +434,7 @@ func TestRegistration(t *testing.T) {
 		r := c.block(raw).TxResults[0]
 		wantCode(t, "FinalizeBlock", r.Code, r.Log, app.CodeBadDeviceSignature, owner)
 	})
-	if d, _ := c.app.Device(deviceID(sensor)); d != nil {
+	if d, _ := c.app.Reader().Device(deviceID(sensor)); d != nil {
 		t.Fatalf("device registered without its consent: %+v", d)
 	}
 	id := c.register(alice, sensor)
@@ -469,7 +469,7 @@ func TestLateReadingClosesGap(t *testing.T) {
 	id := c.register(alice, sensor)
 	progress := func() *state.Progress {
 		t.Helper()
-		p, err := c.app.Progress(id)
+		p, err := c.app.Reader().Progress(id)
 		if err != nil {
 			t.Fatal(err)
 		}

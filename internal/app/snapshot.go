@@ -309,7 +309,7 @@ func bad(format string, args ...any) error { return &badSnapshot{why: fmt.Sprint
 // *badSnapshot error means the snapshot is refused.
 func (a *App) finishRestore(md *snapshot.Metadata) error {
 	o := a.snap.opts
-	raw, err := dbGet(a.db, []byte(state.KeyMeta))
+	raw, err := a.kv.Stored([]byte(state.KeyMeta))
 	if err != nil {
 		return fmt.Errorf("app: restore: %w", err)
 	}
@@ -350,7 +350,7 @@ func (a *App) finishRestore(md *snapshot.Metadata) error {
 	a.active = active
 	a.genesisBalances = nil
 	a.mu.Unlock()
-	a.records.reset()
+	a.kv.Reset()
 	a.dropQuiet()
 
 	rep, err := a.Audit(context.Background(), state.GenesisDigest(o.ChainID, o.AppState), func(int64) ([]byte, bool, error) { return nil, false, nil })
@@ -360,7 +360,7 @@ func (a *App) finishRestore(md *snapshot.Metadata) error {
 	if len(rep.Findings) > 0 {
 		return bad("audit: %d findings, the first: %s", len(rep.Findings), rep.Findings[0])
 	}
-	last, err := a.Block(m.Height)
+	last, err := a.reader.Block(m.Height)
 	if err != nil || last == nil {
 		return bad("no record of block %d (%v)", m.Height, err)
 	}
@@ -392,7 +392,7 @@ func (a *App) verifyDerived(height int64) error {
 	}
 	var bounds []bound
 	for h := int64(1); h <= height; h++ {
-		b, err := a.Block(h)
+		b, err := a.reader.Block(h)
 		if err != nil || b == nil {
 			return bad("no record of block %d (%v)", h, err)
 		}
@@ -446,7 +446,7 @@ func (a *App) verifyDerived(height int64) error {
 		return bad("%d (device, seq) index entries for %d log leaves", entries, size)
 	}
 	seen := 0
-	err = a.eachPrefix(state.PrefixProgress, func(k, v []byte) error {
+	err = a.kv.Each(state.PrefixProgress, func(k, v []byte) error {
 		id := string(k[len(state.PrefixProgress):])
 		got, err := state.GetProgress(kv, id)
 		if err != nil {
@@ -476,28 +476,9 @@ func (a *App) verifyDerived(height int64) error {
 	return nil
 }
 
-// eachPrefix calls fn with every key and value under prefix, in order.
-func (a *App) eachPrefix(prefix string, fn func(k, v []byte) error) error {
-	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: state.PrefixEnd(prefix)})
-	if err != nil {
-		return err
-	}
-	for ok := it.First(); ok; ok = it.Next() {
-		v, err := it.ValueAndErr()
-		if err == nil {
-			err = fn(it.Key(), v)
-		}
-		if err != nil {
-			it.Close()
-			return err
-		}
-	}
-	return it.Close()
-}
-
 func (a *App) countPrefix(prefix string) (uint64, error) {
 	var n uint64
-	err := a.eachPrefix(prefix, func(_, _ []byte) error { n++; return nil })
+	err := a.kv.Each(prefix, func(_, _ []byte) error { n++; return nil })
 	return n, err
 }
 
@@ -512,7 +493,7 @@ func (a *App) reset() error {
 	a.mu.Lock()
 	a.meta, a.active = state.Meta{}, nil
 	a.mu.Unlock()
-	a.records.reset()
+	a.kv.Reset()
 	a.dropQuiet()
 	return nil
 }
@@ -537,16 +518,6 @@ func (a *App) wipe() error {
 		return fmt.Errorf("app: empty the store for a restore: %w", err)
 	}
 	return nil
-}
-
-// reset forgets every cached record.
-func (c *recordCache) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	clear(c.m)
-	clear(c.devs)
-	clear(c.progs)
-	c.gen++
 }
 
 // SnapshotSummary is one stored snapshot, as the "/snapshots" query lists it.

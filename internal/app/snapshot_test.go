@@ -176,7 +176,7 @@ func TestSnapshotRestore(t *testing.T) {
 	if len(rep.Findings) > 0 || rep.Blocks != c.height {
 		t.Errorf("audit of the restored store: %d blocks, findings %v", rep.Blocks, rep.Findings)
 	}
-	if p, err := a.Proof(deviceID(key(30)), 300); err != nil || p == nil {
+	if p, err := a.Reader().Proof(deviceID(key(30)), 300); err != nil || p == nil {
 		t.Errorf("proof of a restored reading: %v, %v", p, err)
 	}
 

@@ -2,134 +2,11 @@ package app
 
 import (
 	"bytes"
-	"errors"
 	"sort"
-	"strings"
-	"sync"
 
-	"github.com/cockroachdb/pebble/v2"
-
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 )
-
-// committed reads committed state (CheckTx, queries, and under a block's
-// stage). Device and account records are served from a cache that Commit
-// keeps equal to the store.
-type committed struct {
-	db      *pebble.DB
-	records *recordCache
-}
-
-func (c *committed) Get(key []byte) ([]byte, error) {
-	if !cached(key) {
-		return dbGet(c.db, key)
-	}
-	v, ok, gen := c.records.get(key)
-	if ok {
-		return v, nil
-	}
-	v, err := dbGet(c.db, key)
-	if err == nil && v != nil {
-		c.records.put(string(key), v, gen)
-	}
-	return v, err
-}
-
-func (*committed) Set(key, _ []byte) { panic("app: write to committed state: " + string(key)) }
-
-// cached reports whether a key's record is kept in the record cache: the
-// device, progress and account records every reading and transaction looks up.
-func cached(key []byte) bool {
-	return bytes.HasPrefix(key, []byte(state.PrefixDevice)) || bytes.HasPrefix(key, []byte(state.PrefixProgress)) ||
-		bytes.HasPrefix(key, []byte(state.PrefixAccount))
-}
-
-// recordCache holds committed device and account records. It is bounded:
-// when full it starts over. Values are never modified in place. gen counts
-// committed blocks: a value read from the store is cached only if no block
-// was committed since the read began, so a read racing with Commit cannot
-// leave an old value behind.
-type recordCache struct {
-	mu    sync.Mutex // guards m, devs, progs and gen
-	max   int
-	m     map[string][]byte
-	devs  map[string]*state.Device   // decoded device records, shared: never modify one
-	progs map[string]*state.Progress // decoded progress records, shared: never modify one
-	gen   uint64
-}
-
-func newRecordCache(max int) *recordCache {
-	return &recordCache{max: max, m: map[string][]byte{}, devs: map[string]*state.Device{}, progs: map[string]*state.Progress{}}
-}
-
-func (c *recordCache) get(key []byte) ([]byte, bool, uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.m[string(key)]
-	return v, ok, c.gen
-}
-
-func (c *recordCache) put(key string, v []byte, gen uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
-	}
-	if len(c.m) >= c.max {
-		clear(c.m)
-	}
-	c.m[key] = v
-}
-
-// committedWrites puts the records a committed block wrote in the cache,
-// as they now are in the store: a block writes the progress record of
-// every device that sent a reading, and forgetting them would send the
-// next block's reads of the same devices to the store. progs holds the
-// block's decoded progress records (nil: none), which become the cache's
-// shared copies; other decoded records the block wrote are forgotten.
-func (c *recordCache) committedWrites(writes map[string][]byte, progs map[string]*state.Progress) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for k, v := range writes {
-		if !cached([]byte(k)) {
-			continue // most of a block's writes: log, index and history records
-		}
-		if v == nil {
-			delete(c.m, k)
-		} else {
-			if len(c.m) >= c.max {
-				clear(c.m)
-			}
-			c.m[k] = v
-		}
-		if id, ok := strings.CutPrefix(k, state.PrefixDevice); ok {
-			delete(c.devs, id)
-		}
-		if id, ok := strings.CutPrefix(k, state.PrefixProgress); ok {
-			if p := progs[id]; p != nil && v != nil {
-				if len(c.progs) >= c.max {
-					clear(c.progs)
-				}
-				c.progs[id] = p
-			} else {
-				delete(c.progs, id)
-			}
-		}
-	}
-	c.gen++
-}
-
-func dbGet(db *pebble.DB, key []byte) ([]byte, error) {
-	v, closer, err := db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := append([]byte(nil), v...)
-	return out, closer.Close()
-}
 
 // stage holds one block's writes over committed state. Writes are applied
 // to the Pebble batch in key order, so the batch, and the digest, do not
@@ -137,7 +14,7 @@ func dbGet(db *pebble.DB, key []byte) ([]byte, error) {
 // rollback or release, every write is journaled so that a contract run
 // whose effects fail can be undone whole.
 type stage struct {
-	base    *committed
+	base    *query.Committed
 	writes  map[string][]byte
 	journal []undo
 	depth   int  // open savepoints
@@ -182,7 +59,7 @@ func (s *stage) release() {
 // Delete removes key at commit.
 func (s *stage) Delete(key []byte) { s.Set(key, nil) }
 
-func newStage(base *committed) *stage { return &stage{base: base, writes: map[string][]byte{}} }
+func newStage(base *query.Committed) *stage { return &stage{base: base, writes: map[string][]byte{}} }
 
 func (s *stage) Get(key []byte) ([]byte, error) {
 	if v, ok := s.writes[string(key)]; ok {
@@ -231,49 +108,11 @@ func (a *App) device(kv state.KV, id string) (*state.Device, error) {
 			return state.GetDevice(kv, id)
 		}
 	}
-	return decoded(a.records, devices, id, a.kv, state.GetDevice)
+	return a.kv.SharedDevice(id)
 }
-
-func devices(c *recordCache) map[string]*state.Device      { return c.devs }
-func progresses(c *recordCache) map[string]*state.Progress { return c.progs }
 
 // committedProgress returns a device's committed progress, decoded once and
 // shared: the caller must not modify it.
 func (a *App) committedProgress(id string) (*state.Progress, error) {
-	return decoded(a.records, progresses, id, a.kv, state.GetProgress)
-}
-
-// decoded returns the record of id from one of c's decoded maps, loading
-// and keeping it when absent (unless a block was committed meanwhile).
-func decoded[T any](c *recordCache, m func(*recordCache) map[string]*T, id string, kv state.KV, load func(state.KV, string) (*T, error)) (*T, error) {
-	c.mu.Lock()
-	v, ok := m(c)[id]
-	gen := c.gen
-	c.mu.Unlock()
-	if ok {
-		return v, nil
-	}
-	v, err := load(kv, id)
-	if err != nil || v == nil {
-		return v, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen == c.gen {
-		if len(m(c)) >= c.max {
-			clear(m(c))
-		}
-		m(c)[id] = v
-	}
-	return v, nil
-}
-
-// seen looks (device id, seq) up in the (device, seq) index, asking the
-// device's progress p first: for a new reading, the usual case, that
-// answers without a store read.
-func seen(kv state.KV, p *state.Progress, id string, seq uint64) (*state.SeqEntry, error) {
-	if was, known := p.Seen(seq); known && !was {
-		return nil, nil
-	}
-	return state.GetSeq(kv, id, seq)
+	return a.kv.SharedProgress(id)
 }

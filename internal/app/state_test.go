@@ -101,10 +101,10 @@ func TestFinalizeWithoutCommitLeavesNoTrace(t *testing.T) {
 	if info.LastBlockHeight != 2 || !bytes.Equal(info.LastBlockAppHash, c.appHashes[2]) {
 		t.Errorf("Info: height %d hash %x; want 2, %x", info.LastBlockHeight, info.LastBlockAppHash, c.appHashes[2])
 	}
-	if d, err := c.app.Device(deviceID(spare)); err != nil || d != nil {
+	if d, err := c.app.Reader().Device(deviceID(spare)); err != nil || d != nil {
 		t.Errorf("device of the uncommitted block: %+v, %v; want none", d, err)
 	}
-	if r, err := c.app.Reading(deviceID(sensor), 9); err != nil || r != nil {
+	if r, err := c.app.Reader().Reading(deviceID(sensor), 9); err != nil || r != nil {
 		t.Errorf("reading of the uncommitted block: %+v, %v; want none", r, err)
 	}
 	if got := c.app.Log().Size(); got != size {

@@ -26,7 +26,7 @@ func TestTwin(t *testing.T) {
 	c.mustOK(c.twinTx(alice, tx.TypeSetDesired, tx.TwinPatch{Device: id, Set: map[string]any{"firmware": "1.3.0"}, Unset: []string{"interval_s"}}))
 	h3 := c.height
 
-	now, err := c.app.Twin(id, 0)
+	now, err := c.app.Reader().Twin(id, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestTwin(t *testing.T) {
 	if d := cmp.Diff(now, want); d != "" {
 		t.Errorf("twin now (-got +want):\n%s", d)
 	}
-	then, err := c.app.Twin(id, h1)
+	then, err := c.app.Reader().Twin(id, h1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestTwin(t *testing.T) {
 	if d := cmp.Diff(then, wantThen); d != "" {
 		t.Errorf("twin as of block %d (-got +want):\n%s", h1, d)
 	}
-	hist, next, err := c.app.TwinHistory(id, state.SideDesired, nil, 1)
+	hist, next, err := c.app.Reader().TwinHistory(id, state.SideDesired, nil, 1)
 	if err != nil || len(hist) != 1 || next == nil {
 		t.Fatalf("TwinHistory page 1 = %v, %x, %v", hist, next, err)
 	}
@@ -54,7 +54,7 @@ func TestTwin(t *testing.T) {
 	if d := cmp.Diff(hist[0], wantChange); d != "" {
 		t.Errorf("newest desired change (-got +want):\n%s", d)
 	}
-	if older, next, err := c.app.TwinHistory(id, state.SideDesired, next, 5); err != nil || len(older) != 1 || older[0].Version != 1 || next != nil {
+	if older, next, err := c.app.Reader().TwinHistory(id, state.SideDesired, next, 5); err != nil || len(older) != 1 || older[0].Version != 1 || next != nil {
 		t.Errorf("TwinHistory page 2 = %+v, %x, %v; want version 1 and no more", older, next, err)
 	}
 }
@@ -84,10 +84,10 @@ func TestTwinRefusals(t *testing.T) {
 		{"one field too many", alice, tx.TypeSetDesired, tx.TwinPatch{Device: id, Set: map[string]any{"extra": true}}, app.CodeTwinTooLarge, "at most 64"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before, _ := c.app.Twin(id, 0)
+			before, _ := c.app.Reader().Twin(id, 0)
 			r := c.block(c.twinTx(tc.signer, tc.typ, tc.p)).TxResults[0]
 			wantCode(t, tc.name, r.Code, r.Log, tc.want, tc.hint)
-			after, _ := c.app.Twin(id, 0)
+			after, _ := c.app.Reader().Twin(id, 0)
 			if d := cmp.Diff(after, before); d != "" {
 				t.Errorf("a refused patch changed the twin (-after +before):\n%s", d)
 			}

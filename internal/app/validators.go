@@ -4,18 +4,16 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
-	"github.com/cockroachdb/pebble/v2"
 	abci "github.com/cometbft/cometbft/abci/types"
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
-	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 	"github.com/iotledger/iotledger/zip215"
 )
@@ -140,7 +138,7 @@ func notValidator(s *tx.Signed) *failure {
 
 // checkValidatorTx applies, at CheckTx, the rule that only validators
 // propose and approve, so that others' attempts do not reach a block.
-func (a *App) checkValidatorTx(kv *committed, m state.Meta, s *tx.Signed) *failure {
+func (a *App) checkValidatorTx(kv *query.Committed, m state.Meta, s *tx.Signed) *failure {
 	if s.Type != tx.TypeProposeValidator && s.Type != tx.TypeApproveValidator {
 		return nil
 	}
@@ -311,119 +309,6 @@ func (x *execution) endValidators() ([]abci.ValidatorUpdate, error) {
 	x.stage.Set([]byte(state.KeyValidatorSet), mustEncode(set))
 	x.stage.Set(state.ValidatorSetKey(x.height+2), mustEncode(&state.ValidatorSetChange{Height: x.height + 2, Proposals: applied, Set: set}))
 	return updates, nil
-}
-
-// Queries.
-
-// ValidatorSetInfo is the validator set as the app decided it: the set
-// CometBFT uses from block From on.
-type ValidatorSetInfo struct {
-	From       int64             // 1 for the genesis set
-	Validators []state.Validator // by key
-}
-
-// Validators returns the set after the latest change (committed), and the
-// first block it signs.
-func (a *App) Validators() (*ValidatorSetInfo, error) {
-	m := a.Meta()
-	set, err := state.GetValidators(a.committed(), m)
-	if err != nil {
-		return nil, err
-	}
-	info := &ValidatorSetInfo{From: 1, Validators: set}
-	changes, err := a.ValidatorChanges(0)
-	if err != nil {
-		return nil, err
-	}
-	if len(changes) > 0 {
-		info.From = changes[len(changes)-1].Height
-	}
-	return info, nil
-}
-
-// ValidatorChanges returns the changes of the set that take effect at a
-// height up to upTo (0: all), in height order.
-func (a *App) ValidatorChanges(upTo int64) ([]*state.ValidatorSetChange, error) {
-	upper := state.PrefixEnd(state.PrefixValidatorSets)
-	if upTo > 0 {
-		upper = state.ValidatorSetKey(upTo + 1)
-	}
-	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(state.PrefixValidatorSets), UpperBound: upper})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	var out []*state.ValidatorSetChange
-	for ok := it.First(); ok; ok = it.Next() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return nil, err
-		}
-		c := new(state.ValidatorSetChange)
-		if err := reading.DecMode.Unmarshal(v, c); err != nil {
-			return nil, fmt.Errorf("app: corrupt validator set change %x: %w", it.Key(), err)
-		}
-		out = append(out, c)
-	}
-	return out, it.Error()
-}
-
-// ProposalInfo is a proposal with its tally against the current set.
-type ProposalInfo struct {
-	*state.ValidatorProposal
-	ApprovedPower int64 // held by approvers still in the set
-	TotalPower    int64 // of the set
-	NeededPower   int64 // more than two thirds of TotalPower
-}
-
-// ValidatorProposal returns a proposal and its tally, or nil if there is none.
-func (a *App) ValidatorProposal(id uint64) (*ProposalInfo, error) {
-	kv := a.committed()
-	p, err := state.GetProposal(kv, id)
-	if err != nil || p == nil {
-		return nil, err
-	}
-	set, err := state.GetValidators(kv, a.Meta())
-	if err != nil {
-		return nil, err
-	}
-	return proposalInfo(set, p), nil
-}
-
-func proposalInfo(set []state.Validator, p *state.ValidatorProposal) *ProposalInfo {
-	total := state.TotalPower(set)
-	return &ProposalInfo{ValidatorProposal: p, ApprovedPower: state.ApprovedPower(set, p), TotalPower: total, NeededPower: state.NeededPower(total)}
-}
-
-// ValidatorProposals returns up to limit proposals in number order, after
-// the after-th.
-func (a *App) ValidatorProposals(after uint64, limit int) ([]*ProposalInfo, error) {
-	kv := a.committed()
-	set, err := state.GetValidators(kv, a.Meta())
-	if err != nil {
-		return nil, err
-	}
-	if after == math.MaxUint64 {
-		return nil, nil
-	}
-	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: state.ProposalKey(after + 1), UpperBound: state.PrefixEnd(state.PrefixProposal)})
-	if err != nil {
-		return nil, err
-	}
-	defer it.Close()
-	var out []*ProposalInfo
-	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return nil, err
-		}
-		p := new(state.ValidatorProposal)
-		if err := reading.DecMode.Unmarshal(v, p); err != nil {
-			return nil, fmt.Errorf("app: corrupt proposal record %x: %w", it.Key(), err)
-		}
-		out = append(out, proposalInfo(set, p))
-	}
-	return out, it.Error()
 }
 
 // ValidatorAccount is the account a validator's consensus key signs

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -113,7 +114,7 @@ func update(i int, power int64) abci.ValidatorUpdate {
 // powers returns the app's validator set as validator index -> power.
 func (c *testChain) powers() map[int]int64 {
 	c.t.Helper()
-	info, err := c.app.Validators()
+	info, err := c.app.Reader().Validators()
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -132,9 +133,9 @@ func (c *testChain) powers() map[int]int64 {
 	return out
 }
 
-func (c *testChain) proposal(id uint64) *app.ProposalInfo {
+func (c *testChain) proposal(id uint64) *query.ProposalInfo {
 	c.t.Helper()
-	p, err := c.app.ValidatorProposal(id)
+	p, err := c.app.Reader().ValidatorProposal(id)
 	if err != nil || p == nil {
 		c.t.Fatalf("proposal %d: %v, %v", id, p, err)
 	}
@@ -221,7 +222,7 @@ func TestValidatorSetChanges(t *testing.T) {
 	wantCode(t, "a removed validator proposing", r.Code, r.Log, app.CodeNotValidator)
 
 	// The changes, by the height they take effect, for receipts.
-	changes, err := c.app.ValidatorChanges(0)
+	changes, err := c.app.Reader().ValidatorChanges(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,10 +238,10 @@ func TestValidatorSetChanges(t *testing.T) {
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("changes (-got +want):\n%s", diff)
 	}
-	if few, err := c.app.ValidatorChanges(decided + 2); err != nil || len(few) != 1 {
+	if few, err := c.app.Reader().ValidatorChanges(decided + 2); err != nil || len(few) != 1 {
 		t.Errorf("changes up to %d: %d, %v; want the first", decided+2, len(few), err)
 	}
-	info, err := c.app.Validators()
+	info, err := c.app.Reader().Validators()
 	if err != nil || info.From != c.height+2 {
 		t.Errorf("Validators: from %d, %v; want %d", info.From, err, c.height+2)
 	}

@@ -18,9 +18,9 @@ import (
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
-	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/cli"
 	"github.com/iotledger/iotledger/internal/keystore"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -30,7 +30,7 @@ import (
 func fakeNode(t *testing.T) (*apitest.Ledger, *keystore.Key, []string) {
 	t.Helper()
 	l := apitest.New(t)
-	srv := httptest.NewServer(api.New(l, api.Options{}).Handler())
+	srv := httptest.NewServer(api.New(l, l, api.Options{}).Handler())
 	t.Cleanup(srv.Close)
 	home := t.TempDir()
 	k := importKey(t, home, "owner", fixedSeed(7))
@@ -79,7 +79,7 @@ func TestContractDeploy(t *testing.T) {
 			t.Errorf("deploy with no contract found said %q, want a pointer to contract list", out)
 		}
 		// Listing finds the owner's contract of the block.
-		l.AddContract(app.ContractInfo{Contract: state.Contract{Owner: k.Address(), Name: "mine", Status: state.ContractActive, Deployed: 9}, Balance: 40, Token: "IOT"})
+		l.AddContract(query.ContractInfo{Contract: state.Contract{Owner: k.Address(), Name: "mine", Status: state.ContractActive, Deployed: 9}, Balance: 40, Token: "IOT"})
 		out = mustRun(t, append([]string{"contract", "deploy", doc}, flags...)...)
 		want := fmt.Sprintf("deployed contract ctr-3\n  name:   mine\n  owner:  %s\n  escrow: 40 IOT\n  block:  9\n", k.Address())
 		if diff := cmp.Diff(out, want); diff != "" {

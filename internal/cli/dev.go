@@ -122,7 +122,7 @@ func registerSensors(ctx context.Context, home string, n *node.Node) ([]*device.
 		if err != nil {
 			return nil, err
 		}
-		d, err := n.App().Device(k.DeviceID())
+		d, err := n.App().Reader().Device(k.DeviceID())
 		if err != nil {
 			return nil, err
 		}

@@ -283,7 +283,7 @@ func pending(seq uint64) ingest.Result {
 // wantCommitted fails unless the app holds sensor's reading seq at index in block height.
 func (l *ledger) wantCommitted(seq, index uint64, height int64) {
 	l.t.Helper()
-	st, err := l.app.Reading(deviceID(sensor), seq)
+	st, err := l.app.Reader().Reading(deviceID(sensor), seq)
 	if err != nil {
 		l.t.Fatal(err)
 	}

@@ -323,7 +323,7 @@ func (in *Ingest) precheck(d app.Decoded) (Result, bool) {
 		return Result{Status: "rejected", Code: code, Detail: err.Error()}, false
 	}
 	r := Result{Device: s.Device, Seq: s.Seq, Status: "pending"}
-	st, err := in.app.Reading(s.Device, s.Seq)
+	st, err := in.app.Reader().Reading(s.Device, s.Seq)
 	if err != nil {
 		in.log.Error("ingest: read seq index", "err", err)
 	} else if st != nil && bytes.Equal(st.Raw, s.Raw) {

@@ -2,7 +2,7 @@
 // which the compiler does not check.
 //
 // The determinism guard (lint_test.go) parses every non-test Go file of the
-// packages that run inside consensus (internal/app, internal/contract, internal/state,
+// packages that run inside consensus (internal/app, internal/contract, internal/state, internal/query,
 // internal/tlog) and fails, naming file and line, if one of them:
 //
 //   - imports a source of randomness or of the outside world: math/rand,

@@ -35,7 +35,7 @@ type Deps struct {
 	// it with one reading and wait false, and retries on ingest.ErrBusy.
 	Submit func(ctx context.Context, raws [][]byte, wait bool) ([]ingest.Result, error)
 	// Device returns a device's record from committed state, or nil when no
-	// device has that id: the app's Device.
+	// device has that id: the read side's (query.Reader.Device).
 	Device func(id string) (*state.Device, error)
 }
 

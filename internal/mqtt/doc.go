@@ -9,7 +9,7 @@
 // MQTT layer adds no trust: it decides who may connect and publish, queues
 // readings, and reports outcomes. The caller's duties, in order:
 //
-//  1. New(cfg, Deps{Submit: ingest.Submit, Device: app.Device}, log).
+//  1. New(cfg, Deps{Submit: ingest.Submit, Device: query.Reader.Device}, log).
 //  2. Start(ctx) once ingest runs: the broker listens on cfg.Addr (TLS
 //     only when cfg.TLSCert is set; with cfg.ClientCA, devices must show a
 //     certificate that CA signed) and/or the bridge connects (in the

@@ -64,7 +64,7 @@ func Audit(ctx context.Context, home string) (*AuditReport, error) {
 	defer db.Close()
 	a, appErr := app.Open(db, nil)
 	if appErr == nil {
-		faults.app.Store(a)
+		faults.reader.Store(a.Reader())
 	}
 
 	r := &AuditReport{}
@@ -74,7 +74,7 @@ func Audit(ctx context.Context, home string) (*AuditReport, error) {
 	}
 	r.Stores++
 	r.Tables += len(tables)
-	if r.Damaged, err = checkTables(ctx, tables, openV2, storeKeys{appKey, appKeyNamer(a)}); err != nil {
+	if r.Damaged, err = checkTables(ctx, tables, openV2, storeKeys{appKey, appKeyNamer(faults.reader.Load())}); err != nil {
 		return nil, err
 	}
 	for _, dir := range cometStores(home) {

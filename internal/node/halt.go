@@ -291,7 +291,7 @@ func (n *Node) Ready(ctx context.Context) []api.Check {
 	m := n.app.Meta()
 	store := api.Check{Name: "store", OK: true, Detail: fmt.Sprintf("open, at block %d", m.Height)}
 	if m.Height > 0 {
-		if _, err := n.app.Block(m.Height); err != nil {
+		if _, err := n.app.Reader().Block(m.Height); err != nil {
 			n.log.Error("readiness: the store does not answer", "err", err)
 			store = api.Check{Name: "store", Detail: "the store does not answer reads: " + err.Error() + "; see the node's log, then restart the node"}
 		}

@@ -33,6 +33,7 @@ import (
 	"github.com/iotledger/iotledger/internal/buildinfo"
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/mqtt"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/receipt"
 )
@@ -136,7 +137,7 @@ func start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		n.closeStores()
 		return nil, n.storeErr(ctx, "opening the app", err)
 	}
-	n.faults.app.Store(n.app)
+	n.faults.reader.Store(n.app.Reader())
 	gen, err := types.GenesisDocFromFile(cc.GenesisFile())
 	if err != nil {
 		n.closeStores()
@@ -169,7 +170,7 @@ func start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		Submit: func(ctx context.Context, raws [][]byte, wait bool) ([]ingest.Result, error) {
 			return n.ingest.Submit(ctx, raws, wait)
 		},
-		Device: n.app.Device,
+		Device: n.app.Reader().Device,
 	}, log.With("component", "mqtt"))
 	if err != nil {
 		n.closeStores()
@@ -214,7 +215,7 @@ func start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		return nil, fmt.Errorf("node: MQTT: %w; pick another address with --mqtt-addr, or --mqtt-addr off", err)
 	}
 
-	srv := api.New(n, api.Options{MaxBodyBytes: cfg.API.MaxBodyBytes, Registry: n.metrics.reg, Gatherer: n.metrics.gatherer(), Logger: log, WaitTimeout: cfg.API.WaitTimeout.Duration,
+	srv := api.New(n, n.app.Reader(), api.Options{MaxBodyBytes: cfg.API.MaxBodyBytes, Registry: n.metrics.reg, Gatherer: n.metrics.gatherer(), Logger: log, WaitTimeout: cfg.API.WaitTimeout.Duration,
 		RatePerIP: cfg.API.RatePerIP, BurstPerIP: cfg.API.BurstPerIP, MaxIPs: cfg.API.MaxIPs, LimitLoopback: cfg.API.LimitLoopback})
 	ln, err := net.Listen("tcp", cfg.API.Addr)
 	if err != nil {
@@ -413,7 +414,12 @@ func (n *Node) CommittedEvents(events []*state.Event) {
 	}
 }
 
-var _ app.EventObserver = (*Node)(nil)
+var (
+	_ app.EventObserver   = (*Node)(nil)
+	_ api.Ledger          = (*Node)(nil)
+	_ api.Reader          = (*query.Reader)(nil)
+	_ api.ValidatorReader = (*query.Reader)(nil)
+)
 
 // Status implements api.Ledger.
 func (n *Node) Status(ctx context.Context) (*api.Status, error) {
@@ -443,43 +449,6 @@ func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 		Version:      Version,
 		Halted:       n.halt.status(),
 	}, nil
-}
-
-// Device implements api.Ledger.
-func (n *Node) Device(id string) (*state.Device, error) { return n.app.Device(id) }
-
-// Devices implements api.Ledger.
-func (n *Node) Devices(after string, limit int) ([]*state.Device, error) {
-	return n.app.Devices(after, limit)
-}
-
-// Progress implements api.Ledger.
-func (n *Node) Progress(id string) (*state.Progress, error) { return n.app.Progress(id) }
-
-// Readings implements api.Ledger.
-func (n *Node) Readings(id string, q app.ReadingQuery) ([]*app.Stored, *uint64, error) {
-	return n.app.Readings(id, q)
-}
-
-// Account implements api.Ledger.
-func (n *Node) Account(addr string, before []byte, limit int) (*api.Account, error) {
-	acct, err := n.app.Account(addr)
-	if err != nil {
-		return nil, err
-	}
-	out := &api.Account{Address: addr, Token: n.app.Token()}
-	if acct != nil {
-		out.Balance, out.Nonce = acct.Balance, acct.Nonce
-	}
-	history, next, err := n.app.History(addr, before, limit)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range history {
-		out.History = append(out.History, *p)
-	}
-	out.SetNext(next)
-	return out, nil
 }
 
 // BroadcastTx implements api.Ledger.
@@ -529,30 +498,9 @@ func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, erro
 	return out, nil
 }
 
-// Twin implements api.Ledger.
-func (n *Node) Twin(id string, height int64) (*state.Twin, error) { return n.app.Twin(id, height) }
-
-// TwinHistory implements api.Ledger.
-func (n *Node) TwinHistory(id, side string, before []byte, limit int) ([]*state.TwinChange, []byte, error) {
-	return n.app.TwinHistory(id, side, before, limit)
-}
-
-// Contract implements api.Ledger.
-func (n *Node) Contract(id string) (*app.ContractInfo, error) { return n.app.Contract(id) }
-
-// Contracts implements api.Ledger.
-func (n *Node) Contracts(after uint64, limit int) ([]*app.ContractInfo, error) {
-	return n.app.Contracts(after, limit)
-}
-
-// ContractEvents implements api.Ledger.
-func (n *Node) ContractEvents(id string, after uint64, limit int) ([]*state.Event, error) {
-	return n.app.ContractEvents(id, after, limit)
-}
-
 // Block implements api.Ledger.
 func (n *Node) Block(ctx context.Context, h int64) (*api.BlockInfo, error) {
-	b, err := n.app.Block(h)
+	b, err := n.app.Reader().Block(h)
 	if err != nil || b == nil {
 		return nil, err
 	}
@@ -569,7 +517,7 @@ func (n *Node) Block(ctx context.Context, h int64) (*api.BlockInfo, error) {
 // block (which carries the app hash) and its commit and validator set, and
 // the validator trace from the genesis set to that set when it changed.
 func (n *Node) Receipt(ctx context.Context, id string, seq uint64) (*receipt.Receipt, error) {
-	p, err := n.app.Proof(id, seq)
+	p, err := n.app.Reader().Proof(id, seq)
 	if err != nil {
 		return nil, err
 	}

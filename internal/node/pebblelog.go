@@ -96,7 +96,7 @@ func (s *storeSession) listenerV2(l *slog.Logger) *pebble.EventListener {
 			}
 		},
 		DataCorruption: func(info pebble.DataCorruptionInfo) {
-			s.faults.report(&StoreCorruptError{Home: s.faults.home, Tables: []TableFault{corruptionFault(info, s.faults.app.Load())}})
+			s.faults.report(&StoreCorruptError{Home: s.faults.home, Tables: []TableFault{corruptionFault(info, s.faults.reader.Load())}})
 		},
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 )
 
 // storeFaults holds the first fault of the node's stores that the node
@@ -42,8 +42,9 @@ type storeFaults struct {
 	// parked is set once a goroutine waits in park: it may hold a store's
 	// locks, so closing that store would wait for ever.
 	parked atomic.Bool
-	// app, once open, names the blocks a damaged table's keys belong to.
-	app atomic.Pointer[app.App]
+	// reader, once the store is open, names the blocks a damaged table's
+	// keys belong to.
+	reader atomic.Pointer[query.Reader]
 }
 
 func newStoreFaults(home string) *storeFaults {
@@ -125,7 +126,7 @@ func (f *storeFaults) Err() error {
 			ref := tableRef{file: t.File, lo: t.lo, hi: t.hi}
 			var found []TableFault
 			if filepath.Dir(t.File) == AppDBDir(f.home) {
-				found = checkTable(ref, openV2, storeKeys{appKey, appKeyNamer(f.app.Load())})
+				found = checkTable(ref, openV2, storeKeys{appKey, appKeyNamer(f.reader.Load())})
 			} else {
 				found = checkTable(ref, openV1, storeKeys{printable, cometKeyNamer})
 			}

@@ -193,7 +193,7 @@ func TestStartWarnsWhenStoreBehind(t *testing.T) {
 	}
 	before := n.App().Meta().Height
 	top := commitReadings(t, n, dev, 11, 30) // these blocks are in the new log only
-	want, err := n.App().Block(top)
+	want, err := n.App().Reader().Block(top)
 	if err != nil || want == nil {
 		t.Fatalf("block %d: %v", top, err)
 	}
@@ -259,7 +259,7 @@ func TestStartWarnsWhenStoreBehind(t *testing.T) {
 	if h := n.App().Meta().Height; h < top {
 		t.Errorf("after the replay the app store is at %d, want %d or more", h, top)
 	}
-	got, err := n.App().Block(top)
+	got, err := n.App().Reader().Block(top)
 	if err != nil || got == nil || !bytes.Equal(got.AppHash, want.AppHash) || got.LogSize != want.LogSize {
 		t.Errorf("block %d after the replay: %+v (%v), want %+v", top, got, err, want)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 )
 
@@ -88,9 +88,9 @@ func printable(k []byte) string {
 }
 
 // appKeyNamer names what app store keys lo..hi hold: the kinds of
-// records, and for those numbered by height or log index, which ones (a,
-// if open, maps log indexes to the blocks that appended them).
-func appKeyNamer(a *app.App) keyNamer {
+// records, and for those numbered by height or log index, which ones (r,
+// if the store is open, maps log indexes to the blocks that appended them).
+func appKeyNamer(r *query.Reader) keyNamer {
 	return func(lo, hi []byte) string {
 		var parts []string
 		for i, k := range appKeyKinds {
@@ -101,14 +101,14 @@ func appKeyNamer(a *app.App) keyNamer {
 			if bytes.Compare(hi, []byte(k.prefix)) < 0 || bytes.Compare(lo, end) >= 0 {
 				continue
 			}
-			parts = append(parts, appKindRange(k.prefix, k.name, lo, hi, a))
+			parts = append(parts, appKindRange(k.prefix, k.name, lo, hi, r))
 		}
 		return strings.Join(parts, "; ")
 	}
 }
 
 // appKindRange names the records of one kind that lie in lo..hi.
-func appKindRange(prefix, name string, lo, hi []byte, a *app.App) string {
+func appKindRange(prefix, name string, lo, hi []byte, r *query.Reader) string {
 	var n int // the length of a key of this kind, for those numbered
 	switch prefix {
 	case state.PrefixBlock, state.PrefixChanges, state.PrefixValidatorSets:
@@ -142,12 +142,12 @@ func appKindRange(prefix, name string, lo, hi []byte, a *app.App) string {
 	}
 	switch {
 	case from && to:
-		return name + " at " + leafBlocks(first, last, a)
+		return name + " at " + leafBlocks(first, last, r)
 	case to:
-		return name + " at " + leafBlocks(0, last, a)
+		return name + " at " + leafBlocks(0, last, r)
 	case from:
 		s := fmt.Sprintf("%s from log index %d on", name, first)
-		if h, ok := blockOfLeaf(a, first); ok {
+		if h, ok := blockOfLeaf(r, first); ok {
 			s += fmt.Sprintf(" in blocks %d and later", h)
 		}
 		return s
@@ -155,12 +155,12 @@ func appKindRange(prefix, name string, lo, hi []byte, a *app.App) string {
 	return name
 }
 
-// leafBlocks names log indexes first..last and, if a can tell, the
+// leafBlocks names log indexes first..last and, if r can tell, the
 // blocks that appended them.
-func leafBlocks(first, last uint64, a *app.App) string {
+func leafBlocks(first, last uint64, r *query.Reader) string {
 	s := fmt.Sprintf("log indexes %d-%d", first, last)
-	h1, ok1 := blockOfLeaf(a, first)
-	h2, ok2 := blockOfLeaf(a, last)
+	h1, ok1 := blockOfLeaf(r, first)
+	h2, ok2 := blockOfLeaf(r, last)
 	switch {
 	case ok1 && ok2:
 		return s + " in " + heights(h1, h2)
@@ -173,17 +173,17 @@ func leafBlocks(first, last uint64, a *app.App) string {
 // blockOfLeaf is the block that appended leaf idx, found by a binary
 // search over the block records (false if a record cannot be read, as
 // when it lies in a damaged table too).
-func blockOfLeaf(a *app.App, idx uint64) (int64, bool) {
-	if a == nil {
+func blockOfLeaf(r *query.Reader, idx uint64) (int64, bool) {
+	if r == nil {
 		return 0, false
 	}
-	lo, hi := int64(1), a.Meta().Height
+	lo, hi := int64(1), r.Meta().Height
 	if hi < 1 {
 		return 0, false
 	}
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		b, err := a.Block(mid)
+		b, err := r.Block(mid)
 		if err != nil || b == nil {
 			return 0, false
 		}
@@ -193,7 +193,7 @@ func blockOfLeaf(a *app.App, idx uint64) (int64, bool) {
 			lo = mid + 1
 		}
 	}
-	b, err := a.Block(lo)
+	b, err := r.Block(lo)
 	if err != nil || b == nil || b.LogSize <= idx {
 		return 0, false
 	}
@@ -229,10 +229,10 @@ func cometKeyNamer(lo, hi []byte) string {
 
 // corruptionFault is the TableFault of a corruption Pebble met reading the
 // app store.
-func corruptionFault(info pebble.DataCorruptionInfo, a *app.App) TableFault {
+func corruptionFault(info pebble.DataCorruptionInfo, r *query.Reader) TableFault {
 	lo, hi := info.Bounds.Start, info.Bounds.End.Key
 	return TableFault{File: info.Path, What: "a block fails its checksum (" + firstLine(info.Details) + ")",
-		Keys: keyRange("keys %s to %s", appKey, lo, hi), Blocks: appKeyNamer(a)(lo, hi), lo: lo, hi: hi}
+		Keys: keyRange("keys %s to %s", appKey, lo, hi), Blocks: appKeyNamer(r)(lo, hi), lo: lo, hi: hi}
 }
 
 // keyRange prints a key range with format (two %s) and the key printer.

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/cometbft/cometbft/types"
 
@@ -11,8 +10,6 @@ import (
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/receipt"
 )
-
-var _ api.ValidatorLedger = (*Node)(nil)
 
 // genesisValidators converts a genesis document's validators for
 // app.SetGenesisValidators (stores from before validator set changes).
@@ -24,69 +21,13 @@ func genesisValidators(g *types.GenesisDoc) []state.Validator {
 	return out
 }
 
-// ValidatorSet implements api.ValidatorLedger: the set as the app decided
-// it, in CometBFT's order, and the changes so far.
-func (n *Node) ValidatorSet(ctx context.Context) (*api.ValidatorSet, error) {
-	info, err := n.app.Validators()
-	if err != nil {
-		return nil, err
-	}
-	changes, err := n.app.ValidatorChanges(0)
-	if err != nil {
-		return nil, err
-	}
-	out := &api.ValidatorSet{Height: n.app.Meta().Height, From: info.From, Changes: []api.ValidatorSetChange{}}
-	for _, v := range info.Validators {
-		out.Validators = append(out.Validators, api.NewValidator(v.Key, v.Power))
-		out.TotalPower += v.Power
-	}
-	sort.SliceStable(out.Validators, func(i, j int) bool { // CometBFT's order: power, then address
-		a, b := out.Validators[i], out.Validators[j]
-		if a.Power != b.Power {
-			return a.Power > b.Power
-		}
-		return a.Address < b.Address
-	})
-	for _, c := range changes {
-		var total int64
-		for _, v := range c.Set {
-			total += v.Power
-		}
-		out.Changes = append(out.Changes, api.ValidatorSetChange{Height: c.Height, Proposals: c.Proposals, Validators: len(c.Set), TotalPower: total})
-	}
-	return out, nil
-}
-
-// ValidatorProposals implements api.ValidatorLedger.
-func (n *Node) ValidatorProposals(after uint64, limit int) ([]api.ValidatorProposal, error) {
-	ps, err := n.app.ValidatorProposals(after, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]api.ValidatorProposal, len(ps))
-	for i, p := range ps {
-		out[i] = api.NewValidatorProposal(p)
-	}
-	return out, nil
-}
-
-// ValidatorProposal implements api.ValidatorLedger.
-func (n *Node) ValidatorProposal(id uint64) (*api.ValidatorProposal, error) {
-	p, err := n.app.ValidatorProposal(id)
-	if err != nil || p == nil {
-		return nil, err
-	}
-	out := api.NewValidatorProposal(p)
-	return &out, nil
-}
-
 // trace returns the validator trace of a receipt whose header is of block
 // h: for each change of the set that takes effect at a block C up to h,
 // blocks C-1 and C (C only below h: block h is the receipt's own), each
 // with its commit and validator set from CometBFT's stores. Empty when the
 // set never changed up to h.
 func (n *Node) trace(ctx context.Context, h int64) ([]receipt.LightBlock, error) {
-	changes, err := n.app.ValidatorChanges(h)
+	changes, err := n.app.Reader().ValidatorChanges(h)
 	if err != nil {
 		return nil, err
 	}

@@ -44,7 +44,7 @@ func TestNodeValidatorChangeReceipts(t *testing.T) {
 	devPub := dev.Public().(ed25519.PublicKey)
 	send := func(k ed25519.PrivateKey, typ tx.Type, fields any) (int64, string) {
 		t.Helper()
-		acct, err := n.App().Account(address.Account(k.Public().(ed25519.PublicKey)))
+		acct, err := n.App().Reader().Account(address.Account(k.Public().(ed25519.PublicKey)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +119,7 @@ func TestNodeValidatorChangeReceipts(t *testing.T) {
 	after := commit(2)
 	advance(after + 1)
 
-	set, err := n.ValidatorSet(ctx)
+	set, err := n.App().Reader().Validators()
 	if err != nil {
 		t.Fatal(err)
 	}

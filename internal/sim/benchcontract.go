@@ -97,7 +97,7 @@ func deployContract(ctx context.Context, n *node.Node, owner ed25519.PrivateKey,
 
 // contractRun reads what the contract did in its run.
 func contractRun(n *node.Node, id, name string) (*ContractFigures, error) {
-	ci, err := n.App().Contract(id)
+	ci, err := n.App().Reader().Contract(id)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func contractFigures(plain, with *Report) *ContractFigures {
 func countFailed(n *node.Node, id string, after uint64) (uint64, error) {
 	var failed uint64
 	for {
-		es, err := n.App().ContractEvents(id, after, 10_000)
+		es, err := n.App().Reader().ContractEvents(id, after, 10_000)
 		if err != nil {
 			return 0, err
 		}

@@ -282,6 +282,16 @@ func GetSeq(kv KV, id string, seq uint64) (*SeqEntry, error) {
 	return get[SeqEntry](kv, SeqKey(id, seq))
 }
 
+// FindSeq looks (device id, seq) up in the (device, seq) index, asking the
+// device's progress p first: for a new reading, the usual case, that
+// answers without a store read. Nil if (id, seq) was never committed.
+func FindSeq(kv KV, p *Progress, id string, seq uint64) (*SeqEntry, error) {
+	if was, known := p.Seen(seq); known && !was {
+		return nil, nil
+	}
+	return GetSeq(kv, id, seq)
+}
+
 // GetProgress returns a device's progress; zero if it has sent nothing.
 func GetProgress(kv KV, id string) (*Progress, error) {
 	p, err := get[Progress](kv, ProgressKey(id))
@@ -401,6 +411,15 @@ type Event struct {
 
 // PutEvent stores an event.
 func PutEvent(kv KV, e *Event) { put(kv, EventKey(e.Contract, e.N), e) }
+
+// DecodeDevice decodes a stored device record (its key names it in errors).
+func DecodeDevice(key, b []byte) (*Device, error) {
+	d := new(Device)
+	if err := reading.DecMode.Unmarshal(b, d); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
+	}
+	return d, nil
+}
 
 // DecodeProgress decodes a stored progress record (its key names it in errors).
 func DecodeProgress(key, b []byte) (*Progress, error) {

@@ -1,5 +1,6 @@
-// Package apitest provides a fake api.Ledger with fixed, deterministic
-// content, for tests of the API and of its clients. Only tests import it.
+// Package apitest provides a fake api.Ledger and api.Reader (one value is
+// both) with fixed, deterministic content, for tests of the API and of its
+// clients: api.New(l, l, opts). Only tests import it.
 //
 // The ledger of New holds three devices (DeviceList, in id order) and seven
 // readings, device DeviceID(i%3) sending seq 100+i as log leaf i:
@@ -37,6 +38,7 @@ import (
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
 	"github.com/iotledger/iotledger/reading"
@@ -50,11 +52,12 @@ const Height = receiptfix.Height
 // EventBuffer is the capacity of each subscriber's channel.
 const EventBuffer = 16
 
-// Ledger is a fake api.Ledger. Its methods are safe for concurrent use.
+// Ledger is a fake api.Ledger and api.Reader. Its methods are safe for
+// concurrent use.
 type Ledger struct {
-	Fixture    *receiptfix.Fixture      // leaves 0 to 5 and their chain
-	DeviceList []*state.Device          // in id order
-	Stored     map[string][]*app.Stored // per device id, in seq order
+	Fixture    *receiptfix.Fixture        // leaves 0 to 5 and their chain
+	DeviceList []*state.Device            // in id order
+	Stored     map[string][]*query.Stored // per device id, in seq order
 
 	status   api.Status
 	blocks   map[int64]*api.BlockInfo
@@ -70,7 +73,7 @@ type Ledger struct {
 	dropped int
 	changed chan struct{} // closed and replaced when subs changes
 
-	contracts []*app.ContractInfo       // in number order
+	contracts []*query.ContractInfo     // in number order
 	events    map[string][]*state.Event // per contract, oldest first
 	deployLog string                    // see SetDeployLog
 	signed    []*tx.Signed              // what BroadcastTx received
@@ -79,13 +82,14 @@ type Ledger struct {
 var (
 	_ api.Ledger      = (*Ledger)(nil)
 	_ api.ReadyLedger = (*Ledger)(nil)
+	_ api.Reader      = (*Ledger)(nil)
 )
 
 // New returns the standard fake ledger.
 func New(tb testing.TB) *Ledger {
 	tb.Helper()
 	l := &Ledger{
-		Stored:   map[string][]*app.Stored{},
+		Stored:   map[string][]*query.Stored{},
 		blocks:   map[int64]*api.BlockInfo{},
 		receipts: map[uint64]*receipt.Receipt{},
 		subs:     map[int]chan api.Event{},
@@ -137,7 +141,7 @@ func New(tb testing.TB) *Ledger {
 		if i == leaves {
 			h++
 		}
-		l.Stored[s.Device] = append(l.Stored[s.Device], &app.Stored{
+		l.Stored[s.Device] = append(l.Stored[s.Device], &query.Stored{
 			Index:  uint64(i),
 			Height: h,
 			Key:    keys[i].Public().(ed25519.PublicKey),
@@ -200,7 +204,7 @@ func DeviceID(n int) string {
 	return address.Device(receiptfix.DeviceKey(fmt.Sprintf("device %d", n)).Public().(ed25519.PublicKey))
 }
 
-// Device implements api.Ledger.
+// Device implements api.Reader.
 func (l *Ledger) Device(id string) (*state.Device, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
@@ -307,7 +311,7 @@ func (l *Ledger) Status(ctx context.Context) (*api.Status, error) {
 	return &st, nil
 }
 
-// Devices implements api.Ledger.
+// Devices implements api.Reader.
 func (l *Ledger) Devices(after string, limit int) ([]*state.Device, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
@@ -321,7 +325,7 @@ func (l *Ledger) Devices(after string, limit int) ([]*state.Device, error) {
 	return out, nil
 }
 
-// Progress implements api.Ledger.
+// Progress implements api.Reader.
 func (l *Ledger) Progress(id string) (*state.Progress, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
@@ -339,12 +343,12 @@ func (l *Ledger) Progress(id string) (*state.Progress, error) {
 	return &p, nil
 }
 
-// Readings implements api.Ledger, as app.App does.
-func (l *Ledger) Readings(id string, q app.ReadingQuery) ([]*app.Stored, *uint64, error) {
+// Readings implements api.Reader, as query.Reader does.
+func (l *Ledger) Readings(id string, q query.ReadingRange) ([]*query.Stored, *uint64, error) {
 	if err := l.fault(); err != nil {
 		return nil, nil, err
 	}
-	var out []*app.Stored
+	var out []*query.Stored
 	for _, s := range l.Stored[id] {
 		v := s.Seq
 		if q.ByTime {
@@ -386,7 +390,7 @@ func (l *Ledger) Receipt(ctx context.Context, id string, seq uint64) (*receipt.R
 	return r, nil
 }
 
-func (l *Ledger) find(id string, seq uint64) *app.Stored {
+func (l *Ledger) find(id string, seq uint64) *query.Stored {
 	for _, s := range l.Stored[id] {
 		if s.Seq == seq {
 			return s
@@ -415,31 +419,44 @@ func Owner() string {
 	return address.Account(receiptfix.DeviceKey("owner").Public().(ed25519.PublicKey))
 }
 
-// Account implements api.Ledger: the owner of the fake devices holds 100
-// tokens from genesis and paid device 0 seven of them; other addresses are
-// empty. Cursors are the index of the next entry, in 12 bytes.
-func (l *Ledger) Account(addr string, before []byte, limit int) (*api.Account, error) {
+// Account implements api.Reader: the owner of the fake devices holds 100
+// tokens from genesis and paid device 0 seven of them (nonce 4); other
+// addresses are empty.
+func (l *Ledger) Account(addr string) (*state.Account, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
-	out := &api.Account{Address: addr, Token: "IOT"}
-	var history []state.Payment
 	switch addr {
 	case l.DeviceList[0].Owner:
-		out.Balance, out.Nonce = 93, 4
-		history = []state.Payment{
+		return &state.Account{Address: addr, Balance: 93, Nonce: 4}, nil
+	case l.DeviceList[0].ID:
+		return &state.Account{Address: addr, Balance: 7}, nil
+	}
+	return nil, nil
+}
+
+// History implements api.Reader: the payments of Account. Cursors are the
+// index of the next entry, in 12 bytes.
+func (l *Ledger) History(addr string, before []byte, limit int) ([]*state.Payment, []byte, error) {
+	if err := l.fault(); err != nil {
+		return nil, nil, err
+	}
+	var history []*state.Payment
+	switch addr {
+	case l.DeviceList[0].Owner:
+		history = []*state.Payment{
 			{Height: 5, Amount: -7, Counterparty: l.DeviceList[0].ID, Memo: "top-up", Balance: 93},
 			{Height: 1, Amount: 100, Counterparty: state.Genesis, Balance: 100},
 		}
 	case l.DeviceList[0].ID:
-		out.Balance = 7
-		history = []state.Payment{{Height: 5, Amount: 7, Counterparty: l.DeviceList[0].Owner, Memo: "top-up", Balance: 7}}
+		history = []*state.Payment{{Height: 5, Amount: 7, Counterparty: l.DeviceList[0].Owner, Memo: "top-up", Balance: 7}}
 	}
 	start, end, next := page(len(history), before, limit)
-	out.History = history[start:end]
-	out.SetNext(next)
-	return out, nil
+	return history[start:end], next, nil
 }
+
+// Token implements api.Reader.
+func (l *Ledger) Token() string { return "IOT" }
 
 // BroadcastTx implements api.Ledger: a transaction of one byte 0x01 is
 // refused by CheckTx (malformed_tx), any other is committed in block 9.
@@ -471,7 +488,7 @@ func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, er
 	return out, nil
 }
 
-// Twin implements api.Ledger: device 0 has desired {firmware 1.3.0,
+// Twin implements api.Reader: device 0 has desired {firmware 1.3.0,
 // interval_s 60} (version 2, block 7) and reported {firmware 1.2.0,
 // interval_s 60} (version 1, block 6); as of block 6 its desired state was
 // version 1, {firmware 1.2.0}.
@@ -492,7 +509,7 @@ func (l *Ledger) Twin(id string, height int64) (*state.Twin, error) {
 	return t, nil
 }
 
-// TwinHistory implements api.Ledger: the two desired versions of device 0.
+// TwinHistory implements api.Reader: the two desired versions of device 0.
 func (l *Ledger) TwinHistory(id, side string, before []byte, limit int) ([]*state.TwinChange, []byte, error) {
 	if err := l.fault(); err != nil {
 		return nil, nil, err

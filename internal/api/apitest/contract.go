@@ -6,6 +6,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -32,7 +33,7 @@ triggers:
 //     events.
 func (l *Ledger) initContracts() {
 	owner := Owner()
-	l.contracts = []*app.ContractInfo{
+	l.contracts = []*query.ContractInfo{
 		{
 			Contract: state.Contract{ID: state.ContractID(1), Number: 1, Owner: owner, Name: "tip",
 				Source: []byte(TipSource), Status: state.ContractActive, Deployed: 5,
@@ -57,7 +58,7 @@ func (l *Ledger) initContracts() {
 }
 
 // Contract implements api.Ledger.
-func (l *Ledger) Contract(id string) (*app.ContractInfo, error) {
+func (l *Ledger) Contract(id string) (*query.ContractInfo, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
@@ -73,13 +74,13 @@ func (l *Ledger) Contract(id string) (*app.ContractInfo, error) {
 }
 
 // Contracts implements api.Ledger.
-func (l *Ledger) Contracts(after uint64, limit int) ([]*app.ContractInfo, error) {
+func (l *Ledger) Contracts(after uint64, limit int) ([]*query.ContractInfo, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var out []*app.ContractInfo
+	var out []*query.ContractInfo
 	for _, c := range l.contracts {
 		if c.Number > after && len(out) < limit {
 			cp := *c
@@ -106,7 +107,7 @@ func (l *Ledger) ContractEvents(id string, after uint64, limit int) ([]*state.Ev
 }
 
 // AddContract adds a contract, numbered after the others.
-func (l *Ledger) AddContract(c app.ContractInfo) {
+func (l *Ledger) AddContract(c query.ContractInfo) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c.Number = uint64(len(l.contracts) + 1)

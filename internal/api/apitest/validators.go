@@ -1,25 +1,23 @@
 package apitest
 
 import (
-	"context"
-
 	"github.com/iotledger/iotledger/internal/api"
-	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
 )
 
-var _ api.ValidatorLedger = (*Ledger)(nil)
+var _ api.ValidatorReader = (*Ledger)(nil)
 
 // The fake's validator set is the fixture's four validators of power 10,
 // the genesis set, and it has two proposals: 1, to add a fifth key (the
 // first device's, for want of another) with power 10, approved by
 // validators 0 and 1, open until block 1000; 2, to remove validator 3,
 // expired at block 30.
-func (l *Ledger) proposals() []*app.ProposalInfo {
+func (l *Ledger) proposals() []*query.ProposalInfo {
 	vals := l.Fixture.ValSet.Validators
 	key := func(i int) []byte { return vals[i].PubKey.Bytes() }
-	return []*app.ProposalInfo{{
+	return []*query.ProposalInfo{{
 		ValidatorProposal: &state.ValidatorProposal{ID: 1, Action: tx.ValidatorAdd, Key: l.DeviceList[0].Key, Power: 10,
 			Height: 40, Expires: 1000, Status: state.ProposalOpen,
 			Approvals: []state.Approval{{Key: key(0), Height: 40}, {Key: key(1), Height: 41}}},
@@ -32,42 +30,40 @@ func (l *Ledger) proposals() []*app.ProposalInfo {
 	}}
 }
 
-// ValidatorSet implements api.ValidatorLedger.
-func (l *Ledger) ValidatorSet(ctx context.Context) (*api.ValidatorSet, error) {
+// Validators implements api.ValidatorReader.
+func (l *Ledger) Validators() (*query.ValidatorSetInfo, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
-	set := &api.ValidatorSet{Height: l.status.Height, From: 1, Changes: []api.ValidatorSetChange{}}
+	set := &query.ValidatorSetInfo{Height: l.status.Height, From: 1}
 	for _, v := range l.Fixture.ValSet.Validators {
-		set.Validators = append(set.Validators, api.NewValidator(v.PubKey.Bytes(), v.VotingPower))
-		set.TotalPower += v.VotingPower
+		set.Validators = append(set.Validators, state.Validator{Key: v.PubKey.Bytes(), Power: v.VotingPower})
 	}
 	return set, nil
 }
 
-// ValidatorProposals implements api.ValidatorLedger.
-func (l *Ledger) ValidatorProposals(after uint64, limit int) ([]api.ValidatorProposal, error) {
+// ValidatorProposals implements api.ValidatorReader.
+func (l *Ledger) ValidatorProposals(after uint64, limit int) ([]*query.ProposalInfo, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
-	var out []api.ValidatorProposal
+	var out []*query.ProposalInfo
 	for _, p := range l.proposals() {
 		if p.ID > after && len(out) < limit {
-			out = append(out, api.NewValidatorProposal(p))
+			out = append(out, p)
 		}
 	}
 	return out, nil
 }
 
-// ValidatorProposal implements api.ValidatorLedger.
-func (l *Ledger) ValidatorProposal(id uint64) (*api.ValidatorProposal, error) {
+// ValidatorProposal implements api.ValidatorReader.
+func (l *Ledger) ValidatorProposal(id uint64) (*query.ProposalInfo, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
 	for _, p := range l.proposals() {
 		if p.ID == id {
-			out := api.NewValidatorProposal(p)
-			return &out, nil
+			return p, nil
 		}
 	}
 	return nil, nil

@@ -1,4 +1,4 @@
-package app
+package query
 
 import (
 	"math"
@@ -18,18 +18,17 @@ type ContractInfo struct {
 }
 
 // Contract returns a contract, or nil if no contract has that id.
-func (a *App) Contract(id string) (*ContractInfo, error) {
-	kv := a.committed()
-	c, err := state.GetContract(kv, id)
+func (r *Reader) Contract(id string) (*ContractInfo, error) {
+	c, err := state.GetContract(r.c, id)
 	if err != nil || c == nil {
 		return nil, err
 	}
-	return a.contractInfo(kv, c)
+	return r.contractInfo(c)
 }
 
-func (a *App) contractInfo(kv state.KV, c *state.Contract) (*ContractInfo, error) {
-	info := &ContractInfo{Contract: *c, Token: a.Token(), Source: string(c.Source)}
-	acct, err := state.GetAccount(kv, c.ID)
+func (r *Reader) contractInfo(c *state.Contract) (*ContractInfo, error) {
+	info := &ContractInfo{Contract: *c, Token: r.Token(), Source: string(c.Source)}
+	acct, err := state.GetAccount(r.c, c.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -41,22 +40,21 @@ func (a *App) contractInfo(kv state.KV, c *state.Contract) (*ContractInfo, error
 
 // Contracts lists up to limit contracts in deployment order, starting after
 // the after-th (0: from the first).
-func (a *App) Contracts(after uint64, limit int) ([]*ContractInfo, error) {
-	kv := a.committed()
-	n := a.Meta().Contracts
+func (r *Reader) Contracts(after uint64, limit int) ([]*ContractInfo, error) {
+	n := r.meta().Contracts
 	var out []*ContractInfo
 	if after >= n {
 		return nil, nil
 	}
 	for i := after + 1; i <= n && len(out) < limit; i++ {
-		c, err := state.GetContract(kv, state.ContractID(i))
+		c, err := state.GetContract(r.c, state.ContractID(i))
 		if err != nil {
 			return nil, err
 		}
 		if c == nil {
 			continue
 		}
-		info, err := a.contractInfo(kv, c)
+		info, err := r.contractInfo(c)
 		if err != nil {
 			return nil, err
 		}
@@ -67,12 +65,12 @@ func (a *App) Contracts(after uint64, limit int) ([]*ContractInfo, error) {
 
 // ContractEvents returns up to limit events of a contract, oldest first,
 // starting after event number after (0: from the first).
-func (a *App) ContractEvents(id string, after uint64, limit int) ([]*state.Event, error) {
+func (r *Reader) ContractEvents(id string, after uint64, limit int) ([]*state.Event, error) {
 	prefix := state.EventPrefix(id)
 	if after == math.MaxUint64 {
 		return nil, nil
 	}
-	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: state.EventKey(id, after+1), UpperBound: state.PrefixEnd(string(prefix))})
+	it, err := r.c.db.NewIter(&pebble.IterOptions{LowerBound: state.EventKey(id, after+1), UpperBound: state.PrefixEnd(string(prefix))})
 	if err != nil {
 		return nil, err
 	}

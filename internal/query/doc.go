@@ -1,0 +1,40 @@
+// Package query is the read side of the ledger: it opens committed state
+// and answers questions about it (devices and their readings with their
+// inclusion proofs, accounts and payments, twins, contracts and their
+// events, blocks, the validator set and its proposals). The HTTP API reads
+// through a Reader, and so do ingest's duplicate check, the node's receipts
+// and audit. It never writes the store.
+//
+// # The model
+//
+// Committed state is the store as the app's last Commit left it. The app
+// is its only writer: it stages a block in memory (FinalizeBlock) and
+// writes it in one Pebble batch (Commit), so a reader never sees part of a
+// block, nor a block that is not committed. Committed is committed state
+// as a state.KV, with a cache of the device, progress and account records
+// that every reading and transaction looks up; block execution reads
+// through the same Committed (CheckTx, and under each block's stage), so
+// the cache serves both. Commit keeps the cache equal to the store
+// (Written) and the cache refuses a value read before a block was
+// committed and stored after it, so a cached record is never older than
+// the store's.
+//
+// A Reader adds the reading log (package tlog) and the app's meta record.
+// Its methods are safe from any goroutine while blocks execute, and each
+// read sees committed state only, as the app itself reads it outside block
+// execution. While Commit runs, a query that reads several records may see
+// some of the new block and some of the one before (Commit writes the
+// batch, then tells Committed, then moves the log's size and root, then
+// the meta), exactly as when these queries were the app's own: a reading
+// of that block may be in the (device, seq) index a moment before the
+// log's size includes it, and reading it then fails (tlog's
+// ErrLeafOutOfRange) rather than answer from an uncommitted log.
+//
+// # The caller's duties
+//
+// The app builds its Committed with NewCommitted on its store and its
+// Reader with New, on that Committed, its tlog.Log and its Meta method;
+// after each Commit's batch it calls Committed.Written with the block's
+// writes, and Committed.Reset when the store was replaced (a restored
+// snapshot). Tools that read a stopped node's store (audit) use Open.
+package query
