@@ -7,7 +7,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/audit"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 )
@@ -15,7 +15,7 @@ import (
 // headers is a HeaderAppHash that answers like the chain's block store:
 // header h+1 carries the app hash FinalizeBlock returned for block h; the
 // header after the last block does not exist yet.
-func (c *testChain) headers() app.HeaderAppHash {
+func (c *testChain) headers() audit.HeaderAppHash {
 	return func(h int64) ([]byte, bool, error) {
 		if h >= c.height {
 			return nil, false, nil
@@ -24,9 +24,9 @@ func (c *testChain) headers() app.HeaderAppHash {
 	}
 }
 
-func (c *testChain) audit() *app.AuditReport {
+func (c *testChain) audit() *audit.Report {
 	c.t.Helper()
-	r, err := c.app.Audit(c.t.Context(), state.GenesisDigest(c.chainID, c.genesis), c.headers())
+	r, err := audit.Full(c.t.Context(), c.app.Reader(), state.GenesisDigest(c.chainID, c.genesis), c.headers())
 	if err != nil {
 		c.t.Fatalf("Audit: %v", err)
 	}
@@ -128,7 +128,7 @@ func TestAuditNamesUndecodableReading(t *testing.T) {
 func TestAuditFromClean(t *testing.T) {
 	c := auditedChain(t)
 	for from := int64(1); from <= c.height; from++ {
-		r, err := c.app.AuditFrom(t.Context(), from, state.GenesisDigest(c.chainID, c.genesis), c.headers())
+		r, err := audit.From(t.Context(), c.app.Reader(), from, state.GenesisDigest(c.chainID, c.genesis), c.headers())
 		if err != nil {
 			t.Fatalf("AuditFrom(%d): %v", from, err)
 		}
@@ -193,7 +193,7 @@ func TestAuditFromWindow(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := auditedChain(t)
 			tt.tamper(c)
-			r, err := c.app.AuditFrom(t.Context(), tt.from, state.GenesisDigest(c.chainID, c.genesis), c.headers())
+			r, err := audit.From(t.Context(), c.app.Reader(), tt.from, state.GenesisDigest(c.chainID, c.genesis), c.headers())
 			if err != nil {
 				t.Fatalf("AuditFrom(%d): %v", tt.from, err)
 			}
@@ -251,7 +251,7 @@ func TestWindow(t *testing.T) {
 		{100, 0, 7},
 	}
 	for _, tt := range tests {
-		got, err := c.app.Window(tt.readings, tt.blocks)
+		got, err := audit.Window(c.app.Reader(), tt.readings, tt.blocks)
 		if err != nil {
 			t.Fatalf("Window(%d, %d): %v", tt.readings, tt.blocks, err)
 		}

@@ -72,17 +72,6 @@
 // derived). CometBFT puts the app hash of block H into the header of block
 // H+1, which is why a reading's receipt carries that header.
 //
-// # Audit
-//
-// Audit recomputes, from the stored readings and change records, every
-// block's log root, state digest and app hash and compares them with the
-// app hashes CometBFT's headers committed (header H+1 for block H);
-// AuditFrom does the same for the newest blocks only, starting from the
-// stored log border and digest of the block before them, which it checks
-// against that block's header. A finding names the block and, for a
-// changed reading, its log index, device and sequence number. The node
-// runs AuditFrom at start; `iotledger audit` runs Audit.
-//
 // # Determinism
 //
 // No wall clock (time comes from the block header), no randomness, no
@@ -100,9 +89,9 @@
 // whole store (snapshot.go, package snapshot): after every Interval-th
 // block a background goroutine writes a Pebble snapshot of the store as
 // chunks under HOME/data/snapshots. A node that restores checks each chunk
-// against the snapshot's metadata, then audits the restored store from
-// genesis (as Audit does) and accepts it only if the recomputed app hash is
-// the one CometBFT's light client verified; then Info reports the snapshot's
-// height and app hash. The snapshot copies every key, whatever its prefix,
+// against the snapshot's metadata, then has package audit check the
+// restored store from genesis, and accepts it only if the recomputed app
+// hash is the one CometBFT's light client verified; then Info reports the
+// snapshot's height and app hash. The snapshot copies every key, whatever its prefix,
 // so records added later need no change there.
 package app

@@ -9,26 +9,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"sync"
-	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/iotledger/iotledger/internal/audit"
 	"github.com/iotledger/iotledger/internal/snapshot"
 	"github.com/iotledger/iotledger/internal/state"
-	"github.com/iotledger/iotledger/reading"
-	"github.com/iotledger/iotledger/receipt"
 )
 
 // State sync (CometBFT's ListSnapshots, LoadSnapshotChunk, OfferSnapshot and
 // ApplySnapshotChunk) with snapshots of the whole store (package snapshot).
 //
-// Taking: after Commit of every Interval-th block the app takes a Pebble
-// snapshot of its store (cheap: no copy) and a background goroutine writes
-// it out as chunks, so a block never waits for it. While one is being
-// written, the next due is skipped. The KeepRecent newest are kept.
+// Taking: after Commit of every Interval-th block the app has a
+// snapshot.Taker write its store out as chunks in the background, so a
+// block never waits for it. While one is being written, the next due is
+// skipped. The KeepRecent newest are kept.
 //
 // Restoring: OfferSnapshot accepts a snapshot whose metadata hashes to the
 // advertised hash and names the app hash CometBFT's light client verified;
@@ -62,11 +58,8 @@ type SnapshotOptions struct {
 // snapshots is the app's snapshot state. The restore fields are touched
 // only by CometBFT's snapshot connection, one call at a time.
 type snapshots struct {
-	opts   SnapshotOptions
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // the writing goroutine
-	busy   atomic.Bool    // a snapshot is being written
+	opts  SnapshotOptions
+	taker *snapshot.Taker // nil without a Store
 
 	restore *restoring
 }
@@ -86,64 +79,35 @@ func (a *App) SetSnapshots(o SnapshotOptions) {
 	if o.KeepRecent < 1 {
 		o.KeepRecent = 1
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a.snap = &snapshots{opts: o, ctx: ctx, cancel: cancel}
+	a.snap = &snapshots{opts: o}
+	if o.Store != nil {
+		a.snap.taker = snapshot.NewTaker(o.Store, o.KeepRecent, o.Log)
+	}
 }
 
 // snapshotCommitted starts writing a snapshot of the store as Commit left
 // it, when block m.Height is due one. Called by Commit, after its batch.
 func (a *App) snapshotCommitted(m *state.Meta) {
 	s := a.snap
-	if s == nil || s.opts.Store == nil || s.opts.Interval <= 0 || m.Height%s.opts.Interval != 0 {
+	if s == nil || s.taker == nil || s.opts.Interval <= 0 || m.Height%s.opts.Interval != 0 {
 		return
 	}
-	if !s.busy.CompareAndSwap(false, true) {
-		s.opts.Log.Warn("snapshot skipped: the previous one is still being written; raise [snapshots] interval", "height", m.Height)
-		return
-	}
-	ps := a.db.NewSnapshot()
-	height, appHash, chainID := m.Height, bytes.Clone(m.AppHash), m.ChainID
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer s.busy.Store(false)
-		defer ps.Close()
-		it, err := ps.NewIter(nil)
-		if err != nil {
-			s.opts.Log.Error("snapshot failed", "height", height, "err", err)
-			return
-		}
-		info, err := s.opts.Store.Create(s.ctx, height, appHash, chainID, it)
-		if cerr := it.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			if !errors.Is(err, context.Canceled) {
-				s.opts.Log.Error("snapshot failed", "height", height, "err", err)
-			}
-			return
-		}
-		s.opts.Log.Info("snapshot taken", "height", height, "chunks", info.Chunks, "keys", info.Keys, "bytes", info.Bytes, "took", info.Took.String())
-		if err := s.opts.Store.Prune(s.opts.KeepRecent); err != nil {
-			s.opts.Log.Error("snapshot prune failed", "err", err)
-		}
-	}()
+	s.taker.Take(a.db, m.Height, m.AppHash, m.ChainID)
 }
 
 // stopSnapshots cancels a snapshot being written and waits for it: the
 // store must not close under its Pebble snapshot.
 func (a *App) stopSnapshots() {
-	if a.snap != nil {
-		a.snap.cancel()
-		a.snap.wg.Wait()
+	if a.snap != nil && a.snap.taker != nil {
+		a.snap.taker.Close()
 	}
 }
 
 // WaitSnapshots waits until no snapshot is being written (for tests and
 // benchmarks that read the snapshot folder).
 func (a *App) WaitSnapshots() {
-	if a.snap != nil {
-		a.snap.wg.Wait()
+	if a.snap != nil && a.snap.taker != nil {
+		a.snap.taker.Wait()
 	}
 }
 
@@ -261,7 +225,7 @@ func (a *App) ApplySnapshotChunk(_ context.Context, req *abci.ApplySnapshotChunk
 		return nil, fmt.Errorf("app: restore: %w", err)
 	}
 	if err := a.finishRestore(r.md); err != nil {
-		var bad *badSnapshot
+		var bad *audit.BadSnapshotError
 		if !errors.As(err, &bad) {
 			return nil, err
 		}
@@ -298,53 +262,29 @@ func (a *App) applyChunk(r *restoring, chunk []byte) error {
 	return b.Commit(pebble.NoSync)
 }
 
-// badSnapshot is a restored store that failed its audit.
-type badSnapshot struct{ why string }
-
-func (e *badSnapshot) Error() string { return "app: restored snapshot: " + e.why }
-
-func bad(format string, args ...any) error { return &badSnapshot{why: fmt.Sprintf(format, args...)} }
-
-// finishRestore loads the restored store and audits it from genesis; a
-// *badSnapshot error means the snapshot is refused.
+// finishRestore loads the restored store and checks it (package audit); a
+// *audit.BadSnapshotError means the snapshot is refused.
 func (a *App) finishRestore(md *snapshot.Metadata) error {
 	o := a.snap.opts
-	raw, err := a.kv.Stored([]byte(state.KeyMeta))
-	if err != nil {
-		return fmt.Errorf("app: restore: %w", err)
-	}
-	if raw == nil {
-		return bad("no meta record")
-	}
-	var m state.Meta
-	if err := reading.DecMode.Unmarshal(raw, &m); err != nil {
-		return bad("meta record: %v", err)
-	}
 	g, err := ParseGenesis(o.AppState)
 	if err != nil {
 		return fmt.Errorf("app: restore: genesis: %w", err)
 	}
-	switch {
-	case m.Height != md.Height:
-		return bad("meta record says height %d, the snapshot %d", m.Height, md.Height)
-	case m.ChainID != o.ChainID:
-		return bad("meta record says chain %q, genesis %q", m.ChainID, o.ChainID)
-	case !bytes.Equal(m.AppHash, md.AppHash):
-		return bad("meta record says app hash %X, the verified one is %X", m.AppHash, md.AppHash)
-	case m.Params != g.Params:
-		return bad("meta record's params differ from genesis")
-	case m.TokenName() != g.Token:
-		return bad("meta record's token %q differs from genesis %q", m.TokenName(), g.Token)
+	want := audit.Restore{Height: md.Height, AppHash: md.AppHash, ChainID: o.ChainID, Params: g.Params, Token: g.Token,
+		GenesisDigest: state.GenesisDigest(o.ChainID, o.AppState)}
+	m, err := audit.RestoredMeta(a.kv, want)
+	if err != nil {
+		return err
 	}
 	if err := a.log.Reload(); err != nil {
-		return bad("reading log: %v", err)
+		return &audit.BadSnapshotError{Why: fmt.Sprintf("reading log: %v", err)}
 	}
 	a.mu.Lock()
 	a.meta = m
 	a.mu.Unlock()
 	active, err := a.loadActive()
 	if err != nil {
-		return bad("contracts: %v", err)
+		return &audit.BadSnapshotError{Why: fmt.Sprintf("contracts: %v", err)}
 	}
 	a.mu.Lock()
 	a.active = active
@@ -352,134 +292,7 @@ func (a *App) finishRestore(md *snapshot.Metadata) error {
 	a.mu.Unlock()
 	a.kv.Reset()
 	a.dropQuiet()
-
-	rep, err := a.Audit(context.Background(), state.GenesisDigest(o.ChainID, o.AppState), func(int64) ([]byte, bool, error) { return nil, false, nil })
-	if err != nil {
-		return bad("audit: %v", err)
-	}
-	if len(rep.Findings) > 0 {
-		return bad("audit: %d findings, the first: %s", len(rep.Findings), rep.Findings[0])
-	}
-	last, err := a.reader.Block(m.Height)
-	if err != nil || last == nil {
-		return bad("no record of block %d (%v)", m.Height, err)
-	}
-	if got := receipt.AppHash(a.log.Size(), a.log.Root(), m.Digest); !bytes.Equal(got, md.AppHash) || !bytes.Equal(last.AppHash, md.AppHash) {
-		return bad("recomputed app hash %X, block record %X, verified %X", got, last.AppHash, md.AppHash)
-	}
-	return a.verifyDerived(m.Height)
-}
-
-// discardKV is a state.KV that holds nothing: verifyDerived replays
-// state.Record for the progress it computes, not for the writes.
-type discardKV struct{}
-
-func (discardKV) Get([]byte) ([]byte, error) { return nil, nil }
-func (discardKV) Set(_, _ []byte)            {}
-
-// verifyDerived checks the records that the app hash does not cover but
-// block execution reads, against the log it does cover: it replays every
-// leaf, in order, into the (device, seq) index entry and the device's
-// progress that block execution would have written, and compares them with
-// the restored ones (every index entry is one leaf's, and there are as
-// many as leaves; every progress record is the replayed one, its rate
-// limit bucket aside, which depends on block times only). A forged entry
-// would make this node answer duplicates, or gaps, that the others do not.
-func (a *App) verifyDerived(height int64) error {
-	type bound struct {
-		height int64
-		size   uint64
-	}
-	var bounds []bound
-	for h := int64(1); h <= height; h++ {
-		b, err := a.reader.Block(h)
-		if err != nil || b == nil {
-			return bad("no record of block %d (%v)", h, err)
-		}
-		if len(bounds) == 0 || b.LogSize > bounds[len(bounds)-1].size {
-			bounds = append(bounds, bound{h, b.LogSize})
-		}
-	}
-	size := a.log.Size()
-	progress := map[string]*state.Progress{}
-	kv := a.committed()
-	bi := 0
-	for i := uint64(0); i < size; i++ {
-		for bi < len(bounds) && bounds[bi].size <= i {
-			bi++
-		}
-		if bi == len(bounds) {
-			return bad("log leaf %d lies past the last block's log size", i)
-		}
-		leaf, err := a.log.Leaf(i)
-		if err != nil {
-			return bad("log leaf %d: %v", i, err)
-		}
-		_, raw, err := state.SplitLeaf(leaf)
-		if err != nil {
-			return bad("log leaf %d: %v", i, err)
-		}
-		s, err := reading.Decode(raw)
-		if err != nil {
-			return bad("log leaf %d: %v", i, err)
-		}
-		want := state.SeqEntry{Index: i, Height: bounds[bi].height, Time: s.Time}
-		got, err := state.GetSeq(kv, s.Device, s.Seq)
-		if err != nil {
-			return bad("index entry of %s seq %d: %v", s.Device, s.Seq, err)
-		}
-		if got == nil || *got != want {
-			return bad("index entry of %s seq %d is %+v; the log says %+v", s.Device, s.Seq, got, want)
-		}
-		p := progress[s.Device]
-		if p == nil {
-			p = &state.Progress{}
-			progress[s.Device] = p
-		}
-		state.Record(discardKV{}, s.Device, s.Seq, want, p)
-	}
-	entries, err := a.countPrefix(state.PrefixSeq)
-	if err != nil {
-		return err
-	}
-	if entries != size {
-		return bad("%d (device, seq) index entries for %d log leaves", entries, size)
-	}
-	seen := 0
-	err = a.kv.Each(state.PrefixProgress, func(k, v []byte) error {
-		id := string(k[len(state.PrefixProgress):])
-		got, err := state.GetProgress(kv, id)
-		if err != nil {
-			return bad("progress of %s: %v", id, err)
-		}
-		want := progress[id]
-		if want == nil {
-			if got.Count == 0 { // its rate limit bucket only: every reading refused
-				return nil
-			}
-			return bad("progress of %s counts %d readings; the log has none", id, got.Count)
-		}
-		if got.Count != want.Count || got.MinSeq != want.MinSeq || got.MaxSeq != want.MaxSeq || got.LastHeight != want.LastHeight ||
-			got.GapsTruncated != want.GapsTruncated || !slices.Equal(got.Gaps, want.Gaps) {
-			return bad("progress of %s is count %d, seq %d-%d, gaps %v; the log says count %d, seq %d-%d, gaps %v",
-				id, got.Count, got.MinSeq, got.MaxSeq, got.Gaps, want.Count, want.MinSeq, want.MaxSeq, want.Gaps)
-		}
-		seen++
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if seen != len(progress) {
-		return bad("%d devices have readings in the log, %d progress records", len(progress), seen)
-	}
-	return nil
-}
-
-func (a *App) countPrefix(prefix string) (uint64, error) {
-	var n uint64
-	err := a.kv.Each(prefix, func(_, _ []byte) error { n++; return nil })
-	return n, err
+	return audit.Restored(context.Background(), a.reader, want)
 }
 
 // reset empties the store and the app's state after a refused restore.

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/audit"
 	"github.com/iotledger/iotledger/internal/snapshot"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
@@ -169,7 +170,7 @@ func TestSnapshotRestore(t *testing.T) {
 	if got, want := a.Log().Size(), c.app.Log().Size(); got != want {
 		t.Errorf("log size %d, want %d", got, want)
 	}
-	rep, err := a.Audit(t.Context(), state.GenesisDigest(c.chainID, c.genesis), c.headers())
+	rep, err := audit.Full(t.Context(), a.Reader(), state.GenesisDigest(c.chainID, c.genesis), c.headers())
 	if err != nil {
 		t.Fatal(err)
 	}

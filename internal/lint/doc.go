@@ -2,8 +2,9 @@
 // which the compiler does not check.
 //
 // The determinism guard (lint_test.go) parses every non-test Go file of the
-// packages that run inside consensus (internal/app, internal/contract, internal/state, internal/query,
-// internal/tlog) and fails, naming file and line, if one of them:
+// packages that run inside consensus (internal/app, internal/contract,
+// internal/state, internal/query, internal/audit, internal/tlog) and
+// fails, naming file and line, if one of them:
 //
 //   - imports a source of randomness or of the outside world: math/rand,
 //     math/rand/v2, crypto/rand, net, net/http, os/exec;

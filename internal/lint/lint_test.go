@@ -17,7 +17,7 @@ import (
 
 // deterministic are the packages that run inside consensus, relative to this
 // directory.
-var deterministic = []string{"../app", "../state", "../tlog", "../contract", "../query"}
+var deterministic = []string{"../app", "../state", "../tlog", "../contract", "../query", "../audit"}
 
 // forbiddenImports are packages a deterministic package must not import, and why.
 var forbiddenImports = map[string]string{

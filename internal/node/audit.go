@@ -11,7 +11,8 @@ import (
 	"github.com/cometbft/cometbft/store"
 	"github.com/cometbft/cometbft/types"
 
-	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/audit"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 )
 
@@ -19,7 +20,7 @@ import (
 // store, block by block; then, when they are sound, every block's log
 // root, state digest and app hash (the embedded app report).
 type AuditReport struct {
-	app.AuditReport
+	audit.Report
 	Stores  int          // stores whose tables were checked
 	Tables  int          // tables checked
 	Damaged []TableFault // tables that fail their checks
@@ -62,9 +63,9 @@ func Audit(ctx context.Context, home string) (*AuditReport, error) {
 		return nil, auditOpenErr(err)
 	}
 	defer db.Close()
-	a, appErr := app.Open(db, nil)
-	if appErr == nil {
-		faults.reader.Store(a.Reader())
+	reader, openErr := query.Open(db)
+	if openErr == nil {
+		faults.reader.Store(reader)
 	}
 
 	r := &AuditReport{}
@@ -94,11 +95,11 @@ func Audit(ctx context.Context, home string) (*AuditReport, error) {
 	if len(r.Damaged) > 0 {
 		return r, nil // the roots cannot be recomputed from damaged tables
 	}
-	if appErr != nil {
+	if openErr != nil {
 		if f := faults.Err(); f != nil {
 			return nil, f
 		}
-		return nil, appErr
+		return nil, openErr
 	}
 
 	bdb, err := cometDBProvider(ctx, home, quiet, faults, false)(&cmtcfg.DBContext{ID: "blockstore", Config: cc})
@@ -106,11 +107,11 @@ func Audit(ctx context.Context, home string) (*AuditReport, error) {
 		return nil, auditOpenErr(err)
 	}
 	defer bdb.Close()
-	var rep *app.AuditReport
+	var rep *audit.Report
 	err = guard(faults, func() (err error) {
 		bs := store.NewBlockStore(bdb)
 		r.StoreHeight = bs.Height()
-		rep, err = a.Audit(ctx, state.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(bs))
+		rep, err = audit.Full(ctx, reader, state.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(bs))
 		return err
 	})
 	if f := faults.Err(); f != nil {
@@ -119,7 +120,7 @@ func Audit(ctx context.Context, home string) (*AuditReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.AuditReport = *rep
+	r.Report = *rep
 	return r, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/audit"
 	"github.com/iotledger/iotledger/internal/state"
 )
 
@@ -62,7 +63,7 @@ func (c StoreCheckConfig) validate() error {
 // the committed headers.
 type StoreMismatchError struct {
 	Home   string
-	Report *app.AuditReport
+	Report *audit.Report
 }
 
 func (e *StoreMismatchError) Error() string {
@@ -112,7 +113,7 @@ func checkStore(ctx context.Context, home string, cc *cmtcfg.Config, a *app.App,
 	}
 	from := int64(1)
 	if c.Mode == StoreCheckRecent {
-		if from, err = a.Window(c.Readings, c.Blocks); err != nil {
+		if from, err = audit.Window(a.Reader(), c.Readings, c.Blocks); err != nil {
 			return behind, fmt.Errorf("node: store check: %w", err)
 		}
 	}
@@ -121,9 +122,9 @@ func checkStore(ctx context.Context, home string, cc *cmtcfg.Config, a *app.App,
 	if b := bs.Base(); b > from {
 		from = b
 	}
-	var r *app.AuditReport
+	var r *audit.Report
 	err = guard(faults, func() (err error) {
-		r, err = a.AuditFrom(ctx, from, state.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(bs))
+		r, err = audit.From(ctx, a.Reader(), from, state.GenesisDigest(gen.ChainID, canonicalAppState(gen.AppState)), blockStoreHeaders(bs))
 		return err
 	})
 	switch {
@@ -172,7 +173,7 @@ func guard(faults *storeFaults, f func() error) (err error) {
 // blockStoreHeaders answers HeaderAppHash from CometBFT's block store:
 // header h+1 carries block h's app hash. A header above the store's height
 // (not committed yet) or below its base (pruned) is not there.
-func blockStoreHeaders(bs *store.BlockStore) app.HeaderAppHash {
+func blockStoreHeaders(bs *store.BlockStore) audit.HeaderAppHash {
 	return func(h int64) ([]byte, bool, error) {
 		if h+1 > bs.Height() || h+1 < bs.Base() {
 			return nil, false, nil

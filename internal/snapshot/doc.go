@@ -16,12 +16,15 @@
 // SHA-256 of the encoded metadata. So a node that restores checks each chunk
 // against the metadata before it writes it, and the metadata against the
 // hash the peer advertised. None of this proves the content is the chain's:
-// the app then recomputes its app hash from the restored store, from
-// genesis, and compares it with the one CometBFT's light client verified
-// (package app, snapshot.go).
+// the app then has the restored store audited from genesis (package
+// audit), which recomputes its app hash and compares it with the one
+// CometBFT's light client verified.
 //
 // Because the app's state is the same on every honest node, so are its
 // snapshots at a height: chunks of one snapshot can come from several peers.
+//
+// A Taker writes snapshots in the background, one at a time, for the app
+// after the blocks due one: the block never waits for it.
 //
 // # On disk
 //

@@ -1,4 +1,4 @@
-package app
+package audit
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/tlog"
 	"github.com/iotledger/iotledger/reading"
@@ -37,8 +38,8 @@ func (f Finding) String() string {
 	return fmt.Sprintf("block %d: %s", f.Height, f.What)
 }
 
-// AuditReport is what Audit checked and found.
-type AuditReport struct {
+// Report is what an audit checked and found.
+type Report struct {
 	From     int64 // the first block whose readings and changes were checked
 	Blocks   int64
 	Leaves   uint64 // readings rehashed
@@ -50,37 +51,46 @@ type AuditReport struct {
 // carries for block h, or ok=false if that header does not exist yet.
 type HeaderAppHash func(h int64) (hash []byte, ok bool, err error)
 
-// Audit recomputes, from the stored readings and change records, the log
-// root, state digest and app hash of every block and compares them with the
-// app's block records and with the app hashes committed in headers. The node
-// must be stopped. genesisDigest is state.GenesisDigest of the chain's genesis.
-func (a *App) Audit(ctx context.Context, genesisDigest []byte, headers HeaderAppHash) (*AuditReport, error) {
-	return a.AuditFrom(ctx, 1, genesisDigest, headers)
+// Full recomputes, from the stored readings and change records of the
+// committed state r reads, the log root, state digest and app hash of every
+// block and compares them with the app's block records and with the app
+// hashes committed in headers; it also replays every change record against
+// the covered records. No block may be committed meanwhile (the node is
+// stopped, or not yet started). genesisDigest is state.GenesisDigest of the
+// chain's genesis.
+func Full(ctx context.Context, r *query.Reader, genesisDigest []byte, headers HeaderAppHash) (*Report, error) {
+	return From(ctx, r, 1, genesisDigest, headers)
 }
 
-// AuditFrom is Audit of the blocks from height from to the last: the
-// readings those blocks appended are rehashed, and the log root, state
-// digest and app hash of each of them recomputed and compared with the
-// committed headers. It starts from the stored state of block from-1 (the
-// log's right border at its size and its state digest), which it checks
-// against header from first: so a store that passes holds exactly what the
-// validators committed, except the bytes of readings older than the window,
-// which only a full Audit rehashes. From 1 it is Audit, which also replays
-// every change record against the covered records; later windows compare
-// only the records their blocks wrote. Its cost grows with the readings and
-// blocks in the window, not with the store (see the node's start check).
-// It stops with ctx's error between blocks once ctx ends.
-func (a *App) AuditFrom(ctx context.Context, from int64, genesisDigest []byte, headers HeaderAppHash) (*AuditReport, error) {
-	m := a.Meta()
+// From is Full of the blocks from height from to the last: the readings
+// those blocks appended are rehashed, and the log root, state digest and
+// app hash of each of them recomputed and compared with the committed
+// headers. It starts from the stored state of block from-1 (the log's
+// right border at its size and its state digest), which it checks against
+// header from first: so a store that passes holds exactly what the
+// validators committed, except the bytes of readings older than the
+// window, which only Full rehashes. From 1 it is Full; later windows
+// compare only the records their blocks wrote. Its cost grows with the
+// readings and blocks in the window, not with the store (see the node's
+// start check). It stops with ctx's error between blocks once ctx ends.
+func From(ctx context.Context, r *query.Reader, from int64, genesisDigest []byte, headers HeaderAppHash) (*Report, error) {
+	return (&auditor{r: r}).from(ctx, from, genesisDigest, headers)
+}
+
+// auditor reads the committed state it audits.
+type auditor struct{ r *query.Reader }
+
+func (a *auditor) from(ctx context.Context, from int64, genesisDigest []byte, headers HeaderAppHash) (*Report, error) {
+	m := a.r.Meta()
 	from = max(1, min(from, m.Height))
-	r := &AuditReport{From: from}
+	r := &Report{From: from}
 	if m.Height == 0 {
 		return r, nil
 	}
 	var base state.Block // the state before block from
 	digest := genesisDigest
 	if from > 1 {
-		b, err := a.reader.Block(from - 1)
+		b, err := a.r.Block(from - 1)
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +105,7 @@ func (a *App) AuditFrom(ctx context.Context, from int64, genesisDigest []byte, h
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		b, err := a.reader.Block(h)
+		b, err := a.r.Block(h)
 		if err != nil {
 			return nil, err
 		}
@@ -112,7 +122,7 @@ func (a *App) AuditFrom(ctx context.Context, from int64, genesisDigest []byte, h
 		sizes = append(sizes, b.LogSize)
 	}
 	roots := make(map[uint64][]byte, len(sizes))
-	err := a.log.AuditFrom(base.LogSize, sizes, func(size uint64, root []byte) error {
+	err := a.r.Log().AuditFrom(base.LogSize, sizes, func(size uint64, root []byte) error {
 		roots[size] = root
 		return ctx.Err()
 	})
@@ -131,7 +141,7 @@ func (a *App) AuditFrom(ctx context.Context, from int64, genesisDigest []byte, h
 	case err != nil:
 		return nil, err
 	}
-	r.Leaves = a.log.Size() - base.LogSize
+	r.Leaves = a.r.Log().Size() - base.LogSize
 
 	if from > 1 {
 		// The stored border and digest of block from-1 must make the app
@@ -199,21 +209,21 @@ func (a *App) AuditFrom(ctx context.Context, from int64, genesisDigest []byte, h
 // locateLeaf names the reading at log index idx: from the leaf itself when
 // the (device, seq) index agrees, else by searching the index. It returns
 // an empty device when neither says.
-func (a *App) locateLeaf(idx uint64) (string, uint64, error) {
-	leaf, err := a.log.Leaf(idx)
+func (a *auditor) locateLeaf(idx uint64) (string, uint64, error) {
+	leaf, err := a.r.Log().Leaf(idx)
 	if err != nil {
 		return "", 0, err
 	}
 	if _, raw, err := state.SplitLeaf(leaf); err == nil {
 		if s, err := reading.Decode(raw); err == nil {
-			e, err := state.GetSeq(a.committed(), s.Device, s.Seq)
+			e, err := state.GetSeq(a.r.Committed(), s.Device, s.Seq)
 			if err == nil && e != nil && e.Index == idx {
 				return s.Device, s.Seq, nil
 			}
 		}
 	}
 	// The bytes no longer say whose reading it is: one pass over the index.
-	it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(state.PrefixSeq), UpperBound: state.PrefixEnd(state.PrefixSeq)})
+	it, err := a.r.Committed().DB().NewIter(&pebble.IterOptions{LowerBound: []byte(state.PrefixSeq), UpperBound: state.PrefixEnd(state.PrefixSeq)})
 	if err != nil {
 		return "", 0, err
 	}
@@ -244,13 +254,13 @@ func blockOfLeaf(blocks []*state.Block, idx uint64) int64 {
 	return blocks[i].Height
 }
 
-func (a *App) changes(h int64) ([]state.Change, error) {
-	return state.GetChanges(a.committed(), h)
+func (a *auditor) changes(h int64) ([]state.Change, error) {
+	return state.GetChanges(a.r.Committed(), h)
 }
 
 // auditState replays the change records and compares the result with the
 // covered records in the store (accounts, devices, twins, contracts), both ways.
-func (a *App) auditState(blocks []*state.Block) ([]Finding, error) {
+func (a *auditor) auditState(blocks []*state.Block) ([]Finding, error) {
 	want := map[string][]byte{}
 	last := map[string]int64{}
 	for _, b := range blocks {
@@ -265,7 +275,7 @@ func (a *App) auditState(blocks []*state.Block) ([]Finding, error) {
 	}
 	var out []Finding
 	for _, prefix := range state.CoveredPrefixes {
-		it, err := a.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: state.PrefixEnd(prefix)})
+		it, err := a.r.Committed().DB().NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: state.PrefixEnd(prefix)})
 		if err != nil {
 			return nil, err
 		}
@@ -307,7 +317,7 @@ func (a *App) auditState(blocks []*state.Block) ([]Finding, error) {
 // store: each must hold the last value written (blocks are the newest, so
 // nothing overwrote them since). Records no block of the window wrote are
 // not looked at; the full audit replays every block for them.
-func (a *App) auditWrites(blocks []*state.Block) ([]Finding, error) {
+func (a *auditor) auditWrites(blocks []*state.Block) ([]Finding, error) {
 	want := map[string][]byte{}
 	last := map[string]int64{}
 	for _, b := range blocks {
@@ -327,7 +337,7 @@ func (a *App) auditWrites(blocks []*state.Block) ([]Finding, error) {
 	sort.Strings(keys)
 	var out []Finding
 	for _, k := range keys {
-		v, err := a.kv.Stored([]byte(k))
+		v, err := a.r.Committed().Stored([]byte(k))
 		if err != nil {
 			return nil, err
 		}
@@ -343,16 +353,17 @@ func (a *App) auditWrites(blocks []*state.Block) ([]Finding, error) {
 
 // Window returns the first block of the newest blocks that hold the last
 // readings readings (the block holding the oldest of them included), but
-// no more than blocks blocks: the from of AuditFrom for a check whose cost
-// is bounded by readings and blocks rather than by the store. It is 1 for
-// a store smaller than both.
-func (a *App) Window(readings uint64, blocks int64) (int64, error) {
-	m := a.Meta()
+// no more than blocks blocks: the from of From for a check whose cost is
+// bounded by readings and blocks rather than by the store. It is 1 for a
+// store smaller than both.
+func Window(r *query.Reader, readings uint64, blocks int64) (int64, error) {
+	a := &auditor{r: r}
+	m := a.r.Meta()
 	if m.Height <= 1 {
 		return 1, nil
 	}
 	floor := max(1, m.Height-max(blocks, 1)+1)
-	size := a.log.Size()
+	size := a.r.Log().Size()
 	if size <= readings {
 		return floor, nil
 	}
@@ -362,7 +373,7 @@ func (a *App) Window(readings uint64, blocks int64) (int64, error) {
 	lo, hi := floor, m.Height
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		b, err := a.reader.Block(mid)
+		b, err := a.r.Block(mid)
 		if err != nil {
 			return 0, err
 		}

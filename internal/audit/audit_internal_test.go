@@ -1,13 +1,14 @@
-package app
+package audit
 
 import (
-	"github.com/iotledger/iotledger/internal/query"
-	"github.com/iotledger/iotledger/internal/state"
-
 	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/iotledger/iotledger/internal/query"
+	"github.com/iotledger/iotledger/internal/state"
+	"github.com/iotledger/iotledger/reading"
 )
 
 // A covered record that a block deleted is absent from the store, as it
@@ -18,13 +19,13 @@ func TestAuditStateDeletedRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	a := &App{db: db, kv: query.NewCommitted(db)}
+	a := &auditor{r: query.New(query.NewCommitted(db), nil, nil)} // the log and meta are not read
 	const key = "a/acc1x"
 	for h, cs := range map[int64][]state.Change{
 		1: {{Key: []byte(key), Value: []byte{1}}},
 		2: {{Key: []byte(key), Value: nil}}, // deleted
 	} {
-		if err := db.Set(state.ChangesKey(h), mustEncode(cs), pebble.Sync); err != nil {
+		if err := db.Set(state.ChangesKey(h), encode(t, cs), pebble.Sync); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -39,4 +40,13 @@ func TestAuditStateDeletedRecord(t *testing.T) {
 	if err != nil || len(got) != 1 || !strings.Contains(got[0].What, key) {
 		t.Fatalf("auditState with the deleted record still there = %v, %v; want one finding naming it", got, err)
 	}
+}
+
+func encode(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := reading.EncMode.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
