@@ -148,7 +148,7 @@ func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m state.Meta) *failure {
 			// A resend of a committed reading passes: the block answers it
 			// as a duplicate. Another reading under a committed seq is
 			// checked like any other, and the block answers it seq_reused.
-			prog, err := a.committedProgress(s.Device)
+			prog, err := a.kv.SharedProgress(s.Device) // decoded once and shared: not to be changed
 			if err != nil {
 				return fail(CodeMalformedTx, "reading %d: %v", i, err)
 			}

@@ -110,9 +110,3 @@ func (a *App) device(kv state.KV, id string) (*state.Device, error) {
 	}
 	return a.kv.SharedDevice(id)
 }
-
-// committedProgress returns a device's committed progress, decoded once and
-// shared: the caller must not modify it.
-func (a *App) committedProgress(id string) (*state.Progress, error) {
-	return a.kv.SharedProgress(id)
-}
