@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/iotledger/iotledger/internal/ingest"
 )
 
 // Halt is Status.Halted: the node's consensus has halted, so it commits
@@ -120,16 +118,24 @@ func HaltedDetail(since time.Time, reason string) string {
 	return fmt.Sprintf("consensus halted since %s: %s", since.UTC().Format(time.RFC3339), reason)
 }
 
+// haltError is an error that says the node's consensus has halted:
+// ingest's *HaltedError.
+type haltError interface {
+	error
+	Halt() (since time.Time, reason string)
+}
+
 // halted answers a submission refused because consensus has halted; what
 // is "readings" or "the transaction".
 func halted(err error, what string) (*problem, bool) {
-	h, ok := errors.AsType[*ingest.HaltedError](err)
+	h, ok := errors.AsType[haltError](err)
 	if !ok {
 		return nil, false
 	}
+	since, reason := h.Halt()
 	p := newProblem(http.StatusServiceUnavailable, KindHalted, "Consensus halted",
 		"this node's consensus has halted since %s, so it cannot commit %s: %s. It took none: send again after the Retry-After delay, or to another node",
-		h.Since.UTC().Format(time.RFC3339), what, h.Reason)
+		since.UTC().Format(time.RFC3339), what, reason)
 	p.retryAfter = HaltRetryAfter
 	return p, true
 }

@@ -24,7 +24,8 @@ type Ledger interface {
 	// Submit hands readings to ingest. With wait, it waits (bounded by ctx)
 	// until each reading is committed or refused; readings still in flight
 	// then are reported "pending". ErrBusy means the node is saturated; a
-	// *ingest.HaltedError that its consensus has halted (nothing taken).
+	// *ingest.HaltedError (known by its Halt method) that its consensus has
+	// halted (nothing taken).
 	Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error)
 	// BroadcastTx hands a signed transaction to consensus and waits for its
 	// block (bounded by ctx), or returns CheckTx's refusal.

@@ -98,6 +98,10 @@ func (e *HaltedError) Error() string {
 	return fmt.Sprintf("ingest: consensus halted since %s: %s", e.Since.UTC().Format(time.RFC3339), e.Reason)
 }
 
+// Halt returns Since and Reason, for callers that know the error by this
+// method rather than by its type (the API, which does not import ingest).
+func (e *HaltedError) Halt() (since time.Time, reason string) { return e.Since, e.Reason }
+
 // ErrNotNow is what a Broadcast returns (wrapped) when the mempool takes
 // nothing for a while: the node is catching up with the chain, or its
 // mempool is full. The batcher keeps the batch and tries again, so the
