@@ -1,5 +1,9 @@
 // Package app is iotledger's ABCI application: the deterministic state
-// machine that CometBFT replicates.
+// machine that CometBFT replicates. It holds the ABCI surface and block
+// execution (the rules, payments, twins, contracts, validator governance);
+// the records it writes are package state's, the reads from outside
+// package query's, and the checks of a store against the committed app
+// hashes package audit's.
 //
 // # The model
 //
@@ -87,11 +91,12 @@
 //
 // For CometBFT's state sync the app serves and restores snapshots of its
 // whole store (snapshot.go, package snapshot): after every Interval-th
-// block a background goroutine writes a Pebble snapshot of the store as
-// chunks under HOME/data/snapshots. A node that restores checks each chunk
-// against the snapshot's metadata, then has package audit check the
-// restored store from genesis, and accepts it only if the recomputed app
-// hash is the one CometBFT's light client verified; then Info reports the
-// snapshot's height and app hash. The snapshot copies every key, whatever its prefix,
-// so records added later need no change there.
+// block a snapshot.Taker writes a Pebble snapshot of the store, in the
+// background, as chunks under HOME/data/snapshots. A node that restores
+// checks each chunk against the snapshot's metadata, then has package
+// audit check the restored store from genesis, and accepts it only if the
+// recomputed app hash is the one CometBFT's light client verified; then
+// Info reports the snapshot's height and app hash. The snapshot copies
+// every key, whatever its prefix, so records added later need no change
+// there.
 package app

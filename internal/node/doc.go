@@ -55,8 +55,10 @@
 // off. Readings are counted once each by outcome: those ingest answers
 // itself (ingest.OnAnswered) and those a block decides (Committed).
 //
-// The node implements api.Ledger: it answers queries from the app's store,
-// assembles receipts from the app's inclusion proof and CometBFT's signed
+// The node implements api.Ledger, for what needs CometBFT or ingest (the
+// API's reads of committed state go to the app's query.Reader, which the
+// node hands api.New, and so does mqtt's device lookup): it assembles
+// receipts from the read side's inclusion proof and CometBFT's signed
 // header and validator set of the block after the reading's (and, once the
 // validator set changed, the validator trace: the blocks on either side of
 // each change the app recorded, from CometBFT's block and state stores),

@@ -57,7 +57,7 @@ func (l *Ledger) initContracts() {
 	l.deployLog = "" // the app's: "deployed ctr-N"
 }
 
-// Contract implements api.Ledger.
+// Contract implements api.Reader.
 func (l *Ledger) Contract(id string) (*query.ContractInfo, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
@@ -73,7 +73,7 @@ func (l *Ledger) Contract(id string) (*query.ContractInfo, error) {
 	return nil, nil
 }
 
-// Contracts implements api.Ledger.
+// Contracts implements api.Reader.
 func (l *Ledger) Contracts(after uint64, limit int) ([]*query.ContractInfo, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
@@ -90,7 +90,7 @@ func (l *Ledger) Contracts(after uint64, limit int) ([]*query.ContractInfo, erro
 	return out, nil
 }
 
-// ContractEvents implements api.Ledger.
+// ContractEvents implements api.Reader.
 func (l *Ledger) ContractEvents(id string, after uint64, limit int) ([]*state.Event, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
