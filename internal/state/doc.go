@@ -46,7 +46,7 @@
 //	k/<contract id>                             Contract                    CBOR map            contract transactions and runs     digest
 //	l/set                                       []Validator                 CBOR array of maps  validator governance               digest
 //	l/open                                      []uint64                    CBOR array          validator governance               digest
-//	m/<device id>                               Progress                    CBOR map            accepted readings                  derived: from the log and block times
+//	m/<device id>                               Progress                    CBOR map            readings of registered devices     derived: from the log and block times
 //	o/<be64 number>                             ValidatorProposal           CBOR map            validator governance               digest
 //	s/<device id>/<be64 seq>                    SeqEntry                    CBOR map, by hand   accepted readings                  derived: from the log
 //	t/l/<be64 index>                            [device key, reading]       CBOR array          accepted readings (tlog)           yes: the log root
@@ -54,7 +54,7 @@
 //	t/s                                         log size                    be64                Commit (tlog)                      yes: the log size
 //	v/<device id>/<side>/<be64 height><be32 slot>  TwinChange               CBOR map            twin transactions, contracts       derived: from the transactions
 //	w/<device id>                               Twin                        CBOR map            twin transactions, contracts       digest
-//	x/meta                                      Meta                        CBOR map            Commit, once per block             derived: its hashes are the last block's
+//	x/meta                                      Meta                        CBOR map            Commit, once per block             derived: from genesis and the records
 //
 // A slot numbers a block's history writes (payments, twin changes), as a
 // transaction can write several; <side> is desired or reported. Package
