@@ -24,7 +24,7 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/iotledger/iotledger/internal/buildinfo"
 	"github.com/iotledger/iotledger/internal/cli"
