@@ -33,7 +33,7 @@ import (
 	cose "github.com/veraison/go-cose"
 
 	"github.com/iotledger/iotledger/address"
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/zip215"
 )
 
@@ -390,7 +390,7 @@ func RotationMessage(chainID, device string, newKey []byte) []byte {
 }
 
 func mustEncode(v any) []byte {
-	b, err := reading.EncMode.Marshal(v)
+	b, err := dcbor.EncMode.Marshal(v)
 	if err != nil {
 		panic("tx: encode: " + err.Error())
 	}
@@ -426,12 +426,12 @@ func NewBatch(readings [][]byte) []byte {
 
 // Sign builds a signed transaction of type typ with the given fields.
 func Sign(key ed25519.PrivateKey, typ Type, chainID string, nonce uint64, fields any) ([]byte, error) {
-	f, err := reading.EncMode.Marshal(fields)
+	f, err := dcbor.EncMode.Marshal(fields)
 	if err != nil {
 		return nil, fmt.Errorf("tx: encode fields: %w", err)
 	}
 	pub := key.Public().(ed25519.PublicKey)
-	body, err := reading.EncMode.Marshal(Body{Type: typ, ChainID: chainID, Nonce: nonce, Signer: pub, Fields: f})
+	body, err := dcbor.EncMode.Marshal(Body{Type: typ, ChainID: chainID, Nonce: nonce, Signer: pub, Fields: f})
 	if err != nil {
 		return nil, fmt.Errorf("tx: encode body: %w", err)
 	}
@@ -447,7 +447,7 @@ func Sign(key ed25519.PrivateKey, typ Type, chainID string, nonce uint64, fields
 	if err != nil {
 		return nil, fmt.Errorf("tx: sign: %w", err)
 	}
-	return reading.EncMode.Marshal([]any{KindSigned, msg})
+	return dcbor.EncMode.Marshal([]any{KindSigned, msg})
 }
 
 // Decode parses a transaction. It does not check signatures. The readings
@@ -461,7 +461,7 @@ func Decode(raw []byte) (*Tx, error) {
 }
 
 // maxBatchElems is the most readings decodeSlow's CBOR decoder takes in one
-// array (reading.DecMode's MaxArrayElements).
+// array (dcbor.DecMode's MaxArrayElements).
 const maxBatchElems = 1 << 16
 
 // decodeBatchFast splits a batch in the core deterministic encoding,
@@ -535,13 +535,13 @@ func cborHead(raw []byte, p int, major byte) (arg uint64, next int, ok bool) {
 // for decodeBatchFast, and where every refusal gets its message.
 func decodeSlow(raw []byte) (*Tx, error) {
 	var env envelope
-	if err := reading.DecMode.Unmarshal(raw, &env); err != nil {
+	if err := dcbor.DecMode.Unmarshal(raw, &env); err != nil {
 		return nil, fmt.Errorf("%w: %v; want the CBOR array [kind, content]", ErrMalformed, err)
 	}
 	switch env.Kind {
 	case KindBatch:
 		var rs [][]byte
-		if err := reading.DecMode.Unmarshal(env.Content, &rs); err != nil {
+		if err := dcbor.DecMode.Unmarshal(env.Content, &rs); err != nil {
 			return nil, fmt.Errorf("%w: batch: %v; want an array of COSE_Sign1 byte strings", ErrMalformed, err)
 		}
 		if len(rs) == 0 {
@@ -553,7 +553,7 @@ func decodeSlow(raw []byte) (*Tx, error) {
 		return &Tx{Kind: KindBatch, Readings: rs}, nil
 	case KindSigned:
 		var signed []byte
-		if err := reading.DecMode.Unmarshal(env.Content, &signed); err != nil {
+		if err := dcbor.DecMode.Unmarshal(env.Content, &signed); err != nil {
 			return nil, fmt.Errorf("%w: signed content: %v", ErrMalformed, err)
 		}
 		if !bytes.Equal(raw, mustEncode([]any{KindSigned, signed})) {
@@ -582,7 +582,7 @@ func decodeSigned(raw []byte) (*Signed, error) {
 	if err := checkCanonical(raw, &s.msg); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	if err := reading.DecMode.Unmarshal(s.msg.Payload, &s.Body); err != nil {
+	if err := dcbor.DecMode.Unmarshal(s.msg.Payload, &s.Body); err != nil {
 		return nil, fmt.Errorf("%w: body: %v", ErrMalformed, err)
 	}
 	if len(s.Signer) != zip215.PublicKeySize {
@@ -596,19 +596,19 @@ func decodeSigned(raw []byte) (*Signed, error) {
 	switch s.Type {
 	case TypeRegisterDevice:
 		f := new(RegisterDevice)
-		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = f.check()
 		}
 		s.Fields = f
 	case TypeRevokeDevice:
 		f := new(RevokeDevice)
-		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = address.ParseDevice(f.Device)
 		}
 		s.Fields = f
 	case TypeRotateDevice:
 		f := new(RotateDevice)
-		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = address.ParseDevice(f.Device)
 		}
 		if err == nil && len(f.Key) != zip215.PublicKeySize {
@@ -617,43 +617,43 @@ func decodeSigned(raw []byte) (*Signed, error) {
 		s.Fields = f
 	case TypeTransfer:
 		f := new(Transfer)
-		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = f.check()
 		}
 		s.Fields = f
 	case TypeSetDesired, TypeReportState:
 		f := new(TwinPatch)
-		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = f.check()
 		}
 		s.Fields = f
 	case TypeDeployContract:
 		f := new(DeployContract)
-		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil && (len(f.Source) == 0 || len(f.Source) > MaxContractBytes) {
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil && (len(f.Source) == 0 || len(f.Source) > MaxContractBytes) {
 			err = fmt.Errorf("the document is %d bytes; give 1 to %d", len(f.Source), MaxContractBytes)
 		}
 		s.Fields = f
 	case TypeCallContract:
 		f := new(CallContract)
-		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = f.check()
 		}
 		s.Fields = f
 	case TypeFundContract:
 		f := new(FundContract)
-		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = checkContractID(f.Contract)
 		}
 		s.Fields = f
 	case TypeStopContract:
 		f := new(StopContract)
-		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = checkContractID(f.Contract)
 		}
 		s.Fields = f
 	case TypeProposeValidator:
 		f := new(ProposeValidator)
-		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = f.ValidatorChange.check()
 		}
 		if err == nil && f.Action == ValidatorAdd && len(f.Consent) != ed25519.SignatureSize {
@@ -665,7 +665,7 @@ func decodeSigned(raw []byte) (*Signed, error) {
 		s.Fields = f
 	case TypeApproveValidator:
 		f := new(ApproveValidator)
-		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = f.ValidatorChange.check()
 		}
 		if err == nil && f.Proposal == 0 {
@@ -674,7 +674,7 @@ func decodeSigned(raw []byte) (*Signed, error) {
 		s.Fields = f
 	case TypeDeviceStatus:
 		f := new(DeviceStatus)
-		if err = reading.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
 			err = address.ParseDevice(f.Device)
 		}
 		if err == nil && f.Status != "active" && f.Status != "quarantined" && f.Status != "revoked" {
@@ -700,10 +700,10 @@ func checkCanonical(raw []byte, msg *cose.Sign1Message) error {
 		return errors.New("unprotected header is not empty")
 	}
 	var protected []byte
-	if err := reading.DecMode.Unmarshal(msg.Headers.RawProtected, &protected); err != nil {
+	if err := dcbor.DecMode.Unmarshal(msg.Headers.RawProtected, &protected); err != nil {
 		return fmt.Errorf("protected header: %v", err)
 	}
-	canonical, err := reading.EncMode.Marshal(cbor.Tag{
+	canonical, err := dcbor.EncMode.Marshal(cbor.Tag{
 		Number:  cose.CBORTagSign1Message,
 		Content: []any{protected, map[int]int{}, msg.Payload, msg.Signature},
 	})

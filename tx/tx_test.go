@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 	"github.com/iotledger/iotledger/zip215"
@@ -27,7 +28,7 @@ func pubOf(key ed25519.PrivateKey) ed25519.PublicKey { return key.Public().(ed25
 
 func enc(t testing.TB, v any) []byte {
 	t.Helper()
-	b, err := reading.EncMode.Marshal(v)
+	b, err := dcbor.EncMode.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +298,7 @@ func TestDecodeRejects(t *testing.T) {
 		return signed(1, map[int]any{1: f.Key, 2: labels, 3: f.DeviceSig})
 	}
 	var inner []byte // the COSE_Sign1 inside [2, h'...']
-	if err := reading.DecMode.Unmarshal(good[2:], &inner); err != nil {
+	if err := dcbor.DecMode.Unmarshal(good[2:], &inner); err != nil {
 		t.Fatal(err)
 	}
 	tooMany := manyLabels(tx.MaxLabels+1, 4)

@@ -11,9 +11,9 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/iotledger/iotledger/internal/contract"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/internal/tlog"
-	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
 	"github.com/iotledger/iotledger/zip215"
 )
@@ -174,7 +174,7 @@ func Open(db *pebble.DB, obs Observer) (*App, error) {
 		return nil, fmt.Errorf("app: read meta: %w", err)
 	}
 	if b != nil {
-		if err := reading.DecMode.Unmarshal(b, &a.meta); err != nil {
+		if err := dcbor.DecMode.Unmarshal(b, &a.meta); err != nil {
 			return nil, fmt.Errorf("app: corrupt meta record: %w", err)
 		}
 	}
@@ -333,7 +333,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 }
 
 func mustEncode(v any) []byte {
-	b, err := reading.EncMode.Marshal(v)
+	b, err := dcbor.EncMode.Marshal(v)
 	if err != nil {
 		panic("app: encode: " + err.Error())
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -310,7 +311,7 @@ func (c *testChain) sendOne(raw []byte) app.Outcome {
 func batchData(t testing.TB, data []byte) [][2]uint64 {
 	t.Helper()
 	var per [][2]uint64
-	if err := reading.DecMode.Unmarshal(data, &per); err != nil {
+	if err := dcbor.DecMode.Unmarshal(data, &per); err != nil {
 		t.Fatalf("batch result Data is not CBOR [][2]uint64: %v", err)
 	}
 	return per

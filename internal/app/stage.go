@@ -10,8 +10,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/registry"
-	"github.com/iotledger/iotledger/reading"
 )
 
 // committed reads committed state (CheckTx, queries, and under a block's
@@ -254,7 +254,7 @@ func NextDigest(prev []byte, height int64, changes []Change) []byte {
 	if len(changes) == 0 {
 		return prev
 	}
-	b, err := reading.EncMode.Marshal([]any{"iotledger/state/v1", prev, height, changes})
+	b, err := dcbor.EncMode.Marshal([]any{"iotledger/state/v1", prev, height, changes})
 	if err != nil {
 		panic("app: encode digest: " + err.Error())
 	}
@@ -264,7 +264,7 @@ func NextDigest(prev []byte, height int64, changes []Change) []byte {
 
 // GenesisDigest is the state digest before block 1.
 func GenesisDigest(chainID string, appState []byte) []byte {
-	b, err := reading.EncMode.Marshal([]any{"iotledger/genesis/v1", chainID, appState})
+	b, err := dcbor.EncMode.Marshal([]any{"iotledger/genesis/v1", chainID, appState})
 	if err != nil {
 		panic("app: encode genesis digest: " + err.Error())
 	}

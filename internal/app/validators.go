@@ -15,6 +15,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 	"github.com/iotledger/iotledger/zip215"
@@ -196,7 +197,7 @@ func validatorSet(kv interface{ Get([]byte) ([]byte, error) }, m Meta) ([]Valida
 		return append([]Validator(nil), m.Validators...), nil
 	}
 	var set []Validator
-	if err := reading.DecMode.Unmarshal(b, &set); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, &set); err != nil {
 		return nil, fmt.Errorf("app: corrupt validator set record: %w", err)
 	}
 	return set, nil
@@ -208,7 +209,7 @@ func getProposal(kv interface{ Get([]byte) ([]byte, error) }, id uint64) (*Valid
 		return nil, err
 	}
 	p := new(ValidatorProposal)
-	if err := reading.DecMode.Unmarshal(b, p); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, p); err != nil {
 		return nil, fmt.Errorf("app: corrupt proposal record %d: %w", id, err)
 	}
 	return p, nil
@@ -220,7 +221,7 @@ func openProposals(kv interface{ Get([]byte) ([]byte, error) }) ([]uint64, error
 		return nil, err
 	}
 	var ids []uint64
-	if err := reading.DecMode.Unmarshal(b, &ids); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, &ids); err != nil {
 		return nil, fmt.Errorf("app: corrupt open proposals record: %w", err)
 	}
 	return ids, nil
