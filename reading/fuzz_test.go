@@ -16,8 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	cose "github.com/veraison/go-cose"
 
+	"github.com/iotledger/iotledger/internal/zip215"
 	"github.com/iotledger/iotledger/reading"
-	"github.com/iotledger/iotledger/zip215"
 )
 
 var update = flag.Bool("update", false, "rewrite the seed corpus in testdata/fuzz")

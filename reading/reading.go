@@ -15,7 +15,7 @@ import (
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/dcbor"
-	"github.com/iotledger/iotledger/zip215"
+	"github.com/iotledger/iotledger/internal/zip215"
 )
 
 // MaxSize is the largest reading, in bytes, that the ledger accepts.

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/iotledger/iotledger/address"
-	"github.com/iotledger/iotledger/zip215"
+	"github.com/iotledger/iotledger/internal/zip215"
 )
 
 // MaxLabels bounds a device's labels; MaxLabelLen bounds each key and value.

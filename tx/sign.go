@@ -8,7 +8,7 @@ import (
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/dcbor"
-	"github.com/iotledger/iotledger/zip215"
+	"github.com/iotledger/iotledger/internal/zip215"
 )
 
 // Sign builds a signed transaction of type typ with the given fields.

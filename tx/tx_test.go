@@ -13,9 +13,9 @@ import (
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/dcbor"
+	"github.com/iotledger/iotledger/internal/zip215"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
-	"github.com/iotledger/iotledger/zip215"
 )
 
 const chainID = "iotledger-test"

@@ -14,8 +14,8 @@ import (
 	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/internal/tlog"
+	"github.com/iotledger/iotledger/internal/zip215"
 	"github.com/iotledger/iotledger/receipt"
-	"github.com/iotledger/iotledger/zip215"
 )
 
 // Store keys of the app's own records.

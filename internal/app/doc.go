@@ -81,8 +81,8 @@
 // No wall clock (time comes from the block header), no randomness, no
 // network, no map-order dependence inside CheckTx, ProcessProposal,
 // FinalizeBlock or Commit; internal/lint guards the imports. Signature
-// checks run in parallel batches (package zip215, ZIP 215 rules), but only
-// to fill a cache of (reading, key) pairs known to verify; execution then
+// checks run in parallel batches (package internal/zip215, ZIP 215 rules), but
+// only to fill a cache of (reading, key) pairs known to verify; execution then
 // reads that cache in transaction order, so scheduling cannot change a
 // result. The same cache lets a node verify each reading once between
 // ingest, CheckTx, recheck and FinalizeBlock.

@@ -7,8 +7,8 @@ import (
 	"sync"
 
 	"github.com/iotledger/iotledger/internal/registry"
+	"github.com/iotledger/iotledger/internal/zip215"
 	"github.com/iotledger/iotledger/reading"
-	"github.com/iotledger/iotledger/zip215"
 )
 
 // A node decodes and verifies each reading once: ingest, CheckTx,
