@@ -276,8 +276,13 @@ func (f *CallContract) check() error {
 	if len(f.Args) > MaxArgs {
 		return fmt.Errorf("%d arguments, at most %d", len(f.Args), MaxArgs)
 	}
-	for k, v := range f.Args {
-		if k == "" || len(k) > MaxArgLen || len(v) > MaxArgLen {
+	keys := make([]string, 0, len(f.Args))
+	for k := range f.Args {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // report the first bad argument in a stable order
+	for _, k := range keys {
+		if v := f.Args[k]; k == "" || len(k) > MaxArgLen || len(v) > MaxArgLen {
 			return fmt.Errorf("argument %.32q: names are 1 to %d bytes, values at most %d", k, MaxArgLen, MaxArgLen)
 		}
 	}

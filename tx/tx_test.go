@@ -433,6 +433,23 @@ func TestLabelErrorIsStable(t *testing.T) {
 	}
 }
 
+// A call with several bad arguments is refused naming the same one every
+// time (the first in name order), as every validator must.
+func TestCallArgErrorIsStable(t *testing.T) {
+	owner := newKey(1)
+	args := map[string]string{}
+	for i := range 10 {
+		args[fmt.Sprintf("bad%d", i)] = strings.Repeat("v", tx.MaxArgLen+1)
+	}
+	raw := signBody(t, owner, body(t, 8, pubOf(owner), map[int]any{1: "ctr-1", 3: args}))
+	for range 20 {
+		_, err := tx.Decode(raw)
+		if err == nil || !strings.Contains(err.Error(), `argument "bad0"`) {
+			t.Fatalf("Decode = %v; want the refusal of argument \"bad0\", the first in name order", err)
+		}
+	}
+}
+
 func TestVerify(t *testing.T) {
 	owner, dev := newKey(1), newKey(2)
 	raw := mustSign(t, owner, tx.TypeRegisterDevice, 5, register(owner, dev, map[string]string{"site": "a"}))
