@@ -17,6 +17,7 @@ import (
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
 	"github.com/iotledger/iotledger/tx"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // failure is a rule violation: a code and a message a person can act on.
@@ -402,9 +403,9 @@ func (x *execution) decodedNext(raw []byte) decodedReading {
 
 func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
 	s, h, err := d.s, d.h, d.err
-	o := Outcome{Height: x.height, Hash: h}
+	o := Outcome{Verdict: verdict.Verdict{Height: x.height}, Hash: h}
 	reject := func(f *failure) (Outcome, error) {
-		o.Code, o.Status, o.Reason, o.Detail = f.code, "rejected", f.code.String(), f.msg
+		o.Code, o.Status, o.Detail = f.code, verdict.Rejected, f.msg
 		return o, nil
 	}
 	if err != nil {
@@ -439,16 +440,15 @@ func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
 				return o, err
 			}
 			if same {
-				o.Code, o.Status, o.Reason, o.Index = CodeDuplicate, "duplicate", CodeDuplicate.String(), prev.Index
-				o.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d; its receipt is /v1/devices/%s/readings/%d/receipt",
-					s.Device, s.Seq, prev.Index, prev.Height, s.Device, s.Seq)
+				o.Code, o.Status, o.Index = CodeDuplicate, verdict.Duplicate, prev.Index
+				o.Detail = verdict.DuplicateDetail(s.Device, s.Seq, prev.Index, prev.Height)
 				return o, nil
 			}
 			if f := x.app.checkReading(d, dev); f != nil {
 				return reject(f)
 			}
-			o.Code, o.Status, o.Reason, o.Index = CodeSeqReused, "rejected", CodeSeqReused.String(), prev.Index
-			o.Detail = SeqReusedDetail(s.Device, s.Seq, prev.Index, prev.Height)
+			o.Code, o.Status, o.Index = CodeSeqReused, verdict.Rejected, prev.Index
+			o.Detail = verdict.SeqReusedDetail(s.Device, s.Seq, prev.Index, prev.Height)
 			return o, nil
 		}
 	}
@@ -470,8 +470,7 @@ func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
 	}
 	o.Index = x.log.Append(receipt.Leaf(dev.Key, raw))
 	registry.Record(x.stage, s.Device, s.Seq, registry.SeqEntry{Index: o.Index, Height: x.height, Time: s.Time}, prog)
-	o.Status = "accepted"
-	o.Reason = CodeOK.String()
+	o.Status = verdict.Accepted
 	x.accepted++
 	if len(x.active) > 0 {
 		if err := x.onReading(s, dev); err != nil {
@@ -493,14 +492,6 @@ func sameReading(leaf func(uint64) ([]byte, error), index uint64, raw []byte) (b
 		return false, fmt.Errorf("app: log leaf %d: %w", index, err)
 	}
 	return bytes.Equal(orig, raw), nil
-}
-
-// SeqReusedDetail is the message of CodeSeqReused: device's seq was
-// committed, with other bytes, at log index in block height.
-func SeqReusedDetail(device string, seq, index uint64, height int64) string {
-	return fmt.Sprintf("device %s seq %d was committed before with other data (log index %d, block %d; its receipt is /v1/devices/%s/readings/%d/receipt): "+
-		"this reading is not stored. A sequence number is used once: sign new data with the device's next seq, and check that its sequence state was not lost or restored from an old copy",
-		device, seq, index, height, device, seq)
 }
 
 func (x *execution) deviceProgress(id string) (*registry.Progress, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 const testChainID = "iotledger-test"
@@ -337,14 +338,14 @@ func wantCode(t *testing.T, what string, got uint32, msg string, want app.Code, 
 func wantOutcome(t *testing.T, what string, o app.Outcome, want app.Code, hints ...string) {
 	t.Helper()
 	wantCode(t, what, uint32(o.Code), o.Detail, want, hints...)
-	status := "rejected" // seq_reused too: the reading's data is refused
+	status := verdict.Rejected // seq_reused too: the reading's data is refused
 	switch want {
 	case app.CodeOK:
-		status = "accepted"
+		status = verdict.Accepted
 	case app.CodeDuplicate:
-		status = "duplicate"
+		status = verdict.Duplicate
 	}
-	if o.Status != status || o.Reason != want.String() {
-		t.Errorf("%s: status %q reason %q, want %q %q", what, o.Status, o.Reason, status, want)
+	if o.Status != status || o.Code != want {
+		t.Errorf("%s: status %q reason %q, want %q %q", what, o.Status, o.Code, status, want)
 	}
 }

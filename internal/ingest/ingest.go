@@ -43,6 +43,7 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // Config sets batching; the defaults suit one node on two cores.
@@ -112,17 +113,6 @@ const notNowWait = time.Second
 // Broadcast hands a transaction to the mempool and returns CheckTx's verdict.
 type Broadcast func(ctx context.Context, tx []byte) (code uint32, log string, err error)
 
-// Result is what became of one reading.
-type Result struct {
-	Device string
-	Seq    uint64
-	Status string // accepted, duplicate, rejected, pending
-	Code   app.Code
-	Detail string
-	Index  uint64 // log index; for a duplicate or seq_reused, the original's
-	Height int64
-}
-
 // Ingest is the intake pipeline of one node.
 type Ingest struct {
 	app       *app.App
@@ -139,7 +129,7 @@ type Ingest struct {
 	// committed wakes a batcher waiting for the mempool to drain.
 	mempoolBytes func() int64
 	committed    chan struct{}
-	answered     func(Result) // see OnAnswered; nil: nobody listens
+	answered     func(verdict.Verdict) // see OnAnswered; nil: nobody listens
 	// halted reports whether the node's consensus has halted (nil: never).
 	halted func() *HaltedError
 
@@ -159,7 +149,7 @@ type Ingest struct {
 // dropped never gets an outcome: after InFlightTTL a resend queues it again,
 // and sweep forgets it.
 type flight struct {
-	waiters []chan Result
+	waiters []chan verdict.Verdict
 	since   time.Time
 }
 
@@ -215,7 +205,7 @@ func (in *Ingest) QueueLen() int { return len(in.queue) }
 // committed or refused, or ctx ends (then "pending"). While the node's
 // consensus has halted (WatchHalt) it returns a *HaltedError and queues
 // nothing: a reading taken then would wait for a block that does not come.
-func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error) {
+func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdict.Verdict, error) {
 	if in.halted != nil {
 		if h := in.halted(); h != nil {
 			return nil, h
@@ -226,8 +216,8 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 		// readings that would be verified again when they come back.
 		return nil, ErrBusy
 	}
-	out := make([]Result, len(raws))
-	chans := make([]chan Result, len(raws))
+	out := make([]verdict.Verdict, len(raws))
+	chans := make([]chan verdict.Verdict, len(raws))
 	var queued []item
 	select {
 	case in.checking <- struct{}{}:
@@ -248,7 +238,7 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 			continue
 		}
 		h := decoded[i].Hash
-		ch := make(chan Result, 1)
+		ch := make(chan verdict.Verdict, 1)
 		first := in.addWaiter(h, ch)
 		chans[i] = ch
 		if first {
@@ -301,50 +291,50 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 // unwind takes back a Submit that found the queue full: it drops the
 // caller's waiters and forgets the readings it did not queue (answering
 // "pending" to anyone who joined them meanwhile), so a retry queues them.
-func (in *Ingest) unwind(raws [][]byte, chans []chan Result, notQueued []item) {
+func (in *Ingest) unwind(raws [][]byte, chans []chan verdict.Verdict, notQueued []item) {
 	for i, ch := range chans {
 		if ch != nil {
 			in.removeWaiter(sha256.Sum256(raws[i]), ch)
 		}
 	}
 	for _, it := range notQueued {
-		in.resolve(it.hash, Result{Status: "pending", Detail: ErrBusy.Error()})
+		in.resolve(it.hash, verdict.Verdict{Status: verdict.Pending, Detail: ErrBusy.Error()})
 	}
 }
 
 // precheck applies the cheap rules; ok means the reading should be queued.
-func (in *Ingest) precheck(d app.Decoded) (Result, bool) {
+func (in *Ingest) precheck(d app.Decoded) (verdict.Verdict, bool) {
 	s, err := d.Reading, d.Err
 	if err != nil {
 		code := app.CodeMalformedReading
 		if errors.Is(err, reading.ErrTooLarge) {
 			code = app.CodeReadingTooLarge
 		}
-		return Result{Status: "rejected", Code: code, Detail: err.Error()}, false
+		return verdict.Verdict{Status: verdict.Rejected, Code: code, Detail: err.Error()}, false
 	}
-	r := Result{Device: s.Device, Seq: s.Seq, Status: "pending"}
+	r := verdict.Verdict{Device: s.Device, Seq: s.Seq, Status: verdict.Pending}
 	st, err := in.app.Reading(s.Device, s.Seq)
 	if err != nil {
 		in.log.Error("ingest: read seq index", "err", err)
 	} else if st != nil && bytes.Equal(st.Raw, s.Raw) {
-		r.Status, r.Code, r.Index, r.Height = "duplicate", app.CodeDuplicate, st.Index, st.Height
+		r.Status, r.Code, r.Index, r.Height = verdict.Duplicate, app.CodeDuplicate, st.Index, st.Height
 		r.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d", s.Device, s.Seq, st.Index, st.Height)
 		return r, false
 	}
 	if code, msg := in.app.CheckDecoded(d); code != app.CodeOK {
-		r.Status, r.Code, r.Detail = "rejected", code, msg
+		r.Status, r.Code, r.Detail = verdict.Rejected, code, msg
 		return r, false
 	}
 	if st != nil {
 		// Other bytes under a committed seq, signed by the device: new
 		// data the ledger cannot store, not a resend (the block would
 		// answer the same).
-		r.Status, r.Code, r.Index, r.Height = "rejected", app.CodeSeqReused, st.Index, st.Height
-		r.Detail = app.SeqReusedDetail(s.Device, s.Seq, st.Index, st.Height)
+		r.Status, r.Code, r.Index, r.Height = verdict.Rejected, app.CodeSeqReused, st.Index, st.Height
+		r.Detail = verdict.SeqReusedDetail(s.Device, s.Seq, st.Index, st.Height)
 		return r, false
 	}
 	if p := in.app.Meta().Params; !in.allow(s.Device, p.DeviceRatePerS, p.DeviceBurst) {
-		r.Status, r.Code = "rejected", app.CodeRateLimited
+		r.Status, r.Code = verdict.Rejected, app.CodeRateLimited
 		r.Detail = fmt.Sprintf("device %s sends faster than %d readings a second (burst %d); slow down and resend seq %d later", s.Device, p.DeviceRatePerS, p.DeviceBurst, s.Seq)
 		return r, false
 	}
@@ -371,7 +361,7 @@ func (in *Ingest) allow(device string, rate, burst int64) bool {
 // maxLimited bounds the devices ingest keeps a rate-limit bucket for.
 const maxLimited = 1 << 20
 
-func (in *Ingest) addWaiter(h [32]byte, ch chan Result) (first bool) {
+func (in *Ingest) addWaiter(h [32]byte, ch chan verdict.Verdict) (first bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	f, pending := in.waiters[h]
@@ -386,7 +376,7 @@ func (in *Ingest) addWaiter(h [32]byte, ch chan Result) (first bool) {
 	return !pending
 }
 
-func (in *Ingest) removeWaiter(h [32]byte, ch chan Result) {
+func (in *Ingest) removeWaiter(h [32]byte, ch chan verdict.Verdict) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	f := in.waiters[h]
@@ -403,7 +393,7 @@ func (in *Ingest) removeWaiter(h [32]byte, ch chan Result) {
 	}
 }
 
-func (in *Ingest) resolve(h [32]byte, r Result) {
+func (in *Ingest) resolve(h [32]byte, r verdict.Verdict) {
 	in.mu.Lock()
 	f := in.waiters[h]
 	delete(in.waiters, h)
@@ -442,7 +432,7 @@ func (in *Ingest) Committed(outcomes []app.Outcome) {
 	default: // a wake-up is pending already
 	}
 	for _, o := range outcomes {
-		in.resolve(o.Hash, Result{Device: o.Device, Seq: o.Seq, Status: o.Status, Code: o.Code, Detail: o.Detail, Index: o.Index, Height: o.Height})
+		in.resolve(o.Hash, o.Verdict)
 	}
 }
 
@@ -483,7 +473,7 @@ func (in *Ingest) run(ctx context.Context) {
 // abandon answers the readings of an unsent batch, and those still queued,
 // as pending: Close stops the batcher before they reach the mempool.
 func (in *Ingest) abandon(batch []item) {
-	r := Result{Status: "pending", Detail: "ingest stopped before the reading was sent; send it again"}
+	r := verdict.Verdict{Status: verdict.Pending, Detail: "ingest stopped before the reading was sent; send it again"}
 	for _, it := range batch {
 		in.resolve(it.hash, r)
 	}
@@ -534,9 +524,9 @@ func (in *Ingest) send(ctx context.Context, batch []item) {
 		return
 	}
 	if len(batch) == 1 {
-		r := Result{Status: "rejected", Code: app.Code(code), Detail: msg}
+		r := verdict.Verdict{Status: verdict.Rejected, Code: app.Code(code), Detail: msg}
 		if err != nil {
-			r.Status, r.Detail = "pending", "could not reach the mempool: "+err.Error()
+			r.Status, r.Detail = verdict.Pending, "could not reach the mempool: "+err.Error()
 			in.log.Warn("ingest: broadcast", "err", err)
 		} else {
 			in.answer(r)

@@ -11,8 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/mqttwire"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -197,7 +197,7 @@ func TestPendingTable(t *testing.T) {
 	}
 
 	p.add(h(20), "a", 20, sinkEmbedded, start.Add(time.Minute))
-	outcomes := []app.Outcome{{Hash: h(99)}, {Hash: h(20), Status: "accepted"}}
+	outcomes := []app.Outcome{{Hash: h(99)}, {Hash: h(20), Verdict: verdict.Verdict{Status: "accepted"}}}
 	m := p.takeOutcomes(outcomes)
 	if len(m) != 1 || m[0].outcome != &outcomes[1] || m[0].entry.seq != 20 {
 		t.Errorf("takeOutcomes = %+v, want the entry of seq 20", m)
@@ -248,13 +248,13 @@ func TestGatherSharesASubmit(t *testing.T) {
 	cfg := testConfig()
 	cfg.Enabled = false
 	b, err := New(cfg, Deps{
-		Submit: func(_ context.Context, raws [][]byte, _ bool) ([]ingest.Result, error) {
+		Submit: func(_ context.Context, raws [][]byte, _ bool) ([]verdict.Verdict, error) {
 			calls <- len(raws)
 			if first {
 				first = false
 				<-release
 			}
-			return make([]ingest.Result, len(raws)), nil
+			return make([]verdict.Verdict, len(raws)), nil
 		},
 		Device: newLedger().Device,
 	}, nil)
