@@ -43,7 +43,7 @@ func readingCode(err error) Code {
 // decodeTx applies the stateless rules to a transaction. For a batch this
 // node built (see txCache) it also returns the decoded readings, taking the
 // entry away with forget; otherwise dec is nil.
-func (a *App) decodeTx(raw []byte, p Params, forget bool) (t *tx.Tx, dec []decodedReading, f *failure) {
+func (a *App) decodeTx(raw []byte, p Params, forget bool) (t *tx.Tx, dec []Decoded, f *failure) {
 	if len(raw) > p.MaxTxBytes {
 		return nil, nil, fail(CodeTxTooLarge, "transaction is %d bytes, at most %d; send fewer readings per batch", len(raw), p.MaxTxBytes)
 	}
@@ -66,7 +66,7 @@ func (a *App) decodeTx(raw []byte, p Params, forget bool) (t *tx.Tx, dec []decod
 
 // batchReadings returns a batch's readings decoded: dec from decodeTx, or
 // decoded now.
-func (a *App) batchReadings(t *tx.Tx, dec []decodedReading) []decodedReading {
+func (a *App) batchReadings(t *tx.Tx, dec []Decoded) []Decoded {
 	if dec != nil {
 		return dec
 	}
@@ -102,7 +102,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	return &abci.CheckTxResponse{Code: 0}, nil
 }
 
-func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m Meta) *failure {
+func (a *App) checkTx(t *tx.Tx, dec []Decoded, m Meta) *failure {
 	kv := a.committed()
 	if t.Kind == tx.KindSigned {
 		s := t.Signed
@@ -176,7 +176,7 @@ func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m Meta) *failure {
 
 // checkReading applies the device rules to a decoded reading: registered,
 // not revoked, signed by the current key.
-func (a *App) checkReading(d decodedReading, dev *registry.Device) *failure {
+func (a *App) checkReading(d Decoded, dev *registry.Device) *failure {
 	s := d.s
 	if dev == nil {
 		return fail(CodeUnregisteredDevice, "device %s is not registered; register it with `iotledger device register` first", s.Device)
@@ -240,7 +240,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		f *failure
 	}
 	txs := make([]decoded, len(req.Txs))
-	var readings []decodedReading
+	var readings []Decoded
 	for i, raw := range req.Txs {
 		t, dec, f := a.decodeTx(raw, m.Params, true)
 		txs[i] = decoded{t, f}
@@ -308,10 +308,10 @@ type execution struct {
 	time     int64
 	progress map[string]*registry.Progress
 	txIndex  uint32 // index in the block of the transaction being executed
-	// decoded holds the block's readings as warm decoded them, in block
+	// decoded holds the block's readings as verifyAll decoded them, in block
 	// order; execBatch consumes them in that order (next is the first
 	// not yet used), so no reading is hashed and looked up twice.
-	decoded  []decodedReading
+	decoded  []Decoded
 	next     int
 	accepted uint64
 	slots    uint32 // history writes so far (see slot)
@@ -386,10 +386,10 @@ func summary(counts map[Code]int) string {
 	return strings.Join(parts, " ")
 }
 
-// decodedNext returns the next reading warm decoded, which is raw: the
+// decodedNext returns the next reading verifyAll decoded, which is raw: the
 // same bytes, as execution follows the block's order. Should the two ever
 // differ it decodes raw itself, so a slip here costs time, not a result.
-func (x *execution) decodedNext(raw []byte) decodedReading {
+func (x *execution) decodedNext(raw []byte) Decoded {
 	if x.next < len(x.decoded) {
 		d := x.decoded[x.next]
 		x.next++
@@ -398,10 +398,10 @@ func (x *execution) decodedNext(raw []byte) decodedReading {
 		}
 	}
 	s, h, err := x.app.decode(raw)
-	return decodedReading{s: s, err: err, h: h, raw: raw}
+	return Decoded{s: s, err: err, h: h, raw: raw}
 }
 
-func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
+func (x *execution) execReading(raw []byte, d Decoded) (Outcome, error) {
 	s, h, err := d.s, d.h, d.err
 	o := Outcome{Verdict: verdict.Verdict{Height: x.height}, Hash: h}
 	reject := func(f *failure) (Outcome, error) {
@@ -636,19 +636,6 @@ func (x *execution) rotate(s *tx.Signed, f *tx.RotateDevice) (*failure, error) {
 	registry.PutDevice(x.stage, d)
 	x.devices = append(x.devices, DeviceChange{Action: "rotated", Device: d, Height: x.height})
 	return nil, nil
-}
-
-// CheckDecoded applies the device rules to a reading Warm decoded, against
-// committed state, for ingest. It fills the verify cache.
-func (a *App) CheckDecoded(d Decoded) (Code, string) {
-	dev, err := a.device(a.committed(), d.Reading.Device)
-	if err != nil {
-		return CodeMalformedTx, err.Error()
-	}
-	if f := a.checkReading(decodedReading{raw: d.raw, s: d.Reading, h: d.Hash, key: d.key}, dev); f != nil {
-		return f.code, f.msg
-	}
-	return CodeOK, ""
 }
 
 // PrepareProposal orders the signed transactions of the block this node

@@ -43,13 +43,25 @@ type recorder struct {
 	blocks   []app.Block
 	outcomes map[int64][]app.Outcome
 	devices  map[int64][]app.DeviceChange
+	verifies int // signatures verified (ObserveVerify)
 }
 
 func newRecorder() *recorder {
 	return &recorder{outcomes: map[int64][]app.Outcome{}, devices: map[int64][]app.DeviceChange{}}
 }
 
-func (r *recorder) ObserveVerify(_ int, verify func()) { verify() }
+func (r *recorder) ObserveVerify(n int, verify func()) {
+	verify()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.verifies += n
+}
+
+func (r *recorder) verified() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.verifies
+}
 
 func (r *recorder) Committed(b *app.Block, outcomes []app.Outcome, devices []app.DeviceChange) {
 	r.mu.Lock()

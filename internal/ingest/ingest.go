@@ -5,18 +5,22 @@
 //
 // The model:
 //
-//  1. Submit decodes each reading and applies the device rules against
+//  1. Submit hands the call's readings to the app's Precheck, one call
+//     (App): it decodes each reading and applies the device rules against
 //     committed state (registered, not revoked, signed by the current key;
 //     the signature check fills the app's verify cache, so the node verifies
 //     each reading once). A reading already committed (the same bytes) is
 //     answered at once as a duplicate with the location of the original's
 //     receipt; another reading under a committed (device, seq) that passes
 //     the device rules is answered at once seq_reused, with the original's
-//     location: its data cannot be stored.
+//     location: its data cannot be stored. Ingest then applies the chain's
+//     per-device rate limit, early, on the wall clock.
 //  2. Good readings join a bounded queue; a full queue is backpressure
 //     (ErrBusy), never a silent drop.
 //  3. One goroutine cuts a batch when it holds MaxBatch readings or its first
-//     reading has waited MaxDelay, and broadcasts it. If CheckTx refuses a
+//     reading has waited MaxDelay, has the app encode it (App.Batch, which
+//     remembers the decoded readings for CheckTx and the block), and
+//     broadcasts it. If CheckTx refuses a
 //     batch (state changed since step 1), its readings are sent one by one so
 //     each gets its own answer.
 //  4. The app reports each committed block's outcomes through Committed;
@@ -29,9 +33,7 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,7 +44,6 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/registry"
-	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/verdict"
 )
 
@@ -113,9 +114,21 @@ const notNowWait = time.Second
 // Broadcast hands a transaction to the mempool and returns CheckTx's verdict.
 type Broadcast func(ctx context.Context, tx []byte) (code uint32, log string, err error)
 
+// App is what ingest needs from the ledger; *app.App implements it. Both
+// are called once per call or batch, never per reading.
+type App interface {
+	// Precheck decodes raws, verifies them in bulk and applies the rules
+	// of committed state, writing each reading's verdict into out[i]:
+	// verdict.Pending for one to queue. It returns the decoded readings
+	// (for Batch) and the chain's rate limit.
+	Precheck(raws [][]byte, out []verdict.Verdict) app.Checked
+	// Batch encodes readings Precheck decoded as one batch transaction.
+	Batch(ds []app.Decoded) []byte
+}
+
 // Ingest is the intake pipeline of one node.
 type Ingest struct {
-	app       *app.App
+	app       App
 	broadcast Broadcast
 	cfg       Config
 	log       *slog.Logger
@@ -156,14 +169,12 @@ type flight struct {
 // InFlightTTL is how long a reading counts as in flight without an outcome.
 const InFlightTTL = 2 * time.Minute
 
-type item struct {
-	hash [32]byte
-	raw  []byte
-	d    app.Decoded // as Warm decoded it: the batch is built from it (App.Batch)
-}
+// item is a queued reading as Precheck decoded it: the batch is built from
+// it (App.Batch), and its Hash matches it to its outcome.
+type item = app.Decoded
 
 // New makes an ingest pipeline; Start runs it.
-func New(a *app.App, b Broadcast, cfg Config, log *slog.Logger) *Ingest {
+func New(a App, b Broadcast, cfg Config, log *slog.Logger) *Ingest {
 	return &Ingest{app: a, broadcast: b, cfg: cfg, log: log, queue: make(chan item, cfg.QueueSize),
 		checking: make(chan struct{}, runtime.GOMAXPROCS(0)), committed: make(chan struct{}, 1),
 		waiters: map[[32]byte]*flight{}, limits: map[string]*registry.Bucket{}}
@@ -230,31 +241,32 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdi
 			return nil, ErrBusy
 		}
 	}
-	decoded := in.app.Warm(raws) // decode and verify the request's readings in bulk, on all cores
-	for i, raw := range raws {
-		r, ok := in.precheck(decoded[i])
-		out[i] = r
-		if !ok {
+	checked := in.app.Precheck(raws, out) // decode and verify the request's readings in bulk, on all cores
+	if checked.Err != nil {
+		in.log.Error("ingest: read seq index", "err", checked.Err)
+	}
+	for i := range raws {
+		if out[i].Status != verdict.Pending || !in.allow(&out[i], checked.RatePerS, checked.Burst) {
 			continue
 		}
-		h := decoded[i].Hash
+		h := checked.Readings[i].Hash()
 		ch := make(chan verdict.Verdict, 1)
 		first := in.addWaiter(h, ch)
 		chans[i] = ch
 		if first {
-			queued = append(queued, item{hash: h, raw: raw, d: decoded[i]})
+			queued = append(queued, checked.Readings[i])
 		}
 	}
 	<-in.checking
 	if len(queued) > cap(in.queue)-len(in.queue) {
-		in.unwind(raws, chans, queued)
+		in.unwind(checked.Readings, chans, queued)
 		return nil, ErrBusy
 	}
 	for n, it := range queued {
 		select {
 		case in.queue <- it:
 		default: // raced with another submitter for the last places
-			in.unwind(raws, chans, queued[n:])
+			in.unwind(checked.Readings, chans, queued[n:])
 			return nil, ErrBusy
 		}
 	}
@@ -272,7 +284,7 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdi
 			continue
 		}
 		if !wait {
-			in.removeWaiter(decoded[i].Hash, ch)
+			in.removeWaiter(checked.Readings[i].Hash(), ch)
 			continue
 		}
 		select {
@@ -282,7 +294,7 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdi
 			r.Device, r.Seq = out[i].Device, out[i].Seq
 			out[i] = r
 		case <-ctx.Done():
-			in.removeWaiter(decoded[i].Hash, ch)
+			in.removeWaiter(checked.Readings[i].Hash(), ch)
 		}
 	}
 	return out, nil
@@ -291,60 +303,32 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdi
 // unwind takes back a Submit that found the queue full: it drops the
 // caller's waiters and forgets the readings it did not queue (answering
 // "pending" to anyone who joined them meanwhile), so a retry queues them.
-func (in *Ingest) unwind(raws [][]byte, chans []chan verdict.Verdict, notQueued []item) {
+func (in *Ingest) unwind(ds []app.Decoded, chans []chan verdict.Verdict, notQueued []item) {
 	for i, ch := range chans {
 		if ch != nil {
-			in.removeWaiter(sha256.Sum256(raws[i]), ch)
+			in.removeWaiter(ds[i].Hash(), ch)
 		}
 	}
-	for _, it := range notQueued {
-		in.resolve(it.hash, verdict.Verdict{Status: verdict.Pending, Detail: ErrBusy.Error()})
+	for i := range notQueued {
+		in.resolve(notQueued[i].Hash(), verdict.Verdict{Status: verdict.Pending, Detail: ErrBusy.Error()})
 	}
-}
-
-// precheck applies the cheap rules; ok means the reading should be queued.
-func (in *Ingest) precheck(d app.Decoded) (verdict.Verdict, bool) {
-	s, err := d.Reading, d.Err
-	if err != nil {
-		code := app.CodeMalformedReading
-		if errors.Is(err, reading.ErrTooLarge) {
-			code = app.CodeReadingTooLarge
-		}
-		return verdict.Verdict{Status: verdict.Rejected, Code: code, Detail: err.Error()}, false
-	}
-	r := verdict.Verdict{Device: s.Device, Seq: s.Seq, Status: verdict.Pending}
-	st, err := in.app.Reading(s.Device, s.Seq)
-	if err != nil {
-		in.log.Error("ingest: read seq index", "err", err)
-	} else if st != nil && bytes.Equal(st.Raw, s.Raw) {
-		r.Status, r.Code, r.Index, r.Height = verdict.Duplicate, app.CodeDuplicate, st.Index, st.Height
-		r.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d", s.Device, s.Seq, st.Index, st.Height)
-		return r, false
-	}
-	if code, msg := in.app.CheckDecoded(d); code != app.CodeOK {
-		r.Status, r.Code, r.Detail = verdict.Rejected, code, msg
-		return r, false
-	}
-	if st != nil {
-		// Other bytes under a committed seq, signed by the device: new
-		// data the ledger cannot store, not a resend (the block would
-		// answer the same).
-		r.Status, r.Code, r.Index, r.Height = verdict.Rejected, app.CodeSeqReused, st.Index, st.Height
-		r.Detail = verdict.SeqReusedDetail(s.Device, s.Seq, st.Index, st.Height)
-		return r, false
-	}
-	if p := in.app.Meta().Params; !in.allow(s.Device, p.DeviceRatePerS, p.DeviceBurst) {
-		r.Status, r.Code = verdict.Rejected, app.CodeRateLimited
-		r.Detail = fmt.Sprintf("device %s sends faster than %d readings a second (burst %d); slow down and resend seq %d later", s.Device, p.DeviceRatePerS, p.DeviceBurst, s.Seq)
-		return r, false
-	}
-	return r, true
 }
 
 // allow applies the chain's per-device rate limit early, on the wall clock,
 // so a flooding device is refused before its readings take mempool and
-// block space. The app applies the same limit on block time.
-func (in *Ingest) allow(device string, rate, burst int64) bool {
+// block space: over the limit, it turns v (Pending) into the refusal. The
+// app applies the same limit on block time.
+func (in *Ingest) allow(v *verdict.Verdict, rate, burst int64) bool {
+	if in.take(v.Device, rate, burst) {
+		return true
+	}
+	v.Status, v.Code = verdict.Rejected, verdict.CodeRateLimited
+	v.Detail = fmt.Sprintf("device %s sends faster than %d readings a second (burst %d); slow down and resend seq %d later", v.Device, rate, burst, v.Seq)
+	return false
+}
+
+// take takes a token of device's bucket.
+func (in *Ingest) take(device string, rate, burst int64) bool {
 	in.limitMu.Lock()
 	defer in.limitMu.Unlock()
 	b := in.limits[device]
@@ -475,12 +459,12 @@ func (in *Ingest) run(ctx context.Context) {
 func (in *Ingest) abandon(batch []item) {
 	r := verdict.Verdict{Status: verdict.Pending, Detail: "ingest stopped before the reading was sent; send it again"}
 	for _, it := range batch {
-		in.resolve(it.hash, r)
+		in.resolve(it.Hash(), r)
 	}
 	for {
 		select {
 		case it := <-in.queue:
-			in.resolve(it.hash, r)
+			in.resolve(it.Hash(), r)
 		default:
 			return
 		}
@@ -502,11 +486,7 @@ func (in *Ingest) send(ctx context.Context, batch []item) {
 			return
 		}
 	}
-	ds := make([]app.Decoded, len(batch))
-	for i, it := range batch {
-		ds[i] = it.d
-	}
-	raw := in.app.Batch(ds)
+	raw := in.app.Batch(batch)
 	code, msg, err := in.broadcast(ctx, raw)
 	for wait := 10 * time.Millisecond; errors.Is(err, ErrNotNow); wait = min(2*wait, notNowWait) {
 		in.log.Debug("ingest: the mempool takes nothing now; the batch waits", "readings", len(batch), "err", err, "retry_in", wait)
@@ -531,7 +511,7 @@ func (in *Ingest) send(ctx context.Context, batch []item) {
 		} else {
 			in.answer(r)
 		}
-		in.resolve(batch[0].hash, r)
+		in.resolve(batch[0].Hash(), r)
 		return
 	}
 	in.log.Info("ingest: batch refused, sending readings one by one", "readings", len(batch), "code", code, "log", msg, "err", err)

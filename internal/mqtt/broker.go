@@ -380,7 +380,8 @@ var (
 
 // receive handles a reading published on topic. busyFor bounds how long it
 // waits (0: until Close). It never panics, and hands Submit only readings
-// that decode and belong to the topic's device.
+// that decode and belong to the topic's device (its bytes as published:
+// ingest decodes them).
 func (b *Broker) receive(ctx context.Context, s sink, topic string, payload []byte, busyFor time.Duration) pubAnswer {
 	id, ok := readingsDevice(topic)
 	if !ok {
@@ -409,25 +410,34 @@ func (b *Broker) handle(ctx context.Context, s sink, id string, payload []byte, 
 	if err := b.waitRate(p, id); err != nil {
 		return abandon(err)
 	}
-	sr, err := reading.Decode(payload)
-	if err != nil {
-		code := verdict.CodeMalformedReading
-		if errors.Is(err, reading.ErrTooLarge) {
-			code = verdict.CodeReadingTooLarge
+	// The topic's device must be the reading's. Peek reads the device and
+	// seq of a reading in the form Sign writes without decoding it (ingest
+	// decodes it, once); a reading in another encoding, or none, is
+	// decoded here, for its device or its refusal.
+	dev, seq, ok := reading.Peek(payload)
+	mine := ok && string(dev) == id
+	if !ok {
+		sr, err := reading.Decode(payload)
+		if err != nil {
+			code := verdict.CodeMalformedReading
+			if errors.Is(err, reading.ErrTooLarge) {
+				code = verdict.CodeReadingTooLarge
+			}
+			return b.refuse(s, id, nil, code.String(), err.Error(), packets.ErrPayloadFormatInvalid)
 		}
-		return b.refuse(s, id, nil, code.String(), err.Error(), packets.ErrPayloadFormatInvalid)
+		dev, seq, mine = []byte(sr.Device), sr.Seq, sr.Device == id
 	}
-	if sr.Device != id {
-		seq := sr.Seq
+	if !mine {
+		other := string(dev)
 		return b.refuse(s, id, &seq, mqttwire.ReasonDeviceMismatch, fmt.Sprintf(
-			"the reading is for device %s but was published on the topic of %s; publish it on %s", sr.Device, id, mqttwire.ReadingsTopic(sr.Device)),
+			"the reading is for device %s but was published on the topic of %s; publish it on %s", other, id, mqttwire.ReadingsTopic(other)),
 			packets.ErrNotAuthorized)
 	}
 	raw := bytes.Clone(payload) // ingest keeps it; the MQTT library owns payload
 	h := sha256.Sum256(raw)
 	// Track the reading before it is queued: its block may be committed
 	// before Submit returns.
-	b.forgotten(b.pending.add(h, id, sr.Seq, s, b.now()), forgotFull)
+	b.forgotten(b.pending.add(h, id, seq, s, b.now()), forgotFull)
 	r, err := b.submit(p, s, raw)
 	if err != nil {
 		b.pending.drop(h, s)
@@ -439,14 +449,13 @@ func (b *Broker) handle(ctx context.Context, s sink, id string, payload []byte, 
 		if e, ok := b.pending.take(h); ok {
 			sinks |= e.sinks
 		}
-		b.notify(sinks, receiptNotice(id, sr.Seq, r.Index, r.Height, r.Status))
+		b.notify(sinks, receiptNotice(id, seq, r.Index, r.Height, r.Status))
 		return pubAnswer{ack: true, code: packets.CodeSuccess}
 	case verdict.Rejected:
 		sinks := s
 		if e, ok := b.pending.take(h); ok {
 			sinks |= e.sinks
 		}
-		seq := sr.Seq
 		return b.refuse(sinks, id, &seq, r.Code.String(), r.Detail, pubackCode(r.Code))
 	default: // pending: queued, Committed answers
 		b.stats.queued.Add(1)
