@@ -24,6 +24,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/internal/ratelimit"
 	"github.com/iotledger/iotledger/internal/registry"
 	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
@@ -60,10 +61,10 @@ type Broker struct {
 	log  *slog.Logger
 	now  func() time.Time // the wall clock; tests replace it
 
-	server  *mochi.Server // nil when the embedded broker is off
-	ln      *listener     // set by Start
-	tls     *tls.Config   // nil: plain TCP
-	limiter *limiter
+	server  *mochi.Server            // nil when the embedded broker is off
+	ln      *listener                // set by Start
+	tls     *tls.Config              // nil: plain TCP
+	limiter *ratelimit.Keyed[string] // the devices' rates (cfg.RatePerDevice, cfg.Burst)
 	pending *pendingTable
 	mail    *mailbox // refusal notices held for devices on the embedded broker
 	owedMax int      // readings waiting for their outcome and notices held, per device, before its PUBACKs wait
@@ -141,7 +142,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Broker, error) {
 		deps:        deps,
 		log:         log,
 		now:         time.Now,
-		limiter:     newLimiter(cfg.RatePerDevice, cfg.Burst, max(cfg.MaxClients, 1<<16)), // the bridge has no client limit
+		limiter:     ratelimit.New[string](cfg.RatePerDevice, cfg.Burst, max(cfg.MaxClients, 1<<16), ratelimit.Reset), // the bridge has no client limit
 		pending:     newPendingTable(cfg.PendingMax, cfg.PendingTTL),
 		mail:        newMailbox(cfg.PendingMax),
 		owedMax:     2*cfg.Burst + 4096,
@@ -540,7 +541,7 @@ func (b *Broker) waitOwed(p *patience, id string) error {
 // a reading over the rate is held back, not refused.
 func (b *Broker) waitRate(p *patience, id string) error {
 	for {
-		d := b.limiter.take(id, b.now())
+		d := b.limiter.Take(id, b.now())
 		if d == 0 {
 			return nil
 		}

@@ -127,32 +127,6 @@ func TestTopicChecks(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
-	start := time.Unix(1000, 0)
-	l := newLimiter(2, 3, 2)
-	var got []time.Duration
-	for range 4 {
-		got = append(got, l.take("a", start))
-	}
-	got = append(got, l.take("a", start.Add(500*time.Millisecond)))  // one token back
-	got = append(got, l.take("a", start.Add(500*time.Millisecond)))  // none left: the next in half a second
-	got = append(got, l.take("a", start.Add(750*time.Millisecond)))  // half a token: the next in a quarter
-	got = append(got, l.take("b", start.Add(500*time.Millisecond)))  // a bucket of its own
-	got = append(got, l.take("c", start.Add(time.Hour)))             // table full: full buckets go
-	got = append(got, l.take("a", start.Add(time.Hour)))             // a full bucket again
-	got = append(got, l.take("a", start.Add(time.Hour-time.Second))) // time going back gives nothing
-	want := []time.Duration{0, 0, 0, 500 * time.Millisecond, 0, 500 * time.Millisecond, 250 * time.Millisecond, 0, 0, 0, 0}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("take (-want +got):\n%s", diff)
-	}
-	if len(l.buckets) > 2 {
-		t.Errorf("%d buckets, want at most 2", len(l.buckets))
-	}
-	if newLimiter(0, 0, 1).take("a", start) != 0 {
-		t.Error("rate 0 limited a reading")
-	}
-}
-
 func TestPendingTable(t *testing.T) {
 	start := time.Unix(1000, 0)
 	h := func(b byte) [32]byte { return [32]byte{b} }
