@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"testing"
+
+	"github.com/iotledger/iotledger/internal/dcbor"
 )
 
 // TestPeek: Peek reads the device and seq of the readings Sign makes, and
@@ -53,14 +55,14 @@ func TestPeek(t *testing.T) {
 // with key.
 func signPayload(t *testing.T, key ed25519.PrivateKey, protected, pl []byte) []byte {
 	t.Helper()
-	msg, err := EncMode.Marshal([]any{"Signature1", protected, []byte{}, pl})
+	msg, err := dcbor.EncMode.Marshal([]any{"Signature1", protected, []byte{}, pl})
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := append([]byte{0xd2, 0x84}, AppendBytes(nil, protected)...)
+	raw := append([]byte{0xd2, 0x84}, dcbor.AppendBytes(nil, protected)...)
 	raw = append(raw, 0xa0)
-	raw = AppendBytes(raw, pl)
-	return AppendBytes(raw, ed25519.Sign(key, msg))
+	raw = dcbor.AppendBytes(raw, pl)
+	return dcbor.AppendBytes(raw, ed25519.Sign(key, msg))
 }
 
 // FuzzPeek: Peek reads exactly the readings Decode takes by its fast path,

@@ -9,6 +9,7 @@ import (
 
 	cose "github.com/veraison/go-cose"
 
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
 )
@@ -18,7 +19,7 @@ import (
 // reading.Peek does not read and reading.Decode accepts.
 func otherEncoding(t *testing.T, k ed25519.PrivateKey, seq uint64) []byte {
 	t.Helper()
-	pl, err := reading.EncMode.Marshal(map[int]any{1: deviceID(k), 2: seq, 3: time.Now().UnixMilli(), 4: map[string]any{"t": 21.5}})
+	pl, err := dcbor.EncMode.Marshal(map[int]any{1: deviceID(k), 2: seq, 3: time.Now().UnixMilli(), 4: map[string]any{"t": 21.5}})
 	if err != nil {
 		t.Fatal(err)
 	}
