@@ -16,6 +16,7 @@ import (
 
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt/format"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // MaxAnswer bounds the JSON answers the client reads (receipts are bounded
@@ -155,7 +156,7 @@ func (c *Client) Twin(ctx context.Context, id string, height int64) (*Twin, erro
 // but the block that completes its receipt is not committed yet: ask again
 // after the error's RetryAfter.
 func (c *Client) Receipt(ctx context.Context, id string, seq uint64) (*format.Receipt, error) {
-	path := "/v1/devices/" + url.PathEscape(id) + "/readings/" + strconv.FormatUint(seq, 10) + "/receipt"
+	path := verdict.ReceiptPath(id, seq)
 	b, err := c.get(ctx, path, nil, format.MaxSize)
 	if err != nil {
 		return nil, err

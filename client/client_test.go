@@ -25,6 +25,7 @@ import (
 	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // newNode serves the API over the fake ledger and returns a client of it.
@@ -137,7 +138,7 @@ func TestReadings(t *testing.T) {
 	for i, r := range page.Readings {
 		s := stored[i]
 		if r.Seq != s.Seq || r.TimeMs != s.Time || !r.Time.Equal(s.Timestamp()) || r.Time.Location() != time.UTC ||
-			r.Index != s.Index || r.Height != s.Height || r.Receipt != api.ReceiptPath(id, s.Seq) {
+			r.Index != s.Index || r.Height != s.Height || r.Receipt != verdict.ReceiptPath(id, s.Seq) {
 			t.Errorf("reading %d: %+v, stored %+v", i, r, s)
 		}
 	}
@@ -254,8 +255,8 @@ func TestSubmit(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []client.Result{
-		{Device: dev2, Seq: 500, Status: client.Accepted, Index: ptr(uint64(7)), Height: apitest.Height + 2, Receipt: api.ReceiptPath(dev2, 500)},
-		{Device: dev0, Seq: 100, Status: client.Duplicate, Reason: "duplicate", Index: ptr(uint64(0)), Height: apitest.Height, Receipt: api.ReceiptPath(dev0, 100)},
+		{Device: dev2, Seq: 500, Status: client.Accepted, Index: ptr(uint64(7)), Height: apitest.Height + 2, Receipt: verdict.ReceiptPath(dev2, 500)},
+		{Device: dev0, Seq: 100, Status: client.Duplicate, Reason: "duplicate", Index: ptr(uint64(0)), Height: apitest.Height, Receipt: verdict.ReceiptPath(dev0, 100)},
 		{Status: client.Rejected, Reason: "malformed_reading", Detail: got[2].Detail},
 	}
 	if diff := cmp.Diff(got, want); diff != "" {

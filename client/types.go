@@ -3,6 +3,8 @@ package client
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // Status is the node's view of the chain (GET /v1/status).
@@ -128,32 +130,28 @@ type TxResult struct {
 	Log  string `json:"log"`
 }
 
-// Statuses of a Result.
+// Statuses of a Result: package verdict's, which says what to do about
+// each.
 const (
-	Accepted  = "accepted"  // committed; Index, Height and Receipt are set
-	Duplicate = "duplicate" // (device, seq) was committed before; Index, Height and Receipt are the original's
-	Rejected  = "rejected"  // refused; Reason and Detail say why
-	Pending   = "pending"   // taken but not committed yet (or not waited for)
+	Accepted  = verdict.Accepted  // committed; Index, Height and Receipt are set
+	Duplicate = verdict.Duplicate // (device, seq) was committed before; Index, Height and Receipt are the original's
+	Rejected  = verdict.Rejected  // refused; Reason and Detail say why
+	Pending   = verdict.Pending   // taken but not committed yet (or not waited for)
 )
 
 // ReasonSeqReused is the Reason of a Rejected reading whose (device, seq)
-// was committed before with other data: the new data is not stored, and
-// Index, Height and Receipt locate the original. The device signed a
-// sequence number twice (its sequence state was lost, or restored from an
-// old copy); a byte-identical resend is answered Duplicate instead.
+// was committed before with other data (verdict.CodeSeqReused): the new
+// data is not stored, and Index, Height and Receipt locate the original.
+// The device signed a sequence number twice (its sequence state was lost,
+// or restored from an old copy); a byte-identical resend is answered
+// Duplicate instead.
 const ReasonSeqReused = "seq_reused"
 
-// Result is the fate of one submitted reading.
-type Result struct {
-	Device  string  `json:"device,omitempty"`
-	Seq     uint64  `json:"seq"`
-	Status  string  `json:"status"`           // Accepted, Duplicate, Rejected or Pending
-	Reason  string  `json:"reason,omitempty"` // result code name, such as bad_signature
-	Detail  string  `json:"detail,omitempty"`
-	Index   *uint64 `json:"index,omitempty"`   // log index; the original's for Duplicate and ReasonSeqReused
-	Height  int64   `json:"height,omitempty"`  // the block that committed it (or the original)
-	Receipt string  `json:"receipt,omitempty"` // API path of the receipt (or the original's)
-}
+// Result is the fate of one submitted reading (verdict.Result): Status,
+// Reason (a result code's name, such as bad_signature) and Detail; Index,
+// Height and Receipt (an API path) locate it in the log, or the original
+// for Duplicate and ReasonSeqReused.
+type Result = verdict.Result
 
 // Event is one live event. Type is "reading" (the fate of a reading in a
 // committed block), "device" (a device registered, revoked, rotated,

@@ -232,9 +232,9 @@ func (f *figures) line(s string) {
 		if len(fields) == 4 {
 			seq, _ := strconv.ParseUint(fields[2], 10, 64)
 			switch fields[3] {
-			case device.Accepted:
+			case string(device.Accepted):
 				f.accepted[seq]++
-			case device.Duplicate:
+			case string(device.Duplicate):
 				f.duplicates++
 			}
 		}

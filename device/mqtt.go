@@ -20,6 +20,7 @@ import (
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // DefaultMQTTWait is how long the MQTT transport's Send waits for the
@@ -231,7 +232,7 @@ func (m *MQTT) Send(ctx context.Context, raws [][]byte) ([]Answer, error) {
 		r, err := reading.Decode(raw)
 		switch {
 		case err != nil:
-			out[i] = Answer{Status: Rejected, Reason: "malformed_reading", Detail: err.Error()}
+			out[i] = Answer{Status: Rejected, Reason: verdict.CodeMalformedReading.String(), Detail: err.Error()}
 		case r.Device != m.id:
 			out[i] = Answer{Status: Rejected, Reason: mqttwire.ReasonDeviceMismatch, Detail: fmt.Sprintf(
 				"the reading is for device %s but this transport connects as %s; send it with a transport of its own device", r.Device, m.id)}

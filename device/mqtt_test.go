@@ -23,6 +23,7 @@ import (
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/testonly"
 	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // mqttNode starts a node with a registered device dev1 and returns the node
@@ -168,15 +169,15 @@ func signedBy(t *testing.T, key ed25519.PrivateKey, n int) [][]byte {
 // Submit the test chooses.
 type fakeLedger struct {
 	key       ed25519.PrivateKey
-	submit    func(raw []byte) (ingest.Result, error)
+	submit    func(raw []byte) (verdict.Verdict, error)
 	submitted chan []byte
 }
 
 func (l *fakeLedger) deps() mqtt.Deps {
 	id := address.Device(l.key.Public().(ed25519.PublicKey))
 	return mqtt.Deps{
-		Submit: func(_ context.Context, raws [][]byte, _ bool) ([]ingest.Result, error) {
-			out := make([]ingest.Result, len(raws))
+		Submit: func(_ context.Context, raws [][]byte, _ bool) ([]verdict.Verdict, error) {
+			out := make([]verdict.Verdict, len(raws))
 			for i, raw := range raws {
 				r, err := l.submit(raw)
 				if err != nil {
@@ -219,7 +220,7 @@ func startBroker(t *testing.T, l *fakeLedger, busy time.Duration) *mqtt.Broker {
 // 0x89 Server busy: Send answers a *RetryError.
 func TestMQTTBusy(t *testing.T) {
 	key := newKey(10)
-	b := startBroker(t, &fakeLedger{key: key, submit: func([]byte) (ingest.Result, error) { return ingest.Result{}, ingest.ErrBusy }}, 50*time.Millisecond)
+	b := startBroker(t, &fakeLedger{key: key, submit: func([]byte) (verdict.Verdict, error) { return verdict.Verdict{}, ingest.ErrBusy }}, 50*time.Millisecond)
 	tr := newMQTT(t, device.MQTTOptions{URL: "tcp://" + b.Addr(), Key: key})
 	got, err := tr.Send(bounded(t), signedBy(t, key, 2))
 	re, ok := errors.AsType[*device.RetryError](err)
@@ -236,8 +237,8 @@ func TestMQTTBusy(t *testing.T) {
 // Sender keeps the readings.
 func TestMQTTHalted(t *testing.T) {
 	key := newKey(12)
-	b := startBroker(t, &fakeLedger{key: key, submit: func([]byte) (ingest.Result, error) {
-		return ingest.Result{}, &ingest.HaltedError{Since: time.Unix(1767225600, 0), Reason: "CONSENSUS FAILURE: disk full"}
+	b := startBroker(t, &fakeLedger{key: key, submit: func([]byte) (verdict.Verdict, error) {
+		return verdict.Verdict{}, &ingest.HaltedError{Since: time.Unix(1767225600, 0), Reason: "CONSENSUS FAILURE: disk full"}
 	}}, time.Second)
 	tr := newMQTT(t, device.MQTTOptions{URL: "tcp://" + b.Addr(), Key: key})
 	got, err := tr.Send(bounded(t), signedBy(t, key, 2))
@@ -255,8 +256,8 @@ func TestMQTTHalted(t *testing.T) {
 // Sender sends it again, rather than a rejection for the dead letters.
 func TestMQTTNotCommitted(t *testing.T) {
 	key := newKey(13)
-	l := &fakeLedger{key: key, submit: func(raw []byte) (ingest.Result, error) {
-		return ingest.Result{Status: "pending"}, nil // queued, never committed
+	l := &fakeLedger{key: key, submit: func(raw []byte) (verdict.Verdict, error) {
+		return verdict.Verdict{Status: "pending"}, nil // queued, never committed
 	}}
 	cfg := mqtt.DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
@@ -283,8 +284,8 @@ func TestMQTTNotCommitted(t *testing.T) {
 // that reading is answered with it.
 func TestMQTTLateAnswer(t *testing.T) {
 	key := newKey(11)
-	l := &fakeLedger{key: key, submitted: make(chan []byte, 10), submit: func(raw []byte) (ingest.Result, error) {
-		return ingest.Result{Status: "pending"}, nil // queued; the test commits it
+	l := &fakeLedger{key: key, submitted: make(chan []byte, 10), submit: func(raw []byte) (verdict.Verdict, error) {
+		return verdict.Verdict{Status: "pending"}, nil // queued; the test commits it
 	}}
 	b := startBroker(t, l, time.Second)
 	tr := newMQTT(t, device.MQTTOptions{URL: "tcp://" + b.Addr(), Key: key, Wait: time.Minute})
@@ -311,7 +312,7 @@ func TestMQTTLateAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Committed([]app.Outcome{{Device: r.Device, Seq: r.Seq, Status: "accepted", Index: 7, Height: 3, Hash: sha256.Sum256(raws[0])}})
+	b.Committed([]app.Outcome{{Verdict: verdict.Verdict{Device: r.Device, Seq: r.Seq, Status: "accepted", Index: 7, Height: 3}, Hash: sha256.Sum256(raws[0])}})
 
 	got, err = tr.Send(ctx, raws)
 	if err != nil {

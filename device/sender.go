@@ -12,14 +12,16 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/iotledger/iotledger/verdict"
 )
 
-// Statuses of an Answer; the same words as the ledger's (package client).
+// Statuses of an Answer: the ledger's words (package verdict).
 const (
-	Accepted  = "accepted"  // committed now
-	Duplicate = "duplicate" // committed before: this (device, seq) is in the log
-	Rejected  = "rejected"  // refused; Reason says why
-	Pending   = "pending"   // no verdict yet: taken but not committed, or not answered
+	Accepted  = verdict.Accepted  // committed now
+	Duplicate = verdict.Duplicate // committed before: this (device, seq) is in the log
+	Rejected  = verdict.Rejected  // refused; Reason says why
+	Pending   = verdict.Pending   // no verdict yet: taken but not committed, or not answered
 )
 
 // ReasonSeqReused is the Reason of a Rejected answer for a reading whose
@@ -32,9 +34,9 @@ const ReasonSeqReused = "seq_reused"
 
 // Answer is what a Transport learned of one reading.
 type Answer struct {
-	Status string // Accepted, Duplicate, Rejected or Pending
-	Reason string // for Rejected: the ledger's reason code, such as bad_signature
-	Detail string // for a person: what happened and what to do
+	Status verdict.Status // Accepted, Duplicate, Rejected or Pending
+	Reason string         // for Rejected: the ledger's reason code, such as bad_signature
+	Detail string         // for a person: what happened and what to do
 	// Index and Height locate the reading in the log (for a Duplicate or
 	// a Rejected ReasonSeqReused, the original's); Receipt is where its
 	// receipt is, an API path.

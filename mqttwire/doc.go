@@ -2,8 +2,8 @@
 // intake of an iotledger node: the token a device connects with, the topics
 // it publishes and subscribes to, and the JSON of the messages the node
 // publishes back. It needs nothing beyond the standard library and the
-// address and zip215 packages, so a device, a gateway or a load generator
-// can speak to a node without importing the node's broker.
+// address and internal/zip215 packages, so a device, a gateway or a load
+// generator can speak to a node without importing the node's broker.
 //
 // # Connecting
 //

@@ -1,15 +1,17 @@
 package mqttwire
 
-// Statuses of a ReceiptMessage.
+import "github.com/iotledger/iotledger/verdict"
+
+// Statuses of a ReceiptMessage (package verdict's words).
 const (
-	StatusAccepted  = "accepted"  // committed now
-	StatusDuplicate = "duplicate" // a resend of a committed (device, seq); Index is the original's
+	StatusAccepted  = verdict.Accepted  // committed now
+	StatusDuplicate = verdict.Duplicate // a resend of a committed (device, seq); Index is the original's
 )
 
 // Reasons of an ErrorMessage that the broker gives itself; every other
-// reason is the name of one of the ledger's result codes (bad_signature,
-// malformed_reading, reading_too_large, revoked_device, key_rotated,
-// time_out_of_window, rate_limited, ...).
+// reason is the name of one of the ledger's result codes (verdict.Code:
+// bad_signature, malformed_reading, reading_too_large, revoked_device,
+// key_rotated, time_out_of_window, rate_limited, ...).
 const (
 	// ReasonRateLimited: the device sent more than its rate; the reading
 	// was not taken: send it again later. It is the name of the ledger's
@@ -30,11 +32,11 @@ const (
 //
 //	{"seq":7,"index":42,"height":9,"receipt":"/v1/devices/ID/readings/7/receipt","status":"accepted"}
 type ReceiptMessage struct {
-	Seq     uint64 `json:"seq"`
-	Index   uint64 `json:"index"`   // leaf index in the reading log
-	Height  int64  `json:"height"`  // block of this answer (a duplicate refused at once: the original's block)
-	Receipt string `json:"receipt"` // path of the full receipt in the node's HTTP API
-	Status  string `json:"status"`  // StatusAccepted or StatusDuplicate
+	Seq     uint64         `json:"seq"`
+	Index   uint64         `json:"index"`   // leaf index in the reading log
+	Height  int64          `json:"height"`  // block of this answer (a duplicate refused at once: the original's block)
+	Receipt string         `json:"receipt"` // path of the full receipt in the node's HTTP API (verdict.ReceiptPath)
+	Status  verdict.Status `json:"status"`  // StatusAccepted or StatusDuplicate
 }
 
 // ErrorMessage is the JSON published on a device's errors topic when a
@@ -45,7 +47,7 @@ type ReceiptMessage struct {
 // Seq is null when the payload did not decode as a reading.
 type ErrorMessage struct {
 	Seq    *uint64 `json:"seq"`
-	Reason string  `json:"reason"` // a result code's name, ReasonDeviceMismatch or ReasonNotCommitted
+	Reason string  `json:"reason"` // a result code's name (verdict.Code), ReasonDeviceMismatch or ReasonNotCommitted
 	Detail string  `json:"detail"` // for a person: what was wrong and what to do
 }
 

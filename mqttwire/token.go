@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/iotledger/iotledger/address"
-	"github.com/iotledger/iotledger/zip215"
+	"github.com/iotledger/iotledger/internal/zip215"
 )
 
 // MaxTokenTTL is the longest lifetime Token gives a token, and a node's

@@ -60,11 +60,12 @@ func TestMessagesJSON(t *testing.T) {
 }
 
 // The package must stay light enough for a device: the standard library,
-// address and zip215, nothing else.
+// address, verdict and internal/zip215, nothing else.
 func TestImports(t *testing.T) {
 	allowed := map[string]bool{
-		"github.com/iotledger/iotledger/address": true,
-		"github.com/iotledger/iotledger/zip215":  true,
+		"github.com/iotledger/iotledger/address":         true,
+		"github.com/iotledger/iotledger/internal/zip215": true,
+		"github.com/iotledger/iotledger/verdict":         true,
 	}
 	names, err := filepath.Glob("*.go")
 	if err != nil {
@@ -82,7 +83,7 @@ func TestImports(t *testing.T) {
 		for _, spec := range f.Imports {
 			path, _ := strconv.Unquote(spec.Path.Value)
 			if first, _, _ := strings.Cut(path, "/"); strings.Contains(first, ".") && !allowed[path] {
-				t.Errorf("%s imports %s; mqttwire may import only the standard library, address and zip215", fset.Position(spec.Pos()), path)
+				t.Errorf("%s imports %s; mqttwire may import only the standard library, address, verdict and internal/zip215", fset.Position(spec.Pos()), path)
 			}
 		}
 	}

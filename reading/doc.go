@@ -29,6 +29,6 @@
 // Decode returns data integers as int64 (uint64 for values above the int64
 // range) and floating-point numbers as float64.
 //
-// Signatures are checked under ZIP 215 rules (package zip215), the same rules
-// every validator applies.
+// Signatures are checked under ZIP 215 rules (package internal/zip215), the
+// same rules every validator applies.
 package reading

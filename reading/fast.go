@@ -23,53 +23,91 @@ import (
 // encoded map {1: device, 2: seq, 3: time, 4: data} of what Sign writes. ok
 // is false for any other input, which decodeSlow then judges.
 func decodeFast(raw []byte) (s *Signed, ok bool) {
-	if len(raw) < 2 || raw[0] != 0xd2 || raw[1] != 0x84 { // tag 18, COSE_Sign1; an array of 4
-		return nil, false
-	}
-	p, pos, ok := cborBytes(raw, 2, 2)
-	if !ok || pos >= len(raw) || raw[pos] != 0xa0 { // the unprotected header: an empty map
-		return nil, false
-	}
-	pl, pos, ok := cborBytes(raw, pos+1, 2)
+	f, ok := scanFast(raw, true)
 	if !ok {
 		return nil, false
 	}
+	return &Signed{Reading: f.r, Raw: raw, Signature: f.sig, protected: f.p, payload: f.pl}, true
+}
+
+// Peek reads the device id (the kid, as text) and the sequence number of
+// a reading in the deterministic form Sign writes, without building the
+// reading: for a gateway that routes or checks readings by device and seq
+// and hands the bytes on. ok is true exactly when Decode would take raw by
+// its fast path, so a reading Peek reads is one Decode accepts, with that
+// device and seq; for any other input (a reading in another valid
+// encoding, or none) ok is false and Decode tells. device is a sub-slice
+// of raw.
+func Peek(raw []byte) (device []byte, seq uint64, ok bool) {
+	if len(raw) > MaxSize {
+		return nil, 0, false
+	}
+	f, ok := scanFast(raw, false)
+	if !ok {
+		return nil, 0, false
+	}
+	return f.kid, f.r.Seq, true
+}
+
+// fastParts are the parts of a reading scanFast took apart: sub-slices of
+// raw, and the reading (Device and Data set only when built).
+type fastParts struct {
+	p, pl, sig, kid []byte
+	r               Reading
+}
+
+// scanFast takes apart and checks what decodeFast decodes; with data it
+// builds the data map too, else it only checks it.
+func scanFast(raw []byte, data bool) (f fastParts, ok bool) {
+	if len(raw) < 2 || raw[0] != 0xd2 || raw[1] != 0x84 { // tag 18, COSE_Sign1; an array of 4
+		return f, false
+	}
+	p, pos, ok := cborBytes(raw, 2, 2)
+	if !ok || pos >= len(raw) || raw[pos] != 0xa0 { // the unprotected header: an empty map
+		return f, false
+	}
+	pl, pos, ok := cborBytes(raw, pos+1, 2)
+	if !ok {
+		return f, false
+	}
 	sig, pos, ok := cborBytes(raw, pos, 2)
 	if !ok || pos != len(raw) || len(sig) == 0 {
-		return nil, false
+		return f, false
 	}
 	// The protected header: {1: -8, 4: kid}, kid a byte string.
 	if len(p) < 4 || p[0] != 0xa2 || p[1] != 0x01 || p[2] != 0x27 || p[3] != 0x04 {
-		return nil, false
+		return f, false
 	}
 	kid, end, ok := cborBytes(p, 4, 2)
 	if !ok || end != len(p) {
-		return nil, false
+		return f, false
 	}
-	r, ok := decodePayloadFast(pl)
-	if !ok || !bytes.Equal(kid, []byte(r.Device)) {
-		return nil, false
+	r, dev, ok := decodePayloadFast(pl, data)
+	if !ok || !bytes.Equal(kid, dev) {
+		return f, false
 	}
-	return &Signed{Reading: r, Raw: raw, Signature: sig, protected: p, payload: pl}, true
+	return fastParts{p: p, pl: pl, sig: sig, kid: kid, r: r}, true
 }
 
 // decodePayloadFast decodes a payload in the deterministic encoding of what
 // Sign writes: the map {1: device, 2: seq, 3: time, 4: data or null}, data
 // a map of valid field names to integers in the int64 range, unsigned
 // integers, finite floats, text or bools, keys in the deterministic order.
-func decodePayloadFast(pl []byte) (r Reading, ok bool) {
+// It returns the device id as the payload's bytes too, and builds r.Device
+// and r.Data only with data; without, it checks the same.
+func decodePayloadFast(pl []byte, data bool) (r Reading, dev []byte, ok bool) {
 	if len(pl) < 5 || pl[0] != 0xa4 || pl[1] != 0x01 { // a map of 4; key 1
-		return r, false
+		return r, nil, false
 	}
 	dev, pos, ok := cborText(pl, 2)
 	if !ok || pos >= len(pl) || pl[pos] != 0x02 {
-		return r, false
+		return r, nil, false
 	}
 	if r.Seq, pos, ok = cborHead(pl, pos+1, 0); !ok || pos >= len(pl) || pl[pos] != 0x03 {
-		return r, false
+		return r, nil, false
 	}
 	if r.Time, pos, ok = cborInt64(pl, pos+1); !ok || pos >= len(pl) || pl[pos] != 0x04 {
-		return r, false
+		return r, nil, false
 	}
 	pos++
 	if pos < len(pl) && pl[pos] == 0xf6 { // null: no data
@@ -77,29 +115,64 @@ func decodePayloadFast(pl []byte) (r Reading, ok bool) {
 	} else {
 		n, next, ok := cborHead(pl, pos, 5)
 		if !ok || n > MaxFields {
-			return r, false
+			return r, nil, false
 		}
 		pos = next
-		r.Data = make(map[string]any, n)
+		if data {
+			r.Data = make(map[string]any, n)
+		}
 		var prev []byte // the previous key as encoded: keys must ascend, so none repeats
 		for range n {
 			k, next, ok := cborText(pl, pos)
 			if !ok || len(k) == 0 || len(k) > MaxFieldLen || (prev != nil && bytes.Compare(pl[pos:next], prev) <= 0) {
-				return r, false
+				return r, nil, false
 			}
 			prev = pl[pos:next]
+			if !data {
+				if pos, ok = cborValueEnd(pl, next); !ok {
+					return r, nil, false
+				}
+				continue
+			}
 			var v any
 			if v, pos, ok = cborValue(pl, next); !ok {
-				return r, false
+				return r, nil, false
 			}
 			r.Data[string(k)] = v
 		}
 	}
-	if pos != len(pl) || address.ParseDevice(string(dev)) != nil {
-		return r, false
+	if pos != len(pl) {
+		return r, nil, false
 	}
-	r.Device = string(dev)
-	return r, true
+	id := string(dev) // one copy: the reading's Device
+	if address.ParseDevice(id) != nil {
+		return r, nil, false
+	}
+	if data {
+		r.Device = id
+	}
+	return r, dev, true
+}
+
+// cborValueEnd checks a data value as cborValue decodes it and returns
+// where it ends, without building it.
+func cborValueEnd(b []byte, pos int) (next int, ok bool) {
+	if pos >= len(b) {
+		return 0, false
+	}
+	switch c := b[pos]; {
+	case c>>5 == 0:
+		_, next, ok = cborHead(b, pos, 0)
+	case c>>5 == 1:
+		_, next, ok = cborInt64(b, pos)
+	case c>>5 == 3:
+		_, next, ok = cborText(b, pos)
+	case c == 0xf4 || c == 0xf5:
+		next, ok = pos+1, true
+	case c == 0xf9 || c == 0xfa || c == 0xfb:
+		_, next, ok = cborFloat(b, pos)
+	}
+	return next, ok
 }
 
 // cborValue decodes a data value: an integer, a finite float, text or a bool.
@@ -126,29 +199,34 @@ func cborValue(b []byte, pos int) (v any, next int, ok bool) {
 	case c == 0xf4 || c == 0xf5:
 		return c == 0xf5, pos + 1, true
 	case c == 0xf9 || c == 0xfa || c == 0xfb:
-		size := 2 << (c - 0xf9) // half, single, double precision
-		if len(b)-pos-1 < size {
-			return nil, 0, false
-		}
-		var bits uint64
-		for _, x := range b[pos+1 : pos+1+size] {
-			bits = bits<<8 | uint64(x)
-		}
-		var f float64
-		switch size {
-		case 2:
-			f = float64(float16.Frombits(uint16(bits)).Float32())
-		case 4:
-			f = float64(math.Float32frombits(uint32(bits)))
-		default:
-			f = math.Float64frombits(bits)
-		}
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, 0, false
-		}
-		return f, pos + 1 + size, true
+		f, next, ok := cborFloat(b, pos)
+		return f, next, ok
 	}
 	return nil, 0, false
+}
+
+// cborFloat decodes a finite float of half, single or double precision.
+func cborFloat(b []byte, pos int) (f float64, next int, ok bool) {
+	size := 2 << (b[pos] - 0xf9) // half, single, double precision
+	if len(b)-pos-1 < size {
+		return 0, 0, false
+	}
+	var bits uint64
+	for _, x := range b[pos+1 : pos+1+size] {
+		bits = bits<<8 | uint64(x)
+	}
+	switch size {
+	case 2:
+		f = float64(float16.Frombits(uint16(bits)).Float32())
+	case 4:
+		f = float64(math.Float32frombits(uint32(bits)))
+	default:
+		f = math.Float64frombits(bits)
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, 0, false
+	}
+	return f, pos + 1 + size, true
 }
 
 // cborInt64 decodes an integer, unsigned or negative, in the int64 range.

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/iotledger/iotledger/internal/dcbor"
 )
 
 // TestDecodeFastTakesSign: the readings Sign makes, the common case, go
@@ -63,19 +65,19 @@ func TestDecodeFastNeedsEveryKey(t *testing.T) {
 		"time null": {1: dev, 2: 5, 3: nil, 4: map[string]any{}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			pl, err := EncMode.Marshal(p)
+			pl, err := dcbor.EncMode.Marshal(p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			protected := s.protected
-			msg, err := EncMode.Marshal([]any{"Signature1", protected, []byte{}, pl})
+			msg, err := dcbor.EncMode.Marshal([]any{"Signature1", protected, []byte{}, pl})
 			if err != nil {
 				t.Fatal(err)
 			}
-			raw := append([]byte{0xd2, 0x84}, AppendBytes(nil, protected)...)
+			raw := append([]byte{0xd2, 0x84}, dcbor.AppendBytes(nil, protected)...)
 			raw = append(raw, 0xa0)
-			raw = AppendBytes(raw, pl)
-			raw = AppendBytes(raw, ed25519.Sign(key, msg))
+			raw = dcbor.AppendBytes(raw, pl)
+			raw = dcbor.AppendBytes(raw, ed25519.Sign(key, msg))
 			if _, ok := decodeFast(raw); ok {
 				t.Errorf("decodeFast accepts it")
 			}
@@ -121,36 +123,12 @@ func FuzzDecodeFast(f *testing.F) {
 func TestMessageEncoding(t *testing.T) {
 	for _, n := range []int{0, 23, 24, 255, 256, 4000, 70000} {
 		s := &Signed{protected: bytes.Repeat([]byte{1}, n%300), payload: bytes.Repeat([]byte{2}, n)}
-		want, err := EncMode.Marshal([]any{"Signature1", s.protected, []byte{}, s.payload})
+		want, err := dcbor.EncMode.Marshal([]any{"Signature1", s.protected, []byte{}, s.payload})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := s.Message(); !bytes.Equal(got, want) {
 			t.Fatalf("payload of %d bytes: Message() = % x..., want % x...", n, got[:min(len(got), 20)], want[:min(len(want), 20)])
-		}
-	}
-}
-
-// AppendInt and AppendBytes write what the CBOR library writes, at every
-// head size and sign.
-func TestAppendEncoding(t *testing.T) {
-	for _, v := range []int64{0, 1, 23, 24, 255, 256, 65535, 65536, math.MaxUint32, math.MaxUint32 + 1, math.MaxInt64, -1, -24, -25, -256, -257, -65537, math.MinInt64} {
-		want, err := EncMode.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := AppendInt([]byte{9}, v); !bytes.Equal(got[1:], want) || got[0] != 9 {
-			t.Errorf("AppendInt(%d) = % x, want % x after the prefix", v, got, want)
-		}
-	}
-	for _, n := range []int{0, 23, 24, 255, 256, 65535, 65536} {
-		b := bytes.Repeat([]byte{7}, n)
-		want, err := EncMode.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := AppendBytes(nil, b); !bytes.Equal(got, want) {
-			t.Errorf("AppendBytes of %d bytes = % x..., want % x...", n, got[:min(len(got), 12)], want[:min(len(want), 12)])
 		}
 	}
 }

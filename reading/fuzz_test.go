@@ -16,8 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	cose "github.com/veraison/go-cose"
 
+	"github.com/iotledger/iotledger/internal/zip215"
 	"github.com/iotledger/iotledger/reading"
-	"github.com/iotledger/iotledger/zip215"
 )
 
 var update = flag.Bool("update", false, "rewrite the seed corpus in testdata/fuzz")
@@ -74,13 +74,13 @@ func seeds(t testing.TB) map[string][]byte {
 	}
 }
 
-// TestWriteFuzzCorpus rewrites the seed corpus of FuzzDecode and
-// FuzzDecodeFast (which shares it) with -update.
+// TestWriteFuzzCorpus rewrites the seed corpus of FuzzDecode,
+// FuzzDecodeFast and FuzzPeek (which share it) with -update.
 func TestWriteFuzzCorpus(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to rewrite the seed corpus")
 	}
-	for _, target := range []string{"FuzzDecode", "FuzzDecodeFast"} {
+	for _, target := range []string{"FuzzDecode", "FuzzDecodeFast", "FuzzPeek"} {
 		dir := filepath.Join("testdata", "fuzz", target)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)

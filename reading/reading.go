@@ -3,7 +3,6 @@ package reading
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -15,7 +14,8 @@ import (
 	cose "github.com/veraison/go-cose"
 
 	"github.com/iotledger/iotledger/address"
-	"github.com/iotledger/iotledger/zip215"
+	"github.com/iotledger/iotledger/internal/dcbor"
+	"github.com/iotledger/iotledger/internal/zip215"
 )
 
 // MaxSize is the largest reading, in bytes, that the ledger accepts.
@@ -55,47 +55,32 @@ type payload struct {
 	Data   map[string]any `cbor:"4,keyasint"`
 }
 
-// EncMode is the core deterministic CBOR encoding (RFC 8949 section 4.2.1),
-// used for everything iotledger hashes or signs.
-var EncMode cbor.EncMode
+// EncMode, DecMode, AppendBytes, AppendInt and AppendHead are the
+// deterministic CBOR of package internal/dcbor, where they live now; this
+// package writes and reads readings with it.
+//
+// Deprecated: kept only until the last packages of this module that name
+// them here use internal/dcbor, then removed. Code outside the module
+// encodes with fxamacker/cbor's CoreDetEncOptions, which is what EncMode is.
+var (
+	EncMode = dcbor.EncMode
+	DecMode = dcbor.DecMode
+)
 
-// DecMode is a strict CBOR decoder: no duplicate map keys, no indefinite
-// lengths, no tags, bounded nesting and sizes.
-var DecMode cbor.DecMode
+// AppendBytes is [dcbor.AppendBytes].
+//
+// Deprecated: see [EncMode].
+func AppendBytes(dst, b []byte) []byte { return dcbor.AppendBytes(dst, b) }
 
-// payloadDecMode is DecMode except that integers decoded into an interface
-// keep their CBOR major type: uint64 for unsigned, int64 for negative. Decode
-// narrows unsigned values that fit to int64, so that every integer Sign
-// accepts (uint64 up to 2^64-1 included) decodes again.
-var payloadDecMode cbor.DecMode
+// AppendInt is [dcbor.AppendInt].
+//
+// Deprecated: see [EncMode].
+func AppendInt(dst []byte, v int64) []byte { return dcbor.AppendInt(dst, v) }
 
-func init() {
-	var err error
-	EncMode, err = cbor.CoreDetEncOptions().EncMode()
-	if err != nil {
-		panic(err)
-	}
-	opts := cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthForbidden,
-		TagsMd:            cbor.TagsForbidden,
-		MaxNestedLevels:   8,
-		MaxArrayElements:  1 << 16,
-		MaxMapPairs:       1 << 12,
-		IntDec:            cbor.IntDecConvertSignedOrFail,
-		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
-		UTF8:              cbor.UTF8RejectInvalid,
-	}
-	DecMode, err = opts.DecMode()
-	if err != nil {
-		panic(err)
-	}
-	opts.IntDec = cbor.IntDecConvertNone
-	payloadDecMode, err = opts.DecMode()
-	if err != nil {
-		panic(err)
-	}
-}
+// AppendHead is [dcbor.AppendHead].
+//
+// Deprecated: see [EncMode].
+func AppendHead(dst []byte, major byte, n uint64) []byte { return dcbor.AppendHead(dst, major, n) }
 
 // Signed is a decoded reading with the bytes it came from.
 type Signed struct {
@@ -119,7 +104,7 @@ func Sign(r Reading, key ed25519.PrivateKey) ([]byte, error) {
 	if err := checkData(r.Data); err != nil {
 		return nil, err
 	}
-	p, err := EncMode.Marshal(payload{Device: r.Device, Seq: r.Seq, Time: r.Time, Data: r.Data})
+	p, err := dcbor.EncMode.Marshal(payload{Device: r.Device, Seq: r.Seq, Time: r.Time, Data: r.Data})
 	if err != nil {
 		return nil, fmt.Errorf("reading: encode payload: %w", err)
 	}
@@ -328,7 +313,7 @@ type rawPayload struct {
 func decodePayload(raw, protected, kid, pl, sig []byte) (*Signed, error) {
 	const want = "want a map {1: device, 2: seq, 3: time, 4: data}"
 	var rp rawPayload
-	if err := payloadDecMode.Unmarshal(pl, &rp); err != nil {
+	if err := dcbor.DecModeAnyInt.Unmarshal(pl, &rp); err != nil {
 		return nil, fmt.Errorf("%w: payload: %v; %s", ErrMalformed, err, want)
 	}
 	var p payload
@@ -345,7 +330,7 @@ func decodePayload(raw, protected, kid, pl, sig []byte) (*Signed, error) {
 		case i != 4 && f.raw[0] == 0xf6 || f.raw[0] == 0xf7:
 			return nil, fmt.Errorf("%w: payload key %s is null or undefined; %s", ErrMalformed, payloadKeys[i], want)
 		}
-		if err := payloadDecMode.Unmarshal(f.raw, f.into); err != nil {
+		if err := dcbor.DecModeAnyInt.Unmarshal(f.raw, f.into); err != nil {
 			return nil, fmt.Errorf("%w: payload key %s: %v; %s", ErrMalformed, payloadKeys[i], err, want)
 		}
 	}
@@ -372,55 +357,6 @@ func decodePayload(raw, protected, kid, pl, sig []byte) (*Signed, error) {
 	}, nil
 }
 
-// headLen is the length of the shortest CBOR head for an argument n.
-func headLen(n int) int {
-	switch {
-	case n < 24:
-		return 1
-	case n <= 0xff:
-		return 2
-	case n <= 0xffff:
-		return 3
-	case uint64(n) <= 0xffffffff:
-		return 5
-	}
-	return 9
-}
-
-// bstrLen is the length of a byte string of n bytes in the deterministic encoding.
-func bstrLen(n int) int { return headLen(n) + n }
-
-// AppendBytes appends b as a CBOR byte string in the core deterministic
-// encoding (its length in the shortest form).
-func AppendBytes(dst, b []byte) []byte {
-	return append(AppendHead(dst, 2, uint64(len(b))), b...)
-}
-
-// AppendInt appends v as a CBOR integer in the core deterministic encoding.
-func AppendInt(dst []byte, v int64) []byte {
-	if v < 0 {
-		return AppendHead(dst, 1, uint64(-1-v))
-	}
-	return AppendHead(dst, 0, uint64(v))
-}
-
-// AppendHead appends the head of a CBOR data item of the given major type
-// (0 to 7) and argument, in the shortest form.
-func AppendHead(dst []byte, major byte, n uint64) []byte {
-	major <<= 5
-	switch {
-	case n < 24:
-		return append(dst, major|byte(n))
-	case n <= 0xff:
-		return append(dst, major|24, byte(n))
-	case n <= 0xffff:
-		return append(dst, major|25, byte(n>>8), byte(n))
-	case n <= 0xffffffff:
-		return append(dst, major|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return binary.BigEndian.AppendUint64(append(dst, major|27), n)
-}
-
 // signedParts returns the content of msg's protected header byte string after
 // checking that raw, which msg was decoded from, holds no byte the signature
 // does not cover: the unprotected header is empty and the message is in the
@@ -434,10 +370,10 @@ func signedParts(raw []byte, msg *cose.Sign1Message) ([]byte, error) {
 		return nil, errors.New("unprotected header is not empty; put header parameters in the protected header, which the signature covers")
 	}
 	var protected []byte
-	if err := DecMode.Unmarshal(msg.Headers.RawProtected, &protected); err != nil {
+	if err := dcbor.DecMode.Unmarshal(msg.Headers.RawProtected, &protected); err != nil {
 		return nil, fmt.Errorf("protected header: %v", err)
 	}
-	canonical, err := EncMode.Marshal(cbor.Tag{
+	canonical, err := dcbor.EncMode.Marshal(cbor.Tag{
 		Number:  cose.CBORTagSign1Message,
 		Content: []any{protected, map[int]int{}, msg.Payload, msg.Signature},
 	})
@@ -456,12 +392,12 @@ func signedParts(raw []byte, msg *cose.Sign1Message) ([]byte, error) {
 // external_aad is the empty byte string.
 func (s *Signed) Message() []byte {
 	const context = "Signature1"
-	m := make([]byte, 0, 2+len(context)+bstrLen(len(s.protected))+1+bstrLen(len(s.payload)))
+	m := make([]byte, 0, 2+len(context)+dcbor.BytesLen(len(s.protected))+1+dcbor.BytesLen(len(s.payload)))
 	m = append(m, 0x84, 0x60|byte(len(context))) // array of 4; text string of 10
 	m = append(m, context...)
-	m = AppendBytes(m, s.protected)
+	m = dcbor.AppendBytes(m, s.protected)
 	m = append(m, 0x40) // external_aad: empty byte string
-	return AppendBytes(m, s.payload)
+	return dcbor.AppendBytes(m, s.payload)
 }
 
 // Verify checks the signature with the device's public key under ZIP 215.

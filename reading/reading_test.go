@@ -18,6 +18,7 @@ import (
 	cose "github.com/veraison/go-cose"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/reading"
 )
 
@@ -32,7 +33,7 @@ func devOf(key ed25519.PrivateKey) string { return address.Device(pubOf(key)) }
 
 func enc(t testing.TB, v any) []byte {
 	t.Helper()
-	b, err := reading.EncMode.Marshal(v)
+	b, err := dcbor.EncMode.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -749,5 +750,17 @@ func TestDecodeNullData(t *testing.T) {
 	}
 	if d := cmp.Diff(s.Reading, reading.Reading{Device: dev, Seq: 7, Time: 1}); d != "" {
 		t.Errorf("decoded (-got +want):\n%s", d)
+	}
+}
+
+// The deprecated names of this package are internal/dcbor's modes, not
+// modes of their own: code still using them writes the same bytes.
+func TestDeprecatedCBORNames(t *testing.T) {
+	if reading.EncMode != dcbor.EncMode || reading.DecMode != dcbor.DecMode {
+		t.Error("reading.EncMode and reading.DecMode are not internal/dcbor's modes")
+	}
+	b := []byte{1, 2}
+	if got, want := reading.AppendHead(reading.AppendInt(reading.AppendBytes(nil, b), -300), 7, 20), dcbor.AppendHead(dcbor.AppendInt(dcbor.AppendBytes(nil, b), -300), 7, 20); !bytes.Equal(got, want) {
+		t.Errorf("reading's appenders wrote % x, dcbor's % x", got, want)
 	}
 }

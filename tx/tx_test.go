@@ -12,9 +12,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/dcbor"
+	"github.com/iotledger/iotledger/internal/zip215"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
-	"github.com/iotledger/iotledger/zip215"
 )
 
 const chainID = "iotledger-test"
@@ -27,7 +28,7 @@ func pubOf(key ed25519.PrivateKey) ed25519.PublicKey { return key.Public().(ed25
 
 func enc(t testing.TB, v any) []byte {
 	t.Helper()
-	b, err := reading.EncMode.Marshal(v)
+	b, err := dcbor.EncMode.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +298,7 @@ func TestDecodeRejects(t *testing.T) {
 		return signed(1, map[int]any{1: f.Key, 2: labels, 3: f.DeviceSig})
 	}
 	var inner []byte // the COSE_Sign1 inside [2, h'...']
-	if err := reading.DecMode.Unmarshal(good[2:], &inner); err != nil {
+	if err := dcbor.DecMode.Unmarshal(good[2:], &inner); err != nil {
 		t.Fatal(err)
 	}
 	tooMany := manyLabels(tx.MaxLabels+1, 4)
@@ -428,6 +429,23 @@ func TestLabelErrorIsStable(t *testing.T) {
 	for range 20 {
 		if _, err := tx.Decode(raw); err == nil || err.Error() != first.Error() {
 			t.Fatalf("Decode error changes between runs: %v, then %v", first, err)
+		}
+	}
+}
+
+// A call with several bad arguments is refused naming the same one every
+// time (the first in name order), as every validator must.
+func TestCallArgErrorIsStable(t *testing.T) {
+	owner := newKey(1)
+	args := map[string]string{}
+	for i := range 10 {
+		args[fmt.Sprintf("bad%d", i)] = strings.Repeat("v", tx.MaxArgLen+1)
+	}
+	raw := signBody(t, owner, body(t, 8, pubOf(owner), map[int]any{1: "ctr-1", 3: args}))
+	for range 20 {
+		_, err := tx.Decode(raw)
+		if err == nil || !strings.Contains(err.Error(), `argument "bad0"`) {
+			t.Fatalf("Decode = %v; want the refusal of argument \"bad0\", the first in name order", err)
 		}
 	}
 }

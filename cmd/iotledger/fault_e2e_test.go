@@ -151,7 +151,7 @@ func startFaultLoad(ctx context.Context, clients []*client.Client, keys []*keyst
 						if len(d) > 40 {
 							d = d[:40]
 						}
-						l.answers[strings.Join(strings.Fields(r.Status+" "+r.Reason+" "+d), " ")]++
+						l.answers[strings.Join(strings.Fields(string(r.Status)+" "+r.Reason+" "+d), " ")]++
 						switch {
 						case r.Status == "accepted" && r.Index != nil:
 							l.acked[k.DeviceID()][r.Seq] = ack{*r.Index, r.Height, now}

@@ -332,7 +332,7 @@ func startHaltLoad(ctx context.Context, c *client.Client, keys []*keystore.Key) 
 					l.answers["error: "+err.Error()] += len(raws)
 				}
 				for i, r := range rs {
-					l.answers[r.Status]++
+					l.answers[string(r.Status)]++
 					switch {
 					case (r.Status == client.Accepted || r.Status == client.Duplicate) && r.Index != nil:
 						l.acked[dev][r.Seq] = *r.Index

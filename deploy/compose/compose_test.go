@@ -24,7 +24,7 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/iotledger/iotledger/internal/buildinfo"
 	"github.com/iotledger/iotledger/internal/cli"
@@ -214,7 +214,7 @@ func TestDockerfile(t *testing.T) {
 	if !slices.Contains(patterns, ".git") {
 		t.Error(".dockerignore does not leave out .git")
 	}
-	needed := []string{"go.mod", "go.sum", "LICENSE", "cmd", "internal", "reading", "receipt", "address", "client", "device", "mqttwire", "tx", "zip215"}
+	needed := []string{"go.mod", "go.sum", "LICENSE", "cmd", "internal", "reading", "receipt", "address", "client", "device", "mqttwire", "tx"}
 	for _, in := range ins {
 		if in.cmd != "COPY" || strings.Contains(in.args, "--from=") {
 			continue

@@ -30,6 +30,7 @@ import (
 	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -421,7 +422,7 @@ func TestSubmit(t *testing.T) {
 		e.do(t, http.MethodPost, "/v1/readings?wait=false", "application/json", batch(fresh, dup)).ok(t, &got)
 		var statuses []string
 		for _, r := range got.Results {
-			statuses = append(statuses, r.Status)
+			statuses = append(statuses, string(r.Status))
 		}
 		if diff := cmp.Diff(statuses, []string{"pending", "duplicate"}); diff != "" {
 			t.Errorf("statuses (-got +want):\n%s", diff)
@@ -432,7 +433,7 @@ func TestSubmit(t *testing.T) {
 		e.do(t, http.MethodPost, "/v1/readings?wait=false", "application/cbor", cborBatch(t, fresh, dup, junk)).ok(t, &got)
 		var statuses []string
 		for _, r := range got.Results {
-			statuses = append(statuses, r.Status)
+			statuses = append(statuses, string(r.Status))
 		}
 		if diff := cmp.Diff(statuses, []string{"pending", "duplicate", "rejected"}); diff != "" {
 			t.Errorf("statuses (-got +want):\n%s", diff)
@@ -441,7 +442,7 @@ func TestSubmit(t *testing.T) {
 	t.Run("cose", func(t *testing.T) {
 		var got api.Results
 		e.do(t, http.MethodPost, "/v1/readings", "application/cose; cose-type=\"cose-sign1\"", fresh).ok(t, &got)
-		want := []api.Result{{Device: apitest.DeviceID(1), Seq: 200, Status: "accepted", Index: ptr(uint64(7)), Height: apitest.Height + 2, Receipt: api.ReceiptPath(apitest.DeviceID(1), 200)}}
+		want := []verdict.Result{{Device: apitest.DeviceID(1), Seq: 200, Status: "accepted", Index: ptr(uint64(7)), Height: apitest.Height + 2, Receipt: verdict.ReceiptPath(apitest.DeviceID(1), 200)}}
 		if diff := cmp.Diff(got.Results, want); diff != "" {
 			t.Errorf("results (-got +want):\n%s", diff)
 		}
@@ -522,7 +523,7 @@ func (l *deadlineLedger) last() (time.Time, bool) {
 	return l.deadline, l.hasIt
 }
 
-func (l *deadlineLedger) Submit(ctx context.Context, raws [][]byte, wait bool) ([]api.Result, error) {
+func (l *deadlineLedger) Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdict.Verdict, error) {
 	l.mu.Lock()
 	l.deadline, l.hasIt = ctx.Deadline()
 	l.mu.Unlock()

@@ -64,8 +64,9 @@
 // rate 429 (kind rate-limited, with Retry-After) before any route runs,
 // counted as route "rate_limited". When it stops, it calls Shutdown on that server with a deadline,
 // then Close: event streams never become idle. It may close the channels
-// Subscribe returned, which ends the streams. It fills Result.Receipt with
-// [ReceiptPath]. The API counts its answers in
+// Subscribe returned, which ends the streams. Submit returns the readings'
+// verdicts; the API answers each as its verdict.Result, whose receipt is
+// at verdict.ReceiptPath. The API counts its answers in
 // iotledger_http_requests_total{route,code} (route is the pattern, such as
 // "GET /v1/devices/{id}", or "unmatched") and times them in
 // iotledger_http_request_duration_seconds{route} (all but the event

@@ -9,6 +9,7 @@ import (
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/receipt"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // Ledger is what the API needs from the node: its status, blocks and
@@ -23,10 +24,11 @@ type Ledger interface {
 	Receipt(ctx context.Context, id string, seq uint64) (*receipt.Receipt, error)
 	// Submit hands readings to ingest. With wait, it waits (bounded by ctx)
 	// until each reading is committed or refused; readings still in flight
-	// then are reported "pending". ErrBusy means the node is saturated; a
-	// *ingest.HaltedError (known by its Halt method) that its consensus has
-	// halted (nothing taken).
-	Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error)
+	// then are reported verdict.Pending. ErrBusy means the node is
+	// saturated; a *ingest.HaltedError (known by its Halt method) that its
+	// consensus has halted (nothing taken). The API answers each verdict as
+	// its Result.
+	Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdict.Verdict, error)
 	// BroadcastTx hands a signed transaction to consensus and waits for its
 	// block (bounded by ctx), or returns CheckTx's refusal.
 	BroadcastTx(ctx context.Context, raw []byte) (*TxCommit, error)
@@ -159,18 +161,6 @@ type TxResult struct {
 	Code uint32 `json:"code"`
 	Name string `json:"name"`
 	Log  string `json:"log"`
-}
-
-// Result is the answer for one submitted reading.
-type Result struct {
-	Device  string  `json:"device,omitempty"`
-	Seq     uint64  `json:"seq"`
-	Status  string  `json:"status"` // accepted, duplicate, rejected, pending
-	Reason  string  `json:"reason,omitempty"`
-	Detail  string  `json:"detail,omitempty"`
-	Index   *uint64 `json:"index,omitempty"`
-	Height  int64   `json:"height,omitempty"`
-	Receipt string  `json:"receipt,omitempty"` // path of the receipt, for accepted and duplicate; the original's for seq_reused
 }
 
 // Event is one server-sent event.

@@ -5,8 +5,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"sync"
 	"time"
+
+	"github.com/iotledger/iotledger/internal/ratelimit"
 )
 
 // Defaults of the per-client rate limit (Options.RatePerIP and friends).
@@ -19,22 +20,11 @@ const (
 // /64 of an IPv6 address (one host's share of a network). It holds at most
 // maxIPs buckets; when they are all taken by clients still in debt, newcomers
 // share one overflow bucket, so many addresses cannot grow the map without
-// bound, they can only slow each other.
+// bound, they can only slow each other (ratelimit.Share).
 type limiter struct {
-	rate     float64 // tokens a second
-	burst    float64
-	maxIPs   int
 	loopback bool // limit loopback clients too
 	now      func() time.Time
-
-	mu       sync.Mutex
-	buckets  map[netip.Prefix]*bucket
-	overflow bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
+	buckets  *ratelimit.Keyed[netip.Prefix]
 }
 
 func newLimiter(rate float64, burst, maxIPs int, loopback bool, now func() time.Time) *limiter {
@@ -47,8 +37,7 @@ func newLimiter(rate float64, burst, maxIPs int, loopback bool, now func() time.
 	if now == nil {
 		now = time.Now
 	}
-	return &limiter{rate: rate, burst: float64(burst), maxIPs: maxIPs, loopback: loopback, now: now,
-		buckets: make(map[netip.Prefix]*bucket), overflow: bucket{tokens: float64(burst), last: now()}}
+	return &limiter{loopback: loopback, now: now, buckets: ratelimit.New[netip.Prefix](rate, burst, maxIPs, ratelimit.Share)}
 }
 
 // clientKey is the bucket key of a remote address, and whether to limit it.
@@ -80,38 +69,8 @@ func (l *limiter) allow(remote string) (bool, time.Duration) {
 	if !limited {
 		return true, 0
 	}
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) >= l.maxIPs {
-			l.sweep(now)
-		}
-		if len(l.buckets) >= l.maxIPs {
-			b = &l.overflow
-		} else {
-			b = &bucket{tokens: l.burst, last: now}
-			l.buckets[key] = b
-		}
-	}
-	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.last).Seconds()*l.rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
-}
-
-// sweep forgets the buckets that have refilled: their clients have been
-// quiet long enough that a fresh bucket is the same.
-func (l *limiter) sweep(now time.Time) {
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-			delete(l.buckets, k)
-		}
-	}
+	wait := l.buckets.Take(key, l.now())
+	return wait == 0, wait
 }
 
 // limit answers 429 to a client over its rate, before h sees the request.
@@ -128,7 +87,7 @@ func (s *Server) limit(h http.Handler) http.Handler {
 		}
 		p := newProblem(http.StatusTooManyRequests, KindRateLimited, "Too many requests",
 			"this client has sent more than %g requests a second (burst %g) to this node; wait %d s (Retry-After) and send fewer requests, for example more readings per batch",
-			s.limiter.rate, s.limiter.burst, secs)
+			s.limiter.buckets.PerSecond(), float64(s.limiter.buckets.Burst()), secs)
 		p.retryAfter = secs
 		s.requests.WithLabelValues("rate_limited", "429").Inc()
 		s.writeProblem(w, r, p)

@@ -16,6 +16,7 @@ import (
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // Page sizes of the list endpoints.
@@ -59,11 +60,6 @@ type Gaps struct {
 	MaxSeq        uint64        `json:"max_seq"`
 	Gaps          []state.Range `json:"gaps"`
 	GapsTruncated bool          `json:"gaps_truncated"`
-}
-
-// ReceiptPath is the API path of the receipt of (device, seq).
-func ReceiptPath(id string, seq uint64) string {
-	return "/v1/devices/" + url.PathEscape(id) + "/readings/" + strconv.FormatUint(seq, 10) + "/receipt"
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
@@ -135,7 +131,7 @@ func (s *Server) readings(w http.ResponseWriter, r *http.Request) error {
 			Data:    data,
 			Index:   st.Index,
 			Height:  st.Height,
-			Receipt: ReceiptPath(d.ID, st.Seq),
+			Receipt: verdict.ReceiptPath(d.ID, st.Seq),
 		})
 	}
 	return writeJSON(w, http.StatusOK, page)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // Submission is the JSON body of POST /v1/readings: COSE_Sign1 readings,
@@ -26,7 +27,7 @@ type Submission struct {
 // Results is the answer of POST /v1/readings: one result per reading, in
 // the order of the request.
 type Results struct {
-	Results []Result `json:"results"`
+	Results []verdict.Result `json:"results"`
 }
 
 // Content types of POST /v1/readings.
@@ -83,7 +84,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) error {
 		ctx, cancel = context.WithTimeout(ctx, s.wait)
 		defer cancel()
 	}
-	results, err := s.ledger.Submit(ctx, raws, wait)
+	verdicts, err := s.ledger.Submit(ctx, raws, wait)
 	if errors.Is(err, ErrBusy) {
 		return busy()
 	}
@@ -93,8 +94,12 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("submit %d readings: %w", len(raws), err)
 	}
-	if len(results) != len(raws) {
-		return fmt.Errorf("submit %d readings: ledger returned %d results", len(raws), len(results))
+	if len(verdicts) != len(raws) {
+		return fmt.Errorf("submit %d readings: ledger returned %d results", len(raws), len(verdicts))
+	}
+	results := make([]verdict.Result, len(verdicts))
+	for i := range verdicts {
+		results[i] = verdicts[i].Result()
 	}
 	return writeJSON(w, http.StatusOK, Results{Results: results})
 }

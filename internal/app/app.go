@@ -10,12 +10,13 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/iotledger/iotledger/internal/contract"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/tlog"
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/zip215"
 	"github.com/iotledger/iotledger/receipt"
-	"github.com/iotledger/iotledger/zip215"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // Observer receives what the app does, for metrics and live events. Its
@@ -26,17 +27,13 @@ type Observer interface {
 	Committed(b *state.Block, outcomes []Outcome, devices []DeviceChange)
 }
 
-// Outcome is the fate of one reading in a block.
+// Outcome is the fate of one reading in a block: its verdict (accepted,
+// duplicate or rejected; Height is the block's, Index the original's for a
+// duplicate or seq_reused), and the SHA-256 of its bytes, by which ingest
+// and MQTT match it to the reading they hold.
 type Outcome struct {
-	Device string   `json:"device"`
-	Seq    uint64   `json:"seq"`
-	Code   Code     `json:"-"`
-	Status string   `json:"status"`           // accepted, duplicate, rejected
-	Reason string   `json:"reason,omitempty"` // the code's name
-	Detail string   `json:"detail,omitempty"`
-	Index  uint64   `json:"index"` // log index (of the original, for a duplicate or seq_reused)
-	Height int64    `json:"height"`
-	Hash   [32]byte `json:"-"` // SHA-256 of the raw reading
+	verdict.Verdict
+	Hash [32]byte `json:"-"`
 }
 
 // DeviceChange is a committed change of a device record.
@@ -295,7 +292,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 }
 
 func mustEncode(v any) []byte {
-	b, err := reading.EncMode.Marshal(v)
+	b, err := dcbor.EncMode.Marshal(v)
 	if err != nil {
 		panic("app: encode: " + err.Error())
 	}

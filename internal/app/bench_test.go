@@ -13,11 +13,12 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // BenchmarkPipeline is the app's share of a reading's way through a node,
 // without CometBFT and the HTTP API: ingest's bulk decode and verification
-// (Warm), the batch transaction (Batch), CheckTx, FinalizeBlock and Commit,
+// (Precheck), the batch transaction (Batch), CheckTx, FinalizeBlock and Commit,
 // in blocks of 20 batches of 1,000 readings from 1,000 devices. Readings are
 // signed before the timer starts. Per op is per reading. In coldchain, the
 // devices carry the label examples/coldchain/contract.yaml selects and that
@@ -84,7 +85,8 @@ func benchPipeline(b *testing.B, contract []byte) {
 		block = block[:0]
 	}
 	for lo := 0; lo < n; lo += perBatch {
-		batch := c.app.Batch(c.app.Warm(raws[lo:min(lo+perBatch, n)]))
+		rs := raws[lo:min(lo+perBatch, n)]
+		batch := c.app.Batch(c.app.Precheck(rs, make([]verdict.Verdict, len(rs))).Readings)
 		if r, err := c.app.CheckTx(b.Context(), &abci.CheckTxRequest{Tx: batch, Type: abci.CHECK_TX_TYPE_CHECK}); err != nil || r.Code != 0 {
 			b.Fatalf("CheckTx: %v %+v", err, r)
 		}

@@ -45,7 +45,7 @@ func TestTxCache(t *testing.T) {
 	c := newTxCache()
 	batch := func(i int) []byte { return []byte(fmt.Sprintf("batch %04d", i)) }
 	for i := range maxBatches + 2 {
-		c.put(&batchEntry{raw: batch(i), dec: []decodedReading{{raw: batch(i)}}})
+		c.put(&batchEntry{raw: batch(i), dec: []Decoded{{raw: batch(i)}}})
 	}
 	if got := c.len(); got != maxBatches {
 		t.Fatalf("%d entries after %d puts, want the bound %d", got, maxBatches+2, maxBatches)
@@ -72,7 +72,7 @@ func TestTxCache(t *testing.T) {
 // is the caller's), and forget removes it.
 func TestDecodeTxUsesBatchCache(t *testing.T) {
 	a := &App{txs: newTxCache()}
-	ds := []Decoded{{raw: []byte{0xaa}, Hash: [32]byte{1}, key: []byte("k")}, {raw: []byte{0xbb}, Hash: [32]byte{2}}}
+	ds := []Decoded{{raw: []byte{0xaa}, h: [32]byte{1}, key: []byte("k")}, {raw: []byte{0xbb}, h: [32]byte{2}}}
 	raw := a.Batch(ds)
 	p := DefaultGenesis().Params
 	tx1, dec, f := a.decodeTx(raw, p, false)

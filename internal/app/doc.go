@@ -30,8 +30,16 @@
 // limit. An accepted reading is appended to the log. Whether bytes are the
 // same is decided by comparing them with the original's leaf in the log
 // (committed, or appended earlier in the block), the same on every node.
-// Result codes are in codes.go; new ones are appended, never renumbered:
-// seq_reused is 45.
+// Result codes and their names are the public vocabulary of package
+// verdict (codes.go names them here); new ones are appended, never
+// renumbered: seq_reused is 45. Block execution answers each reading with
+// a verdict and the original's location (device, seq, index) where there
+// is one; the receipt's address is verdict.ReceiptPath's, not the app's.
+//
+// Ingest looks at readings before they are queued with one call, Precheck
+// (precheck.go): decode, bulk verification and the rules committed state
+// decides, the same order as above; Batch builds the batch transaction
+// from what it decoded (txcache.go).
 //
 // Accounts and devices hold balances of the chain's token (genesis
 // app_state.token and balances; the allocations are credited by the first
@@ -81,11 +89,11 @@
 // No wall clock (time comes from the block header), no randomness, no
 // network, no map-order dependence inside CheckTx, ProcessProposal,
 // FinalizeBlock or Commit; internal/lint guards the imports. Signature
-// checks run in parallel batches (package zip215, ZIP 215 rules), but only
-// to fill a cache of (reading, key) pairs known to verify; execution then
+// checks run in parallel batches (package internal/zip215, ZIP 215 rules), but
+// only to fill a cache of (reading, key) pairs known to verify; execution then
 // reads that cache in transaction order, so scheduling cannot change a
 // result. The same cache lets a node verify each reading once between
-// ingest, CheckTx, recheck and FinalizeBlock.
+// ingest (Precheck), CheckTx, recheck and FinalizeBlock.
 //
 // # State sync
 //

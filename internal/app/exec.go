@@ -13,10 +13,11 @@ import (
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/tlog"
+	"github.com/iotledger/iotledger/internal/zip215"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
 	"github.com/iotledger/iotledger/tx"
-	"github.com/iotledger/iotledger/zip215"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // failure is a rule violation: a code and a message a person can act on.
@@ -42,7 +43,7 @@ func readingCode(err error) Code {
 // decodeTx applies the stateless rules to a transaction. For a batch this
 // node built (see txCache) it also returns the decoded readings, taking the
 // entry away with forget; otherwise dec is nil.
-func (a *App) decodeTx(raw []byte, p state.Params, forget bool) (t *tx.Tx, dec []decodedReading, f *failure) {
+func (a *App) decodeTx(raw []byte, p state.Params, forget bool) (t *tx.Tx, dec []Decoded, f *failure) {
 	if len(raw) > p.MaxTxBytes {
 		return nil, nil, fail(CodeTxTooLarge, "transaction is %d bytes, at most %d; send fewer readings per batch", len(raw), p.MaxTxBytes)
 	}
@@ -65,7 +66,7 @@ func (a *App) decodeTx(raw []byte, p state.Params, forget bool) (t *tx.Tx, dec [
 
 // batchReadings returns a batch's readings decoded: dec from decodeTx, or
 // decoded now.
-func (a *App) batchReadings(t *tx.Tx, dec []decodedReading) []decodedReading {
+func (a *App) batchReadings(t *tx.Tx, dec []Decoded) []Decoded {
 	if dec != nil {
 		return dec
 	}
@@ -101,7 +102,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	return &abci.CheckTxResponse{Code: 0}, nil
 }
 
-func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m state.Meta) *failure {
+func (a *App) checkTx(t *tx.Tx, dec []Decoded, m state.Meta) *failure {
 	kv := a.committed()
 	if t.Kind == tx.KindSigned {
 		s := t.Signed
@@ -175,7 +176,7 @@ func (a *App) checkTx(t *tx.Tx, dec []decodedReading, m state.Meta) *failure {
 
 // checkReading applies the device rules to a decoded reading: registered,
 // not revoked, signed by the current key.
-func (a *App) checkReading(d decodedReading, dev *state.Device) *failure {
+func (a *App) checkReading(d Decoded, dev *state.Device) *failure {
 	s := d.s
 	if dev == nil {
 		return fail(CodeUnregisteredDevice, "device %s is not registered; register it with `iotledger device register` first", s.Device)
@@ -239,7 +240,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		f *failure
 	}
 	txs := make([]decoded, len(req.Txs))
-	var readings []decodedReading
+	var readings []Decoded
 	for i, raw := range req.Txs {
 		t, dec, f := a.decodeTx(raw, m.Params, true)
 		txs[i] = decoded{t, f}
@@ -307,10 +308,10 @@ type execution struct {
 	time     int64
 	progress map[string]*state.Progress
 	txIndex  uint32 // index in the block of the transaction being executed
-	// decoded holds the block's readings as warm decoded them, in block
+	// decoded holds the block's readings as verifyAll decoded them, in block
 	// order; execBatch consumes them in that order (next is the first
 	// not yet used), so no reading is hashed and looked up twice.
-	decoded  []decodedReading
+	decoded  []Decoded
 	next     int
 	accepted uint64
 	slots    uint32 // history writes so far (see slot)
@@ -385,10 +386,10 @@ func summary(counts map[Code]int) string {
 	return strings.Join(parts, " ")
 }
 
-// decodedNext returns the next reading warm decoded, which is raw: the
+// decodedNext returns the next reading verifyAll decoded, which is raw: the
 // same bytes, as execution follows the block's order. Should the two ever
 // differ it decodes raw itself, so a slip here costs time, not a result.
-func (x *execution) decodedNext(raw []byte) decodedReading {
+func (x *execution) decodedNext(raw []byte) Decoded {
 	if x.next < len(x.decoded) {
 		d := x.decoded[x.next]
 		x.next++
@@ -397,14 +398,14 @@ func (x *execution) decodedNext(raw []byte) decodedReading {
 		}
 	}
 	s, h, err := x.app.decode(raw)
-	return decodedReading{s: s, err: err, h: h, raw: raw}
+	return Decoded{s: s, err: err, h: h, raw: raw}
 }
 
-func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
+func (x *execution) execReading(raw []byte, d Decoded) (Outcome, error) {
 	s, h, err := d.s, d.h, d.err
-	o := Outcome{Height: x.height, Hash: h}
+	o := Outcome{Verdict: verdict.Verdict{Height: x.height}, Hash: h}
 	reject := func(f *failure) (Outcome, error) {
-		o.Code, o.Status, o.Reason, o.Detail = f.code, "rejected", f.code.String(), f.msg
+		o.Code, o.Status, o.Detail = f.code, verdict.Rejected, f.msg
 		return o, nil
 	}
 	if err != nil {
@@ -439,16 +440,15 @@ func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
 				return o, err
 			}
 			if same {
-				o.Code, o.Status, o.Reason, o.Index = CodeDuplicate, "duplicate", CodeDuplicate.String(), prev.Index
-				o.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d; its receipt is /v1/devices/%s/readings/%d/receipt",
-					s.Device, s.Seq, prev.Index, prev.Height, s.Device, s.Seq)
+				o.Code, o.Status, o.Index = CodeDuplicate, verdict.Duplicate, prev.Index
+				o.Detail = verdict.DuplicateDetail(s.Device, s.Seq, prev.Index, prev.Height)
 				return o, nil
 			}
 			if f := x.app.checkReading(d, dev); f != nil {
 				return reject(f)
 			}
-			o.Code, o.Status, o.Reason, o.Index = CodeSeqReused, "rejected", CodeSeqReused.String(), prev.Index
-			o.Detail = SeqReusedDetail(s.Device, s.Seq, prev.Index, prev.Height)
+			o.Code, o.Status, o.Index = CodeSeqReused, verdict.Rejected, prev.Index
+			o.Detail = verdict.SeqReusedDetail(s.Device, s.Seq, prev.Index, prev.Height)
 			return o, nil
 		}
 	}
@@ -470,8 +470,7 @@ func (x *execution) execReading(raw []byte, d decodedReading) (Outcome, error) {
 	}
 	o.Index = x.log.Append(receipt.Leaf(dev.Key, raw))
 	state.Record(x.stage, s.Device, s.Seq, state.SeqEntry{Index: o.Index, Height: x.height, Time: s.Time}, prog)
-	o.Status = "accepted"
-	o.Reason = CodeOK.String()
+	o.Status = verdict.Accepted
 	x.accepted++
 	if len(x.active) > 0 {
 		if err := x.onReading(s, dev); err != nil {
@@ -493,14 +492,6 @@ func sameReading(leaf func(uint64) ([]byte, error), index uint64, raw []byte) (b
 		return false, fmt.Errorf("app: log leaf %d: %w", index, err)
 	}
 	return bytes.Equal(orig, raw), nil
-}
-
-// SeqReusedDetail is the message of CodeSeqReused: device's seq was
-// committed, with other bytes, at log index in block height.
-func SeqReusedDetail(device string, seq, index uint64, height int64) string {
-	return fmt.Sprintf("device %s seq %d was committed before with other data (log index %d, block %d; its receipt is /v1/devices/%s/readings/%d/receipt): "+
-		"this reading is not stored. A sequence number is used once: sign new data with the device's next seq, and check that its sequence state was not lost or restored from an old copy",
-		device, seq, index, height, device, seq)
 }
 
 func (x *execution) deviceProgress(id string) (*state.Progress, error) {
@@ -645,19 +636,6 @@ func (x *execution) rotate(s *tx.Signed, f *tx.RotateDevice) (*failure, error) {
 	state.PutDevice(x.stage, d)
 	x.devices = append(x.devices, DeviceChange{Action: "rotated", Device: d, Height: x.height})
 	return nil, nil
-}
-
-// CheckDecoded applies the device rules to a reading Warm decoded, against
-// committed state, for ingest. It fills the verify cache.
-func (a *App) CheckDecoded(d Decoded) (Code, string) {
-	dev, err := a.device(a.committed(), d.Reading.Device)
-	if err != nil {
-		return CodeMalformedTx, err.Error()
-	}
-	if f := a.checkReading(decodedReading{raw: d.raw, s: d.Reading, h: d.Hash, key: d.key}, dev); f != nil {
-		return f.code, f.msg
-	}
-	return CodeOK, ""
 }
 
 // PrepareProposal orders the signed transactions of the block this node

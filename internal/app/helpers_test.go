@@ -14,9 +14,11 @@ import (
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 const testChainID = "iotledger-test"
@@ -42,13 +44,25 @@ type recorder struct {
 	blocks   []state.Block
 	outcomes map[int64][]app.Outcome
 	devices  map[int64][]app.DeviceChange
+	verifies int // signatures verified (ObserveVerify)
 }
 
 func newRecorder() *recorder {
 	return &recorder{outcomes: map[int64][]app.Outcome{}, devices: map[int64][]app.DeviceChange{}}
 }
 
-func (r *recorder) ObserveVerify(_ int, verify func()) { verify() }
+func (r *recorder) ObserveVerify(n int, verify func()) {
+	verify()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.verifies += n
+}
+
+func (r *recorder) verified() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.verifies
+}
 
 func (r *recorder) Committed(b *state.Block, outcomes []app.Outcome, devices []app.DeviceChange) {
 	r.mu.Lock()
@@ -311,7 +325,7 @@ func (c *testChain) sendOne(raw []byte) app.Outcome {
 func batchData(t testing.TB, data []byte) [][2]uint64 {
 	t.Helper()
 	var per [][2]uint64
-	if err := reading.DecMode.Unmarshal(data, &per); err != nil {
+	if err := dcbor.DecMode.Unmarshal(data, &per); err != nil {
 		t.Fatalf("batch result Data is not CBOR [][2]uint64: %v", err)
 	}
 	return per
@@ -337,14 +351,14 @@ func wantCode(t *testing.T, what string, got uint32, msg string, want app.Code, 
 func wantOutcome(t *testing.T, what string, o app.Outcome, want app.Code, hints ...string) {
 	t.Helper()
 	wantCode(t, what, uint32(o.Code), o.Detail, want, hints...)
-	status := "rejected" // seq_reused too: the reading's data is refused
+	status := verdict.Rejected // seq_reused too: the reading's data is refused
 	switch want {
 	case app.CodeOK:
-		status = "accepted"
+		status = verdict.Accepted
 	case app.CodeDuplicate:
-		status = "duplicate"
+		status = verdict.Duplicate
 	}
-	if o.Status != status || o.Reason != want.String() {
-		t.Errorf("%s: status %q reason %q, want %q %q", what, o.Status, o.Reason, status, want)
+	if o.Status != status || o.Code != want {
+		t.Errorf("%s: status %q reason %q, want %q %q", what, o.Status, o.Code, status, want)
 	}
 }

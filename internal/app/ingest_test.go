@@ -11,34 +11,8 @@ import (
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
+	"github.com/iotledger/iotledger/verdict"
 )
-
-func TestCheckDecoded(t *testing.T) {
-	c := newChain(t)
-	id := c.register(alice, sensor)
-	bad := c.reading(sensor, "", 2, c.nowMs())
-	bad[len(bad)-1] ^= 1
-	tests := []struct {
-		name  string
-		raw   []byte
-		want  app.Code
-		hints []string
-	}{
-		{"good", c.reading(sensor, "", 1, c.nowMs()), app.CodeOK, nil},
-		{"unregistered", c.reading(spare, "", 1, c.nowMs()), app.CodeUnregisteredDevice, []string{deviceID(spare)}},
-		{"bad signature", bad, app.CodeBadSignature, []string{id, "seq 2"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := c.app.Warm([][]byte{tt.raw})[0]
-			if d.Err != nil {
-				t.Fatal(d.Err)
-			}
-			code, msg := c.app.CheckDecoded(d)
-			wantCode(t, "CheckDecoded", uint32(code), msg, tt.want, tt.hints...)
-		})
-	}
-}
 
 func TestQueryAccount(t *testing.T) {
 	c := newChain(t)
@@ -86,7 +60,7 @@ func TestBatchCacheChangesNoResult(t *testing.T) {
 			if !cached {
 				return want
 			}
-			got := c.app.Batch(c.app.Warm(raws))
+			got := c.app.Batch(c.app.Precheck(raws, make([]verdict.Verdict, len(raws))).Readings)
 			if !bytes.Equal(got, want) {
 				t.Fatalf("Batch encodes % x..., tx.NewBatch % x...", got[:16], want[:16])
 			}

@@ -13,6 +13,7 @@ import (
 	cose "github.com/veraison/go-cose"
 
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
@@ -259,7 +260,7 @@ func TestMalformed(t *testing.T) {
 func bigReading(t *testing.T, dev ed25519.PrivateKey, seq uint64, timeMs int64) []byte {
 	t.Helper()
 	id := deviceID(dev)
-	payload, err := reading.EncMode.Marshal(map[int]any{1: id, 2: seq, 3: timeMs, 4: map[string]any{"blob": strings.Repeat("x", reading.MaxSize)}})
+	payload, err := dcbor.EncMode.Marshal(map[int]any{1: id, 2: seq, 3: timeMs, 4: map[string]any{"blob": strings.Repeat("x", reading.MaxSize)}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // The verified-transaction cache. Ingest builds each batch transaction from
-// readings it has just decoded and verified (Warm); Batch encodes the
+// readings it has just decoded and verified (Precheck); Batch encodes the
 // transaction and remembers it with those readings. CheckTx, ProcessProposal
 // and FinalizeBlock of the same bytes then take the readings, their hashes and
 // the keys they verified under from the entry, instead of decoding the
@@ -27,8 +27,8 @@ import (
 const maxBatches = 512
 
 type batchEntry struct {
-	raw []byte           // the transaction
-	dec []decodedReading // its readings, in order
+	raw []byte    // the transaction
+	dec []Decoded // its readings, in order
 }
 
 type txCache struct {
@@ -98,27 +98,25 @@ func (c *txCache) len() int {
 	return len(c.order)
 }
 
-// Batch encodes readings that Warm decoded as one batch transaction and
-// remembers it with them (see txCache). Readings that did not decode must
-// not be in ds.
+// Batch encodes readings that Precheck decoded as one batch transaction
+// and remembers it with them (see txCache). Readings that did not decode
+// must not be in ds; ds stays the caller's.
 func (a *App) Batch(ds []Decoded) []byte {
 	raws := make([][]byte, len(ds))
-	dec := make([]decodedReading, len(ds))
-	for i, d := range ds {
-		raws[i] = d.raw
-		dec[i] = decodedReading{raw: d.raw, s: d.Reading, h: d.Hash, key: d.key}
+	for i := range ds {
+		raws[i] = ds[i].raw
 	}
 	raw := tx.NewBatch(raws)
-	a.txs.put(&batchEntry{raw: raw, dec: dec})
+	a.txs.put(&batchEntry{raw: raw, dec: append([]Decoded(nil), ds...)})
 	return raw
 }
 
 // cachedBatch returns the decoded readings of raw if this node built it
 // (Batch), as a copy the caller may change; with forget, the entry goes.
-func (a *App) cachedBatch(raw []byte, forget bool) []decodedReading {
+func (a *App) cachedBatch(raw []byte, forget bool) []Decoded {
 	e := a.txs.get(raw, forget)
 	if e == nil {
 		return nil
 	}
-	return append([]decodedReading(nil), e.dec...)
+	return append([]Decoded(nil), e.dec...)
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
+	"github.com/iotledger/iotledger/internal/zip215"
 	"github.com/iotledger/iotledger/tx"
-	"github.com/iotledger/iotledger/zip215"
 )
 
 // Validator set changes.

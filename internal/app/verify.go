@@ -7,8 +7,8 @@ import (
 	"sync"
 
 	"github.com/iotledger/iotledger/internal/state"
+	"github.com/iotledger/iotledger/internal/zip215"
 	"github.com/iotledger/iotledger/reading"
-	"github.com/iotledger/iotledger/zip215"
 )
 
 // A node decodes and verifies each reading once: ingest, CheckTx,
@@ -101,29 +101,40 @@ func (a *App) verify(s *reading.Signed, h [32]byte, known, key []byte) bool {
 	return ok
 }
 
-// warm decodes raws and verifies them (verifyAll).
-func (a *App) warm(kv state.KV, raws [][]byte) []decodedReading {
-	return a.verifyAll(kv, a.decodeAll(raws))
-}
-
 // verifyAll verifies, in batches over all cores, every decoded reading of a
 // known device whose signature is not yet known to be valid under the
 // device's current key in kv. It fills the cache and the key of each
 // reading that verifies, and returns dec.
-func (a *App) verifyAll(kv state.KV, dec []decodedReading) []decodedReading {
+func (a *App) verifyAll(kv state.KV, dec []Decoded) []Decoded {
+	a.verifyDevices(kv, dec)
+	return dec
+}
+
+// deviceRead is a device record read from kv, or the error reading it.
+type deviceRead struct {
+	dev *state.Device // nil: not registered, or err
+	err error
+}
+
+// verifyDevices is verifyAll, and returns the device records it read, by
+// id, for a caller that checks the readings next (Precheck); block
+// execution reads them again through its stage, where a read error
+// surfaces.
+func (a *App) verifyDevices(kv state.KV, dec []Decoded) map[string]deviceRead {
 	var work []int
 	var items []zip215.Item
-	devices := map[string]*state.Device{}
+	devices := map[string]deviceRead{}
 	for i, d := range dec {
 		s := d.s
 		if s == nil {
 			continue
 		}
-		dev, seen := devices[s.Device]
+		r, seen := devices[s.Device]
 		if !seen {
-			dev, _ = a.device(kv, s.Device) // a read error surfaces again in the sequential pass
-			devices[s.Device] = dev
+			r.dev, r.err = a.device(kv, s.Device)
+			devices[s.Device] = r
 		}
+		dev := r.dev
 		if dev == nil || (d.key != nil && bytes.Equal(d.key, dev.Key)) {
 			continue
 		}
@@ -131,7 +142,7 @@ func (a *App) verifyAll(kv state.KV, dec []decodedReading) []decodedReading {
 		items = append(items, zip215.Item{Pub: dev.Key, Msg: s.Message(), Sig: s.Signature})
 	}
 	if len(items) == 0 {
-		return dec
+		return devices
 	}
 	var ok []bool
 	a.obs.ObserveVerify(len(items), func() { ok = a.keys.VerifyAll(items) })
@@ -141,10 +152,14 @@ func (a *App) verifyAll(kv state.KV, dec []decodedReading) []decodedReading {
 			a.readings.put(dec[i].h, &checkedReading{s: dec[i].s, key: items[j].Pub})
 		}
 	}
-	return dec
+	return devices
 }
 
-type decodedReading struct {
+// Decoded is a reading as the node decoded it: its bytes, the reading (or
+// why it does not decode), the SHA-256 of its bytes and the key its
+// signature is known to verify under. Precheck gives ingest one per
+// reading, and Batch takes them back to build a batch transaction.
+type Decoded struct {
 	raw []byte
 	s   *reading.Signed // nil if the reading does not decode
 	err error           // why, when s is nil
@@ -152,13 +167,17 @@ type decodedReading struct {
 	key []byte // the key the signature is known to verify under, if any
 }
 
+// Hash is the SHA-256 of the reading's bytes: what a committed block's
+// Outcome carries, to match it to the reading.
+func (d *Decoded) Hash() [32]byte { return d.h }
+
 // decodeAll decodes raws through the cache. The cache is probed first, in
 // this goroutine; only the misses are decoded, spread over all cores when
 // there are many. A batch that ingest checked already (CheckTx of the
 // node's own batches) so costs one hash and lookup per reading and starts
 // no goroutine to wait behind others' work.
-func (a *App) decodeAll(raws [][]byte) []decodedReading {
-	out := make([]decodedReading, len(raws))
+func (a *App) decodeAll(raws [][]byte) []Decoded {
+	out := make([]Decoded, len(raws))
 	var miss []int
 	for i, raw := range raws {
 		out[i].raw = raw
@@ -191,27 +210,5 @@ func (a *App) decodeAll(raws [][]byte) []decodedReading {
 		wg.Go(func() { one(lo, min(lo+step, len(miss))) })
 	}
 	wg.Wait()
-	return out
-}
-
-// Decoded is a reading as ingest sees it after Warm: decoded (or why not)
-// and the SHA-256 of its bytes.
-type Decoded struct {
-	Reading *reading.Signed // nil when Err is set
-	Err     error
-	Hash    [32]byte
-	raw     []byte
-	key     []byte // the key the signature verified under, if known
-}
-
-// Warm decodes a set of readings and verifies them in bulk against
-// committed state, so the checks that follow (CheckDecoded) find them
-// verified. For ingest: the result saves hashing and decoding them again.
-func (a *App) Warm(raws [][]byte) []Decoded {
-	dec := a.warm(a.committed(), raws)
-	out := make([]Decoded, len(dec))
-	for i, d := range dec {
-		out[i] = Decoded{Reading: d.s, Err: d.err, Hash: d.h, raw: d.raw, key: d.key} // decode failures are never cached, so Err is set whenever Reading is nil
-	}
 	return out
 }

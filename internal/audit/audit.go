@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/tlog"
@@ -234,7 +235,7 @@ func (a *auditor) locateLeaf(idx uint64) (string, uint64, error) {
 			return "", 0, err
 		}
 		var e state.SeqEntry
-		if reading.DecMode.Unmarshal(v, &e) != nil || e.Index != idx {
+		if dcbor.DecMode.Unmarshal(v, &e) != nil || e.Index != idx {
 			continue
 		}
 		k := it.Key()[len(state.PrefixSeq):]

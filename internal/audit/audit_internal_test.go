@@ -6,9 +6,9 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
-	"github.com/iotledger/iotledger/reading"
 )
 
 // A covered record that a block deleted is absent from the store, as it
@@ -44,7 +44,7 @@ func TestAuditStateDeletedRecord(t *testing.T) {
 
 func encode(t *testing.T, v any) []byte {
 	t.Helper()
-	b, err := reading.EncMode.Marshal(v)
+	b, err := dcbor.EncMode.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
@@ -54,7 +55,7 @@ func RestoredMeta(c *query.Committed, want Restore) (state.Meta, error) {
 	if raw == nil {
 		return m, bad("no meta record")
 	}
-	if err := reading.DecMode.Unmarshal(raw, &m); err != nil {
+	if err := dcbor.DecMode.Unmarshal(raw, &m); err != nil {
 		return m, bad("meta record: %v", err)
 	}
 	switch {

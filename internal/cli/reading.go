@@ -8,6 +8,7 @@ import (
 
 	"github.com/iotledger/iotledger/device"
 	"github.com/iotledger/iotledger/internal/keystore"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // seqFile is where the CLI keeps a device's next sequence number.
@@ -47,9 +48,9 @@ func readingCmd(e *env) *cobra.Command {
 				return err
 			}
 			switch r.Status {
-			case "accepted", "duplicate":
+			case verdict.Accepted, verdict.Duplicate:
 				e.printf("%s: device %s seq %d, log index %d, block %d\nreceipt: iotledger receipt %s %d\n", r.Status, id, seq, deref(r.Index), r.Height, id, seq)
-			case "pending":
+			case verdict.Pending:
 				e.printf("pending: device %s seq %d is queued but not yet committed; check later with: iotledger receipt %s %d\n", id, seq, id, seq)
 			default:
 				return &exitError{code: 2, err: errorf("rejected (%s): %s", r.Reason, r.Detail)}

@@ -12,7 +12,7 @@ import (
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
 	"github.com/google/cel-go/common/ast"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/iotledger/iotledger/address"
 )
@@ -371,7 +371,8 @@ func (c *docChecker) trigger(t *Trigger) {
 		}
 	case "call":
 		vars["args"] = map[string]*cel.Type{}
-		for name, typ := range t.Args {
+		for _, name := range sortedKeys(t.Args) { // errors in a stable order
+			typ := t.Args[name]
 			ty, ok := argTypes[typ]
 			if !ok || !nameRE.MatchString(name) {
 				c.fail(t.line, 1, "trigger %s: argument %s of type %q; name it in lowercase and type it int, double, string or bool", t.Name, name, typ)

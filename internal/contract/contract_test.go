@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -65,6 +66,26 @@ func TestCheckRefusals(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A document with many bad call arguments is refused with the same message
+// every time (arguments in name order, the first 20 errors), as every
+// validator must refuse it.
+func TestCheckArgErrorsAreStable(t *testing.T) {
+	var args []string
+	for i := range 25 {
+		args = append(args, fmt.Sprintf("Bad%02d: int", i))
+	}
+	src := []byte("name: c\ntriggers:\n  - name: t\n    on: call\n    args: {" + strings.Join(args, ", ") + "}\n    do:\n      - emit: {event: e}\n")
+	_, first := contract.Check(src)
+	if first == nil || !strings.Contains(first.Error(), "argument Bad00 ") || strings.Contains(first.Error(), "argument Bad24 ") {
+		t.Fatalf("Check = %v; want the arguments refused in name order, from Bad00, up to 20 errors", first)
+	}
+	for range 20 {
+		if _, err := contract.Check(src); err == nil || err.Error() != first.Error() {
+			t.Fatalf("Check's error changes between runs:\n%v\nthen\n%v", first, err)
+		}
 	}
 }
 

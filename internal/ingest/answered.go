@@ -1,5 +1,7 @@
 package ingest
 
+import "github.com/iotledger/iotledger/verdict"
+
 // OnAnswered has f told of each reading ingest answers itself, without a
 // block: refused or found a duplicate at Submit (decoding, the device
 // rules, the rate limit, a reading committed before), or refused by
@@ -8,9 +10,9 @@ package ingest
 // reading once. A call answered ErrBusy reports nothing (its readings are
 // sent again). The node counts them for /metrics. Call it before Start;
 // f must not block.
-func (in *Ingest) OnAnswered(f func(Result)) { in.answered = f }
+func (in *Ingest) OnAnswered(f func(verdict.Verdict)) { in.answered = f }
 
-func (in *Ingest) answer(r Result) {
+func (in *Ingest) answer(r verdict.Verdict) {
 	if in.answered != nil {
 		in.answered(r)
 	}

@@ -10,15 +10,16 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // answers records what OnAnswered reports.
 type answers struct {
 	mu  sync.Mutex
-	got []ingest.Result
+	got []verdict.Verdict
 }
 
-func (a *answers) add(r ingest.Result) {
+func (a *answers) add(r verdict.Verdict) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.got = append(a.got, r)

@@ -3,6 +3,8 @@ package ingest
 import (
 	"testing"
 	"time"
+
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // A reading whose transaction the mempool dropped gets no outcome: after
@@ -10,15 +12,15 @@ import (
 func TestLostReadingIsQueuedAgainAfterTTL(t *testing.T) {
 	in := &Ingest{waiters: map[[32]byte]*flight{}}
 	h := [32]byte{7}
-	a := make(chan Result, 1)
+	a := make(chan verdict.Verdict, 1)
 	if !in.addWaiter(h, a) {
 		t.Fatal("first submission not queued")
 	}
-	if in.addWaiter(h, make(chan Result, 1)) {
+	if in.addWaiter(h, make(chan verdict.Verdict, 1)) {
 		t.Fatal("a resend while in flight was queued twice")
 	}
 	in.waiters[h].since = time.Now().Add(-InFlightTTL - time.Second)
-	if !in.addWaiter(h, make(chan Result, 1)) {
+	if !in.addWaiter(h, make(chan verdict.Verdict, 1)) {
 		t.Fatal("a resend after InFlightTTL was not queued again")
 	}
 

@@ -20,6 +20,7 @@ import (
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 const chainID = "iotledger-test"
@@ -271,13 +272,13 @@ func (l *ledger) readingData(dev ed25519.PrivateKey, seq uint64, data map[string
 }
 
 // accepted is the result of sensor's reading seq committed at index in block height.
-func accepted(seq, index uint64, height int64) ingest.Result {
-	return ingest.Result{Device: deviceID(sensor), Seq: seq, Status: "accepted", Code: app.CodeOK, Index: index, Height: height}
+func accepted(seq, index uint64, height int64) verdict.Verdict {
+	return verdict.Verdict{Device: deviceID(sensor), Seq: seq, Status: "accepted", Code: app.CodeOK, Index: index, Height: height}
 }
 
 // pending is the result of sensor's reading seq not known to be committed.
-func pending(seq uint64) ingest.Result {
-	return ingest.Result{Device: deviceID(sensor), Seq: seq, Status: "pending"}
+func pending(seq uint64) verdict.Verdict {
+	return verdict.Verdict{Device: deviceID(sensor), Seq: seq, Status: "pending"}
 }
 
 // wantCommitted fails unless the app holds sensor's reading seq at index in block height.

@@ -5,18 +5,22 @@
 //
 // The model:
 //
-//  1. Submit decodes each reading and applies the device rules against
+//  1. Submit hands the call's readings to the app's Precheck, one call
+//     (App): it decodes each reading and applies the device rules against
 //     committed state (registered, not revoked, signed by the current key;
 //     the signature check fills the app's verify cache, so the node verifies
 //     each reading once). A reading already committed (the same bytes) is
 //     answered at once as a duplicate with the location of the original's
 //     receipt; another reading under a committed (device, seq) that passes
 //     the device rules is answered at once seq_reused, with the original's
-//     location: its data cannot be stored.
+//     location: its data cannot be stored. Ingest then applies the chain's
+//     per-device rate limit, early, on the wall clock.
 //  2. Good readings join a bounded queue; a full queue is backpressure
 //     (ErrBusy), never a silent drop.
 //  3. One goroutine cuts a batch when it holds MaxBatch readings or its first
-//     reading has waited MaxDelay, and broadcasts it. If CheckTx refuses a
+//     reading has waited MaxDelay, has the app encode it (App.Batch, which
+//     remembers the decoded readings for CheckTx and the block), and
+//     broadcasts it. If CheckTx refuses a
 //     batch (state changed since step 1), its readings are sent one by one so
 //     each gets its own answer.
 //  4. The app reports each committed block's outcomes through Committed;
@@ -29,9 +33,7 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,7 +44,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/state"
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // Config sets batching; the defaults suit one node on two cores.
@@ -116,20 +118,21 @@ const notNowWait = time.Second
 // Broadcast hands a transaction to the mempool and returns CheckTx's verdict.
 type Broadcast func(ctx context.Context, tx []byte) (code uint32, log string, err error)
 
-// Result is what became of one reading.
-type Result struct {
-	Device string
-	Seq    uint64
-	Status string // accepted, duplicate, rejected, pending
-	Code   app.Code
-	Detail string
-	Index  uint64 // log index; for a duplicate or seq_reused, the original's
-	Height int64
+// App is what ingest needs from the ledger; *app.App implements it. Both
+// are called once per call or batch, never per reading.
+type App interface {
+	// Precheck decodes raws, verifies them in bulk and applies the rules
+	// of committed state, writing each reading's verdict into out[i]:
+	// verdict.Pending for one to queue. It returns the decoded readings
+	// (for Batch) and the chain's rate limit.
+	Precheck(raws [][]byte, out []verdict.Verdict) app.Checked
+	// Batch encodes readings Precheck decoded as one batch transaction.
+	Batch(ds []app.Decoded) []byte
 }
 
 // Ingest is the intake pipeline of one node.
 type Ingest struct {
-	app       *app.App
+	app       App
 	broadcast Broadcast
 	cfg       Config
 	log       *slog.Logger
@@ -143,7 +146,7 @@ type Ingest struct {
 	// committed wakes a batcher waiting for the mempool to drain.
 	mempoolBytes func() int64
 	committed    chan struct{}
-	answered     func(Result) // see OnAnswered; nil: nobody listens
+	answered     func(verdict.Verdict) // see OnAnswered; nil: nobody listens
 	// halted reports whether the node's consensus has halted (nil: never).
 	halted func() *HaltedError
 
@@ -163,21 +166,19 @@ type Ingest struct {
 // dropped never gets an outcome: after InFlightTTL a resend queues it again,
 // and sweep forgets it.
 type flight struct {
-	waiters []chan Result
+	waiters []chan verdict.Verdict
 	since   time.Time
 }
 
 // InFlightTTL is how long a reading counts as in flight without an outcome.
 const InFlightTTL = 2 * time.Minute
 
-type item struct {
-	hash [32]byte
-	raw  []byte
-	d    app.Decoded // as Warm decoded it: the batch is built from it (App.Batch)
-}
+// item is a queued reading as Precheck decoded it: the batch is built from
+// it (App.Batch), and its Hash matches it to its outcome.
+type item = app.Decoded
 
 // New makes an ingest pipeline; Start runs it.
-func New(a *app.App, b Broadcast, cfg Config, log *slog.Logger) *Ingest {
+func New(a App, b Broadcast, cfg Config, log *slog.Logger) *Ingest {
 	return &Ingest{app: a, broadcast: b, cfg: cfg, log: log, queue: make(chan item, cfg.QueueSize),
 		checking: make(chan struct{}, runtime.GOMAXPROCS(0)), committed: make(chan struct{}, 1),
 		waiters: map[[32]byte]*flight{}, limits: map[string]*state.Bucket{}}
@@ -219,7 +220,7 @@ func (in *Ingest) QueueLen() int { return len(in.queue) }
 // committed or refused, or ctx ends (then "pending"). While the node's
 // consensus has halted (WatchHalt) it returns a *HaltedError and queues
 // nothing: a reading taken then would wait for a block that does not come.
-func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error) {
+func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdict.Verdict, error) {
 	if in.halted != nil {
 		if h := in.halted(); h != nil {
 			return nil, h
@@ -230,8 +231,8 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 		// readings that would be verified again when they come back.
 		return nil, ErrBusy
 	}
-	out := make([]Result, len(raws))
-	chans := make([]chan Result, len(raws))
+	out := make([]verdict.Verdict, len(raws))
+	chans := make([]chan verdict.Verdict, len(raws))
 	var queued []item
 	select {
 	case in.checking <- struct{}{}:
@@ -244,31 +245,32 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 			return nil, ErrBusy
 		}
 	}
-	decoded := in.app.Warm(raws) // decode and verify the request's readings in bulk, on all cores
-	for i, raw := range raws {
-		r, ok := in.precheck(decoded[i])
-		out[i] = r
-		if !ok {
+	checked := in.app.Precheck(raws, out) // decode and verify the request's readings in bulk, on all cores
+	if checked.Err != nil {
+		in.log.Error("ingest: read seq index", "err", checked.Err)
+	}
+	for i := range raws {
+		if out[i].Status != verdict.Pending || !in.allow(&out[i], checked.RatePerS, checked.Burst) {
 			continue
 		}
-		h := decoded[i].Hash
-		ch := make(chan Result, 1)
+		h := checked.Readings[i].Hash()
+		ch := make(chan verdict.Verdict, 1)
 		first := in.addWaiter(h, ch)
 		chans[i] = ch
 		if first {
-			queued = append(queued, item{hash: h, raw: raw, d: decoded[i]})
+			queued = append(queued, checked.Readings[i])
 		}
 	}
 	<-in.checking
 	if len(queued) > cap(in.queue)-len(in.queue) {
-		in.unwind(raws, chans, queued)
+		in.unwind(checked.Readings, chans, queued)
 		return nil, ErrBusy
 	}
 	for n, it := range queued {
 		select {
 		case in.queue <- it:
 		default: // raced with another submitter for the last places
-			in.unwind(raws, chans, queued[n:])
+			in.unwind(checked.Readings, chans, queued[n:])
 			return nil, ErrBusy
 		}
 	}
@@ -286,7 +288,7 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 			continue
 		}
 		if !wait {
-			in.removeWaiter(decoded[i].Hash, ch)
+			in.removeWaiter(checked.Readings[i].Hash(), ch)
 			continue
 		}
 		select {
@@ -296,7 +298,7 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 			r.Device, r.Seq = out[i].Device, out[i].Seq
 			out[i] = r
 		case <-ctx.Done():
-			in.removeWaiter(decoded[i].Hash, ch)
+			in.removeWaiter(checked.Readings[i].Hash(), ch)
 		}
 	}
 	return out, nil
@@ -305,60 +307,32 @@ func (in *Ingest) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Resul
 // unwind takes back a Submit that found the queue full: it drops the
 // caller's waiters and forgets the readings it did not queue (answering
 // "pending" to anyone who joined them meanwhile), so a retry queues them.
-func (in *Ingest) unwind(raws [][]byte, chans []chan Result, notQueued []item) {
+func (in *Ingest) unwind(ds []app.Decoded, chans []chan verdict.Verdict, notQueued []item) {
 	for i, ch := range chans {
 		if ch != nil {
-			in.removeWaiter(sha256.Sum256(raws[i]), ch)
+			in.removeWaiter(ds[i].Hash(), ch)
 		}
 	}
-	for _, it := range notQueued {
-		in.resolve(it.hash, Result{Status: "pending", Detail: ErrBusy.Error()})
+	for i := range notQueued {
+		in.resolve(notQueued[i].Hash(), verdict.Verdict{Status: verdict.Pending, Detail: ErrBusy.Error()})
 	}
-}
-
-// precheck applies the cheap rules; ok means the reading should be queued.
-func (in *Ingest) precheck(d app.Decoded) (Result, bool) {
-	s, err := d.Reading, d.Err
-	if err != nil {
-		code := app.CodeMalformedReading
-		if errors.Is(err, reading.ErrTooLarge) {
-			code = app.CodeReadingTooLarge
-		}
-		return Result{Status: "rejected", Code: code, Detail: err.Error()}, false
-	}
-	r := Result{Device: s.Device, Seq: s.Seq, Status: "pending"}
-	st, err := in.app.Reader().Reading(s.Device, s.Seq)
-	if err != nil {
-		in.log.Error("ingest: read seq index", "err", err)
-	} else if st != nil && bytes.Equal(st.Raw, s.Raw) {
-		r.Status, r.Code, r.Index, r.Height = "duplicate", app.CodeDuplicate, st.Index, st.Height
-		r.Detail = fmt.Sprintf("device %s seq %d was committed at log index %d in block %d", s.Device, s.Seq, st.Index, st.Height)
-		return r, false
-	}
-	if code, msg := in.app.CheckDecoded(d); code != app.CodeOK {
-		r.Status, r.Code, r.Detail = "rejected", code, msg
-		return r, false
-	}
-	if st != nil {
-		// Other bytes under a committed seq, signed by the device: new
-		// data the ledger cannot store, not a resend (the block would
-		// answer the same).
-		r.Status, r.Code, r.Index, r.Height = "rejected", app.CodeSeqReused, st.Index, st.Height
-		r.Detail = app.SeqReusedDetail(s.Device, s.Seq, st.Index, st.Height)
-		return r, false
-	}
-	if p := in.app.Meta().Params; !in.allow(s.Device, p.DeviceRatePerS, p.DeviceBurst) {
-		r.Status, r.Code = "rejected", app.CodeRateLimited
-		r.Detail = fmt.Sprintf("device %s sends faster than %d readings a second (burst %d); slow down and resend seq %d later", s.Device, p.DeviceRatePerS, p.DeviceBurst, s.Seq)
-		return r, false
-	}
-	return r, true
 }
 
 // allow applies the chain's per-device rate limit early, on the wall clock,
 // so a flooding device is refused before its readings take mempool and
-// block space. The app applies the same limit on block time.
-func (in *Ingest) allow(device string, rate, burst int64) bool {
+// block space: over the limit, it turns v (Pending) into the refusal. The
+// app applies the same limit on block time.
+func (in *Ingest) allow(v *verdict.Verdict, rate, burst int64) bool {
+	if in.take(v.Device, rate, burst) {
+		return true
+	}
+	v.Status, v.Code = verdict.Rejected, verdict.CodeRateLimited
+	v.Detail = fmt.Sprintf("device %s sends faster than %d readings a second (burst %d); slow down and resend seq %d later", v.Device, rate, burst, v.Seq)
+	return false
+}
+
+// take takes a token of device's bucket.
+func (in *Ingest) take(device string, rate, burst int64) bool {
 	in.limitMu.Lock()
 	defer in.limitMu.Unlock()
 	b := in.limits[device]
@@ -375,7 +349,7 @@ func (in *Ingest) allow(device string, rate, burst int64) bool {
 // maxLimited bounds the devices ingest keeps a rate-limit bucket for.
 const maxLimited = 1 << 20
 
-func (in *Ingest) addWaiter(h [32]byte, ch chan Result) (first bool) {
+func (in *Ingest) addWaiter(h [32]byte, ch chan verdict.Verdict) (first bool) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	f, pending := in.waiters[h]
@@ -390,7 +364,7 @@ func (in *Ingest) addWaiter(h [32]byte, ch chan Result) (first bool) {
 	return !pending
 }
 
-func (in *Ingest) removeWaiter(h [32]byte, ch chan Result) {
+func (in *Ingest) removeWaiter(h [32]byte, ch chan verdict.Verdict) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	f := in.waiters[h]
@@ -407,7 +381,7 @@ func (in *Ingest) removeWaiter(h [32]byte, ch chan Result) {
 	}
 }
 
-func (in *Ingest) resolve(h [32]byte, r Result) {
+func (in *Ingest) resolve(h [32]byte, r verdict.Verdict) {
 	in.mu.Lock()
 	f := in.waiters[h]
 	delete(in.waiters, h)
@@ -446,7 +420,7 @@ func (in *Ingest) Committed(outcomes []app.Outcome) {
 	default: // a wake-up is pending already
 	}
 	for _, o := range outcomes {
-		in.resolve(o.Hash, Result{Device: o.Device, Seq: o.Seq, Status: o.Status, Code: o.Code, Detail: o.Detail, Index: o.Index, Height: o.Height})
+		in.resolve(o.Hash, o.Verdict)
 	}
 }
 
@@ -487,14 +461,14 @@ func (in *Ingest) run(ctx context.Context) {
 // abandon answers the readings of an unsent batch, and those still queued,
 // as pending: Close stops the batcher before they reach the mempool.
 func (in *Ingest) abandon(batch []item) {
-	r := Result{Status: "pending", Detail: "ingest stopped before the reading was sent; send it again"}
+	r := verdict.Verdict{Status: verdict.Pending, Detail: "ingest stopped before the reading was sent; send it again"}
 	for _, it := range batch {
-		in.resolve(it.hash, r)
+		in.resolve(it.Hash(), r)
 	}
 	for {
 		select {
 		case it := <-in.queue:
-			in.resolve(it.hash, r)
+			in.resolve(it.Hash(), r)
 		default:
 			return
 		}
@@ -516,11 +490,7 @@ func (in *Ingest) send(ctx context.Context, batch []item) {
 			return
 		}
 	}
-	ds := make([]app.Decoded, len(batch))
-	for i, it := range batch {
-		ds[i] = it.d
-	}
-	raw := in.app.Batch(ds)
+	raw := in.app.Batch(batch)
 	code, msg, err := in.broadcast(ctx, raw)
 	for wait := 10 * time.Millisecond; errors.Is(err, ErrNotNow); wait = min(2*wait, notNowWait) {
 		in.log.Debug("ingest: the mempool takes nothing now; the batch waits", "readings", len(batch), "err", err, "retry_in", wait)
@@ -538,14 +508,14 @@ func (in *Ingest) send(ctx context.Context, batch []item) {
 		return
 	}
 	if len(batch) == 1 {
-		r := Result{Status: "rejected", Code: app.Code(code), Detail: msg}
+		r := verdict.Verdict{Status: verdict.Rejected, Code: app.Code(code), Detail: msg}
 		if err != nil {
-			r.Status, r.Detail = "pending", "could not reach the mempool: "+err.Error()
+			r.Status, r.Detail = verdict.Pending, "could not reach the mempool: "+err.Error()
 			in.log.Warn("ingest: broadcast", "err", err)
 		} else {
 			in.answer(r)
 		}
-		in.resolve(batch[0].hash, r)
+		in.resolve(batch[0].Hash(), r)
 		return
 	}
 	in.log.Info("ingest: batch refused, sending readings one by one", "readings", len(batch), "code", code, "log", msg, "err", err)

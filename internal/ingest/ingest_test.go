@@ -20,11 +20,12 @@ import (
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // ignoreDetail compares results without their human-readable detail, which
 // tests check for the facts it must mention.
-var ignoreDetail = cmpopts.IgnoreFields(ingest.Result{}, "Detail")
+var ignoreDetail = cmpopts.IgnoreFields(verdict.Verdict{}, "Detail")
 
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
@@ -69,7 +70,7 @@ func TestSubmitAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Submit: %v", err)
 	}
-	want := []ingest.Result{accepted(1, 0, h), accepted(2, 1, h), accepted(3, 2, h), accepted(1, 0, h)}
+	want := []verdict.Verdict{accepted(1, 0, h), accepted(2, 1, h), accepted(3, 2, h), accepted(1, 0, h)}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("results (-got +want):\n%s", diff)
 	}
@@ -110,10 +111,10 @@ func TestSubmitDuplicateAnsweredAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Submit: %v", err)
 	}
-	dup := ingest.Result{Device: deviceID(sensor), Seq: 1, Status: "duplicate", Code: app.CodeDuplicate, Index: 0, Height: h}
-	reused := ingest.Result{Device: deviceID(sensor), Seq: 1, Status: "rejected", Code: app.CodeSeqReused, Index: 0, Height: h}
-	bad := ingest.Result{Device: deviceID(sensor), Seq: 1, Status: "rejected", Code: app.CodeBadSignature}
-	if diff := cmp.Diff(got, []ingest.Result{dup, reused, bad}, ignoreDetail); diff != "" {
+	dup := verdict.Verdict{Device: deviceID(sensor), Seq: 1, Status: "duplicate", Code: app.CodeDuplicate, Index: 0, Height: h}
+	reused := verdict.Verdict{Device: deviceID(sensor), Seq: 1, Status: "rejected", Code: app.CodeSeqReused, Index: 0, Height: h}
+	bad := verdict.Verdict{Device: deviceID(sensor), Seq: 1, Status: "rejected", Code: app.CodeBadSignature}
+	if diff := cmp.Diff(got, []verdict.Verdict{dup, reused, bad}, ignoreDetail); diff != "" {
 		t.Errorf("results (-got +want):\n%s", diff)
 	}
 	for i, r := range got[:2] {
@@ -146,43 +147,43 @@ func TestSubmitRejectedAtOnce(t *testing.T) {
 	tests := []struct {
 		name  string
 		raw   []byte
-		want  ingest.Result
+		want  verdict.Verdict
 		hints []string // facts the detail must mention
 	}{
 		{
 			name:  "bad signature",
 			raw:   badSig,
-			want:  ingest.Result{Device: deviceID(sensor), Seq: 5, Status: "rejected", Code: app.CodeBadSignature},
+			want:  verdict.Verdict{Device: deviceID(sensor), Seq: 5, Status: "rejected", Code: app.CodeBadSignature},
 			hints: []string{deviceID(sensor), "seq 5"},
 		},
 		{
 			name:  "signed by another key",
 			raw:   mustSign(t, reading.Reading{Device: deviceID(sensor), Seq: 6, Time: genesisTime.UnixMilli()}, spare),
-			want:  ingest.Result{Device: deviceID(sensor), Seq: 6, Status: "rejected", Code: app.CodeBadSignature},
+			want:  verdict.Verdict{Device: deviceID(sensor), Seq: 6, Status: "rejected", Code: app.CodeBadSignature},
 			hints: []string{deviceID(sensor), "seq 6"},
 		},
 		{
 			name:  "unregistered device",
 			raw:   l.reading(spare, 1),
-			want:  ingest.Result{Device: deviceID(spare), Seq: 1, Status: "rejected", Code: app.CodeUnregisteredDevice},
+			want:  verdict.Verdict{Device: deviceID(spare), Seq: 1, Status: "rejected", Code: app.CodeUnregisteredDevice},
 			hints: []string{deviceID(spare), "iotledger device register"},
 		},
 		{
 			name:  "revoked device",
 			raw:   l.reading(retired, 1),
-			want:  ingest.Result{Device: deviceID(retired), Seq: 1, Status: "rejected", Code: app.CodeRevokedDevice},
+			want:  verdict.Verdict{Device: deviceID(retired), Seq: 1, Status: "rejected", Code: app.CodeRevokedDevice},
 			hints: []string{deviceID(retired), "revoked"},
 		},
 		{
 			name:  "not a reading",
 			raw:   []byte("temp=21.5"),
-			want:  ingest.Result{Status: "rejected", Code: app.CodeMalformedReading},
+			want:  verdict.Verdict{Status: "rejected", Code: app.CodeMalformedReading},
 			hints: []string{"COSE_Sign1"},
 		},
 		{
 			name:  "too large",
 			raw:   make([]byte, reading.MaxSize+1),
-			want:  ingest.Result{Status: "rejected", Code: app.CodeReadingTooLarge},
+			want:  verdict.Verdict{Status: "rejected", Code: app.CodeReadingTooLarge},
 			hints: []string{"4097 bytes"},
 		},
 	}
@@ -192,7 +193,7 @@ func TestSubmitRejectedAtOnce(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Submit: %v", err)
 			}
-			if diff := cmp.Diff(got, []ingest.Result{tt.want}, ignoreDetail); diff != "" {
+			if diff := cmp.Diff(got, []verdict.Verdict{tt.want}, ignoreDetail); diff != "" {
 				t.Errorf("result (-got +want):\n%s", diff)
 			}
 			for _, hint := range tt.hints {
@@ -226,7 +227,7 @@ func TestSubmitMixed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []ingest.Result{
+	want := []verdict.Verdict{
 		accepted(1, 0, h),
 		{Device: deviceID(spare), Seq: 1, Status: "rejected", Code: app.CodeUnregisteredDevice},
 		accepted(2, 1, h),
@@ -254,7 +255,7 @@ func TestMaxBatchCutsBatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []ingest.Result{
+		want := []verdict.Verdict{
 			accepted(1, 0, h), accepted(2, 1, h), accepted(3, 2, h),
 			accepted(4, 3, h+1), accepted(5, 4, h+1), accepted(6, 5, h+1),
 		}
@@ -319,7 +320,7 @@ func TestQueueFull(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Submit of 2 readings to an empty queue of 2: %v", err)
 	}
-	if diff := cmp.Diff(got, []ingest.Result{pending(1), pending(2)}); diff != "" {
+	if diff := cmp.Diff(got, []verdict.Verdict{pending(1), pending(2)}); diff != "" {
 		t.Errorf("results (-got +want):\n%s", diff)
 	}
 	if n := in.QueueLen(); n != 2 {
@@ -344,7 +345,7 @@ func TestQueueFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(got, []ingest.Result{accepted(3, 2, h+2)}); diff != "" {
+	if diff := cmp.Diff(got, []verdict.Verdict{accepted(3, 2, h+2)}); diff != "" {
 		t.Errorf("retry after ErrBusy (-got +want):\n%s", diff)
 	}
 }
@@ -410,7 +411,7 @@ func TestBatchWaitsWhileTheMempoolTakesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(got, []ingest.Result{accepted(1, 0, h), accepted(2, 1, h)}); diff != "" {
+	if diff := cmp.Diff(got, []verdict.Verdict{accepted(1, 0, h), accepted(2, 1, h)}); diff != "" {
 		t.Errorf("results (-got +want):\n%s", diff)
 	}
 	if n := tries.Load(); n != 4 {
@@ -442,7 +443,7 @@ func TestRefusedBatchSentOneByOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []ingest.Result{
+	want := []verdict.Verdict{
 		accepted(1, 0, h),
 		{Device: deviceID(sensor), Seq: 2, Status: "rejected", Code: app.CodeRevokedDevice, Detail: "device was revoked by its owner"},
 		accepted(3, 1, h+1),
@@ -466,7 +467,7 @@ func TestSubmitWithoutWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(got, []ingest.Result{pending(1)}); diff != "" {
+	if diff := cmp.Diff(got, []verdict.Verdict{pending(1)}); diff != "" {
 		t.Errorf("result without wait (-got +want):\n%s", diff)
 	}
 
@@ -477,8 +478,8 @@ func TestSubmitWithoutWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dup := ingest.Result{Device: deviceID(sensor), Seq: 1, Status: "duplicate", Code: app.CodeDuplicate, Index: 0, Height: h}
-	if diff := cmp.Diff(got, []ingest.Result{dup}, ignoreDetail); diff != "" {
+	dup := verdict.Verdict{Device: deviceID(sensor), Seq: 1, Status: "duplicate", Code: app.CodeDuplicate, Index: 0, Height: h}
+	if diff := cmp.Diff(got, []verdict.Verdict{dup}, ignoreDetail); diff != "" {
 		t.Errorf("result of the resend (-got +want):\n%s", diff)
 	}
 }
@@ -505,7 +506,7 @@ func TestSubmitContextEnds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(got, []ingest.Result{pending(1)}); diff != "" {
+			if diff := cmp.Diff(got, []verdict.Verdict{pending(1)}); diff != "" {
 				t.Errorf("result (-got +want):\n%s", diff)
 			}
 
@@ -545,7 +546,7 @@ func TestCloseAnswersPending(t *testing.T) {
 	t.Cleanup(in.Close)
 
 	type answer struct {
-		rs  []ingest.Result
+		rs  []verdict.Verdict
 		err error
 	}
 	done := make(chan answer, 1)
@@ -569,7 +570,7 @@ func TestCloseAnswersPending(t *testing.T) {
 		if a.err != nil {
 			t.Fatal(a.err)
 		}
-		if diff := cmp.Diff(a.rs, []ingest.Result{pending(1), pending(2), pending(3)}, ignoreDetail); diff != "" {
+		if diff := cmp.Diff(a.rs, []verdict.Verdict{pending(1), pending(2), pending(3)}, ignoreDetail); diff != "" {
 			t.Errorf("results after Close (-got +want):\n%s", diff)
 		}
 		for i, r := range a.rs[:2] {
@@ -587,7 +588,7 @@ func TestConcurrentSubmitters(t *testing.T) {
 	in := l.ingest(ingest.Config{MaxBatch: 8, MaxDelay: 5 * time.Millisecond, QueueSize: 100})
 	in.Start()
 	const submitters, each = 4, 10
-	results := make([][]ingest.Result, submitters)
+	results := make([][]verdict.Verdict, submitters)
 	errs := make([]error, submitters)
 	var wg sync.WaitGroup
 	for g := range submitters {
@@ -687,7 +688,7 @@ func TestSubmitWhileHalted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(got, []ingest.Result{accepted(1, 0, h), accepted(2, 1, h+1)}); diff != "" {
+	if diff := cmp.Diff(got, []verdict.Verdict{accepted(1, 0, h), accepted(2, 1, h+1)}); diff != "" {
 		t.Errorf("after the halt cleared (-got +want):\n%s", diff)
 	}
 }

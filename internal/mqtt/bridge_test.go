@@ -24,6 +24,7 @@ import (
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/testonly"
 	"github.com/iotledger/iotledger/mqttwire"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // mosquitto starts a Mosquitto broker on a free loopback port and returns
@@ -168,9 +169,9 @@ func TestBridgeRedeliversUnqueued(t *testing.T) {
 
 	full := newLedger()
 	busy := make(chan struct{}, 1000)
-	full.setSubmit(func([]byte) (ingest.Result, error) {
+	full.setSubmit(func([]byte) (verdict.Verdict, error) {
 		busy <- struct{}{}
-		return ingest.Result{}, ingest.ErrBusy
+		return verdict.Verdict{}, ingest.ErrBusy
 	})
 	first, err := New(cfg, full.deps(), testLog(t))
 	if err != nil {

@@ -24,16 +24,18 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/internal/ratelimit"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // Deps are what the broker needs from the node: two calls, so two functions.
 type Deps struct {
 	// Submit checks and queues readings: ingest's Submit. The broker calls
 	// it with one reading and wait false, and retries on ingest.ErrBusy.
-	Submit func(ctx context.Context, raws [][]byte, wait bool) ([]ingest.Result, error)
+	Submit func(ctx context.Context, raws [][]byte, wait bool) ([]verdict.Verdict, error)
 	// Device returns a device's record from committed state, or nil when no
 	// device has that id: the read side's (query.Reader.Device).
 	Device func(id string) (*state.Device, error)
@@ -59,10 +61,10 @@ type Broker struct {
 	log  *slog.Logger
 	now  func() time.Time // the wall clock; tests replace it
 
-	server  *mochi.Server // nil when the embedded broker is off
-	ln      *listener     // set by Start
-	tls     *tls.Config   // nil: plain TCP
-	limiter *limiter
+	server  *mochi.Server            // nil when the embedded broker is off
+	ln      *listener                // set by Start
+	tls     *tls.Config              // nil: plain TCP
+	limiter *ratelimit.Keyed[string] // the devices' rates (cfg.RatePerDevice, cfg.Burst)
 	pending *pendingTable
 	mail    *mailbox // refusal notices held for devices on the embedded broker
 	owedMax int      // readings waiting for their outcome and notices held, per device, before its PUBACKs wait
@@ -140,7 +142,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Broker, error) {
 		deps:        deps,
 		log:         log,
 		now:         time.Now,
-		limiter:     newLimiter(cfg.RatePerDevice, cfg.Burst, max(cfg.MaxClients, 1<<16)), // the bridge has no client limit
+		limiter:     ratelimit.New[string](cfg.RatePerDevice, cfg.Burst, max(cfg.MaxClients, 1<<16), ratelimit.Reset), // the bridge has no client limit
 		pending:     newPendingTable(cfg.PendingMax, cfg.PendingTTL),
 		mail:        newMailbox(cfg.PendingMax),
 		owedMax:     2*cfg.Burst + 4096,
@@ -323,15 +325,11 @@ func (b *Broker) Committed(outcomes []app.Outcome) {
 	for _, m := range b.pending.takeOutcomes(outcomes) {
 		o := m.outcome
 		switch o.Status {
-		case mqttwire.StatusAccepted, mqttwire.StatusDuplicate:
+		case verdict.Accepted, verdict.Duplicate:
 			b.notify(m.entry.sinks, receiptNotice(m.entry.device, m.entry.seq, o.Index, o.Height, o.Status))
 		default:
-			reason := o.Reason
-			if reason == "" {
-				reason = o.Code.String()
-			}
 			seq := m.entry.seq
-			b.notify(m.entry.sinks, errorNotice(m.entry.device, &seq, reason, o.Detail))
+			b.notify(m.entry.sinks, errorNotice(m.entry.device, &seq, o.Code.String(), o.Detail))
 		}
 	}
 }
@@ -367,8 +365,8 @@ func (b *Broker) TwinsChanged(changes []app.TwinChange) {
 	}
 }
 
-// verdict is what became of one published reading.
-type verdict struct {
+// pubAnswer is how the broker answers one published reading.
+type pubAnswer struct {
 	ack  bool         // acknowledge the PUBLISH: the reading was queued or answered
 	code packets.Code // when acknowledged: MQTT 5 PUBACK reason (0 when queued or a duplicate)
 	err  error        // when not acknowledged: why
@@ -383,11 +381,12 @@ var (
 
 // receive handles a reading published on topic. busyFor bounds how long it
 // waits (0: until Close). It never panics, and hands Submit only readings
-// that decode and belong to the topic's device.
-func (b *Broker) receive(ctx context.Context, s sink, topic string, payload []byte, busyFor time.Duration) verdict {
+// that decode and belong to the topic's device (its bytes as published:
+// ingest decodes them).
+func (b *Broker) receive(ctx context.Context, s sink, topic string, payload []byte, busyFor time.Duration) pubAnswer {
 	id, ok := readingsDevice(topic)
 	if !ok {
-		return verdict{ack: true, code: packets.ErrTopicNameInvalid}
+		return pubAnswer{ack: true, code: packets.ErrTopicNameInvalid}
 	}
 	return b.handle(ctx, s, id, payload, busyFor)
 }
@@ -396,13 +395,13 @@ func (b *Broker) receive(ctx context.Context, s sink, topic string, payload []by
 // reading is acknowledged only once it is queued or answered, and only
 // when the broker has room to hold the device's refusal notice should the
 // ledger refuse it later; until then it waits (backpressure), and past
-// busyFor it is not acknowledged at all (verdict.err says why).
-func (b *Broker) handle(ctx context.Context, s sink, id string, payload []byte, busyFor time.Duration) verdict {
+// busyFor it is not acknowledged at all (pubAnswer.err says why).
+func (b *Broker) handle(ctx context.Context, s sink, id string, payload []byte, busyFor time.Duration) pubAnswer {
 	b.stats.received.Add(1)
 	p := b.patience(ctx, busyFor)
-	abandon := func(err error) verdict {
+	abandon := func(err error) pubAnswer {
 		b.stats.abandoned.Add(1)
-		return verdict{err: err}
+		return pubAnswer{err: err}
 	}
 	if s == sinkEmbedded {
 		if err := b.waitOwed(p, id); err != nil {
@@ -412,59 +411,67 @@ func (b *Broker) handle(ctx context.Context, s sink, id string, payload []byte, 
 	if err := b.waitRate(p, id); err != nil {
 		return abandon(err)
 	}
-	sr, err := reading.Decode(payload)
-	if err != nil {
-		code := app.CodeMalformedReading
-		if errors.Is(err, reading.ErrTooLarge) {
-			code = app.CodeReadingTooLarge
+	// The topic's device must be the reading's. Peek reads the device and
+	// seq of a reading in the form Sign writes without decoding it (ingest
+	// decodes it, once); a reading in another encoding, or none, is
+	// decoded here, for its device or its refusal.
+	dev, seq, ok := reading.Peek(payload)
+	mine := ok && string(dev) == id
+	if !ok {
+		sr, err := reading.Decode(payload)
+		if err != nil {
+			code := verdict.CodeMalformedReading
+			if errors.Is(err, reading.ErrTooLarge) {
+				code = verdict.CodeReadingTooLarge
+			}
+			return b.refuse(s, id, nil, code.String(), err.Error(), packets.ErrPayloadFormatInvalid)
 		}
-		return b.refuse(s, id, nil, code.String(), err.Error(), packets.ErrPayloadFormatInvalid)
+		dev, seq, mine = []byte(sr.Device), sr.Seq, sr.Device == id
 	}
-	if sr.Device != id {
-		seq := sr.Seq
+	if !mine {
+		other := string(dev)
 		return b.refuse(s, id, &seq, mqttwire.ReasonDeviceMismatch, fmt.Sprintf(
-			"the reading is for device %s but was published on the topic of %s; publish it on %s", sr.Device, id, mqttwire.ReadingsTopic(sr.Device)),
+			"the reading is for device %s but was published on the topic of %s; publish it on %s", other, id, mqttwire.ReadingsTopic(other)),
 			packets.ErrNotAuthorized)
 	}
 	raw := bytes.Clone(payload) // ingest keeps it; the MQTT library owns payload
 	h := sha256.Sum256(raw)
 	// Track the reading before it is queued: its block may be committed
 	// before Submit returns.
-	b.forgotten(b.pending.add(h, id, sr.Seq, s, b.now()), forgotFull)
+	b.forgotten(b.pending.add(h, id, seq, s, b.now()), forgotFull)
 	r, err := b.submit(p, s, raw)
 	if err != nil {
 		b.pending.drop(h, s)
 		return abandon(err)
 	}
 	switch r.Status {
-	case "accepted", "duplicate":
+	case verdict.Accepted, verdict.Duplicate:
 		sinks := s
 		if e, ok := b.pending.take(h); ok {
 			sinks |= e.sinks
 		}
-		b.notify(sinks, receiptNotice(id, sr.Seq, r.Index, r.Height, r.Status))
-		return verdict{ack: true, code: packets.CodeSuccess}
-	case "rejected":
+		b.notify(sinks, receiptNotice(id, seq, r.Index, r.Height, r.Status))
+		return pubAnswer{ack: true, code: packets.CodeSuccess}
+	case verdict.Rejected:
 		sinks := s
 		if e, ok := b.pending.take(h); ok {
 			sinks |= e.sinks
 		}
-		seq := sr.Seq
 		return b.refuse(sinks, id, &seq, r.Code.String(), r.Detail, pubackCode(r.Code))
 	default: // pending: queued, Committed answers
 		b.stats.queued.Add(1)
-		return verdict{ack: true, code: packets.CodeSuccess}
+		return pubAnswer{ack: true, code: packets.CodeSuccess}
 	}
 }
 
 // pubackCode is the MQTT 5 PUBACK reason for a reading the ledger refused.
-func pubackCode(c app.Code) packets.Code {
+func pubackCode(c verdict.Code) packets.Code {
 	switch c {
-	case app.CodeMalformedReading, app.CodeReadingTooLarge:
+	case verdict.CodeMalformedReading, verdict.CodeReadingTooLarge:
 		return packets.ErrPayloadFormatInvalid
-	case app.CodeUnregisteredDevice, app.CodeRevokedDevice, app.CodeBadSignature, app.CodeKeyRotated:
+	case verdict.CodeUnregisteredDevice, verdict.CodeRevokedDevice, verdict.CodeBadSignature, verdict.CodeKeyRotated:
 		return packets.ErrNotAuthorized
-	case app.CodeRateLimited:
+	case verdict.CodeRateLimited:
 		return packets.ErrQuotaExceeded
 	default:
 		return packets.ErrImplementationSpecificError
@@ -534,7 +541,7 @@ func (b *Broker) waitOwed(p *patience, id string) error {
 // a reading over the rate is held back, not refused.
 func (b *Broker) waitRate(p *patience, id string) error {
 	for {
-		d := b.limiter.take(id, b.now())
+		d := b.limiter.Take(id, b.now())
 		if d == 0 {
 			return nil
 		}
@@ -555,7 +562,7 @@ func (b *Broker) waitRate(p *patience, id string) error {
 // refuses it: this is the backpressure, as the PUBLISH is not acknowledged
 // meanwhile. While consensus has halted, a device's reading is not queued
 // (*ingest.HaltedError); the bridge's waits.
-func (b *Broker) submit(p *patience, s sink, raw []byte) (ingest.Result, error) {
+func (b *Broker) submit(p *patience, s sink, raw []byte) (verdict.Verdict, error) {
 	wait := 5 * time.Millisecond
 	for {
 		rs, err := b.submitOne(p.ctx, raw)
@@ -563,30 +570,30 @@ func (b *Broker) submit(p *patience, s sink, raw []byte) (ingest.Result, error) 
 		var halted *ingest.HaltedError
 		switch {
 		case err == nil && len(rs) == 1:
-			if rs[0].Status != "rejected" || rs[0].Code != app.CodeRateLimited {
+			if rs[0].Status != verdict.Rejected || rs[0].Code != verdict.CodeRateLimited {
 				return rs[0], nil
 			}
 			b.stats.rateLimited.Add(1)
 			timeout = errRateTimeout
 		case err == nil:
 			b.log.Error("mqtt: Submit returned the wrong number of results", "want", 1, "got", len(rs))
-			return ingest.Result{}, fmt.Errorf("mqtt: Submit returned %d results for 1 reading", len(rs))
+			return verdict.Verdict{}, fmt.Errorf("mqtt: Submit returned %d results for 1 reading", len(rs))
 		case errors.Is(err, ingest.ErrBusy):
 			b.stats.busy.Add(1)
 		case errors.As(err, &halted):
 			b.halted(halted)
 			if s != sinkBridge {
-				return ingest.Result{}, err
+				return verdict.Verdict{}, err
 			}
 			wait = max(wait, 100*time.Millisecond)
 		default:
 			if p.ctx.Err() == nil && b.ctx.Err() == nil {
 				b.log.Error("mqtt: submit", "err", err)
 			}
-			return ingest.Result{}, err
+			return verdict.Verdict{}, err
 		}
 		if err := p.sleep(wait, timeout); err != nil {
-			return ingest.Result{}, err
+			return verdict.Verdict{}, err
 		}
 		wait = min(2*wait, 500*time.Millisecond)
 	}
@@ -604,12 +611,12 @@ func (b *Broker) halted(e *ingest.HaltedError) {
 }
 
 // refuse answers a reading on the device's errors topic and returns the
-// verdict that acknowledges it: MQTT 5 clients get code, with the reason
+// answer that acknowledges it: MQTT 5 clients get code, with the reason
 // and detail as its reason string.
-func (b *Broker) refuse(s sink, id string, seq *uint64, reason, detail string, code packets.Code) verdict {
+func (b *Broker) refuse(s sink, id string, seq *uint64, reason, detail string, code packets.Code) pubAnswer {
 	b.stats.refused.Add(1)
 	b.notify(s, errorNotice(id, seq, reason, detail))
-	return verdict{ack: true, code: packets.Code{Code: code.Code, Reason: reason + ": " + detail}}
+	return pubAnswer{ack: true, code: packets.Code{Code: code.Code, Reason: reason + ": " + detail}}
 }
 
 // Why the broker forgot a reading before its outcome.
@@ -765,12 +772,12 @@ func (b *Broker) deliver(id string) {
 	}
 }
 
-func receiptNotice(id string, seq, index uint64, height int64, status string) notice {
+func receiptNotice(id string, seq, index uint64, height int64, status verdict.Status) notice {
 	return notice{device: id, topic: mqttwire.ReceiptsTopic(id), payload: mustJSON(mqttwire.ReceiptMessage{
 		Seq:     seq,
 		Index:   index,
 		Height:  height,
-		Receipt: fmt.Sprintf("/v1/devices/%s/readings/%d/receipt", id, seq),
+		Receipt: verdict.ReceiptPath(id, seq),
 		Status:  status,
 	})}
 }

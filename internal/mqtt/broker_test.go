@@ -21,6 +21,7 @@ import (
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/mqttwire"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 func TestConnect(t *testing.T) {
@@ -189,15 +190,15 @@ func TestReceiptAfterCommit(t *testing.T) {
 
 func TestAnswers(t *testing.T) {
 	id := deviceID(sensor)
-	dup := func([]byte) (ingest.Result, error) {
-		return ingest.Result{Device: id, Seq: 3, Status: "duplicate", Code: app.CodeDuplicate, Index: 17, Height: 4}, nil
+	dup := func([]byte) (verdict.Verdict, error) {
+		return verdict.Verdict{Device: id, Seq: 3, Status: "duplicate", Code: app.CodeDuplicate, Index: 17, Height: 4}, nil
 	}
-	badSig := func([]byte) (ingest.Result, error) {
-		return ingest.Result{Device: id, Seq: 3, Status: "rejected", Code: app.CodeBadSignature, Detail: "signature does not verify"}, nil
+	badSig := func([]byte) (verdict.Verdict, error) {
+		return verdict.Verdict{Device: id, Seq: 3, Status: "rejected", Code: app.CodeBadSignature, Detail: "signature does not verify"}, nil
 	}
 	tests := []struct {
 		name    string
-		submit  func([]byte) (ingest.Result, error)
+		submit  func([]byte) (verdict.Verdict, error)
 		payload []byte
 		puback  byte
 		topic   string
@@ -272,8 +273,8 @@ func TestRejectedAtCommit(t *testing.T) {
 		t.Fatalf("PUBACK %#x, want success", code)
 	}
 	<-l.submitted
-	b.Committed([]app.Outcome{{Device: id, Seq: 5, Status: "rejected", Code: app.CodeTimeOutOfWindow,
-		Reason: "time_out_of_window", Detail: "check the device clock", Height: 3, Hash: sha256.Sum256(raw)}})
+	b.Committed([]app.Outcome{{Verdict: verdict.Verdict{Device: id, Seq: 5, Status: "rejected", Code: app.CodeTimeOutOfWindow,
+		Detail: "check the device clock", Height: 3}, Hash: sha256.Sum256(raw)}})
 	want := mqttwire.ErrorMessage{Seq: ptr[uint64](5), Reason: "time_out_of_window", Detail: "check the device clock"}
 	if diff := cmp.Diff(want, decodeJSON[mqttwire.ErrorMessage](t, d.next(t).Payload)); diff != "" {
 		t.Errorf("error (-want +got):\n%s", diff)
@@ -363,14 +364,14 @@ func TestBusyDelaysPuback(t *testing.T) {
 	var ev events
 	release := make(chan struct{})
 	busy := make(chan struct{}, 100)
-	l.setSubmit(func(raw []byte) (ingest.Result, error) {
+	l.setSubmit(func(raw []byte) (verdict.Verdict, error) {
 		select {
 		case <-release:
 			ev.add("queued")
 			return queue(raw)
 		default:
 			busy <- struct{}{}
-			return ingest.Result{}, ingest.ErrBusy
+			return verdict.Verdict{}, ingest.ErrBusy
 		}
 	})
 	b := startBroker(t, testConfig(), l, nil)
@@ -402,7 +403,7 @@ func TestBusyDelaysPuback(t *testing.T) {
 
 func TestBusyTimeoutDisconnects(t *testing.T) {
 	l := newLedger()
-	l.setSubmit(func([]byte) (ingest.Result, error) { return ingest.Result{}, ingest.ErrBusy })
+	l.setSubmit(func([]byte) (verdict.Verdict, error) { return verdict.Verdict{}, ingest.ErrBusy })
 	cfg := testConfig()
 	cfg.BusyTimeout = 50 * time.Millisecond
 	b := startBroker(t, cfg, l, nil)
@@ -504,9 +505,9 @@ func TestRateTimeoutDisconnects(t *testing.T) {
 func TestChainRateHoldsPuback(t *testing.T) {
 	l := newLedger()
 	var refusals atomic.Int32
-	l.setSubmit(func(raw []byte) (ingest.Result, error) {
+	l.setSubmit(func(raw []byte) (verdict.Verdict, error) {
 		if refusals.Add(1) <= 3 {
-			return ingest.Result{Status: "rejected", Code: app.CodeRateLimited, Detail: "slow down"}, nil
+			return verdict.Verdict{Status: "rejected", Code: app.CodeRateLimited, Detail: "slow down"}, nil
 		}
 		return queue(raw)
 	})

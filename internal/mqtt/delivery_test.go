@@ -16,6 +16,7 @@ import (
 	"github.com/iotledger/iotledger/internal/testonly"
 	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // dial connects device k over MQTT 5 (v5) or 3.1.1 with a hand-written
@@ -73,7 +74,7 @@ func fakeNode(t *testing.T, l *ledger, b *Broker, refuse func(seq uint64) bool) 
 			case raw := <-l.submitted:
 				o := accepted(raw, uint64(height), height)
 				if refuse(o.Seq) {
-					o.Status, o.Code, o.Reason, o.Detail = "rejected", app.CodeRateLimited, "rate_limited", "the ledger's own rate limit, at block time"
+					o.Status, o.Code, o.Detail = "rejected", app.CodeRateLimited, "the ledger's own rate limit, at block time"
 				}
 				b.Committed([]app.Outcome{o})
 				height++
@@ -282,10 +283,10 @@ func TestHalted(t *testing.T) {
 	l := newLedger()
 	var mu sync.Mutex
 	halt := &ingest.HaltedError{Since: time.Unix(1767225600, 0), Reason: "no block for 30s while transactions wait; free disk space and restart the node"}
-	l.setSubmit(func([]byte) (ingest.Result, error) {
+	l.setSubmit(func([]byte) (verdict.Verdict, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		return ingest.Result{}, halt
+		return verdict.Verdict{}, halt
 	})
 	logs := &logLines{}
 	b, err := New(testConfig(), l.deps(), slog.New(logs))
@@ -343,12 +344,12 @@ func TestBridgeWaitsWhileHalted(t *testing.T) {
 	l := newLedger()
 	var mu sync.Mutex
 	halts := 2
-	l.setSubmit(func(raw []byte) (ingest.Result, error) {
+	l.setSubmit(func(raw []byte) (verdict.Verdict, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if halts > 0 {
 			halts--
-			return ingest.Result{}, &ingest.HaltedError{Since: time.Unix(1, 0), Reason: "test"}
+			return verdict.Verdict{}, &ingest.HaltedError{Since: time.Unix(1, 0), Reason: "test"}
 		}
 		return queue(raw)
 	})

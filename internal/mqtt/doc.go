@@ -151,8 +151,9 @@
 //
 // # Rate limit
 //
-// Each device has a token bucket: cfg.RatePerDevice readings a second,
-// with bursts of cfg.Burst, counted before the payload is decoded. A
+// Each device has a token bucket (package ratelimit, on
+// golang.org/x/time/rate): cfg.RatePerDevice readings a second, with
+// bursts of cfg.Burst, counted before the payload is looked at. A
 // reading over the rate is held back until its token comes (its
 // acknowledgement waits, and so does everything the device sends after
 // it), not refused. The chain has a limit of its own

@@ -11,6 +11,7 @@ import (
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // FuzzPayload feeds the path every published reading takes (topic check,
@@ -27,10 +28,10 @@ func FuzzPayload(f *testing.F) {
 	cfg.Bridge.URL = "tcp://127.0.0.1:1" // answers are queued for the bridge, never sent
 	cfg.RatePerDevice = 0
 	var submitted []byte
-	results := []ingest.Result{{Status: "pending"}, {Status: "rejected", Code: app.CodeBadSignature}, {Status: "duplicate", Index: 3}}
+	results := []verdict.Verdict{{Status: "pending"}, {Status: "rejected", Code: app.CodeBadSignature}, {Status: "duplicate", Index: 3}}
 	n := 0
 	b, err := New(cfg, Deps{
-		Submit: func(_ context.Context, raws [][]byte, _ bool) ([]ingest.Result, error) {
+		Submit: func(_ context.Context, raws [][]byte, _ bool) ([]verdict.Verdict, error) {
 			submitted = raws[0]
 			n++
 			if n%4 == 3 {
@@ -59,7 +60,7 @@ func FuzzPayload(f *testing.F) {
 		if !v.ack && submitted == nil {
 			t.Fatal("a reading Submit never saw was left unacknowledged")
 		}
-		b.Committed([]app.Outcome{{Hash: sha256.Sum256(payload), Status: "accepted"}})
+		b.Committed([]app.Outcome{{Hash: sha256.Sum256(payload), Verdict: verdict.Verdict{Status: "accepted"}}})
 		for len(b.bridgeOut) > 0 {
 			<-b.bridgeOut
 		}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // gatherMax is the most readings one Submit call carries.
@@ -30,7 +30,7 @@ type gathered struct {
 }
 
 type gatherResult struct {
-	r   ingest.Result
+	r   verdict.Verdict
 	err error
 }
 
@@ -51,7 +51,7 @@ func (b *Broker) startGathering() {
 
 // submitOne hands one reading to Submit, gathered with others once Start
 // has run (directly before: tests call the broker's parts unstarted).
-func (b *Broker) submitOne(ctx context.Context, raw []byte) ([]ingest.Result, error) {
+func (b *Broker) submitOne(ctx context.Context, raw []byte) ([]verdict.Verdict, error) {
 	if !b.gathering.Load() {
 		return b.deps.Submit(ctx, [][]byte{raw}, false)
 	}
@@ -68,7 +68,7 @@ func (b *Broker) submitOne(ctx context.Context, raw []byte) ([]ingest.Result, er
 		if res.err != nil {
 			return nil, res.err
 		}
-		return []ingest.Result{res.r}, nil
+		return []verdict.Verdict{res.r}, nil
 	case <-b.ctx.Done(): // the gatherers stopped
 		return nil, b.ctx.Err()
 	}

@@ -22,10 +22,10 @@ import (
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/mqttwire"
 	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // key returns the Ed25519 key of a fixed seed.
@@ -48,7 +48,7 @@ var (
 type ledger struct {
 	mu      sync.Mutex // guards devices and submit
 	devices map[string]*state.Device
-	submit  func(raw []byte) (ingest.Result, error)
+	submit  func(raw []byte) (verdict.Verdict, error)
 
 	submitted chan []byte // every reading Submit queued, in order
 }
@@ -62,7 +62,7 @@ func newLedger() *ledger {
 	return l
 }
 
-func (l *ledger) setSubmit(f func(raw []byte) (ingest.Result, error)) {
+func (l *ledger) setSubmit(f func(raw []byte) (verdict.Verdict, error)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.submit = f
@@ -79,7 +79,7 @@ func (l *ledger) Device(id string) (*state.Device, error) {
 	return &c, nil
 }
 
-func (l *ledger) Submit(_ context.Context, raws [][]byte, wait bool) ([]ingest.Result, error) {
+func (l *ledger) Submit(_ context.Context, raws [][]byte, wait bool) ([]verdict.Verdict, error) {
 	if wait || len(raws) == 0 {
 		return nil, errors.New("fake: want readings and wait false")
 	}
@@ -89,7 +89,7 @@ func (l *ledger) Submit(_ context.Context, raws [][]byte, wait bool) ([]ingest.R
 	if f == nil {
 		f = queue
 	}
-	out := make([]ingest.Result, len(raws))
+	out := make([]verdict.Verdict, len(raws))
 	for i, raw := range raws {
 		r, err := f(raw)
 		if err != nil {
@@ -106,12 +106,12 @@ func (l *ledger) Submit(_ context.Context, raws [][]byte, wait bool) ([]ingest.R
 }
 
 // queue is Submit's default: a reading that decodes is queued.
-func queue(raw []byte) (ingest.Result, error) {
+func queue(raw []byte) (verdict.Verdict, error) {
 	s, err := reading.Decode(raw)
 	if err != nil {
-		return ingest.Result{Status: "rejected", Code: app.CodeMalformedReading, Detail: err.Error()}, nil
+		return verdict.Verdict{Status: "rejected", Code: app.CodeMalformedReading, Detail: err.Error()}, nil
 	}
-	return ingest.Result{Device: s.Device, Seq: s.Seq, Status: "pending"}, nil
+	return verdict.Verdict{Device: s.Device, Seq: s.Seq, Status: "pending"}, nil
 }
 
 func (l *ledger) deps() Deps { return Deps{Submit: l.Submit, Device: l.Device} }
@@ -306,7 +306,7 @@ func accepted(raw []byte, index uint64, height int64) app.Outcome {
 	if err != nil {
 		panic(err)
 	}
-	return app.Outcome{Device: s.Device, Seq: s.Seq, Status: "accepted", Reason: "ok", Index: index, Height: height, Hash: sha256.Sum256(raw)}
+	return app.Outcome{Verdict: verdict.Verdict{Device: s.Device, Seq: s.Seq, Status: "accepted", Index: index, Height: height}, Hash: sha256.Sum256(raw)}
 }
 
 func decodeJSON[T any](t *testing.T, b []byte) T {

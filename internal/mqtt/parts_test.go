@@ -11,8 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/mqttwire"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -127,32 +127,6 @@ func TestTopicChecks(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
-	start := time.Unix(1000, 0)
-	l := newLimiter(2, 3, 2)
-	var got []time.Duration
-	for range 4 {
-		got = append(got, l.take("a", start))
-	}
-	got = append(got, l.take("a", start.Add(500*time.Millisecond)))  // one token back
-	got = append(got, l.take("a", start.Add(500*time.Millisecond)))  // none left: the next in half a second
-	got = append(got, l.take("a", start.Add(750*time.Millisecond)))  // half a token: the next in a quarter
-	got = append(got, l.take("b", start.Add(500*time.Millisecond)))  // a bucket of its own
-	got = append(got, l.take("c", start.Add(time.Hour)))             // table full: full buckets go
-	got = append(got, l.take("a", start.Add(time.Hour)))             // a full bucket again
-	got = append(got, l.take("a", start.Add(time.Hour-time.Second))) // time going back gives nothing
-	want := []time.Duration{0, 0, 0, 500 * time.Millisecond, 0, 500 * time.Millisecond, 250 * time.Millisecond, 0, 0, 0, 0}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("take (-want +got):\n%s", diff)
-	}
-	if len(l.buckets) > 2 {
-		t.Errorf("%d buckets, want at most 2", len(l.buckets))
-	}
-	if newLimiter(0, 0, 1).take("a", start) != 0 {
-		t.Error("rate 0 limited a reading")
-	}
-}
-
 func TestPendingTable(t *testing.T) {
 	start := time.Unix(1000, 0)
 	h := func(b byte) [32]byte { return [32]byte{b} }
@@ -197,7 +171,7 @@ func TestPendingTable(t *testing.T) {
 	}
 
 	p.add(h(20), "a", 20, sinkEmbedded, start.Add(time.Minute))
-	outcomes := []app.Outcome{{Hash: h(99)}, {Hash: h(20), Status: "accepted"}}
+	outcomes := []app.Outcome{{Hash: h(99)}, {Hash: h(20), Verdict: verdict.Verdict{Status: "accepted"}}}
 	m := p.takeOutcomes(outcomes)
 	if len(m) != 1 || m[0].outcome != &outcomes[1] || m[0].entry.seq != 20 {
 		t.Errorf("takeOutcomes = %+v, want the entry of seq 20", m)
@@ -248,13 +222,13 @@ func TestGatherSharesASubmit(t *testing.T) {
 	cfg := testConfig()
 	cfg.Enabled = false
 	b, err := New(cfg, Deps{
-		Submit: func(_ context.Context, raws [][]byte, _ bool) ([]ingest.Result, error) {
+		Submit: func(_ context.Context, raws [][]byte, _ bool) ([]verdict.Verdict, error) {
 			calls <- len(raws)
 			if first {
 				first = false
 				<-release
 			}
-			return make([]ingest.Result, len(raws)), nil
+			return make([]verdict.Verdict, len(raws)), nil
 		},
 		Device: newLedger().Device,
 	}, nil)

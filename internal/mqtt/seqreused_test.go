@@ -6,8 +6,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/internal/app"
-	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/mqttwire"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // TestSeqReusedAnswer: the ledger's seq_reused (new data under a committed
@@ -17,10 +17,10 @@ import (
 // safe resend.
 func TestSeqReusedAnswer(t *testing.T) {
 	id := deviceID(sensor)
-	detail := app.SeqReusedDetail(id, 3, 17, 4)
+	detail := verdict.SeqReusedDetail(id, 3, 17, 4)
 	l := newLedger()
-	l.setSubmit(func([]byte) (ingest.Result, error) {
-		return ingest.Result{Device: id, Seq: 3, Status: "rejected", Code: app.CodeSeqReused, Index: 17, Height: 4, Detail: detail}, nil
+	l.setSubmit(func([]byte) (verdict.Verdict, error) {
+		return verdict.Verdict{Device: id, Seq: 3, Status: "rejected", Code: app.CodeSeqReused, Index: 17, Height: 4, Detail: detail}, nil
 	})
 	b := startBroker(t, testConfig(), l, nil)
 	d := mustConnect(t, b, sensor)

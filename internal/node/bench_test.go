@@ -104,7 +104,7 @@ func BenchmarkNodeIngest(b *testing.B) {
 				}
 				for _, r := range rs {
 					if r.Status != "accepted" {
-						b.Errorf("reading %s/%d: %s %s %s", r.Device, r.Seq, r.Status, r.Reason, r.Detail)
+						b.Errorf("reading %s/%d: %s %s %s", r.Device, r.Seq, r.Status, r.Code, r.Detail)
 						return
 					}
 				}

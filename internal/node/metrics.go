@@ -20,6 +20,7 @@ import (
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/tx"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // cometNamespace is the prefix of CometBFT's metrics on /metrics
@@ -203,8 +204,8 @@ func (m *metrics) committed(b *state.Block, outcomes []app.Outcome) {
 	m.readings.Add(float64(b.Readings))
 	for i := range outcomes {
 		switch o := &outcomes[i]; o.Status {
-		case "accepted":
-		case "duplicate":
+		case verdict.Accepted:
+		case verdict.Duplicate:
 			m.duplicate.Inc()
 		default:
 			m.rejected.WithLabelValues(o.Code.String()).Inc()
@@ -219,10 +220,10 @@ func (m *metrics) committed(b *state.Block, outcomes []app.Outcome) {
 
 // answered counts a reading ingest answered without a block
 // (ingest.OnAnswered).
-func (m *metrics) answered(r ingest.Result) {
+func (m *metrics) answered(r verdict.Verdict) {
 	switch r.Status {
-	case "accepted", "pending":
-	case "duplicate":
+	case verdict.Accepted, verdict.Pending:
+	case verdict.Duplicate:
 		m.duplicate.Inc()
 	default:
 		m.rejected.WithLabelValues(r.Code.String()).Inc()

@@ -175,7 +175,7 @@ func TestMetricsReadingsByOutcome(t *testing.T) {
 	}
 	var got []string
 	for _, r := range rs {
-		got = append(got, r.Status+" "+r.Reason)
+		got = append(got, string(r.Status)+" "+r.Code.String())
 	}
 	if want := "duplicate duplicate,rejected bad_signature,rejected unregistered_device,rejected time_out_of_window"; strings.Join(got, ",") != want {
 		t.Fatalf("answers %q, want %q", strings.Join(got, ","), want)

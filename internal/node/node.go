@@ -36,6 +36,7 @@ import (
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/receipt"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // Version is the node software version, as `iotledger version` prints it
@@ -167,7 +168,7 @@ func start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	// The broker exists before CometBFT starts, so Committed never sees it
 	// unset; it starts listening once ingest runs.
 	n.mqtt, err = mqtt.New(cfg.MQTT, mqtt.Deps{
-		Submit: func(ctx context.Context, raws [][]byte, wait bool) ([]ingest.Result, error) {
+		Submit: func(ctx context.Context, raws [][]byte, wait bool) ([]verdict.Verdict, error) {
 			return n.ingest.Submit(ctx, raws, wait)
 		},
 		Device: n.app.Reader().Device,
@@ -385,7 +386,7 @@ func (n *Node) Committed(b *state.Block, outcomes []app.Outcome, devices []app.D
 	}
 	n.hub.publish(api.Event{Type: "block", Data: b})
 	for i := range outcomes {
-		if outcomes[i].Status == "accepted" {
+		if outcomes[i].Status == verdict.Accepted {
 			n.hub.publish(api.Event{Type: "reading", Data: outcomes[i]})
 		}
 	}
@@ -599,28 +600,13 @@ func (n *Node) validators(ctx context.Context, h int64) (*types.ValidatorSet, er
 }
 
 // Submit implements api.Ledger.
-func (n *Node) Submit(ctx context.Context, raws [][]byte, wait bool) ([]api.Result, error) {
-	rs, err := n.ingest.Submit(ctx, raws, wait)
+func (n *Node) Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdict.Verdict, error) {
+	vs, err := n.ingest.Submit(ctx, raws, wait)
 	if errors.Is(err, ingest.ErrBusy) {
 		n.metrics.busy.Inc()
 		return nil, api.ErrBusy
 	}
-	if err != nil {
-		return nil, err
-	}
-	out := make([]api.Result, len(rs))
-	for i, r := range rs {
-		out[i] = api.Result{Device: r.Device, Seq: r.Seq, Status: r.Status, Detail: r.Detail, Height: r.Height}
-		if r.Code != app.CodeOK {
-			out[i].Reason = r.Code.String()
-		}
-		if r.Status == "accepted" || r.Status == "duplicate" || r.Code == app.CodeSeqReused { // seq_reused: the original's
-			idx := r.Index
-			out[i].Index = &idx
-			out[i].Receipt = fmt.Sprintf("/v1/devices/%s/readings/%d/receipt", r.Device, r.Seq)
-		}
-	}
-	return out, nil
+	return vs, err
 }
 
 // Subscribe implements api.Ledger.

@@ -73,7 +73,7 @@ func TestNodeCommitsReadingsWithReceipts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range results {
-		if r.Status != "accepted" || r.Index == nil {
+		if r.Status != "accepted" || !r.Located() {
 			t.Fatalf("reading %d: got %+v, want accepted with an index", i, r)
 		}
 	}
@@ -81,8 +81,8 @@ func TestNodeCommitsReadingsWithReceipts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again[0].Status != "duplicate" || *again[0].Index != *results[0].Index {
-		t.Fatalf("resend: got %+v, want duplicate of index %d", again[0], *results[0].Index)
+	if again[0].Status != "duplicate" || again[0].Index != results[0].Index {
+		t.Fatalf("resend: got %+v, want duplicate of index %d", again[0], results[0].Index)
 	}
 	id := address.Device(devPub)
 	events, stop := n.Subscribe()
@@ -92,8 +92,8 @@ func TestNodeCommitsReadingsWithReceipts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rc.LeafIndex != *results[2].Index || rc.Height != results[2].Height {
-		t.Errorf("receipt at index %d height %d, want %d and %d", rc.LeafIndex, rc.Height, *results[2].Index, results[2].Height)
+	if rc.LeafIndex != results[2].Index || rc.Height != results[2].Height {
+		t.Errorf("receipt at index %d height %d, want %d and %d", rc.LeafIndex, rc.Height, results[2].Index, results[2].Height)
 	}
 }
 

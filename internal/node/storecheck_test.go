@@ -48,7 +48,7 @@ func TestStartChecksStore(t *testing.T) {
 		raws = append(raws, r)
 	}
 	res, err := n.Submit(ctx, raws, true)
-	if err != nil || res[3].Index == nil {
+	if err != nil || !res[3].Located() {
 		t.Fatalf("submit: %v %+v", err, res)
 	}
 	events, stop := n.Subscribe()
@@ -67,7 +67,7 @@ func TestStartChecksStore(t *testing.T) {
 		n.Close()
 	}
 
-	idx := *res[3].Index
+	idx := res[3].Index
 	testonly.ChangeReading(t, home, idx)
 	wantWhere := "reading at log index " + strconv.FormatUint(idx, 10) + " (device " + address.Device(dev.Public().(ed25519.PublicKey)) + ", seq 4)"
 	for _, edit := range []func(*node.Config){

@@ -40,7 +40,7 @@ func commitReadings(t *testing.T, n *node.Node, dev ed25519.PrivateKey, seq uint
 			raws = append(raws, r)
 		}
 		res, err := n.Submit(ctx, raws, true)
-		if err != nil || res[len(res)-1].Index == nil {
+		if err != nil || !res[len(res)-1].Located() {
 			t.Fatalf("submit: %v %+v", err, res)
 		}
 		last = res[len(res)-1].Height

@@ -2,8 +2,8 @@
 // and answers questions about it (devices and their readings with their
 // inclusion proofs, accounts and payments, twins, contracts and their
 // events, blocks, the validator set and its proposals). The HTTP API reads
-// through a Reader, and so do ingest's duplicate check, the node's receipts
-// and audit. It never writes the store.
+// through a Reader, and so do the node's receipts, MQTT's device lookup and
+// audit. It never writes the store.
 //
 // # The model
 //

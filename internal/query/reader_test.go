@@ -8,9 +8,9 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
-	"github.com/iotledger/iotledger/reading"
 )
 
 // batchKV writes records into a Pebble batch, as Commit does.
@@ -44,7 +44,7 @@ func store(t *testing.T, write func(kv state.KV)) *pebble.DB {
 
 func encode(t *testing.T, v any) []byte {
 	t.Helper()
-	b, err := reading.EncMode.Marshal(v)
+	b, err := dcbor.EncMode.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}

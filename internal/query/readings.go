@@ -6,6 +6,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 )
@@ -84,7 +85,7 @@ func (r *Reader) Readings(id string, q ReadingRange) ([]*Stored, *uint64, error)
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := reading.DecMode.Unmarshal(v, &e); err != nil {
+		if err := dcbor.DecMode.Unmarshal(v, &e); err != nil {
 			return nil, nil, fmt.Errorf("%w: %v", state.ErrCorrupt, err)
 		}
 		if q.ByTime && (e.Time < int64(q.From) || e.Time > int64(q.To)) {

@@ -6,8 +6,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/state"
-	"github.com/iotledger/iotledger/reading"
 )
 
 // ValidatorSetInfo is the validator set as the app decided it: the set
@@ -57,7 +57,7 @@ func (r *Reader) ValidatorChanges(upTo int64) ([]*state.ValidatorSetChange, erro
 			return nil, err
 		}
 		c := new(state.ValidatorSetChange)
-		if err := reading.DecMode.Unmarshal(v, c); err != nil {
+		if err := dcbor.DecMode.Unmarshal(v, c); err != nil {
 			return nil, fmt.Errorf("%w: validator set change %x: %v", state.ErrCorrupt, it.Key(), err)
 		}
 		out = append(out, c)
@@ -113,7 +113,7 @@ func (r *Reader) ValidatorProposals(after uint64, limit int) ([]*ProposalInfo, e
 			return nil, err
 		}
 		p := new(state.ValidatorProposal)
-		if err := reading.DecMode.Unmarshal(v, p); err != nil {
+		if err := dcbor.DecMode.Unmarshal(v, p); err != nil {
 			return nil, fmt.Errorf("%w: proposal %x: %v", state.ErrCorrupt, it.Key(), err)
 		}
 		out = append(out, proposalInfo(set, p))

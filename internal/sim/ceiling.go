@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/iotledger/iotledger/internal/zip215"
 	"github.com/iotledger/iotledger/reading"
-	"github.com/iotledger/iotledger/zip215"
 )
 
 // Sizes of the verification ceiling's measurement.

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/iotledger/iotledger/client"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // Fate is what became of one published reading.
 type Fate struct {
-	Status string    // client.Accepted, Duplicate, Rejected or Pending
-	Reason string    // for Rejected: the node's reason code, or ReasonBusy
-	At     time.Time // when the sender learned it
+	Status verdict.Status // client.Accepted, Duplicate, Rejected or Pending
+	Reason string         // for Rejected: the node's reason code, or ReasonBusy
+	At     time.Time      // when the sender learned it
 }
 
 // ReasonBusy is the reason of readings the node refused as a whole request

@@ -16,7 +16,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/dcbor"
 )
 
 const (
@@ -51,7 +51,7 @@ type Metadata struct {
 
 // Encode is the deterministic CBOR encoding of m.
 func (m *Metadata) Encode() []byte {
-	b, err := reading.EncMode.Marshal(m)
+	b, err := dcbor.EncMode.Marshal(m)
 	if err != nil {
 		panic("snapshot: encode metadata: " + err.Error())
 	}
@@ -61,7 +61,7 @@ func (m *Metadata) Encode() []byte {
 // DecodeMetadata decodes and checks metadata received from a peer.
 func DecodeMetadata(b []byte) (*Metadata, error) {
 	var m Metadata
-	if err := reading.DecMode.Unmarshal(b, &m); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%w: metadata: %v", ErrMalformed, err)
 	}
 	if m.Height < 1 || len(m.Chunks) == 0 || len(m.AppHash) != sha256.Size {

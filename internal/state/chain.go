@@ -4,7 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/dcbor"
 )
 
 // Meta is the app's state after its last committed block (x/meta).
@@ -98,7 +98,7 @@ func NextDigest(prev []byte, height int64, changes []Change) []byte {
 	if len(changes) == 0 {
 		return prev
 	}
-	b, err := reading.EncMode.Marshal([]any{"iotledger/state/v1", prev, height, changes})
+	b, err := dcbor.EncMode.Marshal([]any{"iotledger/state/v1", prev, height, changes})
 	if err != nil {
 		panic("state: encode digest: " + err.Error())
 	}
@@ -108,7 +108,7 @@ func NextDigest(prev []byte, height int64, changes []Change) []byte {
 
 // GenesisDigest is the state digest before block 1.
 func GenesisDigest(chainID string, appState []byte) []byte {
-	b, err := reading.EncMode.Marshal([]any{"iotledger/genesis/v1", chainID, appState})
+	b, err := dcbor.EncMode.Marshal([]any{"iotledger/genesis/v1", chainID, appState})
 	if err != nil {
 		panic("state: encode genesis digest: " + err.Error())
 	}
@@ -124,7 +124,7 @@ func GetMeta(kv KV) (*Meta, error) {
 		return nil, err
 	}
 	m := new(Meta)
-	if err := reading.DecMode.Unmarshal(b, m); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, m); err != nil {
 		return nil, fmt.Errorf("%w: meta: %v", ErrCorrupt, err)
 	}
 	return m, nil
@@ -137,7 +137,7 @@ func GetBlock(kv KV, h int64) (*Block, error) {
 		return nil, err
 	}
 	b := new(Block)
-	if err := reading.DecMode.Unmarshal(v, b); err != nil {
+	if err := dcbor.DecMode.Unmarshal(v, b); err != nil {
 		return nil, fmt.Errorf("%w: block %d: %v", ErrCorrupt, h, err)
 	}
 	return b, nil
@@ -151,7 +151,7 @@ func GetChanges(kv KV, h int64) ([]Change, error) {
 		return nil, err
 	}
 	var cs []Change
-	if err := reading.DecMode.Unmarshal(v, &cs); err != nil {
+	if err := dcbor.DecMode.Unmarshal(v, &cs); err != nil {
 		return nil, fmt.Errorf("%w: change record of block %d: %v", ErrCorrupt, h, err)
 	}
 	return cs, nil
@@ -161,7 +161,7 @@ func GetChanges(kv KV, h int64) ([]Change, error) {
 // receipt.Leaf encodes.
 func SplitLeaf(leaf []byte) (key, raw []byte, err error) {
 	var parts [][]byte
-	if err := reading.DecMode.Unmarshal(leaf, &parts); err != nil || len(parts) != 2 {
+	if err := dcbor.DecMode.Unmarshal(leaf, &parts); err != nil || len(parts) != 2 {
 		return nil, nil, fmt.Errorf("leaf is not [key, reading]: %v", err)
 	}
 	return parts[0], parts[1], nil

@@ -5,7 +5,7 @@ import (
 	"math"
 	"testing"
 
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/dcbor"
 )
 
 // SeqEntry's hand-written encoding is the one the CBOR library writes, at
@@ -19,7 +19,7 @@ func TestSeqEntryEncoding(t *testing.T) {
 		{Index: math.MaxUint32, Height: math.MaxUint32 + 1, Time: -1 << 40},
 		{Index: math.MaxUint64, Height: math.MaxInt64, Time: math.MinInt64},
 	} {
-		want, err := reading.EncMode.Marshal(e)
+		want, err := dcbor.EncMode.Marshal(e)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/dcbor"
 )
 
 // KV is the staged key-value view of one block (or of committed state for
@@ -119,7 +119,7 @@ func PutTwinChange(kv KV, id, side string, slot uint32, c *TwinChange) {
 // DecodeTwinChange decodes a stored history entry.
 func DecodeTwinChange(b []byte) (*TwinChange, error) {
 	c := new(TwinChange)
-	if err := reading.DecMode.Unmarshal(b, c); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, c); err != nil {
 		return nil, fmt.Errorf("%w: twin change: %v", ErrCorrupt, err)
 	}
 	return c, nil
@@ -136,7 +136,7 @@ func PutPayment(kv KV, addr string, slot uint32, p *Payment) {
 // DecodePayment decodes a stored history entry.
 func DecodePayment(b []byte) (*Payment, error) {
 	p := new(Payment)
-	if err := reading.DecMode.Unmarshal(b, p); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, p); err != nil {
 		return nil, fmt.Errorf("%w: payment: %v", ErrCorrupt, err)
 	}
 	return p, nil
@@ -235,11 +235,11 @@ type SeqEntry struct {
 func (e SeqEntry) encode() []byte {
 	b := make([]byte, 0, 1+3*10)
 	b = append(b, 0xa3, 0x01)
-	b = reading.AppendHead(b, 0, e.Index)
+	b = dcbor.AppendHead(b, 0, e.Index)
 	b = append(b, 0x02)
-	b = reading.AppendInt(b, e.Height)
+	b = dcbor.AppendInt(b, e.Height)
 	b = append(b, 0x03)
-	return reading.AppendInt(b, e.Time)
+	return dcbor.AppendInt(b, e.Time)
 }
 
 // ErrCorrupt means a stored record does not decode: the store is damaged.
@@ -251,14 +251,14 @@ func get[T any](kv KV, key []byte) (*T, error) {
 		return nil, err
 	}
 	v := new(T)
-	if err := reading.DecMode.Unmarshal(b, v); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, v); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
 	}
 	return v, nil
 }
 
 func put(kv KV, key []byte, v any) {
-	b, err := reading.EncMode.Marshal(v)
+	b, err := dcbor.EncMode.Marshal(v)
 	if err != nil {
 		panic("state: encode " + string(key) + ": " + err.Error()) // plain structs always encode
 	}
@@ -390,7 +390,7 @@ func PutContract(kv KV, c *Contract) { put(kv, ContractKey(c.ID), c) }
 // DecodeContract decodes a stored contract record.
 func DecodeContract(b []byte) (*Contract, error) {
 	c := new(Contract)
-	if err := reading.DecMode.Unmarshal(b, c); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, c); err != nil {
 		return nil, fmt.Errorf("%w: contract: %v", ErrCorrupt, err)
 	}
 	return c, nil
@@ -415,7 +415,7 @@ func PutEvent(kv KV, e *Event) { put(kv, EventKey(e.Contract, e.N), e) }
 // DecodeDevice decodes a stored device record (its key names it in errors).
 func DecodeDevice(key, b []byte) (*Device, error) {
 	d := new(Device)
-	if err := reading.DecMode.Unmarshal(b, d); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, d); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
 	}
 	return d, nil
@@ -424,7 +424,7 @@ func DecodeDevice(key, b []byte) (*Device, error) {
 // DecodeProgress decodes a stored progress record (its key names it in errors).
 func DecodeProgress(key, b []byte) (*Progress, error) {
 	p := new(Progress)
-	if err := reading.DecMode.Unmarshal(b, p); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, p); err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, key, err)
 	}
 	return p, nil
@@ -433,7 +433,7 @@ func DecodeProgress(key, b []byte) (*Progress, error) {
 // DecodeEvent decodes a stored event.
 func DecodeEvent(b []byte) (*Event, error) {
 	e := new(Event)
-	if err := reading.DecMode.Unmarshal(b, e); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, e); err != nil {
 		return nil, fmt.Errorf("%w: event: %v", ErrCorrupt, err)
 	}
 	return e, nil

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/dcbor"
 )
 
 // The validator set is the genesis set (Meta.Validators) until its first
@@ -70,7 +70,7 @@ func GetValidators(kv KV, m Meta) ([]Validator, error) {
 		return append([]Validator(nil), m.Validators...), nil
 	}
 	var set []Validator
-	if err := reading.DecMode.Unmarshal(b, &set); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, &set); err != nil {
 		return nil, fmt.Errorf("%w: validator set: %v", ErrCorrupt, err)
 	}
 	return set, nil
@@ -83,7 +83,7 @@ func GetProposal(kv KV, id uint64) (*ValidatorProposal, error) {
 		return nil, err
 	}
 	p := new(ValidatorProposal)
-	if err := reading.DecMode.Unmarshal(b, p); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, p); err != nil {
 		return nil, fmt.Errorf("%w: proposal %d: %v", ErrCorrupt, id, err)
 	}
 	return p, nil
@@ -96,7 +96,7 @@ func GetOpenProposals(kv KV) ([]uint64, error) {
 		return nil, err
 	}
 	var ids []uint64
-	if err := reading.DecMode.Unmarshal(b, &ids); err != nil {
+	if err := dcbor.DecMode.Unmarshal(b, &ids); err != nil {
 		return nil, fmt.Errorf("%w: open proposals: %v", ErrCorrupt, err)
 	}
 	return ids, nil

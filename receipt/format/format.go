@@ -6,7 +6,7 @@ import (
 
 	"github.com/transparency-dev/merkle/rfc6962"
 
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/dcbor"
 )
 
 // Versions of the format. A receipt has the lowest version that can hold
@@ -67,7 +67,7 @@ type LightBlock struct {
 func Leaf(key, raw []byte) []byte {
 	b := make([]byte, 1, 1+9+len(key)+9+len(raw))
 	b[0] = 0x82 // an array of 2
-	return reading.AppendBytes(reading.AppendBytes(b, key), raw)
+	return dcbor.AppendBytes(dcbor.AppendBytes(b, key), raw)
 }
 
 // LeafHash is the RFC 6962 leaf hash of a leaf.
@@ -78,7 +78,7 @@ func LeafHash(leaf []byte) []byte { return rfc6962.DefaultHasher.HashLeaf(leaf) 
 // size and root describe the reading log after the block and digest chains
 // every other state change up to and including the block.
 func AppHash(size uint64, root, digest []byte) []byte {
-	b, err := reading.EncMode.Marshal([]any{"iotledger/app/v1", size, root, digest})
+	b, err := dcbor.EncMode.Marshal([]any{"iotledger/app/v1", size, root, digest})
 	if err != nil {
 		panic("receipt: encode app hash: " + err.Error())
 	}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/receipt/format"
 )
 
@@ -14,7 +14,7 @@ func TestLeafEncoding(t *testing.T) {
 	for _, n := range []int{0, 1, 23, 24, 255, 256, 4096, 65535, 65536} {
 		short, long := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, n)
 		for _, kr := range [][2][]byte{{short, long}, {long, short}} {
-			want, err := reading.EncMode.Marshal([]any{kr[0], kr[1]})
+			want, err := dcbor.EncMode.Marshal([]any{kr[0], kr[1]})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -44,6 +44,7 @@ import (
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
 	"github.com/iotledger/iotledger/tx"
+	"github.com/iotledger/iotledger/verdict"
 )
 
 // Height is the block of leaves 0 to 5; leaf 6 is in Height+1.
@@ -525,7 +526,7 @@ func (l *Ledger) TwinHistory(id, side string, before []byte, limit int) ([]*stat
 	return all[start:end], next, nil
 }
 
-func (l *Ledger) Submit(ctx context.Context, raws [][]byte, wait bool) ([]api.Result, error) {
+func (l *Ledger) Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdict.Verdict, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
@@ -542,27 +543,24 @@ func (l *Ledger) Submit(ctx context.Context, raws [][]byte, wait bool) ([]api.Re
 	for _, ss := range l.Stored {
 		next += uint64(len(ss))
 	}
-	out := make([]api.Result, len(raws))
+	out := make([]verdict.Verdict, len(raws))
 	for i, raw := range raws {
 		s, err := reading.Decode(raw)
 		if err != nil {
-			out[i] = api.Result{Status: "rejected", Reason: app.CodeMalformedReading.String(), Detail: err.Error()}
+			out[i] = verdict.Verdict{Status: verdict.Rejected, Code: verdict.CodeMalformedReading, Detail: err.Error()}
 			continue
 		}
-		r := api.Result{Device: s.Device, Seq: s.Seq}
+		v := verdict.Verdict{Device: s.Device, Seq: s.Seq}
 		switch old := l.find(s.Device, s.Seq); {
 		case old != nil:
-			r.Status, r.Reason = "duplicate", app.CodeDuplicate.String()
-			r.Index, r.Height, r.Receipt = &old.Index, old.Height, api.ReceiptPath(s.Device, s.Seq)
+			v.Status, v.Code, v.Index, v.Height = verdict.Duplicate, verdict.CodeDuplicate, old.Index, old.Height
 		case !wait:
-			r.Status = "pending"
+			v.Status = verdict.Pending
 		default:
-			index := next
+			v.Status, v.Index, v.Height = verdict.Accepted, next, Height+2
 			next++
-			r.Status = "accepted"
-			r.Index, r.Height, r.Receipt = &index, Height+2, api.ReceiptPath(s.Device, s.Seq)
 		}
-		out[i] = r
+		out[i] = v
 	}
 	return out, nil
 }

@@ -4,7 +4,7 @@ import (
 	"crypto/ed25519"
 	"fmt"
 
-	"github.com/iotledger/iotledger/zip215"
+	"github.com/iotledger/iotledger/internal/zip215"
 )
 
 func Example() {

@@ -12,6 +12,10 @@
 // keeps keys in expanded form; both are only faster, never different: for
 // every entry a batch returns exactly what Verify returns, whatever else is
 // in the batch and whatever randomness the batch equation draws.
+//
+// The package is internal: third parties check readings with package
+// reading (Signed.Verify) and receipts with package receipt, which apply
+// these rules for them.
 package zip215
 
 import (
