@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/receipt/format"
 	"github.com/iotledger/iotledger/verdict"
 )
@@ -186,7 +186,7 @@ func (c *Client) Block(ctx context.Context, height int64) (*Block, error) {
 // The batch goes as application/cbor, a CBOR array of the readings' bytes:
 // a third smaller than the JSON form and much cheaper for the node to read.
 func (c *Client) Submit(ctx context.Context, raws [][]byte, wait bool) ([]Result, error) {
-	body, err := reading.EncMode.Marshal(raws)
+	body, err := dcbor.EncMode.Marshal(raws)
 	if err != nil {
 		return nil, fmt.Errorf("client: encode readings: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/device"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/reading"
 )
 
@@ -32,7 +33,7 @@ func fakeNode(t *testing.T, answer func(w http.ResponseWriter, seqs []uint64)) *
 		}
 		body, err := io.ReadAll(r.Body)
 		if err == nil {
-			err = reading.DecMode.Unmarshal(body, &raws)
+			err = dcbor.DecMode.Unmarshal(body, &raws)
 		}
 		if err != nil {
 			t.Errorf("body: %v", err)

@@ -55,33 +55,6 @@ type payload struct {
 	Data   map[string]any `cbor:"4,keyasint"`
 }
 
-// EncMode, DecMode, AppendBytes, AppendInt and AppendHead are the
-// deterministic CBOR of package internal/dcbor, where they live now; this
-// package writes and reads readings with it.
-//
-// Deprecated: kept only until the last packages of this module that name
-// them here use internal/dcbor, then removed. Code outside the module
-// encodes with fxamacker/cbor's CoreDetEncOptions, which is what EncMode is.
-var (
-	EncMode = dcbor.EncMode
-	DecMode = dcbor.DecMode
-)
-
-// AppendBytes is [dcbor.AppendBytes].
-//
-// Deprecated: see [EncMode].
-func AppendBytes(dst, b []byte) []byte { return dcbor.AppendBytes(dst, b) }
-
-// AppendInt is [dcbor.AppendInt].
-//
-// Deprecated: see [EncMode].
-func AppendInt(dst []byte, v int64) []byte { return dcbor.AppendInt(dst, v) }
-
-// AppendHead is [dcbor.AppendHead].
-//
-// Deprecated: see [EncMode].
-func AppendHead(dst []byte, major byte, n uint64) []byte { return dcbor.AppendHead(dst, major, n) }
-
 // Signed is a decoded reading with the bytes it came from.
 type Signed struct {
 	Reading

@@ -752,15 +752,3 @@ func TestDecodeNullData(t *testing.T) {
 		t.Errorf("decoded (-got +want):\n%s", d)
 	}
 }
-
-// The deprecated names of this package are internal/dcbor's modes, not
-// modes of their own: code still using them writes the same bytes.
-func TestDeprecatedCBORNames(t *testing.T) {
-	if reading.EncMode != dcbor.EncMode || reading.DecMode != dcbor.DecMode {
-		t.Error("reading.EncMode and reading.DecMode are not internal/dcbor's modes")
-	}
-	b := []byte{1, 2}
-	if got, want := reading.AppendHead(reading.AppendInt(reading.AppendBytes(nil, b), -300), 7, 20), dcbor.AppendHead(dcbor.AppendInt(dcbor.AppendBytes(nil, b), -300), 7, 20); !bytes.Equal(got, want) {
-		t.Errorf("reading's appenders wrote % x, dcbor's % x", got, want)
-	}
-}

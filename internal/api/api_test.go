@@ -26,6 +26,7 @@ import (
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
 	"github.com/iotledger/iotledger/reading"
@@ -619,7 +620,7 @@ func TestMetrics(t *testing.T) {
 // cborBatch is an application/cbor body of raws.
 func cborBatch(t *testing.T, raws ...[]byte) []byte {
 	t.Helper()
-	b, err := reading.EncMode.Marshal(raws)
+	b, err := dcbor.EncMode.Marshal(raws)
 	if err != nil {
 		t.Fatal(err)
 	}

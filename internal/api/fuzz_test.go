@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/dcbor"
 )
 
 // fuzzMaxBatch is a small batch bound, so the fuzzer reaches it.
@@ -22,9 +22,9 @@ const fuzzMaxBatch = 8
 // in both encodings (the first byte says which: 'c' CBOR, else JSON).
 func submissionSeeds() map[string][]byte {
 	r1, r2 := []byte("\xd2\x84\x43\xa1\x01\x27\xa0\x41\x00\x40"), []byte("any reading bytes")
-	cborBatch, _ := reading.EncMode.Marshal([][]byte{r1, r2})
-	tooMany, _ := reading.EncMode.Marshal(bytes.Split(bytes.Repeat([]byte("x,"), fuzzMaxBatch+1), []byte(",")))
-	emptyOne, _ := reading.EncMode.Marshal([][]byte{r1, {}})
+	cborBatch, _ := dcbor.EncMode.Marshal([][]byte{r1, r2})
+	tooMany, _ := dcbor.EncMode.Marshal(bytes.Split(bytes.Repeat([]byte("x,"), fuzzMaxBatch+1), []byte(",")))
+	emptyOne, _ := dcbor.EncMode.Marshal([][]byte{r1, {}})
 	jsonBatch, _ := json.Marshal(Submission{Readings: []string{base64.StdEncoding.EncodeToString(r1), base64.StdEncoding.EncodeToString(r2)}})
 	return map[string][]byte{
 		"cbor_batch":     append([]byte("c"), cborBatch...),
@@ -87,7 +87,7 @@ func FuzzSubmission(f *testing.F) {
 		// What was taken is what the body says: encode it again and decode.
 		var again [][]byte
 		if asCBOR {
-			b, err := reading.EncMode.Marshal(raws)
+			b, err := dcbor.EncMode.Marshal(raws)
 			if err != nil {
 				t.Fatal(err)
 			}

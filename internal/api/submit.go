@@ -13,7 +13,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/tx"
 	"github.com/iotledger/iotledger/verdict"
 )
@@ -186,7 +186,7 @@ func checkBatchLen(n, maxBatch int) error {
 // strings, each a COSE_Sign1 reading.
 func decodeCBORBatch(body []byte, maxBatch int) ([][]byte, error) {
 	var raws [][]byte
-	if err := reading.DecMode.Unmarshal(body, &raws); err != nil {
+	if err := dcbor.DecMode.Unmarshal(body, &raws); err != nil {
 		return nil, invalidBody("the body is not one CBOR array of byte strings (each a COSE_Sign1 reading's bytes): %v", err)
 	}
 	if err := checkBatchLen(len(raws), maxBatch); err != nil {

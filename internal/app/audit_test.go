@@ -8,8 +8,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/iotledger/iotledger/internal/audit"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/state"
-	"github.com/iotledger/iotledger/reading"
 )
 
 // headers is a HeaderAppHash that answers like the chain's block store:
@@ -171,11 +171,11 @@ func TestAuditFromWindow(t *testing.T) {
 		{"state digest of the block before the window", func(c *testChain) {
 			c.tamper(state.BlockKey(4), func(v []byte) {
 				var b state.Block
-				if err := reading.DecMode.Unmarshal(v, &b); err != nil {
+				if err := dcbor.DecMode.Unmarshal(v, &b); err != nil {
 					c.t.Fatal(err)
 				}
 				b.StateDigest[0] ^= 1
-				enc, err := reading.EncMode.Marshal(&b)
+				enc, err := dcbor.EncMode.Marshal(&b)
 				if err != nil || len(enc) != len(v) {
 					c.t.Fatalf("re-encode: %v, %d bytes for %d", err, len(enc), len(v))
 				}

@@ -14,9 +14,9 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/audit"
+	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/snapshot"
 	"github.com/iotledger/iotledger/internal/state"
-	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
 
@@ -261,11 +261,11 @@ func TestSnapshotForgedContent(t *testing.T) {
 	}{
 		{"an account's balance", state.AccountKey(accountID(alice)), func(t *testing.T, v []byte) []byte {
 			var acct state.Account
-			if err := reading.DecMode.Unmarshal(v, &acct); err != nil {
+			if err := dcbor.DecMode.Unmarshal(v, &acct); err != nil {
 				t.Fatal(err)
 			}
 			acct.Balance += 1000
-			b, err := reading.EncMode.Marshal(&acct)
+			b, err := dcbor.EncMode.Marshal(&acct)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -273,11 +273,11 @@ func TestSnapshotForgedContent(t *testing.T) {
 		}},
 		{"a (device, seq) index entry", state.SeqKey(deviceID(key(30)), 7), func(t *testing.T, v []byte) []byte {
 			var e state.SeqEntry
-			if err := reading.DecMode.Unmarshal(v, &e); err != nil {
+			if err := dcbor.DecMode.Unmarshal(v, &e); err != nil {
 				t.Fatal(err)
 			}
 			e.Index++
-			b, err := reading.EncMode.Marshal(&e)
+			b, err := dcbor.EncMode.Marshal(&e)
 			if err != nil {
 				t.Fatal(err)
 			}
