@@ -26,6 +26,7 @@ type storeFaults struct {
 	mu      sync.Mutex // guards err and opened
 	err     error
 	opened  []io.Closer   // CometBFT's stores opened during start-up
+	failed  bool          // start-up failed: a store opened from now on is closed at once
 	refine  sync.Once     // refines err once (see Err)
 	done    chan struct{} // closed when err is set
 	onFault func()        // called once, with the first fault
@@ -42,13 +43,16 @@ type storeFaults struct {
 	// parked is set once a goroutine waits in park: it may hold a store's
 	// locks, so closing that store would wait for ever.
 	parked atomic.Bool
+	// parkedCh is closed when parked is first set.
+	parkedCh   chan struct{}
+	parkedOnce sync.Once
 	// reader, once the store is open, names the blocks a damaged table's
 	// keys belong to.
 	reader atomic.Pointer[query.Reader]
 }
 
 func newStoreFaults(home string) *storeFaults {
-	f := &storeFaults{home: home, done: make(chan struct{}), park: make(chan struct{})}
+	f := &storeFaults{home: home, done: make(chan struct{}), park: make(chan struct{}), parkedCh: make(chan struct{})}
 	f.opening.Store(true)
 	return f
 }
@@ -64,9 +68,15 @@ func (f *storeFaults) running() {
 }
 
 // track keeps a store CometBFT opened during start-up, to close it if
-// start-up fails (CometBFT does not close them then).
+// start-up fails (CometBFT does not close them then). A store that a
+// start-up step still opens after start-up failed is closed at once.
 func (f *storeFaults) track(c io.Closer) {
 	f.mu.Lock()
+	if f.failed {
+		f.mu.Unlock()
+		c.Close()
+		return
+	}
 	f.opened = append(f.opened, c)
 	f.mu.Unlock()
 }
@@ -77,6 +87,7 @@ func (f *storeFaults) closeOpened() {
 	f.mu.Lock()
 	opened := f.opened
 	f.opened = nil
+	f.failed = true
 	f.mu.Unlock()
 	for _, c := range opened {
 		c.Close()
@@ -147,7 +158,23 @@ func (f *storeFaults) Err() error {
 // wait parks the calling goroutine (see park).
 func (f *storeFaults) wait() {
 	f.parked.Store(true)
+	f.parkedOnce.Do(func() { close(f.parkedCh) })
 	<-f.park
+}
+
+// settle waits, after a fault, for the start-up step that met it to
+// return (done), so the stores it opened are closed before Start returns:
+// a caller that then opens them again (audit, a test) does not find them
+// locked. It does not wait for a step whose goroutine is parked (it never
+// returns), nor longer than grace.
+func (f *storeFaults) settle(done <-chan error, grace time.Duration) {
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-f.parkedCh:
+	case <-t.C:
+	}
 }
 
 // release lets parked goroutines go on (tests only).
@@ -166,6 +193,7 @@ func startStep(ctx context.Context, faults *storeFaults, step string, f func() e
 	case err := <-done:
 		return err
 	case <-faults.Done():
+		faults.settle(done, 5*time.Second)
 		return faults.Err()
 	case <-ctx.Done():
 	}
