@@ -67,6 +67,8 @@ type Reader interface {
 	// ContractEvents returns up to limit events of a contract, oldest
 	// first, after event number after (0: from the first).
 	ContractEvents(id string, after uint64, limit int) ([]*state.Event, error)
+	// LogReader reads the reading log (GET /v1/log/...).
+	LogReader
 }
 
 // Account is GET /v1/accounts/{addr}: the balance, the nonce its next

@@ -159,6 +159,8 @@ func New(l Ledger, r Reader, opts Options) *Server {
 	s.handle("GET /v1/validators", s.validators)
 	s.handle("GET /v1/validators/proposals", s.validatorProposals)
 	s.handle("GET /v1/validators/proposals/{id}", s.validatorProposal)
+	s.handle("GET /v1/log/entries/{index}", s.logEntry)
+	s.handle("GET /v1/log/consistency", s.logConsistency)
 	s.handle("GET /v1/events", s.events)
 	s.handle("GET /v1/openapi.json", s.openapi)
 	s.handle("GET /healthz", s.healthz)
