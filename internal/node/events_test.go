@@ -11,13 +11,16 @@ import (
 	"github.com/iotledger/iotledger/verdict"
 )
 
-// drain returns what the channel holds now: publishing is synchronous, so
-// anything published is there.
+// drain returns what the channel holds now (up to its close): publishing
+// is synchronous, so anything published is there.
 func drain(ch <-chan api.Event) []api.Event {
 	var out []api.Event
 	for {
 		select {
-		case e := <-ch:
+		case e, ok := <-ch:
+			if !ok {
+				return out // closed: nothing more will come
+			}
 			out = append(out, e)
 		default:
 			return out
@@ -105,6 +108,7 @@ func TestHubDropsAndTells(t *testing.T) {
 	fast.Cancel()
 	fast.Cancel() // twice is harmless
 	h.close()
+	drain(fast.Events) // what it held before the cancel
 	if _, ok := <-fast.Events; ok {
 		t.Error("a cancelled subscription's channel is open")
 	}
