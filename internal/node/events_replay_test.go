@@ -1,15 +1,18 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/api"
@@ -29,6 +32,43 @@ func toWire(t *testing.T, e *api.Event) wireEvent {
 		t.Fatal(err)
 	}
 	return wireEvent{e.ID.String(), e.Type, e.Device, string(b)}
+}
+
+// eventSchemas names the OpenAPI schema of each event type's data.
+var eventSchemas = map[string]string{"block": "BlockEvent", "reading": "ReadingEvent", "device": "DeviceEvent", "contract_event": "ContractEvent"}
+
+// checkEventSchemas checks the data of real events against the API's
+// OpenAPI document, with format assertions.
+func checkEventSchemas(t *testing.T, evs []wireEvent) {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(api.OpenAPI))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	const loc = "urn:iotledger:openapi.json"
+	if err := c.AddResource(loc, doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		name, ok := eventSchemas[e.Type]
+		if !ok {
+			continue
+		}
+		s, err := c.Compile(loc + "#/components/schemas/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(e.Data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(v); err != nil {
+			t.Errorf("event %s %s: data %s does not match %s: %v", e.ID, e.Type, e.Data, name, err)
+		}
+	}
 }
 
 func replay(t *testing.T, n *node.Node, from, to int64) []wireEvent {
@@ -135,6 +175,7 @@ func TestEventsReplayLikeLive(t *testing.T) {
 	if readings != len(raws) || devices != 1 {
 		t.Fatalf("live events hold %d readings and %d device changes, want %d and 1: %v", readings, devices, len(raws), live)
 	}
+	checkEventSchemas(t, live)
 	if diff := cmp.Diff(replay(t, n, from, top), live); diff != "" {
 		t.Errorf("replayed events differ from the live ones (-replayed +live):\n%s", diff)
 	}
