@@ -55,24 +55,26 @@ func hexes(hs [][]byte) []string {
 	return out
 }
 
-// logIndex reads a log index or size: a decimal number from 0.
-func logIndex(what, v string) (uint64, error) {
+// logNumber reads a log index or size (what): a decimal number from 0.
+func logNumber(name, what, v string) (uint64, error) {
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || v[0] == '+' {
-		return 0, invalidParameter("%s %q is not a log %s: give a decimal number from 0", what, v, map[bool]string{true: "index", false: "size"}[what == "index"])
+		return 0, invalidParameter("%s %q is not a log %s: give a decimal number from 0", name, v, what)
 	}
 	return n, nil
 }
 
 func (s *Server) logEntry(w http.ResponseWriter, r *http.Request) error {
-	i, err := logIndex("index", r.PathValue("index"))
+	i, err := logNumber("index", "index", r.PathValue("index"))
 	if err != nil {
 		return err
 	}
 	e, err := s.reader.LogEntry(i)
 	if errors.Is(err, query.ErrPastLog) {
-		size := s.reader.LogSize()
-		return notFound("log index %d is past the committed log of %d readings (indices 0 to %d); the log's size is log_size in /v1/status", i, size, int64(size)-1)
+		if size := s.reader.LogSize(); size > 0 {
+			return notFound("log index %d is past the committed log of %d readings (indices 0 to %d); the log's size is log_size in /v1/status", i, size, size-1)
+		}
+		return notFound("log index %d is past the committed log, which is empty: no reading is committed yet", i)
 	} else if err != nil {
 		return fmt.Errorf("log entry %d: %w", i, err)
 	}
@@ -89,13 +91,13 @@ func (s *Server) logConsistency(w http.ResponseWriter, r *http.Request) error {
 	if !q.Has("from") {
 		return invalidParameter("query parameter from is missing: give the smaller log size, 0 to %d", size)
 	}
-	from, err := logIndex("from", q.Get("from"))
+	from, err := logNumber("from", "size", q.Get("from"))
 	if err != nil {
 		return err
 	}
 	to := size
 	if q.Has("to") {
-		if to, err = logIndex("to", q.Get("to")); err != nil {
+		if to, err = logNumber("to", "size", q.Get("to")); err != nil {
 			return err
 		}
 	}
