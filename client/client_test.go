@@ -342,7 +342,7 @@ func TestEventsFormat(t *testing.T) {
 		{Type: "a", Data: json.RawMessage("1")},
 		{Type: "b", Data: json.RawMessage("x\ny")},
 		{Type: "message", Data: json.RawMessage("plain")},
-		{Type: "c", Data: json.RawMessage("{}")},
+		{ID: "5", Type: "c", Data: json.RawMessage("{}")},
 	}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("events (-got +want):\n%s", diff)

@@ -161,6 +161,7 @@ type Result = verdict.Result
 // the node's OpenAPI document describes (ReadingEvent, DeviceEvent,
 // BlockEvent, ContractEvent).
 type Event struct {
+	ID   string // its place in the chain, <height>-<n>: pass it as EventOptions.LastEventID to resume after it
 	Type string
 	Data json.RawMessage
 }

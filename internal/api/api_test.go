@@ -51,6 +51,11 @@ func newEnv(t *testing.T, opts api.Options) *env {
 	e.api = api.New(e.ledger, e.ledger, opts)
 	e.srv = httptest.NewServer(e.api.Handler())
 	t.Cleanup(e.srv.Close)
+	// Every answer the test receives through e.srv.Client() is checked
+	// against the OpenAPI document (schema_test.go).
+	rec := &recorder{next: e.srv.Client().Transport}
+	e.srv.Client().Transport = rec
+	t.Cleanup(func() { rec.report(t) })
 	return e
 }
 

@@ -21,7 +21,9 @@
 //	GET  /v1/validators                            the validator set and its changes (ValidatorSet)
 //	GET  /v1/validators/proposals?after=&limit=    proposed changes of the set (ValidatorProposalPage)
 //	GET  /v1/validators/proposals/{id}             one proposal and its approvals (ValidatorProposal)
-//	GET  /v1/events                                server-sent events (Event)
+//	GET  /v1/log/entries/{index}                   a reading by its log index (LogEntry)
+//	GET  /v1/log/consistency?from=&to=             RFC 6962 consistency proof between two log sizes (LogConsistency)
+//	GET  /v1/events?types=&device=&last_event_id=  server-sent events (Event), resumable with Last-Event-ID
 //	GET  /v1/openapi.json                          the OpenAPI 3.1 document (OpenAPI)
 //	GET  /metrics                                  Prometheus metrics
 //	GET  /healthz                                  200 while the process serves (Health)
@@ -56,8 +58,10 @@
 // # The node's duties
 //
 // The node implements [Ledger] (its status, blocks, receipts, submission
-// and events, which need CometBFT) and hands New a [Reader] of committed
-// state for the read routes, package query's (which is also a
+// and events, which need CometBFT; events through [EventSource]: live ones
+// and a replay of committed blocks' events from its store) and hands New a
+// [Reader] of committed state for the read routes and the log routes
+// ([LogReader]), package query's (which is also a
 // [ValidatorReader], without which the validator routes answer 404); it
 // serves Handler, preferably through [Server.HTTPServer], whose timeouts
 // bound slow clients; with Options.RatePerIP set, Handler answers a client over its
@@ -76,10 +80,26 @@
 //
 // # Live events
 //
-// GET /v1/events subscribes to the Ledger and relays each [Event] as
-// "event: <type>\ndata: <json>\n\n", flushed at once, with a comment line
-// as heartbeat every Options.Heartbeat (15 s). The Ledger's channel is
-// bounded and it drops what a lagging subscriber cannot take; the API never
-// blocks it. The stream lifts the server's read and write timeouts for its
-// connection and bounds each write by EventWriteTimeout instead.
+// GET /v1/events relays the Ledger's events as server-sent events,
+// "id: <height>-<n>\nevent: <type>\ndata: <json>\n\n", flushed at once,
+// with a comment line as heartbeat every Options.Heartbeat (15 s). An
+// [EventID] is an event's place in the chain (the n-th event of block
+// height, in the order of [EventTypes]), the same on every node and across
+// restarts. The stream subscribes first, then reads the last committed
+// block from EventRange: every later event comes live, every earlier one
+// from ReplayEvents. A stream resumed with Last-Event-ID (or
+// last_event_id) replays what followed that id, at most
+// Options.EventReplayBlocks blocks back (DefaultEventReplayBlocks), then
+// goes on live; the cursor (the last id sent or filtered out) drops what
+// the replay already sent, so nothing is lost or sent twice. An older id
+// is answered 410 (KindEventIDExpired), an id of no block this chain can
+// have 400 (KindInvalidEventID). The filters types and device apply to
+// live and replayed events alike; a stream whose filter left events out
+// sends an id-only message with its heartbeat so the client's last id
+// keeps up. The Ledger's channel is bounded and it drops what a lagging
+// subscriber cannot take, telling it on Subscription.Lost; the stream then
+// refills the gap from the store (or ends, logged, when its client fell
+// behind the replay bound). The API never blocks the Ledger. The stream
+// lifts the server's read and write timeouts for its connection and
+// bounds each write by EventWriteTimeout instead.
 package api

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -25,20 +24,7 @@ var haltedAt = &api.Halt{
 // schemaOK fails unless body is valid against the document's schema name.
 func schemaOK(t *testing.T, body []byte, name string) {
 	t.Helper()
-	doc := openAPI(t)
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		t.Fatal(err)
-	}
-	schema, err := resolve(doc, "#/components/schemas/"+name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range validate(doc, schema, v, name) {
-		t.Error(err)
-	}
+	checkSchema(t, name, body)
 }
 
 // TestHealthz: 200 while the server runs, whatever the ledger's state.

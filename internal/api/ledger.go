@@ -32,9 +32,8 @@ type Ledger interface {
 	// BroadcastTx hands a signed transaction to consensus and waits for its
 	// block (bounded by ctx), or returns CheckTx's refusal.
 	BroadcastTx(ctx context.Context, raw []byte) (*TxCommit, error)
-	// Subscribe returns committed events; the channel is bounded and a slow
-	// subscriber loses events (counted) rather than blocking the node.
-	Subscribe() (events <-chan Event, cancel func())
+	// EventSource gives the live events and replays committed ones.
+	EventSource
 }
 
 // Reader is what the read routes need: committed state. package query's
@@ -68,6 +67,8 @@ type Reader interface {
 	// ContractEvents returns up to limit events of a contract, oldest
 	// first, after event number after (0: from the first).
 	ContractEvents(id string, after uint64, limit int) ([]*state.Event, error)
+	// LogReader reads the reading log (GET /v1/log/...).
+	LogReader
 }
 
 // Account is GET /v1/accounts/{addr}: the balance, the nonce its next
@@ -161,10 +162,4 @@ type TxResult struct {
 	Code uint32 `json:"code"`
 	Name string `json:"name"`
 	Log  string `json:"log"`
-}
-
-// Event is one server-sent event.
-type Event struct {
-	Type string `json:"type"` // "reading", "device", "block", "twin", "contract_event"
-	Data any    `json:"data"`
 }

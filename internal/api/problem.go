@@ -34,6 +34,8 @@ const (
 	KindMethodNotAllowed = "method-not-allowed"
 	KindReceiptNotYet    = "receipt-not-yet"
 	KindBlockNotOnNode   = "block-not-on-node"
+	KindInvalidEventID   = "invalid-event-id" // 400: Last-Event-ID is no event id of this chain
+	KindEventIDExpired   = "event-id-expired" // 410: what came after Last-Event-ID is no longer replayed
 	KindBusy             = "busy"
 	KindRateLimited      = "rate-limited"
 	KindHalted           = "halted"    // 503: consensus has halted, nothing was taken

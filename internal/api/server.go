@@ -58,6 +58,11 @@ type Options struct {
 	LimitLoopback bool // limit loopback clients too
 	// Now is the limiter's clock; nil means time.Now.
 	Now func() time.Time
+	// EventReplayBlocks bounds how far back GET /v1/events replays when
+	// it resumes after a Last-Event-ID: the events of that many latest
+	// blocks at most. An older id is answered 410 (kind
+	// event-id-expired). Zero means DefaultEventReplayBlocks.
+	EventReplayBlocks int
 }
 
 // Server is the HTTP JSON API of a node. It holds no goroutine of its own:
@@ -69,12 +74,14 @@ type Server struct {
 	maxBatch  int
 	wait      time.Duration
 	heartbeat time.Duration
-	log       *slog.Logger
-	registry  *prometheus.Registry
-	gatherer  prometheus.Gatherer
-	requests  *prometheus.CounterVec
-	durations *prometheus.HistogramVec
-	limiter   *limiter // nil: no rate limit
+	// replayBlocks bounds an event stream's replay (EventReplayBlocks).
+	replayBlocks int
+	log          *slog.Logger
+	registry     *prometheus.Registry
+	gatherer     prometheus.Gatherer
+	requests     *prometheus.CounterVec
+	durations    *prometheus.HistogramVec
+	limiter      *limiter // nil: no rate limit
 
 	mux    *http.ServeMux
 	routes []string // the patterns registered on mux, in order
@@ -83,16 +90,17 @@ type Server struct {
 // New returns the API of node l, whose committed state r reads.
 func New(l Ledger, r Reader, opts Options) *Server {
 	s := &Server{
-		ledger:    l,
-		reader:    r,
-		maxBody:   opts.MaxBodyBytes,
-		maxBatch:  opts.MaxBatch,
-		wait:      opts.WaitTimeout,
-		heartbeat: opts.Heartbeat,
-		log:       opts.Logger,
-		registry:  opts.Registry,
-		gatherer:  opts.Gatherer,
-		mux:       http.NewServeMux(),
+		ledger:       l,
+		reader:       r,
+		maxBody:      opts.MaxBodyBytes,
+		maxBatch:     opts.MaxBatch,
+		wait:         opts.WaitTimeout,
+		heartbeat:    opts.Heartbeat,
+		replayBlocks: opts.EventReplayBlocks,
+		log:          opts.Logger,
+		registry:     opts.Registry,
+		gatherer:     opts.Gatherer,
+		mux:          http.NewServeMux(),
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
@@ -105,6 +113,9 @@ func New(l Ledger, r Reader, opts Options) *Server {
 	}
 	if s.heartbeat <= 0 {
 		s.heartbeat = DefaultHeartbeat
+	}
+	if s.replayBlocks <= 0 {
+		s.replayBlocks = DefaultEventReplayBlocks
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -148,6 +159,8 @@ func New(l Ledger, r Reader, opts Options) *Server {
 	s.handle("GET /v1/validators", s.validators)
 	s.handle("GET /v1/validators/proposals", s.validatorProposals)
 	s.handle("GET /v1/validators/proposals/{id}", s.validatorProposal)
+	s.handle("GET /v1/log/entries/{index}", s.logEntry)
+	s.handle("GET /v1/log/consistency", s.logConsistency)
 	s.handle("GET /v1/events", s.events)
 	s.handle("GET /v1/openapi.json", s.openapi)
 	s.handle("GET /healthz", s.healthz)

@@ -102,6 +102,23 @@ type pendingBlock struct {
 	quiet    bool                       // the block ran silence triggers: keep the quiet index
 }
 
+// feed is what observers are told of the block besides its record and
+// readings, as the store keeps it (state.Feed): the node's event stream is
+// replayed from it.
+func (p *pendingBlock) feed() *state.Feed {
+	f := &state.Feed{}
+	for _, c := range p.devices {
+		f.Devices = append(f.Devices, state.DeviceChange{Action: c.Action, Device: *c.Device})
+	}
+	for _, c := range p.twins {
+		f.Twins = append(f.Twins, state.TwinRef{Device: c.Device, Side: c.Side})
+	}
+	for _, e := range p.events {
+		f.Events = append(f.Events, state.EventRef{Contract: e.Contract, N: e.N})
+	}
+	return f
+}
+
 // TwinObserver is implemented by observers that want committed twin
 // changes too (the MQTT twin/desired topic).
 type TwinObserver interface {
@@ -261,6 +278,9 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 		}
 	}
 	if err := b.Set(state.BlockKey(p.block.Height), mustEncode(&p.block), nil); err != nil {
+		return nil, err
+	}
+	if err := b.Set(state.FeedKey(p.block.Height), state.EncodeFeed(p.feed()), nil); err != nil {
 		return nil, err
 	}
 	if err := b.Set([]byte(state.KeyMeta), mustEncode(&p.meta), nil); err != nil {

@@ -63,7 +63,14 @@
 // validator set changed, the validator trace: the blocks on either side of
 // each change the app recorded, from CometBFT's block and state stores),
 // and fans each committed block out to ingest (waiting submitters), metrics
-// and event subscribers without ever blocking on one.
+// and event subscribers without ever blocking on one. It numbers each
+// block's events as it publishes them (events.go: the block, its accepted
+// readings, device, twin and contract events, from 1), and replays the
+// same events from the store (api.EventSource: the app writes each block's
+// feed, state.Feed, which query.Reader.BlockEvents reads back), so an API
+// event stream resumes after an id across reconnections and restarts. A
+// subscriber that lags loses events (counted) and is told so; the API
+// refills its gap from the store.
 //
 // The node knows when its consensus has halted (halt.go): CometBFT's
 // "CONSENSUS FAILURE!!!" line, which cometLogger catches (only a restart

@@ -59,6 +59,7 @@ type Node struct {
 	rpc     *local.Local
 	ingest  *ingest.Ingest
 	hub     *hub
+	seq     eventSeq // numbers the events of the block being published (Commit's goroutine only)
 	metrics *metrics
 	http    *http.Server
 	apiAddr net.Addr
@@ -384,14 +385,15 @@ func (n *Node) Committed(b *state.Block, outcomes []app.Outcome, devices []app.D
 		n.mqtt.Committed(outcomes)
 		n.mqtt.DevicesChanged(devices)
 	}
-	n.hub.publish(api.Event{Type: "block", Data: b})
+	n.seq = eventSeq{height: b.Height}
+	n.hub.publish(n.seq.block(b))
 	for i := range outcomes {
 		if outcomes[i].Status == verdict.Accepted {
-			n.hub.publish(api.Event{Type: "reading", Data: outcomes[i]})
+			n.hub.publish(n.seq.reading(outcomes[i].Verdict))
 		}
 	}
 	for i := range devices {
-		n.hub.publish(api.Event{Type: "device", Data: devices[i]})
+		n.hub.publish(n.seq.device(devices[i]))
 	}
 }
 
@@ -403,7 +405,7 @@ func (n *Node) CommittedTwins(changes []app.TwinChange) {
 		n.mqtt.TwinsChanged(changes)
 	}
 	for i := range changes {
-		n.hub.publish(api.Event{Type: "twin", Data: changes[i]})
+		n.hub.publish(n.seq.twin(changes[i]))
 	}
 }
 
@@ -411,7 +413,7 @@ func (n *Node) CommittedTwins(changes []app.TwinChange) {
 // block as "contract_event" events (app.EventObserver).
 func (n *Node) CommittedEvents(events []*state.Event) {
 	for _, e := range events {
-		n.hub.publish(api.Event{Type: "contract_event", Data: e})
+		n.hub.publish(n.seq.contractEvent(e))
 	}
 }
 
@@ -610,7 +612,7 @@ func (n *Node) Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdict.
 }
 
 // Subscribe implements api.Ledger.
-func (n *Node) Subscribe() (<-chan api.Event, func()) { return n.hub.subscribe() }
+func (n *Node) Subscribe() api.Subscription { return n.hub.subscribe() }
 
 // RPC is an in-process CometBFT RPC client of this node.
 func (n *Node) RPC() *local.Local { return n.rpc }

@@ -85,9 +85,9 @@ func TestNodeCommitsReadingsWithReceipts(t *testing.T) {
 		t.Fatalf("resend: got %+v, want duplicate of index %d", again[0], results[0].Index)
 	}
 	id := address.Device(devPub)
-	events, stop := n.Subscribe()
-	defer stop()
-	waitForHeight(t, ctx, n, events, results[2].Height+1)
+	sub := n.Subscribe()
+	defer sub.Cancel()
+	waitForHeight(t, ctx, n, sub.Events, results[2].Height+1)
 	rc, err := n.Receipt(ctx, id, 3)
 	if err != nil {
 		t.Fatal(err)

@@ -51,9 +51,9 @@ func TestStartChecksStore(t *testing.T) {
 	if err != nil || !res[3].Located() {
 		t.Fatalf("submit: %v %+v", err, res)
 	}
-	events, stop := n.Subscribe()
-	waitForHeight(t, ctx, n, events, res[3].Height+1) // the header that commits it
-	stop()
+	sub := n.Subscribe()
+	waitForHeight(t, ctx, n, sub.Events, res[3].Height+1) // the header that commits it
+	sub.Cancel()
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}

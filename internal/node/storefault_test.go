@@ -45,9 +45,9 @@ func commitReadings(t *testing.T, n *node.Node, dev ed25519.PrivateKey, seq uint
 		}
 		last = res[len(res)-1].Height
 	}
-	events, stop := n.Subscribe()
-	defer stop()
-	waitForHeight(t, ctx, n, events, last+1)
+	sub := n.Subscribe()
+	defer sub.Cancel()
+	waitForHeight(t, ctx, n, sub.Events, last+1)
 	return last + 1
 }
 

@@ -30,6 +30,7 @@ var appKeyKinds = []struct{ prefix, name string }{
 	{state.PrefixChanges, "block change records"},
 	{state.PrefixDevice, "devices"},
 	{state.PrefixEvent, "contract events"},
+	{state.PrefixFeed, "block event feeds"},
 	{state.PrefixValidatorSets, "validator set changes"},
 	{state.PrefixHistory, "payments"},
 	{state.PrefixContract, "contracts"},
@@ -47,7 +48,7 @@ var appKeyKinds = []struct{ prefix, name string }{
 
 // heightKeyed are the prefixes of keys numbered by a be64 alone (heights,
 // proposal numbers).
-var heightKeyed = []string{state.PrefixBlock, state.PrefixChanges, state.PrefixValidatorSets, state.PrefixProposal}
+var heightKeyed = []string{state.PrefixBlock, state.PrefixChanges, state.PrefixFeed, state.PrefixValidatorSets, state.PrefixProposal}
 
 // appKey prints an app store key: its text, with the big-endian numbers
 // of the layout in decimal.
@@ -111,7 +112,7 @@ func appKeyNamer(r *query.Reader) keyNamer {
 func appKindRange(prefix, name string, lo, hi []byte, r *query.Reader) string {
 	var n int // the length of a key of this kind, for those numbered
 	switch prefix {
-	case state.PrefixBlock, state.PrefixChanges, state.PrefixValidatorSets:
+	case state.PrefixBlock, state.PrefixChanges, state.PrefixFeed, state.PrefixValidatorSets:
 		n = 10
 	case state.PrefixLogLeaf:
 		n = 12

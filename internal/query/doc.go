@@ -1,7 +1,9 @@
 // Package query is the read side of the ledger: it opens committed state
 // and answers questions about it (devices and their readings with their
 // inclusion proofs, accounts and payments, twins, contracts and their
-// events, blocks, the validator set and its proposals). The HTTP API reads
+// events, blocks, the validator set and its proposals, the reading log by
+// index and its consistency proofs, and each committed block's events as
+// the node published them, from the block's feed). The HTTP API reads
 // through a Reader, and so do the node's receipts, MQTT's device lookup and
 // audit. It never writes the store.
 //
@@ -28,7 +30,15 @@
 // the meta), exactly as when these queries were the app's own: a reading
 // of that block may be in the (device, seq) index a moment before the
 // log's size includes it, and reading it then fails (tlog's
-// ErrLeafOutOfRange) rather than answer from an uncommitted log.
+// ErrLeafOutOfRange) rather than answer from an uncommitted log. The other
+// way round cannot happen: a leaf below the log's size has its (device,
+// seq) record, which LogEntry relies on.
+//
+// BlockEvents rebuilds what the node's observers were told of a committed
+// block (its record, accepted readings, device, twin and contract changes)
+// from the block's feed record (state.Feed, f/<height>: derived, outside
+// the app hash) and the records it names; blocks committed before feeds
+// existed have none (FirstFeed is the first that has one).
 //
 // # The caller's duties
 //

@@ -41,6 +41,7 @@
 //	c/<be64 height>                             []Change                    CBOR arrays         Commit, for a block with changes   yes: the digest is their chain
 //	d/<device id>                               Device                      CBOR map            device transactions, contracts     digest
 //	e/<contract id>/<be64 n>                    Event                       CBOR map            contract runs                      derived: from the transactions
+//	f/<be64 height>                             Feed                        CBOR map            Commit, once per block             derived: from the transactions
 //	g/<be64 height>                             ValidatorSetChange          CBOR map            validator governance               digest
 //	h/<address>/<be64 height><be32 slot>        Payment                     CBOR map            payments, genesis                  derived: from the transactions
 //	k/<contract id>                             Contract                    CBOR map            contract transactions and runs     digest
@@ -57,8 +58,13 @@
 //	x/meta                                      Meta                        CBOR map            Commit, once per block             derived: from genesis and the records
 //
 // A slot numbers a block's history writes (payments, twin changes), as a
-// transaction can write several; <side> is desired or reported. Package
-// tlog documents the log's keys in detail (which node levels are stored).
+// transaction can write several; <side> is desired or reported. A block's
+// feed keeps, in the order the node's observers were told them, what the
+// block did besides its block record and its readings (device changes,
+// twin changes, contract events), so that the node's event stream can be
+// replayed from the store exactly as it was told live; blocks committed
+// before feeds existed have none. Package tlog documents the log's keys in
+// detail (which node levels are stored).
 //
 // # The app hash
 //
@@ -68,8 +74,8 @@
 // with their balances, devices, twins, contracts, and the validator set
 // with its proposals and changes. Everything else is derived: the (device,
 // seq) index and progress from the log and its block times, the payment,
-// twin and event histories from the transactions, block records and meta
-// from all of these. A snapshot copies every key, whatever its prefix, so
+// twin and event histories and the feeds from the transactions, block
+// records and meta from all of these. A snapshot copies every key, whatever its prefix, so
 // a record added later needs no change there; a new prefix needs a row
 // here and a place in one of the three lists.
 package state

@@ -15,6 +15,7 @@ const (
 	PrefixChanges       = "c/"     // c/<be64 height>: []Change, the block's covered writes
 	PrefixDevice        = "d/"     // d/<device id>: Device
 	PrefixEvent         = "e/"     // e/<contract id>/<be64 n>: Event
+	PrefixFeed          = "f/"     // f/<be64 height>: Feed, what observers were told of the block
 	PrefixValidatorSets = "g/"     // g/<be64 height>: ValidatorSetChange, by the first height it signs
 	PrefixHistory       = "h/"     // h/<address>/<be64 height><be32 slot>: Payment
 	PrefixContract      = "k/"     // k/<contract id>: Contract
@@ -49,8 +50,8 @@ var HashedPrefixes = []string{PrefixChanges, PrefixLogLeaf, KeyLogSize}
 // rebuilt, or checked, from covered records. The (device, seq) index and
 // the devices' progress come from the log and its block times, payment,
 // twin and contract event histories from the transactions, the log's
-// interior nodes from its leaves, block records and meta from all of these.
-var DerivedPrefixes = []string{PrefixBlock, PrefixEvent, PrefixHistory, PrefixProgress,
+// interior nodes from its leaves, block records, feeds and meta from all of these.
+var DerivedPrefixes = []string{PrefixBlock, PrefixEvent, PrefixFeed, PrefixHistory, PrefixProgress,
 	PrefixSeq, PrefixLogNode, PrefixTwinLog, KeyMeta}
 
 // Covered reports whether a key is covered by the state digest (one of
@@ -114,6 +115,9 @@ func BlockKey(h int64) []byte { return binary.BigEndian.AppendUint64([]byte(Pref
 func ChangesKey(h int64) []byte {
 	return binary.BigEndian.AppendUint64([]byte(PrefixChanges), uint64(h))
 }
+
+// FeedKey is the store key of a block's feed.
+func FeedKey(h int64) []byte { return binary.BigEndian.AppendUint64([]byte(PrefixFeed), uint64(h)) }
 
 // ProposalKey and ValidatorSetKey are the store keys of a proposal and of
 // the change of the validator set that takes effect at height h.

@@ -69,10 +69,12 @@ type Ledger struct {
 	busy    bool
 	halt    *api.Halt // see SetHalted
 	full    bool      // see SetMempoolFull
-	subs    map[int]chan api.Event
+	subs    map[int]*subscriber
 	nextSub int
 	dropped int
-	changed chan struct{} // closed and replaced when subs changes
+	changed chan struct{}         // closed and replaced when subs changes
+	journal map[int64][]api.Event // the events Publish committed, by block
+	latest  int64                 // the latest block Publish committed
 
 	contracts []*query.ContractInfo     // in number order
 	events    map[string][]*state.Event // per contract, oldest first
@@ -93,7 +95,7 @@ func New(tb testing.TB) *Ledger {
 		Stored:   map[string][]*query.Stored{},
 		blocks:   map[int64]*api.BlockInfo{},
 		receipts: map[uint64]*receipt.Receipt{},
-		subs:     map[int]chan api.Event{},
+		subs:     map[int]*subscriber{},
 		changed:  make(chan struct{}),
 	}
 	const leaves = 6
@@ -566,23 +568,28 @@ func (l *Ledger) Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdic
 }
 
 // Subscribe implements api.Ledger.
-func (l *Ledger) Subscribe() (<-chan api.Event, func()) {
+func (l *Ledger) Subscribe() api.Subscription {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	id := l.nextSub
 	l.nextSub++
-	ch := make(chan api.Event, EventBuffer)
-	l.subs[id] = ch
+	sub := &subscriber{ch: make(chan api.Event, EventBuffer), lost: make(chan struct{}, 1)}
+	l.subs[id] = sub
 	l.notify()
 	var once sync.Once
-	return ch, func() {
+	return api.Subscription{Events: sub.ch, Lost: sub.lost, Cancel: func() {
 		once.Do(func() {
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			delete(l.subs, id)
 			l.notify()
 		})
-	}
+	}}
+}
+
+type subscriber struct {
+	ch   chan api.Event
+	lost chan struct{}
 }
 
 func (l *Ledger) notify() {
@@ -590,18 +597,73 @@ func (l *Ledger) notify() {
 	l.changed = make(chan struct{})
 }
 
-// Publish sends ev to every subscriber that has room and counts the others
-// as dropped, as a node does.
-func (l *Ledger) Publish(ev api.Event) {
+// Publish commits a block (the one after the latest, which is Height+1 at
+// first) whose events are evs, in order: it numbers them (their ID), keeps
+// them for ReplayEvents, and sends them to every subscriber that has room,
+// counting the others' as dropped and telling them on Lost, as a node
+// does. It returns the block's height. Status and the other routes do not
+// see these blocks.
+func (l *Ledger) Publish(evs ...api.Event) int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, ch := range l.subs {
-		select {
-		case ch <- ev:
-		default:
-			l.dropped++
+	if l.journal == nil {
+		l.journal = map[int64][]api.Event{}
+		l.latest = Height + 1
+	}
+	l.latest++
+	for i := range evs {
+		evs[i].ID = api.EventID{Height: l.latest, N: uint32(i + 1)}
+	}
+	l.journal[l.latest] = evs
+	for _, sub := range l.subs {
+		for _, ev := range evs {
+			select {
+			case sub.ch <- ev:
+			default:
+				l.dropped++
+				select {
+				case sub.lost <- struct{}{}:
+				default:
+				}
+			}
 		}
 	}
+	return l.latest
+}
+
+// EventRange implements api.EventSource: the blocks Publish committed.
+func (l *Ledger) EventRange() (first, last int64, err error) {
+	if err := l.fault(); err != nil {
+		return 0, 0, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.journal == nil {
+		return 0, Height + 1, nil
+	}
+	return Height + 2, l.latest, nil
+}
+
+// ReplayEvents implements api.EventSource: the events Publish committed.
+func (l *Ledger) ReplayEvents(ctx context.Context, from, to int64, emit func(*api.Event) error) error {
+	for h := from; h <= to; h++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		l.mu.Lock()
+		evs, ok := l.journal[h]
+		l.mu.Unlock()
+		if !ok {
+			return fmt.Errorf("apitest: no events of block %d", h)
+		}
+		for i := range evs {
+			ev := evs[i]
+			if err := emit(&ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Dropped returns the number of events subscribers had no room for.
