@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
@@ -382,7 +383,7 @@ func TestTypesMirrorAPI(t *testing.T) {
 	_, l, srv := newNode(t, api.Options{})
 	id := apitest.DeviceID(0)
 	post := func(path string) ([]byte, error) {
-		body, _ := json.Marshal(api.Submission{Readings: []string{"AQ==", base64.StdEncoding.EncodeToString(l.Fixture.Readings[1])}})
+		body, _ := json.Marshal(apiwire.Submission{Readings: []string{"AQ==", base64.StdEncoding.EncodeToString(l.Fixture.Readings[1])}})
 		resp, err := srv.Client().Post(srv.URL+path, "application/json", bytes.NewReader(body))
 		if err != nil {
 			return nil, err
@@ -524,7 +525,7 @@ func TestHalted(t *testing.T) {
 	c, l, _ := newNode(t, api.Options{})
 	since := time.Date(2026, time.December, 7, 19, 39, 12, 0, time.UTC)
 	reason := "consensus failure: no space left on device; free space, then restart the node"
-	l.SetHalted(&api.Halt{Since: since, Reason: reason})
+	l.SetHalted(&apiwire.Halt{Since: since, Reason: reason})
 	st, err := c.Status(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
-	"github.com/iotledger/iotledger/verdict"
 )
 
 // Page sizes of the list endpoints.
@@ -24,43 +24,6 @@ const (
 	DefaultLimit = 100
 	MaxLimit     = 1000
 )
-
-// DevicePage is GET /v1/devices. Next is the id to pass as after for the
-// next page; empty on the last page.
-type DevicePage struct {
-	Devices []*state.Device `json:"devices"`
-	Next    string          `json:"next"`
-}
-
-// ReadingPage is GET /v1/devices/{id}/readings. Next is the sequence number
-// of the first matching reading not in this page; nil on the last page.
-type ReadingPage struct {
-	Readings []ReadingEntry `json:"readings"`
-	Next     *uint64        `json:"next"`
-}
-
-// ReadingEntry is one committed reading.
-type ReadingEntry struct {
-	Seq     uint64         `json:"seq"`
-	Time    string         `json:"time"`    // device time, RFC 3339 in UTC
-	TimeMs  int64          `json:"time_ms"` // device time, unix milliseconds
-	Data    map[string]any `json:"data"`
-	Index   uint64         `json:"index"`   // leaf index in the reading log
-	Height  int64          `json:"height"`  // the block that committed it
-	Receipt string         `json:"receipt"` // path of its receipt
-}
-
-// Gaps is GET /v1/devices/{id}/gaps: what the ledger knows of a device's
-// sequence numbers. Gaps lists the missing ranges between MinSeq and
-// MaxSeq, oldest first; GapsTruncated says the oldest were dropped.
-type Gaps struct {
-	Device        string        `json:"device"`
-	Count         uint64        `json:"count"`
-	MinSeq        uint64        `json:"min_seq"`
-	MaxSeq        uint64        `json:"max_seq"`
-	Gaps          []state.Range `json:"gaps"`
-	GapsTruncated bool          `json:"gaps_truncated"`
-}
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.ledger.Status(r.Context())
@@ -86,13 +49,13 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("devices after %q: %w", after, err)
 	}
-	page := DevicePage{Devices: ds}
+	page := apiwire.DevicePage{Devices: make([]apiwire.Device, 0, min(len(ds), limit))}
 	if len(ds) > limit {
-		page.Devices = ds[:limit]
+		ds = ds[:limit]
 		page.Next = ds[limit-1].ID
 	}
-	if page.Devices == nil {
-		page.Devices = []*state.Device{}
+	for _, d := range ds {
+		page.Devices = append(page.Devices, Device(d))
 	}
 	return writeJSON(w, http.StatusOK, page)
 }
@@ -102,7 +65,7 @@ func (s *Server) device(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, d)
+	return writeJSON(w, http.StatusOK, Device(d))
 }
 
 func (s *Server) readings(w http.ResponseWriter, r *http.Request) error {
@@ -118,21 +81,9 @@ func (s *Server) readings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("readings of %s: %w", d.ID, err)
 	}
-	page := ReadingPage{Readings: make([]ReadingEntry, 0, len(stored)), Next: next}
+	page := apiwire.ReadingPage{Readings: make([]apiwire.ReadingEntry, 0, len(stored)), Next: next}
 	for _, st := range stored {
-		data := st.Data
-		if data == nil {
-			data = map[string]any{}
-		}
-		page.Readings = append(page.Readings, ReadingEntry{
-			Seq:     st.Seq,
-			Time:    st.Timestamp().Format(time.RFC3339Nano),
-			TimeMs:  st.Time,
-			Data:    data,
-			Index:   st.Index,
-			Height:  st.Height,
-			Receipt: verdict.ReceiptPath(d.ID, st.Seq),
-		})
+		page.Readings = append(page.Readings, readingEntry(d.ID, st))
 	}
 	return writeJSON(w, http.StatusOK, page)
 }
@@ -231,18 +182,7 @@ func (s *Server) gaps(w http.ResponseWriter, r *http.Request) error {
 	if p == nil {
 		p = &state.Progress{}
 	}
-	g := Gaps{
-		Device:        d.ID,
-		Count:         p.Count,
-		MinSeq:        p.MinSeq,
-		MaxSeq:        p.MaxSeq,
-		Gaps:          p.Gaps,
-		GapsTruncated: p.GapsTruncated,
-	}
-	if g.Gaps == nil {
-		g.Gaps = []state.Range{}
-	}
-	return writeJSON(w, http.StatusOK, g)
+	return writeJSON(w, http.StatusOK, gaps(d.ID, p))
 }
 
 func (s *Server) receipt(w http.ResponseWriter, r *http.Request) error {
@@ -298,7 +238,9 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
 	if b == nil {
 		return notFound("block %d is not committed; the latest height is in /v1/status", h)
 	}
-	return writeJSON(w, http.StatusOK, b)
+	return writeJSON(w, http.StatusOK, apiwire.Block{
+		BlockEvent: BlockEvent(&b.Block), Hash: b.Hash, Proposer: b.Proposer, NumTxs: b.NumTxs, Results: b.Results,
+	})
 }
 
 // deviceID returns the {id} of the path, checked.
@@ -355,7 +297,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("account %s: %w", addr, err)
 	}
-	a := &Account{Address: addr, Token: s.reader.Token(), History: []state.Payment{}}
+	a := apiwire.Account{Address: addr, Token: s.reader.Token()}
 	if acct != nil {
 		a.Balance, a.Nonce = acct.Balance, acct.Nonce
 	}
@@ -363,10 +305,10 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("account %s: %w", addr, err)
 	}
+	a.History, a.Next = make([]apiwire.Payment, 0, len(history)), hex.EncodeToString(next)
 	for _, p := range history {
-		a.History = append(a.History, *p)
+		a.History = append(a.History, payment(p))
 	}
-	a.SetNext(next)
 	return writeJSON(w, http.StatusOK, a)
 }
 
@@ -385,12 +327,7 @@ func (s *Server) twin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("twin of %s: %w", d.ID, err)
 	}
-	out := Twin{Device: d.ID, AsOf: height, Desired: t.Desired, Reported: t.Reported, Delta: map[string]any{}}
-	for _, st := range []*state.TwinState{&out.Desired, &out.Reported} {
-		if st.State == nil {
-			st.State = map[string]any{}
-		}
-	}
+	out := apiwire.Twin{Device: d.ID, AsOf: height, Desired: twinState(t.Desired), Reported: twinState(t.Reported), Delta: map[string]any{}}
 	for k, v := range out.Desired.State {
 		if rv, ok := out.Reported.State[k]; !ok || !sameValue(rv, v) {
 			out.Delta[k] = v
@@ -421,9 +358,9 @@ func (s *Server) twinHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("twin history of %s: %w", d.ID, err)
 	}
-	out := TwinHistory{Device: d.ID, Side: side, Changes: []state.TwinChange{}, Next: hex.EncodeToString(next)}
+	out := apiwire.TwinHistory{Device: d.ID, Side: side, Changes: make([]apiwire.TwinChange, 0, len(changes)), Next: hex.EncodeToString(next)}
 	for _, c := range changes {
-		out.Changes = append(out.Changes, *c)
+		out.Changes = append(out.Changes, twinChange(c))
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

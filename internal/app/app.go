@@ -33,14 +33,14 @@ type Observer interface {
 // and MQTT match it to the reading they hold.
 type Outcome struct {
 	verdict.Verdict
-	Hash [32]byte `json:"-"`
+	Hash [32]byte
 }
 
 // DeviceChange is a committed change of a device record.
 type DeviceChange struct {
-	Action string        `json:"action"` // registered, revoked, rotated
-	Device *state.Device `json:"device"`
-	Height int64         `json:"height"`
+	Action string // registered, revoked, rotated
+	Device *state.Device
+	Height int64
 }
 
 type nopObserver struct{}

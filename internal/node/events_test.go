@@ -29,7 +29,7 @@ func TestCommittedEvents(t *testing.T) {
 		default: // publishing is synchronous: anything published is there
 		}
 	}
-	want := []api.Event{{Type: "contract_event", Data: emitted[0]}, {Type: "contract_event", Data: emitted[1]}}
+	want := []api.Event{{Type: "contract_event", Data: api.ContractEvent(emitted[0])}, {Type: "contract_event", Data: api.ContractEvent(emitted[1])}}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("events (-got +want):\n%s", diff)
 	}

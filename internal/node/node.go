@@ -28,6 +28,7 @@ import (
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/buildinfo"
@@ -384,14 +385,15 @@ func (n *Node) Committed(b *state.Block, outcomes []app.Outcome, devices []app.D
 		n.mqtt.Committed(outcomes)
 		n.mqtt.DevicesChanged(devices)
 	}
-	n.hub.publish(api.Event{Type: "block", Data: b})
+	n.hub.publish(api.Event{Type: "block", Data: api.BlockEvent(b)})
 	for i := range outcomes {
 		if outcomes[i].Status == verdict.Accepted {
-			n.hub.publish(api.Event{Type: "reading", Data: outcomes[i]})
+			n.hub.publish(api.Event{Type: "reading", Data: apiwire.ReadingEvent(outcomes[i].Verdict)})
 		}
 	}
 	for i := range devices {
-		n.hub.publish(api.Event{Type: "device", Data: devices[i]})
+		c := &devices[i]
+		n.hub.publish(api.Event{Type: "device", Data: apiwire.DeviceEvent{Action: c.Action, Device: api.Device(c.Device), Height: c.Height}})
 	}
 }
 
@@ -403,7 +405,8 @@ func (n *Node) CommittedTwins(changes []app.TwinChange) {
 		n.mqtt.TwinsChanged(changes)
 	}
 	for i := range changes {
-		n.hub.publish(api.Event{Type: "twin", Data: changes[i]})
+		c := &changes[i]
+		n.hub.publish(api.Event{Type: "twin", Data: apiwire.TwinEvent{Device: c.Device, Side: c.Side, Version: c.Version, Height: c.Height, State: c.State}})
 	}
 }
 
@@ -411,7 +414,7 @@ func (n *Node) CommittedTwins(changes []app.TwinChange) {
 // block as "contract_event" events (app.EventObserver).
 func (n *Node) CommittedEvents(events []*state.Event) {
 	for _, e := range events {
-		n.hub.publish(api.Event{Type: "contract_event", Data: e})
+		n.hub.publish(api.Event{Type: "contract_event", Data: api.ContractEvent(e)})
 	}
 }
 
@@ -423,7 +426,7 @@ var (
 )
 
 // Status implements api.Ledger.
-func (n *Node) Status(ctx context.Context) (*api.Status, error) {
+func (n *Node) Status(ctx context.Context) (*apiwire.Status, error) {
 	st, err := n.rpc.Status(ctx)
 	if err != nil {
 		return nil, err
@@ -437,7 +440,7 @@ func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 	} else {
 		return nil, err
 	}
-	return &api.Status{
+	return &apiwire.Status{
 		ChainID:      n.ChainID(),
 		Height:       m.Height,
 		AppHash:      hex.EncodeToString(m.AppHash),
@@ -453,22 +456,22 @@ func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 }
 
 // BroadcastTx implements api.Ledger.
-func (n *Node) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
+func (n *Node) BroadcastTx(ctx context.Context, raw []byte) (*apiwire.TxCommit, error) {
 	out, err := n.broadcastTx(ctx, raw)
 	n.metrics.tx(raw, out, err)
 	return out, err
 }
 
-func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
+func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*apiwire.TxCommit, error) {
 	if h := n.halt.Halted(); h != nil {
 		return nil, h // it would wait for a block that does not come
 	}
 	h := sha256.Sum256(raw)
-	out := &api.TxCommit{Hash: hex.EncodeToString(h[:])}
+	out := &apiwire.TxCommit{Hash: hex.EncodeToString(h[:])}
 	r, err := n.rpc.BroadcastTxCommit(ctx, raw)
 	var invalid mempool.ErrInvalidTx
 	if errors.As(err, &invalid) { // CheckTx refused it
-		out.TxResult = api.TxResult{Code: invalid.Code, Name: app.Code(invalid.Code).String(), Log: invalid.Log}
+		out.TxResult = apiwire.TxResult{Code: invalid.Code, Name: app.Code(invalid.Code).String(), Log: invalid.Log}
 		return out, nil
 	}
 	if err != nil && notNow(err) {
@@ -480,10 +483,10 @@ func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, erro
 		// The same bytes came before: a replay of a committed transaction
 		// (CheckTx names why it no longer passes: wrong_nonce), or one
 		// still waiting in the mempool.
-		out.TxResult = api.TxResult{Code: uint32(app.CodeDuplicate), Name: app.CodeDuplicate.String(),
+		out.TxResult = apiwire.TxResult{Code: uint32(app.CodeDuplicate), Name: app.CodeDuplicate.String(),
 			Log: "this transaction was received already and waits for its block; do not send it again"}
 		if c, cerr := n.app.CheckTx(ctx, &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_CHECK}); cerr == nil && c.Code != 0 {
-			out.TxResult = api.TxResult{Code: c.Code, Name: app.Code(c.Code).String(), Log: c.Log}
+			out.TxResult = apiwire.TxResult{Code: c.Code, Name: app.Code(c.Code).String(), Log: c.Log}
 		}
 		return out, nil
 	}
@@ -491,11 +494,11 @@ func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, erro
 		return nil, err
 	}
 	if r.CheckTx.Code != 0 {
-		out.TxResult = api.TxResult{Code: r.CheckTx.Code, Name: app.Code(r.CheckTx.Code).String(), Log: r.CheckTx.Log}
+		out.TxResult = apiwire.TxResult{Code: r.CheckTx.Code, Name: app.Code(r.CheckTx.Code).String(), Log: r.CheckTx.Log}
 		return out, nil
 	}
 	out.Committed, out.Height = true, r.Height
-	out.TxResult = api.TxResult{Code: r.TxResult.Code, Name: app.Code(r.TxResult.Code).String(), Log: r.TxResult.Log}
+	out.TxResult = apiwire.TxResult{Code: r.TxResult.Code, Name: app.Code(r.TxResult.Code).String(), Log: r.TxResult.Log}
 	return out, nil
 }
 

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
@@ -60,15 +61,15 @@ type Ledger struct {
 	DeviceList []*state.Device            // in id order
 	Stored     map[string][]*query.Stored // per device id, in seq order
 
-	status   api.Status
+	status   apiwire.Status
 	blocks   map[int64]*api.BlockInfo
 	receipts map[uint64]*receipt.Receipt // by leaf index
 
 	mu      sync.Mutex
 	err     error // returned by every method, when set
 	busy    bool
-	halt    *api.Halt // see SetHalted
-	full    bool      // see SetMempoolFull
+	halt    *apiwire.Halt // see SetHalted
+	full    bool          // see SetMempoolFull
 	subs    map[int]chan api.Event
 	nextSub int
 	dropped int
@@ -178,14 +179,14 @@ func New(tb testing.TB) *Ledger {
 			Hash:     hex.EncodeToString(receiptfix.Hash(fmt.Sprintf("block hash %d", h))),
 			Proposer: hex.EncodeToString(receiptfix.Hash("proposer")[:20]),
 			NumTxs:   1,
-			Results:  []api.TxResult{{Code: 0, Name: app.CodeOK.String()}},
+			Results:  []apiwire.TxResult{{Code: 0, Name: app.CodeOK.String()}},
 		}
 	}
 	l.blocks[Height].Readings = leaves
 	l.blocks[Height+1].Readings = 1
 	top := l.blocks[Height+1]
 	l.initContracts()
-	l.status = api.Status{
+	l.status = apiwire.Status{
 		ChainID:      f.Options.ChainID,
 		Height:       top.Height,
 		AppHash:      hex.EncodeToString(top.AppHash),
@@ -235,7 +236,7 @@ func (l *Ledger) SetBusy(busy bool) {
 // SetHalted makes the ledger's consensus halted (nil: committing): Status
 // shows it, Ready fails its consensus check, Submit and BroadcastTx return
 // an *ingest.HaltedError.
-func (l *Ledger) SetHalted(h *api.Halt) {
+func (l *Ledger) SetHalted(h *apiwire.Halt) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.halt = h
@@ -267,10 +268,10 @@ func (l *Ledger) halted() error {
 
 // Ready implements api.ReadyLedger: the store check fails while SetErr is
 // set, the others as SetCatchingUp, SetHalted and SetMempoolFull say.
-func (l *Ledger) Ready(ctx context.Context) []api.Check {
+func (l *Ledger) Ready(ctx context.Context) []apiwire.Check {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	checks := []api.Check{
+	checks := []apiwire.Check{
 		{Name: "store", OK: l.err == nil, Detail: fmt.Sprintf("open, at block %d", l.status.Height)},
 		{Name: "sync", OK: !l.status.CatchingUp, Detail: "in step with the chain"},
 		{Name: "consensus", OK: l.halt == nil, Detail: "committing blocks"},
@@ -298,7 +299,7 @@ func (l *Ledger) fault() error {
 }
 
 // Status implements api.Ledger.
-func (l *Ledger) Status(ctx context.Context) (*api.Status, error) {
+func (l *Ledger) Status(ctx context.Context) (*apiwire.Status, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
@@ -464,7 +465,7 @@ func (l *Ledger) Token() string { return "IOT" }
 // Signed transactions are recorded (SignedTxs); those of contracts and
 // device statuses get the result contractResult describes, any other the
 // code ok.
-func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
+func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*apiwire.TxCommit, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
@@ -472,12 +473,12 @@ func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, er
 		return nil, err
 	}
 	h := sha256.Sum256(raw)
-	out := &api.TxCommit{Hash: hex.EncodeToString(h[:])}
+	out := &apiwire.TxCommit{Hash: hex.EncodeToString(h[:])}
 	if len(raw) == 1 && raw[0] == 1 {
-		out.TxResult = api.TxResult{Code: 1, Name: "malformed_tx", Log: "tx: malformed transaction"}
+		out.TxResult = apiwire.TxResult{Code: 1, Name: "malformed_tx", Log: "tx: malformed transaction"}
 		return out, nil
 	}
-	out.Committed, out.Height, out.TxResult = true, 9, api.TxResult{Name: "ok", Log: "transfer"}
+	out.Committed, out.Height, out.TxResult = true, 9, apiwire.TxResult{Name: "ok", Log: "transfer"}
 	if t, err := tx.Decode(raw); err == nil && t.Signed != nil {
 		l.mu.Lock()
 		l.signed = append(l.signed, t.Signed)
