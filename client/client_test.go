@@ -112,7 +112,7 @@ func TestDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := l.Device(id)
-	if diff := cmp.Diff(mirror(t, got), mirror(t, want)); diff != "" {
+	if diff := cmp.Diff(mirror(t, got), mirror(t, api.Device(want))); diff != "" {
 		t.Errorf("device (-got +want):\n%s", diff)
 	}
 	_, err = c.Device(t.Context(), unknownDevice)
@@ -193,7 +193,7 @@ func TestGaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &client.Gaps{Device: apitest.DeviceID(0), Count: 3, MinSeq: 100, MaxSeq: 106, Gaps: []client.Range{{101, 102}, {104, 105}}}
+	want := &client.Gaps{Device: apitest.DeviceID(0), Count: 3, MinSeq: 100, MaxSeq: 106, Gaps: []client.Range{{From: 101, To: 102}, {From: 104, To: 105}}}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("gaps (-got +want):\n%s", diff)
 	}
@@ -232,7 +232,7 @@ func TestBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := l.Block(t.Context(), apitest.Height)
-	if diff := cmp.Diff(mirror(t, got), mirror(t, want)); diff != "" {
+	if diff := cmp.Diff(mirror(t, got), mirror(t, api.Block(want))); diff != "" {
 		t.Errorf("block (-got +want):\n%s", diff)
 	}
 	if got.Height != apitest.Height || got.Readings != 6 || hex.EncodeToString(got.AppHash) == "" {

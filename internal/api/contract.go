@@ -46,7 +46,7 @@ func (s *Server) contracts(w http.ResponseWriter, r *http.Request) error {
 		cs, page.More = cs[:limit], true
 	}
 	for _, c := range cs {
-		page.Contracts = append(page.Contracts, contractSummary(c))
+		page.Contracts = append(page.Contracts, ContractSummary(c))
 		page.Next = c.Number
 	}
 	return writeJSON(w, http.StatusOK, page)
@@ -57,7 +57,7 @@ func (s *Server) contract(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, contract(c))
+	return writeJSON(w, http.StatusOK, Contract(c))
 }
 
 func (s *Server) contractEvents(w http.ResponseWriter, r *http.Request) error {

@@ -238,9 +238,7 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
 	if b == nil {
 		return notFound("block %d is not committed; the latest height is in /v1/status", h)
 	}
-	return writeJSON(w, http.StatusOK, apiwire.Block{
-		BlockEvent: BlockEvent(&b.Block), Hash: b.Hash, Proposer: b.Proposer, NumTxs: b.NumTxs, Results: b.Results,
-	})
+	return writeJSON(w, http.StatusOK, Block(b))
 }
 
 // deviceID returns the {id} of the path, checked.

@@ -34,6 +34,11 @@ func BlockEvent(b *state.Block) apiwire.BlockEvent {
 	}
 }
 
+// Block is the wire form of a committed block as the node knows it.
+func Block(b *BlockInfo) apiwire.Block {
+	return apiwire.Block{BlockEvent: BlockEvent(&b.Block), Hash: b.Hash, Proposer: b.Proposer, NumTxs: b.NumTxs, Results: b.Results}
+}
+
 // ContractEvent is the wire form of a contract's event: an item of
 // ContractEvents and the data of a "contract_event" event.
 func ContractEvent(e *state.Event) apiwire.ContractEvent {
@@ -78,8 +83,8 @@ func twinChange(c *state.TwinChange) apiwire.TwinChange {
 		State: object(c.State), By: c.By}
 }
 
-// contractSummary is the wire form of a contract in a list.
-func contractSummary(c *query.ContractInfo) apiwire.ContractSummary {
+// ContractSummary is the wire form of a contract in a list.
+func ContractSummary(c *query.ContractInfo) apiwire.ContractSummary {
 	return apiwire.ContractSummary{
 		ID: c.ID, Number: c.Number, Owner: c.Owner, Name: c.Name, Status: c.Status,
 		Deployed: c.Deployed, Stopped: c.Stopped, State: object(c.State), Events: c.Events,
@@ -87,9 +92,9 @@ func contractSummary(c *query.ContractInfo) apiwire.ContractSummary {
 	}
 }
 
-// contract is the wire form of a contract with its document.
-func contract(c *query.ContractInfo) apiwire.Contract {
-	return apiwire.Contract{ContractSummary: contractSummary(c), Source: c.Source}
+// Contract is the wire form of a contract with its document.
+func Contract(c *query.ContractInfo) apiwire.Contract {
+	return apiwire.Contract{ContractSummary: ContractSummary(c), Source: c.Source}
 }
 
 // object returns m, or an empty map for nil.

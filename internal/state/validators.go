@@ -41,13 +41,13 @@ type ValidatorProposal struct {
 	Action    string     `cbor:"2,keyasint"` // tx.ValidatorAdd, ValidatorRemove or ValidatorPower
 	Key       []byte     `cbor:"3,keyasint"`
 	Power     int64      `cbor:"4,keyasint,omitempty"`
-	Height    int64      `cbor:"5,keyasint"`         // the block that holds the proposal
+	Height    int64      `cbor:"5,keyasint"` // the block that holds the proposal
 	Expires   int64      `cbor:"6,keyasint"` // the last block whose approvals count
 	Approvals []Approval `cbor:"7,keyasint"`
 	Status    string     `cbor:"8,keyasint"`
-	Closed    int64      `cbor:"9,keyasint,omitempty"`     // applied, expired or dropped at the end of this block
+	Closed    int64      `cbor:"9,keyasint,omitempty"`  // applied, expired or dropped at the end of this block
 	Effective int64      `cbor:"10,keyasint,omitempty"` // applied: the first block the new set signs
-	Reason    string     `cbor:"11,keyasint,omitempty"`           // dropped: why
+	Reason    string     `cbor:"11,keyasint,omitempty"` // dropped: why
 }
 
 // ValidatorSetChange is a change of the set as CometBFT applies it: from
