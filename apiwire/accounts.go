@@ -6,8 +6,8 @@ package apiwire
 type Account struct {
 	Address string    `json:"address"`
 	Token   string    `json:"token"`
-	Balance uint64    `json:"balance"`
-	Nonce   uint64    `json:"nonce"`
+	Balance Uint64    `json:"balance"`
+	Nonce   Uint64    `json:"nonce"`
 	History []Payment `json:"history"`
 	// Next is the cursor of the next page of history (query parameter
 	// before); absent on the last page.
@@ -19,9 +19,9 @@ type Account struct {
 type Payment struct {
 	Height       int64  `json:"height"`
 	Tx           uint32 `json:"tx"` // index of the transaction in its block
-	Amount       int64  `json:"amount"`
+	Amount       Int64  `json:"amount"`
 	Counterparty string `json:"counterparty"` // the other account, or "genesis"
 	Memo         string `json:"memo,omitempty"`
-	BalanceAfter uint64 `json:"balance_after"`
+	BalanceAfter Uint64 `json:"balance_after"`
 	SignedBy     string `json:"signed_by,omitempty"` // the signer, when not the paying account itself
 }

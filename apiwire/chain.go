@@ -10,9 +10,9 @@ import (
 type Status struct {
 	ChainID      string `json:"chain_id"`
 	Height       int64  `json:"height"`   // the latest committed block
-	AppHash      string `json:"app_hash"` // after that block, hex
+	AppHash      Hex    `json:"app_hash"` // after that block
 	LogSize      uint64 `json:"log_size"` // readings in the log
-	LogRoot      string `json:"log_root"` // the log's RFC 6962 root, hex
+	LogRoot      Hex    `json:"log_root"` // the log's RFC 6962 root
 	Validators   int    `json:"validators"`
 	NodeID       string `json:"node_id"`
 	LatestTimeMs int64  `json:"latest_block_time_ms"` // unix milliseconds
@@ -42,9 +42,9 @@ type BlockEvent struct {
 	Height      int64  `json:"height"`
 	TimeMs      int64  `json:"time_ms"`  // block time, unix milliseconds
 	LogSize     uint64 `json:"log_size"` // readings in the log after the block
-	LogRoot     []byte `json:"log_root"`
-	StateDigest []byte `json:"state_digest"`
-	AppHash     []byte `json:"app_hash"` // after the block; the next block's header carries it
+	LogRoot     Hex    `json:"log_root"`
+	StateDigest Hex    `json:"state_digest"`
+	AppHash     Hex    `json:"app_hash"` // after the block; the next block's header carries it
 	Readings    uint64 `json:"readings"` // readings the block appended
 	Txs         int    `json:"txs"`      // transactions the app executed
 }
@@ -53,7 +53,7 @@ type BlockEvent struct {
 // block, and what CometBFT's block store holds of it.
 type Block struct {
 	BlockEvent
-	Hash     string     `json:"hash"`     // CometBFT's block hash, hex
+	Hash     Hex        `json:"hash"`     // CometBFT's block hash
 	Proposer string     `json:"proposer"` // the proposer's validator address, hex
 	NumTxs   int        `json:"num_txs"`
 	Results  []TxResult `json:"tx_results,omitempty"`
@@ -71,9 +71,9 @@ type TxResult struct {
 // refused it, its nonce spent all the same). Not committed: CheckTx refused
 // it (Code and Log say why) and no block holds it.
 type TxCommit struct {
-	Committed bool   `json:"committed"`
-	Height    int64  `json:"height,omitempty"`
-	Hash      string `json:"hash"` // SHA-256 of the transaction, hex
+	Committed bool  `json:"committed"`
+	Height    int64 `json:"height,omitempty"`
+	Hash      Hex   `json:"hash"` // SHA-256 of the transaction
 	TxResult
 }
 

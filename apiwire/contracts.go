@@ -14,7 +14,7 @@ type ContractSummary struct {
 	// list of text.
 	State   map[string]any `json:"state"`
 	Events  uint64         `json:"events"`  // emitted so far; the next is numbered Events+1
-	Balance uint64         `json:"balance"` // the escrow, in Token
+	Balance Uint64         `json:"balance"` // the escrow, in Token
 	Token   string         `json:"token"`
 }
 

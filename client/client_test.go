@@ -23,6 +23,7 @@ import (
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
@@ -553,5 +554,22 @@ func TestHalted(t *testing.T) {
 	l.SetBusy(true)
 	if _, err := c.Submit(t.Context(), [][]byte{fresh}, true); !errors.Is(err, client.ErrBusy) || errors.Is(err, client.ErrHalted) {
 		t.Errorf("busy node: %v, want ErrBusy and not ErrHalted", err)
+	}
+}
+
+// A balance above 2^53 (where a float64 loses integers) comes through the
+// API and the client exactly.
+func TestBigBalance(t *testing.T) {
+	c, l, _ := newNode(t, api.Options{})
+	const big = 1<<53 + 1
+	addr := apitest.DeviceID(2)
+	l.SetAccount(&state.Account{Address: addr, Balance: big, Nonce: big + 2},
+		[]*state.Payment{{Height: 7, Amount: -big, Counterparty: apitest.Owner(), Balance: big}})
+	a, err := c.Account(t.Context(), addr, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Balance != big || a.Nonce != big+2 || len(a.History) != 1 || a.History[0].Amount != -big || a.History[0].BalanceAfter != big {
+		t.Errorf("account %+v, want balance and balance_after %d, nonce %d, amount %d", a, uint64(big), uint64(big+2), -big)
 	}
 }

@@ -39,7 +39,7 @@ func TestContracts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Contracts[0]; got.Balance != want.Balance || got.Owner != want.Owner || got.State["paid"] != json.Number("200") {
+	if got := p.Contracts[0]; uint64(got.Balance) != want.Balance || got.Owner != want.Owner || got.State["paid"] != json.Number("200") {
 		t.Errorf("ctr-1 listed as %+v, want %+v", got, want)
 	}
 }

@@ -714,7 +714,7 @@ func TestSubmitTx(t *testing.T) {
 	e := newEnv(t, api.Options{})
 	var ok apiwire.TxCommit
 	e.do(t, http.MethodPost, "/v1/txs", "application/cbor", []byte{0x82, 0x02, 0x40}).ok(t, &ok)
-	if !ok.Committed || ok.Height != 9 || ok.Code != 0 || len(ok.Hash) != 64 {
+	if !ok.Committed || ok.Height != 9 || ok.Code != 0 || len(ok.Hash) != 32 {
 		t.Errorf("committed transaction = %+v", ok)
 	}
 	var refused apiwire.TxCommit

@@ -91,7 +91,7 @@ func (e *BlockNotOnNodeError) Error() string {
 // apiwire.Block.
 type BlockInfo struct {
 	state.Block
-	Hash     string // CometBFT's block hash, hex
+	Hash     []byte // CometBFT's block hash
 	Proposer string // the proposer's validator address, hex
 	NumTxs   int
 	Results  []apiwire.TxResult

@@ -297,7 +297,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 	}
 	a := apiwire.Account{Address: addr, Token: s.reader.Token()}
 	if acct != nil {
-		a.Balance, a.Nonce = acct.Balance, acct.Nonce
+		a.Balance, a.Nonce = apiwire.Uint64(acct.Balance), apiwire.Uint64(acct.Nonce)
 	}
 	history, next, err := s.reader.History(addr, before, limit)
 	if err != nil {

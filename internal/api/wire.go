@@ -68,8 +68,8 @@ func gaps(id string, p *state.Progress) apiwire.Gaps {
 
 // payment is the wire form of an entry of an account's history.
 func payment(p *state.Payment) apiwire.Payment {
-	return apiwire.Payment{Height: p.Height, Tx: p.Tx, Amount: p.Amount, Counterparty: p.Counterparty,
-		Memo: p.Memo, BalanceAfter: p.Balance, SignedBy: p.By}
+	return apiwire.Payment{Height: p.Height, Tx: p.Tx, Amount: apiwire.Int64(p.Amount), Counterparty: p.Counterparty,
+		Memo: p.Memo, BalanceAfter: apiwire.Uint64(p.Balance), SignedBy: p.By}
 }
 
 // twinState is the wire form of one side of a twin.
@@ -88,7 +88,7 @@ func ContractSummary(c *query.ContractInfo) apiwire.ContractSummary {
 	return apiwire.ContractSummary{
 		ID: c.ID, Number: c.Number, Owner: c.Owner, Name: c.Name, Status: c.Status,
 		Deployed: c.Deployed, Stopped: c.Stopped, State: object(c.State), Events: c.Events,
-		Balance: c.Balance, Token: c.Token,
+		Balance: apiwire.Uint64(c.Balance), Token: c.Token,
 	}
 }
 

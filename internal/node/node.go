@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -443,9 +442,9 @@ func (n *Node) Status(ctx context.Context) (*apiwire.Status, error) {
 	return &apiwire.Status{
 		ChainID:      n.ChainID(),
 		Height:       m.Height,
-		AppHash:      hex.EncodeToString(m.AppHash),
+		AppHash:      m.AppHash,
 		LogSize:      n.app.Log().Size(),
-		LogRoot:      hex.EncodeToString(n.app.Log().Root()),
+		LogRoot:      n.app.Log().Root(),
 		Validators:   validators,
 		NodeID:       string(st.NodeInfo.ID()),
 		LatestTimeMs: st.SyncInfo.LatestBlockTime.UnixMilli(),
@@ -467,7 +466,7 @@ func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*apiwire.TxCommit, 
 		return nil, h // it would wait for a block that does not come
 	}
 	h := sha256.Sum256(raw)
-	out := &apiwire.TxCommit{Hash: hex.EncodeToString(h[:])}
+	out := &apiwire.TxCommit{Hash: h[:]}
 	r, err := n.rpc.BroadcastTxCommit(ctx, raw)
 	var invalid mempool.ErrInvalidTx
 	if errors.As(err, &invalid) { // CheckTx refused it
@@ -510,7 +509,7 @@ func (n *Node) Block(ctx context.Context, h int64) (*api.BlockInfo, error) {
 	}
 	info := &api.BlockInfo{Block: *b}
 	if meta := n.cmt.BlockStore().LoadBlockMeta(h); meta != nil {
-		info.Hash = meta.BlockID.Hash.String()
+		info.Hash = meta.BlockID.Hash
 		info.Proposer = meta.Header.ProposerAddress.String()
 		info.NumTxs = meta.NumTxs
 	}

@@ -79,6 +79,24 @@ type Ledger struct {
 	events    map[string][]*state.Event // per contract, oldest first
 	deployLog string                    // see SetDeployLog
 	signed    []*tx.Signed              // what BroadcastTx received
+	accounts  map[string]accountFix     // see SetAccount
+}
+
+// accountFix is an account SetAccount added.
+type accountFix struct {
+	acct    *state.Account
+	history []*state.Payment
+}
+
+// SetAccount adds an account with its history (newest first), or
+// replaces one.
+func (l *Ledger) SetAccount(a *state.Account, history []*state.Payment) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.accounts == nil {
+		l.accounts = map[string]accountFix{}
+	}
+	l.accounts[a.Address] = accountFix{a, history}
 }
 
 var (
@@ -176,7 +194,7 @@ func New(tb testing.TB) *Ledger {
 				AppHash:     receiptfix.Hash(fmt.Sprintf("app hash %d", h)),
 				Txs:         1,
 			},
-			Hash:     hex.EncodeToString(receiptfix.Hash(fmt.Sprintf("block hash %d", h))),
+			Hash:     receiptfix.Hash(fmt.Sprintf("block hash %d", h)),
 			Proposer: hex.EncodeToString(receiptfix.Hash("proposer")[:20]),
 			NumTxs:   1,
 			Results:  []apiwire.TxResult{{Code: 0, Name: app.CodeOK.String()}},
@@ -189,9 +207,9 @@ func New(tb testing.TB) *Ledger {
 	l.status = apiwire.Status{
 		ChainID:      f.Options.ChainID,
 		Height:       top.Height,
-		AppHash:      hex.EncodeToString(top.AppHash),
+		AppHash:      top.AppHash,
 		LogSize:      top.LogSize,
-		LogRoot:      hex.EncodeToString(top.LogRoot),
+		LogRoot:      top.LogRoot,
 		Validators:   f.Options.Validators,
 		NodeID:       "fake-node",
 		LatestTimeMs: top.Time,
@@ -428,6 +446,12 @@ func (l *Ledger) Account(addr string) (*state.Account, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
+	l.mu.Lock()
+	fix, ok := l.accounts[addr]
+	l.mu.Unlock()
+	if ok {
+		return fix.acct, nil
+	}
 	switch addr {
 	case l.DeviceList[0].Owner:
 		return &state.Account{Address: addr, Balance: 93, Nonce: 4}, nil
@@ -444,6 +468,22 @@ func (l *Ledger) History(addr string, before []byte, limit int) ([]*state.Paymen
 		return nil, nil, err
 	}
 	var history []*state.Payment
+	l.mu.Lock()
+	fix, ok := l.accounts[addr]
+	l.mu.Unlock()
+	switch {
+	case ok:
+		history = fix.history
+	default:
+		history = l.history(addr)
+	}
+	start, end, next := page(len(history), before, limit)
+	return history[start:end], next, nil
+}
+
+// history is the standard fake history of addr.
+func (l *Ledger) history(addr string) []*state.Payment {
+	var history []*state.Payment
 	switch addr {
 	case l.DeviceList[0].Owner:
 		history = []*state.Payment{
@@ -453,8 +493,7 @@ func (l *Ledger) History(addr string, before []byte, limit int) ([]*state.Paymen
 	case l.DeviceList[0].ID:
 		history = []*state.Payment{{Height: 5, Amount: 7, Counterparty: l.DeviceList[0].Owner, Memo: "top-up", Balance: 7}}
 	}
-	start, end, next := page(len(history), before, limit)
-	return history[start:end], next, nil
+	return history
 }
 
 // Token implements api.Reader.
@@ -473,7 +512,7 @@ func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*apiwire.TxCommit
 		return nil, err
 	}
 	h := sha256.Sum256(raw)
-	out := &apiwire.TxCommit{Hash: hex.EncodeToString(h[:])}
+	out := &apiwire.TxCommit{Hash: h[:]}
 	if len(raw) == 1 && raw[0] == 1 {
 		out.TxResult = apiwire.TxResult{Code: 1, Name: "malformed_tx", Log: "tx: malformed transaction"}
 		return out, nil
