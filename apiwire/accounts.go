@@ -9,8 +9,11 @@ type Account struct {
 	Balance Uint64    `json:"balance"`
 	Nonce   Uint64    `json:"nonce"`
 	History []Payment `json:"history"`
+	// NextPageToken is the page_token of the next page of history; absent
+	// on the last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
 	// Next is the cursor of the next page of history (query parameter
-	// before); absent on the last page.
+	// before); absent on the last page. Deprecated: use NextPageToken.
 	Next string `json:"next,omitempty"`
 }
 

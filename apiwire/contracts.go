@@ -26,13 +26,18 @@ type Contract struct {
 }
 
 // ContractPage is GET /v1/contracts: contracts in deployment order, without
-// their documents. Next is the after of the following request: the number
-// of the page's last contract, or the after asked for if the page is
-// empty. More says the page was cut at its limit.
+// their documents.
 type ContractPage struct {
 	Contracts []ContractSummary `json:"contracts"`
-	Next      uint64            `json:"next"`
-	More      bool              `json:"more"`
+	// NextPageToken is the page_token of the next page; absent on the
+	// last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
+	// Next is the after of the following request: the number of the
+	// page's last contract, or the after asked for if the page is empty.
+	// More says the page was cut at its limit. Deprecated: use
+	// NextPageToken.
+	Next uint64 `json:"next"`
+	More bool   `json:"more"`
 }
 
 // ContractEvent is an event a contract emitted (Name "failed": a run of a
@@ -49,10 +54,15 @@ type ContractEvent struct {
 }
 
 // ContractEvents is GET /v1/contracts/{id}/events: a contract's events,
-// oldest first. Next and More are as in ContractPage.
+// oldest first.
 type ContractEvents struct {
 	Contract string          `json:"contract"`
 	Events   []ContractEvent `json:"events"`
-	Next     uint64          `json:"next"`
-	More     bool            `json:"more"`
+	// NextPageToken is the page_token of the next page; absent on the
+	// last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
+	// Next and More are as in ContractPage (deprecated). Next is also
+	// the after that asks later for the events emitted since.
+	Next uint64 `json:"next"`
+	More bool   `json:"more"`
 }

@@ -22,11 +22,15 @@ type OldKey struct {
 	Until int64  `json:"until_height"`
 }
 
-// DevicePage is GET /v1/devices: devices in id order. Next is the id to
-// pass as after for the next page; empty on the last page.
+// DevicePage is GET /v1/devices: devices in id order.
 type DevicePage struct {
 	Devices []Device `json:"devices"`
-	Next    string   `json:"next"`
+	// NextPageToken is the page_token of the next page; absent on the
+	// last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
+	// Next is the id to pass as after for the next page; empty on the
+	// last page. Deprecated: use NextPageToken.
+	Next string `json:"next"`
 }
 
 // DeviceEvent is the data of a "device" event: a committed change of a
@@ -52,11 +56,15 @@ type ReadingEntry struct {
 }
 
 // ReadingPage is GET /v1/devices/{id}/readings: readings in sequence
-// order. Next is the sequence number of the first matching reading not in
-// the page; nil on the last page.
+// order.
 type ReadingPage struct {
 	Readings []ReadingEntry `json:"readings"`
-	Next     *uint64        `json:"next"`
+	// NextPageToken is the page_token of the next page; absent on the
+	// last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
+	// Next is the sequence number of the first matching reading not in
+	// the page; nil on the last page. Deprecated: use NextPageToken.
+	Next *uint64 `json:"next"`
 }
 
 // Gaps is GET /v1/devices/{id}/gaps: what the ledger knows of a device's
@@ -101,7 +109,12 @@ type TwinHistory struct {
 	Device  string       `json:"device"`
 	Side    string       `json:"side"` // desired or reported
 	Changes []TwinChange `json:"changes"`
-	Next    string       `json:"next,omitempty"` // cursor of the next page (before); absent on the last
+	// NextPageToken is the page_token of the next page; absent on the
+	// last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
+	// Next is the cursor of the next page (before); absent on the last.
+	// Deprecated: use NextPageToken.
+	Next string `json:"next,omitempty"`
 }
 
 // TwinChange is one version of one side of a twin: the patch, the whole

@@ -55,9 +55,13 @@ type ProposalApproval struct {
 }
 
 // ValidatorProposalPage is GET /v1/validators/proposals: proposals in
-// number order; Next and More are as in ContractPage.
+// number order.
 type ValidatorProposalPage struct {
 	Proposals []ValidatorProposal `json:"proposals"`
-	Next      uint64              `json:"next"`
-	More      bool                `json:"more"`
+	// NextPageToken is the page_token of the next page; absent on the
+	// last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
+	// Next and More are as in ContractPage (deprecated).
+	Next uint64 `json:"next"`
+	More bool   `json:"more"`
 }

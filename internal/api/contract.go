@@ -26,7 +26,7 @@ func ValidContractID(id string) bool {
 
 func (s *Server) contracts(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	after, err := afterParam(q, "contract")
+	after, err := afterParam(q, "contract", listContracts)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (s *Server) contracts(w http.ResponseWriter, r *http.Request) error {
 	}
 	page := apiwire.ContractPage{Contracts: []apiwire.ContractSummary{}, Next: after}
 	if after == math.MaxUint64 {
-		return writeJSON(w, http.StatusOK, page) // nothing comes after it
+		return writePage(w, r, "", page) // nothing comes after it
 	}
 	cs, err := s.reader.Contracts(after, limit+1)
 	if err != nil {
@@ -49,7 +49,10 @@ func (s *Server) contracts(w http.ResponseWriter, r *http.Request) error {
 		page.Contracts = append(page.Contracts, ContractSummary(c))
 		page.Next = c.Number
 	}
-	return writeJSON(w, http.StatusOK, page)
+	if page.More {
+		page.NextPageToken = uintPageToken(listContracts, page.Next)
+	}
+	return writePage(w, r, page.NextPageToken, page)
 }
 
 func (s *Server) contract(w http.ResponseWriter, r *http.Request) error {
@@ -66,7 +69,7 @@ func (s *Server) contractEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	after, err := afterParam(q, "event")
+	after, err := afterParam(q, "event", listContractEvents)
 	if err != nil {
 		return err
 	}
@@ -78,7 +81,7 @@ func (s *Server) contractEvents(w http.ResponseWriter, r *http.Request) error {
 	if after >= c.Events {
 		// None yet (the record counts them, as of the same or an earlier
 		// block than a query of the events would see).
-		return writeJSON(w, http.StatusOK, out)
+		return writePage(w, r, "", out)
 	}
 	evs, err := s.reader.ContractEvents(c.ID, after, limit+1)
 	if err != nil {
@@ -91,7 +94,10 @@ func (s *Server) contractEvents(w http.ResponseWriter, r *http.Request) error {
 		out.Events = append(out.Events, ContractEvent(e))
 		out.Next = e.N
 	}
-	return writeJSON(w, http.StatusOK, out)
+	if out.More {
+		out.NextPageToken = uintPageToken(listContractEvents, out.Next)
+	}
+	return writePage(w, r, out.NextPageToken, out)
 }
 
 // knownContract returns the contract {id} of the path, or a problem: 400
@@ -112,8 +118,12 @@ func (s *Server) knownContract(r *http.Request) (*query.ContractInfo, error) {
 	return c, nil
 }
 
-// afterParam reads the cursor after, a count of contracts or events seen.
-func afterParam(q url.Values, what string) (uint64, error) {
+// afterParam reads the cursor of list, a count of contracts, events or
+// proposals seen: page_token, or the deprecated after.
+func afterParam(q url.Values, what string, list pageList) (uint64, error) {
+	if n, ok, err := uintPageCursor(q, list); err != nil || ok {
+		return n, err
+	}
 	v := q.Get("after")
 	if v == "" {
 		return 0, nil

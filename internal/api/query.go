@@ -41,6 +41,16 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) error {
 			return invalidID("query parameter after", err)
 		}
 	}
+	cursor, err := pageCursor(q, listDevices, 0)
+	if err != nil {
+		return err
+	}
+	if cursor != nil {
+		if address.ParseDevice(string(cursor)) != nil {
+			return badPageToken(q.Get("page_token"))
+		}
+		after = string(cursor)
+	}
 	limit, err := limitParam(q)
 	if err != nil {
 		return err
@@ -53,11 +63,12 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) error {
 	if len(ds) > limit {
 		ds = ds[:limit]
 		page.Next = ds[limit-1].ID
+		page.NextPageToken = pageToken(listDevices, []byte(page.Next))
 	}
 	for _, d := range ds {
 		page.Devices = append(page.Devices, Device(d))
 	}
-	return writeJSON(w, http.StatusOK, page)
+	return writePage(w, r, page.NextPageToken, page)
 }
 
 func (s *Server) device(w http.ResponseWriter, r *http.Request) error {
@@ -82,10 +93,21 @@ func (s *Server) readings(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("readings of %s: %w", d.ID, err)
 	}
 	page := apiwire.ReadingPage{Readings: make([]apiwire.ReadingEntry, 0, len(stored)), Next: next}
+	if next != nil {
+		page.NextPageToken = uintPageToken(readingList(q), *next)
+	}
 	for _, st := range stored {
 		page.Readings = append(page.Readings, readingEntry(d.ID, st))
 	}
-	return writeJSON(w, http.StatusOK, page)
+	return writePage(w, r, page.NextPageToken, page)
+}
+
+// readingList is the page list of a reading query.
+func readingList(q query.ReadingRange) pageList {
+	if q.ByTime {
+		return listReadingsByTime
+	}
+	return listReadingsBySeq
 }
 
 // readingQuery reads from, to, limit and by.
@@ -133,6 +155,20 @@ func readingQuery(q url.Values) (query.ReadingRange, error) {
 	}
 	if rq.From > rq.To {
 		return rq, invalidParameter("from=%s is after to=%s; swap them", q.Get("from"), q.Get("to"))
+	}
+	// The page token stands for the deprecated cursors: from (by seq) and
+	// start_seq (by time), the seq of the first reading of the page.
+	seq, ok, err := uintPageCursor(q, readingList(rq))
+	switch {
+	case err != nil:
+		return rq, err
+	case ok && rq.ByTime:
+		rq.StartSeq = seq
+	case ok:
+		if seq < rq.From || seq > rq.To {
+			return rq, badPageToken(q.Get("page_token"))
+		}
+		rq.From = seq
 	}
 	return rq, nil
 }
@@ -287,7 +323,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 			"%q is neither an account address (acc1...), a device id (dev1...) nor a contract id (ctr-N, whose account is its escrow)", addr)
 	}
 	q := r.URL.Query()
-	before, limit, err := pageParams(q)
+	before, limit, err := pageParams(q, listHistory)
 	if err != nil {
 		return err
 	}
@@ -304,10 +340,13 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("account %s: %w", addr, err)
 	}
 	a.History, a.Next = make([]apiwire.Payment, 0, len(history)), hex.EncodeToString(next)
+	if next != nil {
+		a.NextPageToken = pageToken(listHistory, next)
+	}
 	for _, p := range history {
 		a.History = append(a.History, payment(p))
 	}
-	return writeJSON(w, http.StatusOK, a)
+	return writePage(w, r, a.NextPageToken, a)
 }
 
 func (s *Server) twin(w http.ResponseWriter, r *http.Request) error {
@@ -348,7 +387,7 @@ func (s *Server) twinHistory(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return invalidParameter("side=%q: give desired (the default) or reported", side)
 	}
-	before, limit, err := pageParams(q)
+	before, limit, err := pageParams(q, listTwinHistory)
 	if err != nil {
 		return err
 	}
@@ -357,17 +396,23 @@ func (s *Server) twinHistory(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("twin history of %s: %w", d.ID, err)
 	}
 	out := apiwire.TwinHistory{Device: d.ID, Side: side, Changes: make([]apiwire.TwinChange, 0, len(changes)), Next: hex.EncodeToString(next)}
+	if next != nil {
+		out.NextPageToken = pageToken(listTwinHistory, next)
+	}
 	for _, c := range changes {
 		out.Changes = append(out.Changes, twinChange(c))
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return writePage(w, r, out.NextPageToken, out)
 }
 
-// pageParams reads limit and the paging cursor "before", a (height, tx)
-// key suffix in hex.
-func pageParams(q url.Values) (before []byte, limit int, err error) {
+// pageParams reads limit and the paging cursor of list: page_token, or
+// the deprecated "before", a (height, tx) key suffix in hex.
+func pageParams(q url.Values, list pageList) (before []byte, limit int, err error) {
 	if limit, err = limitParam(q); err != nil {
 		return nil, 0, err
+	}
+	if before, err = pageCursor(q, list, 12); err != nil || before != nil {
+		return before, limit, err
 	}
 	v := q.Get("before")
 	if v == "" {

@@ -104,7 +104,7 @@ func (s *Server) validatorProposals(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	q := r.URL.Query()
-	after, err := afterParam(q, "proposal")
+	after, err := afterParam(q, "proposal", listProposals)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (s *Server) validatorProposals(w http.ResponseWriter, r *http.Request) erro
 	}
 	page := apiwire.ValidatorProposalPage{Proposals: []apiwire.ValidatorProposal{}, Next: after}
 	if after == math.MaxUint64 {
-		return writeJSON(w, http.StatusOK, page)
+		return writePage(w, r, "", page)
 	}
 	ps, err := l.ValidatorProposals(after, limit+1)
 	if err != nil {
@@ -127,7 +127,10 @@ func (s *Server) validatorProposals(w http.ResponseWriter, r *http.Request) erro
 		page.Proposals = append(page.Proposals, NewValidatorProposal(p))
 		page.Next = p.ID
 	}
-	return writeJSON(w, http.StatusOK, page)
+	if page.More {
+		page.NextPageToken = uintPageToken(listProposals, page.Next)
+	}
+	return writePage(w, r, page.NextPageToken, page)
 }
 
 func (s *Server) validatorProposal(w http.ResponseWriter, r *http.Request) error {
