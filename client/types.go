@@ -32,13 +32,16 @@ type (
 // ReadingQuery selects a device's readings: by sequence number or, with
 // ByTime, by device time in unix milliseconds. From and To are inclusive;
 // To 0 means no upper bound. Limit 0 means the server's default (100); the
-// server takes at most 1000. With ByTime, StartSeq continues a time query:
-// pass the previous page's Next.
+// server takes at most 1000. PageToken continues a query: pass the
+// previous page's NextPageToken (and the same From, To and ByTime).
+// Deprecated: with ByTime, StartSeq continues a time query (pass the
+// previous page's Next); by seq, From does.
 type ReadingQuery struct {
-	From, To uint64
-	Limit    int
-	ByTime   bool
-	StartSeq uint64
+	From, To  uint64
+	Limit     int
+	ByTime    bool
+	StartSeq  uint64
+	PageToken string
 }
 
 // Statuses of a Result: package verdict's, which says what to do about
