@@ -102,6 +102,9 @@ func (c *Client) Readings(ctx context.Context, id string, rq ReadingQuery) (*Rea
 	if rq.Limit > 0 {
 		q.Set("limit", strconv.Itoa(rq.Limit))
 	}
+	if rq.PageToken != "" {
+		q.Set("page_token", rq.PageToken)
+	}
 	var p ReadingPage
 	return &p, c.getJSON(ctx, "/v1/devices/"+url.PathEscape(id)+"/readings", q, &p)
 }

@@ -19,9 +19,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
+	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/receipt"
@@ -111,7 +113,7 @@ func TestDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := l.Device(id)
-	if diff := cmp.Diff(mirror(t, got), mirror(t, want)); diff != "" {
+	if diff := cmp.Diff(mirror(t, got), mirror(t, api.Device(want))); diff != "" {
 		t.Errorf("device (-got +want):\n%s", diff)
 	}
 	_, err = c.Device(t.Context(), unknownDevice)
@@ -192,7 +194,7 @@ func TestGaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &client.Gaps{Device: apitest.DeviceID(0), Count: 3, MinSeq: 100, MaxSeq: 106, Gaps: []client.Range{{101, 102}, {104, 105}}}
+	want := &client.Gaps{Device: apitest.DeviceID(0), Count: 3, MinSeq: 100, MaxSeq: 106, Gaps: []client.Range{{From: 101, To: 102}, {From: 104, To: 105}}}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("gaps (-got +want):\n%s", diff)
 	}
@@ -231,7 +233,7 @@ func TestBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := l.Block(t.Context(), apitest.Height)
-	if diff := cmp.Diff(mirror(t, got), mirror(t, want)); diff != "" {
+	if diff := cmp.Diff(mirror(t, got), mirror(t, api.Block(want))); diff != "" {
 		t.Errorf("block (-got +want):\n%s", diff)
 	}
 	if got.Height != apitest.Height || got.Readings != 6 || hex.EncodeToString(got.AppHash) == "" {
@@ -382,7 +384,7 @@ func TestTypesMirrorAPI(t *testing.T) {
 	_, l, srv := newNode(t, api.Options{})
 	id := apitest.DeviceID(0)
 	post := func(path string) ([]byte, error) {
-		body, _ := json.Marshal(api.Submission{Readings: []string{"AQ==", base64.StdEncoding.EncodeToString(l.Fixture.Readings[1])}})
+		body, _ := json.Marshal(apiwire.Submission{Readings: []string{"AQ==", base64.StdEncoding.EncodeToString(l.Fixture.Readings[1])}})
 		resp, err := srv.Client().Post(srv.URL+path, "application/json", bytes.NewReader(body))
 		if err != nil {
 			return nil, err
@@ -524,7 +526,7 @@ func TestHalted(t *testing.T) {
 	c, l, _ := newNode(t, api.Options{})
 	since := time.Date(2026, time.December, 7, 19, 39, 12, 0, time.UTC)
 	reason := "consensus failure: no space left on device; free space, then restart the node"
-	l.SetHalted(&api.Halt{Since: since, Reason: reason})
+	l.SetHalted(&apiwire.Halt{Since: since, Reason: reason})
 	st, err := c.Status(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -552,5 +554,22 @@ func TestHalted(t *testing.T) {
 	l.SetBusy(true)
 	if _, err := c.Submit(t.Context(), [][]byte{fresh}, true); !errors.Is(err, client.ErrBusy) || errors.Is(err, client.ErrHalted) {
 		t.Errorf("busy node: %v, want ErrBusy and not ErrHalted", err)
+	}
+}
+
+// A balance above 2^53 (where a float64 loses integers) comes through the
+// API and the client exactly.
+func TestBigBalance(t *testing.T) {
+	c, l, _ := newNode(t, api.Options{})
+	const big = 1<<53 + 1
+	addr := apitest.DeviceID(2)
+	l.SetAccount(&state.Account{Address: addr, Balance: big, Nonce: big + 2},
+		[]*state.Payment{{Height: 7, Amount: -big, Counterparty: apitest.Owner(), Balance: big}})
+	a, err := c.Account(t.Context(), addr, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Balance != big || a.Nonce != big+2 || len(a.History) != 1 || a.History[0].Amount != -big || a.History[0].BalanceAfter != big {
+		t.Errorf("account %+v, want balance and balance_after %d, nonce %d, amount %d", a, uint64(big), uint64(big+2), -big)
 	}
 }

@@ -40,8 +40,27 @@
 //
 // # Types
 //
-// The types of this package mirror the API's JSON (the node serves its
-// OpenAPI document at /v1/openapi.json). Byte strings are decoded from
-// base64; numbers in a reading's Data are json.Number, so 64-bit integers
-// keep every digit.
+// The types of this package are package apiwire's, the API's JSON (the
+// node serves its OpenAPI document at /v1/openapi.json). Hashes are
+// apiwire.Hex (lowercase hex in the JSON), keys []byte (base64);
+// balances, amounts and nonces are apiwire.Uint64 and apiwire.Int64
+// (decimal strings in the JSON, exact); numbers in a reading's Data are
+// json.Number, so 64-bit integers keep every digit.
+//
+// # Pages
+//
+// Every list pages the same way: a page's NextPageToken fetches the next
+// (DevicesPage, AccountPage, TwinHistoryPage, ContractsPage,
+// ContractEventsPage, ValidatorProposalsPage, ReadingQuery.PageToken),
+// and the All... methods (AllDevices, AllReadings, AllPayments,
+// AllTwinChanges, AllContracts, AllContractEvents,
+// AllValidatorProposals) iterate over every item, fetching pages as they
+// go:
+//
+//	for d, err := range c.AllDevices(ctx, 0) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(d.ID)
+//	}
 package client

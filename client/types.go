@@ -2,132 +2,46 @@ package client
 
 import (
 	"encoding/json"
-	"time"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/verdict"
 )
 
-// Status is the node's view of the chain (GET /v1/status).
-type Status struct {
-	ChainID      string `json:"chain_id"`
-	Height       int64  `json:"height"`   // the latest committed block
-	AppHash      string `json:"app_hash"` // hex
-	LogSize      uint64 `json:"log_size"` // readings in the log
-	LogRoot      string `json:"log_root"` // hex
-	Validators   int    `json:"validators"`
-	NodeID       string `json:"node_id"`
-	LatestTimeMs int64  `json:"latest_block_time_ms"` // unix milliseconds
-	CatchingUp   bool   `json:"catching_up"`
-	Version      string `json:"version"`
-	// Halted is set while the node's consensus has halted: it commits
-	// nothing and answers readings 503 (ErrHalted).
-	Halted *Halt `json:"halted,omitempty"`
-}
-
-// Halt is why and since when a node's consensus has halted.
-type Halt struct {
-	Since  time.Time `json:"since"`  // when the node noticed
-	Reason string    `json:"reason"` // what happened and what to do
-}
-
-// Device is a registered device.
-type Device struct {
-	ID         string            `json:"id"`
-	Key        []byte            `json:"key"`   // current Ed25519 public key
-	Owner      string            `json:"owner"` // account address, acc1...
-	Labels     map[string]string `json:"labels,omitempty"`
-	Status     string            `json:"status"` // active, quarantined or revoked
-	OldKeys    []OldKey          `json:"old_keys,omitempty"`
-	Registered int64             `json:"registered_height"`
-	Updated    int64             `json:"updated_height"`
-}
-
-// OldKey is a key rotated out at height Until.
-type OldKey struct {
-	Key   []byte `json:"key"`
-	Until int64  `json:"until_height"`
-}
-
-// DevicePage is a page of devices in id order. Next is the after of the
-// next page; empty on the last page.
-type DevicePage struct {
-	Devices []Device `json:"devices"`
-	Next    string   `json:"next"`
-}
+// The answers of the API are package apiwire's types, which the node
+// answers with too; the names below are theirs, kept in this package so
+// that a program needs only package client.
+type (
+	Status       = apiwire.Status       // the node's view of the chain (GET /v1/status)
+	Halt         = apiwire.Halt         // why and since when a node's consensus has halted
+	Device       = apiwire.Device       // a registered device
+	OldKey       = apiwire.OldKey       // a key rotated out
+	DevicePage   = apiwire.DevicePage   // a page of devices in id order
+	ReadingEntry = apiwire.ReadingEntry // a committed reading
+	ReadingPage  = apiwire.ReadingPage  // a page of readings in sequence order
+	Gaps         = apiwire.Gaps         // what the ledger knows of a device's sequence numbers
+	Range        = apiwire.Range        // an inclusive range of sequence numbers
+	Block        = apiwire.Block        // a committed block
+	TxResult     = apiwire.TxResult     // one transaction's result
+	TxCommit     = apiwire.TxCommit     // what became of a signed transaction (POST /v1/txs)
+	Account      = apiwire.Account      // an account with its payments, newest first
+	Payment      = apiwire.Payment      // a transfer in or out of an account
+	Twin         = apiwire.Twin         // a device's twin (GET /v1/devices/{id}/twin)
+	TwinState    = apiwire.TwinState    // one side of a twin
+)
 
 // ReadingQuery selects a device's readings: by sequence number or, with
 // ByTime, by device time in unix milliseconds. From and To are inclusive;
 // To 0 means no upper bound. Limit 0 means the server's default (100); the
-// server takes at most 1000. With ByTime, StartSeq continues a time query:
-// pass the previous page's Next.
+// server takes at most 1000. PageToken continues a query: pass the
+// previous page's NextPageToken (and the same From, To and ByTime).
+// Deprecated: with ByTime, StartSeq continues a time query (pass the
+// previous page's Next); by seq, From does.
 type ReadingQuery struct {
-	From, To uint64
-	Limit    int
-	ByTime   bool
-	StartSeq uint64
-}
-
-// ReadingEntry is a committed reading.
-type ReadingEntry struct {
-	Seq    uint64    `json:"seq"`
-	Time   time.Time `json:"time"`    // device time, UTC
-	TimeMs int64     `json:"time_ms"` // device time, unix milliseconds
-	// Data holds the reading's fields: string, bool or json.Number, which
-	// keeps every digit of a 64-bit integer.
-	Data    map[string]any `json:"data"`
-	Index   uint64         `json:"index"`   // leaf index in the reading log
-	Height  int64          `json:"height"`  // the block that committed it
-	Receipt string         `json:"receipt"` // API path of its receipt
-}
-
-// ReadingPage is a page of readings in sequence order. Next is the
-// sequence number of the first matching reading not in the page; nil on
-// the last page. With a query by sequence number, ask again with From set
-// to *Next.
-type ReadingPage struct {
-	Readings []ReadingEntry `json:"readings"`
-	Next     *uint64        `json:"next"`
-}
-
-// Gaps is what the ledger knows of a device's sequence numbers: how many
-// readings are committed, the lowest and highest, and the missing ranges
-// between them, oldest first. GapsTruncated says the oldest were dropped.
-type Gaps struct {
-	Device        string  `json:"device"`
-	Count         uint64  `json:"count"`
-	MinSeq        uint64  `json:"min_seq"`
-	MaxSeq        uint64  `json:"max_seq"`
-	Gaps          []Range `json:"gaps"`
-	GapsTruncated bool    `json:"gaps_truncated"`
-}
-
-// Range is an inclusive range of sequence numbers.
-type Range struct {
-	From uint64 `json:"from"`
-	To   uint64 `json:"to"`
-}
-
-// Block is a committed block.
-type Block struct {
-	Height      int64      `json:"height"`
-	TimeMs      int64      `json:"time_ms"`  // block time, unix milliseconds
-	LogSize     uint64     `json:"log_size"` // readings in the log after the block
-	LogRoot     []byte     `json:"log_root"`
-	StateDigest []byte     `json:"state_digest"`
-	AppHash     []byte     `json:"app_hash"` // carried by the next block's header
-	Readings    uint64     `json:"readings"` // readings the block appended
-	Txs         int        `json:"txs"`      // transactions the app executed
-	Hash        string     `json:"hash"`     // CometBFT block hash, hex
-	Proposer    string     `json:"proposer"` // hex address
-	NumTxs      int        `json:"num_txs"`
-	Results     []TxResult `json:"tx_results,omitempty"`
-}
-
-// TxResult is one transaction's result in a block.
-type TxResult struct {
-	Code uint32 `json:"code"` // 0 is success
-	Name string `json:"name"` // the code's stable name
-	Log  string `json:"log"`
+	From, To  uint64
+	Limit     int
+	ByTime    bool
+	StartSeq  uint64
+	PageToken string
 }
 
 // Statuses of a Result: package verdict's, which says what to do about
@@ -168,50 +82,3 @@ type Event struct {
 
 // Decode decodes the event's data into v.
 func (e Event) Decode(v any) error { return json.Unmarshal(e.Data, v) }
-
-// Account is GET /v1/accounts/{addr}: an account (acc1...) or a device's
-// account (dev1...), with its payments newest first.
-type Account struct {
-	Address string    `json:"address"`
-	Token   string    `json:"token"`
-	Balance uint64    `json:"balance"`
-	Nonce   uint64    `json:"nonce"`
-	History []Payment `json:"history"`
-	Next    string    `json:"next,omitempty"` // cursor of the next page; empty on the last
-}
-
-// Payment is one transfer in (Amount > 0) or out (Amount < 0) of an account,
-// or its genesis allocation (Counterparty "genesis").
-type Payment struct {
-	Height       int64  `json:"height"`
-	Tx           uint32 `json:"tx"`
-	Amount       int64  `json:"amount"`
-	Counterparty string `json:"counterparty"`
-	Memo         string `json:"memo,omitempty"`
-	BalanceAfter uint64 `json:"balance_after"`
-	SignedBy     string `json:"signed_by,omitempty"`
-}
-
-// Twin is GET /v1/devices/{id}/twin.
-type Twin struct {
-	Device   string         `json:"device"`
-	AsOf     int64          `json:"as_of_height,omitempty"`
-	Desired  TwinState      `json:"desired"`
-	Reported TwinState      `json:"reported"`
-	Delta    map[string]any `json:"delta"`
-}
-
-// TwinState is one side of a twin.
-type TwinState struct {
-	Version uint64         `json:"version"`
-	Height  int64          `json:"height"`
-	State   map[string]any `json:"state"`
-}
-
-// TxCommit is what became of a signed transaction (POST /v1/txs).
-type TxCommit struct {
-	Committed bool   `json:"committed"` // in block Height; else CheckTx refused it
-	Height    int64  `json:"height,omitempty"`
-	Hash      string `json:"hash"`
-	TxResult
-}

@@ -4,69 +4,19 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+
+	"github.com/iotledger/iotledger/apiwire"
 )
 
-// Validator is a member of the validator set.
-type Validator struct {
-	Address string `json:"address"` // CometBFT's: hex of the first 20 bytes of the key's SHA-256
-	PubKey  string `json:"pub_key"` // base64 of the Ed25519 consensus key, as genesis.json writes it
-	Power   int64  `json:"power,omitempty"`
-	Account string `json:"account"` // the account (acc1...) the key signs validator transactions as
-}
-
-// ValidatorSet is the validator set as the chain decided it (GET
-// /v1/validators): it signs from block From on, which may lie a block or
-// two after Height, the latest, while a change takes effect.
-type ValidatorSet struct {
-	Height     int64                `json:"height"`
-	From       int64                `json:"from_height"`
-	TotalPower int64                `json:"total_power"`
-	Validators []Validator          `json:"validators"` // by power, then address
-	Changes    []ValidatorSetChange `json:"changes"`    // oldest first
-}
-
-// ValidatorSetChange is a change of the set: from block Height on, the set
-// the proposals left signs.
-type ValidatorSetChange struct {
-	Height     int64    `json:"height"`
-	Proposals  []uint64 `json:"proposals"`
-	Validators int      `json:"validators"`
-	TotalPower int64    `json:"total_power"`
-}
-
-// ValidatorProposal is a proposed change of the validator set, with its
-// approvals counted against the set as it is now.
-type ValidatorProposal struct {
-	ID            uint64             `json:"id"`
-	Action        string             `json:"action"` // add, remove or power
-	Validator     Validator          `json:"validator"`
-	Power         int64              `json:"power,omitempty"`
-	Height        int64              `json:"height"`
-	ExpiresHeight int64              `json:"expires_height"`
-	Status        string             `json:"status"` // open, applied, expired or dropped
-	ClosedHeight  int64              `json:"closed_height,omitempty"`
-	Effective     int64              `json:"effective_height,omitempty"`
-	Reason        string             `json:"reason,omitempty"`
-	Approvals     []ProposalApproval `json:"approvals"`
-	ApprovedPower int64              `json:"approved_power"`
-	TotalPower    int64              `json:"total_power"`
-	NeededPower   int64              `json:"needed_power"`
-}
-
-// ProposalApproval is one validator's approval of a proposal.
-type ProposalApproval struct {
-	Address string `json:"address"`
-	PubKey  string `json:"pub_key"`
-	Height  int64  `json:"height"`
-}
-
-// ValidatorProposalPage is a page of proposals in number order; pass Next
-// as after for the next page. More says the page was cut at its limit.
-type ValidatorProposalPage struct {
-	Proposals []ValidatorProposal `json:"proposals"`
-	Next      uint64              `json:"next"`
-	More      bool                `json:"more"`
-}
+// The validator set's answers (package apiwire's types).
+type (
+	Validator             = apiwire.Validator             // a member of the validator set
+	ValidatorSet          = apiwire.ValidatorSet          // the set and its changes (GET /v1/validators)
+	ValidatorSetChange    = apiwire.ValidatorSetChange    // a change of the set
+	ValidatorProposal     = apiwire.ValidatorProposal     // a proposed change of the set, with its tally
+	ProposalApproval      = apiwire.ProposalApproval      // a validator's approval of a proposal
+	ValidatorProposalPage = apiwire.ValidatorProposalPage // a page of proposals in number order
+)
 
 // Validators returns the validator set and its changes.
 func (c *Client) Validators(ctx context.Context) (*ValidatorSet, error) {

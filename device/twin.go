@@ -29,7 +29,7 @@ func ReportState(ctx context.Context, c *client.Client, key ed25519.PrivateKey, 
 	if err != nil {
 		return nil, err
 	}
-	raw, err := tx.Sign(key, tx.TypeReportState, st.ChainID, acct.Nonce, &tx.TwinPatch{Device: id, Set: set, Unset: unset})
+	raw, err := tx.Sign(key, tx.TypeReportState, st.ChainID, uint64(acct.Nonce), &tx.TwinPatch{Device: id, Set: set, Unset: unset})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -330,7 +331,7 @@ func TestFaultByzantineInput(t *testing.T) {
 	p.Send(p2p.Envelope{ChannelID: chConsensusData, Message: &cmtcons.BlockPart{Height: hp, Round: 0,
 		Part: cmtproto.Part{Index: 0, Bytes: part, Proof: cmtcrypto.Proof{Total: 1, Index: 0, LeafHash: tmhash.Sum(part)}}}})
 	waitHeights(t, ctx, f.clients, f.all, hp+1, "blocks after the forged proposal")
-	if blk := block(t, ctx, f.clients[target], hp); strings.EqualFold(blk.Hash, fmt.Sprintf("%X", fakeID.Hash)) {
+	if blk := block(t, ctx, f.clients[target], hp); bytes.Equal(blk.Hash, fakeID.Hash) {
 		t.Errorf("block %d is the forged proposal's block", hp)
 	}
 	byz.sw.Stop()
@@ -413,7 +414,7 @@ func replayAsClient(t *testing.T, ctx context.Context, f *faultNet, l *faultLoad
 		t.Fatal(err)
 	}
 	to := address.Account(ed25519.GenPrivKey().PubKey().Bytes())
-	raw, err := tx.Sign(owner.Private, tx.TypeTransfer, f.chainID(t), acct.Nonce, &tx.Transfer{To: to, Amount: 7})
+	raw, err := tx.Sign(owner.Private, tx.TypeTransfer, f.chainID(t), uint64(acct.Nonce), &tx.Transfer{To: to, Amount: 7})
 	if err != nil {
 		t.Fatal(err)
 	}

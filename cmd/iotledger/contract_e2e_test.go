@@ -50,7 +50,7 @@ func TestContractCLI(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &a); err != nil {
 			t.Fatalf("account show %s: %v\n%s", who, err, out)
 		}
-		return a.Balance
+		return uint64(a.Balance)
 	}
 	show := func(id string) client.Contract {
 		t.Helper()

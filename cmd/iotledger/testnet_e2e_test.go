@@ -1,8 +1,8 @@
 package main_test
 
 import (
+	"bytes"
 	"context"
-	"encoding/hex"
 	"fmt"
 	"testing"
 	"time"
@@ -187,8 +187,8 @@ func sameAppHash(t *testing.T, ctx context.Context, clients []*client.Client) {
 				b, err = other.Block(ctx, st.Height)
 				return err == nil, err
 			})
-			if got := hex.EncodeToString(b.AppHash); got != st.AppHash {
-				t.Fatalf("height %d: node%d's status has app hash %s, node%d's block record %s", st.Height, i, st.AppHash, j, got)
+			if got := b.AppHash; !bytes.Equal(got, st.AppHash) {
+				t.Fatalf("height %d: node%d's status has app hash %x, node%d's block record %x", st.Height, i, st.AppHash, j, got)
 			}
 		}
 	}

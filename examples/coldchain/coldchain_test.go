@@ -115,5 +115,5 @@ func escrow(t *testing.T, cli *testonly.CLI, id string) uint64 {
 	t.Helper()
 	var c client.Contract
 	cli.JSON(t, &c, "contract", "show", id, "--json")
-	return c.Balance
+	return uint64(c.Balance)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -21,9 +22,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
 	"github.com/iotledger/iotledger/internal/dcbor"
@@ -186,7 +189,7 @@ func TestStatus(t *testing.T) {
 
 func TestDevices(t *testing.T) {
 	e := newEnv(t, api.Options{})
-	ids := func(p api.DevicePage) []string {
+	ids := func(p apiwire.DevicePage) []string {
 		var out []string
 		for _, d := range p.Devices {
 			out = append(out, d.ID)
@@ -198,7 +201,7 @@ func TestDevices(t *testing.T) {
 		all = append(all, d.ID)
 	}
 
-	var first api.DevicePage
+	var first apiwire.DevicePage
 	a := e.get(t, "/v1/devices")
 	a.ok(t, &first)
 	golden(t, "devices.json", a.body)
@@ -206,7 +209,7 @@ func TestDevices(t *testing.T) {
 		t.Errorf("all devices: next %q, ids (-got +want):\n%s", first.Next, diff)
 	}
 
-	var p1, p2 api.DevicePage
+	var p1, p2 apiwire.DevicePage
 	e.get(t, "/v1/devices?limit=2").ok(t, &p1)
 	if diff := cmp.Diff(ids(p1), all[:2]); diff != "" || p1.Next != all[1] {
 		t.Errorf("page 1: next %q, ids (-got +want):\n%s", p1.Next, diff)
@@ -216,7 +219,7 @@ func TestDevices(t *testing.T) {
 		t.Errorf("page 2: next %q, ids (-got +want):\n%s", p2.Next, diff)
 	}
 
-	var last api.DevicePage
+	var last apiwire.DevicePage
 	a = e.get(t, "/v1/devices?limit=5000&after="+all[2])
 	a.ok(t, &last)
 	if string(a.body) != `{"devices":[],"next":""}`+"\n" {
@@ -287,7 +290,7 @@ func TestReadings(t *testing.T) {
 		{"?by=time&limit=2", []uint64{100, 103}, ptr(uint64(106))},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
-			var page api.ReadingPage
+			var page apiwire.ReadingPage
 			e.get(t, "/v1/devices/"+id+"/readings"+tc.query).ok(t, &page)
 			seqs := []uint64{}
 			for _, r := range page.Readings {
@@ -394,7 +397,7 @@ func TestBlock(t *testing.T) {
 
 // batch is the JSON body of a submission of raws.
 func batch(raws ...[]byte) []byte {
-	s := api.Submission{Readings: []string{}}
+	s := apiwire.Submission{Readings: []string{}}
 	for _, r := range raws {
 		s.Readings = append(s.Readings, base64.StdEncoding.EncodeToString(r))
 	}
@@ -424,7 +427,7 @@ func TestSubmit(t *testing.T) {
 		golden(t, "submit.json", a.body)
 	})
 	t.Run("batch without wait", func(t *testing.T) {
-		var got api.Results
+		var got apiwire.Results
 		e.do(t, http.MethodPost, "/v1/readings?wait=false", "application/json", batch(fresh, dup)).ok(t, &got)
 		var statuses []string
 		for _, r := range got.Results {
@@ -435,7 +438,7 @@ func TestSubmit(t *testing.T) {
 		}
 	})
 	t.Run("cbor batch", func(t *testing.T) {
-		var got api.Results
+		var got apiwire.Results
 		e.do(t, http.MethodPost, "/v1/readings?wait=false", "application/cbor", cborBatch(t, fresh, dup, junk)).ok(t, &got)
 		var statuses []string
 		for _, r := range got.Results {
@@ -446,7 +449,7 @@ func TestSubmit(t *testing.T) {
 		}
 	})
 	t.Run("cose", func(t *testing.T) {
-		var got api.Results
+		var got apiwire.Results
 		e.do(t, http.MethodPost, "/v1/readings", "application/cose; cose-type=\"cose-sign1\"", fresh).ok(t, &got)
 		want := []verdict.Result{{Device: apitest.DeviceID(1), Seq: 200, Status: "accepted", Index: ptr(uint64(7)), Height: apitest.Height + 2, Receipt: verdict.ReceiptPath(apitest.DeviceID(1), 200)}}
 		if diff := cmp.Diff(got.Results, want); diff != "" {
@@ -635,26 +638,26 @@ func cborBatch(t *testing.T, raws ...[]byte) []byte {
 func TestAccount(t *testing.T) {
 	e := newEnv(t, api.Options{})
 	owner := apitest.Owner()
-	var first api.Account
+	var first apiwire.Account
 	e.do(t, http.MethodGet, "/v1/accounts/"+owner+"?limit=1", "", nil).ok(t, &first)
-	want := api.Account{Address: owner, Token: "IOT", Balance: 93, Nonce: 4,
-		History: []state.Payment{{Height: 5, Amount: -7, Counterparty: e.ledger.DeviceList[0].ID, Memo: "top-up", Balance: 93}}}
-	want.SetNext(append(make([]byte, 11), 1))
-	if d := cmp.Diff(first, want); d != "" {
+	want := apiwire.Account{Address: owner, Token: "IOT", Balance: 93, Nonce: 4,
+		History: []apiwire.Payment{{Height: 5, Amount: -7, Counterparty: e.ledger.DeviceList[0].ID, Memo: "top-up", BalanceAfter: 93}},
+		Next:    hex.EncodeToString(append(make([]byte, 11), 1))}
+	if d := cmp.Diff(first, want, cmpopts.IgnoreFields(apiwire.Account{}, "NextPageToken")); d != "" { // TestPaging checks the token
 		t.Errorf("first page (-got +want):\n%s", d)
 	}
-	var second api.Account
+	var second apiwire.Account
 	e.do(t, http.MethodGet, "/v1/accounts/"+owner+"?limit=1&before="+first.Next, "", nil).ok(t, &second)
 	if len(second.History) != 1 || second.History[0].Counterparty != state.Genesis || second.Next != "" {
 		t.Errorf("second page = %+v, want the genesis credit and no next", second)
 	}
-	var empty api.Account
+	var empty apiwire.Account
 	a := e.do(t, http.MethodGet, "/v1/accounts/"+apitest.DeviceID(2), "", nil)
 	a.ok(t, &empty)
 	if empty.Balance != 0 || empty.History == nil || len(empty.History) != 0 || !strings.Contains(string(a.body), `"history":[]`) {
 		t.Errorf("unused account = %s, want a zero balance and an empty history list", a.body)
 	}
-	var escrow api.Account // a contract's account is its escrow
+	var escrow apiwire.Account // a contract's account is its escrow
 	e.do(t, http.MethodGet, "/v1/accounts/ctr-7", "", nil).ok(t, &escrow)
 	if escrow.Address != "ctr-7" {
 		t.Errorf("escrow account = %+v, want address ctr-7", escrow)
@@ -675,23 +678,23 @@ func TestAccount(t *testing.T) {
 func TestTwin(t *testing.T) {
 	e := newEnv(t, api.Options{})
 	id := e.ledger.DeviceList[0].ID
-	var now api.Twin
+	var now apiwire.Twin
 	e.do(t, http.MethodGet, "/v1/devices/"+id+"/twin", "", nil).ok(t, &now)
 	if d := cmp.Diff(now.Delta, map[string]any{"firmware": "1.3.0"}); d != "" || now.Desired.Version != 2 || now.AsOf != 0 {
 		t.Errorf("twin = %+v; delta (-got +want):\n%s", now, d)
 	}
-	var then api.Twin
+	var then apiwire.Twin
 	e.do(t, http.MethodGet, "/v1/devices/"+id+"/twin?height=6", "", nil).ok(t, &then)
 	if then.Desired.Version != 1 || then.AsOf != 6 || len(then.Delta) != 0 {
 		t.Errorf("twin as of 6 = %+v, want desired version 1 and no delta (firmware 1.2.0 on both sides)", then)
 	}
-	var empty api.Twin
+	var empty apiwire.Twin
 	a := e.do(t, http.MethodGet, "/v1/devices/"+e.ledger.DeviceList[1].ID+"/twin", "", nil)
 	a.ok(t, &empty)
 	if !strings.Contains(string(a.body), `"state":{}`) || !strings.Contains(string(a.body), `"delta":{}`) {
 		t.Errorf("empty twin = %s, want empty objects, not null", a.body)
 	}
-	var h1, h2 api.TwinHistory
+	var h1, h2 apiwire.TwinHistory
 	e.do(t, http.MethodGet, "/v1/devices/"+id+"/twin/history?limit=1", "", nil).ok(t, &h1)
 	if len(h1.Changes) != 1 || h1.Changes[0].Version != 2 || h1.Next == "" || h1.Side != "desired" {
 		t.Fatalf("history page 1 = %+v", h1)
@@ -715,12 +718,12 @@ func TestTwin(t *testing.T) {
 
 func TestSubmitTx(t *testing.T) {
 	e := newEnv(t, api.Options{})
-	var ok api.TxCommit
+	var ok apiwire.TxCommit
 	e.do(t, http.MethodPost, "/v1/txs", "application/cbor", []byte{0x82, 0x02, 0x40}).ok(t, &ok)
-	if !ok.Committed || ok.Height != 9 || ok.Code != 0 || len(ok.Hash) != 64 {
+	if !ok.Committed || ok.Height != 9 || ok.Code != 0 || len(ok.Hash) != 32 {
 		t.Errorf("committed transaction = %+v", ok)
 	}
-	var refused api.TxCommit
+	var refused apiwire.TxCommit
 	e.do(t, http.MethodPost, "/v1/txs", "application/cbor", []byte{1}).ok(t, &refused)
 	if refused.Committed || refused.Name != "malformed_tx" || refused.Height != 0 {
 		t.Errorf("refused transaction = %+v, want not committed, malformed_tx", refused)

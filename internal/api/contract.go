@@ -8,38 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 )
-
-// ContractSummary is a contract in a list: its record and escrow balance,
-// without the document (GET /v1/contracts/{id} has it).
-type ContractSummary struct {
-	state.Contract
-	Balance uint64 `json:"balance"` // the escrow, in Token
-	Token   string `json:"token"`
-}
-
-// ContractPage is GET /v1/contracts: contracts in deployment order. Next
-// is the after of the following request: the number of the last contract
-// of the page, or the request's after if the page is empty, so that
-// asking again with it also finds contracts deployed since. More says the
-// page was cut at its limit.
-type ContractPage struct {
-	Contracts []ContractSummary `json:"contracts"`
-	Next      uint64            `json:"next"`
-	More      bool              `json:"more"`
-}
-
-// ContractEvents is GET /v1/contracts/{id}/events: events oldest first,
-// numbered 1, 2, ... per contract. Next and More are as in ContractPage:
-// pass Next as after to get the events emitted since.
-type ContractEvents struct {
-	Contract string         `json:"contract"`
-	Events   []*state.Event `json:"events"`
-	Next     uint64         `json:"next"`
-	More     bool           `json:"more"`
-}
 
 // ValidContractID reports whether id is a contract id: "ctr-" and a
 // number from 1, without leading zeros.
@@ -54,7 +26,7 @@ func ValidContractID(id string) bool {
 
 func (s *Server) contracts(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	after, err := afterParam(q, "contract")
+	after, err := afterParam(q, "contract", listContracts)
 	if err != nil {
 		return err
 	}
@@ -62,9 +34,9 @@ func (s *Server) contracts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := ContractPage{Contracts: []ContractSummary{}, Next: after}
+	page := apiwire.ContractPage{Contracts: []apiwire.ContractSummary{}, Next: after}
 	if after == math.MaxUint64 {
-		return writeJSON(w, http.StatusOK, page) // nothing comes after it
+		return writePage(w, r, "", page) // nothing comes after it
 	}
 	cs, err := s.reader.Contracts(after, limit+1)
 	if err != nil {
@@ -74,14 +46,13 @@ func (s *Server) contracts(w http.ResponseWriter, r *http.Request) error {
 		cs, page.More = cs[:limit], true
 	}
 	for _, c := range cs {
-		sum := ContractSummary{Contract: c.Contract, Balance: c.Balance, Token: c.Token}
-		if sum.State == nil {
-			sum.State = map[string]any{}
-		}
-		page.Contracts = append(page.Contracts, sum)
+		page.Contracts = append(page.Contracts, ContractSummary(c))
 		page.Next = c.Number
 	}
-	return writeJSON(w, http.StatusOK, page)
+	if page.More {
+		page.NextPageToken = uintPageToken(listContracts, page.Next)
+	}
+	return writePage(w, r, page.NextPageToken, page)
 }
 
 func (s *Server) contract(w http.ResponseWriter, r *http.Request) error {
@@ -89,7 +60,7 @@ func (s *Server) contract(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c)
+	return writeJSON(w, http.StatusOK, Contract(c))
 }
 
 func (s *Server) contractEvents(w http.ResponseWriter, r *http.Request) error {
@@ -98,7 +69,7 @@ func (s *Server) contractEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	after, err := afterParam(q, "event")
+	after, err := afterParam(q, "event", listContractEvents)
 	if err != nil {
 		return err
 	}
@@ -106,11 +77,11 @@ func (s *Server) contractEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := ContractEvents{Contract: c.ID, Events: []*state.Event{}, Next: after}
+	out := apiwire.ContractEvents{Contract: c.ID, Events: []apiwire.ContractEvent{}, Next: after}
 	if after >= c.Events {
 		// None yet (the record counts them, as of the same or an earlier
 		// block than a query of the events would see).
-		return writeJSON(w, http.StatusOK, out)
+		return writePage(w, r, "", out)
 	}
 	evs, err := s.reader.ContractEvents(c.ID, after, limit+1)
 	if err != nil {
@@ -120,15 +91,13 @@ func (s *Server) contractEvents(w http.ResponseWriter, r *http.Request) error {
 		evs, out.More = evs[:limit], true
 	}
 	for _, e := range evs {
-		if e.Fields == nil {
-			cp := *e
-			cp.Fields = map[string]any{}
-			e = &cp
-		}
-		out.Events = append(out.Events, e)
+		out.Events = append(out.Events, ContractEvent(e))
 		out.Next = e.N
 	}
-	return writeJSON(w, http.StatusOK, out)
+	if out.More {
+		out.NextPageToken = uintPageToken(listContractEvents, out.Next)
+	}
+	return writePage(w, r, out.NextPageToken, out)
 }
 
 // knownContract returns the contract {id} of the path, or a problem: 400
@@ -146,15 +115,15 @@ func (s *Server) knownContract(r *http.Request) (*query.ContractInfo, error) {
 	if c == nil {
 		return nil, notFound("no contract %s is deployed; the deployed contracts are listed at /v1/contracts (iotledger contract list), and `iotledger contract deploy FILE` deploys one", id)
 	}
-	out := *c
-	if out.State == nil {
-		out.State = map[string]any{}
-	}
-	return &out, nil
+	return c, nil
 }
 
-// afterParam reads the cursor after, a count of contracts or events seen.
-func afterParam(q url.Values, what string) (uint64, error) {
+// afterParam reads the cursor of list, a count of contracts, events or
+// proposals seen: page_token, or the deprecated after.
+func afterParam(q url.Values, what string, list pageList) (uint64, error) {
+	if n, ok, err := uintPageCursor(q, list); err != nil || ok {
+		return n, err
+	}
 	v := q.Get("after")
 	if v == "" {
 		return 0, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
 	"github.com/iotledger/iotledger/internal/query"
@@ -26,7 +27,7 @@ func TestContracts(t *testing.T) {
 		t.Errorf("the list carries the documents: %s", a.body)
 	}
 
-	ids := func(p api.ContractPage) []string {
+	ids := func(p apiwire.ContractPage) []string {
 		out := []string{}
 		for _, c := range p.Contracts {
 			out = append(out, c.ID)
@@ -47,7 +48,7 @@ func TestContracts(t *testing.T) {
 		{"?after=18446744073709551615", []string{}, 18446744073709551615, false},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
-			var p api.ContractPage
+			var p apiwire.ContractPage
 			e.get(t, "/v1/contracts"+tc.query).ok(t, &p)
 			if diff := cmp.Diff(ids(p), tc.wantIDs); diff != "" || p.Next != tc.wantNext || p.More != tc.wantMore {
 				t.Errorf("next %d more %v, want %d %v; ids (-got +want):\n%s", p.Next, p.More, tc.wantNext, tc.wantMore, diff)
@@ -56,10 +57,10 @@ func TestContracts(t *testing.T) {
 	}
 
 	// Asking again with next finds what was deployed since.
-	var last api.ContractPage
+	var last apiwire.ContractPage
 	e.get(t, "/v1/contracts").ok(t, &last)
 	e.ledger.AddContract(query.ContractInfo{Contract: state.Contract{Owner: apitest.Owner(), Name: "late", Status: state.ContractActive, Deployed: 12}, Token: "IOT"})
-	var since api.ContractPage
+	var since apiwire.ContractPage
 	e.get(t, "/v1/contracts?after="+jsonNumber(last.Next)).ok(t, &since)
 	if diff := cmp.Diff(ids(since), []string{"ctr-3"}); diff != "" || since.Contracts[0].State == nil {
 		t.Errorf("after %d: (-got +want):\n%s", last.Next, diff)
@@ -82,7 +83,7 @@ func TestContract(t *testing.T) {
 	a := e.get(t, "/v1/contracts/ctr-1")
 	a.ok(t, nil)
 	golden(t, "contract.json", a.body)
-	var c query.ContractInfo
+	var c apiwire.Contract
 	a.ok(t, &c)
 	if c.Source != apitest.TipSource || c.Balance != 250 || c.Events != 3 || c.Status != state.ContractActive {
 		t.Errorf("ctr-1 = %+v, want active, its document, escrow 250 and 3 events", c)
@@ -114,7 +115,7 @@ func TestContractEvents(t *testing.T) {
 	a.ok(t, nil)
 	golden(t, "contract-events.json", a.body)
 
-	ns := func(p api.ContractEvents) []uint64 {
+	ns := func(p apiwire.ContractEvents) []uint64 {
 		out := []uint64{}
 		for _, ev := range p.Events {
 			out = append(out, ev.N)
@@ -135,7 +136,7 @@ func TestContractEvents(t *testing.T) {
 		{"/v1/contracts/ctr-2/events", []uint64{}, 0, false},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
-			var p api.ContractEvents
+			var p apiwire.ContractEvents
 			e.get(t, tc.path).ok(t, &p)
 			if diff := cmp.Diff(ns(p), tc.wantN); diff != "" || p.Next != tc.wantNext || p.More != tc.wantMore {
 				t.Errorf("next %d more %v, want %d %v; events (-got +want):\n%s", p.Next, p.More, tc.wantNext, tc.wantMore, diff)
@@ -145,7 +146,7 @@ func TestContractEvents(t *testing.T) {
 
 	// A follower asks again with next and gets only the new event.
 	e.ledger.AddContractEvent("ctr-1", 12, "paid", nil)
-	var p api.ContractEvents
+	var p apiwire.ContractEvents
 	a = e.get(t, "/v1/contracts/ctr-1/events?after=3")
 	a.ok(t, &p)
 	if diff := cmp.Diff(ns(p), []uint64{4}); diff != "" || p.Next != 4 || !strings.Contains(string(a.body), `"fields":{}`) {
@@ -183,13 +184,13 @@ func TestContractEventStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := &state.Event{Contract: "ctr-1", N: 4, Height: 12, Tx: -1, Trigger: "tick", Name: "check", Fields: map[string]any{"height": int64(12), "tags": []string{"a"}}}
-	e.ledger.Publish(api.Event{Type: "contract_event", Data: ev})
+	e.ledger.Publish(api.Event{Type: "contract_event", Data: api.ContractEvent(ev)})
 	typ, data := s.nextEvent()
 	if typ != "contract_event" {
 		t.Fatalf("event type %q, want contract_event", typ)
 	}
 	checkSchema(t, "ContractEvent", []byte(data))
-	var got state.Event
+	var got apiwire.ContractEvent
 	if err := json.NewDecoder(bytes.NewReader([]byte(data))).Decode(&got); err != nil || got.N != 4 || got.Tx != -1 || got.Name != "check" {
 		t.Errorf("data %s (%v), want event 4 of ctr-1", data, err)
 	}

@@ -6,20 +6,20 @@
 //	POST /v1/readings                              submit readings (application/cose or application/json)
 //	POST /v1/txs                                   a signed transaction (package tx), answered with its block (TxCommit)
 //	GET  /v1/status                                the node's view of the chain (Status)
-//	GET  /v1/devices?after=&limit=                 devices in id order (DevicePage)
-//	GET  /v1/devices/{id}                          one device (state.Device)
-//	GET  /v1/devices/{id}/readings?from=&to=&limit=&by=seq|time   (ReadingPage)
+//	GET  /v1/devices?limit=&page_token=            devices in id order (apiwire.DevicePage)
+//	GET  /v1/devices/{id}                          one device (apiwire.Device)
+//	GET  /v1/devices/{id}/readings?from=&to=&by=seq|time&limit=&page_token=   (apiwire.ReadingPage)
 //	GET  /v1/devices/{id}/gaps                     sequence numbers held and missing (Gaps)
 //	GET  /v1/devices/{id}/twin?height=             a device's twin (Twin)
-//	GET  /v1/devices/{id}/twin/history?side=&before=&limit=   (TwinHistory)
+//	GET  /v1/devices/{id}/twin/history?side=&limit=&page_token=   (apiwire.TwinHistory)
 //	GET  /v1/devices/{id}/readings/{seq}/receipt   a receipt (receipt.Receipt JSON)
-//	GET  /v1/blocks/{height}                       a committed block (BlockInfo)
-//	GET  /v1/accounts/{addr}?before=&limit=        an account's balance, nonce and payments (Account)
-//	GET  /v1/contracts?after=&limit=               contracts in deployment order (ContractPage)
-//	GET  /v1/contracts/{id}                        one contract, its escrow and document (query.ContractInfo)
-//	GET  /v1/contracts/{id}/events?after=&limit=   a contract's events, oldest first (ContractEvents)
+//	GET  /v1/blocks/{height}                       a committed block (apiwire.Block)
+//	GET  /v1/accounts/{addr}?limit=&page_token=    an account's balance, nonce and payments (apiwire.Account)
+//	GET  /v1/contracts?limit=&page_token=          contracts in deployment order (apiwire.ContractPage)
+//	GET  /v1/contracts/{id}                        one contract, its escrow and document (apiwire.Contract)
+//	GET  /v1/contracts/{id}/events?limit=&page_token=   a contract's events, oldest first (apiwire.ContractEvents)
 //	GET  /v1/validators                            the validator set and its changes (ValidatorSet)
-//	GET  /v1/validators/proposals?after=&limit=    proposed changes of the set (ValidatorProposalPage)
+//	GET  /v1/validators/proposals?limit=&page_token=   proposed changes of the set (apiwire.ValidatorProposalPage)
 //	GET  /v1/validators/proposals/{id}             one proposal and its approvals (ValidatorProposal)
 //	GET  /v1/log/entries/{index}                   a reading by its log index (LogEntry)
 //	GET  /v1/log/consistency?from=&to=             RFC 6962 consistency proof between two log sizes (LogConsistency)
@@ -28,6 +28,13 @@
 //	GET  /metrics                                  Prometheus metrics
 //	GET  /healthz                                  200 while the process serves (Health)
 //	GET  /readyz                                   200 when the node can take readings now (Readiness), else 503
+//
+// The answers are package apiwire's types; wire.go maps the ledger's
+// records (package state) to them. Every list pages the same way
+// (paging.go): limit, an opaque page_token in, next_page_token and a Link
+// rel="next" header out, absent on the last page; the older after, before
+// and start_seq still work, deprecated. Hashes are hex, balances and
+// amounts decimal strings (package apiwire says why).
 //
 // The OpenAPI document is the reference for parameters and JSON shapes; a
 // test keeps it and the routes in step.

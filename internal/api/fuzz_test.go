@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/dcbor"
 )
 
@@ -25,7 +26,7 @@ func submissionSeeds() map[string][]byte {
 	cborBatch, _ := dcbor.EncMode.Marshal([][]byte{r1, r2})
 	tooMany, _ := dcbor.EncMode.Marshal(bytes.Split(bytes.Repeat([]byte("x,"), fuzzMaxBatch+1), []byte(",")))
 	emptyOne, _ := dcbor.EncMode.Marshal([][]byte{r1, {}})
-	jsonBatch, _ := json.Marshal(Submission{Readings: []string{base64.StdEncoding.EncodeToString(r1), base64.StdEncoding.EncodeToString(r2)}})
+	jsonBatch, _ := json.Marshal(apiwire.Submission{Readings: []string{base64.StdEncoding.EncodeToString(r1), base64.StdEncoding.EncodeToString(r2)}})
 	return map[string][]byte{
 		"cbor_batch":     append([]byte("c"), cborBatch...),
 		"cbor_too_many":  append([]byte("c"), tooMany...),
@@ -96,7 +97,7 @@ func FuzzSubmission(f *testing.F) {
 				t.Fatalf("re-encoded batch refused: %v", err)
 			}
 		} else {
-			var s Submission
+			var s apiwire.Submission
 			for _, r := range raws {
 				s.Readings = append(s.Readings, base64.StdEncoding.EncodeToString(r))
 			}

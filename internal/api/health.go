@@ -7,20 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"time"
-)
 
-// Halt is Status.Halted: the node's consensus has halted, so it commits
-// nothing and refuses readings. Absent from the status while the node
-// commits.
-type Halt struct {
-	// Since is when the node noticed the halt (its wall clock), RFC 3339.
-	Since time.Time `json:"since"`
-	// Reason says what happened and what to do: a consensus failure (which
-	// only a restart clears, such as a full disk), or no block for several
-	// block times while transactions wait (which clears when blocks come
-	// again).
-	Reason string `json:"reason"`
-}
+	"github.com/iotledger/iotledger/apiwire"
+)
 
 // HaltRetryAfter is the Retry-After, in seconds, of readings and
 // transactions refused because consensus has halted: a halt waits for an
@@ -33,38 +22,20 @@ const HaltRetryAfter = 30
 type ReadyLedger interface {
 	// Ready runs the node's readiness checks, always the same ones in the
 	// same order.
-	Ready(ctx context.Context) []Check
-}
-
-// Check is one readiness check of GET /readyz.
-type Check struct {
-	Name   string `json:"name"` // store, sync, consensus, mempool
-	OK     bool   `json:"ok"`
-	Detail string `json:"detail"` // what was found; when not OK, what to do
-}
-
-// Readiness is the answer of GET /readyz when every check passes.
-type Readiness struct {
-	Ready  bool    `json:"ready"`
-	Checks []Check `json:"checks"`
-}
-
-// Health is the answer of GET /healthz.
-type Health struct {
-	Status string `json:"status"` // "serving"
+	Ready(ctx context.Context) []apiwire.Check
 }
 
 // healthz answers 200 while the server runs: the process serves. Whether
 // it can take readings is /readyz.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
-	return writeJSON(w, http.StatusOK, Health{Status: "serving"})
+	return writeJSON(w, http.StatusOK, apiwire.Health{Status: "serving"})
 }
 
 // readyz answers 200 when the node can take readings now, else 503 naming
 // each failing check and what to do.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	var checks []Check
+	var checks []apiwire.Check
 	if l, ok := s.ledger.(ReadyLedger); ok {
 		checks = l.Ready(r.Context())
 	} else {
@@ -83,18 +54,18 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 		return p
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	return writeJSON(w, http.StatusOK, Readiness{Ready: true, Checks: checks})
+	return writeJSON(w, http.StatusOK, apiwire.Readiness{Ready: true, Checks: checks})
 }
 
 // statusChecks are the readiness checks of a Ledger that has no Ready: its
 // Status answers, it is not catching up, its consensus has not halted.
-func (s *Server) statusChecks(ctx context.Context) []Check {
+func (s *Server) statusChecks(ctx context.Context) []apiwire.Check {
 	st, err := s.ledger.Status(ctx)
 	if err != nil {
 		s.log.Error("api: readiness: status", "err", err)
-		return []Check{{Name: "store", Detail: "the node cannot read its state; the cause is in its log"}}
+		return []apiwire.Check{{Name: "store", Detail: "the node cannot read its state; the cause is in its log"}}
 	}
-	checks := []Check{
+	checks := []apiwire.Check{
 		{Name: "store", OK: true, Detail: fmt.Sprintf("open, at block %d", st.Height)},
 		{Name: "sync", OK: !st.CatchingUp, Detail: "in step with the chain"},
 		{Name: "consensus", OK: st.Halted == nil, Detail: "committing blocks"},

@@ -11,12 +11,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
 )
 
 // haltedAt is the halt the tests put the fake ledger in.
-var haltedAt = &api.Halt{
+var haltedAt = &apiwire.Halt{
 	Since:  time.Date(2026, time.December, 7, 19, 39, 12, 0, time.UTC),
 	Reason: "consensus failure: write data/blockstore.db/000006.log: no space left on device; free space, then restart the node",
 }
@@ -32,7 +33,7 @@ func TestHealthz(t *testing.T) {
 	e := newEnv(t, api.Options{})
 	e.ledger.SetHalted(haltedAt)
 	e.ledger.SetErr(errors.New("store closed"))
-	var h api.Health
+	var h apiwire.Health
 	a := e.get(t, "/healthz")
 	a.ok(t, &h)
 	if h.Status != "serving" {
@@ -66,7 +67,7 @@ func TestReadyz(t *testing.T) {
 			tc.set(e.ledger)
 			a := e.get(t, "/readyz")
 			if len(tc.wants) == 0 {
-				var got api.Readiness
+				var got apiwire.Readiness
 				a.ok(t, &got)
 				var names []string
 				for _, c := range got.Checks {
@@ -171,7 +172,7 @@ func TestSubmitHalted(t *testing.T) {
 
 	// Once consensus commits again, the same reading is taken.
 	e.ledger.SetHalted(nil)
-	var res api.Results
+	var res apiwire.Results
 	e.do(t, http.MethodPost, "/v1/readings", "application/cose", raw).ok(t, &res)
 	if len(res.Results) != 1 || res.Results[0].Status != "accepted" {
 		t.Errorf("after the halt: %+v", res.Results)

@@ -2,10 +2,10 @@ package api
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/receipt"
@@ -16,7 +16,7 @@ import (
 // receipts (which carry CometBFT's headers), submission, and live events.
 // internal/node implements it. Reads of committed state go to a Reader.
 type Ledger interface {
-	Status(ctx context.Context) (*Status, error)
+	Status(ctx context.Context) (*apiwire.Status, error)
 	Block(ctx context.Context, height int64) (*BlockInfo, error) // nil, nil if not committed
 	// Receipt returns ErrNotFound if (device, seq) was never committed and
 	// ErrNotYet if it was committed but the next block, whose header carries
@@ -31,7 +31,7 @@ type Ledger interface {
 	Submit(ctx context.Context, raws [][]byte, wait bool) ([]verdict.Verdict, error)
 	// BroadcastTx hands a signed transaction to consensus and waits for its
 	// block (bounded by ctx), or returns CheckTx's refusal.
-	BroadcastTx(ctx context.Context, raw []byte) (*TxCommit, error)
+	BroadcastTx(ctx context.Context, raw []byte) (*apiwire.TxCommit, error)
 	// EventSource gives the live events and replays committed ones.
 	EventSource
 }
@@ -71,51 +71,6 @@ type Reader interface {
 	LogReader
 }
 
-// Account is GET /v1/accounts/{addr}: the balance, the nonce its next
-// transaction needs, and its payments, newest first.
-type Account struct {
-	Address string          `json:"address"`
-	Token   string          `json:"token"`
-	Balance uint64          `json:"balance"`
-	Nonce   uint64          `json:"nonce"`
-	History []state.Payment `json:"history"`
-	// Next is the cursor of the next page of history (query parameter
-	// before); absent on the last page.
-	Next string `json:"next,omitempty"`
-}
-
-// SetNext sets the cursor of the next page of history; nil for none.
-func (a *Account) SetNext(cursor []byte) { a.Next = hex.EncodeToString(cursor) }
-
-// Twin is GET /v1/devices/{id}/twin: both sides and the delta, the
-// desired fields whose reported value differs or is missing.
-type Twin struct {
-	Device   string          `json:"device"`
-	AsOf     int64           `json:"as_of_height,omitempty"` // the height asked for; absent for now
-	Desired  state.TwinState `json:"desired"`
-	Reported state.TwinState `json:"reported"`
-	Delta    map[string]any  `json:"delta"`
-}
-
-// TwinHistory is GET /v1/devices/{id}/twin/history.
-type TwinHistory struct {
-	Device  string             `json:"device"`
-	Side    string             `json:"side"`
-	Changes []state.TwinChange `json:"changes"`
-	Next    string             `json:"next,omitempty"`
-}
-
-// TxCommit is the answer of POST /v1/txs. Committed: the transaction is in
-// block Height, with its result there (Code 0: applied; else the rule that
-// refused it, its nonce spent all the same). Not committed: CheckTx refused
-// it (Code and Log say why) and no block holds it.
-type TxCommit struct {
-	Committed bool   `json:"committed"`
-	Height    int64  `json:"height,omitempty"`
-	Hash      string `json:"hash"` // hex SHA-256 of the transaction
-	TxResult
-}
-
 // Errors a Ledger returns.
 var (
 	ErrNotFound = errors.New("api: not found")
@@ -132,34 +87,13 @@ func (e *BlockNotOnNodeError) Error() string {
 	return fmt.Sprintf("api: block %d is not on this node, whose first block is %d (it joined by state sync)", e.Height, e.First)
 }
 
-// Status is GET /v1/status.
-type Status struct {
-	ChainID      string `json:"chain_id"`
-	Height       int64  `json:"height"`
-	AppHash      string `json:"app_hash"` // hex
-	LogSize      uint64 `json:"log_size"`
-	LogRoot      string `json:"log_root"` // hex
-	Validators   int    `json:"validators"`
-	NodeID       string `json:"node_id"`
-	LatestTimeMs int64  `json:"latest_block_time_ms"`
-	CatchingUp   bool   `json:"catching_up"`
-	Version      string `json:"version"`
-	// Halted is set while the node's consensus has halted; absent else.
-	Halted *Halt `json:"halted,omitempty"`
-}
-
-// BlockInfo is GET /v1/blocks/{height}.
+// BlockInfo is a committed block as the node knows it: the app's record
+// of it and what CometBFT's block store holds. The API answers it as an
+// apiwire.Block.
 type BlockInfo struct {
 	state.Block
-	Hash     string     `json:"hash"`     // CometBFT block hash, hex
-	Proposer string     `json:"proposer"` // hex address
-	NumTxs   int        `json:"num_txs"`
-	Results  []TxResult `json:"tx_results,omitempty"`
-}
-
-// TxResult is one transaction's result in a block.
-type TxResult struct {
-	Code uint32 `json:"code"`
-	Name string `json:"name"`
-	Log  string `json:"log"`
+	Hash     []byte // CometBFT's block hash
+	Proposer string // the proposer's validator address, hex
+	NumTxs   int
+	Results  []apiwire.TxResult
 }

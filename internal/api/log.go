@@ -1,12 +1,12 @@
 package api
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/verdict"
 )
@@ -23,36 +23,6 @@ type LogReader interface {
 	// from <= to; query.ErrPastLog (wrapped) if to is past the committed
 	// size.
 	LogConsistency(from, to uint64) (*query.Consistency, error)
-}
-
-// LogEntry is GET /v1/log/entries/{index}: the reading at a log index,
-// where it was committed, its RFC 6962 leaf hash (hex) and where its
-// receipt is.
-type LogEntry struct {
-	Index    uint64 `json:"index"`
-	Device   string `json:"device"`
-	Seq      uint64 `json:"seq"`
-	Height   int64  `json:"height"`
-	LeafHash string `json:"leaf_hash"`
-	Receipt  string `json:"receipt"`
-}
-
-// LogConsistency is GET /v1/log/consistency: the RFC 6962 consistency
-// proof between the log's first From and first To leaves, hashes in hex.
-type LogConsistency struct {
-	From     uint64   `json:"from"`
-	To       uint64   `json:"to"`
-	FromRoot string   `json:"from_root"`
-	ToRoot   string   `json:"to_root"`
-	Proof    []string `json:"proof"`
-}
-
-func hexes(hs [][]byte) []string {
-	out := make([]string, len(hs))
-	for i, h := range hs {
-		out[i] = hex.EncodeToString(h)
-	}
-	return out
 }
 
 // logNumber reads a log index or size (what): a decimal number from 0.
@@ -78,9 +48,9 @@ func (s *Server) logEntry(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return fmt.Errorf("log entry %d: %w", i, err)
 	}
-	return writeJSON(w, http.StatusOK, &LogEntry{
+	return writeJSON(w, http.StatusOK, &apiwire.LogEntry{
 		Index: e.Index, Device: e.Device, Seq: e.Seq, Height: e.Height,
-		LeafHash: hex.EncodeToString(e.LeafHash),
+		LeafHash: e.LeafHash,
 		Receipt:  verdict.ReceiptPath(e.Device, e.Seq),
 	})
 }
@@ -113,9 +83,9 @@ func (s *Server) logConsistency(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return fmt.Errorf("log consistency %d to %d: %w", from, to, err)
 	}
-	return writeJSON(w, http.StatusOK, &LogConsistency{
-		From: c.From, To: c.To,
-		FromRoot: hex.EncodeToString(c.FromRoot), ToRoot: hex.EncodeToString(c.ToRoot),
-		Proof: hexes(c.Proof),
-	})
+	proof := make([]apiwire.Hex, len(c.Proof))
+	for i, h := range c.Proof {
+		proof[i] = h
+	}
+	return writeJSON(w, http.StatusOK, &apiwire.LogConsistency{From: c.From, To: c.To, FromRoot: c.FromRoot, ToRoot: c.ToRoot, Proof: proof})
 }

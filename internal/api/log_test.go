@@ -1,8 +1,10 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	"github.com/transparency-dev/merkle/testonly"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/receipt"
 	"github.com/iotledger/iotledger/verdict"
@@ -30,7 +33,7 @@ func unhex(t *testing.T, s string) []byte {
 func TestLogEntries(t *testing.T) {
 	e := newEnv(t, api.Options{})
 	const size = 7
-	var whole api.LogConsistency
+	var whole apiwire.LogConsistency
 	e.get(t, fmt.Sprintf("/v1/log/consistency?from=0&to=%d", size)).ok(t, &whole)
 	// merkle's reference tree of the stored readings' leaves.
 	ref := testonly.New(rfc6962.DefaultHasher)
@@ -41,22 +44,22 @@ func TestLogEntries(t *testing.T) {
 		}
 	}
 	ref.AppendData(leaves...)
-	if whole.ToRoot != hex.EncodeToString(ref.HashAt(size)) {
+	if !bytes.Equal(whole.ToRoot, ref.HashAt(size)) {
 		t.Fatalf("root of %d: %s, reference %x", size, whole.ToRoot, ref.HashAt(size))
 	}
 	for i := range uint64(size) {
-		var got api.LogEntry
+		var got apiwire.LogEntry
 		e.get(t, fmt.Sprintf("/v1/log/entries/%d", i)).ok(t, &got)
-		var want *api.LogEntry
+		var want *apiwire.LogEntry
 		for _, ss := range e.ledger.Stored {
 			for _, s := range ss {
 				if s.Index == i {
-					want = &api.LogEntry{Index: i, Device: s.Device, Seq: s.Seq, Height: s.Height,
-						LeafHash: hex.EncodeToString(receipt.LeafHash(receipt.Leaf(s.Key, s.Raw))), Receipt: verdict.ReceiptPath(s.Device, s.Seq)}
+					want = &apiwire.LogEntry{Index: i, Device: s.Device, Seq: s.Seq, Height: s.Height,
+						LeafHash: receipt.LeafHash(receipt.Leaf(s.Key, s.Raw)), Receipt: verdict.ReceiptPath(s.Device, s.Seq)}
 				}
 			}
 		}
-		if want == nil || got != *want {
+		if want == nil || !reflect.DeepEqual(got, *want) {
 			t.Errorf("entry %d: %+v, want %+v", i, got, want)
 			continue
 		}
@@ -64,15 +67,15 @@ func TestLogEntries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, i, size, unhex(t, got.LeafHash), p, unhex(t, whole.ToRoot)); err != nil {
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, i, size, got.LeafHash, p, whole.ToRoot); err != nil {
 			t.Errorf("entry %d: %v", i, err)
 		}
 	}
 	// The first receipt's proof holds leaf 0 in the tree of six.
 	r := e.ledger.Fixture.Receipt
-	var first api.LogEntry
+	var first apiwire.LogEntry
 	e.get(t, fmt.Sprintf("/v1/log/entries/%d", r.LeafIndex)).ok(t, &first)
-	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, r.LeafIndex, r.TreeSize, unhex(t, first.LeafHash), r.Proof, r.LogRoot); err != nil {
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, r.LeafIndex, r.TreeSize, first.LeafHash, r.Proof, r.LogRoot); err != nil {
 		t.Errorf("the receipt of leaf %d does not prove the route's leaf hash: %v", r.LeafIndex, err)
 	}
 	for _, c := range []struct {
@@ -103,32 +106,32 @@ func TestLogConsistency(t *testing.T) {
 	const size = 7
 	for from := uint64(0); from <= size; from++ {
 		for to := from; to <= size; to++ {
-			var c api.LogConsistency
+			var c apiwire.LogConsistency
 			e.get(t, fmt.Sprintf("/v1/log/consistency?from=%d&to=%d", from, to)).ok(t, &c)
 			if c.From != from || c.To != to {
 				t.Errorf("%d to %d: answer for %d to %d", from, to, c.From, c.To)
 			}
 			var hashes [][]byte
 			for _, h := range c.Proof {
-				hashes = append(hashes, unhex(t, h))
+				hashes = append(hashes, h)
 			}
-			if err := proof.VerifyConsistency(rfc6962.DefaultHasher, from, to, hashes, unhex(t, c.FromRoot), unhex(t, c.ToRoot)); err != nil {
+			if err := proof.VerifyConsistency(rfc6962.DefaultHasher, from, to, hashes, c.FromRoot, c.ToRoot); err != nil {
 				t.Errorf("%d to %d: %v", from, to, err)
 			}
 		}
 	}
 	// The root of the first six leaves is the one their receipts prove to.
-	var c api.LogConsistency
+	var c apiwire.LogConsistency
 	e.get(t, "/v1/log/consistency?from=6").ok(t, &c)
-	if c.To != size || c.FromRoot != hex.EncodeToString(e.ledger.Fixture.Receipt.LogRoot) {
+	if c.To != size || !bytes.Equal(c.FromRoot, e.ledger.Fixture.Receipt.LogRoot) {
 		t.Errorf("from 6 to now: to %d, from_root %s; want to %d, the receipts' log root %x", c.To, c.FromRoot, size, e.ledger.Fixture.Receipt.LogRoot)
 	}
-	if c.FromRoot != "" && len(c.Proof) == 0 {
+	if len(c.Proof) == 0 {
 		t.Error("6 to 7: empty proof")
 	}
-	var empty api.LogConsistency
+	var empty apiwire.LogConsistency
 	e.get(t, "/v1/log/consistency?from=0&to=0").ok(t, &empty)
-	if empty.FromRoot != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" || len(empty.Proof) != 0 || empty.Proof == nil {
+	if hex.EncodeToString(empty.FromRoot) != "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" || len(empty.Proof) != 0 || empty.Proof == nil {
 		t.Errorf("0 to 0: %+v; want the empty tree's root (SHA-256 of nothing) and an empty proof list", empty)
 	}
 	for _, c := range []struct {

@@ -6,22 +6,18 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/iotledger/iotledger/apiwire"
 )
 
 // Problem is the body of every error answer: problem details (RFC 9457),
 // served as application/problem+json. Detail says what was wrong and what to
 // do; it never carries an internal cause, which is logged instead.
-type Problem struct {
-	Type     string `json:"type"`     // ProblemType + a kind, such as "not-found"
-	Title    string `json:"title"`    // the kind in words; the same for every problem of a type
-	Status   int    `json:"status"`   // the HTTP status code
-	Detail   string `json:"detail"`   // this occurrence: what was wrong, what to do
-	Instance string `json:"instance"` // the request path
-}
+type Problem = apiwire.Problem
 
 // ProblemType prefixes the type of every problem the API answers; the kind
 // follows it. The kinds are listed in the OpenAPI document.
-const ProblemType = "urn:iotledger:problem:"
+const ProblemType = apiwire.ProblemType
 
 // Kinds of problem, the suffixes of Problem.Type.
 const (

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
-	"github.com/iotledger/iotledger/verdict"
 )
 
 // Page sizes of the list endpoints.
@@ -24,43 +24,6 @@ const (
 	DefaultLimit = 100
 	MaxLimit     = 1000
 )
-
-// DevicePage is GET /v1/devices. Next is the id to pass as after for the
-// next page; empty on the last page.
-type DevicePage struct {
-	Devices []*state.Device `json:"devices"`
-	Next    string          `json:"next"`
-}
-
-// ReadingPage is GET /v1/devices/{id}/readings. Next is the sequence number
-// of the first matching reading not in this page; nil on the last page.
-type ReadingPage struct {
-	Readings []ReadingEntry `json:"readings"`
-	Next     *uint64        `json:"next"`
-}
-
-// ReadingEntry is one committed reading.
-type ReadingEntry struct {
-	Seq     uint64         `json:"seq"`
-	Time    string         `json:"time"`    // device time, RFC 3339 in UTC
-	TimeMs  int64          `json:"time_ms"` // device time, unix milliseconds
-	Data    map[string]any `json:"data"`
-	Index   uint64         `json:"index"`   // leaf index in the reading log
-	Height  int64          `json:"height"`  // the block that committed it
-	Receipt string         `json:"receipt"` // path of its receipt
-}
-
-// Gaps is GET /v1/devices/{id}/gaps: what the ledger knows of a device's
-// sequence numbers. Gaps lists the missing ranges between MinSeq and
-// MaxSeq, oldest first; GapsTruncated says the oldest were dropped.
-type Gaps struct {
-	Device        string        `json:"device"`
-	Count         uint64        `json:"count"`
-	MinSeq        uint64        `json:"min_seq"`
-	MaxSeq        uint64        `json:"max_seq"`
-	Gaps          []state.Range `json:"gaps"`
-	GapsTruncated bool          `json:"gaps_truncated"`
-}
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.ledger.Status(r.Context())
@@ -78,6 +41,16 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) error {
 			return invalidID("query parameter after", err)
 		}
 	}
+	cursor, err := pageCursor(q, listDevices, 0)
+	if err != nil {
+		return err
+	}
+	if cursor != nil {
+		if address.ParseDevice(string(cursor)) != nil {
+			return badPageToken(q.Get("page_token"))
+		}
+		after = string(cursor)
+	}
 	limit, err := limitParam(q)
 	if err != nil {
 		return err
@@ -86,15 +59,16 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("devices after %q: %w", after, err)
 	}
-	page := DevicePage{Devices: ds}
+	page := apiwire.DevicePage{Devices: make([]apiwire.Device, 0, min(len(ds), limit))}
 	if len(ds) > limit {
-		page.Devices = ds[:limit]
+		ds = ds[:limit]
 		page.Next = ds[limit-1].ID
+		page.NextPageToken = pageToken(listDevices, []byte(page.Next))
 	}
-	if page.Devices == nil {
-		page.Devices = []*state.Device{}
+	for _, d := range ds {
+		page.Devices = append(page.Devices, Device(d))
 	}
-	return writeJSON(w, http.StatusOK, page)
+	return writePage(w, r, page.NextPageToken, page)
 }
 
 func (s *Server) device(w http.ResponseWriter, r *http.Request) error {
@@ -102,7 +76,7 @@ func (s *Server) device(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, d)
+	return writeJSON(w, http.StatusOK, Device(d))
 }
 
 func (s *Server) readings(w http.ResponseWriter, r *http.Request) error {
@@ -118,23 +92,22 @@ func (s *Server) readings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("readings of %s: %w", d.ID, err)
 	}
-	page := ReadingPage{Readings: make([]ReadingEntry, 0, len(stored)), Next: next}
-	for _, st := range stored {
-		data := st.Data
-		if data == nil {
-			data = map[string]any{}
-		}
-		page.Readings = append(page.Readings, ReadingEntry{
-			Seq:     st.Seq,
-			Time:    st.Timestamp().Format(time.RFC3339Nano),
-			TimeMs:  st.Time,
-			Data:    data,
-			Index:   st.Index,
-			Height:  st.Height,
-			Receipt: verdict.ReceiptPath(d.ID, st.Seq),
-		})
+	page := apiwire.ReadingPage{Readings: make([]apiwire.ReadingEntry, 0, len(stored)), Next: next}
+	if next != nil {
+		page.NextPageToken = uintPageToken(readingList(q), *next)
 	}
-	return writeJSON(w, http.StatusOK, page)
+	for _, st := range stored {
+		page.Readings = append(page.Readings, readingEntry(d.ID, st))
+	}
+	return writePage(w, r, page.NextPageToken, page)
+}
+
+// readingList is the page list of a reading query.
+func readingList(q query.ReadingRange) pageList {
+	if q.ByTime {
+		return listReadingsByTime
+	}
+	return listReadingsBySeq
 }
 
 // readingQuery reads from, to, limit and by.
@@ -182,6 +155,20 @@ func readingQuery(q url.Values) (query.ReadingRange, error) {
 	}
 	if rq.From > rq.To {
 		return rq, invalidParameter("from=%s is after to=%s; swap them", q.Get("from"), q.Get("to"))
+	}
+	// The page token stands for the deprecated cursors: from (by seq) and
+	// start_seq (by time), the seq of the first reading of the page.
+	seq, ok, err := uintPageCursor(q, readingList(rq))
+	switch {
+	case err != nil:
+		return rq, err
+	case ok && rq.ByTime:
+		rq.StartSeq = seq
+	case ok:
+		if seq < rq.From || seq > rq.To {
+			return rq, badPageToken(q.Get("page_token"))
+		}
+		rq.From = seq
 	}
 	return rq, nil
 }
@@ -231,18 +218,7 @@ func (s *Server) gaps(w http.ResponseWriter, r *http.Request) error {
 	if p == nil {
 		p = &state.Progress{}
 	}
-	g := Gaps{
-		Device:        d.ID,
-		Count:         p.Count,
-		MinSeq:        p.MinSeq,
-		MaxSeq:        p.MaxSeq,
-		Gaps:          p.Gaps,
-		GapsTruncated: p.GapsTruncated,
-	}
-	if g.Gaps == nil {
-		g.Gaps = []state.Range{}
-	}
-	return writeJSON(w, http.StatusOK, g)
+	return writeJSON(w, http.StatusOK, gaps(d.ID, p))
 }
 
 func (s *Server) receipt(w http.ResponseWriter, r *http.Request) error {
@@ -298,7 +274,7 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) error {
 	if b == nil {
 		return notFound("block %d is not committed; the latest height is in /v1/status", h)
 	}
-	return writeJSON(w, http.StatusOK, b)
+	return writeJSON(w, http.StatusOK, Block(b))
 }
 
 // deviceID returns the {id} of the path, checked.
@@ -347,7 +323,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 			"%q is neither an account address (acc1...), a device id (dev1...) nor a contract id (ctr-N, whose account is its escrow)", addr)
 	}
 	q := r.URL.Query()
-	before, limit, err := pageParams(q)
+	before, limit, err := pageParams(q, listHistory)
 	if err != nil {
 		return err
 	}
@@ -355,19 +331,22 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("account %s: %w", addr, err)
 	}
-	a := &Account{Address: addr, Token: s.reader.Token(), History: []state.Payment{}}
+	a := apiwire.Account{Address: addr, Token: s.reader.Token()}
 	if acct != nil {
-		a.Balance, a.Nonce = acct.Balance, acct.Nonce
+		a.Balance, a.Nonce = apiwire.Uint64(acct.Balance), apiwire.Uint64(acct.Nonce)
 	}
 	history, next, err := s.reader.History(addr, before, limit)
 	if err != nil {
 		return fmt.Errorf("account %s: %w", addr, err)
 	}
-	for _, p := range history {
-		a.History = append(a.History, *p)
+	a.History, a.Next = make([]apiwire.Payment, 0, len(history)), hex.EncodeToString(next)
+	if next != nil {
+		a.NextPageToken = pageToken(listHistory, next)
 	}
-	a.SetNext(next)
-	return writeJSON(w, http.StatusOK, a)
+	for _, p := range history {
+		a.History = append(a.History, payment(p))
+	}
+	return writePage(w, r, a.NextPageToken, a)
 }
 
 func (s *Server) twin(w http.ResponseWriter, r *http.Request) error {
@@ -385,12 +364,7 @@ func (s *Server) twin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("twin of %s: %w", d.ID, err)
 	}
-	out := Twin{Device: d.ID, AsOf: height, Desired: t.Desired, Reported: t.Reported, Delta: map[string]any{}}
-	for _, st := range []*state.TwinState{&out.Desired, &out.Reported} {
-		if st.State == nil {
-			st.State = map[string]any{}
-		}
-	}
+	out := apiwire.Twin{Device: d.ID, AsOf: height, Desired: twinState(t.Desired), Reported: twinState(t.Reported), Delta: map[string]any{}}
 	for k, v := range out.Desired.State {
 		if rv, ok := out.Reported.State[k]; !ok || !sameValue(rv, v) {
 			out.Delta[k] = v
@@ -413,7 +387,7 @@ func (s *Server) twinHistory(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return invalidParameter("side=%q: give desired (the default) or reported", side)
 	}
-	before, limit, err := pageParams(q)
+	before, limit, err := pageParams(q, listTwinHistory)
 	if err != nil {
 		return err
 	}
@@ -421,18 +395,24 @@ func (s *Server) twinHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("twin history of %s: %w", d.ID, err)
 	}
-	out := TwinHistory{Device: d.ID, Side: side, Changes: []state.TwinChange{}, Next: hex.EncodeToString(next)}
-	for _, c := range changes {
-		out.Changes = append(out.Changes, *c)
+	out := apiwire.TwinHistory{Device: d.ID, Side: side, Changes: make([]apiwire.TwinChange, 0, len(changes)), Next: hex.EncodeToString(next)}
+	if next != nil {
+		out.NextPageToken = pageToken(listTwinHistory, next)
 	}
-	return writeJSON(w, http.StatusOK, out)
+	for _, c := range changes {
+		out.Changes = append(out.Changes, twinChange(c))
+	}
+	return writePage(w, r, out.NextPageToken, out)
 }
 
-// pageParams reads limit and the paging cursor "before", a (height, tx)
-// key suffix in hex.
-func pageParams(q url.Values) (before []byte, limit int, err error) {
+// pageParams reads limit and the paging cursor of list: page_token, or
+// the deprecated "before", a (height, tx) key suffix in hex.
+func pageParams(q url.Values, list pageList) (before []byte, limit int, err error) {
 	if limit, err = limitParam(q); err != nil {
 		return nil, 0, err
+	}
+	if before, err = pageCursor(q, list, 12); err != nil || before != nil {
+		return before, limit, err
 	}
 	v := q.Get("before")
 	if v == "" {

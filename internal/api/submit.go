@@ -13,22 +13,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/tx"
 	"github.com/iotledger/iotledger/verdict"
 )
-
-// Submission is the JSON body of POST /v1/readings: COSE_Sign1 readings,
-// each in standard base64 (RFC 4648 section 4, with padding).
-type Submission struct {
-	Readings []string `json:"readings"`
-}
-
-// Results is the answer of POST /v1/readings: one result per reading, in
-// the order of the request.
-type Results struct {
-	Results []verdict.Result `json:"results"`
-}
 
 // Content types of POST /v1/readings.
 const (
@@ -101,7 +90,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request) error {
 	for i := range verdicts {
 		results[i] = verdicts[i].Result()
 	}
-	return writeJSON(w, http.StatusOK, Results{Results: results})
+	return writeJSON(w, http.StatusOK, apiwire.Results{Results: results})
 }
 
 // submissionForm is the shape of a JSON batch, for messages.

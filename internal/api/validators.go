@@ -12,6 +12,7 @@ import (
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/query"
 )
 
@@ -28,90 +29,28 @@ type ValidatorReader interface {
 	ValidatorProposal(id uint64) (*query.ProposalInfo, error)
 }
 
-// Validator is one member of the validator set.
-type Validator struct {
-	Address string `json:"address"` // CometBFT's: hex of the first 20 bytes of the key's SHA-256
-	PubKey  string `json:"pub_key"` // base64 of the Ed25519 consensus key, as genesis.json and priv_validator_key.json write it
-	Power   int64  `json:"power,omitempty"`
-	Account string `json:"account"` // the account (acc1...) the key signs validator transactions as
-}
-
 // NewValidator describes the validator of consensus key key.
-func NewValidator(key []byte, power int64) Validator {
-	v := Validator{PubKey: base64.StdEncoding.EncodeToString(key), Power: power, Account: address.Account(key)}
+func NewValidator(key []byte, power int64) apiwire.Validator {
+	v := apiwire.Validator{PubKey: base64.StdEncoding.EncodeToString(key), Power: power, Account: address.Account(key)}
 	if len(key) == cmted25519.PubKeySize {
 		v.Address = strings.ToUpper(fmt.Sprintf("%x", []byte(cmted25519.PubKey(key).Address())))
 	}
 	return v
 }
 
-// ValidatorSet is GET /v1/validators: the set as the chain decided it.
-// CometBFT uses a change decided in block H from block H+2 on, so From
-// may be beyond Height+1 for a block or two.
-type ValidatorSet struct {
-	Height     int64                `json:"height"`      // the latest committed block
-	From       int64                `json:"from_height"` // the first block this set signs (1: the genesis set)
-	TotalPower int64                `json:"total_power"`
-	Validators []Validator          `json:"validators"` // by power, then address, as CometBFT orders them
-	Changes    []ValidatorSetChange `json:"changes"`    // oldest first
-}
-
-// ValidatorSetChange is one change of the set: from block Height on, the
-// set that the proposals left signs.
-type ValidatorSetChange struct {
-	Height     int64    `json:"height"`
-	Proposals  []uint64 `json:"proposals"`
-	Validators int      `json:"validators"`  // how many
-	TotalPower int64    `json:"total_power"` // of the new set
-}
-
-// ValidatorProposal is a proposed change of the validator set, with its
-// approvals counted against the set as it is now.
-type ValidatorProposal struct {
-	ID            uint64             `json:"id"`
-	Action        string             `json:"action"` // add, remove or power
-	Validator     Validator          `json:"validator"`
-	Power         int64              `json:"power,omitempty"` // add, power: the new power
-	Height        int64              `json:"height"`          // the block that holds it
-	ExpiresHeight int64              `json:"expires_height"`  // the last block whose approvals count
-	Status        string             `json:"status"`          // open, applied, expired or dropped
-	ClosedHeight  int64              `json:"closed_height,omitempty"`
-	Effective     int64              `json:"effective_height,omitempty"` // applied: the first block the new set signs
-	Reason        string             `json:"reason,omitempty"`           // dropped: why
-	Approvals     []ProposalApproval `json:"approvals"`                  // the proposer's first
-	ApprovedPower int64              `json:"approved_power"`             // held by approvers in the set now
-	TotalPower    int64              `json:"total_power"`
-	NeededPower   int64              `json:"needed_power"` // more than two thirds of total_power
-}
-
-// ProposalApproval is one validator's approval.
-type ProposalApproval struct {
-	Address string `json:"address"`
-	PubKey  string `json:"pub_key"`
-	Height  int64  `json:"height"`
-}
-
 // NewValidatorProposal describes a proposal as the app holds it.
-func NewValidatorProposal(p *query.ProposalInfo) ValidatorProposal {
-	out := ValidatorProposal{
+func NewValidatorProposal(p *query.ProposalInfo) apiwire.ValidatorProposal {
+	out := apiwire.ValidatorProposal{
 		ID: p.ID, Action: p.Action, Validator: NewValidator(p.Key, 0), Power: p.Power,
 		Height: p.Height, ExpiresHeight: p.Expires, Status: p.Status, ClosedHeight: p.Closed,
-		Effective: p.Effective, Reason: p.Reason, Approvals: []ProposalApproval{},
+		Effective: p.Effective, Reason: p.Reason, Approvals: []apiwire.ProposalApproval{},
 		ApprovedPower: p.ApprovedPower, TotalPower: p.TotalPower, NeededPower: p.NeededPower,
 	}
 	for _, a := range p.Approvals {
 		v := NewValidator(a.Key, 0)
-		out.Approvals = append(out.Approvals, ProposalApproval{Address: v.Address, PubKey: v.PubKey, Height: a.Height})
+		out.Approvals = append(out.Approvals, apiwire.ProposalApproval{Address: v.Address, PubKey: v.PubKey, Height: a.Height})
 	}
 	return out
-}
-
-// ValidatorProposalPage is GET /v1/validators/proposals: proposals in
-// number order; Next and More are as in ContractPage.
-type ValidatorProposalPage struct {
-	Proposals []ValidatorProposal `json:"proposals"`
-	Next      uint64              `json:"next"`
-	More      bool                `json:"more"`
 }
 
 func (s *Server) validatorReader() (ValidatorReader, error) {
@@ -124,8 +63,8 @@ func (s *Server) validatorReader() (ValidatorReader, error) {
 
 // NewValidatorSet describes the set as the app holds it, in CometBFT's
 // order.
-func NewValidatorSet(info *query.ValidatorSetInfo) *ValidatorSet {
-	out := &ValidatorSet{Height: info.Height, From: info.From, Changes: []ValidatorSetChange{}}
+func NewValidatorSet(info *query.ValidatorSetInfo) *apiwire.ValidatorSet {
+	out := &apiwire.ValidatorSet{Height: info.Height, From: info.From, Changes: []apiwire.ValidatorSetChange{}}
 	for _, v := range info.Validators {
 		out.Validators = append(out.Validators, NewValidator(v.Key, v.Power))
 		out.TotalPower += v.Power
@@ -142,7 +81,7 @@ func NewValidatorSet(info *query.ValidatorSetInfo) *ValidatorSet {
 		for _, v := range c.Set {
 			total += v.Power
 		}
-		out.Changes = append(out.Changes, ValidatorSetChange{Height: c.Height, Proposals: c.Proposals, Validators: len(c.Set), TotalPower: total})
+		out.Changes = append(out.Changes, apiwire.ValidatorSetChange{Height: c.Height, Proposals: c.Proposals, Validators: len(c.Set), TotalPower: total})
 	}
 	return out
 }
@@ -165,7 +104,7 @@ func (s *Server) validatorProposals(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	q := r.URL.Query()
-	after, err := afterParam(q, "proposal")
+	after, err := afterParam(q, "proposal", listProposals)
 	if err != nil {
 		return err
 	}
@@ -173,9 +112,9 @@ func (s *Server) validatorProposals(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	page := ValidatorProposalPage{Proposals: []ValidatorProposal{}, Next: after}
+	page := apiwire.ValidatorProposalPage{Proposals: []apiwire.ValidatorProposal{}, Next: after}
 	if after == math.MaxUint64 {
-		return writeJSON(w, http.StatusOK, page)
+		return writePage(w, r, "", page)
 	}
 	ps, err := l.ValidatorProposals(after, limit+1)
 	if err != nil {
@@ -188,7 +127,10 @@ func (s *Server) validatorProposals(w http.ResponseWriter, r *http.Request) erro
 		page.Proposals = append(page.Proposals, NewValidatorProposal(p))
 		page.Next = p.ID
 	}
-	return writeJSON(w, http.StatusOK, page)
+	if page.More {
+		page.NextPageToken = uintPageToken(listProposals, page.Next)
+	}
+	return writePage(w, r, page.NextPageToken, page)
 }
 
 func (s *Server) validatorProposal(w http.ResponseWriter, r *http.Request) error {

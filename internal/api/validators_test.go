@@ -8,13 +8,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
 )
 
 func TestValidators(t *testing.T) {
 	e := newEnv(t, api.Options{})
-	var set api.ValidatorSet
+	var set apiwire.ValidatorSet
 	e.get(t, "/v1/validators").ok(t, &set)
 	if len(set.Validators) != 4 || set.TotalPower != 40 || set.From != 1 || set.Height != apitest.Height+1 {
 		t.Errorf("set: %d validators, total %d, from %d, height %d; want 4, 40, 1, %d", len(set.Validators), set.TotalPower, set.From, set.Height, apitest.Height+1)
@@ -40,7 +41,7 @@ func TestValidatorProposalPages(t *testing.T) {
 		{"?after=2", nil, 2, false},
 		{"?after=" + strconv.FormatUint(1<<64-1, 10), nil, 1<<64 - 1, false},
 	} {
-		var page api.ValidatorProposalPage
+		var page apiwire.ValidatorProposalPage
 		e.get(t, "/v1/validators/proposals"+tc.query).ok(t, &page)
 		var ids []uint64
 		for _, p := range page.Proposals {
@@ -50,7 +51,7 @@ func TestValidatorProposalPages(t *testing.T) {
 			t.Errorf("%s: proposals %v next %d more %v; want %v %d %v", tc.query, ids, page.Next, page.More, tc.ids, tc.next, tc.more)
 		}
 	}
-	var p api.ValidatorProposal
+	var p apiwire.ValidatorProposal
 	e.get(t, "/v1/validators/proposals/1").ok(t, &p)
 	if p.Status != "open" || len(p.Approvals) != 2 || p.ApprovedPower != 20 || p.NeededPower != 27 || p.Validator.Power != 0 {
 		t.Errorf("proposal 1: %+v", p)

@@ -38,9 +38,9 @@ type Outcome struct {
 
 // DeviceChange is a committed change of a device record.
 type DeviceChange struct {
-	Action string        `json:"action"` // registered, revoked, rotated
-	Device *state.Device `json:"device"`
-	Height int64         `json:"height"`
+	Action string // registered, revoked, rotated
+	Device *state.Device
+	Height int64
 }
 
 type nopObserver struct{}

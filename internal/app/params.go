@@ -45,13 +45,51 @@ func validateParams(p state.Params) error {
 	return nil
 }
 
-// Genesis is the app_state of genesis.json.
+// Genesis is the app_state of genesis.json. Its JSON is genesisJSON's:
+// the stored record state.Params carries no JSON names of its own, so the
+// file's format and the store's can change apart.
 type Genesis struct {
-	Params state.Params `json:"params"`
+	Params state.Params
 	// Token is the name of the chain's token, which accounts hold.
-	Token string `json:"token"`
+	Token string
 	// Balances are the genesis allocations, credited in the first block.
-	Balances []Allocation `json:"balances,omitempty"`
+	Balances []Allocation
+}
+
+// genesisJSON is Genesis as genesis.json writes it.
+type genesisJSON struct {
+	Params   genesisParams `json:"params"`
+	Token    string        `json:"token"`
+	Balances []Allocation  `json:"balances,omitempty"`
+}
+
+// genesisParams is state.Params as genesis.json writes it (app_state.params).
+type genesisParams struct {
+	ReadingWindowBackMs     int64 `json:"reading_window_back_ms"`
+	ReadingWindowAheadMs    int64 `json:"reading_window_ahead_ms"`
+	MaxBatchReadings        int   `json:"max_batch_readings"`
+	MaxTxBytes              int   `json:"max_tx_bytes"`
+	DeviceRatePerS          int64 `json:"device_rate_per_s"`
+	DeviceBurst             int64 `json:"device_burst"`
+	ValidatorProposalBlocks int64 `json:"validator_proposal_blocks"`
+}
+
+// MarshalJSON writes g as genesis.json's app_state.
+func (g Genesis) MarshalJSON() ([]byte, error) {
+	return json.Marshal(genesisJSON{Params: genesisParams(g.Params), Token: g.Token, Balances: g.Balances})
+}
+
+// UnmarshalJSON reads genesis.json's app_state over g (a field the JSON
+// leaves out keeps its value in g), refusing keys it does not know.
+func (g *Genesis) UnmarshalJSON(b []byte) error {
+	j := genesisJSON{Params: genesisParams(g.Params), Token: g.Token, Balances: g.Balances}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return err
+	}
+	*g = Genesis{Params: state.Params(j.Params), Token: j.Token, Balances: j.Balances}
+	return nil
 }
 
 // Allocation is a genesis balance: an account address or a device id.

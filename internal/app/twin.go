@@ -83,9 +83,9 @@ func (x *execution) applyTwin(id, side string, set map[string]any, unsetKeys []s
 // TwinChange is a committed change of a twin, for observers (the MQTT
 // twin/desired topic, events).
 type TwinChange struct {
-	Device  string         `json:"device"`
-	Side    string         `json:"side"` // state.SideDesired or SideReported
-	Version uint64         `json:"version"`
-	Height  int64          `json:"height"`
-	State   map[string]any `json:"state"`
+	Device  string
+	Side    string // state.SideDesired or SideReported
+	Version uint64
+	Height  int64
+	State   map[string]any
 }

@@ -41,7 +41,7 @@ func (e *env) txSender(ctx context.Context) (*txSender, error) {
 			if err != nil {
 				return 0, err
 			}
-			return a.Nonce, nil
+			return uint64(a.Nonce), nil
 		},
 		submit: func(ctx context.Context, raw []byte) (int64, uint32, string, error) {
 			r, err := c.SubmitTx(ctx, raw)

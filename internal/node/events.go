@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/state"
@@ -25,15 +26,23 @@ func (s *eventSeq) next(typ, device string, data any) api.Event {
 	return api.Event{ID: api.EventID{Height: s.height, N: s.n}, Type: typ, Device: device, Data: data}
 }
 
-func (s *eventSeq) block(b *state.Block) api.Event { return s.next("block", "", b) }
+func (s *eventSeq) block(b *state.Block) api.Event { return s.next("block", "", api.BlockEvent(b)) }
 
-func (s *eventSeq) reading(v verdict.Verdict) api.Event { return s.next("reading", v.Device, v) }
+func (s *eventSeq) reading(v verdict.Verdict) api.Event {
+	return s.next("reading", v.Device, apiwire.ReadingEvent(v))
+}
 
-func (s *eventSeq) device(c app.DeviceChange) api.Event { return s.next("device", c.Device.ID, c) }
+func (s *eventSeq) device(c app.DeviceChange) api.Event {
+	return s.next("device", c.Device.ID, apiwire.DeviceEvent{Action: c.Action, Device: api.Device(c.Device), Height: c.Height})
+}
 
-func (s *eventSeq) twin(c app.TwinChange) api.Event { return s.next("twin", c.Device, c) }
+func (s *eventSeq) twin(c app.TwinChange) api.Event {
+	return s.next("twin", c.Device, apiwire.TwinEvent{Device: c.Device, Side: c.Side, Version: c.Version, Height: c.Height, State: c.State})
+}
 
-func (s *eventSeq) contractEvent(e *state.Event) api.Event { return s.next("contract_event", "", e) }
+func (s *eventSeq) contractEvent(e *state.Event) api.Event {
+	return s.next("contract_event", "", api.ContractEvent(e))
+}
 
 // EventRange implements api.EventSource: blocks from the first with a
 // feed in the store (state.Feed: blocks committed by a node from before

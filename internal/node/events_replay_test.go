@@ -17,7 +17,6 @@ import (
 	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/node"
-	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -151,8 +150,8 @@ func TestEventsReplayLikeLive(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatalf("block %d not seen: %v", top+1, ctx.Err())
 		case e := <-sub.Events:
-			if b, ok := e.Data.(*state.Block); ok && from == 0 {
-				from = b.Height
+			if e.Type == "block" && from == 0 {
+				from = e.ID.Height
 			}
 			if e.ID.Height > top {
 				done = true

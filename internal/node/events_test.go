@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/state"
@@ -57,12 +58,12 @@ func TestCommittedEvents(t *testing.T) {
 	n.CommittedEvents(nil)
 	id := func(n uint32) api.EventID { return api.EventID{Height: 12, N: n} }
 	want := []api.Event{
-		{ID: id(1), Type: "block", Data: b},
-		{ID: id(2), Type: "reading", Device: "dev1a", Data: accepted},
-		{ID: id(3), Type: "device", Device: "dev1b", Data: devices[0]},
-		{ID: id(4), Type: "twin", Device: "dev1a", Data: twins[0]},
-		{ID: id(5), Type: "contract_event", Data: emitted[0]},
-		{ID: id(6), Type: "contract_event", Data: emitted[1]},
+		{ID: id(1), Type: "block", Data: api.BlockEvent(b)},
+		{ID: id(2), Type: "reading", Device: "dev1a", Data: apiwire.ReadingEvent(accepted)},
+		{ID: id(3), Type: "device", Device: "dev1b", Data: apiwire.DeviceEvent{Action: "registered", Device: api.Device(devices[0].Device), Height: 12}},
+		{ID: id(4), Type: "twin", Device: "dev1a", Data: apiwire.TwinEvent{Device: "dev1a", Side: state.SideDesired, Version: 2, Height: 12}},
+		{ID: id(5), Type: "contract_event", Data: api.ContractEvent(emitted[0])},
+		{ID: id(6), Type: "contract_event", Data: api.ContractEvent(emitted[1])},
 	}
 	if diff := cmp.Diff(drain(sub.Events), want); diff != "" {
 		t.Errorf("events (-got +want):\n%s", diff)

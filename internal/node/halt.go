@@ -11,6 +11,7 @@ import (
 	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/ingest"
 )
@@ -123,12 +124,12 @@ func (w *haltWatch) halted() *ingest.HaltedError {
 }
 
 // status is Halted as GET /v1/status shows it.
-func (w *haltWatch) status() *api.Halt {
+func (w *haltWatch) status() *apiwire.Halt {
 	h := w.Halted()
 	if h == nil {
 		return nil
 	}
-	return &api.Halt{Since: h.Since.UTC(), Reason: h.Reason}
+	return &apiwire.Halt{Since: h.Since.UTC(), Reason: h.Reason}
 }
 
 // fail records a consensus failure with its cause and logs the one line
@@ -287,31 +288,31 @@ func (n *Node) haltSample() haltSample {
 
 // Ready implements api.ReadyLedger: the checks of GET /readyz, in order
 // store, sync, consensus, mempool.
-func (n *Node) Ready(ctx context.Context) []api.Check {
+func (n *Node) Ready(ctx context.Context) []apiwire.Check {
 	m := n.app.Meta()
-	store := api.Check{Name: "store", OK: true, Detail: fmt.Sprintf("open, at block %d", m.Height)}
+	store := apiwire.Check{Name: "store", OK: true, Detail: fmt.Sprintf("open, at block %d", m.Height)}
 	if m.Height > 0 {
 		if _, err := n.app.Reader().Block(m.Height); err != nil {
 			n.log.Error("readiness: the store does not answer", "err", err)
-			store = api.Check{Name: "store", Detail: "the store does not answer reads: " + err.Error() + "; see the node's log, then restart the node"}
+			store = apiwire.Check{Name: "store", Detail: "the store does not answer reads: " + err.Error() + "; see the node's log, then restart the node"}
 		}
 	}
-	sync := api.Check{Name: "sync", OK: true, Detail: "in step with the chain"}
+	sync := apiwire.Check{Name: "sync", OK: true, Detail: "in step with the chain"}
 	if n.cmt.ConsensusReactor().WaitSync() {
-		sync = api.Check{Name: "sync", Detail: api.CatchingUpDetail(n.cmt.BlockStore().Height())}
+		sync = apiwire.Check{Name: "sync", Detail: api.CatchingUpDetail(n.cmt.BlockStore().Height())}
 	}
-	consensus := api.Check{Name: "consensus", OK: true, Detail: "committing blocks"}
+	consensus := apiwire.Check{Name: "consensus", OK: true, Detail: "committing blocks"}
 	if h := n.halt.Halted(); h != nil {
-		consensus = api.Check{Name: "consensus", Detail: api.HaltedDetail(h.Since, h.Reason)}
+		consensus = apiwire.Check{Name: "consensus", Detail: api.HaltedDetail(h.Since, h.Reason)}
 	}
 	mp, mc := n.cmt.Mempool(), n.cmtCfg.Mempool
 	txs, bytes := mp.Size(), mp.SizeBytes()
-	mempool := api.Check{Name: "mempool", OK: txs < mc.Size && bytes < mc.MaxTxsBytes,
+	mempool := apiwire.Check{Name: "mempool", OK: txs < mc.Size && bytes < mc.MaxTxsBytes,
 		Detail: fmt.Sprintf("%d of %d transactions, %d of %d bytes", txs, mc.Size, bytes, mc.MaxTxsBytes)}
 	if !mempool.OK {
 		mempool.Detail = "full (" + mempool.Detail + "): the node takes no more until blocks are committed; send readings to another node, or again after the Retry-After delay"
 	}
-	return []api.Check{store, sync, consensus, mempool}
+	return []apiwire.Check{store, sync, consensus, mempool}
 }
 
 var _ api.ReadyLedger = (*Node)(nil)

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/buildinfo"
@@ -231,7 +232,7 @@ func (m *metrics) answered(r verdict.Verdict) {
 }
 
 // tx counts a signed transaction sent to the API by its type and result.
-func (m *metrics) tx(raw []byte, out *api.TxCommit, err error) {
+func (m *metrics) tx(raw []byte, out *apiwire.TxCommit, err error) {
 	typ := "malformed"
 	if t, derr := tx.Decode(raw); derr == nil {
 		switch {

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +27,7 @@ import (
 	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/buildinfo"
@@ -425,7 +425,7 @@ var (
 )
 
 // Status implements api.Ledger.
-func (n *Node) Status(ctx context.Context) (*api.Status, error) {
+func (n *Node) Status(ctx context.Context) (*apiwire.Status, error) {
 	st, err := n.rpc.Status(ctx)
 	if err != nil {
 		return nil, err
@@ -439,12 +439,12 @@ func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 	} else {
 		return nil, err
 	}
-	return &api.Status{
+	return &apiwire.Status{
 		ChainID:      n.ChainID(),
 		Height:       m.Height,
-		AppHash:      hex.EncodeToString(m.AppHash),
+		AppHash:      m.AppHash,
 		LogSize:      n.app.Log().Size(),
-		LogRoot:      hex.EncodeToString(n.app.Log().Root()),
+		LogRoot:      n.app.Log().Root(),
 		Validators:   validators,
 		NodeID:       string(st.NodeInfo.ID()),
 		LatestTimeMs: st.SyncInfo.LatestBlockTime.UnixMilli(),
@@ -455,22 +455,22 @@ func (n *Node) Status(ctx context.Context) (*api.Status, error) {
 }
 
 // BroadcastTx implements api.Ledger.
-func (n *Node) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
+func (n *Node) BroadcastTx(ctx context.Context, raw []byte) (*apiwire.TxCommit, error) {
 	out, err := n.broadcastTx(ctx, raw)
 	n.metrics.tx(raw, out, err)
 	return out, err
 }
 
-func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
+func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*apiwire.TxCommit, error) {
 	if h := n.halt.Halted(); h != nil {
 		return nil, h // it would wait for a block that does not come
 	}
 	h := sha256.Sum256(raw)
-	out := &api.TxCommit{Hash: hex.EncodeToString(h[:])}
+	out := &apiwire.TxCommit{Hash: h[:]}
 	r, err := n.rpc.BroadcastTxCommit(ctx, raw)
 	var invalid mempool.ErrInvalidTx
 	if errors.As(err, &invalid) { // CheckTx refused it
-		out.TxResult = api.TxResult{Code: invalid.Code, Name: app.Code(invalid.Code).String(), Log: invalid.Log}
+		out.TxResult = apiwire.TxResult{Code: invalid.Code, Name: app.Code(invalid.Code).String(), Log: invalid.Log}
 		return out, nil
 	}
 	if err != nil && notNow(err) {
@@ -482,10 +482,10 @@ func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, erro
 		// The same bytes came before: a replay of a committed transaction
 		// (CheckTx names why it no longer passes: wrong_nonce), or one
 		// still waiting in the mempool.
-		out.TxResult = api.TxResult{Code: uint32(app.CodeDuplicate), Name: app.CodeDuplicate.String(),
+		out.TxResult = apiwire.TxResult{Code: uint32(app.CodeDuplicate), Name: app.CodeDuplicate.String(),
 			Log: "this transaction was received already and waits for its block; do not send it again"}
 		if c, cerr := n.app.CheckTx(ctx, &abci.CheckTxRequest{Tx: raw, Type: abci.CHECK_TX_TYPE_CHECK}); cerr == nil && c.Code != 0 {
-			out.TxResult = api.TxResult{Code: c.Code, Name: app.Code(c.Code).String(), Log: c.Log}
+			out.TxResult = apiwire.TxResult{Code: c.Code, Name: app.Code(c.Code).String(), Log: c.Log}
 		}
 		return out, nil
 	}
@@ -493,11 +493,11 @@ func (n *Node) broadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, erro
 		return nil, err
 	}
 	if r.CheckTx.Code != 0 {
-		out.TxResult = api.TxResult{Code: r.CheckTx.Code, Name: app.Code(r.CheckTx.Code).String(), Log: r.CheckTx.Log}
+		out.TxResult = apiwire.TxResult{Code: r.CheckTx.Code, Name: app.Code(r.CheckTx.Code).String(), Log: r.CheckTx.Log}
 		return out, nil
 	}
 	out.Committed, out.Height = true, r.Height
-	out.TxResult = api.TxResult{Code: r.TxResult.Code, Name: app.Code(r.TxResult.Code).String(), Log: r.TxResult.Log}
+	out.TxResult = apiwire.TxResult{Code: r.TxResult.Code, Name: app.Code(r.TxResult.Code).String(), Log: r.TxResult.Log}
 	return out, nil
 }
 
@@ -509,7 +509,7 @@ func (n *Node) Block(ctx context.Context, h int64) (*api.BlockInfo, error) {
 	}
 	info := &api.BlockInfo{Block: *b}
 	if meta := n.cmt.BlockStore().LoadBlockMeta(h); meta != nil {
-		info.Hash = meta.BlockID.Hash.String()
+		info.Hash = meta.BlockID.Hash
 		info.Proposer = meta.Header.ProposerAddress.String()
 		info.NumTxs = meta.NumTxs
 	}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/node"
-	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -108,7 +108,7 @@ func waitForHeight(t *testing.T, ctx context.Context, n *node.Node, events <-cha
 		case <-ctx.Done():
 			t.Fatalf("block %d not committed: %v", h, ctx.Err())
 		case e := <-events:
-			if b, ok := e.Data.(*state.Block); ok && b.Height >= h {
+			if b, ok := e.Data.(apiwire.BlockEvent); ok && b.Height >= h {
 				return
 			}
 		}

@@ -12,9 +12,9 @@ import (
 // balance and its document.
 type ContractInfo struct {
 	state.Contract
-	Balance uint64 `json:"balance"`
-	Token   string `json:"token"`
-	Source  string `json:"source"`
+	Balance uint64 // the escrow
+	Token   string
+	Source  string // the document
 }
 
 // Contract returns a contract, or nil if no contract has that id.

@@ -38,25 +38,26 @@ func (m Meta) TokenName() string {
 
 // Params are the chain's rules that are set in genesis (app_state.params):
 // every validator must apply the same ones. Meta holds them, encoded by
-// field name (the names are part of the record).
+// field name (the names are part of the record). Package app reads and
+// writes them in genesis.json under the same names.
 type Params struct {
 	// ReadingWindowBackMs and ReadingWindowAheadMs bound how far a reading's
 	// time may lie before or after the block time.
-	ReadingWindowBackMs  int64 `json:"reading_window_back_ms"`
-	ReadingWindowAheadMs int64 `json:"reading_window_ahead_ms"`
+	ReadingWindowBackMs  int64 `cbor:"reading_window_back_ms"`
+	ReadingWindowAheadMs int64 `cbor:"reading_window_ahead_ms"`
 	// MaxBatchReadings bounds the readings in one batch transaction.
-	MaxBatchReadings int `json:"max_batch_readings"`
+	MaxBatchReadings int `cbor:"max_batch_readings"`
 	// MaxTxBytes bounds one transaction.
-	MaxTxBytes int `json:"max_tx_bytes"`
+	MaxTxBytes int `cbor:"max_tx_bytes"`
 	// DeviceRatePerS and DeviceBurst limit each device's readings: a token
 	// bucket refilled at DeviceRatePerS readings a second of block time, up
 	// to DeviceBurst. A rate of 0 means no limit.
-	DeviceRatePerS int64 `json:"device_rate_per_s"`
-	DeviceBurst    int64 `json:"device_burst"`
+	DeviceRatePerS int64 `cbor:"device_rate_per_s"`
+	DeviceBurst    int64 `cbor:"device_burst"`
 	// ValidatorProposalBlocks is how many blocks after the one that holds
 	// it a validator set change proposal may collect approvals; then it
 	// expires. 0 (in stores from before it) means the default.
-	ValidatorProposalBlocks int64 `json:"validator_proposal_blocks"`
+	ValidatorProposalBlocks int64 `cbor:"validator_proposal_blocks"`
 }
 
 // DefaultValidatorProposalBlocks is ValidatorProposalBlocks of a new chain:
@@ -74,14 +75,14 @@ func (p Params) ProposalBlocks() int64 {
 
 // Block is what the app records of each committed block (b/).
 type Block struct {
-	Height      int64  `cbor:"1,keyasint" json:"height"`
-	Time        int64  `cbor:"2,keyasint" json:"time_ms"`
-	LogSize     uint64 `cbor:"3,keyasint" json:"log_size"`
-	LogRoot     []byte `cbor:"4,keyasint" json:"log_root"`
-	StateDigest []byte `cbor:"5,keyasint" json:"state_digest"`
-	AppHash     []byte `cbor:"6,keyasint" json:"app_hash"`
-	Readings    uint64 `cbor:"7,keyasint" json:"readings"`
-	Txs         int    `cbor:"8,keyasint" json:"txs"`
+	Height      int64  `cbor:"1,keyasint"`
+	Time        int64  `cbor:"2,keyasint"`
+	LogSize     uint64 `cbor:"3,keyasint"`
+	LogRoot     []byte `cbor:"4,keyasint"`
+	StateDigest []byte `cbor:"5,keyasint"`
+	AppHash     []byte `cbor:"6,keyasint"`
+	Readings    uint64 `cbor:"7,keyasint"`
+	Txs         int    `cbor:"8,keyasint"`
 }
 
 // Change is one covered write of a block, as kept for audit (c/): a nil

@@ -24,20 +24,20 @@ const (
 
 // Device is a device's record on the ledger.
 type Device struct {
-	ID         string            `cbor:"1,keyasint" json:"id"`
-	Key        []byte            `cbor:"2,keyasint" json:"key"`
-	Owner      string            `cbor:"3,keyasint" json:"owner"`
-	Labels     map[string]string `cbor:"4,keyasint,omitempty" json:"labels,omitempty"`
-	Status     string            `cbor:"5,keyasint" json:"status"`
-	OldKeys    []OldKey          `cbor:"6,keyasint,omitempty" json:"old_keys,omitempty"`
-	Registered int64             `cbor:"7,keyasint" json:"registered_height"`
-	Updated    int64             `cbor:"8,keyasint" json:"updated_height"`
+	ID         string            `cbor:"1,keyasint"`
+	Key        []byte            `cbor:"2,keyasint"`
+	Owner      string            `cbor:"3,keyasint"`
+	Labels     map[string]string `cbor:"4,keyasint,omitempty"`
+	Status     string            `cbor:"5,keyasint"`
+	OldKeys    []OldKey          `cbor:"6,keyasint,omitempty"`
+	Registered int64             `cbor:"7,keyasint"`
+	Updated    int64             `cbor:"8,keyasint"`
 }
 
 // OldKey is a key rotated out at height Until.
 type OldKey struct {
-	Key   []byte `cbor:"1,keyasint" json:"key"`
-	Until int64  `cbor:"2,keyasint" json:"until_height"`
+	Key   []byte `cbor:"1,keyasint"`
+	Until int64  `cbor:"2,keyasint"`
 }
 
 // Account is an account's record: an Ed25519 key's account (acc1...), which
@@ -45,38 +45,38 @@ type OldKey struct {
 // device's account (its id, dev1...), which holds the device's balance and
 // is spent by the device's key or by its owner.
 type Account struct {
-	Address string `cbor:"1,keyasint" json:"address"`
-	Key     []byte `cbor:"2,keyasint" json:"key,omitempty"` // nil for a device's account and before an account signs
-	Nonce   uint64 `cbor:"3,keyasint" json:"nonce"`
-	Balance uint64 `cbor:"4,keyasint,omitempty" json:"balance"`
+	Address string `cbor:"1,keyasint"`
+	Key     []byte `cbor:"2,keyasint"` // nil for a device's account and before an account signs
+	Nonce   uint64 `cbor:"3,keyasint"`
+	Balance uint64 `cbor:"4,keyasint,omitempty"`
 }
 
 // Payment is one entry of an account's history: a transfer in or out.
 type Payment struct {
-	Height int64  `cbor:"1,keyasint" json:"height"`
-	Tx     uint32 `cbor:"2,keyasint" json:"tx"` // index of the transaction in its block
+	Height int64  `cbor:"1,keyasint"`
+	Tx     uint32 `cbor:"2,keyasint"` // index of the transaction in its block
 	// Amount is positive for money in, negative for money out.
-	Amount int64 `cbor:"3,keyasint" json:"amount"`
+	Amount int64 `cbor:"3,keyasint"`
 	// Counterparty is the other account, or "genesis" for an allocation.
-	Counterparty string `cbor:"4,keyasint" json:"counterparty"`
-	Memo         string `cbor:"5,keyasint,omitempty" json:"memo,omitempty"`
-	Balance      uint64 `cbor:"6,keyasint" json:"balance_after"`
-	By           string `cbor:"7,keyasint,omitempty" json:"signed_by,omitempty"` // the signer, when not the payer itself
+	Counterparty string `cbor:"4,keyasint"`
+	Memo         string `cbor:"5,keyasint,omitempty"`
+	Balance      uint64 `cbor:"6,keyasint"`
+	By           string `cbor:"7,keyasint,omitempty"` // the signer, when not the payer itself
 }
 
 // Twin is a device's twin: the state its owner wants it in (desired) and
 // the state it reports (reported), each versioned.
 type Twin struct {
-	Desired  TwinState `cbor:"1,keyasint" json:"desired"`
-	Reported TwinState `cbor:"2,keyasint" json:"reported"`
+	Desired  TwinState `cbor:"1,keyasint"`
+	Reported TwinState `cbor:"2,keyasint"`
 }
 
 // TwinState is one side of a twin. Version counts its changes; Height is
 // the block of the last one.
 type TwinState struct {
-	Version uint64         `cbor:"1,keyasint" json:"version"`
-	Height  int64          `cbor:"2,keyasint" json:"height"`
-	State   map[string]any `cbor:"3,keyasint" json:"state"`
+	Version uint64         `cbor:"1,keyasint"`
+	Height  int64          `cbor:"2,keyasint"`
+	State   map[string]any `cbor:"3,keyasint"`
 }
 
 // Sides of a twin, in TwinLogKey.
@@ -88,13 +88,13 @@ const (
 // TwinChange is one version of one side of a twin, as kept in its history:
 // the patch and the whole state after it.
 type TwinChange struct {
-	Version uint64         `cbor:"1,keyasint" json:"version"`
-	Height  int64          `cbor:"2,keyasint" json:"height"`
-	Tx      uint32         `cbor:"3,keyasint" json:"tx"`
-	Set     map[string]any `cbor:"4,keyasint,omitempty" json:"set,omitempty"`
-	Unset   []string       `cbor:"5,keyasint,omitempty" json:"unset,omitempty"`
-	State   map[string]any `cbor:"6,keyasint" json:"state"`
-	By      string         `cbor:"7,keyasint" json:"by"` // the signer (or, later, a contract)
+	Version uint64         `cbor:"1,keyasint"`
+	Height  int64          `cbor:"2,keyasint"`
+	Tx      uint32         `cbor:"3,keyasint"`
+	Set     map[string]any `cbor:"4,keyasint,omitempty"`
+	Unset   []string       `cbor:"5,keyasint,omitempty"`
+	State   map[string]any `cbor:"6,keyasint"`
+	By      string         `cbor:"7,keyasint"` // the signer (or, later, a contract)
 }
 
 // GetTwin returns a device's twin; empty if nothing was ever set.
@@ -144,15 +144,15 @@ func DecodePayment(b []byte) (*Payment, error) {
 
 // Progress is what the ledger knows of a device's sequence numbers.
 type Progress struct {
-	Count  uint64  `cbor:"1,keyasint" json:"count"`
-	MinSeq uint64  `cbor:"2,keyasint" json:"min_seq"`
-	MaxSeq uint64  `cbor:"3,keyasint" json:"max_seq"`
-	Gaps   []Range `cbor:"4,keyasint,omitempty" json:"gaps"`
+	Count  uint64  `cbor:"1,keyasint"`
+	MinSeq uint64  `cbor:"2,keyasint"`
+	MaxSeq uint64  `cbor:"3,keyasint"`
+	Gaps   []Range `cbor:"4,keyasint,omitempty"`
 	// GapsTruncated is set when more than MaxGaps gaps were open; the lowest
 	// (oldest) were dropped from the list.
-	GapsTruncated bool `cbor:"5,keyasint,omitempty" json:"gaps_truncated,omitempty"`
+	GapsTruncated bool `cbor:"5,keyasint,omitempty"`
 	// LastHeight is the block of the device's last accepted reading.
-	LastHeight int64 `cbor:"6,keyasint,omitempty" json:"last_height,omitempty"`
+	LastHeight int64 `cbor:"6,keyasint,omitempty"`
 	// Bucket is the device's rate limit.
 	Bucket
 }
@@ -164,8 +164,8 @@ type Progress struct {
 // device's bucket empty. A record from then has no key 8: Allowance 0, as
 // it was read before.)
 type Bucket struct {
-	Allowance   int64 `cbor:"8,keyasint,omitempty" json:"-"`
-	AllowanceMs int64 `cbor:"7,keyasint,omitempty" json:"-"`
+	Allowance   int64 `cbor:"8,keyasint,omitempty"`
+	AllowanceMs int64 `cbor:"7,keyasint,omitempty"`
 }
 
 // Take applies the per-device rate limit, a token bucket driven by block
@@ -196,8 +196,8 @@ func (p *Bucket) Take(nowMs, rate, burst int64) bool {
 
 // Range is an inclusive range of sequence numbers.
 type Range struct {
-	From uint64 `cbor:"1,keyasint" json:"from"`
-	To   uint64 `cbor:"2,keyasint" json:"to"`
+	From uint64 `cbor:"1,keyasint"`
+	To   uint64 `cbor:"2,keyasint"`
 }
 
 // Seen reports whether seq is among the sequence numbers p records as
@@ -225,9 +225,9 @@ const MaxGaps = 1024
 
 // SeqEntry locates a committed reading: its log index, block and device time.
 type SeqEntry struct {
-	Index  uint64 `cbor:"1,keyasint" json:"index"`
-	Height int64  `cbor:"2,keyasint" json:"height"`
-	Time   int64  `cbor:"3,keyasint" json:"time"`
+	Index  uint64 `cbor:"1,keyasint"`
+	Height int64  `cbor:"2,keyasint"`
+	Time   int64  `cbor:"3,keyasint"`
 }
 
 // encode is e in the core deterministic encoding, as EncMode writes it:
@@ -360,16 +360,16 @@ func PutProgress(kv KV, id string, p *Progress) { put(kv, ProgressKey(id), p) }
 // whose address is the contract's id. State holds the document's declared
 // fields (int64, float64, string, bool or []string values).
 type Contract struct {
-	ID       string         `cbor:"1,keyasint" json:"id"` // ctr-<Number>
-	Number   uint64         `cbor:"2,keyasint" json:"number"`
-	Owner    string         `cbor:"3,keyasint" json:"owner"`
-	Name     string         `cbor:"4,keyasint" json:"name"`
-	Source   []byte         `cbor:"5,keyasint" json:"-"`
-	Status   string         `cbor:"6,keyasint" json:"status"` // ContractActive or ContractStopped
-	Deployed int64          `cbor:"7,keyasint" json:"deployed_height"`
-	Stopped  int64          `cbor:"8,keyasint,omitempty" json:"stopped_height,omitempty"`
-	State    map[string]any `cbor:"9,keyasint" json:"state"`
-	Events   uint64         `cbor:"10,keyasint" json:"events"` // events emitted so far; the next is numbered Events+1
+	ID       string         `cbor:"1,keyasint"` // ctr-<Number>
+	Number   uint64         `cbor:"2,keyasint"`
+	Owner    string         `cbor:"3,keyasint"`
+	Name     string         `cbor:"4,keyasint"`
+	Source   []byte         `cbor:"5,keyasint"`
+	Status   string         `cbor:"6,keyasint"` // ContractActive or ContractStopped
+	Deployed int64          `cbor:"7,keyasint"`
+	Stopped  int64          `cbor:"8,keyasint,omitempty"`
+	State    map[string]any `cbor:"9,keyasint"`
+	Events   uint64         `cbor:"10,keyasint"` // events emitted so far; the next is numbered Events+1
 }
 
 // Contract statuses.
@@ -400,13 +400,13 @@ func DecodeContract(b []byte) (*Contract, error) {
 // whose run failed (Name "failed", Fields error and trigger), its effects
 // discarded.
 type Event struct {
-	Contract string         `cbor:"1,keyasint" json:"contract"`
-	N        uint64         `cbor:"2,keyasint" json:"n"` // 1, 2, ... per contract
-	Height   int64          `cbor:"3,keyasint" json:"height"`
-	Tx       int32          `cbor:"4,keyasint" json:"tx"` // index of the transaction in its block; -1 for end of block
-	Trigger  string         `cbor:"5,keyasint" json:"trigger"`
-	Name     string         `cbor:"6,keyasint" json:"name"`
-	Fields   map[string]any `cbor:"7,keyasint" json:"fields"`
+	Contract string         `cbor:"1,keyasint"`
+	N        uint64         `cbor:"2,keyasint"` // 1, 2, ... per contract
+	Height   int64          `cbor:"3,keyasint"`
+	Tx       int32          `cbor:"4,keyasint"` // index of the transaction in its block; -1 for end of block
+	Trigger  string         `cbor:"5,keyasint"`
+	Name     string         `cbor:"6,keyasint"`
+	Fields   map[string]any `cbor:"7,keyasint"`
 }
 
 // PutEvent stores an event.

@@ -24,39 +24,39 @@ const (
 // Validator is a member of the validator set: its Ed25519 consensus public
 // key and its voting power.
 type Validator struct {
-	Key   []byte `cbor:"1,keyasint" json:"key"`
-	Power int64  `cbor:"2,keyasint" json:"power"`
+	Key   []byte `cbor:"1,keyasint"`
+	Power int64  `cbor:"2,keyasint"`
 }
 
 // Approval is one validator's approval of a proposal.
 type Approval struct {
-	Key    []byte `cbor:"1,keyasint" json:"key"`
-	Height int64  `cbor:"2,keyasint" json:"height"`
+	Key    []byte `cbor:"1,keyasint"`
+	Height int64  `cbor:"2,keyasint"`
 }
 
 // ValidatorProposal is a proposed change of the validator set and its
 // approvals. The proposer's is the first.
 type ValidatorProposal struct {
-	ID        uint64     `cbor:"1,keyasint" json:"id"`
-	Action    string     `cbor:"2,keyasint" json:"action"` // tx.ValidatorAdd, ValidatorRemove or ValidatorPower
-	Key       []byte     `cbor:"3,keyasint" json:"key"`
-	Power     int64      `cbor:"4,keyasint,omitempty" json:"power,omitempty"`
-	Height    int64      `cbor:"5,keyasint" json:"height"`         // the block that holds the proposal
-	Expires   int64      `cbor:"6,keyasint" json:"expires_height"` // the last block whose approvals count
-	Approvals []Approval `cbor:"7,keyasint" json:"approvals"`
-	Status    string     `cbor:"8,keyasint" json:"status"`
-	Closed    int64      `cbor:"9,keyasint,omitempty" json:"closed_height,omitempty"`     // applied, expired or dropped at the end of this block
-	Effective int64      `cbor:"10,keyasint,omitempty" json:"effective_height,omitempty"` // applied: the first block the new set signs
-	Reason    string     `cbor:"11,keyasint,omitempty" json:"reason,omitempty"`           // dropped: why
+	ID        uint64     `cbor:"1,keyasint"`
+	Action    string     `cbor:"2,keyasint"` // tx.ValidatorAdd, ValidatorRemove or ValidatorPower
+	Key       []byte     `cbor:"3,keyasint"`
+	Power     int64      `cbor:"4,keyasint,omitempty"`
+	Height    int64      `cbor:"5,keyasint"` // the block that holds the proposal
+	Expires   int64      `cbor:"6,keyasint"` // the last block whose approvals count
+	Approvals []Approval `cbor:"7,keyasint"`
+	Status    string     `cbor:"8,keyasint"`
+	Closed    int64      `cbor:"9,keyasint,omitempty"`  // applied, expired or dropped at the end of this block
+	Effective int64      `cbor:"10,keyasint,omitempty"` // applied: the first block the new set signs
+	Reason    string     `cbor:"11,keyasint,omitempty"` // dropped: why
 }
 
 // ValidatorSetChange is a change of the set as CometBFT applies it: from
 // block Height on, Set signs. It was decided at the end of block Height-2
 // by the approval of Proposals.
 type ValidatorSetChange struct {
-	Height    int64       `cbor:"1,keyasint" json:"height"`
-	Proposals []uint64    `cbor:"2,keyasint" json:"proposals"`
-	Set       []Validator `cbor:"3,keyasint" json:"set"`
+	Height    int64       `cbor:"1,keyasint"`
+	Proposals []uint64    `cbor:"2,keyasint"`
+	Set       []Validator `cbor:"3,keyasint"`
 }
 
 // GetValidators returns the set after the latest change, or the genesis

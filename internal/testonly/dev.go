@@ -134,7 +134,7 @@ func (c *CLI) Balance(t testing.TB, who string) uint64 {
 	t.Helper()
 	var a client.Account
 	c.JSON(t, &a, "account", "show", who)
-	return a.Balance
+	return uint64(a.Balance)
 }
 
 // Events are a contract's first 100 events as `contract events ID --json`

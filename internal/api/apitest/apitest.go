@@ -30,11 +30,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/ingest"
@@ -60,15 +62,15 @@ type Ledger struct {
 	DeviceList []*state.Device            // in id order
 	Stored     map[string][]*query.Stored // per device id, in seq order
 
-	status   api.Status
+	status   apiwire.Status
 	blocks   map[int64]*api.BlockInfo
 	receipts map[uint64]*receipt.Receipt // by leaf index
 
 	mu      sync.Mutex
 	err     error // returned by every method, when set
 	busy    bool
-	halt    *api.Halt // see SetHalted
-	full    bool      // see SetMempoolFull
+	halt    *apiwire.Halt // see SetHalted
+	full    bool          // see SetMempoolFull
 	subs    map[int]*subscriber
 	nextSub int
 	dropped int
@@ -80,6 +82,24 @@ type Ledger struct {
 	events    map[string][]*state.Event // per contract, oldest first
 	deployLog string                    // see SetDeployLog
 	signed    []*tx.Signed              // what BroadcastTx received
+	accounts  map[string]accountFix     // see SetAccount
+}
+
+// accountFix is an account SetAccount added.
+type accountFix struct {
+	acct    *state.Account
+	history []*state.Payment
+}
+
+// SetAccount adds an account with its history (newest first), or
+// replaces one.
+func (l *Ledger) SetAccount(a *state.Account, history []*state.Payment) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.accounts == nil {
+		l.accounts = map[string]accountFix{}
+	}
+	l.accounts[a.Address] = accountFix{a, history}
 }
 
 var (
@@ -177,22 +197,22 @@ func New(tb testing.TB) *Ledger {
 				AppHash:     receiptfix.Hash(fmt.Sprintf("app hash %d", h)),
 				Txs:         1,
 			},
-			Hash:     hex.EncodeToString(receiptfix.Hash(fmt.Sprintf("block hash %d", h))),
-			Proposer: hex.EncodeToString(receiptfix.Hash("proposer")[:20]),
+			Hash:     receiptfix.Hash(fmt.Sprintf("block hash %d", h)),
+			Proposer: strings.ToUpper(hex.EncodeToString(receiptfix.Hash("proposer")[:20])),
 			NumTxs:   1,
-			Results:  []api.TxResult{{Code: 0, Name: app.CodeOK.String()}},
+			Results:  []apiwire.TxResult{{Code: 0, Name: app.CodeOK.String()}},
 		}
 	}
 	l.blocks[Height].Readings = leaves
 	l.blocks[Height+1].Readings = 1
 	top := l.blocks[Height+1]
 	l.initContracts()
-	l.status = api.Status{
+	l.status = apiwire.Status{
 		ChainID:      f.Options.ChainID,
 		Height:       top.Height,
-		AppHash:      hex.EncodeToString(top.AppHash),
+		AppHash:      top.AppHash,
 		LogSize:      top.LogSize,
-		LogRoot:      hex.EncodeToString(top.LogRoot),
+		LogRoot:      top.LogRoot,
 		Validators:   f.Options.Validators,
 		NodeID:       "fake-node",
 		LatestTimeMs: top.Time,
@@ -237,7 +257,7 @@ func (l *Ledger) SetBusy(busy bool) {
 // SetHalted makes the ledger's consensus halted (nil: committing): Status
 // shows it, Ready fails its consensus check, Submit and BroadcastTx return
 // an *ingest.HaltedError.
-func (l *Ledger) SetHalted(h *api.Halt) {
+func (l *Ledger) SetHalted(h *apiwire.Halt) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.halt = h
@@ -269,10 +289,10 @@ func (l *Ledger) halted() error {
 
 // Ready implements api.ReadyLedger: the store check fails while SetErr is
 // set, the others as SetCatchingUp, SetHalted and SetMempoolFull say.
-func (l *Ledger) Ready(ctx context.Context) []api.Check {
+func (l *Ledger) Ready(ctx context.Context) []apiwire.Check {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	checks := []api.Check{
+	checks := []apiwire.Check{
 		{Name: "store", OK: l.err == nil, Detail: fmt.Sprintf("open, at block %d", l.status.Height)},
 		{Name: "sync", OK: !l.status.CatchingUp, Detail: "in step with the chain"},
 		{Name: "consensus", OK: l.halt == nil, Detail: "committing blocks"},
@@ -300,7 +320,7 @@ func (l *Ledger) fault() error {
 }
 
 // Status implements api.Ledger.
-func (l *Ledger) Status(ctx context.Context) (*api.Status, error) {
+func (l *Ledger) Status(ctx context.Context) (*apiwire.Status, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
@@ -429,6 +449,12 @@ func (l *Ledger) Account(addr string) (*state.Account, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
+	l.mu.Lock()
+	fix, ok := l.accounts[addr]
+	l.mu.Unlock()
+	if ok {
+		return fix.acct, nil
+	}
 	switch addr {
 	case l.DeviceList[0].Owner:
 		return &state.Account{Address: addr, Balance: 93, Nonce: 4}, nil
@@ -445,6 +471,22 @@ func (l *Ledger) History(addr string, before []byte, limit int) ([]*state.Paymen
 		return nil, nil, err
 	}
 	var history []*state.Payment
+	l.mu.Lock()
+	fix, ok := l.accounts[addr]
+	l.mu.Unlock()
+	switch {
+	case ok:
+		history = fix.history
+	default:
+		history = l.history(addr)
+	}
+	start, end, next := page(len(history), before, limit)
+	return history[start:end], next, nil
+}
+
+// history is the standard fake history of addr.
+func (l *Ledger) history(addr string) []*state.Payment {
+	var history []*state.Payment
 	switch addr {
 	case l.DeviceList[0].Owner:
 		history = []*state.Payment{
@@ -454,8 +496,7 @@ func (l *Ledger) History(addr string, before []byte, limit int) ([]*state.Paymen
 	case l.DeviceList[0].ID:
 		history = []*state.Payment{{Height: 5, Amount: 7, Counterparty: l.DeviceList[0].Owner, Memo: "top-up", Balance: 7}}
 	}
-	start, end, next := page(len(history), before, limit)
-	return history[start:end], next, nil
+	return history
 }
 
 // Token implements api.Reader.
@@ -466,7 +507,7 @@ func (l *Ledger) Token() string { return "IOT" }
 // Signed transactions are recorded (SignedTxs); those of contracts and
 // device statuses get the result contractResult describes, any other the
 // code ok.
-func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, error) {
+func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*apiwire.TxCommit, error) {
 	if err := l.fault(); err != nil {
 		return nil, err
 	}
@@ -474,12 +515,12 @@ func (l *Ledger) BroadcastTx(ctx context.Context, raw []byte) (*api.TxCommit, er
 		return nil, err
 	}
 	h := sha256.Sum256(raw)
-	out := &api.TxCommit{Hash: hex.EncodeToString(h[:])}
+	out := &apiwire.TxCommit{Hash: h[:]}
 	if len(raw) == 1 && raw[0] == 1 {
-		out.TxResult = api.TxResult{Code: 1, Name: "malformed_tx", Log: "tx: malformed transaction"}
+		out.TxResult = apiwire.TxResult{Code: 1, Name: "malformed_tx", Log: "tx: malformed transaction"}
 		return out, nil
 	}
-	out.Committed, out.Height, out.TxResult = true, 9, api.TxResult{Name: "ok", Log: "transfer"}
+	out.Committed, out.Height, out.TxResult = true, 9, apiwire.TxResult{Name: "ok", Log: "transfer"}
 	if t, err := tx.Decode(raw); err == nil && t.Signed != nil {
 		l.mu.Lock()
 		l.signed = append(l.signed, t.Signed)

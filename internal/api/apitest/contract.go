@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/iotledger/iotledger/internal/api"
+	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
@@ -154,16 +154,16 @@ func (l *Ledger) SignedTxs() []*tx.Signed {
 // its escrow; all three are refused for a stopped contract
 // (contract_stopped) and an unknown one (unknown_contract). ok is false
 // for other types.
-func (l *Ledger) contractResult(s *tx.Signed) (res api.TxResult, ok bool) {
+func (l *Ledger) contractResult(s *tx.Signed) (res apiwire.TxResult, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var id string
 	switch f := s.Fields.(type) {
 	case *tx.DeployContract:
 		if l.deployLog != "" {
-			return api.TxResult{Name: app.CodeOK.String(), Log: l.deployLog}, true
+			return apiwire.TxResult{Name: app.CodeOK.String(), Log: l.deployLog}, true
 		}
-		return api.TxResult{Name: app.CodeOK.String(), Log: "deployed " + state.ContractID(uint64(len(l.contracts)+1))}, true
+		return apiwire.TxResult{Name: app.CodeOK.String(), Log: "deployed " + state.ContractID(uint64(len(l.contracts)+1))}, true
 	case *tx.CallContract:
 		id = f.Contract
 	case *tx.FundContract:
@@ -171,16 +171,16 @@ func (l *Ledger) contractResult(s *tx.Signed) (res api.TxResult, ok bool) {
 	case *tx.StopContract:
 		id = f.Contract
 	case *tx.DeviceStatus:
-		return api.TxResult{Name: app.CodeOK.String(), Log: fmt.Sprintf("device %s is %s", f.Device, f.Status)}, true
+		return apiwire.TxResult{Name: app.CodeOK.String(), Log: fmt.Sprintf("device %s is %s", f.Device, f.Status)}, true
 	default:
-		return api.TxResult{}, false
+		return apiwire.TxResult{}, false
 	}
 	for _, c := range l.contracts {
 		if c.ID != id {
 			continue
 		}
 		if c.Status == state.ContractStopped {
-			return api.TxResult{Code: uint32(app.CodeContractStopped), Name: app.CodeContractStopped.String(),
+			return apiwire.TxResult{Code: uint32(app.CodeContractStopped), Name: app.CodeContractStopped.String(),
 				Log: fmt.Sprintf("contract %s was stopped by its owner in block %d; it takes no calls or funds", id, c.Stopped)}, true
 		}
 		switch f := s.Fields.(type) {
@@ -196,8 +196,8 @@ func (l *Ledger) contractResult(s *tx.Signed) (res api.TxResult, ok bool) {
 		case *tx.StopContract:
 			c.Status, c.Stopped, c.Balance = state.ContractStopped, 9, 0
 		}
-		return api.TxResult{Name: app.CodeOK.String(), Log: s.Type.String() + " " + id}, true
+		return apiwire.TxResult{Name: app.CodeOK.String(), Log: s.Type.String() + " " + id}, true
 	}
-	return api.TxResult{Code: uint32(app.CodeUnknownContract), Name: app.CodeUnknownContract.String(),
+	return apiwire.TxResult{Code: uint32(app.CodeUnknownContract), Name: app.CodeUnknownContract.String(),
 		Log: fmt.Sprintf("no contract %s is deployed; list them with iotledger contract list", id)}, true
 }

@@ -1,0 +1,140 @@
+package apiwire
+
+import "time"
+
+// Device is a registered device: GET /v1/devices/{id}, and an item of a
+// DevicePage.
+type Device struct {
+	ID         string            `json:"id"`
+	Key        []byte            `json:"key"`   // current Ed25519 public key
+	Owner      string            `json:"owner"` // account address, acc1...
+	Labels     map[string]string `json:"labels,omitempty"`
+	Status     string            `json:"status"` // active, quarantined or revoked
+	OldKeys    []OldKey          `json:"old_keys,omitempty"`
+	Registered int64             `json:"registered_height"`
+	Updated    int64             `json:"updated_height"`
+}
+
+// OldKey is a key rotated out at height Until: readings signed with it are
+// accepted up to that block.
+type OldKey struct {
+	Key   []byte `json:"key"`
+	Until int64  `json:"until_height"`
+}
+
+// DevicePage is GET /v1/devices: devices in id order.
+type DevicePage struct {
+	Devices []Device `json:"devices"`
+	// NextPageToken is the page_token of the next page; absent on the
+	// last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
+	// Next is the id to pass as after for the next page; empty on the
+	// last page. Deprecated: use NextPageToken.
+	Next string `json:"next"`
+}
+
+// DeviceEvent is the data of a "device" event: a committed change of a
+// device record.
+type DeviceEvent struct {
+	Action string `json:"action"` // registered, revoked, rotated, quarantined or reactivated
+	Device Device `json:"device"` // the record after the change
+	Height int64  `json:"height"`
+}
+
+// ReadingEntry is one committed reading.
+type ReadingEntry struct {
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`    // device time, RFC 3339 in UTC
+	TimeMs int64     `json:"time_ms"` // device time, unix milliseconds
+	// Data holds the reading's fields: text, bool or number. Integers keep
+	// all 64 bits in the JSON; a Go client decodes them exactly with
+	// json.Decoder.UseNumber (package client does).
+	Data    map[string]any `json:"data"`
+	Index   uint64         `json:"index"`   // leaf index in the reading log
+	Height  int64          `json:"height"`  // the block that committed it
+	Receipt string         `json:"receipt"` // API path of its receipt (verdict.ReceiptPath)
+}
+
+// ReadingPage is GET /v1/devices/{id}/readings: readings in sequence
+// order.
+type ReadingPage struct {
+	Readings []ReadingEntry `json:"readings"`
+	// NextPageToken is the page_token of the next page; absent on the
+	// last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
+	// Next is the sequence number of the first matching reading not in
+	// the page; nil on the last page. Deprecated: use NextPageToken.
+	Next *uint64 `json:"next"`
+}
+
+// Gaps is GET /v1/devices/{id}/gaps: what the ledger knows of a device's
+// sequence numbers. Gaps lists the missing ranges between MinSeq and
+// MaxSeq, oldest first; GapsTruncated says the oldest were dropped.
+type Gaps struct {
+	Device        string  `json:"device"`
+	Count         uint64  `json:"count"` // readings committed
+	MinSeq        uint64  `json:"min_seq"`
+	MaxSeq        uint64  `json:"max_seq"`
+	Gaps          []Range `json:"gaps"`
+	GapsTruncated bool    `json:"gaps_truncated"`
+}
+
+// Range is an inclusive range of sequence numbers.
+type Range struct {
+	From uint64 `json:"from"`
+	To   uint64 `json:"to"`
+}
+
+// Twin is GET /v1/devices/{id}/twin: both sides of a device's twin and the
+// delta, the desired fields whose reported value differs or is missing.
+type Twin struct {
+	Device   string         `json:"device"`
+	AsOf     int64          `json:"as_of_height,omitempty"` // the height asked for; absent for now
+	Desired  TwinState      `json:"desired"`
+	Reported TwinState      `json:"reported"`
+	Delta    map[string]any `json:"delta"`
+}
+
+// TwinState is one side of a twin. Version counts its changes (0: never
+// set); Height is the block of the last one.
+type TwinState struct {
+	Version uint64         `json:"version"`
+	Height  int64          `json:"height"`
+	State   map[string]any `json:"state"` // field to text, bool or number
+}
+
+// TwinHistory is GET /v1/devices/{id}/twin/history: versions of one side
+// of a twin, newest first.
+type TwinHistory struct {
+	Device  string       `json:"device"`
+	Side    string       `json:"side"` // desired or reported
+	Changes []TwinChange `json:"changes"`
+	// NextPageToken is the page_token of the next page; absent on the
+	// last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
+	// Next is the cursor of the next page (before); absent on the last.
+	// Deprecated: use NextPageToken.
+	Next string `json:"next,omitempty"`
+}
+
+// TwinChange is one version of one side of a twin: the patch, the whole
+// state after it, its block and who signed it.
+type TwinChange struct {
+	Version uint64         `json:"version"`
+	Height  int64          `json:"height"`
+	Tx      uint32         `json:"tx"` // index of the transaction in its block
+	Set     map[string]any `json:"set,omitempty"`
+	Unset   []string       `json:"unset,omitempty"`
+	State   map[string]any `json:"state"`
+	By      string         `json:"by"` // the signer: the owner (desired) or the device's key account (reported)
+}
+
+// TwinEvent is the data of a "twin" event: a committed change of one side
+// of a device's twin, with the whole state after it.
+type TwinEvent struct {
+	Device  string         `json:"device"`
+	Side    string         `json:"side"` // desired or reported
+	Version uint64         `json:"version"`
+	Height  int64          `json:"height"`
+	State   map[string]any `json:"state"`
+}

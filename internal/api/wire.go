@@ -1,0 +1,106 @@
+package api
+
+import (
+	"github.com/iotledger/iotledger/apiwire"
+	"github.com/iotledger/iotledger/internal/query"
+	"github.com/iotledger/iotledger/internal/state"
+	"github.com/iotledger/iotledger/verdict"
+)
+
+// The answers are package apiwire's types; the functions below map the
+// ledger's records (package state, as the read side returns them) to them,
+// one function per record, so that the store's schema and the API's JSON
+// change apart. A nil map becomes an empty object: the document promises
+// objects, never null.
+
+// Device is the wire form of a device record.
+func Device(d *state.Device) apiwire.Device {
+	out := apiwire.Device{
+		ID: d.ID, Key: d.Key, Owner: d.Owner, Labels: d.Labels, Status: d.Status,
+		Registered: d.Registered, Updated: d.Updated,
+	}
+	for _, k := range d.OldKeys {
+		out.OldKeys = append(out.OldKeys, apiwire.OldKey{Key: k.Key, Until: k.Until})
+	}
+	return out
+}
+
+// BlockEvent is the wire form of the app's record of a block: the data of
+// a "block" event, and the first fields of a Block.
+func BlockEvent(b *state.Block) apiwire.BlockEvent {
+	return apiwire.BlockEvent{
+		Height: b.Height, TimeMs: b.Time, LogSize: b.LogSize, LogRoot: b.LogRoot,
+		StateDigest: b.StateDigest, AppHash: b.AppHash, Readings: b.Readings, Txs: b.Txs,
+	}
+}
+
+// Block is the wire form of a committed block as the node knows it.
+func Block(b *BlockInfo) apiwire.Block {
+	return apiwire.Block{BlockEvent: BlockEvent(&b.Block), Hash: b.Hash, Proposer: b.Proposer, NumTxs: b.NumTxs, Results: b.Results}
+}
+
+// ContractEvent is the wire form of a contract's event: an item of
+// ContractEvents and the data of a "contract_event" event.
+func ContractEvent(e *state.Event) apiwire.ContractEvent {
+	return apiwire.ContractEvent{
+		Contract: e.Contract, N: e.N, Height: e.Height, Tx: e.Tx,
+		Trigger: e.Trigger, Name: e.Name, Fields: object(e.Fields),
+	}
+}
+
+// readingEntry is the wire form of a committed reading of device id.
+func readingEntry(id string, s *query.Stored) apiwire.ReadingEntry {
+	return apiwire.ReadingEntry{
+		Seq: s.Seq, Time: s.Timestamp(), TimeMs: s.Time, Data: object(s.Data),
+		Index: s.Index, Height: s.Height, Receipt: verdict.ReceiptPath(id, s.Seq),
+	}
+}
+
+// gaps is the wire form of device id's progress record.
+func gaps(id string, p *state.Progress) apiwire.Gaps {
+	g := apiwire.Gaps{Device: id, Count: p.Count, MinSeq: p.MinSeq, MaxSeq: p.MaxSeq,
+		Gaps: make([]apiwire.Range, 0, len(p.Gaps)), GapsTruncated: p.GapsTruncated}
+	for _, r := range p.Gaps {
+		g.Gaps = append(g.Gaps, apiwire.Range{From: r.From, To: r.To})
+	}
+	return g
+}
+
+// payment is the wire form of an entry of an account's history.
+func payment(p *state.Payment) apiwire.Payment {
+	return apiwire.Payment{Height: p.Height, Tx: p.Tx, Amount: apiwire.Int64(p.Amount), Counterparty: p.Counterparty,
+		Memo: p.Memo, BalanceAfter: apiwire.Uint64(p.Balance), SignedBy: p.By}
+}
+
+// twinState is the wire form of one side of a twin.
+func twinState(s state.TwinState) apiwire.TwinState {
+	return apiwire.TwinState{Version: s.Version, Height: s.Height, State: object(s.State)}
+}
+
+// twinChange is the wire form of a version of one side of a twin.
+func twinChange(c *state.TwinChange) apiwire.TwinChange {
+	return apiwire.TwinChange{Version: c.Version, Height: c.Height, Tx: c.Tx, Set: c.Set, Unset: c.Unset,
+		State: object(c.State), By: c.By}
+}
+
+// ContractSummary is the wire form of a contract in a list.
+func ContractSummary(c *query.ContractInfo) apiwire.ContractSummary {
+	return apiwire.ContractSummary{
+		ID: c.ID, Number: c.Number, Owner: c.Owner, Name: c.Name, Status: c.Status,
+		Deployed: c.Deployed, Stopped: c.Stopped, State: object(c.State), Events: c.Events,
+		Balance: apiwire.Uint64(c.Balance), Token: c.Token,
+	}
+}
+
+// Contract is the wire form of a contract with its document.
+func Contract(c *query.ContractInfo) apiwire.Contract {
+	return apiwire.Contract{ContractSummary: ContractSummary(c), Source: c.Source}
+}
+
+// object returns m, or an empty map for nil.
+func object[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return map[string]V{}
+	}
+	return m
+}
