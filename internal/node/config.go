@@ -52,6 +52,9 @@ type APIConfig struct {
 	// absolute); set, the API serves HTTPS only.
 	TLSCert string `toml:"tls_cert"`
 	TLSKey  string `toml:"tls_key"`
+	// EventReplayBlocks bounds how many blocks back GET /v1/events
+	// replays for a client that resumes with Last-Event-ID.
+	EventReplayBlocks int `toml:"event_replay_blocks"`
 }
 
 // URL is the API's base URL: https:// when it serves TLS.
@@ -105,7 +108,7 @@ func Default() Config {
 	ic := ingest.DefaultConfig()
 	return Config{
 		API: APIConfig{Addr: "127.0.0.1:8080", MaxBodyBytes: 8 << 20, WaitTimeout: Duration{10 * time.Second},
-			RatePerIP: 100, BurstPerIP: api.DefaultBurstPerIP, MaxIPs: api.DefaultMaxIPs},
+			RatePerIP: 100, BurstPerIP: api.DefaultBurstPerIP, MaxIPs: api.DefaultMaxIPs, EventReplayBlocks: api.DefaultEventReplayBlocks},
 		Ingest:     IngestConfig{MaxBatch: ic.MaxBatch, MaxDelay: Duration{ic.MaxDelay}, QueueSize: ic.QueueSize, MaxMempoolBytes: ic.MaxMempoolBytes},
 		MQTT:       mqtt.DefaultConfig(),
 		Store:      StoreConfig{ConsensusWALBytes: 64 << 20},
@@ -134,6 +137,9 @@ func (c Config) Validate() error {
 	}
 	if c.API.RatePerIP > 0 && c.API.BurstPerIP < 1 {
 		return fmt.Errorf("config: api.burst_per_ip is %d, want at least 1 (or api.rate_per_ip = 0 for no limit)", c.API.BurstPerIP)
+	}
+	if c.API.EventReplayBlocks < 1 {
+		return fmt.Errorf("config: api.event_replay_blocks is %d, want at least 1 (blocks an event stream may replay; default %d)", c.API.EventReplayBlocks, api.DefaultEventReplayBlocks)
 	}
 	if c.API.RatePerIP > 0 && c.API.MaxIPs < 1 {
 		return fmt.Errorf("config: api.max_ips is %d, want at least 1 (or api.rate_per_ip = 0 for no limit)", c.API.MaxIPs)
@@ -222,6 +228,9 @@ rate_per_ip = {{.API.RatePerIP}}
 burst_per_ip = {{.API.BurstPerIP}}
 max_ips = {{.API.MaxIPs}}
 limit_loopback = {{.API.LimitLoopback}}
+# How many blocks back GET /v1/events replays for a client that reconnects
+# with Last-Event-ID; an older id is answered 410 event-id-expired.
+event_replay_blocks = {{.API.EventReplayBlocks}}
 
 [ingest]
 # Readings per batch transaction. CometBFT handles hundreds of transactions

@@ -44,6 +44,7 @@ func TestConfigValidateAPI(t *testing.T) {
 		{"negative rate", func(c *node.Config) { c.API.RatePerIP = -1 }, "api.rate_per_ip"},
 		{"no burst", func(c *node.Config) { c.API.BurstPerIP = 0 }, "api.burst_per_ip"},
 		{"no clients", func(c *node.Config) { c.API.MaxIPs = 0 }, "api.max_ips"},
+		{"no event replay", func(c *node.Config) { c.API.EventReplayBlocks = 0 }, "api.event_replay_blocks"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := node.Default()

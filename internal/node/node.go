@@ -218,7 +218,8 @@ func start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 	}
 
 	srv := api.New(n, n.app.Reader(), api.Options{MaxBodyBytes: cfg.API.MaxBodyBytes, Registry: n.metrics.reg, Gatherer: n.metrics.gatherer(), Logger: log, WaitTimeout: cfg.API.WaitTimeout.Duration,
-		RatePerIP: cfg.API.RatePerIP, BurstPerIP: cfg.API.BurstPerIP, MaxIPs: cfg.API.MaxIPs, LimitLoopback: cfg.API.LimitLoopback})
+		RatePerIP: cfg.API.RatePerIP, BurstPerIP: cfg.API.BurstPerIP, MaxIPs: cfg.API.MaxIPs, LimitLoopback: cfg.API.LimitLoopback,
+		EventReplayBlocks: cfg.API.EventReplayBlocks})
 	ln, err := net.Listen("tcp", cfg.API.Addr)
 	if err != nil {
 		n.Close()
