@@ -7,7 +7,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/iotledger/iotledger/internal/state"
-	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/verdict"
 )
 
@@ -112,17 +111,9 @@ func (r *Reader) blockReadings(b *state.Block) ([]verdict.Verdict, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, raw, err := state.SplitLeaf(v)
+		device, seq, err := leafReading(i, v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: leaf %d: %v", state.ErrCorrupt, i, err)
-		}
-		device, seq, ok := reading.Peek(raw)
-		if !ok {
-			s, err := reading.Decode(raw)
-			if err != nil {
-				return nil, fmt.Errorf("%w: leaf %d holds an undecodable reading: %v", state.ErrCorrupt, i, err)
-			}
-			device, seq = []byte(s.Device), s.Seq
+			return nil, err
 		}
 		out = append(out, verdict.Verdict{Device: string(device), Seq: seq, Status: verdict.Accepted, Code: verdict.CodeOK, Index: i, Height: b.Height})
 	}

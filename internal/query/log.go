@@ -46,17 +46,9 @@ func (r *Reader) LogEntry(i uint64) (*LogEntry, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	_, raw, err := state.SplitLeaf(leaf)
+	device, seq, err := leafReading(i, leaf)
 	if err != nil {
-		return nil, fmt.Errorf("%w: leaf %d: %v", state.ErrCorrupt, i, err)
-	}
-	device, seq, ok := reading.Peek(raw)
-	if !ok {
-		s, err := reading.Decode(raw)
-		if err != nil {
-			return nil, fmt.Errorf("%w: leaf %d holds an undecodable reading: %v", state.ErrCorrupt, i, err)
-		}
-		device, seq = []byte(s.Device), s.Seq
+		return nil, err
 	}
 	// The log is applied after the batch that holds the seq entries of its
 	// leaves commits, so a leaf below the size has its entry.
@@ -92,4 +84,21 @@ func (r *Reader) LogConsistency(from, to uint64) (*Consistency, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// leafReading is the device and sequence number of the reading a stored
+// log leaf (index i) holds.
+func leafReading(i uint64, leaf []byte) (device []byte, seq uint64, err error) {
+	_, raw, err := state.SplitLeaf(leaf)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: leaf %d: %v", state.ErrCorrupt, i, err)
+	}
+	if device, seq, ok := reading.Peek(raw); ok {
+		return device, seq, nil
+	}
+	s, err := reading.Decode(raw)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: leaf %d holds an undecodable reading: %v", state.ErrCorrupt, i, err)
+	}
+	return []byte(s.Device), s.Seq, nil
 }
