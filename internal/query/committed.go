@@ -21,6 +21,7 @@ import (
 type Committed struct {
 	db      *pebble.DB
 	records *recordCache
+	devices deviceIndex // what device searches scan (devices.go)
 }
 
 // NewCommitted returns committed state of db, with an empty cache.
@@ -74,11 +75,15 @@ func (c *Committed) SharedProgress(id string) (*state.Progress, error) {
 // record of every device that sent a reading, and forgetting them would
 // send the next block's reads of the same devices to the store.
 func (c *Committed) Written(writes map[string][]byte, progs map[string]*state.Progress) {
-	c.records.committedWrites(writes, progs)
+	c.devices.written(c.records.committedWrites(writes, progs))
 }
 
-// Reset forgets every cached record (the store was replaced).
-func (c *Committed) Reset() { c.records.reset() }
+// Reset forgets every cached record and the device index (the store was
+// replaced).
+func (c *Committed) Reset() {
+	c.records.reset()
+	c.devices.forget()
+}
 
 // Each calls fn with every committed key and value under prefix, in key
 // order, from the store (not the cache).
@@ -144,8 +149,9 @@ func (c *recordCache) put(key string, v []byte, gen uint64) {
 	c.m[key] = v
 }
 
-// committedWrites is Committed.Written.
-func (c *recordCache) committedWrites(writes map[string][]byte, progs map[string]*state.Progress) {
+// committedWrites is Committed.Written; it returns the block's device
+// writes, by id, for the device index.
+func (c *recordCache) committedWrites(writes map[string][]byte, progs map[string]*state.Progress) (devs map[string][]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for k, v := range writes {
@@ -162,6 +168,10 @@ func (c *recordCache) committedWrites(writes map[string][]byte, progs map[string
 		}
 		if id, ok := strings.CutPrefix(k, state.PrefixDevice); ok {
 			delete(c.devs, id)
+			if devs == nil {
+				devs = map[string][]byte{}
+			}
+			devs[id] = v
 		}
 		if id, ok := strings.CutPrefix(k, state.PrefixProgress); ok {
 			if p := progs[id]; p != nil && v != nil {
@@ -175,6 +185,7 @@ func (c *recordCache) committedWrites(writes map[string][]byte, progs map[string
 		}
 	}
 	c.gen++
+	return devs
 }
 
 // reset forgets every cached record.

@@ -38,6 +38,11 @@ func (r *Reader) stored(e state.SeqEntry) (*Stored, error) {
 	if err != nil {
 		return nil, err
 	}
+	return storedLeaf(e, leaf)
+}
+
+// storedLeaf is the reading of leaf, which e locates.
+func storedLeaf(e state.SeqEntry, leaf []byte) (*Stored, error) {
 	key, raw, err := state.SplitLeaf(leaf)
 	if err != nil {
 		return nil, fmt.Errorf("query: leaf %d: %w", e.Index, err)
