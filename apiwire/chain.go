@@ -49,6 +49,23 @@ type BlockEvent struct {
 	Txs         int    `json:"txs"`      // transactions the app executed
 }
 
+// BlockPage is GET /v1/blocks: the app's records of committed blocks,
+// newest first.
+type BlockPage struct {
+	Blocks []BlockEvent `json:"blocks"`
+	// NextPageToken is the page_token of the next page; absent on the
+	// last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
+}
+
+// Stats is GET /v1/stats: counts of committed state for an overview.
+type Stats struct {
+	Height    int64       `json:"height"`    // the latest committed block
+	LogSize   uint64      `json:"log_size"`  // readings in the log
+	Devices   DeviceStats `json:"devices"`   // registered devices by status
+	Contracts uint64      `json:"contracts"` // contracts ever deployed
+}
+
 // Block is GET /v1/blocks/{height}: what the app recorded of a committed
 // block, and what CometBFT's block store holds of it.
 type Block struct {

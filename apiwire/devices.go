@@ -13,6 +13,35 @@ type Device struct {
 	OldKeys    []OldKey          `json:"old_keys,omitempty"`
 	Registered int64             `json:"registered_height"`
 	Updated    int64             `json:"updated_height"`
+	// Readings, LastReading, Gaps and GapsTruncated say what the ledger
+	// holds of the device's readings, in GET /v1/devices and
+	// /v1/devices/{id}; absent in a "device" event. Readings counts the
+	// committed ones, LastReading is the one of the highest sequence
+	// number (absent before the first), Gaps counts the open gaps (GET
+	// /v1/devices/{id}/gaps lists them), GapsTruncated says more were open
+	// than the ledger keeps.
+	Readings      *uint64      `json:"readings,omitempty"`
+	LastReading   *LastReading `json:"last_reading,omitempty"`
+	Gaps          *int         `json:"gaps,omitempty"`
+	GapsTruncated bool         `json:"gaps_truncated,omitempty"`
+}
+
+// LastReading is a device's committed reading of the highest sequence
+// number: its seq, device time, log index, block and receipt path.
+type LastReading struct {
+	Seq     uint64 `json:"seq"`
+	TimeMs  int64  `json:"time_ms"` // device time, unix milliseconds
+	Index   uint64 `json:"index"`   // leaf index in the reading log
+	Height  int64  `json:"height"`  // the block that committed it
+	Receipt string `json:"receipt"` // API path of its receipt (verdict.ReceiptPath)
+}
+
+// DeviceStats counts the registered devices by status.
+type DeviceStats struct {
+	Total       int `json:"total"`
+	Active      int `json:"active"`
+	Quarantined int `json:"quarantined"`
+	Revoked     int `json:"revoked"`
 }
 
 // OldKey is a key rotated out at height Until: readings signed with it are
@@ -22,7 +51,8 @@ type OldKey struct {
 	Until int64  `json:"until_height"`
 }
 
-// DevicePage is GET /v1/devices: devices in id order.
+// DevicePage is GET /v1/devices: devices in id order, those that match
+// the request's filters (status, label, q) only.
 type DevicePage struct {
 	Devices []Device `json:"devices"`
 	// NextPageToken is the page_token of the next page; absent on the
@@ -53,6 +83,23 @@ type ReadingEntry struct {
 	Index   uint64         `json:"index"`   // leaf index in the reading log
 	Height  int64          `json:"height"`  // the block that committed it
 	Receipt string         `json:"receipt"` // API path of its receipt (verdict.ReceiptPath)
+}
+
+// LogReading is a committed reading with its device: an item of GET
+// /v1/readings (the newest readings of every device) and of GET
+// /v1/blocks/{height}/readings.
+type LogReading struct {
+	Device string `json:"device"`
+	ReadingEntry
+}
+
+// LogReadingPage is GET /v1/readings (newest first by log index) and GET
+// /v1/blocks/{height}/readings (in log order).
+type LogReadingPage struct {
+	Readings []LogReading `json:"readings"`
+	// NextPageToken is the page_token of the next page; absent on the
+	// last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
 }
 
 // ReadingPage is GET /v1/devices/{id}/readings: readings in sequence

@@ -596,8 +596,8 @@ func TestUnmatched(t *testing.T) {
 	}
 	a = e.do(t, http.MethodDelete, "/v1/readings", "", nil)
 	a.problem(t, http.StatusMethodNotAllowed, api.KindMethodNotAllowed)
-	if got := a.Header.Get("Allow"); got != "POST" {
-		t.Errorf("Allow %q, want POST", got)
+	if got := a.Header.Get("Allow"); got != "GET, HEAD, POST" {
+		t.Errorf("Allow %q, want GET, HEAD, POST (the newest readings, and submission)", got)
 	}
 }
 

@@ -69,6 +69,8 @@ type Reader interface {
 	ContractEvents(id string, after uint64, limit int) ([]*state.Event, error)
 	// LogReader reads the reading log (GET /v1/log/...).
 	LogReader
+	// BrowseReader answers the explorer's lists (browse.go).
+	BrowseReader
 }
 
 // Errors a Ledger returns.

@@ -32,6 +32,9 @@ const (
 	listContracts
 	listContractEvents
 	listProposals
+	listBlocks
+	listLatestReadings
+	listBlockReadings
 )
 
 // cursorParams are the deprecated cursor parameters; the Link of the next

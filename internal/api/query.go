@@ -55,7 +55,16 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ds, err := s.reader.Devices(after, limit+1)
+	f, err := deviceFilter(q)
+	if err != nil {
+		return err
+	}
+	var ds []*state.Device
+	if f.Status == "" && len(f.Labels) == 0 && f.Search == "" {
+		ds, err = s.reader.Devices(after, limit+1)
+	} else {
+		ds, err = s.reader.SearchDevices(f, after, limit+1)
+	}
 	if err != nil {
 		return fmt.Errorf("devices after %q: %w", after, err)
 	}
@@ -66,7 +75,11 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) error {
 		page.NextPageToken = pageToken(listDevices, []byte(page.Next))
 	}
 	for _, d := range ds {
-		page.Devices = append(page.Devices, Device(d))
+		out, err := s.deviceWithActivity(d)
+		if err != nil {
+			return err
+		}
+		page.Devices = append(page.Devices, out)
 	}
 	return writePage(w, r, page.NextPageToken, page)
 }
@@ -76,7 +89,21 @@ func (s *Server) device(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, Device(d))
+	out, err := s.deviceWithActivity(d)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// deviceWithActivity is the wire form of d with what the ledger holds of
+// its readings.
+func (s *Server) deviceWithActivity(d *state.Device) (apiwire.Device, error) {
+	a, err := s.reader.Activity(d.ID)
+	if err != nil {
+		return apiwire.Device{}, fmt.Errorf("activity of %s: %w", d.ID, err)
+	}
+	return deviceActivity(Device(d), a), nil
 }
 
 func (s *Server) readings(w http.ResponseWriter, r *http.Request) error {

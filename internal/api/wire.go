@@ -25,6 +25,22 @@ func Device(d *state.Device) apiwire.Device {
 	return out
 }
 
+// deviceActivity is out with what a's device's readings add to it.
+func deviceActivity(out apiwire.Device, a *query.Activity) apiwire.Device {
+	count, gaps := a.Count, a.Gaps
+	out.Readings, out.Gaps, out.GapsTruncated = &count, &gaps, a.GapsTruncated
+	if l := a.Last; l != nil {
+		out.LastReading = &apiwire.LastReading{Seq: l.Seq, TimeMs: l.TimeMs, Index: l.Index, Height: l.Height,
+			Receipt: verdict.ReceiptPath(out.ID, l.Seq)}
+	}
+	return out
+}
+
+// logReading is the wire form of a committed reading with its device.
+func logReading(s *query.Stored) apiwire.LogReading {
+	return apiwire.LogReading{Device: s.Device, ReadingEntry: readingEntry(s.Device, s)}
+}
+
 // BlockEvent is the wire form of the app's record of a block: the data of
 // a "block" event, and the first fields of a Block.
 func BlockEvent(b *state.Block) apiwire.BlockEvent {

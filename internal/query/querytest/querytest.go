@@ -103,7 +103,7 @@ func New(tb testing.TB, o Options) *Store {
 		tb.Fatalf("querytest: %d readings need 1 to %d senders, not %d", o.Readings, o.Devices, o.Senders)
 	}
 	o.PerBlock = max(o.PerBlock, 1)
-	db, err := pebble.Open(tb.TempDir(), &pebble.Options{})
+	db, err := pebble.Open(tb.TempDir(), &pebble.Options{Logger: quiet{tb}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -211,3 +211,10 @@ func (s *Store) Commit(tb testing.TB, devices ...*state.Device) {
 	}
 	s.c.Written(kv.writes, nil)
 }
+
+// quiet is Pebble's logger in tests: Fatalf fails the test, the rest is dropped.
+type quiet struct{ tb testing.TB }
+
+func (quiet) Infof(string, ...any)                {}
+func (quiet) Errorf(string, ...any)               {}
+func (q quiet) Fatalf(format string, args ...any) { q.tb.Fatalf("pebble: "+format, args...) }
