@@ -50,12 +50,13 @@
 // # Pages
 //
 // Every list pages the same way: a page's NextPageToken fetches the next
-// (DevicesPage, AccountPage, TwinHistoryPage, ContractsPage,
-// ContractEventsPage, ValidatorProposalsPage, ReadingQuery.PageToken),
-// and the All... methods (AllDevices, AllReadings, AllPayments,
-// AllTwinChanges, AllContracts, AllContractEvents,
-// AllValidatorProposals) iterate over every item, fetching pages as they
-// go:
+// (DevicesPage, SearchDevices, AccountPage, TwinHistoryPage,
+// ContractsPage, ContractEventsPage, ValidatorProposalsPage, BlocksPage,
+// LatestReadingsPage, BlockReadingsPage, ReadingQuery.PageToken), and the
+// All... methods (AllDevices, AllMatchingDevices, AllReadings,
+// AllPayments, AllTwinChanges, AllContracts, AllContractEvents,
+// AllValidatorProposals, AllBlocks, AllBlockReadings) iterate over every
+// item, fetching pages as they go:
 //
 //	for d, err := range c.AllDevices(ctx, 0) {
 //		if err != nil {
