@@ -74,6 +74,25 @@ type Block struct {
 	Proposer string     `json:"proposer"` // the proposer's validator address, hex
 	NumTxs   int        `json:"num_txs"`
 	Results  []TxResult `json:"tx_results,omitempty"`
+	// Transactions are the block's transactions as CometBFT's block store
+	// holds them, in block order; absent when the node does not hold the
+	// block (it joined by state sync after it).
+	Transactions []BlockTx `json:"transactions,omitempty"`
+}
+
+// BlockTx is one transaction of a block: its hash (SHA-256 of its bytes,
+// as POST /v1/txs answers it), its type ("readings" for a batch of
+// readings, a signed transaction's type such as "transfer" or
+// "register_device", "undecodable" for bytes that are neither), its size,
+// a batch's number of readings, and a signed transaction's signer and
+// nonce.
+type BlockTx struct {
+	Hash     Hex    `json:"hash"`
+	Type     string `json:"type"`
+	Bytes    int    `json:"bytes"`
+	Readings int    `json:"readings,omitempty"`
+	Signer   string `json:"signer,omitempty"` // the signing account, acc1...
+	Nonce    Uint64 `json:"nonce,omitempty"`
 }
 
 // TxResult is one transaction's result.

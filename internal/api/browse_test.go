@@ -1,6 +1,9 @@
 package api_test
 
 import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,11 +14,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
 	"github.com/iotledger/iotledger/internal/query/querytest"
 	"github.com/iotledger/iotledger/internal/state"
+	"github.com/iotledger/iotledger/tx"
 	"github.com/iotledger/iotledger/verdict"
 )
 
@@ -375,5 +380,36 @@ func BenchmarkDeviceSearch(b *testing.B) {
 	for b.Loop() {
 		get("/v1/devices?status=active&label=site=site-42&q=model-3")
 		get("/v1/devices?q=no-device-has-this") // a whole scan, no match
+	}
+}
+
+// BlockTxs names each transaction of a block by its hash and type: a
+// batch with its readings, a signed transaction with its signer and
+// nonce, and bytes that are neither.
+func TestBlockTxs(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(make([]byte, 32))
+	signed, err := tx.Sign(key, tx.TypeTransfer, "c", 7, &tx.Transfer{To: apitest.Owner(), Amount: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := apitest.New(t)
+	batch := tx.NewBatch(l.Fixture.Readings[:2])
+	junk := []byte{0xff, 0x00}
+	hash := func(b []byte) apiwire.Hex { h := sha256.Sum256(b); return h[:] }
+	got := api.BlockTxs([][]byte{batch, signed, junk})
+	want := []apiwire.BlockTx{
+		{Hash: hash(batch), Type: "readings", Bytes: len(batch), Readings: 2},
+		{Hash: hash(signed), Type: "transfer", Bytes: len(signed), Signer: address.Account(key.Public().(ed25519.PublicKey)), Nonce: 7},
+		{Hash: hash(junk), Type: "undecodable", Bytes: 2},
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("(-got +want):\n%s", diff)
+	}
+	b, err := json.Marshal(apiwire.Block{Transactions: got})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"nonce":"7"`) {
+		t.Errorf("%s: the nonce is not a decimal string", b)
 	}
 }

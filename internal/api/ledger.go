@@ -98,4 +98,5 @@ type BlockInfo struct {
 	Proposer string // the proposer's validator address, hex
 	NumTxs   int
 	Results  []apiwire.TxResult
+	Txs      []apiwire.BlockTx // the block's transactions (BlockTxs of their bytes); nil if the node lacks the block
 }

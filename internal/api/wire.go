@@ -1,9 +1,12 @@
 package api
 
 import (
+	"crypto/sha256"
+
 	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
+	"github.com/iotledger/iotledger/tx"
 	"github.com/iotledger/iotledger/verdict"
 )
 
@@ -52,7 +55,28 @@ func BlockEvent(b *state.Block) apiwire.BlockEvent {
 
 // Block is the wire form of a committed block as the node knows it.
 func Block(b *BlockInfo) apiwire.Block {
-	return apiwire.Block{BlockEvent: BlockEvent(&b.Block), Hash: b.Hash, Proposer: b.Proposer, NumTxs: b.NumTxs, Results: b.Results}
+	return apiwire.Block{BlockEvent: BlockEvent(&b.Block), Hash: b.Hash, Proposer: b.Proposer, NumTxs: b.NumTxs, Results: b.Results,
+		Transactions: b.Txs}
+}
+
+// BlockTxs describes a block's transactions, given their bytes in block
+// order, for BlockInfo.Txs.
+func BlockTxs(raws [][]byte) []apiwire.BlockTx {
+	out := make([]apiwire.BlockTx, 0, len(raws))
+	for _, raw := range raws {
+		h := sha256.Sum256(raw)
+		bt := apiwire.BlockTx{Hash: h[:], Bytes: len(raw), Type: "undecodable"}
+		if t, err := tx.Decode(raw); err == nil {
+			switch {
+			case t.Kind == tx.KindBatch:
+				bt.Type, bt.Readings = "readings", len(t.Readings)
+			case t.Signed != nil:
+				bt.Type, bt.Signer, bt.Nonce = t.Signed.Type.String(), t.Signed.Account, apiwire.Uint64(t.Signed.Nonce)
+			}
+		}
+		out = append(out, bt)
+	}
+	return out
 }
 
 // ContractEvent is the wire form of a contract's event: an item of

@@ -514,6 +514,13 @@ func (n *Node) Block(ctx context.Context, h int64) (*api.BlockInfo, error) {
 		info.Proposer = meta.Header.ProposerAddress.String()
 		info.NumTxs = meta.NumTxs
 	}
+	if blk, _ := n.cmt.BlockStore().LoadBlock(h); blk != nil {
+		raws := make([][]byte, len(blk.Txs))
+		for i, t := range blk.Txs {
+			raws[i] = t
+		}
+		info.Txs = api.BlockTxs(raws)
+	}
 	return info, nil
 }
 

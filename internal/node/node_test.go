@@ -3,8 +3,10 @@ package node_test
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"io"
 	"log/slog"
+	"reflect"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/node"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -51,6 +54,11 @@ func TestNodeCommitsReadingsWithReceipts(t *testing.T) {
 	raw, err := tx.Sign(owner, tx.TypeRegisterDevice, "test-chain", 0, reg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A search before the registration builds the device index: the
+	// registration then reaches it through the commit (query.Committed.Written).
+	if c, err := n.App().Reader().DeviceCounts(); err != nil || c.Total() != 0 {
+		t.Fatalf("devices before the registration: %+v, %v; want none", c, err)
 	}
 	res, err := n.RPC().BroadcastTxCommit(ctx, raw)
 	if err != nil {
@@ -94,6 +102,29 @@ func TestNodeCommitsReadingsWithReceipts(t *testing.T) {
 	}
 	if rc.LeafIndex != results[2].Index || rc.Height != results[2].Height {
 		t.Errorf("receipt at index %d height %d, want %d and %d", rc.LeafIndex, rc.Height, results[2].Index, results[2].Height)
+	}
+
+	// The registration's block lists it by its hash, type and signer; a
+	// reading's block lists its batch.
+	b, err := n.Block(ctx, res.Height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := sha256.Sum256(raw)
+	wantReg := apiwire.BlockTx{Hash: hash[:], Type: "register_device", Bytes: len(raw), Signer: address.Account(owner.Public().(ed25519.PublicKey))}
+	if len(b.Txs) != 1 || !reflect.DeepEqual(b.Txs[0], wantReg) {
+		t.Errorf("block %d's transactions %+v, want %+v", res.Height, b.Txs, wantReg)
+	}
+	if b, err = n.Block(ctx, results[0].Height); err != nil || len(b.Txs) == 0 || b.Txs[0].Type != "readings" || b.Txs[0].Readings == 0 {
+		t.Errorf("block %d of the first reading: transactions %+v, %v; want a batch of readings", results[0].Height, b.Txs, err)
+	}
+	// The device index knew of the registration from its commit on.
+	found, err := n.App().Reader().SearchDevices(query.DeviceFilter{Status: "active", Search: id[5:20]}, "", 10)
+	if err != nil || len(found) != 1 || found[0].ID != id {
+		t.Errorf("search for the device: %+v, %v; want it", found, err)
+	}
+	if c, err := n.App().Reader().DeviceCounts(); err != nil || c != (query.DeviceCounts{Active: 1}) {
+		t.Errorf("devices after the registration: %+v, %v; want one active", c, err)
 	}
 }
 

@@ -205,6 +205,8 @@ func New(tb testing.TB) *Ledger {
 	}
 	l.blocks[Height].Readings = leaves
 	l.blocks[Height+1].Readings = 1
+	l.blocks[Height].Txs = api.BlockTxs([][]byte{tx.NewBatch(raws[:leaves])})
+	l.blocks[Height+1].Txs = api.BlockTxs([][]byte{tx.NewBatch(raws[leaves:])})
 	top := l.blocks[Height+1]
 	l.initContracts()
 	l.status = apiwire.Status{
