@@ -113,7 +113,8 @@ func TestDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := l.Device(id)
-	if diff := cmp.Diff(mirror(t, got), mirror(t, api.Device(want))); diff != "" {
+	activity, _ := l.Activity(id)
+	if diff := cmp.Diff(mirror(t, got), mirror(t, api.DeviceActivity(want, activity))); diff != "" {
 		t.Errorf("device (-got +want):\n%s", diff)
 	}
 	_, err = c.Device(t.Context(), unknownDevice)

@@ -103,7 +103,7 @@ func (s *Server) deviceWithActivity(d *state.Device) (apiwire.Device, error) {
 	if err != nil {
 		return apiwire.Device{}, fmt.Errorf("activity of %s: %w", d.ID, err)
 	}
-	return deviceActivity(Device(d), a), nil
+	return DeviceActivity(d, a), nil
 }
 
 func (s *Server) readings(w http.ResponseWriter, r *http.Request) error {

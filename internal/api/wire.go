@@ -28,8 +28,10 @@ func Device(d *state.Device) apiwire.Device {
 	return out
 }
 
-// deviceActivity is out with what a's device's readings add to it.
-func deviceActivity(out apiwire.Device, a *query.Activity) apiwire.Device {
+// DeviceActivity is the wire form of a device record with what the
+// ledger holds of its readings (GET /v1/devices and /v1/devices/{id}).
+func DeviceActivity(d *state.Device, a *query.Activity) apiwire.Device {
+	out := Device(d)
 	count, gaps := a.Count, a.Gaps
 	out.Readings, out.Gaps, out.GapsTruncated = &count, &gaps, a.GapsTruncated
 	if l := a.Last; l != nil {
