@@ -63,6 +63,17 @@ type DevicePage struct {
 	Next string `json:"next"`
 }
 
+// DeviceChanges is GET /v1/devices/{id}/changes: the committed changes
+// of a device (its registration, revocation, key rotations, quarantines
+// and reactivations), newest first, each as its "device" event told it.
+type DeviceChanges struct {
+	Device  string        `json:"device"`
+	Changes []DeviceEvent `json:"changes"`
+	// NextPageToken is the page_token of the next page; absent on the
+	// last page.
+	NextPageToken string `json:"next_page_token,omitempty"`
+}
+
 // DeviceEvent is the data of a "device" event: a committed change of a
 // device record.
 type DeviceEvent struct {

@@ -20,6 +20,8 @@ type (
 	BlockPage      = apiwire.BlockPage      // a page of blocks, newest first
 	LogReading     = apiwire.LogReading     // a committed reading with its device
 	LogReadingPage = apiwire.LogReadingPage // a page of readings with their devices
+	DeviceChanges  = apiwire.DeviceChanges  // a page of a device's changes, newest first
+	DeviceEvent    = apiwire.DeviceEvent    // a committed change of a device
 )
 
 // DeviceFilter selects the devices of SearchDevices: those that match
@@ -107,5 +109,25 @@ func (c *Client) AllBlockReadings(ctx context.Context, height int64, limit int) 
 	return all(func(token string) ([]LogReading, string, error) {
 		p, err := c.BlockReadingsPage(ctx, height, limit, token)
 		return p.Readings, p.NextPageToken, err
+	})
+}
+
+// DeviceChangesPage returns a page of a device's committed changes
+// (registered, revoked, rotated, quarantined, reactivated), newest first,
+// at token ("" for the first page). A page may hold fewer than limit
+// changes, even none, with a next token: the node reads a bounded number
+// of blocks a request. The error is ErrNotFound if no such device is
+// registered.
+func (c *Client) DeviceChangesPage(ctx context.Context, id string, limit int, token string) (*DeviceChanges, error) {
+	var p DeviceChanges
+	return &p, c.getJSON(ctx, "/v1/devices/"+url.PathEscape(id)+"/changes", pageQuery(limit, token), &p)
+}
+
+// AllDeviceChanges iterates over a device's committed changes, newest
+// first, in pages of limit.
+func (c *Client) AllDeviceChanges(ctx context.Context, id string, limit int) iter.Seq2[DeviceEvent, error] {
+	return all(func(token string) ([]DeviceEvent, string, error) {
+		p, err := c.DeviceChangesPage(ctx, id, limit, token)
+		return p.Changes, p.NextPageToken, err
 	})
 }

@@ -87,4 +87,11 @@ func TestBrowse(t *testing.T) {
 	}
 	_, err = c.BlockReadingsPage(ctx, apitest.Height+5, 0, "")
 	wantError(t, err, 404, api.KindNotFound, client.ErrNotFound)
+
+	changes := collect(t, c.AllDeviceChanges(ctx, all[0], 1))
+	if len(changes) != 1 || changes[0].Action != "registered" || changes[0].Height != 3 || changes[0].Device.ID != all[0] {
+		t.Errorf("changes of device %s: %+v; want its registration in block 3", all[0], changes)
+	}
+	_, err = c.DeviceChangesPage(ctx, unknownDevice, 0, "")
+	wantError(t, err, 404, api.KindNotFound, client.ErrNotFound)
 }

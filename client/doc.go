@@ -52,11 +52,12 @@
 // Every list pages the same way: a page's NextPageToken fetches the next
 // (DevicesPage, SearchDevices, AccountPage, TwinHistoryPage,
 // ContractsPage, ContractEventsPage, ValidatorProposalsPage, BlocksPage,
-// LatestReadingsPage, BlockReadingsPage, ReadingQuery.PageToken), and the
-// All... methods (AllDevices, AllMatchingDevices, AllReadings,
-// AllPayments, AllTwinChanges, AllContracts, AllContractEvents,
-// AllValidatorProposals, AllBlocks, AllBlockReadings) iterate over every
-// item, fetching pages as they go:
+// LatestReadingsPage, BlockReadingsPage, DeviceChangesPage,
+// ReadingQuery.PageToken), and the All... methods (AllDevices,
+// AllMatchingDevices, AllReadings, AllPayments, AllTwinChanges,
+// AllContracts, AllContractEvents, AllValidatorProposals, AllBlocks,
+// AllBlockReadings, AllDeviceChanges) iterate over every item, fetching
+// pages as they go:
 //
 //	for d, err := range c.AllDevices(ctx, 0) {
 //		if err != nil {

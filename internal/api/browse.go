@@ -24,6 +24,12 @@ type BrowseReader interface {
 	DeviceCounts() (query.DeviceCounts, error)
 	// Activity returns what the ledger holds of a device's readings.
 	Activity(id string) (*query.Activity, error)
+	// DeviceChanges returns a device's committed changes newest first,
+	// from the blocks below below (0: from the latest), and the height to
+	// continue below (0: none); a page ends at a block boundary, and may
+	// be short (even empty) with a next height when the changes lie far
+	// apart (query.MaxFeedScan).
+	DeviceChanges(id string, below int64, limit int) ([]query.DeviceChangeAt, int64, error)
 	// Meta is the app's meta record as of the latest committed block.
 	Meta() state.Meta
 	// Blocks returns up to limit block records newest first from height
@@ -184,4 +190,39 @@ func (s *Server) blockReadings(w http.ResponseWriter, r *http.Request) error {
 		page.NextPageToken = uintPageToken(listBlockReadings, *next)
 	}
 	return writePage(w, r, page.NextPageToken, page)
+}
+
+// deviceChanges answers GET /v1/devices/{id}/changes: a device's
+// committed changes, newest first.
+func (s *Server) deviceChanges(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.knownDevice(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	limit, err := limitParam(q)
+	if err != nil {
+		return err
+	}
+	var below int64
+	if h, ok, err := uintPageCursor(q, listDeviceChanges); err != nil {
+		return err
+	} else if ok {
+		if h < 2 || h > 1<<62 {
+			return badPageToken(q.Get("page_token"))
+		}
+		below = int64(h)
+	}
+	cs, next, err := s.reader.DeviceChanges(d.ID, below, limit)
+	if err != nil {
+		return fmt.Errorf("changes of %s: %w", d.ID, err)
+	}
+	out := apiwire.DeviceChanges{Device: d.ID, Changes: make([]apiwire.DeviceEvent, 0, len(cs))}
+	for _, c := range cs {
+		out.Changes = append(out.Changes, apiwire.DeviceEvent{Action: c.Action, Device: Device(&c.Device), Height: c.Height})
+	}
+	if next > 0 {
+		out.NextPageToken = uintPageToken(listDeviceChanges, uint64(next))
+	}
+	return writePage(w, r, out.NextPageToken, out)
 }

@@ -413,3 +413,41 @@ func TestBlockTxs(t *testing.T) {
 		t.Errorf("%s: the nonce is not a decimal string", b)
 	}
 }
+
+func TestDeviceChanges(t *testing.T) {
+	e := newEnv(t, api.Options{})
+	id := apitest.DeviceID(2)
+	var got apiwire.DeviceChanges
+	e.get(t, "/v1/devices/"+id+"/changes").ok(t, &got)
+	d, _ := e.ledger.Device(id)
+	want := apiwire.DeviceChanges{Device: id, Changes: []apiwire.DeviceEvent{{Action: "registered", Device: api.Device(d), Height: 3}}}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("(-got +want):\n%s", diff)
+	}
+	e.get(t, "/v1/devices/"+unknownDevice+"/changes").problem(t, http.StatusNotFound, api.KindNotFound)
+	e.get(t, "/v1/devices/"+id+"/changes?page_token=AQE").problem(t, http.StatusBadRequest, api.KindInvalidParameter)
+}
+
+// TestDeviceChangesPaged pages a device's changes on the read side's own
+// feeds: a device registered in block 1 and quarantined by the block
+// Commit writes next.
+func TestDeviceChangesPaged(t *testing.T) {
+	s := querytest.New(t, querytest.Options{Devices: 3, Senders: 1, Readings: 4, PerBlock: 1})
+	d := *s.Devices[2]
+	d.Status, d.Updated = state.StatusQuarantined, 6
+	s.CommitBlock(t, 6, &state.Feed{Devices: []state.DeviceChange{{Action: "quarantined", Device: d}}}, &d)
+	e := newReaderEnv(t, s.Reader)
+	var first, second apiwire.DeviceChanges
+	a := e.get(t, "/v1/devices/"+d.ID+"/changes?limit=1")
+	a.ok(t, &first)
+	if len(first.Changes) != 1 || first.Changes[0].Action != "quarantined" || first.Changes[0].Height != 6 || first.NextPageToken == "" {
+		t.Fatalf("first page %+v: want the quarantine in block 6, and a next page", first)
+	}
+	if first.Changes[0].Device.Status != state.StatusQuarantined {
+		t.Errorf("the quarantine's record has status %s", first.Changes[0].Device.Status)
+	}
+	e.get(t, "/v1/devices/"+d.ID+"/changes?limit=1&page_token="+first.NextPageToken).ok(t, &second)
+	if len(second.Changes) != 1 || second.Changes[0].Action != "registered" || second.Changes[0].Height != 1 || second.NextPageToken != "" {
+		t.Errorf("second page %+v: want the registration in block 1, last", second)
+	}
+}

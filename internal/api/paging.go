@@ -35,6 +35,7 @@ const (
 	listBlocks
 	listLatestReadings
 	listBlockReadings
+	listDeviceChanges
 )
 
 // cursorParams are the deprecated cursor parameters; the Link of the next

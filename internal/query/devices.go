@@ -1,9 +1,13 @@
 package query
 
 import (
+	"encoding/binary"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/iotledger/iotledger/internal/state"
 )
@@ -335,4 +339,79 @@ func (x *deviceIndex) count(c *Committed) (DeviceCounts, error) {
 		return DeviceCounts{}, err
 	}
 	return x.counts, nil
+}
+
+// DeviceChangeAt is a committed change of a device (state.DeviceChange)
+// and the block that made it.
+type DeviceChangeAt struct {
+	state.DeviceChange
+	Height int64
+}
+
+// MaxFeedScan bounds the block feeds one DeviceChanges call reads.
+const MaxFeedScan = 100_000
+
+// maxFeedScan is MaxFeedScan; tests lower it.
+var maxFeedScan = MaxFeedScan
+
+// DeviceChanges returns the committed changes of device id (registered,
+// revoked, rotated, quarantined, reactivated, as the node's events told
+// them), newest first, from the blocks below `below` (0: from the
+// latest), and the height to continue below (0: no more). It reads the
+// feeds (f/<height>) of the blocks between the device's registration and
+// its last change, skipping the empty ones, at most MaxFeedScan of them a
+// call: a device changed long after its registration may take a page
+// with fewer than limit changes, or none, and a next height. A page ends
+// at a block boundary, so it holds more than limit changes when its last
+// block changed the device several times. Blocks committed before feeds
+// existed (FirstFeed) tell nothing. A device that is not registered has
+// no changes.
+func (r *Reader) DeviceChanges(id string, below int64, limit int) ([]DeviceChangeAt, int64, error) {
+	d, err := r.c.SharedDevice(id)
+	if err != nil || d == nil {
+		return nil, 0, err
+	}
+	top := d.Updated
+	if below > 0 {
+		top = min(top, below-1)
+	}
+	bottom := max(d.Registered, 1)
+	if top < bottom {
+		return nil, 0, nil
+	}
+	it, err := r.c.db.NewIter(&pebble.IterOptions{LowerBound: state.FeedKey(bottom), UpperBound: state.FeedKey(top + 1)})
+	if err != nil {
+		return nil, 0, err
+	}
+	defer it.Close()
+	var out []DeviceChangeAt
+	scanned := 0
+	for ok := it.Last(); ok; ok = it.Prev() {
+		k := it.Key()[len(state.PrefixFeed):]
+		if len(k) != 8 {
+			return nil, 0, fmt.Errorf("%w: feed key %q", state.ErrCorrupt, it.Key())
+		}
+		h := int64(binary.BigEndian.Uint64(k))
+		if len(out) >= limit || scanned == maxFeedScan {
+			return out, h + 1, nil
+		}
+		scanned++
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return nil, 0, err
+		}
+		if len(v) == 1 && v[0] == 0xa0 {
+			continue // an empty feed, {}: most blocks
+		}
+		f, err := state.DecodeFeed(h, v)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i := len(f.Devices) - 1; i >= 0; i-- {
+			if c := f.Devices[i]; c.Device.ID == id {
+				out = append(out, DeviceChangeAt{DeviceChange: c, Height: h})
+			}
+		}
+	}
+	return out, 0, it.Error()
 }

@@ -293,3 +293,86 @@ func TestBlocksAndReadings(t *testing.T) {
 		t.Errorf("readings of block 3: %d, next %v, %v; want 2, last", len(ss), next, err)
 	}
 }
+
+// DeviceChanges reads a device's changes from the block feeds between its
+// registration and its last change, newest first, a block at a time.
+func TestDeviceChanges(t *testing.T) {
+	if got := state.EncodeFeed(&state.Feed{}); string(got) != "\xa0" {
+		t.Fatalf("an empty feed encodes as %x; DeviceChanges skips a0", got)
+	}
+	d := state.Device{ID: "dev1d", Owner: "acc1o", Status: state.StatusActive, Registered: 2}
+	other := state.Device{ID: "dev1e", Owner: "acc1o", Status: state.StatusActive, Registered: 1}
+	at := func(action string, status string, h int64) state.DeviceChange {
+		c := state.DeviceChange{Action: action, Device: d}
+		c.Device.Status, c.Device.Updated = status, h
+		return c
+	}
+	feeds := map[int64]*state.Feed{
+		1:  {Devices: []state.DeviceChange{{Action: "registered", Device: other}}},
+		2:  {Devices: []state.DeviceChange{at("registered", state.StatusActive, 2)}},
+		5:  {Devices: []state.DeviceChange{{Action: "quarantined", Device: other}, at("quarantined", state.StatusQuarantined, 5)}},
+		7:  {Devices: []state.DeviceChange{at("reactivated", state.StatusActive, 7), at("rotated", state.StatusActive, 7)}},
+		9:  {Devices: []state.DeviceChange{at("revoked", state.StatusRevoked, 9)}},
+		11: {Devices: []state.DeviceChange{{Action: "revoked", Device: other}}},
+	}
+	db := store(t, func(kv state.KV) {
+		for h := int64(1); h <= 12; h++ {
+			f := feeds[h]
+			if f == nil {
+				f = &state.Feed{}
+			}
+			kv.Set(state.FeedKey(h), state.EncodeFeed(f))
+		}
+		last := d
+		last.Status, last.Updated = state.StatusRevoked, 9
+		state.PutDevice(kv, &last)
+		state.PutDevice(kv, &other)
+	})
+	r, err := query.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type change struct {
+		Action string
+		Height int64
+	}
+	pages := func(limit int) [][]change {
+		var out [][]change
+		for below := int64(0); ; {
+			cs, next, err := r.DeviceChanges("dev1d", below, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var page []change
+			for _, c := range cs {
+				if c.Device.ID != "dev1d" || c.Device.Updated != c.Height {
+					t.Errorf("change %+v at %d is not dev1d's record as it left it", c.Device, c.Height)
+				}
+				page = append(page, change{c.Action, c.Height})
+			}
+			out = append(out, page)
+			if next == 0 {
+				return out
+			}
+			if len(out) > 20 {
+				t.Fatal("DeviceChanges does not come to an end")
+			}
+			below = next
+		}
+	}
+	all := []change{{"revoked", 9}, {"rotated", 7}, {"reactivated", 7}, {"quarantined", 5}, {"registered", 2}}
+	if diff := cmp.Diff(pages(100), [][]change{all}); diff != "" {
+		t.Errorf("one page (-got +want):\n%s", diff)
+	}
+	if diff := cmp.Diff(pages(1), [][]change{all[:1], all[1:3], all[3:4], all[4:]}); diff != "" {
+		t.Errorf("pages of 1, whole blocks (-got +want):\n%s", diff)
+	}
+	// Bounded reads: three feeds a call (9, 8, 7; 6, 5, 4; 3, 2).
+	defer query.SetMaxFeedScan(3)()
+	if diff := cmp.Diff(pages(100), [][]change{all[:3], all[3:4], all[4:]}); diff != "" {
+		t.Errorf("three feeds a call (-got +want):\n%s", diff)
+	}
+	if cs, next, err := r.DeviceChanges("dev1nobody", 0, 10); err != nil || cs != nil || next != 0 {
+		t.Errorf("an unknown device: %+v, %d, %v; want nothing", cs, next, err)
+	}
+}

@@ -56,6 +56,11 @@ func GetFeed(kv KV, h int64) (*Feed, error) {
 	if err != nil || v == nil {
 		return nil, err
 	}
+	return DecodeFeed(h, v)
+}
+
+// DecodeFeed decodes the stored feed of block h.
+func DecodeFeed(h int64, v []byte) (*Feed, error) {
 	f := new(Feed)
 	if err := dcbor.DecMode.Unmarshal(v, f); err != nil {
 		return nil, fmt.Errorf("%w: feed of block %d: %v", ErrCorrupt, h, err)

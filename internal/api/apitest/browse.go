@@ -165,3 +165,13 @@ func (l *Ledger) BlockReadings(b *state.Block, from uint64, limit int) ([]*query
 	}
 	return out, nil, nil
 }
+
+// DeviceChanges implements api.Reader: each fake device was registered in
+// block 3 and never changed since.
+func (l *Ledger) DeviceChanges(id string, below int64, limit int) ([]query.DeviceChangeAt, int64, error) {
+	d, err := l.Device(id)
+	if err != nil || d == nil || (below > 0 && below <= d.Registered) {
+		return nil, 0, err
+	}
+	return []query.DeviceChangeAt{{DeviceChange: state.DeviceChange{Action: "registered", Device: *d}, Height: d.Registered}}, 0, nil
+}

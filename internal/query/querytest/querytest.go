@@ -2,8 +2,9 @@
 // of what reads through it (the API): a Pebble store in a temporary
 // directory holding a generated fleet of devices, readings of a few of
 // them in a real reading log (package tlog), the blocks that committed
-// them and the devices' progress, written as Commit writes them, and a
-// query.Reader on it. Only tests import it.
+// them with their feeds (block 1's lists the registrations of fleets up
+// to 10,000 devices) and the devices' progress, written as Commit writes
+// them, and a query.Reader on it. Only tests import it.
 package querytest
 
 import (
@@ -36,6 +37,10 @@ type Options struct {
 	// each sender is skipped (a gap), and PerBlock of them go in a block.
 	Senders, Readings, PerBlock int
 }
+
+// maxFeedDevices is the largest fleet whose registrations block 1's
+// feed lists (a chain spreads larger ones over many blocks).
+const maxFeedDevices = 10_000
 
 // Owners is the number of distinct owners of a fleet.
 const Owners = 10
@@ -180,6 +185,15 @@ func New(tb testing.TB, o Options) *Store {
 			tb.Fatal(err)
 		}
 		kv.Set(state.BlockKey(h), v)
+		feed := &state.Feed{}
+		if h == 1 && len(s.Devices) <= maxFeedDevices {
+			for _, d := range s.Devices {
+				feed.Devices = append(feed.Devices, state.DeviceChange{Action: "registered", Device: *d})
+			}
+		}
+		if err := b.Set(state.FeedKey(h), state.EncodeFeed(feed), nil); err != nil {
+			tb.Fatal(err)
+		}
 		if err := st.Write(b); err != nil {
 			tb.Fatal(err)
 		}
@@ -195,6 +209,25 @@ func New(tb testing.TB, o Options) *Store {
 	top := s.Blocks[len(s.Blocks)-1].Height
 	s.Reader = query.New(s.c, l, func() state.Meta { return state.Meta{ChainID: "querytest", Height: top} })
 	return s
+}
+
+// CommitBlock writes devices and the feed of block h (after the
+// generated blocks) as Commit would, without a block record, and tells
+// the reader's committed state.
+func (s *Store) CommitBlock(tb testing.TB, h int64, feed *state.Feed, devices ...*state.Device) {
+	tb.Helper()
+	b := s.DB.NewBatch()
+	kv := batchKV{tb, b, map[string][]byte{}}
+	for _, d := range devices {
+		state.PutDevice(kv, d)
+	}
+	if err := b.Set(state.FeedKey(h), state.EncodeFeed(feed), nil); err != nil {
+		tb.Fatal(err)
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		tb.Fatal(err)
+	}
+	s.c.Written(kv.writes, nil)
 }
 
 // Commit writes devices as a block's Commit would (without a block
