@@ -376,3 +376,46 @@ func TestDeviceChanges(t *testing.T) {
 		t.Errorf("an unknown device: %+v, %d, %v; want nothing", cs, next, err)
 	}
 }
+
+// Searches run while blocks commit device changes (run it with -race): each
+// search sees every device, in id order, with a status the index had.
+func TestSearchDevicesWhileCommitting(t *testing.T) {
+	s := querytest.New(t, querytest.Options{Devices: 2_000})
+	r := s.Reader
+	if _, err := r.DeviceCounts(); err != nil { // builds the index
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			d := *s.Devices[i]
+			d.Status = state.StatusQuarantined
+			s.Commit(t, &d)
+		}
+	}()
+	for searching := true; searching; {
+		select {
+		case <-done:
+			searching = false
+		default:
+		}
+		all := searchAll(t, r, query.DeviceFilter{}, 500)
+		if len(all) != 2_000 || !slices.IsSorted(all) {
+			t.Fatalf("a search while committing found %d devices (sorted %v), want 2000 in id order", len(all), slices.IsSorted(all))
+		}
+	}
+	c, err := r.DeviceCounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for i, d := range s.Devices {
+		if i < 200 || d.Status == state.StatusQuarantined {
+			want++
+		}
+	}
+	if c.Quarantined != want {
+		t.Errorf("%d quarantined after the blocks, want %d", c.Quarantined, want)
+	}
+}

@@ -1,11 +1,12 @@
 // Package query is the read side of the ledger: it opens committed state
-// and answers questions about it (devices and their readings with their
-// inclusion proofs, accounts and payments, twins, contracts and their
-// events, blocks, the validator set and its proposals, the reading log by
-// index and its consistency proofs, and each committed block's events as
-// the node published them, from the block's feed). The HTTP API reads
-// through a Reader, and so do the node's receipts, MQTT's device lookup and
-// audit. It never writes the store.
+// and answers questions about it (devices, searched and counted, and
+// their readings with their inclusion proofs, accounts and payments,
+// twins, contracts and their events, blocks, the validator set and its
+// proposals, the reading log by index and its consistency proofs, and
+// each committed block's events as the node published them, from the
+// block's feed). The HTTP API reads through a Reader, and so do the
+// node's receipts, MQTT's device lookup and audit. It never writes the
+// store.
 //
 // # The model
 //
@@ -33,6 +34,15 @@
 // ErrLeafOutOfRange) rather than answer from an uncommitted log. The other
 // way round cannot happen: a leaf below the log's size has its (device,
 // seq) record, which LogEntry relies on.
+//
+// Device searches (SearchDevices) and the counts by status
+// (DeviceCounts) read an index of every device kept in memory: built from
+// the device records (d/) on first use, kept equal to them by Written
+// (each committed block's device writes) and dropped by Reset. It is
+// derived and never stored, so the app hash and the store's layout do
+// not change; 100,000 devices take some tens of MB, and a search scans
+// them in milliseconds. A device's changes (DeviceChanges) are read from
+// the block feeds between its registration and its last change.
 //
 // BlockEvents rebuilds what the node's observers were told of a committed
 // block (its record, accepted readings, device, twin and contract changes)
