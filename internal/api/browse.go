@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -179,7 +180,10 @@ func (s *Server) blockReadings(w http.ResponseWriter, r *http.Request) error {
 		from = i
 	}
 	stored, next, err := s.reader.BlockReadings(b, from, limit)
-	if err != nil {
+	if errors.Is(err, query.ErrPastLog) {
+		// Commit writes the block's record, then moves the log's size.
+		return notFound("block %d is being committed; ask again in a moment", h)
+	} else if err != nil {
 		return fmt.Errorf("readings of block %d: %w", h, err)
 	}
 	page := apiwire.LogReadingPage{Readings: make([]apiwire.LogReading, 0, len(stored))}

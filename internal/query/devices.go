@@ -215,7 +215,7 @@ func (x *deviceIndex) put(d *state.Device) {
 		owner = d.Owner
 		x.owners[owner] = owner
 	}
-	e.owner, e.status = owner, d.Status
+	e.owner, e.status = owner, internStatus(d.Status)
 	e.labels = e.labels[:0]
 	for k, v := range d.Labels {
 		e.labels = append(e.labels, Label{k, v})
@@ -244,6 +244,17 @@ func (x *deviceIndex) remove(id string) {
 	if i, ok := slices.BinarySearchFunc(x.sorted, id, byID); ok {
 		x.sorted = slices.Delete(x.sorted, i, i+1)
 	}
+}
+
+// internStatus returns the package state constant equal to status, so
+// that the index does not keep a copy per device.
+func internStatus(status string) string {
+	for _, c := range []string{state.StatusActive, state.StatusQuarantined, state.StatusRevoked} {
+		if status == c {
+			return c
+		}
+	}
+	return status
 }
 
 func (x *deviceIndex) countStatus(status string, n int) {
