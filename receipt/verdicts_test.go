@@ -1,0 +1,476 @@
+package receipt_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	"github.com/cometbft/cometbft/types"
+	"github.com/google/go-cmp/cmp"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"github.com/transparency-dev/merkle/testonly"
+
+	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
+	"github.com/iotledger/iotledger/reading"
+	"github.com/iotledger/iotledger/receipt"
+)
+
+// Shared test vectors for other verifiers (web/verify, the JavaScript
+// one): every receipt file under testdata, the receipts the tests of this
+// package build in memory written as files under forgedDir, and the field
+// mutations of TestVerifyFieldMutations as patches of receiptFile. Their
+// verdicts, as this package reaches them, are in verdictsFile; all are
+// rewritten by -update.
+const (
+	forgedDir    = "testdata/forged"
+	verdictsFile = "testdata/verdicts.json"
+)
+
+// Verdicts a receipt file can have: ok, the name of the first failed
+// check, or malformed when Parse refuses it.
+const (
+	verdictOK        = "ok"
+	verdictMalformed = "malformed"
+)
+
+// verdictOf parses and verifies a receipt as `iotledger verify` does.
+func verdictOf(b []byte, g *types.GenesisDoc) string {
+	r, err := receipt.Parse(b)
+	if err != nil {
+		return verdictMalformed
+	}
+	_, err = receipt.Verify(r, g)
+	var ce *receipt.CheckError
+	switch {
+	case err == nil:
+		return verdictOK
+	case errors.As(err, &ce):
+		return ce.Check
+	default:
+		return "error: " + err.Error()
+	}
+}
+
+// forgedVector is a receipt built in memory by a test of this package,
+// written to forgedDir/name.json. want is the verdict that test wants.
+type forgedVector struct {
+	name  string
+	want  string
+	build func(t *testing.T) *receipt.Receipt
+}
+
+// forgedVectors repeats the receipts of TestVerifyGood (those verified
+// against the standard genesis), TestVerifyForgeries,
+// TestVerifyTraceGood and TestVerifyTraceForgeries, under file names.
+func forgedVectors() []forgedVector {
+	header := func() *types.Header { h := *std.Header.Header; return &h }
+	sign := func(t *testing.T, f *receiptfix.Fixture, h *types.Header, chainID string) *types.SignedHeader {
+		t.Helper()
+		sh, err := f.Sign(h, chainID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sh
+	}
+	withHeader := func(sh *types.SignedHeader) *receipt.Receipt {
+		r := clone(std.Receipt)
+		r.SignedHeader = receiptfix.JSON(sh)
+		return r
+	}
+	fix := func(o receiptfix.Options) func(t *testing.T) *receipt.Receipt {
+		return func(t *testing.T) *receipt.Receipt { return receiptfix.MustNew(t, o).Receipt }
+	}
+	votes := func(v ...types.BlockIDFlag) []types.BlockIDFlag { return v }
+	C, A, N := types.BlockIDFlagCommit, types.BlockIDFlagAbsent, types.BlockIDFlagNil
+	tr := traced.Trace
+	attackers := func(t *testing.T) *receiptfix.Fixture {
+		return receiptfix.MustNew(t, receiptfix.Options{Changes: []receiptfix.Change{{At: 42, Powers: []int64{10, 10, 0, 0, 0, 10, 10}}}})
+	}
+	otherVals := func(t *testing.T) *receiptfix.Fixture {
+		return receiptfix.MustNew(t, receiptfix.Options{ValidatorSeed: "other validator"})
+	}
+
+	return []forgedVector{
+		// TestVerifyGood
+		{"good-three-of-four-signed", verdictOK, fix(receiptfix.Options{Votes: votes(C, A, C, C)})},
+		{"good-one-validator-voted-nil", verdictOK, fix(receiptfix.Options{Votes: votes(C, C, N, C)})},
+		{"good-rotated-key", verdictOK, fix(receiptfix.Options{RotatedKey: true})},
+		{"good-only-leaf-of-block-1", verdictOK, fix(receiptfix.Options{Leaves: 1, Height: 1})},
+		{"good-leaf-63-of-100", verdictOK, fix(receiptfix.Options{Leaves: 100, Index: 63, Height: 1000})},
+		// TestVerifyTraceGood
+		{"good-trace-change-at-the-receipts-header", verdictOK, fix(receiptfix.Options{Changes: []receiptfix.Change{{At: 42, Powers: []int64{10, 10, 10, 10, 10}}}})},
+		{"good-trace-changes-in-consecutive-blocks", verdictOK, fix(receiptfix.Options{Changes: []receiptfix.Change{
+			{At: 3, Powers: []int64{10, 10, 10, 10, 10}},
+			{At: 4, Powers: []int64{0, 10, 10, 10, 10}},
+			{At: 5, Powers: []int64{0, 0, 0, 7}},
+		}})},
+
+		// TestVerifyForgeries
+		{"header-of-another-chain-receipt-claims-ours", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
+			r := clone(receiptfix.MustNew(t, receiptfix.Options{ChainID: "iotledger-other"}).Receipt)
+			r.ChainID = std.Genesis.ChainID
+			return r
+		}},
+		{"votes-signed-for-another-chain", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
+			return withHeader(sign(t, std, header(), "iotledger-other"))
+		}},
+		{"a-genesis-validator-more", receipt.CheckCommit, fix(receiptfix.Options{Validators: 5})},
+		{"a-genesis-validator-fewer", receipt.CheckCommit, fix(receiptfix.Options{Validators: 3})},
+		{"genesis-set-in-the-receipt-header-signed-by-another-set", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
+			r := clone(otherVals(t).Receipt)
+			r.Validators = receiptfix.JSON(std.ValSet)
+			return r
+		}},
+		{"header-names-the-genesis-set-signed-by-another-set", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
+			return withHeader(sign(t, otherVals(t), header(), std.Genesis.ChainID))
+		}},
+		{"two-of-four-signed-two-voted-nil", receipt.CheckCommit, fix(receiptfix.Options{Votes: votes(N, C, N, C)})},
+		{"nobody-signed", receipt.CheckCommit, fix(receiptfix.Options{Votes: votes(A, A, A, A)})},
+		{"commit-of-the-block-before", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
+			prev := sign(t, std, receiptfix.Header(std.Genesis.ChainID, std.Header.Height-1, std.ValSet), std.Genesis.ChainID)
+			return withHeader(&types.SignedHeader{Header: std.Header.Header, Commit: prev.Commit})
+		}},
+		{"forged-log-app-hash-edited-into-the-header", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
+			key := receiptfix.DeviceKey("device 1")
+			raw := must(reading.Sign(reading.Reading{Seq: 105, Data: map[string]any{"temp_c": 99.0}}, key))
+			tree := testonly.New(rfc6962.DefaultHasher)
+			for i := range 7 {
+				if i == 5 {
+					tree.AppendData(receipt.Leaf(key.Public().(ed25519.PublicKey), raw))
+					continue
+				}
+				tree.AppendData(std.Leaves[i])
+			}
+			r := clone(std.Receipt)
+			r.Reading, r.DeviceKey, r.LogRoot = raw, key.Public().(ed25519.PublicKey), tree.Hash()
+			r.Proof = must(tree.InclusionProof(5, 7))
+			h := header()
+			h.AppHash = receipt.AppHash(7, r.LogRoot, r.StateDigest)
+			r.SignedHeader = receiptfix.JSON(&types.SignedHeader{Header: h, Commit: std.Header.Commit})
+			return r
+		}},
+		{"header-of-block-h-plus-2-signed", receipt.CheckAppHash, func(t *testing.T) *receipt.Receipt {
+			h := receiptfix.Header(std.Genesis.ChainID, std.Header.Height+1, std.ValSet)
+			h.AppHash = std.Header.AppHash
+			return withHeader(sign(t, std, h, std.Genesis.ChainID))
+		}},
+		{"app-hash-of-another-state-signed", receipt.CheckAppHash, func(t *testing.T) *receipt.Receipt {
+			h := header()
+			h.AppHash = receipt.AppHash(std.Receipt.TreeSize, std.Receipt.LogRoot, receiptfix.Hash("other state"))
+			return withHeader(sign(t, std, h, std.Genesis.ChainID))
+		}},
+		{"a-signature-copied-to-another-slot", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
+			c := *std.Header.Commit
+			c.Signatures = slices.Clone(c.Signatures)
+			c.Signatures[1].Signature = c.Signatures[0].Signature
+			return withHeader(&types.SignedHeader{Header: std.Header.Header, Commit: &c})
+		}},
+		{"one-signature-in-two-slots-short-of-quorum", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
+			f := receiptfix.MustNew(t, receiptfix.Options{Votes: votes(C, A, C, A)})
+			c := *f.Header.Commit
+			c.Signatures = slices.Clone(c.Signatures)
+			c.Signatures[1] = c.Signatures[0]
+			return withHeader(&types.SignedHeader{Header: f.Header.Header, Commit: &c})
+		}},
+		{"a-commit-with-a-signature-fewer", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
+			c := *std.Header.Commit
+			c.Signatures = c.Signatures[:3]
+			return withHeader(&types.SignedHeader{Header: std.Header.Header, Commit: &c})
+		}},
+		{"validator-set-without-its-proposer", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
+			r := clone(std.Receipt)
+			vs := std.ValSet.Copy()
+			vs.Proposer = nil
+			r.Validators = receiptfix.JSON(vs)
+			return r
+		}},
+		{"validator-key-of-31-bytes", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
+			r := clone(std.Receipt)
+			vs := std.ValSet.Copy()
+			vs.Validators[2].PubKey = vs.Validators[2].PubKey.(cmted25519.PubKey)[:31]
+			r.Validators = receiptfix.JSON(vs)
+			return r
+		}},
+		{"validator-set-in-another-order", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
+			r := clone(std.Receipt)
+			vs := std.ValSet.Copy()
+			slices.Reverse(vs.Validators)
+			r.Validators = receiptfix.JSON(vs)
+			return r
+		}},
+		{"validator-power-raised", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
+			r := clone(std.Receipt)
+			vs := std.ValSet.Copy()
+			vs.Validators[0].VotingPower = 100
+			r.Validators = receiptfix.JSON(vs)
+			return r
+		}},
+		{"no-validator-set", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
+			r := clone(std.Receipt)
+			r.Validators = nil
+			return r
+		}},
+		{"no-signed-header", receipt.CheckAppHash, func(*testing.T) *receipt.Receipt {
+			r := clone(std.Receipt)
+			r.SignedHeader = nil
+			return r
+		}},
+		{"signed-header-without-commit", receipt.CheckAppHash, func(*testing.T) *receipt.Receipt {
+			return withHeader(&types.SignedHeader{Header: std.Header.Header})
+		}},
+		{"signed-header-is-not-json-of-one", receipt.CheckAppHash, func(*testing.T) *receipt.Receipt {
+			r := clone(std.Receipt)
+			r.SignedHeader = []byte(`{"header": 42}`)
+			return r
+		}},
+
+		// TestVerifyTraceForgeries
+		{"trace-first-block-not-signed-by-the-genesis-set", receipt.CheckValidatorSet, func(*testing.T) *receipt.Receipt { return withTrace(tr[1:]...) }},
+		{"trace-blocks-out-of-order", receipt.CheckValidatorSet, func(*testing.T) *receipt.Receipt {
+			return withTrace(tr[0], tr[1], tr[3], tr[2], tr[4], tr[5])
+		}},
+		{"trace-empty-version-2", receipt.CheckCommit, func(*testing.T) *receipt.Receipt { return withTrace() }},
+		{"trace-half-the-genesis-power-hands-the-chain-over", receipt.CheckValidatorSet, func(t *testing.T) *receipt.Receipt {
+			a := attackers(t)
+			r := clone(a.Receipt)
+			vs := make([]types.BlockIDFlag, 4)
+			for i, v := range std.ValSet.Validators {
+				vs[i] = A
+				if _, own := a.ValSet.GetByAddress(v.Address); own != nil {
+					vs[i] = C
+				}
+			}
+			r.Trace = withTrace(signed(t, 41, std.ValSet, std.Signers, a.ValSet, vs...)).Trace
+			return r
+		}},
+		{"trace-skipping-to-a-set-of-half-the-genesis-power", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
+			r := clone(attackers(t).Receipt)
+			r.Trace = withTrace(signed(t, 19, std.ValSet, std.Signers, std.ValSet)).Trace
+			return r
+		}},
+		{"trace-block-signed-for-another-chain", receipt.CheckValidatorSet, func(t *testing.T) *receipt.Receipt {
+			lb := *tr[2]
+			sh, err := receiptfix.SignWith(lb.Header, "iotledger-other", signersOf(t, lb.ValidatorSet), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lb.SignedHeader = sh
+			return withTrace(tr[0], tr[1], &lb, tr[3], tr[4], tr[5])
+		}},
+		{"trace-block-without-its-validator-set", receipt.CheckValidatorSet, func(*testing.T) *receipt.Receipt {
+			r := clone(traced.Receipt)
+			r.Trace[3].Validators = nil
+			return r
+		}},
+		{"trace-holds-the-receipts-own-block", receipt.CheckValidatorSet, func(*testing.T) *receipt.Receipt {
+			r := clone(traced.Receipt)
+			r.Trace = append(r.Trace, receipt.LightBlock{SignedHeader: r.SignedHeader, Validators: r.Validators})
+			return r
+		}},
+	}
+}
+
+// fieldMutation is one case of TestVerifyFieldMutations as a patch: the
+// standard receipt with one member replaced by value (its JSON text).
+type fieldMutation struct {
+	Name    string          `json:"name"`
+	Field   string          `json:"field"`
+	Value   json.RawMessage `json:"value"`
+	Verdict string          `json:"verdict"`
+}
+
+// fieldMutations builds the cases of TestVerifyFieldMutations, each with
+// the checks that test allows to fail.
+func fieldMutations() (ms []fieldMutation, allowed [][]string) {
+	add := func(name, field string, value any, want ...string) {
+		ms = append(ms, fieldMutation{Name: name, Field: field, Value: must(json.Marshal(value))})
+		allowed = append(allowed, want)
+	}
+	r := std.Receipt
+	for i, b := range flips(r.Reading) {
+		add(fmt.Sprintf("reading byte %d ^%02x", i/3, []byte{1, 0x80, 0xff}[i%3]), "reading", b, receipt.CheckDeviceSignature, receipt.CheckInclusion)
+	}
+	add("reading truncated", "reading", r.Reading[:len(r.Reading)-1], receipt.CheckDeviceSignature)
+	add("reading extended", "reading", append(bytes.Clone(r.Reading), 0), receipt.CheckDeviceSignature)
+	add("reading empty", "reading", []byte(nil), receipt.CheckDeviceSignature)
+	for i, b := range flips(r.DeviceKey) {
+		add(fmt.Sprintf("device key byte %d ^%02x", i/3, []byte{1, 0x80, 0xff}[i%3]), "device_key", b, receipt.CheckDeviceSignature)
+	}
+	add("device key empty", "device_key", []byte(nil), receipt.CheckDeviceSignature)
+	for _, v := range flipsUint64(r.LeafIndex) {
+		add(fmt.Sprintf("leaf index %d", v), "leaf_index", v, receipt.CheckInclusion)
+	}
+	for _, v := range flipsUint64(r.TreeSize) {
+		add(fmt.Sprintf("tree size %d", v), "tree_size", v, receipt.CheckInclusion, receipt.CheckAppHash)
+	}
+	proof := func(change func(p [][]byte) [][]byte) [][]byte {
+		p := make([][]byte, len(r.Proof))
+		for i := range p {
+			p[i] = bytes.Clone(r.Proof[i])
+		}
+		return change(p)
+	}
+	for i := range r.Proof {
+		for j, b := range flips(r.Proof[i]) {
+			add(fmt.Sprintf("proof hash %d byte %d ^%02x", i, j/3, []byte{1, 0x80, 0xff}[j%3]), "inclusion_proof",
+				proof(func(p [][]byte) [][]byte { p[i] = b; return p }), receipt.CheckInclusion)
+		}
+		add(fmt.Sprintf("proof hash %d truncated", i), "inclusion_proof", proof(func(p [][]byte) [][]byte { p[i] = p[i][:31]; return p }), receipt.CheckInclusion)
+		add(fmt.Sprintf("proof hash %d removed", i), "inclusion_proof", proof(func(p [][]byte) [][]byte { return slices.Delete(p, i, i+1) }), receipt.CheckInclusion)
+	}
+	add("proof truncated", "inclusion_proof", r.Proof[:len(r.Proof)-1], receipt.CheckInclusion)
+	add("proof extra hash", "inclusion_proof", append(slices.Clone(r.Proof), receiptfix.Hash("extra")), receipt.CheckInclusion)
+	add("proof extra copy of root", "inclusion_proof", append(slices.Clone(r.Proof), r.LogRoot), receipt.CheckInclusion)
+	add("proof empty", "inclusion_proof", [][]byte(nil), receipt.CheckInclusion)
+	add("proof reversed", "inclusion_proof", proof(func(p [][]byte) [][]byte { slices.Reverse(p); return p }), receipt.CheckInclusion)
+	for i, b := range flips(r.LogRoot) {
+		add(fmt.Sprintf("log root byte %d ^%02x", i/3, []byte{1, 0x80, 0xff}[i%3]), "log_root", b, receipt.CheckInclusion)
+	}
+	for i, b := range flips(r.StateDigest) {
+		add(fmt.Sprintf("state digest byte %d ^%02x", i/3, []byte{1, 0x80, 0xff}[i%3]), "state_digest", b, receipt.CheckAppHash)
+	}
+	add("state digest empty", "state_digest", []byte(nil), receipt.CheckAppHash)
+	for _, v := range flipsUint64(uint64(r.Height)) {
+		add(fmt.Sprintf("height %d", int64(v)), "height", int64(v), receipt.CheckAppHash)
+	}
+	add("height of the header", "height", r.Height+1, receipt.CheckAppHash)
+	for i, b := range flips([]byte(r.ChainID)) {
+		add(fmt.Sprintf("chain id byte %d ^%02x", i/3, []byte{1, 0x80, 0xff}[i%3]), "chain_id", string(b), receipt.CheckCommit)
+	}
+	return ms, allowed
+}
+
+// patch returns base (a receipt's JSON object) with the member field
+// replaced by value, as a verifier of the vectors builds it.
+func patch(t *testing.T, base []byte, field string, value json.RawMessage) []byte {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(base, &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m[field]; !ok {
+		t.Fatalf("receipt has no field %q", field)
+	}
+	m[field] = value
+	return must(json.Marshal(m))
+}
+
+// verdicts is the content of verdictsFile.
+type verdicts struct {
+	Comment string `json:"comment"`
+	Genesis string `json:"genesis"`
+	// Files maps each receipt file, relative to testdata, to its verdict.
+	Files map[string]string `json:"files"`
+	// FieldMutations are patches of Base: the receipt with one member
+	// replaced by a JSON value.
+	Base           string          `json:"base"`
+	FieldMutations []fieldMutation `json:"field_mutations"`
+}
+
+// TestVerdictVectors writes (with -update) or checks the forged receipts
+// and the verdicts of every vector: those under testdata, as Parse and
+// Verify reach them against testdata/genesis.json. Each forged receipt
+// and each field mutation must get the verdict the test it comes from
+// wants, so the vectors stay what they say.
+func TestVerdictVectors(t *testing.T) {
+	g := loadGenesis(t)
+	files := map[string][]byte{}
+	for _, v := range forgedVectors() {
+		b := must(v.build(t).Marshal())
+		name := filepath.Join(forgedDir, v.name+".json")
+		files[name] = b
+		if got := verdictOf(b, g); got != v.want {
+			t.Errorf("%s: verdict %q, the test it comes from wants %q", name, got, v.want)
+		}
+	}
+
+	out := verdicts{
+		Comment: "Verdicts of package receipt (Parse, then Verify against genesis) on every receipt under receipt/testdata: ok, the name of the first failed check, or malformed when Parse refuses the receipt. Written by go test ./receipt -run TestVerdictVectors -update.",
+		Genesis: "genesis.json",
+		Files:   map[string]string{},
+		Base:    "receipt.json",
+	}
+	// The receipt files: those checked in by other tests, and the forged ones.
+	var names []string
+	for _, pattern := range []string{"testdata/*.json", mutatedDir + "/*.json"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, m...)
+	}
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if name == genesisFile || name == verdictsFile {
+			continue
+		}
+		b, ok := files[name]
+		if !ok {
+			b = must(os.ReadFile(name))
+		}
+		out.Files[strings.TrimPrefix(filepath.ToSlash(name), "testdata/")] = verdictOf(b, g)
+	}
+	if out.Files["receipt.json"] != verdictOK || out.Files["receipt-trace.json"] != verdictOK {
+		t.Errorf("the standard receipts do not verify: %v", out.Files)
+	}
+
+	base := must(os.ReadFile(receiptFile))
+	ms, allowed := fieldMutations()
+	for i, m := range ms {
+		m.Verdict = verdictOf(patch(t, base, m.Field, m.Value), g)
+		if !slices.Contains(allowed[i], m.Verdict) {
+			t.Errorf("field mutation %q: verdict %q, want one of %q", m.Name, m.Verdict, allowed[i])
+		}
+		ms[i] = m
+	}
+	out.FieldMutations = ms
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files[verdictsFile] = append(b, '\n')
+
+	if *update {
+		if err := os.RemoveAll(forgedDir); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(forgedDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	} else if m, _ := filepath.Glob(forgedDir + "/*"); len(m) != len(files)-1 {
+		t.Errorf("%s holds %d files, want %d (run go test ./receipt -run TestVerdictVectors -update)", forgedDir, len(m), len(files)-1)
+	}
+	names = names[:0]
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if *update {
+			if err := os.WriteFile(name, files[name], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(name)
+		if err != nil {
+			t.Errorf("%v (run go test ./receipt -run TestVerdictVectors -update)", err)
+			continue
+		}
+		if diff := cmp.Diff(string(got), string(files[name])); diff != "" {
+			t.Errorf("%s differs from what the fixtures build (-file +built; run go test ./receipt -run TestVerdictVectors -update):\n%s", name, diff)
+		}
+	}
+}
