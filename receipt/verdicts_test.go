@@ -280,19 +280,21 @@ func forgedVectors() []forgedVector {
 }
 
 // fieldMutation is one case of TestVerifyFieldMutations as a patch: the
-// standard receipt with one member replaced by value (its JSON text).
+// standard receipt with one member replaced by value, the member's JSON
+// text (a string, so that readers whose numbers are float64 keep 64-bit
+// integers exact).
 type fieldMutation struct {
-	Name    string          `json:"name"`
-	Field   string          `json:"field"`
-	Value   json.RawMessage `json:"value"`
-	Verdict string          `json:"verdict"`
+	Name    string `json:"name"`
+	Field   string `json:"field"`
+	Value   string `json:"value"`
+	Verdict string `json:"verdict"`
 }
 
 // fieldMutations builds the cases of TestVerifyFieldMutations, each with
 // the checks that test allows to fail.
 func fieldMutations() (ms []fieldMutation, allowed [][]string) {
 	add := func(name, field string, value any, want ...string) {
-		ms = append(ms, fieldMutation{Name: name, Field: field, Value: must(json.Marshal(value))})
+		ms = append(ms, fieldMutation{Name: name, Field: field, Value: string(must(json.Marshal(value)))})
 		allowed = append(allowed, want)
 	}
 	r := std.Receipt
@@ -351,7 +353,7 @@ func fieldMutations() (ms []fieldMutation, allowed [][]string) {
 
 // patch returns base (a receipt's JSON object) with the member field
 // replaced by value, as a verifier of the vectors builds it.
-func patch(t *testing.T, base []byte, field string, value json.RawMessage) []byte {
+func patch(t *testing.T, base []byte, field, value string) []byte {
 	t.Helper()
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(base, &m); err != nil {
@@ -360,7 +362,7 @@ func patch(t *testing.T, base []byte, field string, value json.RawMessage) []byt
 	if _, ok := m[field]; !ok {
 		t.Fatalf("receipt has no field %q", field)
 	}
-	m[field] = value
+	m[field] = json.RawMessage(value)
 	return must(json.Marshal(m))
 }
 
