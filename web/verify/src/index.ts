@@ -20,3 +20,4 @@ export { deviceId, parseDevice } from "./address.js";
 export { decodeReading, verifyReading, ReadingError, type SignedReading } from "./reading.js";
 export { headerHash, voteSignBytes, validatorSetHash, decodeSignedHeader, decodeValidators, verifyEd25519 } from "./cometbft.js";
 export { toBase64, hexUpper } from "./bytes.js";
+export { parseJSON, JObject, JNumber, type JValue } from "./json.js";
