@@ -3,6 +3,8 @@ package receipt_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 	"testing"
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -98,6 +101,32 @@ func forgedVectors() []forgedVector {
 	otherVals := func(t *testing.T) *receiptfix.Fixture {
 		return receiptfix.MustNew(t, receiptfix.Options{ValidatorSeed: "other validator"})
 	}
+	nilVote := func(t *testing.T) *receiptfix.Fixture {
+		return receiptfix.MustNew(t, receiptfix.Options{Votes: votes(C, C, N, C)})
+	}
+	// own changes signature i of the commit of f's receipt (std's if f is nil).
+	own := func(f func(t *testing.T) *receiptfix.Fixture, i int, change func(*types.CommitSig)) func(t *testing.T) *receipt.Receipt {
+		return func(t *testing.T) *receipt.Receipt {
+			fx := std
+			if f != nil {
+				fx = f(t)
+			}
+			r := clone(fx.Receipt)
+			r.SignedHeader = receiptfix.JSON(withSig(fx.Header, i, change))
+			return r
+		}
+	}
+	inTrace := func(block, i int, change func(*types.CommitSig)) func(t *testing.T) *receipt.Receipt {
+		return func(*testing.T) *receipt.Receipt {
+			r := clone(traced.Receipt)
+			r.Trace[block].SignedHeader = receiptfix.JSON(withSig(traced.Trace[block].SignedHeader, i, change))
+			return r
+		}
+	}
+	otherAddress := func(cs *types.CommitSig) { cs.ValidatorAddress = bytes.Repeat([]byte{0xAB}, 20) }
+	toNil := func(cs *types.CommitSig) { cs.BlockIDFlag = types.BlockIDFlagNil }
+	toCommit := func(cs *types.CommitSig) { cs.BlockIDFlag = types.BlockIDFlagCommit }
+	flipSig := func(cs *types.CommitSig) { cs.Signature[7] ^= 1 }
 
 	return []forgedVector{
 		// TestVerifyGood
@@ -276,6 +305,205 @@ func forgedVectors() []forgedVector {
 			r.Trace = append(r.Trace, receipt.LightBlock{SignedHeader: r.SignedHeader, Validators: r.Validators})
 			return r
 		}},
+
+		// TestVerifyChecksEverySignature
+		{"sig-0-address-changed", receipt.CheckCommit, own(nil, 0, otherAddress)},
+		{"sig-3-address-changed", receipt.CheckCommit, own(nil, 3, otherAddress)},
+		{"sig-names-the-validator-of-another-position", receipt.CheckCommit, own(nil, 1, func(cs *types.CommitSig) {
+			cs.ValidatorAddress = bytes.Clone(std.ValSet.Validators[2].Address)
+		})},
+		{"sig-flag-commit-to-nil", receipt.CheckCommit, own(nil, 2, toNil)},
+		{"nil-vote-signature-flipped", receipt.CheckCommit, own(nilVote, 2, flipSig)},
+		{"nil-vote-address-changed", receipt.CheckCommit, own(nilVote, 2, otherAddress)},
+		{"nil-vote-flag-to-commit", receipt.CheckCommit, own(nilVote, 2, toCommit)},
+		{"sig-flag-of-no-kind", receipt.CheckCommit, own(nil, 1, func(cs *types.CommitSig) { cs.BlockIDFlag = 4 })},
+		{"traced-own-commit-address-changed", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
+			r := clone(traced.Receipt)
+			r.SignedHeader = receiptfix.JSON(withSig(traced.Header, 0, otherAddress))
+			return r
+		}},
+		{"trace-block-address-changed", receipt.CheckValidatorSet, inTrace(3, 4, otherAddress)},
+		{"trace-block-flag-to-nil", receipt.CheckValidatorSet, inTrace(1, 4, toNil)},
+		{"trace-first-block-address-changed", receipt.CheckValidatorSet, inTrace(0, 3, otherAddress)},
+
+		// TestWhatDoesNotMatter
+		{"good-a-signature-left-out", verdictOK, func(*testing.T) *receipt.Receipt {
+			r := clone(std.Receipt)
+			r.SignedHeader = receiptfix.JSON(withSig(std.Header, 3, func(cs *types.CommitSig) { *cs = types.NewCommitSigAbsent() }))
+			return r
+		}},
+	}
+}
+
+// textVector is a receipt's JSON text changed where Parse or the CometBFT
+// decoder has a rule, written to forgedDir/name.json.
+type textVector struct {
+	name  string
+	want  string
+	build func(t *testing.T) []byte
+}
+
+// textVectors repeats the inputs of TestParse, TestParseIsStrict and
+// TestWhatDoesNotMatter (all but TestParse's receipt larger than MaxSize,
+// 4 MiB of white space).
+func textVectors() []textVector {
+	edit := func(base func() []byte, old, new string) func(t *testing.T) []byte {
+		return func(t *testing.T) []byte {
+			b := base()
+			if !bytes.Contains(b, []byte(old)) {
+				t.Fatalf("receipt JSON has no %s", old)
+			}
+			return bytes.Replace(b, []byte(old), []byte(new), 1)
+		}
+	}
+	good := func() []byte { return must(std.Receipt.Marshal()) }
+	trace := func() []byte { return must(traced.Receipt.Marshal()) }
+	key := base64.StdEncoding.EncodeToString(std.Receipt.DeviceKey)
+	root := base64.StdEncoding.EncodeToString(std.Receipt.LogRoot)
+	proof0 := base64.StdEncoding.EncodeToString(std.Receipt.Proof[0])
+	appHash := strings.ToUpper(hex.EncodeToString(std.Header.AppHash))
+	marshal := func(change func(r *receipt.Receipt)) func(t *testing.T) []byte {
+		return func(t *testing.T) []byte {
+			r := clone(std.Receipt)
+			if change != nil {
+				change(r)
+			}
+			return must(r.Marshal())
+		}
+	}
+	const M = verdictMalformed
+	return []textVector{
+		// TestParse
+		{"parse-trailing-white-space", verdictOK, func(*testing.T) []byte { return append(good(), " \n\t"...) }},
+		{"parse-version-3", M, edit(good, `"version": 1`, `"version": 3`)},
+		{"parse-version-1-with-a-trace", M, edit(trace, `"version": 2`, `"version": 1`)},
+		{"parse-trace-longer-than-max", M, func(*testing.T) []byte {
+			r := clone(traced.Receipt)
+			for len(r.Trace) <= receipt.MaxTrace {
+				r.Trace = append(r.Trace, receipt.LightBlock{SignedHeader: []byte("{}"), Validators: []byte("{}")})
+			}
+			return must(r.Marshal())
+		}},
+		{"parse-version-0", M, edit(good, `"version": 1,`, ``)},
+		{"parse-unknown-field", M, edit(good, `"version": 1`, `"version": 1, "extra": true`)},
+		{"parse-second-object", M, func(*testing.T) []byte { return append(good(), good()...) }},
+		{"parse-trailing-garbage", M, func(*testing.T) []byte { return append(good(), 'x') }},
+		{"parse-not-base64", M, edit(good, `"device_key": "`, `"device_key": "!`)},
+		{"parse-negative-index", M, edit(good, `"leaf_index": 5`, `"leaf_index": -5`)},
+		{"parse-array", M, func(*testing.T) []byte { return []byte(`[]`) }},
+		{"parse-empty", M, func(*testing.T) []byte { return nil }},
+		{"parse-proof-longer-than-max", M, marshal(func(r *receipt.Receipt) {
+			for len(r.Proof) <= receipt.MaxProof {
+				r.Proof = append(r.Proof, receiptfix.Hash("x"))
+			}
+		})},
+		{"parse-reading-larger-than-max", M, marshal(func(r *receipt.Receipt) { r.Reading = make([]byte, reading.MaxSize+1) })},
+		{"parse-index-with-a-fraction", M, edit(good, `"leaf_index": 5`, `"leaf_index": 5.0`)},
+		{"parse-height-with-an-exponent", M, edit(good, `"height": 41`, `"height": 4.1e1`)},
+		{"parse-tree-size-beyond-uint64", M, edit(good, `"tree_size": 7`, `"tree_size": 18446744073709551623`)},
+		{"parse-version-as-a-string", M, edit(good, `"version": 1`, `"version": "1"`)},
+		{"parse-null", M, func(*testing.T) []byte { return []byte(`null`) }},
+
+		// TestParseIsStrict
+		{"strict-field-name-in-capitals", M, edit(good, `"chain_id":`, `"CHAIN_ID":`)},
+		{"strict-field-given-twice-the-same", M, edit(good, `"version": 1,`, `"version": 1, "version": 1,`)},
+		{"strict-unknown-field-first", M, edit(good, `"version": 1,`, `"note": "x", "version": 1,`)},
+		{"strict-trace-block-field-with-capitals", M, edit(trace, `"signed_header":`, `"Signed_Header":`)},
+		{"strict-trace-block-field-given-twice", M, edit(trace, "\"validator_trace\": [\n    {", "\"validator_trace\": [\n    {\"validator_set\": {},")},
+		{"strict-trace-block-unknown-field", M, edit(trace, "\"validator_trace\": [\n    {", "\"validator_trace\": [\n    {\"x\": 1,")},
+		{"strict-base64-with-a-line-break", M, edit(good, `"`+key+`"`, `"`+key[:8]+`\n`+key[8:]+`"`)},
+		{"strict-base64-padding-bit-set", M, func(t *testing.T) []byte {
+			return edit(good, `"`+root+`"`, `"`+flipPaddingBit(t, root)+`"`)(t)
+		}},
+		{"strict-proof-hash-padding-bit-set", M, func(t *testing.T) []byte {
+			return edit(good, `"`+proof0+`"`, `"`+flipPaddingBit(t, proof0)+`"`)(t)
+		}},
+		{"strict-base64-without-padding", M, edit(good, `"`+root+`"`, `"`+strings.TrimRight(root, "=")+`"`)},
+
+		// TestWhatDoesNotMatter
+		{"good-compact-white-space", verdictOK, func(t *testing.T) []byte { return compact(t, good()) }},
+		{"good-fields-in-another-order", verdictOK, func(t *testing.T) []byte { return reversed(t, good()) }},
+		{"good-an-escape-in-a-field-name", verdictOK, edit(good, `"reading":`, `"\u0072eading":`)},
+		{"good-an-escape-in-the-chain-id", verdictOK, edit(good, `"chain_id": "iotledger-test"`, `"chain_id": "iotledger\u002dtest"`)},
+		{"good-header-hash-in-lower-case-hex", verdictOK, edit(good, appHash, strings.ToLower(appHash))},
+		{"good-a-field-cometbft-does-not-know", verdictOK, edit(good, `"app_hash":`, `"note": "x", "app_hash":`)},
+		{"good-a-proposer-priority-changed", verdictOK, edit(good, `"proposer_priority": "-30"`, `"proposer_priority": "-31"`)},
+		{"good-null-for-an-empty-trace", verdictOK, edit(good, `"height": 41,`, `"height": 41, "validator_trace": null,`)},
+		{"good-a-cometbft-field-given-twice-the-last-counts", verdictOK, edit(good, `"app_hash":`, `"app_hash": "00", "app_hash":`)},
+	}
+}
+
+// genesisVector is a changed genesis, written to genesisDir/name.json;
+// the verdict is that of receiptFile against it.
+type genesisVector struct {
+	name   string
+	want   string
+	change func(g *types.GenesisDoc)
+}
+
+const (
+	genesisDir     = "testdata/genesis"
+	verdictGenesis = "invalid genesis"
+)
+
+// genesisVectors repeats TestVerifyRefusesBadGenesis and the shuffled
+// genesis of TestVerifyGood.
+func genesisVectors() []genesisVector {
+	vals := func(f func(vs []types.GenesisValidator) []types.GenesisValidator) func(g *types.GenesisDoc) {
+		return func(g *types.GenesisDoc) { g.Validators = f(slices.Clone(g.Validators)) }
+	}
+	return []genesisVector{
+		{"validators-in-another-order", verdictOK, func(g *types.GenesisDoc) { g.Validators = std.ShuffledGenesis().Validators }},
+		{"no-chain-id", verdictGenesis, func(g *types.GenesisDoc) { g.ChainID = "" }},
+		{"no-validators", verdictGenesis, vals(func([]types.GenesisValidator) []types.GenesisValidator { return nil })},
+		{"zero-power", verdictGenesis, vals(func(vs []types.GenesisValidator) []types.GenesisValidator { vs[1].Power = 0; return vs })},
+		{"negative-power", verdictGenesis, vals(func(vs []types.GenesisValidator) []types.GenesisValidator { vs[1].Power = -5; return vs })},
+		{"too-much-power", verdictGenesis, vals(func(vs []types.GenesisValidator) []types.GenesisValidator {
+			vs[0].Power, vs[1].Power = types.MaxTotalVotingPower, types.MaxTotalVotingPower
+			return vs
+		})},
+		{"no-key", verdictGenesis, vals(func(vs []types.GenesisValidator) []types.GenesisValidator { vs[2].PubKey = nil; return vs })},
+		{"short-key", verdictGenesis, vals(func(vs []types.GenesisValidator) []types.GenesisValidator {
+			vs[2].PubKey = vs[2].PubKey.(cmted25519.PubKey)[:31]
+			vs[2].Address = nil
+			return vs
+		})},
+		{"validator-twice", verdictGenesis, vals(func(vs []types.GenesisValidator) []types.GenesisValidator { return append(vs, vs[0]) })},
+		{"another-chain", receipt.CheckCommit, func(g *types.GenesisDoc) { g.ChainID = "iotledger-other" }},
+		{"a-validator-fewer", receipt.CheckCommit, vals(func(vs []types.GenesisValidator) []types.GenesisValidator { return vs[1:] })},
+		{"a-validator-with-more-power", receipt.CheckCommit, vals(func(vs []types.GenesisValidator) []types.GenesisValidator { vs[0].Power = 11; return vs })},
+	}
+}
+
+// genesisVerdict is the verdict of the receipt r against the genesis file
+// g as `iotledger verify` reaches it: loading the file
+// (types.GenesisDocFromJSON, which panics on some keys of the wrong
+// size), then Verify.
+func genesisVerdict(r, g []byte) (verdict string) {
+	defer func() {
+		if p := recover(); p != nil {
+			verdict = verdictGenesis
+		}
+	}()
+	doc, err := types.GenesisDocFromJSON(g)
+	if err != nil {
+		return verdictGenesis
+	}
+	parsed, err := receipt.Parse(r)
+	if err != nil {
+		return verdictMalformed
+	}
+	_, err = receipt.Verify(parsed, doc)
+	var ce *receipt.CheckError
+	switch {
+	case err == nil:
+		return verdictOK
+	case errors.Is(err, receipt.ErrGenesis):
+		return verdictGenesis
+	case errors.As(err, &ce):
+		return ce.Check
+	default:
+		return "error: " + err.Error()
 	}
 }
 
@@ -376,6 +604,10 @@ type verdicts struct {
 	// replaced by a JSON value.
 	Base           string          `json:"base"`
 	FieldMutations []fieldMutation `json:"field_mutations"`
+	// Genesis2 maps each changed genesis, relative to testdata, to the
+	// verdict of Base against it ("invalid genesis" when it cannot be
+	// the root of trust).
+	Genesis2 map[string]string `json:"genesis_files"`
 }
 
 // TestVerdictVectors writes (with -update) or checks the forged receipts
@@ -395,11 +627,35 @@ func TestVerdictVectors(t *testing.T) {
 		}
 	}
 
+	for _, v := range textVectors() {
+		b := v.build(t)
+		name := filepath.Join(forgedDir, v.name+".json")
+		files[name] = b
+		if got := verdictOf(b, g); got != v.want {
+			t.Errorf("%s: verdict %q, the test it comes from wants %q", name, got, v.want)
+		}
+	}
+	base := must(os.ReadFile(receiptFile))
+	genesisVerdicts := map[string]string{}
+	for _, v := range genesisVectors() {
+		doc := *std.Genesis
+		v.change(&doc)
+		b := append(must(cmtjson.MarshalIndent(&doc, "", "  ")), '\n')
+		name := filepath.Join(genesisDir, v.name+".json")
+		files[name] = b
+		got := genesisVerdict(base, b)
+		if got != v.want {
+			t.Errorf("%s: verdict %q of %s, want %q", name, got, receiptFile, v.want)
+		}
+		genesisVerdicts[strings.TrimPrefix(filepath.ToSlash(name), "testdata/")] = got
+	}
+
 	out := verdicts{
-		Comment: "Verdicts of package receipt (Parse, then Verify against genesis) on every receipt under receipt/testdata: ok, the name of the first failed check, or malformed when Parse refuses the receipt. Written by go test ./receipt -run TestVerdictVectors -update.",
-		Genesis: "genesis.json",
-		Files:   map[string]string{},
-		Base:    "receipt.json",
+		Comment:  "Verdicts of package receipt (Parse, then Verify against genesis) on every receipt under receipt/testdata: ok, the name of the first failed check, or malformed when Parse refuses the receipt. Written by go test ./receipt -run TestVerdictVectors -update.",
+		Genesis:  "genesis.json",
+		Files:    map[string]string{},
+		Base:     "receipt.json",
+		Genesis2: genesisVerdicts,
 	}
 	// The receipt files: those checked in by other tests, and the forged ones.
 	var names []string
@@ -411,7 +667,9 @@ func TestVerdictVectors(t *testing.T) {
 		names = append(names, m...)
 	}
 	for name := range files {
-		names = append(names, name)
+		if filepath.Dir(name) == forgedDir {
+			names = append(names, name)
+		}
 	}
 	sort.Strings(names)
 	for _, name := range names {
@@ -428,7 +686,6 @@ func TestVerdictVectors(t *testing.T) {
 		t.Errorf("the standard receipts do not verify: %v", out.Files)
 	}
 
-	base := must(os.ReadFile(receiptFile))
 	ms, allowed := fieldMutations()
 	for i, m := range ms {
 		m.Verdict = verdictOf(patch(t, base, m.Field, m.Value), g)
@@ -445,14 +702,20 @@ func TestVerdictVectors(t *testing.T) {
 	files[verdictsFile] = append(b, '\n')
 
 	if *update {
-		if err := os.RemoveAll(forgedDir); err != nil {
-			t.Fatal(err)
+		for _, dir := range []string{forgedDir, genesisDir} {
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := os.MkdirAll(forgedDir, 0o755); err != nil {
-			t.Fatal(err)
+	} else {
+		m1, _ := filepath.Glob(forgedDir + "/*")
+		m2, _ := filepath.Glob(genesisDir + "/*")
+		if len(m1)+len(m2) != len(files)-1 {
+			t.Errorf("%s and %s hold %d files, want %d (run go test ./receipt -run TestVerdictVectors -update)", forgedDir, genesisDir, len(m1)+len(m2), len(files)-1)
 		}
-	} else if m, _ := filepath.Glob(forgedDir + "/*"); len(m) != len(files)-1 {
-		t.Errorf("%s holds %d files, want %d (run go test ./receipt -run TestVerdictVectors -update)", forgedDir, len(m), len(files)-1)
 	}
 	names = names[:0]
 	for name := range files {

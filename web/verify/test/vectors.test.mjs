@@ -87,3 +87,15 @@ test("bad input is refused with a reason, never thrown", () => {
   assert.equal(r.verdict, "invalid genesis");
   assert.match(r.error, /lists no validators/);
 });
+
+test("same verdict as Go against every changed genesis", async (t) => {
+  const base = readFileSync(testdata + verdicts.base);
+  const files = readdirSync(testdata + "genesis").map((f) => `genesis/${f}`);
+  assert.deepEqual(files.sort(), Object.keys(verdicts.genesis_files).sort());
+  for (const [file, want] of Object.entries(verdicts.genesis_files)) {
+    await t.test(file, () => {
+      const r = verify(base, readFileSync(testdata + file));
+      assert.equal(r.verdict, want, `${file}: ${r.error ?? "ok"}`);
+    });
+  }
+});
