@@ -428,6 +428,20 @@ func textVectors() []textVector {
 		{"good-header-hash-in-lower-case-hex", verdictOK, edit(good, appHash, strings.ToLower(appHash))},
 		{"good-a-field-cometbft-does-not-know", verdictOK, edit(good, `"app_hash":`, `"note": "x", "app_hash":`)},
 		{"good-a-proposer-priority-changed", verdictOK, edit(good, `"proposer_priority": "-30"`, `"proposer_priority": "-31"`)},
+		// Escapes: CometBFT reads hex, 64-bit integers and times from the
+		// raw text of a JSON string, other strings (base64 included) from
+		// their value.
+		{"cometbft-hex-with-an-escape", receipt.CheckAppHash, edit(good, `"app_hash": "`+appHash[:2], `"app_hash": "\u00`+hex.EncodeToString([]byte(appHash[:1]))+appHash[1:2])},
+		{"cometbft-64-bit-integer-with-an-escape", receipt.CheckAppHash, edit(good, `"height": "42"`, `"height": "4\u0032"`)},
+		{"cometbft-time-with-an-escape", receipt.CheckAppHash, edit(good, `"time": "2025-06-01T12:00:42Z"`, `"time": "2025\u002d06-01T12:00:42Z"`)},
+		{"good-an-escape-in-a-signature", verdictOK, func(t *testing.T) []byte {
+			const at = `"signature": "`
+			b := good()
+			first := b[bytes.Index(b, []byte(at))+len(at)]
+			return edit(good, at+string(first), at+`\u00`+hex.EncodeToString([]byte{first}))(t)
+		}},
+		{"good-an-escape-in-the-device-key", verdictOK, edit(good, `"device_key": "`+key[:1], `"device_key": "\u00`+hex.EncodeToString([]byte(key[:1])))},
+		{"good-an-escape-in-a-key-type", verdictOK, edit(good, `"tendermint/PubKeyEd25519"`, `"tendermint\/PubKeyEd25519"`)},
 		{"good-null-for-an-empty-trace", verdictOK, edit(good, `"height": 41,`, `"height": 41, "validator_trace": null,`)},
 		{"good-a-cometbft-field-given-twice-the-last-counts", verdictOK, edit(good, `"app_hash":`, `"app_hash": "00", "app_hash":`)},
 	}

@@ -11,7 +11,7 @@ import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { equal, fromGoBase64, fromHex, hexUpper } from "./bytes.js";
-import { JNumber, JObject, type JValue } from "./json.js";
+import { asString, JNumber, JObject, JString, type JValue } from "./json.js";
 import { hashFromByteSlices } from "./merkle.js";
 
 /** MalformedError: a value does not decode (receipt.ErrMalformed on the Go side). */
@@ -87,8 +87,15 @@ function obj(v: JValue | undefined, what: string): JObject | null {
   return v;
 }
 
+// CometBFT reads hex, 64-bit integers and times from the raw text between
+// the quotes, so a string written with an escape is an error there.
+function noEscape(v: JValue | undefined, what: string): void {
+  if (v instanceof JString) throw new MalformedError(`${what}: ${JSON.stringify(v.raw)} holds an escape (\\), which CometBFT does not read here`);
+}
+
 function int64(v: JValue | undefined, what: string, unsigned = false): bigint {
   if (v === undefined || v === null) return 0n;
+  noEscape(v, what);
   if (typeof v !== "string") throw new MalformedError(`${what}: invalid 64-bit integer encoding, expected string`);
   if (!/^-?(0|[1-9][0-9]*)$/.test(v)) throw new MalformedError(`${what}: ${JSON.stringify(v)} is not an integer`);
   const n = BigInt(v);
@@ -106,12 +113,14 @@ function int32(v: JValue | undefined, what: string, min: number, max: number): n
 
 function str(v: JValue | undefined, what: string): string {
   if (v === undefined || v === null) return "";
-  if (typeof v !== "string") throw new MalformedError(`${what}: not a string`);
-  return v;
+  const s = asString(v);
+  if (s === null) throw new MalformedError(`${what}: not a string`);
+  return s;
 }
 
 function hex(v: JValue | undefined, what: string): Uint8Array {
   if (v === undefined || v === null) return new Uint8Array(0);
+  noEscape(v, what);
   const b = typeof v === "string" ? fromHex(v) : null;
   if (!b) throw new MalformedError(`${what}: invalid hex string`);
   return b;
@@ -119,7 +128,8 @@ function hex(v: JValue | undefined, what: string): Uint8Array {
 
 function b64(v: JValue | undefined, what: string): Uint8Array {
   if (v === undefined || v === null) return new Uint8Array(0);
-  const b = typeof v === "string" ? fromGoBase64(v) : null;
+  const text = asString(v);
+  const b = text !== null ? fromGoBase64(text) : null;
   if (!b) throw new MalformedError(`${what}: illegal base64 data`);
   return b;
 }
@@ -141,6 +151,7 @@ function daysFromCivil(y: number, m: number, d: number): bigint {
 /** parseTime reads an RFC 3339 time in UTC ending in Z, as CometBFT's JSON requires. */
 export function parseTime(v: JValue | undefined, what: string): Time {
   if (v === undefined || v === null) return zeroTime;
+  noEscape(v, what);
   if (typeof v !== "string") throw new MalformedError(`${what}: JSON time must be an RFC3339 string`);
   const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z$/.exec(v);
   if (!m) throw new MalformedError(`${what}: ${JSON.stringify(v)} is not an RFC 3339 time in UTC ending in Z`);
@@ -217,7 +228,7 @@ export function decodeSignedHeader(v: JValue): SignedHeader {
 function pubKey(v: JValue | undefined, what: string): Uint8Array | null {
   const o = obj(v, what);
   if (!o) return null;
-  const type = o.get("type");
+  const type = asString(o.get("type"));
   if (type !== ed25519Type) {
     throw new MalformedError(`${what}: key type ${JSON.stringify(type)}; this verifier reads ${ed25519Type} keys`);
   }

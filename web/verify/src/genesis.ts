@@ -4,7 +4,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { equal, fromGoBase64, fromHex, hexUpper, utf8Bytes } from "./bytes.js";
 import { keyAddress, validatorSetHash, type ValidatorSet, type Validator } from "./cometbft.js";
-import { JObject, JSONError, parseJSON, type JValue } from "./json.js";
+import { asString, JObject, JSONError, JString, parseJSON, type JValue } from "./json.js";
 
 /** GenesisError: the genesis cannot be the root of trust (receipt.ErrGenesis). */
 export class GenesisError extends Error {}
@@ -38,8 +38,8 @@ export function parseGenesis(input: string | Uint8Array): Genesis {
     throw e;
   }
   if (!(v instanceof JObject)) throw bad("not a JSON object");
-  const chainId = field(v, "chain_id");
-  if (typeof chainId !== "string" || chainId === "") throw bad("no chain id");
+  const chainId = asString(field(v, "chain_id") ?? null);
+  if (chainId === null || chainId === "") throw bad("no chain id");
   if (utf8Bytes(chainId).length > 50) throw bad("chain_id in genesis doc is too long (max: 50)");
   const list = field(v, "validators");
   if (!Array.isArray(list) || list.length === 0) throw bad("it lists no validators");
@@ -49,9 +49,9 @@ export function parseGenesis(input: string | Uint8Array): Genesis {
     if (!(x instanceof JObject)) throw bad(`validator ${i}: not a JSON object`);
     const pk = field(x, "pub_key");
     if (!(pk instanceof JObject)) throw bad(`validator ${i}: no public key`);
-    if (pk.get("type") !== "tendermint/PubKeyEd25519") throw bad(`validator ${i}: key type ${JSON.stringify(pk.get("type"))}; this verifier reads tendermint/PubKeyEd25519 keys`);
-    const value = pk.get("value");
-    const key = typeof value === "string" ? fromGoBase64(value) : null;
+    if (asString(pk.get("type")) !== "tendermint/PubKeyEd25519") throw bad(`validator ${i}: key type ${JSON.stringify(pk.get("type"))}; this verifier reads tendermint/PubKeyEd25519 keys`);
+    const value = asString(pk.get("value"));
+    const key = value !== null ? fromGoBase64(value) : null;
     if (!key) throw bad(`validator ${i}: the key is not base64`);
     if (key.length !== 32) throw bad(`validator ${i}: ed25519 public key of ${key.length} bytes, want 32`);
     const p = field(x, "power");
@@ -64,6 +64,7 @@ export function parseGenesis(input: string | Uint8Array): Genesis {
     total += power;
     const address = keyAddress(key);
     const given = field(x, "address");
+    if (given instanceof JString) throw bad(`validator ${i}: address ${JSON.stringify(given.raw)} holds an escape, which CometBFT does not read in hex`);
     if (typeof given === "string" && given !== "") {
       const a = fromHex(given);
       if (!a || !equal(a, address)) throw bad(`incorrect address for validator ${i} in the genesis file, should be ${hexUpper(address)}`);

@@ -3,8 +3,28 @@
 // of an object in order, a name given twice included. Syntax is RFC 8259,
 // as Go's encoding/json reads it.
 
-/** A JSON value: null, boolean, string, number (as text), array or object. */
-export type JValue = null | boolean | string | JNumber | JValue[] | JObject;
+/**
+ * A JSON value: null, boolean, string, number (as text), array or object.
+ * A string written with a backslash escape is a JString, which keeps its
+ * raw text too: CometBFT reads hex, 64-bit integers and times from the raw
+ * text between the quotes, where an escape is an error.
+ */
+export type JValue = null | boolean | string | JString | JNumber | JValue[] | JObject;
+
+/** A JSON string that holds an escape: its value and its raw text between the quotes. */
+export class JString {
+  constructor(
+    readonly value: string,
+    readonly raw: string,
+  ) {}
+}
+
+/** asString is the value of a JSON string (escaped or not), or null for any other value. */
+export function asString(v: JValue | undefined): string | null {
+  if (typeof v === "string") return v;
+  if (v instanceof JString) return v.value;
+  return null;
+}
 
 /** A JSON number, kept as its text. */
 export class JNumber {
@@ -71,7 +91,7 @@ class Parser {
         for (;;) {
           this.ws();
           if (s[this.i] !== '"') this.fail("looking for beginning of object key string");
-          const k = this.string();
+          const k = asString(this.string())!;
           this.ws();
           if (s[this.i] !== ":") this.fail("after object key");
           this.i++;
@@ -140,9 +160,11 @@ class Parser {
     return new JNumber(m[0]);
   }
 
-  string(): string {
+  string(): string | JString {
     const s = this.s;
     this.i++; // the opening quote
+    const first = this.i;
+    let escaped = false;
     let out = "";
     let start = this.i;
     for (;;) {
@@ -151,7 +173,7 @@ class Parser {
       if (c === 0x22) {
         out += s.slice(start, this.i);
         this.i++;
-        return out;
+        return escaped ? new JString(goString(out), s.slice(first, this.i - 1)) : out;
       }
       if (c < 0x20) this.fail("in string literal");
       if (c !== 0x5c) {
@@ -159,6 +181,7 @@ class Parser {
         continue;
       }
       out += s.slice(start, this.i);
+      escaped = true;
       const e = s[this.i + 1];
       const simple: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
       if (e !== undefined && e in simple) {
@@ -182,6 +205,6 @@ class Parser {
 }
 
 /** Lone surrogates become U+FFFD, as Go's decoder turns invalid UTF-16 escapes into it. */
-export function goString(s: string): string {
+function goString(s: string): string {
   return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
 }

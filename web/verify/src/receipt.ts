@@ -2,7 +2,7 @@
 // (exact field names, each at most once, canonical base64 byte strings,
 // nothing after the receipt), with its limits and versions.
 import { fromCanonicalBase64, utf8Bytes } from "./bytes.js";
-import { JNumber, JObject, JSONError, parseJSON, type JValue } from "./json.js";
+import { asString, JNumber, JObject, JSONError, parseJSON, type JValue } from "./json.js";
 import { maxReadingSize } from "./reading.js";
 
 export const version = 1;
@@ -55,7 +55,8 @@ const malformed = (why: string) => new ParseError("receipt: malformed: " + why);
 
 function bytesOf(v: JValue, what: string): Uint8Array | null {
   if (v === null) return null;
-  const b = typeof v === "string" ? fromCanonicalBase64(v) : null;
+  const text = asString(v);
+  const b = text !== null ? fromCanonicalBase64(text) : null;
   if (!b) throw malformed(`${what}: not a byte string in canonical standard base64 (RFC 4648 section 4: with padding, no line breaks, padding bits zero)`);
   return b;
 }
@@ -108,7 +109,7 @@ export function parseReceipt(input: string | Uint8Array): Receipt {
     return x === undefined ? null : bytesOf(x, `receipt field ${JSON.stringify(name)}`);
   };
   const chain = m.get("chain_id");
-  if (chain !== undefined && chain !== null && typeof chain !== "string") throw malformed("chain_id: not a string");
+  if (chain !== undefined && chain !== null && asString(chain) === null) throw malformed("chain_id: not a string");
   const proofJ = m.get("inclusion_proof");
   if (proofJ !== undefined && proofJ !== null && !Array.isArray(proofJ)) throw malformed(`receipt field "inclusion_proof" is not an array of base64 strings`);
   const proof = (proofJ ?? []).map((p, i) => bytesOf(p, `receipt field "inclusion_proof", item ${i}`));
@@ -121,7 +122,7 @@ export function parseReceipt(input: string | Uint8Array): Receipt {
   });
   const r: Receipt = {
     version: Number(integer(m.get("version"), "version", int64Min, int64Max)),
-    chainId: (chain as string | null | undefined) ?? "",
+    chainId: asString(chain ?? null) ?? "",
     reading: bytes("reading"),
     deviceKey: bytes("device_key"),
     leafIndex: integer(m.get("leaf_index"), "leaf_index", 0n, uint64Max),
