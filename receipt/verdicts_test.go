@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"slices"
@@ -442,6 +443,13 @@ func textVectors() []textVector {
 		}},
 		{"good-an-escape-in-the-device-key", verdictOK, edit(good, `"device_key": "`+key[:1], `"device_key": "\u00`+hex.EncodeToString([]byte(key[:1])))},
 		{"good-an-escape-in-a-key-type", verdictOK, edit(good, `"tendermint/PubKeyEd25519"`, `"tendermint\/PubKeyEd25519"`)},
+		// Found by comparing the two verifiers on random edits.
+		{"good-a-key-field-name-in-another-case", verdictOK, edit(good, `"value": "XJ`, `"vAlue": "XJ`)},
+		{"good-a-64-bit-integer-with-white-space", verdictOK, edit(good, `"voting_power": "10"`, `"voting_power": " 10 "`)},
+		{"good-a-time-with-a-decimal-comma", verdictOK, edit(good, `"2025-06-01T12:00:43.001Z"`, `"2025-06-01T12:00:43,001Z"`)},
+		{"good-a-time-with-ten-fraction-digits", verdictOK, edit(good, `"2025-06-01T12:00:43.001Z"`, `"2025-06-01T12:00:43.0010000009Z"`)},
+		{"cometbft-time-with-a-lower-case-t", receipt.CheckAppHash, edit(good, `"2025-06-01T12:00:43.001Z"`, `"2025-06-01t12:00:43.001Z"`)},
+		{"cometbft-time-with-a-one-digit-hour", receipt.CheckCommit, edit(good, `"2025-06-01T12:00:43.001Z"`, `"2025-06-01T2:00:43.001Z"`)},
 		{"good-null-for-an-empty-trace", verdictOK, edit(good, `"height": 41,`, `"height": 41, "validator_trace": null,`)},
 		{"good-a-cometbft-field-given-twice-the-last-counts", verdictOK, edit(good, `"app_hash":`, `"app_hash": "00", "app_hash":`)},
 	}
@@ -593,6 +601,51 @@ func fieldMutations() (ms []fieldMutation, allowed [][]string) {
 	return ms, allowed
 }
 
+// textMutation is a receipt file changed by a few random edits, each
+// [offset, bytes deleted, hex of the bytes inserted] applied in order.
+type textMutation struct {
+	Base    string   `json:"base"`
+	Edits   [][3]any `json:"edits"`
+	Verdict string   `json:"verdict"`
+}
+
+// textMutations makes n random edits of base (deterministic: seeded):
+// deleting, repeating, replacing and changing bytes, and copying runs.
+func textMutations(base []byte, name string, n int, seed int64) ([]textMutation, [][]byte) {
+	rng := rand.New(rand.NewSource(seed))
+	const alphabet = "0123456789abcdefABCDEF\"{}[],:-+.eEZTt \\nulltruefalse/"
+	var ms []textMutation
+	var texts [][]byte
+	for range n {
+		b := bytes.Clone(base)
+		m := textMutation{Base: name}
+		for range 1 + rng.Intn(2) {
+			p := rng.Intn(len(b))
+			var del int
+			var ins []byte
+			switch rng.Intn(6) {
+			case 0:
+				del = 1
+			case 1:
+				ins = []byte{b[rng.Intn(len(b))]}
+			case 2:
+				del, ins = 1, []byte{alphabet[rng.Intn(len(alphabet))]}
+			case 3:
+				del, ins = 1, []byte{b[p] ^ 0x20}
+			case 4:
+				del, ins = 1, []byte{b[p] + 1}
+			case 5:
+				q := min(len(b), p+1+rng.Intn(40))
+				ins = bytes.Clone(b[p:q])
+			}
+			b = append(b[:p], append(bytes.Clone(ins), b[p+del:]...)...)
+			m.Edits = append(m.Edits, [3]any{p, del, hex.EncodeToString(ins)})
+		}
+		ms, texts = append(ms, m), append(texts, b)
+	}
+	return ms, texts
+}
+
 // patch returns base (a receipt's JSON object) with the member field
 // replaced by value, as a verifier of the vectors builds it.
 func patch(t *testing.T, base []byte, field, value string) []byte {
@@ -618,6 +671,8 @@ type verdicts struct {
 	// replaced by a JSON value.
 	Base           string          `json:"base"`
 	FieldMutations []fieldMutation `json:"field_mutations"`
+	// TextMutations are random edits of the receipt files' text.
+	TextMutations []textMutation `json:"text_mutations"`
 	// Genesis2 maps each changed genesis, relative to testdata, to the
 	// verdict of Base against it ("invalid genesis" when it cannot be
 	// the root of trust).
@@ -709,6 +764,17 @@ func TestVerdictVectors(t *testing.T) {
 		ms[i] = m
 	}
 	out.FieldMutations = ms
+	for _, f := range []struct {
+		file string
+		n    int
+		seed int64
+	}{{receiptFile, 400, 1}, {traceFile, 100, 2}} {
+		tms, texts := textMutations(must(os.ReadFile(f.file)), strings.TrimPrefix(f.file, "testdata/"), f.n, f.seed)
+		for i := range tms {
+			tms[i].Verdict = verdictOf(texts[i], g)
+		}
+		out.TextMutations = append(out.TextMutations, tms...)
+	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		t.Fatal(err)

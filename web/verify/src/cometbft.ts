@@ -93,12 +93,16 @@ function noEscape(v: JValue | undefined, what: string): void {
   if (v instanceof JString) throw new MalformedError(`${what}: ${JSON.stringify(v.raw)} holds an escape (\\), which CometBFT does not read here`);
 }
 
-function int64(v: JValue | undefined, what: string, unsigned = false): bigint {
+export function int64(v: JValue | undefined, what: string, unsigned = false): bigint {
   if (v === undefined || v === null) return 0n;
   noEscape(v, what);
   if (typeof v !== "string") throw new MalformedError(`${what}: invalid 64-bit integer encoding, expected string`);
-  if (!/^-?(0|[1-9][0-9]*)$/.test(v)) throw new MalformedError(`${what}: ${JSON.stringify(v)} is not an integer`);
-  const n = BigInt(v);
+  // The text between the quotes is read as JSON: white space around the
+  // number is allowed, and null is zero.
+  const t = v.replace(/^[ \t\n\r]+|[ \t\n\r]+$/g, "");
+  if (t === "null") return 0n;
+  if (!/^-?(0|[1-9][0-9]*)$/.test(t)) throw new MalformedError(`${what}: ${JSON.stringify(v)} is not an integer`);
+  const n = BigInt(t);
   if (unsigned ? n < 0n || n >= 1n << 64n : n < -(1n << 63n) || n >= 1n << 63n) throw new MalformedError(`${what}: ${v} is out of range`);
   return n;
 }
@@ -153,7 +157,10 @@ export function parseTime(v: JValue | undefined, what: string): Time {
   if (v === undefined || v === null) return zeroTime;
   noEscape(v, what);
   if (typeof v !== "string") throw new MalformedError(`${what}: JSON time must be an RFC3339 string`);
-  const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z$/.exec(v);
+  // Go's time.Parse with layout RFC 3339, as CometBFT's JSON reads a time:
+  // the hour may have one digit, the fraction any number (past the ninth
+  // ignored) after a period or a comma.
+  const m = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:[.,]([0-9]+))?Z$/.exec(v);
   if (!m) throw new MalformedError(`${what}: ${JSON.stringify(v)} is not an RFC 3339 time in UTC ending in Z`);
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const dim = [31, isLeap(y) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -162,7 +169,7 @@ export function parseTime(v: JValue | undefined, what: string): Time {
   }
   void daysBefore;
   const seconds = daysFromCivil(y, mo, d) * 86400n + BigInt(h * 3600 + mi * 60 + s);
-  const nanos = m[7] ? Number(m[7].padEnd(9, "0")) : 0;
+  const nanos = m[7] ? Number(m[7].slice(0, 9).padEnd(9, "0")) : 0;
   return { seconds, nanos };
 }
 
@@ -225,14 +232,30 @@ export function decodeSignedHeader(v: JValue): SignedHeader {
   return { header: h && header(h), commit: c && commit(c) };
 }
 
+// foldEqual is how Go's encoding/json matches a member name to a field
+// name: an exact match, or one that differs in letter case only (with
+// the Kelvin sign for k and the long s for s).
+function foldEqual(name: string, field: string): boolean {
+  return name.replace(/\u212A/g, "k").replace(/\u017F/g, "s").toLowerCase() === field;
+}
+
+// member is the value of the last member whose name folds to field: how
+// Go's encoding/json fills a struct field (CometBFT reads a key's
+// {"type", "value"} wrapper with it).
+export function member(o: JObject, field: string): JValue | undefined {
+  let v: JValue | undefined;
+  for (const [k, x] of o.members) if (foldEqual(k, field)) v = x;
+  return v;
+}
+
 function pubKey(v: JValue | undefined, what: string): Uint8Array | null {
   const o = obj(v, what);
   if (!o) return null;
-  const type = asString(o.get("type"));
+  const type = asString(member(o, "type") ?? null);
   if (type !== ed25519Type) {
     throw new MalformedError(`${what}: key type ${JSON.stringify(type)}; this verifier reads ${ed25519Type} keys`);
   }
-  return b64(o.get("value"), what + ".value");
+  return b64(member(o, "value"), what + ".value");
 }
 
 function validator(v: JValue | undefined, what: string): Validator | null {

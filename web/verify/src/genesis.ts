@@ -3,7 +3,7 @@
 // CometBFT's GenesisDoc.ValidateAndComplete and types.NewValidatorSet do.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { equal, fromGoBase64, fromHex, hexUpper, utf8Bytes } from "./bytes.js";
-import { keyAddress, validatorSetHash, type ValidatorSet, type Validator } from "./cometbft.js";
+import { int64, keyAddress, MalformedError, member, validatorSetHash, type ValidatorSet, type Validator } from "./cometbft.js";
 import { asString, JObject, JSONError, JString, parseJSON, type JValue } from "./json.js";
 
 /** GenesisError: the genesis cannot be the root of trust (receipt.ErrGenesis). */
@@ -49,14 +49,19 @@ export function parseGenesis(input: string | Uint8Array): Genesis {
     if (!(x instanceof JObject)) throw bad(`validator ${i}: not a JSON object`);
     const pk = field(x, "pub_key");
     if (!(pk instanceof JObject)) throw bad(`validator ${i}: no public key`);
-    if (asString(pk.get("type")) !== "tendermint/PubKeyEd25519") throw bad(`validator ${i}: key type ${JSON.stringify(pk.get("type"))}; this verifier reads tendermint/PubKeyEd25519 keys`);
-    const value = asString(pk.get("value"));
+    const type = asString(member(pk, "type") ?? null);
+    if (type !== "tendermint/PubKeyEd25519") throw bad(`validator ${i}: key type ${JSON.stringify(type)}; this verifier reads tendermint/PubKeyEd25519 keys`);
+    const value = asString(member(pk, "value") ?? null);
     const key = value !== null ? fromGoBase64(value) : null;
     if (!key) throw bad(`validator ${i}: the key is not base64`);
     if (key.length !== 32) throw bad(`validator ${i}: ed25519 public key of ${key.length} bytes, want 32`);
-    const p = field(x, "power");
-    if (typeof p !== "string" || !/^-?(0|[1-9][0-9]*)$/.test(p)) throw bad(`validator ${i}: power is not a 64-bit integer in a string`);
-    const power = BigInt(p);
+    let power: bigint;
+    try {
+      power = int64(field(x, "power"), `validator ${i}: power`);
+    } catch (e) {
+      if (e instanceof MalformedError) throw bad(e.message);
+      throw e;
+    }
     if (power === 0n) throw bad(`the genesis file cannot contain validators with no voting power: validator ${i}`);
     if (power < 0n || power > maxTotalVotingPower - total) {
       throw bad(`validator ${i}: voting power ${power} is not positive or makes the total exceed ${maxTotalVotingPower}`);
