@@ -687,7 +687,7 @@ type verdicts struct {
 func TestVerdictVectors(t *testing.T) {
 	g := loadGenesis(t)
 	files := map[string][]byte{}
-	for _, v := range forgedVectors() {
+	for _, v := range append(forgedVectors(), readingVectors()...) {
 		b := must(v.build(t).Marshal())
 		name := filepath.Join(forgedDir, v.name+".json")
 		files[name] = b
