@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/receipt"
+	"github.com/iotledger/iotledger/web/verify"
 )
 
 // node returns the path of node, with npm's packages installed (npm ci)
@@ -255,4 +256,21 @@ func TestProtobufMatchesCometBFT(t *testing.T) {
 		t.Errorf("JavaScript hashes and sign bytes differ from CometBFT's (-javascript +cometbft):\n%s", diff)
 	}
 	t.Logf("%d signed headers compared", len(cases))
+}
+
+// TestBundle: the embedded bundle is dist/verify.js, exports verify and
+// imports nothing.
+func TestBundle(t *testing.T) {
+	if !bytes.Equal(verify.Bundle, must(os.ReadFile("dist/verify.js"))) {
+		t.Fatal("verify.Bundle is not dist/verify.js")
+	}
+	if !bytes.Contains(verify.Bundle, []byte(" as verify")) {
+		t.Errorf("the bundle does not export verify")
+	}
+	// A browser has no Node modules: the bundle imports nothing.
+	for _, s := range []string{"require(", `from"`, "import(", `"node:`} {
+		if bytes.Contains(verify.Bundle, []byte(s)) {
+			t.Errorf("the bundle holds %q: it must not import anything (a browser has no Node modules)", s)
+		}
+	}
 }
