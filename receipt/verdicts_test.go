@@ -673,10 +673,10 @@ type verdicts struct {
 	FieldMutations []fieldMutation `json:"field_mutations"`
 	// TextMutations are random edits of the receipt files' text.
 	TextMutations []textMutation `json:"text_mutations"`
-	// Genesis2 maps each changed genesis, relative to testdata, to the
+	// GenesisFiles maps each changed genesis, relative to testdata, to the
 	// verdict of Base against it ("invalid genesis" when it cannot be
 	// the root of trust).
-	Genesis2 map[string]string `json:"genesis_files"`
+	GenesisFiles map[string]string `json:"genesis_files"`
 }
 
 // TestVerdictVectors writes (with -update) or checks the forged receipts
@@ -720,11 +720,11 @@ func TestVerdictVectors(t *testing.T) {
 	}
 
 	out := verdicts{
-		Comment:  "Verdicts of package receipt (Parse, then Verify against genesis) on every receipt under receipt/testdata: ok, the name of the first failed check, or malformed when Parse refuses the receipt. Written by go test ./receipt -run TestVerdictVectors -update.",
-		Genesis:  "genesis.json",
-		Files:    map[string]string{},
-		Base:     "receipt.json",
-		Genesis2: genesisVerdicts,
+		Comment:      "Verdicts of package receipt (Parse, then Verify against genesis) on every receipt under receipt/testdata: ok, the name of the first failed check, or malformed when Parse refuses the receipt. Written by go test ./receipt -run TestVerdictVectors -update.",
+		Genesis:      "genesis.json",
+		Files:        map[string]string{},
+		Base:         "receipt.json",
+		GenesisFiles: genesisVerdicts,
 	}
 	// The receipt files: those checked in by other tests, and the forged ones.
 	var names []string
