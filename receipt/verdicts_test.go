@@ -29,11 +29,13 @@ import (
 )
 
 // Shared test vectors for other verifiers (web/verify, the JavaScript
-// one): every receipt file under testdata, the receipts the tests of this
-// package build in memory written as files under forgedDir, and the field
-// mutations of TestVerifyFieldMutations as patches of receiptFile. Their
-// verdicts, as this package reaches them, are in verdictsFile; all are
-// rewritten by -update.
+// one): every receipt file under testdata; the receipts the tests of this
+// package build in memory and receipts around hand-built readings
+// (readingVectors), written as files under forgedDir; changed genesis
+// files under genesisDir; and, as patches of the receipt files, the field
+// mutations of TestVerifyFieldMutations and random edits of their text.
+// Their verdicts, as this package reaches them, are in verdictsFile; all
+// are rewritten by -update.
 const (
 	forgedDir    = "testdata/forged"
 	verdictsFile = "testdata/verdicts.json"
@@ -679,11 +681,12 @@ type verdicts struct {
 	GenesisFiles map[string]string `json:"genesis_files"`
 }
 
-// TestVerdictVectors writes (with -update) or checks the forged receipts
-// and the verdicts of every vector: those under testdata, as Parse and
-// Verify reach them against testdata/genesis.json. Each forged receipt
-// and each field mutation must get the verdict the test it comes from
-// wants, so the vectors stay what they say.
+// TestVerdictVectors writes (with -update) or checks the forged receipts,
+// the changed genesis files and the verdicts of every vector, as Parse
+// and Verify reach them against testdata/genesis.json (or the changed
+// genesis). Each forged receipt, changed genesis and field mutation must
+// get the verdict the test it comes from wants, so the vectors stay what
+// they say.
 func TestVerdictVectors(t *testing.T) {
 	g := loadGenesis(t)
 	files := map[string][]byte{}
