@@ -675,6 +675,9 @@ type verdicts struct {
 	FieldMutations []fieldMutation `json:"field_mutations"`
 	// TextMutations are random edits of the receipt files' text.
 	TextMutations []textMutation `json:"text_mutations"`
+	// GenesisTextMutations are random edits of genesis.json; the
+	// verdict is Base's against the edited genesis.
+	GenesisTextMutations []textMutation `json:"genesis_text_mutations"`
 	// GenesisFiles maps each changed genesis, relative to testdata, to the
 	// verdict of Base against it ("invalid genesis" when it cannot be
 	// the root of trust).
@@ -778,6 +781,11 @@ func TestVerdictVectors(t *testing.T) {
 		}
 		out.TextMutations = append(out.TextMutations, tms...)
 	}
+	gms, gtexts := textMutations(must(os.ReadFile(genesisFile)), "genesis.json", 300, 3)
+	for i := range gms {
+		gms[i].Verdict = genesisVerdict(base, gtexts[i])
+	}
+	out.GenesisTextMutations = gms
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		t.Fatal(err)
