@@ -29,11 +29,13 @@ import (
 )
 
 // Shared test vectors for other verifiers (web/verify, the JavaScript
-// one): every receipt file under testdata, the receipts the tests of this
-// package build in memory written as files under forgedDir, and the field
-// mutations of TestVerifyFieldMutations as patches of receiptFile. Their
-// verdicts, as this package reaches them, are in verdictsFile; all are
-// rewritten by -update.
+// one): every receipt file under testdata; the receipts the tests of this
+// package build in memory and receipts around hand-built readings
+// (readingVectors), written as files under forgedDir; changed genesis
+// files under genesisDir; and, as patches of the receipt files, the field
+// mutations of TestVerifyFieldMutations and random edits of their text.
+// Their verdicts, as this package reaches them, are in verdictsFile; all
+// are rewritten by -update.
 const (
 	forgedDir    = "testdata/forged"
 	verdictsFile = "testdata/verdicts.json"
@@ -673,21 +675,25 @@ type verdicts struct {
 	FieldMutations []fieldMutation `json:"field_mutations"`
 	// TextMutations are random edits of the receipt files' text.
 	TextMutations []textMutation `json:"text_mutations"`
-	// Genesis2 maps each changed genesis, relative to testdata, to the
+	// GenesisTextMutations are random edits of genesis.json; the
+	// verdict is Base's against the edited genesis.
+	GenesisTextMutations []textMutation `json:"genesis_text_mutations"`
+	// GenesisFiles maps each changed genesis, relative to testdata, to the
 	// verdict of Base against it ("invalid genesis" when it cannot be
 	// the root of trust).
-	Genesis2 map[string]string `json:"genesis_files"`
+	GenesisFiles map[string]string `json:"genesis_files"`
 }
 
-// TestVerdictVectors writes (with -update) or checks the forged receipts
-// and the verdicts of every vector: those under testdata, as Parse and
-// Verify reach them against testdata/genesis.json. Each forged receipt
-// and each field mutation must get the verdict the test it comes from
-// wants, so the vectors stay what they say.
+// TestVerdictVectors writes (with -update) or checks the forged receipts,
+// the changed genesis files and the verdicts of every vector, as Parse
+// and Verify reach them against testdata/genesis.json (or the changed
+// genesis). Each forged receipt, changed genesis and field mutation must
+// get the verdict the test it comes from wants, so the vectors stay what
+// they say.
 func TestVerdictVectors(t *testing.T) {
 	g := loadGenesis(t)
 	files := map[string][]byte{}
-	for _, v := range forgedVectors() {
+	for _, v := range append(forgedVectors(), readingVectors()...) {
 		b := must(v.build(t).Marshal())
 		name := filepath.Join(forgedDir, v.name+".json")
 		files[name] = b
@@ -720,11 +726,11 @@ func TestVerdictVectors(t *testing.T) {
 	}
 
 	out := verdicts{
-		Comment:  "Verdicts of package receipt (Parse, then Verify against genesis) on every receipt under receipt/testdata: ok, the name of the first failed check, or malformed when Parse refuses the receipt. Written by go test ./receipt -run TestVerdictVectors -update.",
-		Genesis:  "genesis.json",
-		Files:    map[string]string{},
-		Base:     "receipt.json",
-		Genesis2: genesisVerdicts,
+		Comment:      "Verdicts of package receipt (Parse, then Verify against genesis) on every receipt under receipt/testdata: ok, the name of the first failed check, or malformed when Parse refuses the receipt. Written by go test ./receipt -run TestVerdictVectors -update.",
+		Genesis:      "genesis.json",
+		Files:        map[string]string{},
+		Base:         "receipt.json",
+		GenesisFiles: genesisVerdicts,
 	}
 	// The receipt files: those checked in by other tests, and the forged ones.
 	var names []string
@@ -775,6 +781,11 @@ func TestVerdictVectors(t *testing.T) {
 		}
 		out.TextMutations = append(out.TextMutations, tms...)
 	}
+	gms, gtexts := textMutations(must(os.ReadFile(genesisFile)), "genesis.json", 300, 3)
+	for i := range gms {
+		gms[i].Verdict = genesisVerdict(base, gtexts[i])
+	}
+	out.GenesisTextMutations = gms
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		t.Fatal(err)

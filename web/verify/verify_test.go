@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/iotledger/iotledger/receipt"
+	"github.com/iotledger/iotledger/web/verify"
 )
 
 // node returns the path of node, with npm's packages installed (npm ci)
@@ -41,10 +42,32 @@ func node(t *testing.T) string {
 	return path
 }
 
+// track reads every file matching the patterns, so that go test's cache,
+// which knows only the files this process opens, reruns a test when one
+// that node or esbuild reads has changed.
+func track(t *testing.T, patterns ...string) {
+	t.Helper()
+	for _, p := range patterns {
+		files, err := filepath.Glob(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) == 0 {
+			t.Fatalf("no file matches %s", p)
+		}
+		for _, f := range files {
+			if _, err := os.ReadFile(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 // TestJavaScriptVerifier runs the library's tests (web/verify/test), which
 // verify every receipt vector of receipt/testdata with the JavaScript
 // verifier and want the verdict package receipt reaches.
 func TestJavaScriptVerifier(t *testing.T) {
+	track(t, "package-lock.json", "dist/verify.js", "test/*.mjs", "../../receipt/testdata/*.json", "../../receipt/testdata/*/*.json", "../../internal/zip215/testdata/zip215.json")
 	cmd := exec.Command(node(t), "--test", "--test-reporter=dot", "test/")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -59,6 +82,7 @@ func TestJavaScriptVerifier(t *testing.T) {
 // src without npm run build would go untested.
 func TestBundleIsBuilt(t *testing.T) {
 	node(t)
+	track(t, "package-lock.json", "tsconfig.json", "src/*.ts")
 	var pkg struct {
 		Scripts map[string]string `json:"scripts"`
 	}
@@ -216,6 +240,7 @@ func TestProtobufMatchesCometBFT(t *testing.T) {
 	if err := os.WriteFile(in, must(json.Marshal(cases)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	track(t, "dist/verify.js", "tools/protobuf.mjs")
 	cmd := exec.Command(node(t), "tools/protobuf.mjs", in)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -231,4 +256,21 @@ func TestProtobufMatchesCometBFT(t *testing.T) {
 		t.Errorf("JavaScript hashes and sign bytes differ from CometBFT's (-javascript +cometbft):\n%s", diff)
 	}
 	t.Logf("%d signed headers compared", len(cases))
+}
+
+// TestBundle: the embedded bundle is dist/verify.js, exports verify and
+// imports nothing.
+func TestBundle(t *testing.T) {
+	if !bytes.Equal(verify.Bundle, must(os.ReadFile("dist/verify.js"))) {
+		t.Fatal("verify.Bundle is not dist/verify.js")
+	}
+	if !bytes.Contains(verify.Bundle, []byte(" as verify")) {
+		t.Errorf("the bundle does not export verify")
+	}
+	// A browser has no Node modules: the bundle imports nothing.
+	for _, s := range []string{"require(", `from"`, "import(", `"node:`} {
+		if bytes.Contains(verify.Bundle, []byte(s)) {
+			t.Errorf("the bundle holds %q: it must not import anything (a browser has no Node modules)", s)
+		}
+	}
 }

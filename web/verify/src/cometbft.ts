@@ -81,7 +81,7 @@ const ed25519Type = "tendermint/PubKeyEd25519";
 
 // ---- Decoding CometBFT's JSON ----
 
-function obj(v: JValue | undefined, what: string): JObject | null {
+export function obj(v: JValue | undefined, what: string): JObject | null {
   if (v === undefined || v === null) return null;
   if (!(v instanceof JObject)) throw new MalformedError(`${what}: not a JSON object`);
   return v;
@@ -115,14 +115,14 @@ function int32(v: JValue | undefined, what: string, min: number, max: number): n
   return n;
 }
 
-function str(v: JValue | undefined, what: string): string {
+export function str(v: JValue | undefined, what: string): string {
   if (v === undefined || v === null) return "";
   const s = asString(v);
   if (s === null) throw new MalformedError(`${what}: not a string`);
   return s;
 }
 
-function hex(v: JValue | undefined, what: string): Uint8Array {
+export function hex(v: JValue | undefined, what: string): Uint8Array {
   if (v === undefined || v === null) return new Uint8Array(0);
   noEscape(v, what);
   const b = typeof v === "string" ? fromHex(v) : null;

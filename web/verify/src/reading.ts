@@ -112,6 +112,9 @@ function checkData(data: Map<unknown, unknown>): void {
     if (n === 0 || n > maxFieldLen) throw new ReadingError(`reading: invalid data field: field name ${JSON.stringify(k)} must be 1 to ${maxFieldLen} bytes`);
     const v = data.get(k);
     if (typeof v === "number" && !Number.isFinite(v)) throw new ReadingError(`reading: invalid data field: field ${JSON.stringify(k)} is ${v}; send a finite number`);
+    // A negative integer below the int64 range decodes in Go to none of
+    // the types a value may have.
+    if (typeof v === "bigint" && v < -(1n << 63n)) throw new ReadingError(`reading: invalid data field: field ${JSON.stringify(k)} is below the 64-bit integer range`);
     if (typeof v !== "number" && typeof v !== "bigint" && typeof v !== "string" && typeof v !== "boolean") {
       throw new ReadingError(`reading: invalid data field: field ${JSON.stringify(k)} has a type other than number, text or bool`);
     }

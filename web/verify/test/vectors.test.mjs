@@ -100,20 +100,37 @@ test("same verdict as Go against every changed genesis", async (t) => {
   }
 });
 
+// applyEdits applies [offset, bytes deleted, hex of bytes inserted] edits in order.
+function applyEdits(b, edits) {
+  for (const [at, del, ins] of edits) {
+    const insert = Uint8Array.from((ins.match(/../g) ?? []).map((h) => parseInt(h, 16)));
+    const next = new Uint8Array(b.length - del + insert.length);
+    next.set(b.subarray(0, at), 0);
+    next.set(insert, at);
+    next.set(b.subarray(at + del), at + insert.length);
+    b = next;
+  }
+  return b;
+}
+
+test("same verdict as Go on random edits of genesis.json", () => {
+  const base = readFileSync(testdata + verdicts.base);
+  const g = readFileSync(testdata + "genesis.json");
+  const mismatches = [];
+  for (const m of verdicts.genesis_text_mutations) {
+    const r = verify(base, applyEdits(g, m.edits));
+    if (r.verdict !== m.verdict) mismatches.push(`${JSON.stringify(m.edits)}: got ${r.verdict} (${r.error}), want ${m.verdict}`);
+  }
+  assert.deepEqual(mismatches, []);
+  assert.ok(verdicts.genesis_text_mutations.length >= 300);
+});
+
 test("same verdict as Go on random edits of the receipts' text", () => {
   const bases = {};
   const mismatches = [];
   for (const m of verdicts.text_mutations) {
     bases[m.base] ??= readFileSync(testdata + m.base);
-    let b = bases[m.base];
-    for (const [at, del, ins] of m.edits) {
-      const insert = Uint8Array.from((ins.match(/../g) ?? []).map((h) => parseInt(h, 16)));
-      const next = new Uint8Array(b.length - del + insert.length);
-      next.set(b.subarray(0, at), 0);
-      next.set(insert, at);
-      next.set(b.subarray(at + del), at + insert.length);
-      b = next;
-    }
+    const b = applyEdits(bases[m.base], m.edits);
     const r = verify(b, genesis);
     assertShape(r, JSON.stringify(m.edits));
     if (r.verdict !== m.verdict) mismatches.push(`${m.base} ${JSON.stringify(m.edits)}: got ${r.verdict} (${r.error}), want ${m.verdict}`);
