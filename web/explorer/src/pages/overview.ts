@@ -40,7 +40,7 @@ export async function overview(root: HTMLElement, _route: Route, scope: Scope): 
     ['Last block', ageEl],
     ['Readings in the log', logEl],
     ['Log root', short(status.log_root, 12)],
-    ['Node', [short(status.node_id, 8), ` (${status.version})`]],
+    ['Node', [short(status.node_id, 8), `, version ${status.version}`]],
   ]));
   const tick = window.setInterval(() => {
     if (lastTime) ageEl.textContent = since(lastTime);

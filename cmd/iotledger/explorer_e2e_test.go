@@ -1,0 +1,243 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/iotledger/iotledger/internal/testonly"
+)
+
+// screenshots is where TestExplorer saves a picture of each page; the
+// README shows one.
+const screenshots = "../../docs/screenshots"
+
+// browser starts headless Chromium (Debian's package) for the test and
+// collects what the page must never log: uncaught exceptions and
+// Content-Security-Policy violations.
+func browser(t *testing.T) (context.Context, func() []string) {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("end-to-end: no chromium on PATH (apt-get install -y chromium)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 900),
+	)
+	var mu sync.Mutex
+	var problems []string
+	listen := func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			d := e.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			problems = append(problems, fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber+1, msg))
+		case *cdplog.EventEntryAdded:
+			if strings.Contains(e.Entry.Text, "Content Security Policy") {
+				problems = append(problems, "CSP: "+e.Entry.Text)
+			}
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == "error" {
+				var args []string
+				for _, a := range e.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				if s := strings.Join(args, " "); strings.Contains(s, "Content Security Policy") {
+					problems = append(problems, "CSP: "+s)
+				}
+			}
+		}
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(listen))
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), problems...)
+	}
+}
+
+// run runs browser actions, bounded, and fails the test naming what it
+// was doing.
+func run(t *testing.T, ctx context.Context, what string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(tctx, actions...); err != nil {
+		page, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		t.Fatalf("%s: %v\npage shows:\n%s", what, err, page)
+	}
+}
+
+// value runs one browser action that returns a value, bounded.
+func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(tctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+// until polls a JavaScript condition in the page until it is true.
+func until(cond string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute))
+}
+
+// scheme emulates prefers-color-scheme (light or dark; "" the default).
+func scheme(s string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		var f []*emulation.MediaFeature
+		if s != "" {
+			f = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: s}}
+		}
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: f})
+		return err
+	})
+}
+
+func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png := value(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+	if err := os.MkdirAll(screenshots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(screenshots, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExplorer opens the explorer of a dev node in headless Chromium: the
+// overview shows the height and its readings chart grows, the device list
+// lists the simulated devices, a device shows its chart and latest
+// readings, a block its readings; when the node stops the page says so,
+// and when it starts again the page resumes without a reload. No page
+// logs an exception or a Content-Security-Policy violation.
+func TestExplorer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end: builds and runs the binary and a browser")
+	}
+	ctx, problems := browser(t)
+	n := testonly.StartNode(t, filepath.Join(t.TempDir(), "devhome"), "dev")
+
+	// Overview: the height shows and grows; the chart fills with blocks.
+	run(t, ctx, "overview shows the height", 30*time.Second,
+		chromedp.Navigate(n.URL()+"/"),
+		chromedp.WaitVisible(css("#height")),
+		until(`Number(document.querySelector('#height').textContent) > 0`),
+		chromedp.WaitVisible(css("#rate-chart canvas")),
+	)
+	first := value(t, ctx, "read the height", chromedp.Text(css("#height")))
+	h0, err := strconv.Atoi(first)
+	if err != nil {
+		t.Fatalf("the overview's height is %q, not a number", first)
+	}
+	run(t, ctx, "the chart has blocks", 10*time.Second, until(`Number(document.querySelector('#rate-chart').dataset.points) > 0`))
+	points0 := value(t, ctx, "read the chart's points", chromedp.Evaluate[string](`document.querySelector('#rate-chart').dataset.points`))
+	run(t, ctx, "the height and the chart grow", 30*time.Second,
+		until(fmt.Sprintf(`Number(document.querySelector('#height').textContent) > %d`, h0+2)),
+		until(fmt.Sprintf(`Number(document.querySelector('#rate-chart').dataset.points) > %s`, points0)),
+		chromedp.WaitVisible(css(`a.button[href^="#/verify?device="]`)),
+	)
+	screenshot(t, ctx, "overview.png")
+	// At phone width, in the dark scheme: one column, nothing wider than
+	// the screen.
+	run(t, ctx, "phone width, dark", 20*time.Second,
+		scheme("dark"),
+		chromedp.EmulateViewport(390, 844),
+		until(`document.documentElement.scrollWidth <= window.innerWidth`),
+		until(`getComputedStyle(document.body).backgroundColor !== 'rgb(255, 255, 255)'`),
+	)
+	screenshot(t, ctx, "overview-phone-dark.png")
+	run(t, ctx, "desktop width, light", 20*time.Second, scheme(""), chromedp.EmulateViewport(1280, 900))
+
+	// Devices: the five simulated sensors, each a link to its page.
+	run(t, ctx, "the device list", 20*time.Second,
+		chromedp.Navigate(n.URL()+"/#/devices"),
+		until(`document.querySelectorAll('#device-list tbody tr').length === 5`),
+	)
+	screenshot(t, ctx, "devices.png")
+
+	// A device: its chart of a numeric field and its latest readings.
+	run(t, ctx, "a device's page", 30*time.Second,
+		chromedp.Click(css(`#device-list tbody tr a`)),
+		chromedp.WaitVisible(css(`#device-charts canvas`)),
+		until(`Number(document.querySelector('#device-charts .chart').dataset.points) > 0`),
+		until(`[...document.querySelectorAll('a.button')].some(a => a.getAttribute('href').startsWith('#/verify?device='))`),
+	)
+	screenshot(t, ctx, "device.png")
+
+	// A block with readings.
+	run(t, ctx, "a block's page", 20*time.Second,
+		chromedp.Navigate(fmt.Sprintf("%s/#/block/%d", n.URL(), h0)),
+		chromedp.WaitVisible(css(`main dl`)),
+	)
+	screenshot(t, ctx, "block.png")
+
+	run(t, ctx, "the verify page", 20*time.Second,
+		chromedp.Navigate(n.URL()+"/#/verify"),
+		chromedp.WaitVisible(css(`#drop`)),
+	)
+	screenshot(t, ctx, "verify.png")
+
+	// The node goes away: the page says so; it comes back: the page
+	// resumes, without a reload (the mark set in this document survives).
+	run(t, ctx, "back to the overview", 30*time.Second,
+		chromedp.Navigate(n.URL()+"/"),
+		until(`document.querySelector('#conn').textContent === 'live'`),
+		until(`Number(document.querySelector('#height').textContent) > 0`),
+	)
+	value(t, ctx, "mark the document", chromedp.Evaluate[string](`window.explorerTestMark = 'same document'`))
+	before := value(t, ctx, "read the height", chromedp.Text(css("#height")))
+	n.Stop(t)
+	run(t, ctx, "the page says the node is unreachable", 30*time.Second,
+		until(`document.querySelector('#conn').textContent === 'node unreachable'`),
+		until(`document.querySelector('#banner').textContent.includes('Node unreachable')`),
+	)
+	screenshot(t, ctx, "unreachable.png")
+	hb, _ := strconv.Atoi(before)
+	n.Restart(t, "dev")
+	run(t, ctx, "the page resumes when the node returns", 60*time.Second,
+		until(`document.querySelector('#conn').textContent === 'live'`),
+		until(fmt.Sprintf(`Number(document.querySelector('#height').textContent) > %d`, hb+2)),
+		until(`!document.querySelector('#banner').textContent.includes('Node unreachable')`),
+		until(`window.explorerTestMark === 'same document'`),
+	)
+
+	n.Stop(t)
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the pages logged:\n%s", strings.Join(p, "\n"))
+	}
+}
