@@ -1,6 +1,6 @@
 // Devices: the registered devices, a page at a time from the node, with
 // search and filters passed to the node (q, status, label).
-import { APIError, DevicePage, get, qs } from '../api';
+import { APIError, Device, DevicePage, get, qs } from '../api';
 import { clear, h, isoTime, link, mono, short, table } from '../dom';
 import { failure, Route, Scope } from '../page';
 
@@ -51,6 +51,20 @@ export async function devices(root: HTMLElement, route: Route, scope: Scope): Pr
     }
   }
   const ms = Math.round(performance.now() - started);
+  // A node that does not know the filters may ignore them: then this page
+  // is filtered here, and the page says so.
+  const matches = (d: Device) => {
+    const labels = Object.entries(d.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+    return (!q || [d.id, d.owner, ...labels].some((s) => s.toLowerCase().includes(q.toLowerCase()))) &&
+      (!status || d.status === status) &&
+      (!label || labels.some((l) => l === label || l.startsWith(label.includes('=') ? label : `${label}=`)));
+  };
+  if (page.devices.some((d) => !matches(d))) {
+    page = { ...page, devices: page.devices.filter(matches) };
+    if (!note.hasChildNodes()) {
+      clear(note, h('p', { class: 'banner warn' }, 'This node does not search or filter devices yet (it ignored q, status and label): this page of the list is filtered here, in the browser, and later pages may hold more matches.'));
+    }
+  }
   const nav = h('nav', { class: 'pager', 'aria-label': 'Pages of devices' },
     back.length || token ? h('a', { class: 'button', href: pageHref(filters, back[back.length - 1] ?? '', back.slice(0, -1)) }, '← Previous') : null,
     page.next_page_token ? h('a', { class: 'button', href: pageHref(filters, page.next_page_token, token || back.length ? [...back, token] : ['']) }, 'Next →') : null);
