@@ -141,6 +141,22 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+// tipContract is the README's example contract: the owner pays a device
+// out of the escrow.
+const tipContract = `name: tip
+state:
+  paid: {type: int, initial: 0}
+triggers:
+  - name: pay
+    on: call
+    args: {to: string, amount: int}
+    when: "caller == contract.owner"
+    do:
+      - transfer: {to: "args.to", amount: "args.amount"}
+      - set: {paid: "state.paid + args.amount"}
+      - emit: {event: paid, fields: {to: "args.to", amount: "args.amount"}}
+`
+
 // verifierBuilt reports whether the node serves the receipt verifier
 // library the verify page loads.
 func verifierBuilt(t *testing.T, base string) bool {
@@ -164,7 +180,9 @@ func TestExplorer(t *testing.T) {
 		t.Skip("end-to-end: builds and runs the binary and a browser")
 	}
 	ctx, problems := browser(t)
-	n := testonly.StartNode(t, filepath.Join(t.TempDir(), "devhome"), "dev")
+	home := filepath.Join(t.TempDir(), "devhome")
+	n := testonly.StartNode(t, home, "dev")
+	cli := &testonly.CLI{Home: home, Flags: []string{"--home", home, "--api", n.URL(), "--rpc", n.RPCAddr}}
 
 	// Overview: the height shows and grows; the chart fills with blocks.
 	run(t, ctx, "overview shows the height", 30*time.Second,
@@ -234,6 +252,30 @@ func TestExplorer(t *testing.T) {
 		chromedp.WaitVisible(css(`main dl`)),
 	)
 	screenshot(t, ctx, "block.png")
+
+	// Contracts: a deployed contract, and its events as they come.
+	doc := filepath.Join(t.TempDir(), "tip.yaml")
+	if err := os.WriteFile(doc, []byte(tipContract), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cli.MustRun(t, "contract", "deploy", doc, "--fund", "1000")
+	run(t, ctx, "the contract list", 20*time.Second,
+		chromedp.Navigate(n.URL()+"/#/contracts"),
+		chromedp.WaitVisible(css(`a[href="#/contract/ctr-1"]`)),
+		chromedp.Click(css(`a[href="#/contract/ctr-1"]`)),
+		until(`document.querySelector('main').textContent.includes('No event yet.')`),
+		until(`document.querySelector('#conn').textContent === 'live'`),
+	)
+	cli.MustRun(t, "contract", "call", "ctr-1", "--trigger", "pay", "--arg", "to="+id, "--arg", "amount=300")
+	run(t, ctx, "the contract's event and escrow, live", 30*time.Second,
+		until(`[...document.querySelectorAll('main tbody tr')].some(tr => tr.textContent.includes('paid') && tr.textContent.includes('300'))`),
+		until(`document.querySelector('main').textContent.includes('700 IOT')`),
+	)
+	screenshot(t, ctx, "contract.png")
+	run(t, ctx, "the paid device's balance", 30*time.Second,
+		chromedp.Navigate(n.URL()+"/#/device/"+id),
+		until(`document.querySelector('main').textContent.includes('300 IOT')`),
+	)
 
 	// Verify, from a reading's button, against the genesis the user holds.
 	run(t, ctx, "a reading's Verify button", 30*time.Second,
