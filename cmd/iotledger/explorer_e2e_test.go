@@ -16,9 +16,11 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/testonly"
 )
 
@@ -114,6 +116,22 @@ func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Act
 // element it reads that is not there yet counts as false).
 func until(cond string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void]("(() => { try { return ("+cond+"); } catch (e) { return false; } })()", chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(2*time.Minute))
+}
+
+// blockEvents makes the browser fail (or again make) its requests of
+// /v1/events.
+func blockEvents(on bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
+			return err
+		}
+		var p []*network.BlockPattern
+		if on {
+			p = []*network.BlockPattern{{URLPattern: "*://*:*/v1/events*", Block: true}}
+		}
+		_, err := cdp.Call(ctx, t, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: p})
+		return err
+	})
 }
 
 // scheme emulates prefers-color-scheme (light or dark; "" the default).
@@ -313,11 +331,30 @@ func TestExplorer(t *testing.T) {
 	)
 	screenshot(t, ctx, "unreachable.png")
 	hb, _ := strconv.Atoi(before)
+	// The page may not reach the event stream again before the node has
+	// committed more blocks: it must replay them when it does.
+	run(t, ctx, "block the event stream", 10*time.Second, blockEvents(true))
 	n.Restart(t, "dev")
+	c := client.New(n.URL())
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st, err := c.Status(t.Context())
+		if err == nil && st.Height > int64(hb)+5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted node did not pass block %d within a minute (status: %v, %v)", hb+5, st, err)
+		}
+		time.Sleep(200 * time.Millisecond) // polling the node's status, bounded by deadline
+	}
+	run(t, ctx, "unblock the event stream", 10*time.Second, blockEvents(false))
 	run(t, ctx, "the page resumes when the node returns", 60*time.Second,
 		until(`document.querySelector('#conn').textContent === 'live'`),
 		until(fmt.Sprintf(`Number(document.querySelector('#height').textContent) > %d`, hb+2)),
 		until(`!document.querySelector('#banner').textContent.includes('Node unreachable')`),
+		// Every block since the chain began is in the chart: none was
+		// missed while the node was away or the page reconnected.
+		until(fmt.Sprintf(`(d => d.first === '1' && Number(d.last) > %d && Number(d.points) === Number(d.last))(document.querySelector('#rate-chart').dataset)`, hb+2)),
 		until(`window.explorerTestMark === 'same document'`),
 	)
 
