@@ -2,6 +2,8 @@ package main_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -175,6 +177,40 @@ triggers:
       - emit: {event: paid, fields: {to: "args.to", amount: "args.amount"}}
 `
 
+// tamperedReceipt writes the receipt of the device's first reading with
+// one bit of its inclusion proof flipped, and returns its path.
+func tamperedReceipt(t *testing.T, base, device string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/v1/devices/" + device + "/readings/1/receipt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("receipt of %s seq 1: %d %v", device, resp.StatusCode, err)
+	}
+	proof, _ := r["inclusion_proof"].([]any)
+	if len(proof) == 0 {
+		t.Fatalf("the receipt of %s seq 1 has no inclusion proof to alter: %v", device, r)
+	}
+	b, err := base64.StdEncoding.DecodeString(proof[0].(string))
+	if err != nil || len(b) == 0 {
+		t.Fatalf("inclusion_proof[0] %q: %v", proof[0], err)
+	}
+	b[0] ^= 1
+	proof[0] = base64.StdEncoding.EncodeToString(b)
+	out, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tampered-receipt.json")
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // verifierBuilt reports whether the node serves the receipt verifier
 // library the verify page loads.
 func verifierBuilt(t *testing.T, base string) bool {
@@ -311,6 +347,16 @@ func TestExplorer(t *testing.T) {
 			until(`document.querySelector('#verdict').classList.contains('ok')`),
 			until(`document.querySelectorAll('#checks li').length > 0 && document.querySelectorAll('#checks li.bad').length === 0`),
 		)
+		// A receipt whose inclusion proof was altered: exactly that check
+		// fails.
+		bad := tamperedReceipt(t, n.URL(), id)
+		run(t, ctx, "a tampered receipt dropped on the page", 30*time.Second,
+			chromedp.SetUploadFiles(css("#receipt-file"), []string{bad}),
+			until(`document.querySelector('#verdict').classList.contains('bad')`),
+			until(`document.querySelectorAll('#checks li.bad').length === 1`),
+			until(`/inclusion/i.test(document.querySelector('#checks li.bad').dataset.check)`),
+		)
+		screenshot(t, ctx, "verify-tampered.png")
 	} else {
 		t.Log("this build has no /explorer/verify.js: the verify page's checks are not asserted")
 	}
