@@ -57,9 +57,16 @@ export interface Status {
 export interface Device {
   id: string; key: string; owner: string; labels?: Record<string, string>; status: string;
   old_keys?: { key: string; until_height: number }[]; registered_height: number; updated_height: number;
-  // Fields a newer node may add to the list (shown when present).
-  last_reading_ms?: number; last_seq?: number; open_gaps?: number; gaps?: number;
+  // What the ledger holds of its readings (newer nodes, in lists and
+  // GET /v1/devices/{id}).
+  readings?: number; last_reading?: LastReading; gaps?: number; gaps_truncated?: boolean;
 }
+export interface LastReading { seq: number; time_ms: number; index: number; height: number; receipt: string }
+export interface LogReading extends ReadingEntry { device: string }
+export interface LogReadingPage { readings: LogReading[]; next_page_token?: string }
+export interface DeviceChanges { device: string; changes: DeviceEvent[]; next_page_token?: string }
+export interface Stats { height: number; log_size: number; devices: { total: number; active: number; quarantined: number; revoked: number }; contracts: number }
+export interface BlockTx { hash: string; type: string; bytes: number; readings?: number; signer?: string; nonce?: string }
 export interface DevicePage { devices: Device[]; next_page_token?: string }
 export interface ReadingEntry { seq: number; time: string; time_ms: number; data: Record<string, number | string | boolean>; index: number; height: number; receipt: string }
 export interface ReadingPage { readings: ReadingEntry[]; next_page_token?: string }
@@ -68,6 +75,7 @@ export interface TxResult { code: number; name: string; log: string }
 export interface Block {
   height: number; time_ms: number; log_size: number; log_root: string; state_digest: string; app_hash: string;
   readings: number; txs: number; hash: string; proposer: string; num_txs: number; tx_results?: TxResult[];
+  transactions?: BlockTx[];
 }
 export interface BlockEvent { height: number; time_ms: number; log_size: number; log_root: string; state_digest: string; app_hash: string; readings: number; txs: number }
 export interface ReadingEvent { device: string; seq: number; status: string; reason?: string; detail?: string; index: number; height: number }

@@ -1,6 +1,6 @@
 // Device: its record and key history, a chart per numeric field, the
 // latest readings, the gaps, the twin, the account; live.
-import { Account, APIError, Device, DeviceEvent, enc, Gaps, get, getOptional, qs, ReadingEntry, ReadingEvent, ReadingPage, Twin, TwinHistory } from '../api';
+import { Account, APIError, Device, DeviceChanges, DeviceEvent, enc, Gaps, get, getOptional, qs, ReadingEntry, ReadingEvent, ReadingPage, Twin, TwinHistory } from '../api';
 import { Chart, lineChart } from '../chart';
 import { clear, dl, h, isoTime, json, link, mono, short, table } from '../dom';
 import { Stream } from '../live';
@@ -39,14 +39,25 @@ export async function device(root: HTMLElement, route: Route, scope: Scope): Pro
   ]));
   renderRecord(d);
 
-  const changes: HTMLElement[] = [];
+  // Status changes: the committed ones where the node lists them (GET
+  // /v1/devices/{id}/changes, newer nodes), and those seen live.
+  const changes: DeviceEvent[] = [];
+  let listed = false;
+  try {
+    const page = await getOptional<DeviceChanges>(`${base}/changes${qs({ limit: 100 })}`, scope.signal);
+    if (page) {
+      listed = true;
+      changes.push(...page.changes);
+    }
+  } catch { /* shown as live only */ }
   const renderChanges = (d: Device) => clear(changesBody,
     table(['Key', 'Used until'], [
       ...(d.old_keys ?? []).map((k) => [mono(k.key), link(`#/block/${k.until_height}`, `block ${k.until_height}`)]),
       [mono(d.key), 'now'],
     ], 'Keys, oldest first'),
-    h('h3', null, 'Status changes seen live'),
-    changes.length ? h('ul', null, changes) : h('p', { class: 'muted' }, `None since this page opened; the record last changed in block ${d.updated_height}.`));
+    h('h3', null, listed ? 'Status changes, newest first' : 'Status changes seen live'),
+    changes.length ? table(['Change', 'Block', 'Status after'], changes.map((c) => [c.action, link(`#/block/${c.height}`, String(c.height)), h('span', { class: `status ${c.device.status}` }, c.device.status)]))
+      : h('p', { class: 'muted' }, `None since this page opened; the record last changed in block ${d.updated_height}.`));
   renderChanges(d);
 
   // Chart: a range, then one chart per numeric field.
@@ -134,7 +145,7 @@ export async function device(root: HTMLElement, route: Route, scope: Scope): Pro
       },
       device: (ev: DeviceEvent) => {
         if (ev.device.id !== id) return;
-        changes.unshift(h('li', null, `${ev.action} in block `, link(`#/block/${ev.height}`, String(ev.height))));
+        changes.unshift(ev);
         renderRecord(ev.device);
         renderChanges(ev.device);
       },

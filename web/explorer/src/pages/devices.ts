@@ -76,8 +76,8 @@ export async function devices(root: HTMLElement, route: Route, scope: Scope): Pr
         short(d.owner, 8),
         Object.entries(d.labels ?? {}).map(([k, v]) => h('span', { class: 'tag' }, `${k}=${v}`)),
         h('span', { class: `status ${d.status}` }, d.status),
-        d.last_reading_ms ? isoTime(d.last_reading_ms) : d.last_seq !== undefined ? `seq ${d.last_seq}` : '—',
-        d.open_gaps ?? d.gaps ?? '—',
+        d.last_reading ? [isoTime(d.last_reading.time_ms), h('br'), h('span', { class: 'muted small' }, `seq ${d.last_reading.seq}, block `, link(`#/block/${d.last_reading.height}`, String(d.last_reading.height)))] : d.readings === 0 ? 'none yet' : '—',
+        d.gaps === undefined ? '—' : h('span', { class: d.gaps > 0 ? 'bad' : '' }, `${d.gaps}${d.gaps_truncated ? '+' : ''}`),
       ])),
     nav);
 }

@@ -1,5 +1,5 @@
 // Overview: the chain at a glance, live.
-import { APIError, BlockEvent, get, getOptional, LogEntry, Status, ValidatorSet, Block } from '../api';
+import { Block, BlockEvent, get, getOptional, LogEntry, LogReadingPage, Stats, Status, ValidatorSet } from '../api';
 import { lineChart } from '../chart';
 import { clear, dl, h, isoTime, link, mono, short, since, table } from '../dom';
 import { Stream } from '../live';
@@ -150,50 +150,62 @@ async function validators(body: HTMLElement, scope: Scope): Promise<void> {
   }
 }
 
-// deviceStats shows the device counts by status where the node serves them
-// (GET /v1/stats, newer nodes).
+// deviceStats shows the device counts by status where the node serves
+// them (GET /v1/stats, newer nodes), every 15 seconds.
 async function deviceStats(body: HTMLElement, scope: Scope): Promise<void> {
-  try {
-    const stats = await getOptional<Record<string, unknown>>('/v1/stats', scope.signal);
-    if (!stats) {
-      clear(body, h('p', { class: 'muted' }, 'This node does not serve device counts (GET /v1/stats answered 404).'));
-      return;
-    }
-    const rows: [string, string, number][] = [];
-    const walk = (prefix: string, v: unknown) => {
-      if (v && typeof v === 'object' && !Array.isArray(v)) {
-        for (const [k, x] of Object.entries(v)) {
-          if (typeof x === 'number') rows.push([prefix, k, x]);
-          else walk(prefix ? `${prefix}.${k}` : k, x);
-        }
+  const once = async (): Promise<boolean> => {
+    try {
+      const st = await getOptional<Stats>('/v1/stats', scope.signal);
+      if (!st || !st.devices) {
+        clear(body, h('p', { class: 'muted' }, 'This node does not serve device counts (GET /v1/stats answered 404).'));
+        return false;
       }
-    };
-    walk('', stats);
-    const byStatus = rows.filter(([p]) => /status/.test(p));
-    const shown = byStatus.length ? byStatus : rows;
-    clear(body, shown.length === 0 ? h('p', { class: 'muted' }, 'No counts.') :
-      h('div', { class: 'stats' }, shown.map(([p, k, v]) => h('div', { class: 'stat' }, h('span', { class: 'big' }, String(v)), h('span', { class: 'muted' }, byStatus.length ? k : `${p ? p + '.' : ''}${k}`)))));
-  } catch (e) {
-    clear(body, failure(e));
+      const d = st.devices;
+      const stat = (n: number, label: string, href: string, cls = '') =>
+        h('a', { class: 'stat', href }, h('span', { class: `big ${cls}` }, String(n)), h('span', { class: 'muted' }, label));
+      clear(body, h('div', { class: 'stats', id: 'device-stats' },
+        stat(d.total, 'registered', '#/devices'),
+        stat(d.active, 'active', '#/devices?status=active', 'ok'),
+        stat(d.quarantined, 'quarantined', '#/devices?status=quarantined', d.quarantined ? 'warn' : ''),
+        stat(d.revoked, 'revoked', '#/devices?status=revoked', d.revoked ? 'bad' : ''),
+        stat(st.contracts, 'contracts deployed', '#/contracts')));
+      return true;
+    } catch (e) {
+      if ((e as Error).name !== 'AbortError') clear(body, failure(e));
+      return true;
+    }
+  };
+  if (await once()) {
+    const t = window.setInterval(() => void once(), 15000);
+    scope.onClose(() => window.clearInterval(t));
   }
 }
 
-// recentReadings shows the last readings of the log, each with its
-// device's full id and a Verify button.
+// recentReadings shows the newest readings of the log, each with its
+// device's full id and a Verify button: from GET /v1/readings where the
+// node serves it, else from the log entries at the end of the log.
+let newestRoute: boolean | undefined;
 async function recentReadings(body: HTMLElement, logSize: number, scope: Scope): Promise<void> {
   if (scope.done) return;
   if (logSize === 0) {
     clear(body, h('p', { class: 'muted' }, 'No reading yet.'));
     return;
   }
-  const idx: number[] = [];
-  for (let i = logSize - 1; i >= Math.max(0, logSize - 8); i--) idx.push(i);
+  type Row = { index: number; device: string; seq: number; height: number; time_ms?: number };
+  let rows: Row[] | null = null;
   try {
-    const entries = await Promise.all(idx.map((i) => get<LogEntry>(`/v1/log/entries/${i}`, scope.signal).catch((e) => {
-      if (e instanceof APIError && e.status === 404) return null;
-      throw e;
-    })));
-    clear(body, table(['Log index', 'Device', 'Seq', 'Block', ''], entries.filter((e): e is LogEntry => e !== null).map((e) => [
+    if (newestRoute !== false) {
+      const page = await getOptional<LogReadingPage>('/v1/readings?limit=8', scope.signal);
+      newestRoute = page !== null;
+      if (page) rows = page.readings;
+    }
+    if (!rows) {
+      const idx: number[] = [];
+      for (let i = logSize - 1; i >= Math.max(0, logSize - 8); i--) idx.push(i);
+      const entries = await Promise.all(idx.map((i) => getOptional<LogEntry>(`/v1/log/entries/${i}`, scope.signal)));
+      rows = entries.filter((e): e is LogEntry => e !== null);
+    }
+    clear(body, table(['Log index', 'Device', 'Seq', 'Block', ''], rows.map((e) => [
       String(e.index),
       link(`#/device/${encodeURIComponent(e.device)}`, mono(e.device, 'mono id')),
       String(e.seq),
