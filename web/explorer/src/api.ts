@@ -40,6 +40,17 @@ export async function getOptional<T>(path: string, signal?: AbortSignal): Promis
   }
 }
 
+// served answers null where the node has no such route (404, or 405 where
+// the path takes another method): a route a newer node adds.
+export async function served<T>(path: string, signal?: AbortSignal): Promise<T | null> {
+  try {
+    return await get<T>(path, signal);
+  } catch (e) {
+    if (e instanceof APIError && (e.status === 404 || e.status === 405)) return null;
+    throw e;
+  }
+}
+
 export function qs(params: Record<string, string | number | undefined | null>): string {
   const u = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') u.set(k, String(v));

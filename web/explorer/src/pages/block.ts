@@ -1,5 +1,5 @@
 // Block: its header data, transactions and the readings it appended.
-import { Block, get, getOptional, LogEntry, LogReadingPage, qs } from '../api';
+import { Block, get, getOptional, LogEntry, LogReadingPage, qs, served } from '../api';
 import { clear, dl, h, isoTime, link, mono, short, table } from '../dom';
 import { failure, Route, Scope, section } from '../page';
 
@@ -64,7 +64,7 @@ export async function block(root: HTMLElement, route: Route, scope: Scope): Prom
       let entries: Row[] | null = null;
       if (blockReadings !== false) {
         // Newer nodes list a block's readings in one request.
-        const page = await getOptional<LogReadingPage>(`/v1/blocks/${height}/readings${qs({ limit: perPage, page_token: tokens.get(from) })}`, scope.signal);
+        const page = await served<LogReadingPage>(`/v1/blocks/${height}/readings${qs({ limit: perPage, page_token: tokens.get(from) })}`, scope.signal);
         blockReadings = page !== null;
         if (page) {
           entries = page.readings;

@@ -1,6 +1,6 @@
 // Device: its record and key history, a chart per numeric field, the
 // latest readings, the gaps, the twin, the account; live.
-import { Account, APIError, Device, DeviceChanges, DeviceEvent, enc, Gaps, get, getOptional, qs, ReadingEntry, ReadingEvent, ReadingPage, Twin, TwinHistory } from '../api';
+import { Account, APIError, Device, DeviceChanges, DeviceEvent, enc, Gaps, get, getOptional, qs, ReadingEntry, ReadingEvent, ReadingPage, Twin, TwinHistory, served } from '../api';
 import { Chart, lineChart } from '../chart';
 import { clear, dl, h, isoTime, json, link, mono, short, table } from '../dom';
 import { Stream } from '../live';
@@ -44,7 +44,7 @@ export async function device(root: HTMLElement, route: Route, scope: Scope): Pro
   const changes: DeviceEvent[] = [];
   let listed = false;
   try {
-    const page = await getOptional<DeviceChanges>(`${base}/changes${qs({ limit: 100 })}`, scope.signal);
+    const page = await served<DeviceChanges>(`${base}/changes${qs({ limit: 100 })}`, scope.signal);
     if (page) {
       listed = true;
       changes.push(...page.changes);

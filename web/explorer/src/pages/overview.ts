@@ -1,5 +1,5 @@
 // Overview: the chain at a glance, live.
-import { Block, BlockEvent, get, getOptional, LogEntry, LogReadingPage, Stats, Status, ValidatorSet } from '../api';
+import { Block, BlockEvent, get, getOptional, LogEntry, LogReadingPage, Stats, Status, ValidatorSet, served } from '../api';
 import { lineChart } from '../chart';
 import { clear, dl, h, isoTime, link, mono, short, since, table } from '../dom';
 import { Stream } from '../live';
@@ -155,7 +155,7 @@ async function validators(body: HTMLElement, scope: Scope): Promise<void> {
 async function deviceStats(body: HTMLElement, scope: Scope): Promise<void> {
   const once = async (): Promise<boolean> => {
     try {
-      const st = await getOptional<Stats>('/v1/stats', scope.signal);
+      const st = await served<Stats>('/v1/stats', scope.signal);
       if (!st || !st.devices) {
         clear(body, h('p', { class: 'muted' }, 'This node does not serve device counts (GET /v1/stats answered 404).'));
         return false;
@@ -195,7 +195,7 @@ async function recentReadings(body: HTMLElement, logSize: number, scope: Scope):
   let rows: Row[] | null = null;
   try {
     if (newestRoute !== false) {
-      const page = await getOptional<LogReadingPage>('/v1/readings?limit=8', scope.signal);
+      const page = await served<LogReadingPage>('/v1/readings?limit=8', scope.signal);
       newestRoute = page !== null;
       if (page) rows = page.readings;
     }
