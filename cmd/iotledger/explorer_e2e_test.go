@@ -300,10 +300,23 @@ func TestExplorer(t *testing.T) {
 	)
 	screenshot(t, ctx, "device.png")
 
-	// A block with readings.
+	// A block with readings: the one that committed the log's first.
+	resp, err := http.Get(n.URL() + "/v1/log/entries/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entry struct {
+		Height int64 `json:"height"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&entry)
+	resp.Body.Close()
+	if err != nil || entry.Height == 0 {
+		t.Fatalf("log entry 0: %v (height %d)", err, entry.Height)
+	}
 	run(t, ctx, "a block's page", 20*time.Second,
-		chromedp.Navigate(fmt.Sprintf("%s/#/block/%d", n.URL(), h0)),
+		chromedp.Navigate(fmt.Sprintf("%s/#/block/%d", n.URL(), entry.Height)),
 		chromedp.WaitVisible(css(`main dl`)),
+		chromedp.WaitVisible(css(`main tbody a.button[href^="#/verify?device="]`)),
 	)
 	screenshot(t, ctx, "block.png")
 
