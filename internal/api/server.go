@@ -63,6 +63,10 @@ type Options struct {
 	// blocks at most. An older id is answered 410 (kind
 	// event-id-expired). Zero means DefaultEventReplayBlocks.
 	EventReplayBlocks int
+	// Explorer, when set, answers GET / and GET /explorer/... (the web
+	// explorer, package internal/explorer); every other path answers as
+	// without it.
+	Explorer http.Handler
 }
 
 // Server is the HTTP JSON API of a node. It holds no goroutine of its own:
@@ -174,6 +178,12 @@ func New(l Ledger, r Reader, opts Options) *Server {
 		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,
 	}))
+	if opts.Explorer != nil {
+		// Not listed in routes: the explorer is no part of the API.
+		ex := s.instrument("explorer", func(w http.ResponseWriter, r *http.Request) error { opts.Explorer.ServeHTTP(w, r); return nil })
+		s.mux.Handle("GET /{$}", ex)
+		s.mux.Handle("GET /explorer/", ex)
+	}
 	// Anything else: 404 or 405, as problem+json. Not listed in routes.
 	s.mux.Handle("/", s.instrument("unmatched", handlerFunc(s.unmatched)))
 	return s

@@ -31,6 +31,7 @@ import (
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/buildinfo"
+	"github.com/iotledger/iotledger/internal/explorer"
 	"github.com/iotledger/iotledger/internal/ingest"
 	"github.com/iotledger/iotledger/internal/mqtt"
 	"github.com/iotledger/iotledger/internal/query"
@@ -219,7 +220,7 @@ func start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 
 	srv := api.New(n, n.app.Reader(), api.Options{MaxBodyBytes: cfg.API.MaxBodyBytes, Registry: n.metrics.reg, Gatherer: n.metrics.gatherer(), Logger: log, WaitTimeout: cfg.API.WaitTimeout.Duration,
 		RatePerIP: cfg.API.RatePerIP, BurstPerIP: cfg.API.BurstPerIP, MaxIPs: cfg.API.MaxIPs, LimitLoopback: cfg.API.LimitLoopback,
-		EventReplayBlocks: cfg.API.EventReplayBlocks})
+		EventReplayBlocks: cfg.API.EventReplayBlocks, Explorer: explorer.New()})
 	ln, err := net.Listen("tcp", cfg.API.Addr)
 	if err != nil {
 		n.Close()
