@@ -35,6 +35,7 @@ import (
 	"time"
 
 	webexplorer "github.com/iotledger/iotledger/web/explorer"
+	"github.com/iotledger/iotledger/web/verify"
 )
 
 // Prefix is the path under which the assets are served.
@@ -48,6 +49,7 @@ const (
 	cacheImmutable   = "public, max-age=31536000, immutable"
 	cacheRevalidate  = "no-cache"
 	indexName        = "index.html"
+	verifierName     = "verify.js" // web/verify's bundle, served beside the pages
 	distDir          = "dist"
 	unknownMediaType = "application/octet-stream"
 )
@@ -119,6 +121,12 @@ func newHandler(fsys fs.FS) *Handler {
 		h.files[name] = f
 		return nil
 	})
+	if h.err == nil && h.files[verifierName] == nil {
+		// The receipt verifier is a library of its own (web/verify); the
+		// Verify page loads its bundle from here.
+		sum := sha256.Sum256(verify.Bundle)
+		h.files[verifierName] = &file{body: verify.Bundle, mediaType: MediaType(verifierName), cache: cacheRevalidate, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	}
 	if h.err == nil && h.files[indexName] == nil {
 		h.err = fmt.Errorf("explorer: the build has no %s; run npm ci && npm run build in web/explorer", indexName)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
 	"github.com/iotledger/iotledger/internal/explorer"
+	"github.com/iotledger/iotledger/web/verify"
 )
 
 // newServer starts the API over the fake ledger, with the explorer
@@ -222,5 +223,18 @@ func TestPageUnderPolicy(t *testing.T) {
 		if got := do(t, srv, http.MethodGet, m[1]); got.code != http.StatusOK {
 			t.Errorf("the page loads %s, answered %d", m[1], got.code)
 		}
+	}
+}
+
+// TestVerifierServed: the Verify page loads the receipt verifier from
+// /explorer/verify.js; it is web/verify's bundle, byte for byte.
+func TestVerifierServed(t *testing.T) {
+	srv := newServer(t, true)
+	got := do(t, srv, http.MethodGet, explorer.Prefix+"verify.js")
+	if got.code != http.StatusOK || got.mediaType != explorer.MediaType("verify.js") || got.csp != explorer.CSP {
+		t.Fatalf("GET /explorer/verify.js = %d, %q, policy %q", got.code, got.mediaType, got.csp)
+	}
+	if got.body != string(verify.Bundle) {
+		t.Errorf("/explorer/verify.js is %d bytes, not web/verify's bundle (%d bytes)", len(got.body), len(verify.Bundle))
 	}
 }
