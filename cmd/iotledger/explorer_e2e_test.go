@@ -246,6 +246,8 @@ func TestExplorer(t *testing.T) {
 		chromedp.WaitVisible(css("#rate-chart canvas")),
 	)
 	first := value(t, ctx, "read the height", chromedp.Text(css("#height")))
+	ready := value(t, ctx, "read the overview's time to show the chain", chromedp.Evaluate[float64](`performance.getEntriesByName('overview-ready')[0].startTime`))
+	t.Logf("the overview showed the chain %.0f ms after navigation began", ready)
 	h0, err := strconv.Atoi(first)
 	if err != nil {
 		t.Fatalf("the overview's height is %q, not a number", first)
