@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/testonly"
@@ -260,6 +261,21 @@ func TestExplorer(t *testing.T) {
 		chromedp.WaitVisible(css(`a.button[href^="#/verify?device="]`)),
 	)
 	screenshot(t, ctx, "overview.png")
+	// The keyboard: the first Tab reaches the skip link, the next the
+	// header's links, each with a visible focus ring; Enter follows one.
+	run(t, ctx, "keyboard navigation", 20*time.Second,
+		chromedp.KeyEvent(kb.Tab),
+		until(`document.activeElement.classList.contains('skip')`),
+		chromedp.KeyEvent(kb.Tab),
+		chromedp.KeyEvent(kb.Tab),
+		until(`document.activeElement.getAttribute('href') === '#/' && document.activeElement.closest('nav') !== null`),
+		until(`getComputedStyle(document.activeElement).outlineStyle === 'solid'`),
+		chromedp.KeyEvent(kb.Tab),
+		chromedp.KeyEvent(kb.Enter),
+		until(`location.hash === '#/devices' && document.querySelectorAll('#device-list tbody tr').length > 0`),
+		chromedp.Navigate(n.URL()+"/"),
+		until(`Number(document.querySelector('#height').textContent) > 0`),
+	)
 	// At phone width, in the dark scheme: one column, nothing wider than
 	// the screen.
 	run(t, ctx, "phone width, dark", 20*time.Second,
