@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/testonly"
@@ -37,6 +38,9 @@ func browser(t *testing.T) (context.Context, func() []string) {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("end-to-end: no chromium on PATH; CI installs it (.ci/run): apt-get install -y chromium")
+		}
 		t.Skip("end-to-end: no chromium on PATH (apt-get install -y chromium)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -246,6 +250,8 @@ func TestExplorer(t *testing.T) {
 		chromedp.WaitVisible(css("#rate-chart canvas")),
 	)
 	first := value(t, ctx, "read the height", chromedp.Text(css("#height")))
+	ready := value(t, ctx, "read the overview's time to show the chain", chromedp.Evaluate[float64](`performance.getEntriesByName('overview-ready')[0].startTime`))
+	t.Logf("the overview showed the chain %.0f ms after navigation began", ready)
 	h0, err := strconv.Atoi(first)
 	if err != nil {
 		t.Fatalf("the overview's height is %q, not a number", first)
@@ -258,6 +264,21 @@ func TestExplorer(t *testing.T) {
 		chromedp.WaitVisible(css(`a.button[href^="#/verify?device="]`)),
 	)
 	screenshot(t, ctx, "overview.png")
+	// The keyboard: the first Tab reaches the skip link, the next the
+	// header's links, each with a visible focus ring; Enter follows one.
+	run(t, ctx, "keyboard navigation", 20*time.Second,
+		chromedp.KeyEvent(kb.Tab),
+		until(`document.activeElement.classList.contains('skip')`),
+		chromedp.KeyEvent(kb.Tab),
+		chromedp.KeyEvent(kb.Tab),
+		until(`document.activeElement.getAttribute('href') === '#/' && document.activeElement.closest('nav') !== null`),
+		until(`getComputedStyle(document.activeElement).outlineStyle === 'solid'`),
+		chromedp.KeyEvent(kb.Tab),
+		chromedp.KeyEvent(kb.Enter),
+		until(`location.hash === '#/devices' && document.querySelectorAll('#device-list tbody tr').length > 0`),
+		chromedp.Navigate(n.URL()+"/"),
+		until(`Number(document.querySelector('#height').textContent) > 0`),
+	)
 	// At phone width, in the dark scheme: one column, nothing wider than
 	// the screen.
 	run(t, ctx, "phone width, dark", 20*time.Second,

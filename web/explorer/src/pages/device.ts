@@ -2,7 +2,7 @@
 // latest readings, the gaps, the twin, the account; live.
 import { Account, APIError, Device, DeviceChanges, DeviceEvent, enc, Gaps, get, getOptional, qs, ReadingEntry, ReadingEvent, ReadingPage, Twin, TwinHistory, served } from '../api';
 import { Chart, lineChart } from '../chart';
-import { clear, dl, h, isoTime, json, link, mono, short, table } from '../dom';
+import { Child, clear, dl, h, isoTime, json, link, mono, short, table } from '../dom';
 import { Stream } from '../live';
 import { failure, Route, Scope, section, throttle } from '../page';
 
@@ -36,6 +36,8 @@ export async function device(root: HTMLElement, route: Route, scope: Scope): Pro
     ['Key (Ed25519)', mono(d.key)],
     ['Registered', link(`#/block/${d.registered_height}`, `block ${d.registered_height}`)],
     ['Last changed', link(`#/block/${d.updated_height}`, `block ${d.updated_height}`)],
+    ...(d.readings !== undefined ? [['Readings committed', String(d.readings)] as [string, string]] : []),
+    ...(d.last_reading ? [['Last reading', [isoTime(d.last_reading.time_ms), ` (seq ${d.last_reading.seq}, block `, link(`#/block/${d.last_reading.height}`, String(d.last_reading.height)), ')']] as [string, Child[]]] : []),
   ]));
   renderRecord(d);
 

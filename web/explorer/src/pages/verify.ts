@@ -1,7 +1,7 @@
 // Verify: a receipt checked in the browser, not by the node, against the
 // genesis the user trusts. The checks are the receipt verifier library
 // (web/verify), loaded from /explorer/verify.js.
-import { APIError, get, getOptional, receiptPath, Status } from '../api';
+import { get, receiptPath, Status } from '../api';
 import { clear, h, mono } from '../dom';
 import { failure, Route, Scope, section } from '../page';
 
@@ -73,12 +73,14 @@ export async function verifyPage(root: HTMLElement, route: Route, scope: Scope):
   } catch { /* shown as unknown */ }
   let genesisNote = '';
   if (!pinned) {
+    // The bytes as the node sends them: their SHA-256 is what an operator
+    // publishes of genesis.json.
     try {
-      const g = await getOptional<unknown>('/v1/genesis', scope.signal);
-      if (g) pinned = await pin(JSON.stringify(g), 'node', 'this node’s /v1/genesis');
-      else genesisNote = 'This node does not serve its genesis (GET /v1/genesis answered 404): load the genesis.json you hold.';
+      const resp = await fetch('/v1/genesis', { signal: scope.signal });
+      if (resp.ok) pinned = await pin(await resp.text(), 'node', 'this node’s /v1/genesis');
+      else genesisNote = `This node does not serve its genesis (GET /v1/genesis answered ${resp.status}): load the genesis.json you hold.`;
     } catch (e) {
-      genesisNote = `Could not fetch the node’s genesis: ${e instanceof APIError ? e.message : String(e)}. Load the genesis.json you hold.`;
+      genesisNote = `Could not fetch the node’s genesis: ${(e as Error).message}. Load the genesis.json you hold.`;
     }
   }
   const genFile = h('input', { type: 'file', id: 'genesis-file', accept: '.json,application/json' });
