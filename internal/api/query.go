@@ -33,6 +33,17 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, st)
 }
 
+// genesisFile answers the chain's genesis.json byte for byte, so that its
+// SHA-256 is the one an operator publishes for the file.
+func (s *Server) genesisFile(w http.ResponseWriter, r *http.Request) error {
+	if s.genesis == nil {
+		return notFound("this node serves no genesis file: get genesis.json from the network's operator")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(s.genesis)
+	return err
+}
+
 func (s *Server) devices(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	after := q.Get("after")

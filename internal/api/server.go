@@ -67,6 +67,10 @@ type Options struct {
 	// explorer, package internal/explorer); every other path answers as
 	// without it.
 	Explorer http.Handler
+	// Genesis is the chain's genesis.json as the node read it, served
+	// unchanged at GET /v1/genesis (the explorer pins it and shows its
+	// SHA-256); nil answers 404.
+	Genesis []byte
 }
 
 // Server is the HTTP JSON API of a node. It holds no goroutine of its own:
@@ -80,6 +84,7 @@ type Server struct {
 	heartbeat time.Duration
 	// replayBlocks bounds an event stream's replay (EventReplayBlocks).
 	replayBlocks int
+	genesis      []byte // GET /v1/genesis (Options.Genesis)
 	log          *slog.Logger
 	registry     *prometheus.Registry
 	gatherer     prometheus.Gatherer
@@ -101,6 +106,7 @@ func New(l Ledger, r Reader, opts Options) *Server {
 		wait:         opts.WaitTimeout,
 		heartbeat:    opts.Heartbeat,
 		replayBlocks: opts.EventReplayBlocks,
+		genesis:      opts.Genesis,
 		log:          opts.Logger,
 		registry:     opts.Registry,
 		gatherer:     opts.Gatherer,
@@ -149,6 +155,7 @@ func New(l Ledger, r Reader, opts Options) *Server {
 	s.handle("GET /v1/readings", s.latestReadings)
 	s.handle("POST /v1/txs", s.submitTx)
 	s.handle("GET /v1/status", s.status)
+	s.handle("GET /v1/genesis", s.genesisFile)
 	s.handle("GET /v1/stats", s.stats)
 	s.handle("GET /v1/devices", s.devices)
 	s.handle("GET /v1/devices/{id}", s.device)

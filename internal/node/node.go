@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -218,9 +219,14 @@ func start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		return nil, fmt.Errorf("node: MQTT: %w; pick another address with --mqtt-addr, or --mqtt-addr off", err)
 	}
 
+	genesisFile, err := os.ReadFile(cc.GenesisFile()) // read once already, by CometBFT: served as is
+	if err != nil {
+		n.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
 	srv := api.New(n, n.app.Reader(), api.Options{MaxBodyBytes: cfg.API.MaxBodyBytes, Registry: n.metrics.reg, Gatherer: n.metrics.gatherer(), Logger: log, WaitTimeout: cfg.API.WaitTimeout.Duration,
 		RatePerIP: cfg.API.RatePerIP, BurstPerIP: cfg.API.BurstPerIP, MaxIPs: cfg.API.MaxIPs, LimitLoopback: cfg.API.LimitLoopback,
-		EventReplayBlocks: cfg.API.EventReplayBlocks, Explorer: explorer.New()})
+		EventReplayBlocks: cfg.API.EventReplayBlocks, Explorer: explorer.New(), Genesis: genesisFile})
 	ln, err := net.Listen("tcp", cfg.API.Addr)
 	if err != nil {
 		n.Close()
