@@ -91,6 +91,10 @@ var allowances = []allowance{
 		"evicts an arbitrary expanded key when the cache is full; a key not cached is expanded again"},
 	{"internal/query", "(*recordCache).committedWrites", "ranges over map writes ",
 		"updates the record cache key by key, and empties it when full; a record not cached is read from the store"},
+	{"internal/query", "(*deviceIndex).written", "ranges over map devs ",
+		"the read side's device index (searches, status counts), outside block execution: it puts or removes each device on its own, and searches sort the index by id"},
+	{"internal/query", "(*deviceIndex).put", "ranges over map d.Labels ",
+		"collects a device's labels into its index entry, which sorts them by key right after; outside block execution"},
 
 	// The order cannot change the result: the body does the same to each
 	// key on its own, or folds with a commutative operation.
