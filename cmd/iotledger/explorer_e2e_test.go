@@ -41,7 +41,7 @@ var screenshots = flag.String("screenshots", "../../build/screenshots", "folder 
 // browser starts headless Chromium (Debian's package) for the test and
 // collects what the page must never log: uncaught exceptions and
 // Content-Security-Policy violations.
-func browser(t *testing.T) (context.Context, func() []string) {
+func browser(t testing.TB) (context.Context, func() []string) {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
@@ -103,7 +103,7 @@ func browser(t *testing.T) (context.Context, func() []string) {
 
 // run runs browser actions, bounded, and fails the test naming what it
 // was doing.
-func run(t *testing.T, ctx context.Context, what string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
+func run(t testing.TB, ctx context.Context, what string, timeout time.Duration, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -114,7 +114,7 @@ func run(t *testing.T, ctx context.Context, what string, timeout time.Duration, 
 }
 
 // value runs one browser action that returns a value, bounded.
-func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+func value[T any](t testing.TB, ctx context.Context, what string, a chromedp.Action[T]) T {
 	t.Helper()
 	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -161,7 +161,7 @@ func scheme(s string) chromedp.Action[chromedp.Void] {
 
 func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
-func screenshot(t *testing.T, ctx context.Context, name string) {
+func screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
 	png := value(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
 	if err := os.MkdirAll(*screenshots, 0o755); err != nil {
