@@ -3,6 +3,8 @@ package main_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +21,7 @@ import (
 // four-validator testnet of the real binary (`iotledger testnet -n 4`)
 // whose set changed once (node1's power raised from 10 to 20 by the
 // `iotledger validator` commands): the overview shows the four validators
-// and their power, the device list, the device and the block pages show
+// and their power, the device list, the device, block and contract pages show
 // what node0 was sent, and Verify passes every check in the browser for a
 // reading committed before the change and one after it, following the set
 // from the genesis it pinned from the node.
@@ -77,9 +79,18 @@ func TestExplorerTestnet(t *testing.T) {
 	if after < changed {
 		t.Fatalf("reading 6 committed in block %d, before the new set signs (%d)", after, changed)
 	}
+	// A contract deployed and called on node0.
+	doc := filepath.Join(t.TempDir(), "tip.yaml")
+	if err := os.WriteFile(doc, []byte(tipContract), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd(0, "contract", "deploy", doc, "--fund", "1000")
+	cmd(0, "contract", "call", "ctr-1", "--trigger", "pay", "--arg", "to="+id, "--arg", "amount=300")
+	last := maxHeight(t, wait, clients, []int{0})
+
 	// node2 answers the browser: its explorer, not node0's, where the
 	// readings came in.
-	waitHeights(t, wait, clients, []int{2}, after+1, "node2 has the readings")
+	waitHeights(t, wait, clients, []int{2}, last+1, "node2 has the readings and the contract")
 	url := nodes[2].URL()
 
 	run(t, ctx, "the overview of node2", 30*time.Second,
@@ -89,6 +100,7 @@ func TestExplorerTestnet(t *testing.T) {
 		until(`[...document.querySelectorAll('main td')].some(td => td.textContent === '20')`),
 		until(`document.querySelector('main').textContent.includes('e2e-explorer')`),
 		until(fmt.Sprintf(`document.querySelectorAll('a.button[href^="#/verify?device=%s"]').length > 0`, id)),
+		until(`document.querySelector('#conn').textContent === 'live'`),
 	)
 	screenshot(t, ctx, "overview-testnet.png")
 	run(t, ctx, "the device list, filtered by label", 20*time.Second,
@@ -103,6 +115,13 @@ func TestExplorerTestnet(t *testing.T) {
 	run(t, ctx, "the block of the last reading", 20*time.Second,
 		chromedp.Navigate(fmt.Sprintf("%s/#/block/%d", url, after)),
 		chromedp.WaitVisible(css(`main tbody a.button[href^="#/verify?device="]`)),
+	)
+	run(t, ctx, "the contract, its escrow and its event", 20*time.Second,
+		chromedp.Navigate(url+"/#/contracts"),
+		chromedp.WaitVisible(css(`a[href="#/contract/ctr-1"]`)),
+		chromedp.Click(css(`a[href="#/contract/ctr-1"]`)),
+		until(`document.querySelector('main').textContent.includes('700 IOT')`),
+		until(`[...document.querySelectorAll('main tbody tr')].some(tr => tr.textContent.includes('paid') && tr.textContent.includes('300'))`),
 	)
 	for _, r := range []struct {
 		seq    int
