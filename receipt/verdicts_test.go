@@ -2,7 +2,6 @@ package receipt_test
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -20,8 +19,6 @@ import (
 	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/types"
 	"github.com/google/go-cmp/cmp"
-	"github.com/transparency-dev/merkle/rfc6962"
-	"github.com/transparency-dev/merkle/testonly"
 
 	"github.com/iotledger/iotledger/internal/testonly/receiptfix"
 	"github.com/iotledger/iotledger/reading"
@@ -75,63 +72,20 @@ type forgedVector struct {
 }
 
 // forgedVectors repeats the receipts of TestVerifyGood (those verified
-// against the standard genesis), TestVerifyForgeries,
-// TestVerifyTraceGood and TestVerifyTraceForgeries, under file names.
-func forgedVectors() []forgedVector {
-	header := func() *types.Header { h := *std.Header.Header; return &h }
-	sign := func(t *testing.T, f *receiptfix.Fixture, h *types.Header, chainID string) *types.SignedHeader {
-		t.Helper()
-		sh, err := f.Sign(h, chainID, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return sh
-	}
-	withHeader := func(sh *types.SignedHeader) *receipt.Receipt {
-		r := clone(std.Receipt)
-		r.SignedHeader = receiptfix.JSON(sh)
-		return r
-	}
+// against the standard genesis), TestVerifyTraceGood and
+// TestWhatDoesNotMatter, under file names, and those of
+// TestVerifyForgeries, TestVerifyTraceForgeries and
+// TestVerifyChecksEverySignature that name a file, built by the same
+// builders as those tests.
+func forgedVectors(t *testing.T) []forgedVector {
+	t.Helper()
 	fix := func(o receiptfix.Options) func(t *testing.T) *receipt.Receipt {
 		return func(t *testing.T) *receipt.Receipt { return receiptfix.MustNew(t, o).Receipt }
 	}
 	votes := func(v ...types.BlockIDFlag) []types.BlockIDFlag { return v }
 	C, A, N := types.BlockIDFlagCommit, types.BlockIDFlagAbsent, types.BlockIDFlagNil
-	tr := traced.Trace
-	attackers := func(t *testing.T) *receiptfix.Fixture {
-		return receiptfix.MustNew(t, receiptfix.Options{Changes: []receiptfix.Change{{At: 42, Powers: []int64{10, 10, 0, 0, 0, 10, 10}}}})
-	}
-	otherVals := func(t *testing.T) *receiptfix.Fixture {
-		return receiptfix.MustNew(t, receiptfix.Options{ValidatorSeed: "other validator"})
-	}
-	nilVote := func(t *testing.T) *receiptfix.Fixture {
-		return receiptfix.MustNew(t, receiptfix.Options{Votes: votes(C, C, N, C)})
-	}
-	// own changes signature i of the commit of f's receipt (std's if f is nil).
-	own := func(f func(t *testing.T) *receiptfix.Fixture, i int, change func(*types.CommitSig)) func(t *testing.T) *receipt.Receipt {
-		return func(t *testing.T) *receipt.Receipt {
-			fx := std
-			if f != nil {
-				fx = f(t)
-			}
-			r := clone(fx.Receipt)
-			r.SignedHeader = receiptfix.JSON(withSig(fx.Header, i, change))
-			return r
-		}
-	}
-	inTrace := func(block, i int, change func(*types.CommitSig)) func(t *testing.T) *receipt.Receipt {
-		return func(*testing.T) *receipt.Receipt {
-			r := clone(traced.Receipt)
-			r.Trace[block].SignedHeader = receiptfix.JSON(withSig(traced.Trace[block].SignedHeader, i, change))
-			return r
-		}
-	}
-	otherAddress := func(cs *types.CommitSig) { cs.ValidatorAddress = bytes.Repeat([]byte{0xAB}, 20) }
-	toNil := func(cs *types.CommitSig) { cs.BlockIDFlag = types.BlockIDFlagNil }
-	toCommit := func(cs *types.CommitSig) { cs.BlockIDFlag = types.BlockIDFlagCommit }
-	flipSig := func(cs *types.CommitSig) { cs.Signature[7] ^= 1 }
 
-	return []forgedVector{
+	vs := []forgedVector{
 		// TestVerifyGood
 		{"good-three-of-four-signed", verdictOK, fix(receiptfix.Options{Votes: votes(C, A, C, C)})},
 		{"good-one-validator-voted-nil", verdictOK, fix(receiptfix.Options{Votes: votes(C, C, N, C)})},
@@ -146,189 +100,6 @@ func forgedVectors() []forgedVector {
 			{At: 5, Powers: []int64{0, 0, 0, 7}},
 		}})},
 
-		// TestVerifyForgeries
-		{"header-of-another-chain-receipt-claims-ours", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
-			r := clone(receiptfix.MustNew(t, receiptfix.Options{ChainID: "iotledger-other"}).Receipt)
-			r.ChainID = std.Genesis.ChainID
-			return r
-		}},
-		{"votes-signed-for-another-chain", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
-			return withHeader(sign(t, std, header(), "iotledger-other"))
-		}},
-		{"a-genesis-validator-more", receipt.CheckCommit, fix(receiptfix.Options{Validators: 5})},
-		{"a-genesis-validator-fewer", receipt.CheckCommit, fix(receiptfix.Options{Validators: 3})},
-		{"genesis-set-in-the-receipt-header-signed-by-another-set", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
-			r := clone(otherVals(t).Receipt)
-			r.Validators = receiptfix.JSON(std.ValSet)
-			return r
-		}},
-		{"header-names-the-genesis-set-signed-by-another-set", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
-			return withHeader(sign(t, otherVals(t), header(), std.Genesis.ChainID))
-		}},
-		{"two-of-four-signed-two-voted-nil", receipt.CheckCommit, fix(receiptfix.Options{Votes: votes(N, C, N, C)})},
-		{"nobody-signed", receipt.CheckCommit, fix(receiptfix.Options{Votes: votes(A, A, A, A)})},
-		{"commit-of-the-block-before", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
-			prev := sign(t, std, receiptfix.Header(std.Genesis.ChainID, std.Header.Height-1, std.ValSet), std.Genesis.ChainID)
-			return withHeader(&types.SignedHeader{Header: std.Header.Header, Commit: prev.Commit})
-		}},
-		{"forged-log-app-hash-edited-into-the-header", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
-			key := receiptfix.DeviceKey("device 1")
-			raw := must(reading.Sign(reading.Reading{Seq: 105, Data: map[string]any{"temp_c": 99.0}}, key))
-			tree := testonly.New(rfc6962.DefaultHasher)
-			for i := range 7 {
-				if i == 5 {
-					tree.AppendData(receipt.Leaf(key.Public().(ed25519.PublicKey), raw))
-					continue
-				}
-				tree.AppendData(std.Leaves[i])
-			}
-			r := clone(std.Receipt)
-			r.Reading, r.DeviceKey, r.LogRoot = raw, key.Public().(ed25519.PublicKey), tree.Hash()
-			r.Proof = must(tree.InclusionProof(5, 7))
-			h := header()
-			h.AppHash = receipt.AppHash(7, r.LogRoot, r.StateDigest)
-			r.SignedHeader = receiptfix.JSON(&types.SignedHeader{Header: h, Commit: std.Header.Commit})
-			return r
-		}},
-		{"header-of-block-h-plus-2-signed", receipt.CheckAppHash, func(t *testing.T) *receipt.Receipt {
-			h := receiptfix.Header(std.Genesis.ChainID, std.Header.Height+1, std.ValSet)
-			h.AppHash = std.Header.AppHash
-			return withHeader(sign(t, std, h, std.Genesis.ChainID))
-		}},
-		{"app-hash-of-another-state-signed", receipt.CheckAppHash, func(t *testing.T) *receipt.Receipt {
-			h := header()
-			h.AppHash = receipt.AppHash(std.Receipt.TreeSize, std.Receipt.LogRoot, receiptfix.Hash("other state"))
-			return withHeader(sign(t, std, h, std.Genesis.ChainID))
-		}},
-		{"a-signature-copied-to-another-slot", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
-			c := *std.Header.Commit
-			c.Signatures = slices.Clone(c.Signatures)
-			c.Signatures[1].Signature = c.Signatures[0].Signature
-			return withHeader(&types.SignedHeader{Header: std.Header.Header, Commit: &c})
-		}},
-		{"one-signature-in-two-slots-short-of-quorum", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
-			f := receiptfix.MustNew(t, receiptfix.Options{Votes: votes(C, A, C, A)})
-			c := *f.Header.Commit
-			c.Signatures = slices.Clone(c.Signatures)
-			c.Signatures[1] = c.Signatures[0]
-			return withHeader(&types.SignedHeader{Header: f.Header.Header, Commit: &c})
-		}},
-		{"a-commit-with-a-signature-fewer", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
-			c := *std.Header.Commit
-			c.Signatures = c.Signatures[:3]
-			return withHeader(&types.SignedHeader{Header: std.Header.Header, Commit: &c})
-		}},
-		{"validator-set-without-its-proposer", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
-			r := clone(std.Receipt)
-			vs := std.ValSet.Copy()
-			vs.Proposer = nil
-			r.Validators = receiptfix.JSON(vs)
-			return r
-		}},
-		{"validator-key-of-31-bytes", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
-			r := clone(std.Receipt)
-			vs := std.ValSet.Copy()
-			vs.Validators[2].PubKey = vs.Validators[2].PubKey.(cmted25519.PubKey)[:31]
-			r.Validators = receiptfix.JSON(vs)
-			return r
-		}},
-		{"validator-set-in-another-order", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
-			r := clone(std.Receipt)
-			vs := std.ValSet.Copy()
-			slices.Reverse(vs.Validators)
-			r.Validators = receiptfix.JSON(vs)
-			return r
-		}},
-		{"validator-power-raised", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
-			r := clone(std.Receipt)
-			vs := std.ValSet.Copy()
-			vs.Validators[0].VotingPower = 100
-			r.Validators = receiptfix.JSON(vs)
-			return r
-		}},
-		{"no-validator-set", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
-			r := clone(std.Receipt)
-			r.Validators = nil
-			return r
-		}},
-		{"no-signed-header", receipt.CheckAppHash, func(*testing.T) *receipt.Receipt {
-			r := clone(std.Receipt)
-			r.SignedHeader = nil
-			return r
-		}},
-		{"signed-header-without-commit", receipt.CheckAppHash, func(*testing.T) *receipt.Receipt {
-			return withHeader(&types.SignedHeader{Header: std.Header.Header})
-		}},
-		{"signed-header-is-not-json-of-one", receipt.CheckAppHash, func(*testing.T) *receipt.Receipt {
-			r := clone(std.Receipt)
-			r.SignedHeader = []byte(`{"header": 42}`)
-			return r
-		}},
-
-		// TestVerifyTraceForgeries
-		{"trace-first-block-not-signed-by-the-genesis-set", receipt.CheckValidatorSet, func(*testing.T) *receipt.Receipt { return withTrace(tr[1:]...) }},
-		{"trace-blocks-out-of-order", receipt.CheckValidatorSet, func(*testing.T) *receipt.Receipt {
-			return withTrace(tr[0], tr[1], tr[3], tr[2], tr[4], tr[5])
-		}},
-		{"trace-empty-version-2", receipt.CheckCommit, func(*testing.T) *receipt.Receipt { return withTrace() }},
-		{"trace-half-the-genesis-power-hands-the-chain-over", receipt.CheckValidatorSet, func(t *testing.T) *receipt.Receipt {
-			a := attackers(t)
-			r := clone(a.Receipt)
-			vs := make([]types.BlockIDFlag, 4)
-			for i, v := range std.ValSet.Validators {
-				vs[i] = A
-				if _, own := a.ValSet.GetByAddress(v.Address); own != nil {
-					vs[i] = C
-				}
-			}
-			r.Trace = withTrace(signed(t, 41, std.ValSet, std.Signers, a.ValSet, vs...)).Trace
-			return r
-		}},
-		{"trace-skipping-to-a-set-of-half-the-genesis-power", receipt.CheckCommit, func(t *testing.T) *receipt.Receipt {
-			r := clone(attackers(t).Receipt)
-			r.Trace = withTrace(signed(t, 19, std.ValSet, std.Signers, std.ValSet)).Trace
-			return r
-		}},
-		{"trace-block-signed-for-another-chain", receipt.CheckValidatorSet, func(t *testing.T) *receipt.Receipt {
-			lb := *tr[2]
-			sh, err := receiptfix.SignWith(lb.Header, "iotledger-other", signersOf(t, lb.ValidatorSet), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lb.SignedHeader = sh
-			return withTrace(tr[0], tr[1], &lb, tr[3], tr[4], tr[5])
-		}},
-		{"trace-block-without-its-validator-set", receipt.CheckValidatorSet, func(*testing.T) *receipt.Receipt {
-			r := clone(traced.Receipt)
-			r.Trace[3].Validators = nil
-			return r
-		}},
-		{"trace-holds-the-receipts-own-block", receipt.CheckValidatorSet, func(*testing.T) *receipt.Receipt {
-			r := clone(traced.Receipt)
-			r.Trace = append(r.Trace, receipt.LightBlock{SignedHeader: r.SignedHeader, Validators: r.Validators})
-			return r
-		}},
-
-		// TestVerifyChecksEverySignature
-		{"sig-0-address-changed", receipt.CheckCommit, own(nil, 0, otherAddress)},
-		{"sig-3-address-changed", receipt.CheckCommit, own(nil, 3, otherAddress)},
-		{"sig-names-the-validator-of-another-position", receipt.CheckCommit, own(nil, 1, func(cs *types.CommitSig) {
-			cs.ValidatorAddress = bytes.Clone(std.ValSet.Validators[2].Address)
-		})},
-		{"sig-flag-commit-to-nil", receipt.CheckCommit, own(nil, 2, toNil)},
-		{"nil-vote-signature-flipped", receipt.CheckCommit, own(nilVote, 2, flipSig)},
-		{"nil-vote-address-changed", receipt.CheckCommit, own(nilVote, 2, otherAddress)},
-		{"nil-vote-flag-to-commit", receipt.CheckCommit, own(nilVote, 2, toCommit)},
-		{"sig-flag-of-no-kind", receipt.CheckCommit, own(nil, 1, func(cs *types.CommitSig) { cs.BlockIDFlag = 4 })},
-		{"traced-own-commit-address-changed", receipt.CheckCommit, func(*testing.T) *receipt.Receipt {
-			r := clone(traced.Receipt)
-			r.SignedHeader = receiptfix.JSON(withSig(traced.Header, 0, otherAddress))
-			return r
-		}},
-		{"trace-block-address-changed", receipt.CheckValidatorSet, inTrace(3, 4, otherAddress)},
-		{"trace-block-flag-to-nil", receipt.CheckValidatorSet, inTrace(1, 4, toNil)},
-		{"trace-first-block-address-changed", receipt.CheckValidatorSet, inTrace(0, 3, otherAddress)},
-
 		// TestWhatDoesNotMatter
 		{"good-a-signature-left-out", verdictOK, func(*testing.T) *receipt.Receipt {
 			r := clone(std.Receipt)
@@ -336,6 +107,14 @@ func forgedVectors() []forgedVector {
 			return r
 		}},
 	}
+	for _, fs := range [][]forgery{forgeries(t), traceForgeries(t), signatureForgeries(t)} {
+		for _, f := range fs {
+			if f.file != "" {
+				vs = append(vs, forgedVector{f.file, f.check, f.build})
+			}
+		}
+	}
+	return vs
 }
 
 // textVector is a receipt's JSON text changed where Parse or the CometBFT
@@ -693,7 +472,7 @@ type verdicts struct {
 func TestVerdictVectors(t *testing.T) {
 	g := loadGenesis(t)
 	files := map[string][]byte{}
-	for _, v := range append(forgedVectors(), readingVectors()...) {
+	for _, v := range append(forgedVectors(t), readingVectors()...) {
 		b := must(v.build(t).Marshal())
 		name := filepath.Join(forgedDir, v.name+".json")
 		files[name] = b

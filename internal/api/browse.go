@@ -139,14 +139,7 @@ func (s *Server) latestReadings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("latest readings from %d: %w", from, err)
 	}
-	page := apiwire.LogReadingPage{Readings: make([]apiwire.LogReading, 0, len(stored))}
-	for _, st := range stored {
-		page.Readings = append(page.Readings, logReading(st))
-	}
-	if next != nil {
-		page.NextPageToken = uintPageToken(listLatestReadings, *next)
-	}
-	return writePage(w, r, page.NextPageToken, page)
+	return writeLogReadings(w, r, listLatestReadings, stored, next)
 }
 
 // blockReadings answers GET /v1/blocks/{height}/readings: the readings a
@@ -186,12 +179,18 @@ func (s *Server) blockReadings(w http.ResponseWriter, r *http.Request) error {
 	} else if err != nil {
 		return fmt.Errorf("readings of block %d: %w", h, err)
 	}
+	return writeLogReadings(w, r, listBlockReadings, stored, next)
+}
+
+// writeLogReadings writes stored as a page of list, whose next page
+// starts at log index next (nil: this is the last page).
+func writeLogReadings(w http.ResponseWriter, r *http.Request, list pageList, stored []*query.Stored, next *uint64) error {
 	page := apiwire.LogReadingPage{Readings: make([]apiwire.LogReading, 0, len(stored))}
 	for _, st := range stored {
 		page.Readings = append(page.Readings, logReading(st))
 	}
 	if next != nil {
-		page.NextPageToken = uintPageToken(listBlockReadings, *next)
+		page.NextPageToken = uintPageToken(list, *next)
 	}
 	return writePage(w, r, page.NextPageToken, page)
 }

@@ -148,17 +148,8 @@ func (a *auditor) from(ctx context.Context, from int64, genesisDigest []byte, he
 		// The stored border and digest of block from-1 must make the app
 		// hash the validators committed for it.
 		want := receipt.AppHash(base.LogSize, roots[base.LogSize], base.StateDigest)
-		hh, ok, err := headers(base.Height)
-		if err != nil {
+		if err := checkAppHash(r, base.Height, want, base.AppHash, headers, borderWords); err != nil {
 			return nil, err
-		}
-		if ok {
-			r.Headers++
-			if !bytes.Equal(want, hh) {
-				r.Findings = append(r.Findings, Finding{Height: base.Height, What: fmt.Sprintf("app hash recomputed from the stored log border and state digest is %x, header %d committed %x", want, base.Height+1, hh)})
-			}
-		} else if !bytes.Equal(want, base.AppHash) {
-			r.Findings = append(r.Findings, Finding{Height: base.Height, What: fmt.Sprintf("app hash recomputed from the stored log border and state digest is %x, the block record says %x", want, base.AppHash)})
 		}
 	}
 	for _, b := range blocks {
@@ -178,17 +169,8 @@ func (a *auditor) from(ctx context.Context, from int64, genesisDigest []byte, he
 			r.Findings = append(r.Findings, Finding{Height: b.Height, What: fmt.Sprintf("state digest recomputed from the change records is %x, the block record says %x", digest, b.StateDigest)})
 		}
 		want := receipt.AppHash(b.LogSize, root, digest)
-		hh, ok, err := headers(b.Height)
-		if err != nil {
+		if err := checkAppHash(r, b.Height, want, b.AppHash, headers, blockWords); err != nil {
 			return nil, err
-		}
-		if ok {
-			r.Headers++
-			if !bytes.Equal(want, hh) {
-				r.Findings = append(r.Findings, Finding{Height: b.Height, What: fmt.Sprintf("recomputed app hash %x differs from the one committed in header %d: %x", want, b.Height+1, hh)})
-			}
-		} else if !bytes.Equal(want, b.AppHash) {
-			r.Findings = append(r.Findings, Finding{Height: b.Height, What: fmt.Sprintf("recomputed app hash %x differs from the block record %x", want, b.AppHash)})
 		}
 	}
 	if !bytes.Equal(digest, m.Digest) && len(blocks) > 0 {
@@ -205,6 +187,46 @@ func (a *auditor) from(ctx context.Context, from int64, genesisDigest []byte, he
 	}
 	r.Findings = append(r.Findings, f...)
 	return r, nil
+}
+
+// appHashWords word the finding of a recomputed app hash that differs:
+// vsHeader formats (recomputed, header height, committed), vsRecord
+// (recomputed, recorded).
+type appHashWords struct{ vsHeader, vsRecord string }
+
+var (
+	// borderWords: the app hash of the block before an audit's window,
+	// recomputed from its stored log border and state digest.
+	borderWords = appHashWords{
+		vsHeader: "app hash recomputed from the stored log border and state digest is %x, header %d committed %x",
+		vsRecord: "app hash recomputed from the stored log border and state digest is %x, the block record says %x",
+	}
+	// blockWords: the app hash of a block in the window, recomputed from
+	// its readings and change records.
+	blockWords = appHashWords{
+		vsHeader: "recomputed app hash %x differs from the one committed in header %d: %x",
+		vsRecord: "recomputed app hash %x differs from the block record %x",
+	}
+)
+
+// checkAppHash compares want, the app hash recomputed for block h, with the
+// one header h+1 committed (counting it in r.Headers) or, while no such
+// header exists, with recorded, the block record's; a difference becomes a
+// finding in r, worded by words.
+func checkAppHash(r *Report, h int64, want, recorded []byte, headers HeaderAppHash, words appHashWords) error {
+	hh, ok, err := headers(h)
+	if err != nil {
+		return err
+	}
+	if ok {
+		r.Headers++
+		if !bytes.Equal(want, hh) {
+			r.Findings = append(r.Findings, Finding{Height: h, What: fmt.Sprintf(words.vsHeader, want, h+1, hh)})
+		}
+	} else if !bytes.Equal(want, recorded) {
+		r.Findings = append(r.Findings, Finding{Height: h, What: fmt.Sprintf(words.vsRecord, want, recorded)})
+	}
+	return nil
 }
 
 // locateLeaf names the reading at log index idx: from the leaf itself when

@@ -154,34 +154,37 @@ func checkContractID(id string) error {
 
 func contractListCmd(e *env) *cobra.Command {
 	var after uint64
-	var limit int
+	var pf pageFlags
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "list [--after N] [--limit N] [--json]",
+		Use:   "list [--page-token TOKEN] [--limit N] [--json]",
 		Short: "List contracts in deployment order: status, name, escrow, events, owner",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := e.client().Contracts(e.ctx, after, limit)
+			cl := e.client()
+			p, err := fetch(&pf, cmd,
+				func(limit int, token string) (*client.ContractPage, error) {
+					return cl.ContractsPage(e.ctx, limit, token)
+				},
+				func(limit int) (*client.ContractPage, error) { return cl.Contracts(e.ctx, after, limit) })
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				return printJSON(e, p)
 			}
-			if len(p.Contracts) == 0 && after == 0 {
+			if len(p.Contracts) == 0 && after == 0 && pf.token == "" {
 				e.printf("no contracts deployed yet; deploy one with: iotledger contract deploy FILE\n")
 			}
 			for _, k := range p.Contracts {
 				e.printf("%-8s %-8s %-16s escrow %d %s  events %d  owner %s\n", k.ID, k.Status, k.Name, k.Balance, k.Token, k.Events, k.Owner)
 			}
-			if p.More {
-				e.printf("more: iotledger contract list --after %d\n", p.Next)
-			}
+			pf.printMore(e, cmd, p.NextPageToken)
 			return nil
 		},
 	}
-	c.Flags().Uint64Var(&after, "after", 0, "list the contracts deployed after ctr-N")
-	c.Flags().IntVar(&limit, "limit", 100, "at most this many")
+	pf.add(c)
+	c.Flags().Uint64Var(&after, "after", 0, "deprecated (use --page-token): list the contracts deployed after ctr-N")
 	c.Flags().BoolVar(&asJSON, "json", false, "print the page as JSON")
 	return c
 }

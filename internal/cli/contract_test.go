@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -116,15 +117,44 @@ func TestContractDeployRefuses(t *testing.T) {
 	mustRun(t, append([]string{"contract", "deploy", exact}, flags...)...)
 }
 
+// moreArgs returns the command line a list's output ends with, after
+// "more: iotledger", failing t unless it pages by --page-token, as the
+// API does (the older --after is deprecated).
+func moreArgs(t *testing.T, out string) []string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	args, ok := strings.CutPrefix(lines[len(lines)-1], "more: iotledger ")
+	if !ok {
+		t.Fatalf("output does not end with a more: line:\n%s", out)
+	}
+	f := strings.Fields(args)
+	if i := slices.Index(f, "--page-token"); i < 0 || i != len(f)-2 || slices.Contains(f, "--after") {
+		t.Fatalf("more: line %q does not end with --page-token TOKEN, or names --after", lines[len(lines)-1])
+	}
+	return f
+}
+
 func TestContractList(t *testing.T) {
 	_, _, flags := fakeNode(t)
 	golden(t, "contract-list.golden", mustRun(t, append([]string{"contract", "list"}, flags...)...))
 
 	out := mustRun(t, append([]string{"contract", "list", "--limit", "1"}, flags...)...)
-	if !strings.HasPrefix(out, "ctr-1 ") || !strings.HasSuffix(out, "more: iotledger contract list --after 1\n") || strings.Contains(out, "ctr-2") {
+	next := moreArgs(t, out)
+	if !strings.HasPrefix(out, "ctr-1 ") || strings.Contains(out, "ctr-2") || !slices.Equal(next[:len(next)-1], []string{"contract", "list", "--limit", "1", "--page-token"}) {
 		t.Errorf("first page of one: %q", out)
 	}
+	token := next[len(next)-1]
+	// The printed command line lists the next page, the last.
+	if out := mustRun(t, append(next, flags...)...); !strings.HasPrefix(out, "ctr-2 ") || strings.Count(out, "\n") != 1 {
+		t.Errorf("%s: %q, want ctr-2 alone and no more: line", strings.Join(next, " "), out)
+	}
 	var p client.ContractPage
+	out = mustRun(t, append([]string{"contract", "list", "--page-token", token, "--json"}, flags...)...)
+	if err := json.Unmarshal([]byte(out), &p); err != nil || len(p.Contracts) != 1 || p.Contracts[0].ID != "ctr-2" || p.NextPageToken != "" {
+		t.Errorf("list --page-token %s --json = %+v (%v), want ctr-2 alone", token, p, err)
+	}
+	// The deprecated --after still pages.
+	p = client.ContractPage{}
 	out = mustRun(t, append([]string{"contract", "list", "--after", "1", "--json"}, flags...)...)
 	if err := json.Unmarshal([]byte(out), &p); err != nil || len(p.Contracts) != 1 || p.Contracts[0].ID != "ctr-2" || p.Next != 2 || p.More {
 		t.Errorf("list --after 1 --json = %+v (%v), want ctr-2 alone", p, err)
@@ -132,6 +162,9 @@ func TestContractList(t *testing.T) {
 	if out := mustRun(t, append([]string{"contract", "list", "--after", "2"}, flags...)...); out != "" {
 		t.Errorf("list past the last: %q, want nothing", out)
 	}
+	mustFail(t, 1, []string{"--after and --page-token do not go together", "--page-token alone"},
+		append([]string{"contract", "list", "--after", "1", "--page-token", token}, flags...)...)
+	mustFail(t, 1, []string{"page_token", "next_page_token"}, append([]string{"contract", "list", "--page-token", "nope"}, flags...)...)
 }
 
 func TestContractShow(t *testing.T) {
@@ -318,6 +351,47 @@ func TestContractFundAndStop(t *testing.T) {
 	mustFail(t, 1, []string{"fund_contract refused", "contract_stopped"}, append([]string{"contract", "fund", "ctr-1", "--amount", "1"}, flags...)...)
 	mustFail(t, 1, []string{"stop_contract refused", "contract_stopped"}, append([]string{"contract", "stop", "ctr-1"}, flags...)...)
 	mustFail(t, 1, []string{"ctr-9"}, append([]string{"contract", "stop", "ctr-9"}, flags...)...)
+}
+
+func TestDeviceList(t *testing.T) {
+	_, _, flags := fakeNode(t)
+	ids := []string{apitest.DeviceID(0), apitest.DeviceID(1), apitest.DeviceID(2)}
+	slices.Sort(ids)
+	listed := func(out string) []string {
+		var got []string
+		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			if id, _, ok := strings.Cut(l, "  "); ok && !strings.HasPrefix(l, "more: ") {
+				got = append(got, id)
+			}
+		}
+		return got
+	}
+
+	out := mustRun(t, append([]string{"device", "list"}, flags...)...)
+	if diff := cmp.Diff(listed(out), ids); diff != "" || strings.Contains(out, "more:") {
+		t.Errorf("device list (-got +want):\n%s\n%s", diff, out)
+	}
+	out = mustRun(t, append([]string{"device", "list", "--limit", "2"}, flags...)...)
+	next := moreArgs(t, out)
+	if diff := cmp.Diff(listed(out), ids[:2]); diff != "" || !slices.Equal(next[:len(next)-1], []string{"device", "list", "--limit", "2", "--page-token"}) {
+		t.Errorf("first page of two (-got +want):\n%s\n%s", diff, out)
+	}
+	// The printed command line lists the next page, the last.
+	out = mustRun(t, append(next, flags...)...)
+	if diff := cmp.Diff(listed(out), ids[2:]); diff != "" || strings.Contains(out, "more:") {
+		t.Errorf("%s (-got +want):\n%s\n%s", strings.Join(next, " "), diff, out)
+	}
+	// The deprecated --after still pages, and its page prints the token.
+	out = mustRun(t, append([]string{"device", "list", "--after", ids[0], "--limit", "1"}, flags...)...)
+	next = moreArgs(t, out)
+	if diff := cmp.Diff(listed(out), ids[1:2]); diff != "" {
+		t.Errorf("list --after %s --limit 1 (-got +want):\n%s\n%s", ids[0], diff, out)
+	}
+	if out := mustRun(t, append(next, flags...)...); !slices.Equal(listed(out), ids[2:]) {
+		t.Errorf("%s after --after: %q, want %s", strings.Join(next, " "), out, ids[2])
+	}
+	mustFail(t, 1, []string{"--after and --page-token do not go together", "--page-token alone"},
+		append([]string{"device", "list", "--after", ids[0], "--page-token", next[len(next)-1]}, flags...)...)
 }
 
 func TestDeviceStatus(t *testing.T) {

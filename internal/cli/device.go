@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/client"
 	"github.com/iotledger/iotledger/internal/keystore"
 	"github.com/iotledger/iotledger/tx"
 )
@@ -86,27 +87,28 @@ func deviceRegisterCmd(e *env) *cobra.Command {
 
 func deviceListCmd(e *env) *cobra.Command {
 	var after string
-	var limit int
+	var pf pageFlags
 	c := &cobra.Command{
-		Use:   "list",
+		Use:   "list [--page-token TOKEN] [--limit N]",
 		Short: "List registered devices",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			page, err := e.client().Devices(e.ctx, after, limit)
+			cl := e.client()
+			page, err := fetch(&pf, cmd,
+				func(limit int, token string) (*client.DevicePage, error) { return cl.DevicesPage(e.ctx, limit, token) },
+				func(limit int) (*client.DevicePage, error) { return cl.Devices(e.ctx, after, limit) })
 			if err != nil {
 				return err
 			}
 			for _, d := range page.Devices {
 				e.printf("%s  %-8s owner %s  labels %s\n", d.ID, d.Status, d.Owner, formatLabels(d.Labels))
 			}
-			if page.Next != "" {
-				e.printf("more: iotledger device list --after %s\n", page.Next)
-			}
+			pf.printMore(e, cmd, page.NextPageToken)
 			return nil
 		},
 	}
-	c.Flags().StringVar(&after, "after", "", "list devices after this id")
-	c.Flags().IntVar(&limit, "limit", 100, "at most this many")
+	pf.add(c)
+	c.Flags().StringVar(&after, "after", "", "deprecated (use --page-token): list devices after this id")
 	return c
 }
 

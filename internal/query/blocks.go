@@ -2,12 +2,10 @@ package query
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/state"
-	"github.com/iotledger/iotledger/internal/tlog"
 )
 
 // Blocks returns up to limit of the app's block records, newest first,
@@ -88,24 +86,9 @@ func (r *Reader) BlockReadings(b *state.Block, from uint64, limit int) ([]*Store
 
 // leaf returns the committed reading at log index i, with its block.
 func (r *Reader) leaf(i uint64) (*Stored, error) {
-	raw, err := r.log.Leaf(i)
-	if errors.Is(err, tlog.ErrLeafOutOfRange) {
-		return nil, fmt.Errorf("%w: %v", ErrPastLog, err)
-	} else if err != nil {
-		return nil, err
-	}
-	device, seq, err := leafReading(i, raw)
+	l, err := r.committedLeaf(i)
 	if err != nil {
 		return nil, err
 	}
-	// The log is applied after the batch that holds the seq entries of its
-	// leaves commits, so a leaf below the size has its entry.
-	e, err := state.GetSeq(r.c, string(device), seq)
-	if err != nil {
-		return nil, err
-	}
-	if e == nil || e.Index != i {
-		return nil, fmt.Errorf("%w: leaf %d holds %s seq %d, whose seq record does not point back to it", state.ErrCorrupt, i, device, seq)
-	}
-	return storedLeaf(*e, raw)
+	return storedLeaf(l.entry, l.raw)
 }

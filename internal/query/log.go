@@ -40,13 +40,33 @@ func (r *Reader) LogSize() uint64 { return r.log.Size() }
 // LogEntry returns the reading at log index i; ErrPastLog (wrapped) if i
 // is at or past the committed size.
 func (r *Reader) LogEntry(i uint64) (*LogEntry, error) {
-	leaf, err := r.log.Leaf(i)
+	l, err := r.committedLeaf(i)
+	if err != nil {
+		return nil, err
+	}
+	return &LogEntry{Index: i, Device: l.device, Seq: l.seq, Height: l.entry.Height, LeafHash: rfc6962.DefaultHasher.HashLeaf(l.raw)}, nil
+}
+
+// logLeaf is a committed log leaf, the reading it holds (device and seq)
+// and the seq record that points back to it.
+type logLeaf struct {
+	raw    []byte
+	device string
+	seq    uint64
+	entry  state.SeqEntry
+}
+
+// committedLeaf returns the leaf at log index i with its seq record;
+// ErrPastLog (wrapped) if i is at or past the committed size, state.ErrCorrupt
+// (wrapped) if the leaf and its seq record disagree.
+func (r *Reader) committedLeaf(i uint64) (*logLeaf, error) {
+	raw, err := r.log.Leaf(i)
 	if errors.Is(err, tlog.ErrLeafOutOfRange) {
 		return nil, fmt.Errorf("%w: %v", ErrPastLog, err)
 	} else if err != nil {
 		return nil, err
 	}
-	device, seq, err := leafReading(i, leaf)
+	device, seq, err := leafReading(i, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +79,7 @@ func (r *Reader) LogEntry(i uint64) (*LogEntry, error) {
 	if e == nil || e.Index != i {
 		return nil, fmt.Errorf("%w: leaf %d holds %s seq %d, whose seq record does not point back to it", state.ErrCorrupt, i, device, seq)
 	}
-	return &LogEntry{Index: i, Device: string(device), Seq: seq, Height: e.Height, LeafHash: rfc6962.DefaultHasher.HashLeaf(leaf)}, nil
+	return &logLeaf{raw: raw, device: string(device), seq: seq, entry: *e}, nil
 }
 
 // LogConsistency returns the consistency proof between the log's sizes
