@@ -437,20 +437,39 @@ func decodeSealed(raw cbor.RawMessage) (*Sealed, error) {
 	case major != 5:
 		return nil, fmt.Errorf("a CBOR %s, not a map; %s", majorName[major], want)
 	}
-	var m map[any]cbor.RawMessage
-	if err := dcbor.DecModeAnyInt.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("%v; %s", err, want)
+	// Walk the map in its encoded order, so that the key named in a refusal
+	// does not depend on a Go map's order.
+	_, n, headLen, ok := anyHead(raw)
+	if !ok || raw[0]&0x1f == 31 {
+		return nil, fmt.Errorf("a map of indefinite length; %s", want)
 	}
+	rest := []byte(raw[headLen:])
 	var parts [4]cbor.RawMessage
-	for k, v := range m {
-		if i, ok := k.(uint64); ok && i >= 1 && i <= 3 {
+	for range n {
+		var k any
+		var v cbor.RawMessage
+		var err error
+		if rest, err = dcbor.DecModeAnyInt.UnmarshalFirst(rest, &k); err == nil {
+			rest, err = dcbor.DecModeAnyInt.UnmarshalFirst(rest, &v)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%v; %s", err, want)
+		}
+		i, known := k.(uint64)
+		switch {
+		case known && i >= 1 && i <= 3 && parts[i] != nil:
+			return nil, fmt.Errorf("key %s appears twice; %s", sealedKeys[i], want)
+		case known && i >= 1 && i <= 3:
 			parts[i] = v
-			continue
+		default:
+			if text, ok := k.(string); ok {
+				return nil, fmt.Errorf("unknown key %q; %s, no other key", text, want)
+			}
+			return nil, fmt.Errorf("unknown key %v; %s, no other key", k, want)
 		}
-		if text, ok := k.(string); ok {
-			return nil, fmt.Errorf("unknown key %q; %s, no other key", text, want)
-		}
-		return nil, fmt.Errorf("unknown key %v; %s, no other key", k, want)
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%d bytes after the map; %s", len(rest), want)
 	}
 	for i := 1; i <= 3; i++ {
 		if parts[i] == nil {
@@ -492,6 +511,12 @@ func checkSealed(s *Sealed) error {
 	}
 	return nil
 }
+
+// CheckData checks a map of fields against the rules of a reading's data:
+// at most MaxFields fields, names of 1 to MaxFieldLen bytes, values finite
+// numbers, text or bools. Sign and Decode apply it to data; package private
+// applies it to the fields it seals. The error wraps ErrData.
+func CheckData(data map[string]any) error { return checkData(data) }
 
 func checkData(data map[string]any) error {
 	if len(data) > MaxFields {

@@ -184,7 +184,7 @@ func TestDecodeRefusesSealed(t *testing.T) {
 		{"key 0", with(map[int]any{0: 1, 1: 1, 2: nonce, 3: ct}), "unknown key 0"},
 		{"a negative key", with(map[int]any{-1: 1, 1: 1, 2: nonce, 3: ct}), "unknown key -1"},
 		{"a text key", with(map[any]any{"epoch": 1, 1: 1, 2: nonce, 3: ct}), `unknown key "epoch"`},
-		{"duplicate key", with(cat(t, []byte{0xa4}, 1, 1, 2, enc(t, nonce), 3, enc(t, ct), 1, 2)), "duplicate map key"},
+		{"duplicate key", with(cat(t, []byte{0xa4}, 1, 1, 2, enc(t, nonce), 3, enc(t, ct), 1, 2)), "key 1 (epoch) appears twice"},
 		{"epoch 0", with(map[int]any{1: 0, 2: nonce, 3: ct}), "sealed epoch is 0; epochs start at 1"},
 		{"epoch negative", with(map[int]any{1: -1, 2: nonce, 3: ct}), "key 1 (epoch) is a CBOR negative integer, not an unsigned integer"},
 		{"epoch as text", with(map[int]any{1: "1", 2: nonce, 3: ct}), "key 1 (epoch) is a CBOR text string, not an unsigned integer"},
