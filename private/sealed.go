@@ -100,7 +100,7 @@ func sealFields(device string, seq, epoch uint64, key StreamKey, fields map[stri
 	if err := reading.CheckData(fields); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFields, err)
 	}
-	pt, err := dcbor.EncMode.Marshal(fields)
+	pt, err := encodeFields(fields)
 	if err != nil {
 		return nil, fmt.Errorf("%w: encode: %v", ErrFields, err)
 	}
@@ -154,6 +154,12 @@ func OpenFields(device string, seq uint64, s *reading.Sealed, key StreamKey) (ma
 		return nil, fmt.Errorf("%w: device %s seq %d: the sealed part opened but %v; the device sealed something other than a map of fields", ErrMalformed, device, seq, err)
 	}
 	return fields, nil
+}
+
+// encodeFields returns the plaintext of fields: their deterministic CBOR
+// map.
+func encodeFields(fields map[string]any) ([]byte, error) {
+	return dcbor.EncMode.Marshal(fields)
 }
 
 // decodeFields decodes opened fields: a CBOR map of at least one field, by
