@@ -41,6 +41,6 @@ export {
   type RecipientKeys,
   type EncryptionKey,
 } from "./keys.js";
-export { kemX25519, kemXWing, kdfHKDFSHA256, aeadChaCha20Poly1305, kemName } from "./suite.js";
+export { kemX25519, kemXWing, kdfHKDFSHA256, aeadChaCha20Poly1305, kemName, suite as hpkeSuite } from "./suite.js";
 export { PrivateError, type ErrorCode } from "./errors.js";
 export { toHex, fromHex, toBase64, fromBase64 } from "./bytes.js";

@@ -44,11 +44,12 @@ export function suite(kem: number): CipherSuite {
     );
   }
   if (suites === undefined) {
-    const kdf = new HkdfSha256();
-    const aead = new Chacha20Poly1305();
+    // One KDF per suite: a CipherSuite writes its suite id (which names
+    // the KEM) into its KDF, so a KDF shared by two suites labels one
+    // suite's keys with the other's id (RFC 9180's vectors catch it).
     suites = new Map([
-      [kemX25519, new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf, aead })],
-      [kemXWing, new CipherSuite({ kem: new XWing(), kdf, aead })],
+      [kemX25519, new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() })],
+      [kemXWing, new CipherSuite({ kem: new XWing(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() })],
     ]);
   }
   const s = suites.get(kem);
