@@ -59,18 +59,30 @@ export function keyBytes(v: unknown, size: number, what: string): Uint8Array {
   return b;
 }
 
-/**
- * Bytes as the API sends them: a Uint8Array, standard base64 with
- * padding, or hex.
- */
+/** Bytes as the API sends them: a Uint8Array, or standard base64 with padding (Go's []byte in JSON). */
 export function wireBytes(v: unknown, what: string): Uint8Array {
   if (v instanceof Uint8Array) return v;
   if (typeof v === "string") {
-    const b = fromBase64(v) ?? fromHex(v);
+    const b = fromBase64(v);
     if (b !== null) return b;
-    malformed(`${what} is neither standard base64 (with padding) nor hex`);
+    malformed(`${what} is not standard base64 (with padding), as the API sends bytes`);
   }
-  malformed(`${what} is ${describe(v)}, not bytes (Uint8Array, base64 or hex)`);
+  malformed(`${what} is ${describe(v)}, not bytes (Uint8Array or base64)`);
+}
+
+/**
+ * A wrapped key: a Uint8Array, hex or standard base64. Hex is tried
+ * first, which is unambiguous here: a wrapped key starts with 0xa3 (a map
+ * of 3), whose base64 starts with "o", not a hex digit.
+ */
+export function wrappedBytes(v: unknown): Uint8Array {
+  if (typeof v === "string") {
+    const b = fromHex(v) ?? fromBase64(v);
+    if (b !== null) return b;
+    malformed("the wrapped key is neither hex nor standard base64 (with padding)");
+  }
+  if (v instanceof Uint8Array) return v;
+  malformed(`the wrapped key is ${describe(v)}, not bytes (Uint8Array, hex or base64)`);
 }
 
 export function describe(v: unknown): string {

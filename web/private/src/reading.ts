@@ -1,7 +1,7 @@
 // A reading as the API answers it, and the whole decryption an explorer
 // makes: the wrapped key of the reading's epoch opened with the user's key
 // material, then the sealed fields with that stream key.
-import { describe, wireBytes } from "./bytes.js";
+import { describe, wrappedBytes } from "./bytes.js";
 import { uint } from "./cbor.js";
 import { malformed } from "./errors.js";
 import type { RecipientKeys } from "./keys.js";
@@ -85,7 +85,7 @@ export interface DecryptContext {
 /**
  * decryptReading opens a reading of the API with the caller's key
  * material: the wrapped key (GET /v1/devices/{id}/stream-keys/{epoch}?
- * recipient=ACCOUNT; bytes, or base64 or hex) of the reading's epoch for
+ * recipient=ACCOUNT; bytes, hex or base64) of the reading's epoch for
  * ctx.recipient, then the sealed fields. Everything happens here: no key
  * leaves the caller.
  */
@@ -96,7 +96,7 @@ export async function decryptReading(
   ctx: DecryptContext,
 ): Promise<OpenedReading> {
   const r = sealedReading(reading, ctx.device);
-  const wrapped = wireBytes(wrappedKey, "the wrapped key");
+  const wrapped = wrappedBytes(wrappedKey);
   const streamKey = await unwrapStreamKey(wrapped, keys, { chainID: ctx.chainID, device: r.device, epoch: r.sealed.epoch, recipient: ctx.recipient });
   return openReading(reading, streamKey, r.device);
 }

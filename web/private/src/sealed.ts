@@ -88,7 +88,7 @@ export function streamKeyBytes(key: Uint8Array | string): Uint8Array {
   return keyBytes(key, streamKeySize, "the stream key");
 }
 
-/** A reading's sealed part, from bytes or the API's JSON (nonce and ciphertext as base64). */
+/** A reading's sealed part, from bytes or the API's JSON ({epoch, nonce, ciphertext}, the bytes in standard base64). */
 export function sealedFrom(v: unknown): Sealed {
   if (typeof v !== "object" || v === null || Array.isArray(v)) malformed(`sealed is ${describe(v)}, not {epoch, nonce, ciphertext}`);
   const o = v as Record<string, unknown>;
