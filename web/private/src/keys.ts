@@ -5,7 +5,7 @@
 // the CBOR map {1: x25519 public key, 2: x-wing public key (optional)}.
 import { X25519, HkdfSha256 } from "@hpke/dhkem-x25519";
 import { XWing } from "@hpke/hybridkem-x-wing";
-import { describe, keyBytes } from "./bytes.js";
+import { describe, equal, keyBytes } from "./bytes.js";
 import { detEncode, strictDecode } from "./cbor.js";
 import { malformed } from "./errors.js";
 import { x25519KeySize, xwingPublicKeySize, xwingSeedSize } from "./suite.js";
@@ -75,7 +75,7 @@ export function encodeEncryptionKey(k: EncryptionKey): Uint8Array {
   return detEncode(m);
 }
 
-/** decodeEncryptionKey reads {1: x25519, 2: x-wing (optional)}. */
+/** decodeEncryptionKey reads {1: x25519, 2: x-wing (optional)}, in the deterministic encoding. */
 export function decodeEncryptionKey(b: Uint8Array): EncryptionKey {
   const v = strictDecode(b, "the encryption key");
   if (!(v instanceof Map)) malformed(`the encryption key is ${describe(v)}, not a CBOR map {1: x25519, 2: x-wing (optional)}`);
@@ -84,5 +84,7 @@ export function decodeEncryptionKey(b: Uint8Array): EncryptionKey {
   }
   const k: EncryptionKey = { x25519: v.get(1) };
   if (v.has(2)) k.xwing = v.get(2);
-  return checkEncryptionKey(k);
+  checkEncryptionKey(k);
+  if (!equal(encodeEncryptionKey(k), b)) malformed("the encryption key is not in the deterministic encoding (RFC 8949 section 4.2.1); want the CBOR map {1: x25519, 2: x-wing (optional)}");
+  return k;
 }

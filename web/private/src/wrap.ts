@@ -5,7 +5,7 @@
 // the CBOR map {1: kem id, 2: enc, 3: ct} and its commitment, on the
 // ledger, SHA-256 of those bytes.
 import { sha256 } from "@noble/hashes/sha2.js";
-import { describe } from "./bytes.js";
+import { describe, equal } from "./bytes.js";
 import { detEncode, strictDecode, uint } from "./cbor.js";
 import { PrivateError, malformed } from "./errors.js";
 import { type EncryptionKey, type RecipientKeys, recipientKeys } from "./keys.js";
@@ -61,9 +61,13 @@ export function encodeWrapped(w: Wrapped): Uint8Array {
   );
 }
 
-const wantWrapped = "want the CBOR map {1: kem id, 2: enc, 3: ct}";
+const wantWrapped = "want the deterministic CBOR map {1: kem id, 2: enc, 3: ct}";
 
-/** decodeWrapped reads a wrapped key and checks its KEM and sizes. */
+/**
+ * decodeWrapped reads a wrapped key and checks its KEM, its sizes and its
+ * encoding (deterministic, as Go's ParseWrapped wants: the commitment is
+ * the hash of these bytes).
+ */
 export function decodeWrapped(b: Uint8Array): Wrapped {
   if (!(b instanceof Uint8Array)) malformed(`the wrapped key is ${describe(b)}, not bytes`);
   const v = strictDecode(b, "the wrapped key");
@@ -77,7 +81,9 @@ export function decodeWrapped(b: Uint8Array): Wrapped {
   if (es === undefined) malformed(`the wrapped key's KEM is ${kemName(kem)}: a wrapped key uses X25519 (0x0020) or X-Wing (0x647a)`);
   if (!(enc instanceof Uint8Array) || enc.length !== es) malformed(`the wrapped key's enc (key 2) is ${describe(enc)}, not the ${es} bytes of ${kemName(kem)}`);
   if (!(ct instanceof Uint8Array) || ct.length !== ctSize) malformed(`the wrapped key's ct (key 3) is ${describe(ct)}, not ${ctSize} bytes (a 32-byte key and its tag)`);
-  return { kem, enc, ct };
+  const w = { kem, enc, ct };
+  if (!equal(encodeWrapped(w), b)) malformed(`the wrapped key is not in the deterministic encoding (RFC 8949 section 4.2.1); ${wantWrapped}`);
+  return w;
 }
 
 /** commitment is what the ledger holds of a wrapped key: SHA-256 of its bytes. */

@@ -112,7 +112,7 @@ test("a malformed wrapped key is refused, saying what is wrong", async () => {
   const w = decodeWrapped(await wrapStreamKey(streamKey, ownerPub, ctx));
   const cbor = (hex) => fromHex(hex);
   await refused(unwrapStreamKey(cbor("ff"), owner, ctx), "malformed", "the wrapped key is not valid CBOR");
-  await refused(unwrapStreamKey(cbor("80"), owner, ctx), "malformed", "want the CBOR map {1: kem id, 2: enc, 3: ct}");
+  await refused(unwrapStreamKey(cbor("80"), owner, ctx), "malformed", "is an array; want the deterministic CBOR map {1: kem id, 2: enc, 3: ct}");
   await refused(unwrapStreamKey(encodeWrapped({ ...w, kem: 0x0010 }), owner, ctx), "malformed", "KEM is 0x0010");
   await refused(unwrapStreamKey(encodeWrapped({ ...w, kem: kemX25519 }), owner, ctx), "malformed", "enc (key 2) is 1120 bytes, not the 32 bytes of X25519 (0x0020)");
   await refused(unwrapStreamKey(encodeWrapped({ ...w, ct: w.ct.subarray(1) }), owner, ctx), "malformed", "ct (key 3) is 47 bytes, not 48");
@@ -122,6 +122,13 @@ test("a malformed wrapped key is refused, saying what is wrong", async () => {
   extra[0] = 0xa4;
   const withKey4 = new Uint8Array([...extra, 0x04, 0x00]);
   await refused(unwrapStreamKey(withKey4, owner, ctx), "malformed", "has key 4", "no other");
+  // Not in the deterministic encoding: the kem in 5 bytes, or key 1 last.
+  const good = encodeWrapped(w);
+  assert.equal(toHex(good.subarray(0, 5)), "a30119647a");
+  const longKem = new Uint8Array([0xa3, 0x01, 0x1a, 0x00, 0x00, 0x64, 0x7a, ...good.subarray(5)]);
+  await refused(unwrapStreamKey(longKem, owner, ctx), "malformed", "not in the deterministic encoding");
+  const kemLast = new Uint8Array([0xa3, ...good.subarray(5), 0x01, 0x19, 0x64, 0x7a]);
+  await refused(unwrapStreamKey(kemLast, owner, ctx), "malformed", "not in the deterministic encoding");
   await refused(unwrapStreamKey(encodeWrapped(w), owner, { ...ctx, epoch: 0 }), "malformed", "the epoch 0 is out of range: 1 to 2^64-1");
   await refused(unwrapStreamKey(encodeWrapped(w), owner, { ...ctx, chainID: "" }), "malformed", "the chain id is empty");
 });
@@ -146,6 +153,8 @@ test("an encryption key is CBOR {1: x25519, 2: x-wing (optional)}", () => {
   assert.equal(toHex(encodeEncryptionKey(classicPub)).slice(0, 6), "a10158");
   assert.throws(() => decodeEncryptionKey(fromHex("a0")), { code: "malformed", message: /X25519 public key is missing, not 32 bytes/ });
   assert.throws(() => decodeEncryptionKey(fromHex("a10341ff")), { code: "malformed", message: /has key 3/ });
+  const noncanonical = new Uint8Array([0xa1, 0x01, 0x59, 0x00, 0x20, ...classicPub.x25519]); // a 2-byte length for 32
+  assert.throws(() => decodeEncryptionKey(noncanonical), { code: "malformed", message: /not in the deterministic encoding/ });
   assert.throws(() => encodeEncryptionKey({ x25519: ownerPub.x25519, xwing: new Uint8Array(10) }), { code: "malformed", message: /X-Wing public key is 10 bytes, not 1216/ });
 });
 
