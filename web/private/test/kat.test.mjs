@@ -1,5 +1,6 @@
 // Known answers: the HPKE suites this library wraps stream keys with
-// reproduce RFC 9180's test vectors (X25519 suite), draft-ietf-hpke-pq's
+// reproduce RFC 9180's test vectors (X25519 suite: the published A.2.1 and
+// the CFRG's accumulated form Go ships), draft-ietf-hpke-pq's
 // (X-Wing suite) and the X-Wing draft's KEM vectors, through the very
 // code of the bundle (hpkeSuite is the CipherSuite wrapStreamKey and
 // unwrapStreamKey use). The vectors and their sources: test/vectors/.
@@ -44,6 +45,41 @@ test("RFC 9180: base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Pol
     assert.deepEqual(u8(await recipient.open(ct, aad)), pt, `encryption ${i}`);
   }
   assert.equal(toHex(sink.xof(16)), v.encryptions_accumulated);
+});
+
+test("RFC 9180 A.2.1: the same suite, its published encryptions and exports", async () => {
+  const { vectors } = load("rfc9180-a2-1.json");
+  assert.equal(vectors.length, 1);
+  const v = vectors[0];
+  assert.deepEqual([v.mode, v.kem_id, v.kdf_id, v.aead_id], [0, 0x20, 1, 3]);
+  const s = hpkeSuite(kemX25519);
+  const eph = await s.kem.deriveKeyPair(hex(v.ikmE));
+  assert.equal(toHex(u8(await s.kem.serializePublicKey(eph.publicKey))), v.pkEm);
+  assert.equal(toHex(u8(await s.kem.serializePrivateKey(eph.privateKey))), v.skEm);
+  const pk = await s.kem.deserializePublicKey(hex(v.pkRm));
+  const sender = await s.createSenderContext({ recipientPublicKey: pk, info: hex(v.info), ekm: hex(v.ikmE) });
+  assert.equal(toHex(u8(sender.enc)), v.enc);
+  const recipient = await s.createRecipientContext({ recipientKey: await s.kem.deserializePrivateKey(hex(v.skRm)), enc: hex(v.enc), info: hex(v.info) });
+  // The listed sequence numbers (0, 1, 2, 4, 255, 256): the contexts seal
+  // and open other messages in between.
+  const bySeq = new Map(v.encryptions.map((e) => [e.sequence_number, e]));
+  assert.equal(bySeq.size, 6);
+  const last = Math.max(...bySeq.keys());
+  for (let seq = 0; seq <= last; seq++) {
+    const e = bySeq.get(seq);
+    if (e === undefined) {
+      const ct = await sender.seal(new Uint8Array([seq & 0xff]));
+      await recipient.open(ct);
+      continue;
+    }
+    assert.equal(toHex(u8(await sender.seal(hex(e.pt), hex(e.aad)))), e.ct, `sequence number ${seq}: seal`);
+    assert.equal(toHex(u8(await recipient.open(hex(e.ct), hex(e.aad)))), e.pt, `sequence number ${seq}: open`);
+  }
+  assert.equal(v.exports.length, 3);
+  for (const x of v.exports) {
+    assert.equal(toHex(u8(await sender.export(hex(x.exporter_context), x.L))), x.exported_value, `export ${x.exporter_context}`);
+    assert.equal(toHex(u8(await recipient.export(hex(x.exporter_context), x.L))), x.exported_value, `export ${x.exporter_context}`);
+  }
 });
 
 test("RFC 9180: a changed vector does not reproduce", async () => {
