@@ -1,8 +1,9 @@
 // A reading as the API answers it, and the whole decryption an explorer
 // makes: the wrapped key of the reading's epoch opened with the user's key
 // material, then the sealed fields with that stream key.
+import { decode } from "cborg";
 import { describe, wrappedBytes } from "./bytes.js";
-import { uint } from "./cbor.js";
+import { strictDecode, uint } from "./cbor.js";
 import { malformed } from "./errors.js";
 import type { RecipientKeys } from "./keys.js";
 import { type Fields, type Sealed, openFields, sealedFrom } from "./sealed.js";
@@ -27,13 +28,21 @@ export interface OpenedReading {
 }
 
 /**
- * sealedReading reads a reading of the API (an item of GET
- * /v1/devices/{id}/readings, /v1/readings or /v1/blocks/{h}/readings), as
- * JSON text or parsed: seq, data, device (absent from a device's own list:
- * pass it) and sealed = {epoch, nonce, ciphertext}, the bytes in standard
- * base64. Give the text when seq may exceed 2^53, which JSON.parse rounds.
+ * sealedReading reads a reading: either a reading of the API (an item of
+ * GET /v1/devices/{id}/readings, /v1/readings or /v1/blocks/{h}/readings),
+ * as JSON text or parsed, with seq, data, device (absent from a device's
+ * own list: pass it) and sealed = {epoch, nonce, ciphertext}, the bytes in
+ * standard base64; or the signed reading itself (COSE_Sign1 bytes, as a
+ * receipt holds it). Give JSON as text when seq may exceed 2^53, which
+ * JSON.parse rounds. It does not check the device's signature: package
+ * receipt and web/verify do.
  */
-export function sealedReading(reading: string | object, device?: string): SealedReading {
+export function sealedReading(reading: string | object | Uint8Array, device?: string): SealedReading {
+  if (reading instanceof Uint8Array) {
+    const r = signedReading(reading);
+    if (device !== undefined && r.device !== device) malformed(`the reading is of device ${r.device}, not ${device}`);
+    return r;
+  }
   let o: unknown = reading;
   let seqText: string | undefined;
   if (typeof reading === "string") {
@@ -59,12 +68,51 @@ export function sealedReading(reading: string | object, device?: string): Sealed
   return { device: dev, seq: uint(seq, "the reading's seq"), sealed: sealedFrom(r.sealed), data: (data ?? null) as Record<string, unknown> | null };
 }
 
+// COSE_Sign1 (RFC 9052): tag 18 around [protected, unprotected, payload, signature].
+const coseOptions = {
+  useMaps: true,
+  rejectDuplicateMapKeys: true,
+  allowIndefinite: false,
+  allowUndefined: false,
+  allowBigInt: true,
+  tags: { 18: (inner: () => unknown) => inner() },
+};
+
+/** The reading inside a signed reading's bytes: its payload {1: device, 2: seq, 3: time, 4: data, 5: sealed}. */
+function signedReading(raw: Uint8Array): SealedReading {
+  let msg: unknown;
+  try {
+    msg = decode(raw, coseOptions);
+  } catch (e) {
+    malformed(`the signed reading is not CBOR: ${(e as Error).message}`);
+  }
+  if (raw[0] !== 0xd2 || !Array.isArray(msg) || msg.length !== 4 || !(msg[2] instanceof Uint8Array)) {
+    malformed("the signed reading is not a COSE_Sign1 message (tag 18 around [protected, unprotected, payload, signature])");
+  }
+  const p = strictDecode(msg[2] as Uint8Array, "the reading's payload");
+  if (!(p instanceof Map)) malformed(`the reading's payload is ${describe(p)}; want {1: device, 2: seq, 3: time, 4: data, 5: sealed}`);
+  const dev = p.get(1);
+  if (typeof dev !== "string" || dev === "") malformed("the reading's payload has no device id (key 1)");
+  const s = p.get(5);
+  if (s === undefined) malformed(`the reading of ${dev} has no sealed fields (payload key 5)`);
+  if (!(s instanceof Map)) malformed(`the reading's sealed part (payload key 5) is ${describe(s)}; want {1: epoch, 2: nonce, 3: ciphertext}`);
+  for (const k of s.keys()) if (k !== 1 && k !== 2 && k !== 3) malformed(`the reading's sealed part has key ${String(k)}; want {1: epoch, 2: nonce, 3: ciphertext}, no other`);
+  const data = p.get(4);
+  if (data !== null && data !== undefined && !(data instanceof Map)) malformed(`the reading's data (payload key 4) is ${describe(data)}, not a map`);
+  return {
+    device: dev,
+    seq: uint(p.get(2), "the reading's seq (payload key 2)"),
+    sealed: sealedFrom({ epoch: s.get(1), nonce: s.get(2), ciphertext: s.get(3) }),
+    data: data instanceof Map ? Object.fromEntries(data) : null,
+  };
+}
+
 /**
  * openReading opens a reading's sealed fields with the stream key of its
  * epoch (from unwrapStreamKey: keep it to open the epoch's other readings
  * without unwrapping again). A field both public and sealed is refused.
  */
-export function openReading(reading: string | object, streamKey: Uint8Array | string, device?: string): OpenedReading {
+export function openReading(reading: string | object | Uint8Array, streamKey: Uint8Array | string, device?: string): OpenedReading {
   const r = sealedReading(reading, device);
   const fields = openFields(streamKey, r.device, r.seq, r.sealed);
   if (r.data !== null) {
@@ -90,7 +138,7 @@ export interface DecryptContext {
  * leaves the caller.
  */
 export async function decryptReading(
-  reading: string | object,
+  reading: string | object | Uint8Array,
   wrappedKey: Uint8Array | string,
   keys: RecipientKeys,
   ctx: DecryptContext,

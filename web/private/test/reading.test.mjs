@@ -120,3 +120,32 @@ test("a reading's JSON is read with its 64-bit seq, and refused when it cannot b
   const both = apiReading(51, 1, { temp: 1 }, { temp: 2 });
   assert.throws(() => openReading(both, epochs.get(1).key, device), { code: "malformed", message: /field "temp" of dev1.* seq 51 is both public \(data\) and sealed/ });
 });
+
+test("a signed reading's bytes (COSE_Sign1, as a receipt holds it) open too", async () => {
+  const { encode } = await import("cborg");
+  const s = sealFields(epochs.get(1).key, device, 60, 1, { temp: 19.5 });
+  const cose = (payload) => new Uint8Array([0xd2, ...encode([new Uint8Array([0xa0]), new Map(), encode(payload), new Uint8Array(64)])]);
+  const payload = new Map([
+    [1, device],
+    [2, 60],
+    [3, 1700000000000],
+    [4, new Map([["site", "lab"]])],
+    [5, new Map([[1, 1], [2, s.nonce], [3, s.ciphertext]])],
+  ]);
+  const raw = cose(payload);
+  const r = sealedReading(raw);
+  assert.deepEqual([r.device, r.seq, r.sealed.epoch, r.data], [device, 60n, 1n, { site: "lab" }]);
+  assert.deepEqual(openReading(raw, epochs.get(1).key).fields, new Map([["temp", 19.5]]));
+  const wrapped = epochs.get(1).wraps.get(owner.account);
+  assert.equal((await decryptReading(raw, wrapped, owner.keys, { chainID, recipient: owner.account })).fields.get("temp"), 19.5);
+
+  assert.throws(() => sealedReading(raw, "dev1other"), { code: "malformed", message: /is of device dev1.*, not dev1other/ });
+  assert.throws(() => sealedReading(new Uint8Array([0xff])), { code: "malformed", message: /the signed reading is not CBOR/ });
+  assert.throws(() => sealedReading(encode([1, 2, 3, 4])), { code: "malformed", message: /not a COSE_Sign1 message/ });
+  const noSealed = new Map(payload);
+  noSealed.delete(5);
+  assert.throws(() => sealedReading(cose(noSealed)), { code: "malformed", message: /has no sealed fields \(payload key 5\)/ });
+  assert.throws(() => sealedReading(cose(new Map([...payload, [5, new Map([[1, 1], [2, s.nonce], [3, s.ciphertext], [4, 0]])]]))), { code: "malformed", message: /sealed part has key 4/ });
+  // The sealed part moved into another reading's payload does not open.
+  assert.throws(() => openReading(cose(new Map([...payload, [2, 61]])), epochs.get(1).key), { code: "open_failed" });
+});
