@@ -8,10 +8,11 @@
 // imports it and calls decryptReading(readingJSON, wrappedKey, keys, ctx).
 //
 // The Go tests of this package run the library's own tests (node --test),
-// among them RFC 9180's and the X-Wing draft's known-answer vectors; check
-// that the committed bundle is what the sources build; and wrap stream keys
-// in Go (crypto/hpke) for the library to open, and the other way round,
-// for both KEMs.
+// among them RFC 9180's and the X-Wing drafts' known-answer vectors and
+// package private's vectors (private/testdata/vectors.json); check that
+// the committed bundle is what the sources build; and wrap and seal in Go
+// (crypto/hpke, and package private) for the library to open, and the
+// other way round, for both KEMs, in Node and in headless Chromium.
 package private
 
 import _ "embed"
