@@ -10,10 +10,23 @@
 //	2: sequence number (uint, chosen by the device, unique per device)
 //	3: time (int, unix milliseconds, the device's clock)
 //	4: data (map of text to number, text or bool)
+//	5: sealed (optional) = {1: epoch (uint >= 1), 2: nonce (bstr, 24 bytes), 3: ciphertext (bstr)}
 //
-// All four keys are required and no other key is allowed; data may be null
-// (what [Sign] writes for a reading without data), the others may not.
-// Decode refuses a payload without one of them and names the missing key.
+// Keys 1 to 4 are required, 5 is optional, and no other key is allowed;
+// data may be null (what [Sign] writes for a reading without data, or
+// whose fields are all sealed), the others may not. Decode refuses a
+// payload without one of them and names the missing key.
+//
+// Key 5 holds the reading's private fields, sealed by the device
+// ([Sealed]): the XChaCha20-Poly1305 ciphertext of the deterministic CBOR
+// map of those fields, under the device's stream key for that epoch, with
+// a random 24-byte nonce. Its map has exactly the keys 1, 2 and 3; the
+// epoch is at least 1, the nonce exactly [NonceSize] bytes and the
+// ciphertext at least [TagSize] (the Poly1305 tag). This package checks
+// only that shape: it never sees a key, and the signature covers the
+// ciphertext, so the ledger and every verifier check a sealed reading as
+// any other. Package private seals and opens it; docs/PRIVATE.md is the
+// design (the additional data, the keys, the epochs).
 //
 // A reading is at most [MaxSize] bytes. Any COSE library can make one (t_cose,
 // go-cose, pycose); [Sign] is the reference. Payloads are written in the core

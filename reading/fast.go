@@ -20,7 +20,8 @@ import (
 
 // decodeFast decodes a deterministically encoded COSE_Sign1 whose protected
 // header is exactly {1: -8, 4: kid} and whose payload is a deterministically
-// encoded map {1: device, 2: seq, 3: time, 4: data} of what Sign writes. ok
+// encoded map {1: device, 2: seq, 3: time, 4: data} or {1: device, 2: seq,
+// 3: time, 4: data, 5: sealed} of what Sign writes. ok
 // is false for any other input, which decodeSlow then judges.
 func decodeFast(raw []byte) (s *Signed, ok bool) {
 	f, ok := scanFast(raw, true)
@@ -90,15 +91,17 @@ func scanFast(raw []byte, data bool) (f fastParts, ok bool) {
 }
 
 // decodePayloadFast decodes a payload in the deterministic encoding of what
-// Sign writes: the map {1: device, 2: seq, 3: time, 4: data or null}, data
-// a map of valid field names to integers in the int64 range, unsigned
-// integers, finite floats, text or bools, keys in the deterministic order.
+// Sign writes: the map {1: device, 2: seq, 3: time, 4: data or null,
+// optionally 5: sealed}, data a map of valid field names to integers in the
+// int64 range, unsigned integers, finite floats, text or bools, keys in the
+// deterministic order, sealed as cborSealed reads it.
 // It returns the device id as the payload's bytes too, and builds r.Device
 // and r.Data only with data; without, it checks the same.
 func decodePayloadFast(pl []byte, data bool) (r Reading, dev []byte, ok bool) {
-	if len(pl) < 5 || pl[0] != 0xa4 || pl[1] != 0x01 { // a map of 4; key 1
+	if len(pl) < 5 || (pl[0] != 0xa4 && pl[0] != 0xa5) || pl[1] != 0x01 { // a map of 4 or 5; key 1
 		return r, nil, false
 	}
+	sealed := pl[0] == 0xa5
 	dev, pos, ok := cborText(pl, 2)
 	if !ok || pos >= len(pl) || pl[pos] != 0x02 {
 		return r, nil, false
@@ -141,6 +144,16 @@ func decodePayloadFast(pl []byte, data bool) (r Reading, dev []byte, ok bool) {
 			r.Data[string(k)] = v
 		}
 	}
+	if sealed {
+		epoch, nonce, ct, next, ok := cborSealed(pl, pos)
+		if !ok {
+			return r, nil, false
+		}
+		if data {
+			r.Sealed = &Sealed{Epoch: epoch, Nonce: nonce, Ciphertext: ct}
+		}
+		pos = next
+	}
 	if pos != len(pl) {
 		return r, nil, false
 	}
@@ -152,6 +165,29 @@ func decodePayloadFast(pl []byte, data bool) (r Reading, dev []byte, ok bool) {
 		r.Device = id
 	}
 	return r, dev, true
+}
+
+// cborSealed decodes payload key 5 and its value at b[pos:], in the
+// deterministic encoding: 5: {1: epoch (at least 1), 2: nonce (NonceSize
+// bytes), 3: ciphertext (at least TagSize bytes)}. The nonce and the
+// ciphertext are sub-slices of b.
+func cborSealed(b []byte, pos int) (epoch uint64, nonce, ct []byte, next int, ok bool) {
+	if len(b)-pos < 4 || b[pos] != 0x05 || b[pos+1] != 0xa3 || b[pos+2] != 0x01 { // key 5; a map of 3; key 1
+		return 0, nil, nil, 0, false
+	}
+	epoch, pos, ok = cborHead(b, pos+3, 0)
+	if !ok || epoch == 0 || pos >= len(b) || b[pos] != 0x02 {
+		return 0, nil, nil, 0, false
+	}
+	nonce, pos, ok = cborBytes(b, pos+1, 2)
+	if !ok || len(nonce) != NonceSize || pos >= len(b) || b[pos] != 0x03 {
+		return 0, nil, nil, 0, false
+	}
+	ct, pos, ok = cborBytes(b, pos+1, 2)
+	if !ok || len(ct) < TagSize {
+		return 0, nil, nil, 0, false
+	}
+	return epoch, nonce, ct, pos, true
 }
 
 // cborValueEnd checks a data value as cborValue decodes it and returns

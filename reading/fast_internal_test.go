@@ -29,6 +29,8 @@ func TestDecodeFastTakesSign(t *testing.T) {
 		{Seq: 255, Time: -256, Data: map[string]any{"i": int64(-1), "j": int64(-25), "k": int64(1 << 40), "big": uint64(math.MaxUint64), "max": int64(math.MaxInt64), "min": int64(math.MinInt64)}},
 		{Seq: math.MaxUint64, Time: math.MaxInt64, Data: map[string]any{"on": true, "off": false, "ü": "ÿ", strings.Repeat("k", MaxFieldLen): ""}},
 		{Seq: 65536, Time: math.MinInt64, Data: many},
+		{Seq: 9, Sealed: &Sealed{Epoch: 1, Nonce: make([]byte, NonceSize), Ciphertext: make([]byte, TagSize)}},
+		{Seq: 10, Data: map[string]any{"site": "lab"}, Sealed: &Sealed{Epoch: math.MaxUint64, Nonce: bytes.Repeat([]byte{7}, NonceSize), Ciphertext: bytes.Repeat([]byte{8}, 300)}},
 	} {
 		raw, err := Sign(r, key)
 		if err != nil {
@@ -82,6 +84,65 @@ func TestDecodeFastNeedsEveryKey(t *testing.T) {
 				t.Errorf("decodeFast accepts it")
 			}
 			if _, err := decodeSlow(raw); !errors.Is(err, ErrMalformed) {
+				t.Errorf("decodeSlow = %v, want ErrMalformed", err)
+			}
+		})
+	}
+}
+
+// TestDecodeFastSealed: the fast path takes a sealed part only in the form
+// Sign writes and only when it is valid; everything else goes to the
+// reference, which refuses what is invalid and decodes what is valid.
+func TestDecodeFastSealed(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{3}, 32))
+	good, err := Sign(Reading{Seq: 5, Time: 6}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Decode(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, nonce, ct := s.Device, bytes.Repeat([]byte{1}, NonceSize), bytes.Repeat([]byte{2}, TagSize)
+	enc := func(v any) []byte {
+		b, err := dcbor.EncMode.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	// A valid payload with the epoch 1 written in two bytes, 0x18 0x01.
+	notShortest := append([]byte{0xa5}, enc(map[int]any{1: dev, 2: 5, 3: 6, 4: nil})[1:]...)
+	notShortest = append(notShortest, 0x05, 0xa3, 0x01, 0x18, 0x01, 0x02)
+	notShortest = append(dcbor.AppendBytes(notShortest, nonce), 0x03)
+	notShortest = dcbor.AppendBytes(notShortest, ct)
+	for _, tc := range []struct {
+		name  string
+		pl    []byte
+		valid bool
+	}{
+		{"epoch 0", enc(map[int]any{1: dev, 2: 5, 3: 6, 4: nil, 5: map[int]any{1: 0, 2: nonce, 3: ct}}), false},
+		{"short nonce", enc(map[int]any{1: dev, 2: 5, 3: 6, 4: nil, 5: map[int]any{1: 1, 2: nonce[1:], 3: ct}}), false},
+		{"short ciphertext", enc(map[int]any{1: dev, 2: 5, 3: 6, 4: nil, 5: map[int]any{1: 1, 2: nonce, 3: ct[1:]}}), false},
+		{"no ciphertext", enc(map[int]any{1: dev, 2: 5, 3: 6, 4: nil, 5: map[int]any{1: 1, 2: nonce}}), false},
+		{"a fourth key", enc(map[int]any{1: dev, 2: 5, 3: 6, 4: nil, 5: map[int]any{1: 1, 2: nonce, 3: ct, 4: 1}}), false},
+		{"sealed null", enc(map[int]any{1: dev, 2: 5, 3: 6, 4: nil, 5: nil}), false},
+		{"a sixth payload key", enc(map[int]any{1: dev, 2: 5, 3: 6, 4: nil, 5: map[int]any{1: 1, 2: nonce, 3: ct}, 6: 0}), false},
+		{"epoch not shortest", notShortest, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := signPayload(t, key, s.protected, tc.pl)
+			if _, ok := decodeFast(raw); ok {
+				t.Errorf("decodeFast accepts it")
+			}
+			if _, _, ok := Peek(raw); ok {
+				t.Errorf("Peek reads it")
+			}
+			_, err := decodeSlow(raw)
+			if tc.valid && err != nil {
+				t.Errorf("decodeSlow = %v, want the reading", err)
+			}
+			if !tc.valid && !errors.Is(err, ErrMalformed) {
 				t.Errorf("decodeSlow = %v, want ErrMalformed", err)
 			}
 		})

@@ -48,6 +48,10 @@ func seeds(t testing.TB) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sealed := &reading.Sealed{Epoch: 3, Nonce: bytes.Repeat([]byte{0x24}, 24), Ciphertext: bytes.Repeat([]byte{0xc7}, 37)}
+	withSealed := func(v any) []byte {
+		return signCOSE(t, key, header(t, dev), enc(t, map[int]any{1: dev, 2: 7, 3: 1700000000000, 4: nil, 5: v}))
+	}
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)-1] ^= 1
 	return map[string][]byte{
@@ -71,6 +75,17 @@ func seeds(t testing.TB) map[string][]byte {
 		"array_head_long":    append([]byte{0xd2, 0x98, 0x04}, good[2:]...),
 		"kid_unprotected":    frame(t, enc(t, map[int]any{1: -8}), enc(t, map[int]any{4: []byte(dev)}), pl, good[len(good)-64:]),
 		"alg_text":           signCOSE(t, key, enc(t, map[int]any{1: "EdDSA", 4: []byte(dev)}), pl),
+
+		// Sealed readings (payload key 5), good and broken.
+		"valid_sealed":        mustSign(t, reading.Reading{Seq: 8, Time: 1700000000000, Data: map[string]any{"site": "lab"}, Sealed: sealed}, key),
+		"valid_sealed_only":   mustSign(t, reading.Reading{Seq: 9, Sealed: &reading.Sealed{Epoch: 1, Nonce: make([]byte, 24), Ciphertext: make([]byte, 16)}}, key),
+		"valid_sealed_gocose": signGoCOSE(t, key, cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmEdDSA, cose.HeaderLabelKeyID: []byte(dev)}, map[int]any{5: sealedMap(sealed), 1: dev, 2: 1, 3: 2, 4: nil}),
+		"sealed_epoch_zero":   withSealed(map[int]any{1: 0, 2: sealed.Nonce, 3: sealed.Ciphertext}),
+		"sealed_short_nonce":  withSealed(map[int]any{1: 1, 2: sealed.Nonce[:12], 3: sealed.Ciphertext}),
+		"sealed_short_ct":     withSealed(map[int]any{1: 1, 2: sealed.Nonce, 3: sealed.Ciphertext[:15]}),
+		"sealed_extra_key":    withSealed(map[int]any{1: 1, 2: sealed.Nonce, 3: sealed.Ciphertext, 4: 0}),
+		"sealed_null":         withSealed(nil),
+		"sealed_array":        withSealed([]any{1, sealed.Nonce, sealed.Ciphertext}),
 	}
 }
 

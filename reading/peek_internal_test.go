@@ -29,6 +29,17 @@ func TestPeek(t *testing.T) {
 		t.Errorf("Peek allocates %v times, want at most once (the device id's check)", n)
 	}
 
+	sealed, err := Sign(Reading{Seq: 77, Sealed: &Sealed{Epoch: 2, Nonce: make([]byte, NonceSize), Ciphertext: make([]byte, 40)}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dev, seq, ok := Peek(sealed); !ok || string(dev) != s.Device || seq != 77 {
+		t.Errorf("Peek(a sealed reading Sign made) = %q, %d, %v; want %q, 77, true", dev, seq, ok, s.Device)
+	}
+	if n := testing.AllocsPerRun(100, func() { Peek(sealed) }); n > 1 {
+		t.Errorf("Peek of a sealed reading allocates %v times, want at most once", n)
+	}
+
 	// The same reading with a data value the fast path refuses (a NaN):
 	// Peek must not read it, since Decode refuses it.
 	nan := signPayload(t, key, s.protected, bytes.Replace(s.payload, []byte{0xf9, 0x4d, 0x60}, []byte{0xf9, 0x7e, 0x00}, 1)) // 21.5 in half precision

@@ -43,7 +43,24 @@ type Reading struct {
 	Seq    uint64         // per-device sequence number
 	Time   int64          // unix milliseconds, device clock
 	Data   map[string]any // values: float64, int64, uint64, string or bool
+	Sealed *Sealed        // the private fields, sealed; nil when there are none
 }
+
+// Sealed is a reading's private fields as the device sealed them (payload
+// key 5): XChaCha20-Poly1305 ciphertext under the device's stream key for
+// Epoch, with a random nonce. Package private seals and opens it; this
+// package only carries it, and the signature covers it.
+type Sealed struct {
+	Epoch      uint64 // the device's epoch whose stream key sealed it, at least 1
+	Nonce      []byte // NonceSize bytes
+	Ciphertext []byte // at least TagSize bytes: the sealed fields and the tag
+}
+
+// Sizes of a Sealed's parts.
+const (
+	NonceSize = 24 // XChaCha20-Poly1305's nonce
+	TagSize   = 16 // Poly1305's tag, the shortest ciphertext
+)
 
 // Timestamp returns the reading's time as a time.Time in UTC.
 func (r Reading) Timestamp() time.Time { return time.UnixMilli(r.Time).UTC() }
@@ -53,6 +70,14 @@ type payload struct {
 	Seq    uint64         `cbor:"2,keyasint"`
 	Time   int64          `cbor:"3,keyasint"`
 	Data   map[string]any `cbor:"4,keyasint"`
+	Sealed *sealedPayload `cbor:"5,keyasint,omitempty"`
+}
+
+// sealedPayload is payload key 5, {1: epoch, 2: nonce, 3: ciphertext}.
+type sealedPayload struct {
+	Epoch      uint64 `cbor:"1,keyasint"`
+	Nonce      []byte `cbor:"2,keyasint"`
+	Ciphertext []byte `cbor:"3,keyasint"`
 }
 
 // Signed is a decoded reading with the bytes it came from.
@@ -77,7 +102,14 @@ func Sign(r Reading, key ed25519.PrivateKey) ([]byte, error) {
 	if err := checkData(r.Data); err != nil {
 		return nil, err
 	}
-	p, err := dcbor.EncMode.Marshal(payload{Device: r.Device, Seq: r.Seq, Time: r.Time, Data: r.Data})
+	pl := payload{Device: r.Device, Seq: r.Seq, Time: r.Time, Data: r.Data}
+	if r.Sealed != nil {
+		if err := checkSealed(r.Sealed); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		pl.Sealed = &sealedPayload{Epoch: r.Sealed.Epoch, Nonce: r.Sealed.Nonce, Ciphertext: r.Sealed.Ciphertext}
+	}
+	p, err := dcbor.EncMode.Marshal(pl)
 	if err != nil {
 		return nil, fmt.Errorf("reading: encode payload: %w", err)
 	}
@@ -269,8 +301,9 @@ func keyID(h cose.Headers) ([]byte, error) {
 	return nil, fmt.Errorf("%w: the protected header has no kid (label 4); put the device id there as a byte string", ErrKeyID)
 }
 
-// The payload's keys; each must be present (data may be null: no data).
-var payloadKeys = [...]string{1: "1 (device id)", 2: "2 (seq)", 3: "3 (time)", 4: "4 (data)"}
+// The payload's keys; 1 to 4 must be present (data may be null: no data),
+// 5 (sealed) is optional.
+var payloadKeys = [...]string{1: "1 (device id)", 2: "2 (seq)", 3: "3 (time)", 4: "4 (data)", 5: "5 (sealed)"}
 
 // rawPayload is a payload before its values are decoded: a key that is
 // absent stays nil, one that is present holds at least one byte.
@@ -279,12 +312,13 @@ type rawPayload struct {
 	Seq    cbor.RawMessage `cbor:"2,keyasint"`
 	Time   cbor.RawMessage `cbor:"3,keyasint"`
 	Data   cbor.RawMessage `cbor:"4,keyasint"`
+	Sealed cbor.RawMessage `cbor:"5,keyasint"`
 }
 
 // decodePayload decodes and checks a reading's payload, whose device id must
 // be kid, and returns the reading.
 func decodePayload(raw, protected, kid, pl, sig []byte) (*Signed, error) {
-	const want = "want a map {1: device, 2: seq, 3: time, 4: data}"
+	const want = "want a map {1: device, 2: seq, 3: time, 4: data, 5: sealed (optional)}"
 	var rp rawPayload
 	if err := dcbor.DecModeAnyInt.Unmarshal(pl, &rp); err != nil {
 		return nil, fmt.Errorf("%w: payload: %v; %s", ErrMalformed, err, want)
@@ -321,8 +355,15 @@ func decodePayload(raw, protected, kid, pl, sig []byte) (*Signed, error) {
 	if err := checkData(p.Data); err != nil {
 		return nil, err
 	}
+	var sealed *Sealed
+	if rp.Sealed != nil {
+		var err error
+		if sealed, err = decodeSealed(rp.Sealed); err != nil {
+			return nil, fmt.Errorf("%w: payload key 5 (sealed): %v", ErrMalformed, err)
+		}
+	}
 	return &Signed{
-		Reading:   Reading{Device: p.Device, Seq: p.Seq, Time: p.Time, Data: p.Data},
+		Reading:   Reading{Device: p.Device, Seq: p.Seq, Time: p.Time, Data: p.Data, Sealed: sealed},
 		Raw:       raw,
 		Signature: sig,
 		protected: protected,
@@ -380,6 +421,102 @@ func (s *Signed) Verify(pub []byte) error {
 	}
 	return nil
 }
+
+// The keys of a sealed map.
+var sealedKeys = [...]string{1: "1 (epoch)", 2: "2 (nonce)", 3: "3 (ciphertext)"}
+
+// decodeSealed decodes and checks payload key 5, whose value is raw (at
+// least one byte): a map with exactly the keys 1 (epoch, an unsigned
+// integer, at least 1), 2 (nonce, a byte string of NonceSize bytes) and 3
+// (ciphertext, a byte string of at least TagSize bytes).
+func decodeSealed(raw cbor.RawMessage) (*Sealed, error) {
+	const want = "want a map {1: epoch (uint, at least 1), 2: nonce (bstr, 24 bytes), 3: ciphertext (bstr)}, or no key 5 for a reading without sealed fields"
+	switch major := raw[0] >> 5; {
+	case raw[0] == 0xf6 || raw[0] == 0xf7:
+		return nil, fmt.Errorf("null or undefined; %s", want)
+	case major != 5:
+		return nil, fmt.Errorf("a CBOR %s, not a map; %s", majorName[major], want)
+	}
+	// Walk the map in its encoded order, so that the key named in a refusal
+	// does not depend on a Go map's order.
+	_, n, headLen, ok := anyHead(raw)
+	if !ok || raw[0]&0x1f == 31 {
+		return nil, fmt.Errorf("a map of indefinite length; %s", want)
+	}
+	rest := []byte(raw[headLen:])
+	var parts [4]cbor.RawMessage
+	for range n {
+		var k any
+		var v cbor.RawMessage
+		var err error
+		if rest, err = dcbor.DecModeAnyInt.UnmarshalFirst(rest, &k); err == nil {
+			rest, err = dcbor.DecModeAnyInt.UnmarshalFirst(rest, &v)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%v; %s", err, want)
+		}
+		i, known := k.(uint64)
+		switch {
+		case known && i >= 1 && i <= 3 && parts[i] != nil:
+			return nil, fmt.Errorf("key %s appears twice; %s", sealedKeys[i], want)
+		case known && i >= 1 && i <= 3:
+			parts[i] = v
+		default:
+			if text, ok := k.(string); ok {
+				return nil, fmt.Errorf("unknown key %q; %s, no other key", text, want)
+			}
+			return nil, fmt.Errorf("unknown key %v; %s, no other key", k, want)
+		}
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%d bytes after the map; %s", len(rest), want)
+	}
+	for i := 1; i <= 3; i++ {
+		if parts[i] == nil {
+			return nil, fmt.Errorf("no key %s; %s", sealedKeys[i], want)
+		}
+		major := parts[i][0] >> 5
+		switch {
+		case i == 1 && major != 0:
+			return nil, fmt.Errorf("key 1 (epoch) is a CBOR %s, not an unsigned integer; %s", majorName[major], want)
+		case i > 1 && major != 2:
+			return nil, fmt.Errorf("key %s is a CBOR %s, not a byte string; %s", sealedKeys[i], majorName[major], want)
+		}
+	}
+	var s Sealed
+	for i, into := range []any{1: &s.Epoch, 2: &s.Nonce, 3: &s.Ciphertext} {
+		if i == 0 {
+			continue
+		}
+		if err := dcbor.DecModeAnyInt.Unmarshal(parts[i], into); err != nil {
+			return nil, fmt.Errorf("key %s: %v; %s", sealedKeys[i], err, want)
+		}
+	}
+	if err := checkSealed(&s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// checkSealed checks what a reading's sealed part must be, as Sign writes
+// it and Decode reads it.
+func checkSealed(s *Sealed) error {
+	switch {
+	case s.Epoch == 0:
+		return errors.New("sealed epoch is 0; epochs start at 1: seal with the stream key of the device's current epoch")
+	case len(s.Nonce) != NonceSize:
+		return fmt.Errorf("sealed nonce is %d bytes, not %d; XChaCha20-Poly1305 takes a random 24-byte nonce", len(s.Nonce), NonceSize)
+	case len(s.Ciphertext) < TagSize:
+		return fmt.Errorf("sealed ciphertext is %d bytes, shorter than the %d-byte Poly1305 tag; send the AEAD's whole output", len(s.Ciphertext), TagSize)
+	}
+	return nil
+}
+
+// CheckData checks a map of fields against the rules of a reading's data:
+// at most MaxFields fields, names of 1 to MaxFieldLen bytes, values finite
+// numbers, text or bools. Sign and Decode apply it to data; package private
+// applies it to the fields it seals. The error wraps ErrData.
+func CheckData(data map[string]any) error { return checkData(data) }
 
 func checkData(data map[string]any) error {
 	if len(data) > MaxFields {

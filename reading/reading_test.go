@@ -335,7 +335,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"payload empty", signed([]byte{}), reading.ErrMalformed},
 		{"payload an array", signed(enc(t, []any{dev, 7, 1700000000000, map[string]any{}})), reading.ErrMalformed},
 		{"payload with text keys", signed(enc(t, map[string]any{"1": dev, "2": 7})), reading.ErrMalformed},
-		{"unknown payload key", signed(enc(t, map[int]any{1: dev, 2: 7, 3: 1, 4: map[string]any{}, 5: "extra"})), reading.ErrMalformed},
+		{"unknown payload key", signed(enc(t, map[int]any{1: dev, 2: 7, 3: 1, 4: map[string]any{}, 6: "extra"})), reading.ErrMalformed},
 		{"duplicate payload key", signed(cat(t, []byte{0xa5}, 1, dev, 2, 7, 3, 1, 4, map[string]int{}, 2, 8)), reading.ErrMalformed},
 		{"duplicate device key", signed(cat(t, []byte{0xa5}, 1, dev, 2, 7, 3, 1, 4, map[string]int{}, 1, devOf(other))), reading.ErrMalformed},
 		{"duplicate data key", withData(cat(t, []byte{0xa2}, "t", 1, "t", 2)), reading.ErrMalformed},
