@@ -37,6 +37,10 @@ type Device struct {
 	// until its owner first names private fields, then 1, 2, ...).
 	PrivateFields []string `cbor:"9,keyasint,omitempty"`
 	StreamEpoch   uint64   `cbor:"10,keyasint,omitempty"`
+	// StreamAnnounced says the current epoch's stream key is announced
+	// (its Epoch record has the commitments): sealed readings of the
+	// epoch are taken from then on.
+	StreamAnnounced bool `cbor:"11,keyasint,omitempty"`
 }
 
 // OldKey is a key rotated out at height Until.
