@@ -133,6 +133,12 @@ func (a *App) checkTx(t *tx.Tx, dec []Decoded, m state.Meta) *failure {
 				}
 				return fl
 			}
+			if fl, err := a.checkPrivateReads(kv, doc); fl != nil || err != nil {
+				if err != nil {
+					return fail(CodeMalformedTx, "%v", err)
+				}
+				return fl
+			}
 		}
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/internal/contract"
 	"github.com/iotledger/iotledger/internal/state"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
@@ -563,4 +564,129 @@ func checkPrivate(kv state.KV, s *reading.Signed, dev *state.Device) (*failure, 
 		}
 	}
 	return nil, nil
+}
+
+// checkPrivateReads refuses a contract document one of whose reading or
+// report triggers reads, by name, a data field that a device the trigger
+// can match keeps private: a contract sees clear data only. A device the
+// trigger can match is a registered device its selector matches now (see
+// package contract). The devices are looked at only for names some
+// device keeps private (state.PrivateName), and all of them only when a
+// selector lists no ids.
+func (a *App) checkPrivateReads(kv state.KV, doc *contract.Checked) (*failure, error) {
+	var refs []contract.FieldRef
+	for _, r := range doc.Fields {
+		n, err := state.GetPrivateName(kv, r.Name)
+		if err != nil {
+			return nil, err
+		}
+		if n.Devices > 0 {
+			refs = append(refs, r)
+		}
+	}
+	if len(refs) == 0 {
+		return nil, nil
+	}
+	type hit struct {
+		first string // the lowest id of the devices found
+		n     int
+	}
+	hits := make([]hit, len(refs))
+	check := func(d *state.Device) {
+		if len(d.PrivateFields) == 0 {
+			return
+		}
+		for i, r := range refs {
+			if d.Private(r.Name) && r.Trigger.Devices.Matches(d.ID, d.Labels) {
+				if hits[i].n == 0 || d.ID < hits[i].first {
+					hits[i].first = d.ID
+				}
+				hits[i].n++
+			}
+		}
+	}
+	var ids []string
+	scan := false
+	for _, r := range refs {
+		if sel := r.Trigger.Devices; sel == nil || len(sel.IDs) == 0 {
+			scan = true
+		} else {
+			ids = append(ids, sel.IDs...)
+		}
+	}
+	if scan {
+		if err := a.eachDevice(kv, check); err != nil {
+			return nil, err
+		}
+	} else {
+		slices.Sort(ids)
+		for _, id := range slices.Compact(ids) {
+			d, err := state.GetDevice(kv, id)
+			if err != nil {
+				return nil, err
+			}
+			if d != nil {
+				check(d)
+			}
+		}
+	}
+	var msgs []string
+	for i, r := range refs {
+		h := hits[i]
+		if h.n == 0 {
+			continue
+		}
+		more := ""
+		if h.n > 1 {
+			more = fmt.Sprintf(" (and %d more devices it can match)", h.n-1)
+		}
+		msgs = append(msgs, fmt.Sprintf("line %d, column %d: trigger %s reads %s.%s, which device %s keeps private%s; a contract sees clear data only: read public fields, or select devices that keep %s public",
+			r.Line, r.Column, r.Trigger.Name, r.Path, r.Name, h.first, more, r.Name))
+	}
+	if len(msgs) > 0 {
+		return fail(CodeInvalidContract, "%s", strings.Join(msgs, "; ")), nil
+	}
+	return nil, nil
+}
+
+// eachDevice calls fn with every registered device of kv: committed
+// state, and the block's own device writes when kv is a block's stage
+// (committed devices first, in id order, then those the block wrote, in
+// id order).
+func (a *App) eachDevice(kv state.KV, fn func(*state.Device)) error {
+	st, _ := kv.(*stage)
+	var staged []string
+	if st != nil && st.devices {
+		for _, k := range st.sortedKeys() {
+			if strings.HasPrefix(k, state.PrefixDevice) {
+				staged = append(staged, k)
+			}
+		}
+	}
+	err := a.kv.Each(state.PrefixDevice, func(k, v []byte) error {
+		if _, written := slices.BinarySearch(staged, string(k)); written {
+			return nil // the block's own record, below
+		}
+		d, err := state.DecodeDevice(k, v)
+		if err != nil {
+			return err
+		}
+		fn(d)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range staged {
+		v := st.writes[k]
+		if v == nil {
+			continue
+		}
+		d, err := state.DecodeDevice([]byte(k), v)
+		if err != nil {
+			return err
+		}
+		fn(d)
+	}
+	return nil
 }
