@@ -671,3 +671,226 @@ func TestSealedReadings(t *testing.T) {
 		t.Errorf("reading of epoch 2 after a rotation in its block: code %s, want stale_epoch", app.Code(per[0][0]))
 	}
 }
+
+// accessDoc lets a buyer buy access to a device by calling "buy", and its
+// owner end it with "end"; "hot" grants the buyer access when a lab
+// device reads hot.
+func accessDoc(device, buyer string) string {
+	return `name: access
+state:
+  buyer: {type: string, initial: "` + buyer + `"}
+triggers:
+  - name: buy
+    on: call
+    do:
+      - grant: {device: "'` + device + `'", to: "state.buyer"}
+  - name: end
+    on: call
+    when: "caller == contract.owner"
+    do:
+      - revoke: {device: "'` + device + `'", from: "state.buyer"}
+  - name: other
+    on: call
+    args: {device: string}
+    do:
+      - grant: {device: "args.device", to: "state.buyer"}
+`
+}
+
+// TestContractGrantRevoke: a contract grants access from the device's
+// next epoch (it cannot wrap keys, so the device moves and wraps the new
+// epoch's key to the consumer too) and revokes it (the device moves
+// again, without the consumer); saying either again does nothing; it acts
+// only on its owner's devices, and a run that cannot apply fails whole.
+func TestContractGrantRevoke(t *testing.T) {
+	c := payChain(t)
+	c.mustOK()
+	id := privateDevice(c) // alice's, at epoch 1, announced, dave granted
+	other := c.register(bob, meter)
+	ctr := c.deploy(alice, accessDoc(id, accountID(carol)), 0)
+
+	// carol has no encryption key: the run fails, nothing stays.
+	r := c.block(c.callTx(carol, ctr, "buy", nil)).TxResults[0]
+	wantCode(t, "grant to an account without a key", r.Code, r.Log, app.CodeContractFailed, accountID(carol), "no encryption key", "nothing it did stays")
+	if c.device(id).StreamEpoch != 1 {
+		t.Fatalf("a failed run moved the device to epoch %d", c.device(id).StreamEpoch)
+	}
+	c.mustOK(c.publishTx(carol, true))
+
+	c.mustOK(c.callTx(carol, ctr, "buy", nil))
+	d := c.device(id)
+	e := c.epoch(id, 2)
+	if d.StreamEpoch != 2 || d.StreamAnnounced || e.Why != state.EpochGranted || e.By != ctr {
+		t.Fatalf("after the contract's grant: device at %d (announced %v), epoch 2 %+v; want epoch 2, granted by %s", d.StreamEpoch, d.StreamAnnounced, e, ctr)
+	}
+	if diff := cmp.Diff(recipientsOf(e), sortStrings(recipient(alice, 0), recipient(carol, 0), recipient(dave, 0))); diff != "" {
+		t.Errorf("epoch 2 recipients (-got +want):\n%s", diff)
+	}
+	if c.epoch(id, 1).Recipient(accountID(carol)) != nil {
+		t.Error("the contract's grant gave carol epoch 1, which only the owner can wrap")
+	}
+	g, err := state.GetGrant(c.app.Reader().Committed(), id, accountID(carol))
+	if err != nil || g == nil || g.OpenPeriod() == nil || g.OpenPeriod().From != 2 || g.OpenPeriod().GrantedBy != ctr {
+		t.Fatalf("carol's grant = %+v, %v; want open from epoch 2, by %s", g, err, ctr)
+	}
+	// The device announces epoch 2 with carol's X-Wing wrap.
+	c.mustOK(c.announceTx(sensor, id))
+	if r := c.epoch(id, 2).Recipient(accountID(carol)); r == nil || r.KEM != state.KEMXWing {
+		t.Errorf("carol in epoch 2 = %+v, want an X-Wing wrap", r)
+	}
+
+	// Granting again does nothing: no new epoch.
+	c.mustOK(c.callTx(carol, ctr, "buy", nil))
+	if c.device(id).StreamEpoch != 2 {
+		t.Errorf("a second grant moved the device to epoch %d", c.device(id).StreamEpoch)
+	}
+
+	// The owner ends it through the contract: epoch 3, without carol.
+	c.mustOK(c.callTx(alice, ctr, "end", nil))
+	e = c.epoch(id, 3)
+	if c.device(id).StreamEpoch != 3 || e.Why != state.EpochRevoked || e.By != ctr || e.Recipient(accountID(carol)) != nil {
+		t.Errorf("after the contract's revocation: epoch 3 = %+v; want the device there, revoked by %s, carol gone", e, ctr)
+	}
+	g, _ = state.GetGrant(c.app.Reader().Committed(), id, accountID(carol))
+	if p := g.Periods[len(g.Periods)-1]; p.Until != 2 || p.RevokedBy != ctr {
+		t.Errorf("carol's period = %+v; want it ended with epoch 2 by %s", p, ctr)
+	}
+	// Revoking again does nothing.
+	c.mustOK(c.callTx(alice, ctr, "end", nil))
+	if c.device(id).StreamEpoch != 3 {
+		t.Errorf("a second revocation moved the device to epoch %d", c.device(id).StreamEpoch)
+	}
+
+	// Another owner's device: the run fails.
+	r = c.block(c.callTx(carol, ctr, "other", map[string]string{"device": other})).TxResults[0]
+	wantCode(t, "grant on another owner's device", r.Code, r.Log, app.CodeContractFailed, other, "owned by "+accountID(bob))
+
+	// The feed tells the contract's grant and revocation.
+	changes, _, err := c.app.Reader().DeviceChanges(id, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ch := range changes {
+		if ch.Access != nil && ch.Access.By == ctr {
+			got = append(got, fmt.Sprintf("%s %d %s", ch.Action, ch.Access.Epoch, short(ch.Access.Consumer)))
+		}
+	}
+	want := []string{ // newest first
+		"epoch_moved 3 ",
+		"access_revoked 2 " + short(accountID(carol)),
+		"epoch_moved 2 ",
+		"access_granted 2 " + short(accountID(carol)),
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("the contract's changes, newest first (-got +want):\n%s", diff)
+	}
+}
+
+// TestContractReadsPrivateField: a contract whose trigger reads, by name,
+// a field that a device it can match keeps private is refused at deploy,
+// in CheckTx and in the block, naming the field and the device; the same
+// field of devices it cannot match, or a public field, is fine.
+func TestContractReadsPrivateField(t *testing.T) {
+	c := newChain(t)
+	id := privateDevice(c) // labels site=lab; temp and hr private
+	mine := c.register(bob, meter)
+	doc := func(selector, expr string) string {
+		return "name: reader\nstate:\n  n: {type: int, initial: 0}\ntriggers:\n  - name: watch\n    on: reading\n    devices: " + selector + "\n    when: \"" + expr + "\"\n    do:\n      - set: {n: \"state.n + 1\"}\n"
+	}
+	for _, tc := range []struct {
+		name, src string
+		want      app.Code
+		hints     []string
+	}{
+		{"by label, a private field", doc("{labels: {site: lab}}", "reading.data.hr > 100"), app.CodeInvalidContract,
+			[]string{"line 8", "trigger watch reads reading.data.hr", "device " + id, "keeps private", "select devices that keep hr public"}},
+		{"by id, a private field by index", doc("{ids: ["+id+"]}", "reading.data['temp'] > 30.0"), app.CodeInvalidContract,
+			[]string{"reading.data.temp", id}},
+		{"by label, has() of a private field", doc("{labels: {site: lab}}", "has(reading.data.temp)"), app.CodeInvalidContract,
+			[]string{"reading.data.temp"}},
+		{"by label, a public field", doc("{labels: {site: lab}}", "reading.data.door == 'open'"), app.CodeOK, nil},
+		{"by id, another device", doc("{ids: ["+mine+"]}", "reading.data.hr > 100"), app.CodeOK, nil},
+		{"by a label no private device has", doc("{labels: {site: hall}}", "reading.data.hr > 100"), app.CodeOK, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := c.sign(bob, c.nonce(bob), tx.TypeDeployContract, &tx.DeployContract{Source: []byte(tc.src)})
+			res := c.checkTx(raw)
+			wantCode(t, "CheckTx", res.Code, res.Log, tc.want, tc.hints...)
+			r := c.block(raw).TxResults[0]
+			wantCode(t, "FinalizeBlock", r.Code, r.Log, tc.want, tc.hints...)
+		})
+	}
+	// A second private device registered and made private in the block
+	// of the deploy, before it, counts too (the block's own writes).
+	c.mustOK(c.publishTx(bob, false))
+	hall := key(13)
+	n := c.nonce(bob)
+	src := doc("{labels: {site: lab}}", "reading.data.spo2 > 1")
+	res := c.block(
+		c.registerTx(bob, hall, n),
+		c.sign(bob, n+1, tx.TypeSetPrivateFields, &tx.SetPrivateFields{Device: deviceID(hall), Fields: []string{"spo2"}}),
+		c.sign(bob, n+2, tx.TypeDeployContract, &tx.DeployContract{Source: []byte(src)}),
+	)
+	for i := range 2 {
+		if res.TxResults[i].Code != 0 {
+			t.Fatalf("tx %d: %d %q", i, res.TxResults[i].Code, res.TxResults[i].Log)
+		}
+	}
+	r := res.TxResults[2]
+	wantCode(t, "deploy after a device of the block made spo2 private", r.Code, r.Log, app.CodeInvalidContract, "reading.data.spo2", deviceID(hall))
+	// Two devices keep hr private: the lowest id is named, the other counted.
+	c.mustOK(c.privateTx(bob, deviceID(hall), "spo2", "hr"))
+	first := min(id, deviceID(hall))
+	r = c.block(c.sign(bob, c.nonce(bob), tx.TypeDeployContract, &tx.DeployContract{Source: []byte(doc("{labels: {site: lab}}", "reading.data.hr > 1"))})).TxResults[0]
+	wantCode(t, "deploy reading a field two devices keep private", r.Code, r.Log, app.CodeInvalidContract, "device "+first+" keeps private (and 1 more devices it can match)")
+}
+
+// TestPrivateDeterminism: the same private transactions and readings give
+// the same app hash at every block, on a chain that restarts midway too,
+// and each block's covered writes include the new records.
+func TestPrivateDeterminism(t *testing.T) {
+	run := func(restart bool) map[int64][]byte {
+		c := newChain(t)
+		id := privateDevice(c)
+		c.mustOK(c.publishTx(carol, true))
+		if restart {
+			c.reopen()
+		}
+		for i := range 4 {
+			var raws [][]byte
+			for j := range 3 {
+				raws = append(raws, c.sealed(sensor, id, uint64(10*i+j+1), c.device(id).StreamEpoch, map[string]any{"site": "lab"}))
+			}
+			c.send(raws...)
+			switch i {
+			case 0:
+				c.mustOK(c.grantTx(alice, id, carol, 1, epochWrap(1, tx.KEMXWing)))
+			case 1:
+				c.mustOK(c.revokeAccessTx(alice, id, dave))
+				c.mustOK(c.announceTx(sensor, id))
+			case 2:
+				c.mustOK(c.eraseTx(alice, id, tx.EpochRange{From: 1, To: 2}))
+				c.mustOK(c.announceTx(sensor, id))
+			}
+		}
+		return c.appHashes
+	}
+	a, b := run(false), run(true)
+	if d := cmp.Diff(a, b); d != "" || len(a) < 15 {
+		t.Errorf("app hashes differ between two runs of the same blocks (%d blocks):\n%s", len(a), d)
+	}
+	c := newChain(t)
+	id := privateDevice(c)
+	changes, err := state.GetChanges(c.app.Reader().Committed(), c.height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, ch := range changes {
+		keys = append(keys, string(ch.Key))
+	}
+	if diff := cmp.Diff(keys, []string{string(state.AccountKey(accountID(sensor))), string(state.DeviceKey(id)), string(state.EpochKey(id, 1))}); diff != "" {
+		t.Errorf("covered writes of the announcement (-got +want):\n%s", diff)
+	}
+}
