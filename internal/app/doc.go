@@ -32,11 +32,12 @@
 // (committed, or appended earlier in the block), the same on every node.
 // Result codes and their names are the public vocabulary of package
 // verdict (codes.go names them here); new ones are appended, never
-// renumbered: seq_reused is 45, the private readings' codes 46 to 57. Block execution answers each reading with
-// a verdict and the original's location (device, seq, index) where there
-// is one; the receipt's address is verdict.ReceiptPath's, not the app's.
+// renumbered: seq_reused is 45, the private readings' codes 46 to 57.
+// Block execution answers each reading with a verdict and the original's
+// location (device, seq, index) where there is one; the receipt's address
+// is verdict.ReceiptPath's, not the app's.
 //
-// A sealed reading (docs/PRIVATE.md) is then checked against the device's
+// A sealed reading (docs/PRIVATE.md) is checked against the device's
 // private fields and epoch, after the device rules and the (device, seq)
 // rules, before the time window: it must carry the device's current
 // epoch ("stale_epoch" otherwise, naming the current one), whose stream key
