@@ -996,3 +996,32 @@ func TestRealWraps(t *testing.T) {
 		t.Errorf("the owner opens epoch 2: %v", err)
 	}
 }
+
+// TestGrantRange: one grant looks at most tx.MaxGrantWraps epochs; a
+// grant from further back says to grant the later ones first, and a
+// second grant then gives the earlier ones.
+func TestGrantRange(t *testing.T) {
+	c := newChain(t)
+	id := c.register(alice, sensor)
+	c.mustOK(c.publishTx(alice, false), c.publishTx(dave, false))
+	c.mustOK(c.privateTx(alice, id, "hr"))
+	n := c.nonce(alice)
+	var rotations [][]byte
+	for i := range tx.MaxGrantWraps + 2 {
+		rotations = append(rotations, c.sign(alice, n+uint64(i), tx.TypeRotateStreamKey, &tx.RotateStreamKey{Device: id}))
+	}
+	c.mustOK(rotations...)
+	cur := uint64(tx.MaxGrantWraps + 3)
+	if d := c.device(id); d.StreamEpoch != cur {
+		t.Fatalf("device at epoch %d, want %d", d.StreamEpoch, cur)
+	}
+	r := c.block(c.grantTx(alice, id, dave, 1)).TxResults[0]
+	wantCode(t, "a grant of more epochs than one looks at", r.Code, r.Log, app.CodeBadWraps,
+		fmt.Sprintf("gives %d epochs", cur), fmt.Sprintf("at most %d", tx.MaxGrantWraps), "grant from epoch 4 first, then again from 1")
+	c.mustOK(c.grantTx(alice, id, dave, 4))
+	c.mustOK(c.grantTx(alice, id, dave, 1))
+	g, err := state.GetGrant(c.app.Reader().Committed(), id, accountID(dave))
+	if err != nil || g == nil || g.OpenPeriod() == nil || g.OpenPeriod().From != 1 {
+		t.Errorf("dave's grant = %+v, %v; want it open from epoch 1", g, err)
+	}
+}
