@@ -18,8 +18,12 @@ import (
 	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/tx"
 )
+
+// The node's reader serves the access lists and encryption keys.
+var _ api.PrivateReader = (*query.Reader)(nil)
 
 // privateChain runs a real app through the life of a private device: the
 // owner and a consumer publish encryption keys (the consumer's with
