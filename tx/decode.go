@@ -174,6 +174,48 @@ func decodeSigned(raw []byte) (*Signed, error) {
 			err = fmt.Errorf("status %q: use active, quarantined or revoked", f.Status)
 		}
 		s.Fields = f
+	case TypeSetEncryptionKey:
+		f := new(SetEncryptionKey)
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.check()
+		}
+		s.Fields = f
+	case TypeSetPrivateFields:
+		f := new(SetPrivateFields)
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.check()
+		}
+		s.Fields = f
+	case TypeStreamKey:
+		f := new(StreamKey)
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.check()
+		}
+		s.Fields = f
+	case TypeGrantAccess:
+		f := new(GrantAccess)
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.check()
+		}
+		s.Fields = f
+	case TypeRevokeAccess:
+		f := new(RevokeAccess)
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.check()
+		}
+		s.Fields = f
+	case TypeRotateStreamKey:
+		f := new(RotateStreamKey)
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.check()
+		}
+		s.Fields = f
+	case TypeEraseEpochs:
+		f := new(EraseEpochs)
+		if err = dcbor.DecMode.Unmarshal(s.Body.Fields, f); err == nil {
+			err = f.check()
+		}
+		s.Fields = f
 	default:
 		return nil, fmt.Errorf("%w: unknown type %d", ErrMalformed, s.Type)
 	}

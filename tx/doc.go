@@ -18,4 +18,15 @@
 // Registering a device needs, besides the owner's signature, the device's own
 // signature over [RegistrationMessage], so nobody registers a key they do not
 // hold; a rotation carries the new key's signature over [RotationMessage].
+//
+// The private readings of docs/PRIVATE.md add seven signed types (private.go):
+// set_encryption_key (any account: its HPKE public keys), set_private_fields,
+// grant_access, revoke_access, rotate_stream_key and erase_epochs (a device's
+// owner), and stream_key (the device's own key: the commitments of its
+// current epoch's wrapped stream key, one per recipient). A transaction never
+// carries a wrapped key, only its SHA-256 commitment, so that erasing the
+// wrapped keys from the nodes' key boxes leaves nothing in blocks or the
+// consensus WAL that opens an erased epoch. Decode checks each one's fields
+// (sizes, KEM identifiers, one wrap per recipient or epoch, ranges in order)
+// and names what is wrong.
 package tx

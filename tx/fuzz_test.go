@@ -60,9 +60,22 @@ func seeds(t testing.TB) map[string][]byte {
 		"approve_validator": mustSign(t, dev, tx.TypeApproveValidator, 0, &tx.ApproveValidator{
 			Proposal: 3, ValidatorChange: tx.ValidatorChange{Action: tx.ValidatorPower, Key: pubOf(next), Power: 15}}),
 		"bad_validator_power": signBody(t, owner, body(t, 12, ownerPub, map[int]any{1: "add", 2: pubOf(next), 3: 0, 4: make([]byte, 64)})),
-		"garbage":             []byte("not a transaction"),
-		"truncated":           tx.NewBatch([][]byte{r})[:40],
-		"noncanon_batch":      append([]byte{0x82, 0x01, 0x98, 0x01}, enc(t, r)...),
+		"set_encryption_key":  mustSign(t, owner, tx.TypeSetEncryptionKey, 13, &tx.SetEncryptionKey{X25519: bytes.Repeat([]byte{9}, tx.X25519KeySize), XWing: bytes.Repeat([]byte{10}, tx.XWingKeySize)}),
+		"set_private_fields":  mustSign(t, owner, tx.TypeSetPrivateFields, 14, &tx.SetPrivateFields{Device: devID, Fields: []string{"temp", "hr"}}),
+		"stream_key": mustSign(t, dev, tx.TypeStreamKey, 1, &tx.StreamKey{Device: devID, Epoch: 2, Wraps: []tx.KeyWrap{
+			{Recipient: address.Account(ownerPub), KEM: tx.KEMXWing, Commitment: bytes.Repeat([]byte{1}, tx.CommitmentSize)},
+			{Recipient: address.Account(pubOf(next)), KEM: tx.KEMX25519, Commitment: bytes.Repeat([]byte{2}, tx.CommitmentSize)}}}),
+		"grant_access": mustSign(t, owner, tx.TypeGrantAccess, 15, &tx.GrantAccess{Device: devID, To: address.Account(pubOf(next)), FromEpoch: 1, Wraps: []tx.EpochWrap{
+			{Epoch: 1, KEM: tx.KEMX25519, Commitment: bytes.Repeat([]byte{3}, tx.CommitmentSize)}}}),
+		"revoke_access":      mustSign(t, owner, tx.TypeRevokeAccess, 16, &tx.RevokeAccess{Device: devID, From: address.Account(pubOf(next))}),
+		"rotate_stream_key":  mustSign(t, owner, tx.TypeRotateStreamKey, 17, &tx.RotateStreamKey{Device: devID}),
+		"erase_epochs":       mustSign(t, owner, tx.TypeEraseEpochs, 18, &tx.EraseEpochs{Device: devID, Epochs: []tx.EpochRange{{From: 1, To: 2}, {From: 4, To: 4}}}),
+		"bad_wrap_kem":       signBody(t, owner, body(t, 16, ownerPub, map[int]any{1: devID, 2: 1, 3: []any{map[int]any{1: address.Account(ownerPub), 2: 7, 3: make([]byte, 32)}}})),
+		"bad_erase_order":    signBody(t, owner, body(t, 20, ownerPub, map[int]any{1: devID, 2: []any{map[int]any{1: 4, 2: 5}, map[int]any{1: 1, 2: 2}}})),
+		"bad_private_fields": signBody(t, owner, body(t, 15, ownerPub, map[int]any{1: devID, 2: []string{"a", "a"}})),
+		"garbage":            []byte("not a transaction"),
+		"truncated":          tx.NewBatch([][]byte{r})[:40],
+		"noncanon_batch":     append([]byte{0x82, 0x01, 0x98, 0x01}, enc(t, r)...),
 	}
 }
 
@@ -135,6 +148,13 @@ func FuzzDecode(f *testing.F) {
 				tx.TypeDeviceStatus:     reflect.TypeFor[*tx.DeviceStatus](),
 				tx.TypeProposeValidator: reflect.TypeFor[*tx.ProposeValidator](),
 				tx.TypeApproveValidator: reflect.TypeFor[*tx.ApproveValidator](),
+				tx.TypeSetEncryptionKey: reflect.TypeFor[*tx.SetEncryptionKey](),
+				tx.TypeSetPrivateFields: reflect.TypeFor[*tx.SetPrivateFields](),
+				tx.TypeStreamKey:        reflect.TypeFor[*tx.StreamKey](),
+				tx.TypeGrantAccess:      reflect.TypeFor[*tx.GrantAccess](),
+				tx.TypeRevokeAccess:     reflect.TypeFor[*tx.RevokeAccess](),
+				tx.TypeRotateStreamKey:  reflect.TypeFor[*tx.RotateStreamKey](),
+				tx.TypeEraseEpochs:      reflect.TypeFor[*tx.EraseEpochs](),
 			}[s.Type]
 			if reflect.TypeOf(s.Fields) != want {
 				t.Fatalf("type %v with fields %T", s.Type, s.Fields)

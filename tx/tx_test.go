@@ -202,6 +202,66 @@ func TestSignedRoundTrip(t *testing.T) {
 		nonce:  5,
 		fields: &tx.ApproveValidator{Proposal: 7, ValidatorChange: tx.ValidatorChange{Action: tx.ValidatorPower, Key: pubOf(dev), Power: 1}},
 		want:   &tx.ApproveValidator{Proposal: 7, ValidatorChange: tx.ValidatorChange{Action: tx.ValidatorPower, Key: pubOf(dev), Power: 1}},
+	}, {
+		name:   "set encryption key, x25519 only",
+		typ:    tx.TypeSetEncryptionKey,
+		nonce:  20,
+		fields: &tx.SetEncryptionKey{X25519: bytes.Repeat([]byte{7}, tx.X25519KeySize)},
+		want:   &tx.SetEncryptionKey{X25519: bytes.Repeat([]byte{7}, tx.X25519KeySize)},
+	}, {
+		name:   "set encryption key, with x-wing",
+		typ:    tx.TypeSetEncryptionKey,
+		nonce:  21,
+		fields: &tx.SetEncryptionKey{X25519: bytes.Repeat([]byte{7}, tx.X25519KeySize), XWing: bytes.Repeat([]byte{8}, tx.XWingKeySize)},
+		want:   &tx.SetEncryptionKey{X25519: bytes.Repeat([]byte{7}, tx.X25519KeySize), XWing: bytes.Repeat([]byte{8}, tx.XWingKeySize)},
+	}, {
+		name:   "set private fields",
+		typ:    tx.TypeSetPrivateFields,
+		nonce:  22,
+		fields: &tx.SetPrivateFields{Device: devID, Fields: []string{"temp", "hr"}},
+		want:   &tx.SetPrivateFields{Device: devID, Fields: []string{"temp", "hr"}},
+	}, {
+		name:  "stream key",
+		typ:   tx.TypeStreamKey,
+		nonce: 23,
+		fields: &tx.StreamKey{Device: devID, Epoch: 3, Wraps: []tx.KeyWrap{
+			{Recipient: acc, KEM: tx.KEMXWing, Commitment: bytes.Repeat([]byte{1}, 32)},
+			{Recipient: address.Account(pubOf(next)), KEM: tx.KEMX25519, Commitment: bytes.Repeat([]byte{2}, 32)}}},
+		want: &tx.StreamKey{Device: devID, Epoch: 3, Wraps: []tx.KeyWrap{
+			{Recipient: acc, KEM: tx.KEMXWing, Commitment: bytes.Repeat([]byte{1}, 32)},
+			{Recipient: address.Account(pubOf(next)), KEM: tx.KEMX25519, Commitment: bytes.Repeat([]byte{2}, 32)}}},
+	}, {
+		name:  "grant access from an epoch",
+		typ:   tx.TypeGrantAccess,
+		nonce: 24,
+		fields: &tx.GrantAccess{Device: devID, To: address.Account(pubOf(next)), FromEpoch: 2, Wraps: []tx.EpochWrap{
+			{Epoch: 2, KEM: tx.KEMX25519, Commitment: bytes.Repeat([]byte{3}, 32)}, {Epoch: 3, KEM: tx.KEMX25519, Commitment: bytes.Repeat([]byte{4}, 32)}}},
+		want: &tx.GrantAccess{Device: devID, To: address.Account(pubOf(next)), FromEpoch: 2, Wraps: []tx.EpochWrap{
+			{Epoch: 2, KEM: tx.KEMX25519, Commitment: bytes.Repeat([]byte{3}, 32)}, {Epoch: 3, KEM: tx.KEMX25519, Commitment: bytes.Repeat([]byte{4}, 32)}}},
+	}, {
+		name:   "grant access from the current epoch, nothing announced",
+		typ:    tx.TypeGrantAccess,
+		nonce:  25,
+		fields: &tx.GrantAccess{Device: devID, To: address.Account(pubOf(next))},
+		want:   &tx.GrantAccess{Device: devID, To: address.Account(pubOf(next))},
+	}, {
+		name:   "revoke access",
+		typ:    tx.TypeRevokeAccess,
+		nonce:  26,
+		fields: &tx.RevokeAccess{Device: devID, From: address.Account(pubOf(next))},
+		want:   &tx.RevokeAccess{Device: devID, From: address.Account(pubOf(next))},
+	}, {
+		name:   "rotate stream key",
+		typ:    tx.TypeRotateStreamKey,
+		nonce:  27,
+		fields: &tx.RotateStreamKey{Device: devID},
+		want:   &tx.RotateStreamKey{Device: devID},
+	}, {
+		name:   "erase epochs",
+		typ:    tx.TypeEraseEpochs,
+		nonce:  28,
+		fields: &tx.EraseEpochs{Device: devID, Epochs: []tx.EpochRange{{From: 1, To: 3}, {From: 5, To: 5}, {From: 6, To: 1028 - 4}}},
+		want:   &tx.EraseEpochs{Device: devID, Epochs: []tx.EpochRange{{From: 1, To: 3}, {From: 5, To: 5}, {From: 6, To: 1028 - 4}}},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := mustSign(t, owner, tc.typ, tc.nonce, tc.fields)
@@ -271,6 +331,34 @@ func TestValidatorConsentMessage(t *testing.T) {
 	if m[0] != 0x83 || m[1] >= 0x80 || m[2] == 0x08 || m[2] == 0x0a {
 		t.Errorf("consent message begins %x: want a CBOR array of 3 (0x83), then no protobuf field tag where CometBFT's sign bytes have one", m[:3])
 	}
+}
+
+// manyNames returns n distinct field names.
+func manyNames(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("f%d", i)
+	}
+	return out
+}
+
+// wrapTo is a stream_key wrap as CBOR, with a commitment of size bytes.
+func wrapTo(recipient string, kem uint64, size int) map[int]any {
+	return map[int]any{1: recipient, 2: kem, 3: make([]byte, size)}
+}
+
+// epochWrap is a grant_access wrap as CBOR, with a commitment of size bytes.
+func epochWrap(epoch uint64, size int) map[int]any {
+	return map[int]any{1: epoch, 2: tx.KEMX25519, 3: make([]byte, size)}
+}
+
+// manyWraps returns n stream_key wraps to distinct accounts.
+func manyWraps(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = wrapTo(address.Account(pubOf(newKey(byte(i)))), tx.KEMX25519, 32)
+	}
+	return out
 }
 
 func manyLabels(n, l int) map[string]string {
@@ -403,6 +491,46 @@ func TestDecodeRejects(t *testing.T) {
 		{"approve: proposal 0", signed(13, map[int]any{1: "remove", 2: pubOf(other)}), tx.ErrMalformed},
 		{"approve: no change", signed(13, map[int]any{5: 1}), tx.ErrMalformed},
 		{"approve: with a consent", signed(13, map[int]any{5: 1, 1: "remove", 2: pubOf(other), 4: make([]byte, 64)}), tx.ErrMalformed},
+
+		// Private readings.
+		{"encryption key: x25519 31 bytes", signed(14, map[int]any{1: make([]byte, 31)}), tx.ErrMalformed},
+		{"encryption key: no x25519", signed(14, map[int]any{2: make([]byte, tx.XWingKeySize)}), tx.ErrMalformed},
+		{"encryption key: x-wing 1215 bytes", signed(14, map[int]any{1: make([]byte, 32), 2: make([]byte, tx.XWingKeySize-1)}), tx.ErrMalformed},
+		{"encryption key: x-wing empty", signed(14, map[int]any{1: make([]byte, 32), 2: []byte{}}), tx.ErrMalformed},
+		{"encryption key: x-wing not an ML-KEM key", signed(14, map[int]any{1: make([]byte, 32), 2: bytes.Repeat([]byte{0xff}, tx.XWingKeySize)}), tx.ErrMalformed},
+		{"encryption key: unknown field", signed(14, map[int]any{1: make([]byte, 32), 3: 1}), tx.ErrMalformed},
+		{"private fields: none", signed(15, map[int]any{1: devID, 2: []string{}}), tx.ErrMalformed},
+		{"private fields: missing", signed(15, map[int]any{1: devID}), tx.ErrMalformed},
+		{"private fields: empty name", signed(15, map[int]any{1: devID, 2: []string{"temp", ""}}), tx.ErrMalformed},
+		{"private fields: long name", signed(15, map[int]any{1: devID, 2: []string{strings.Repeat("f", reading.MaxFieldLen+1)}}), tx.ErrMalformed},
+		{"private fields: twice", signed(15, map[int]any{1: devID, 2: []string{"hr", "temp", "hr"}}), tx.ErrMalformed},
+		{"private fields: too many", signed(15, map[int]any{1: devID, 2: manyNames(reading.MaxFields + 1)}), tx.ErrMalformed},
+		{"private fields: account for device", signed(15, map[int]any{1: acc, 2: []string{"hr"}}), tx.ErrMalformed},
+		{"stream key: epoch 0", signed(16, map[int]any{1: devID, 2: 0, 3: []any{wrapTo(acc, tx.KEMX25519, 32)}}), tx.ErrMalformed},
+		{"stream key: no wraps", signed(16, map[int]any{1: devID, 2: 1, 3: []any{}}), tx.ErrMalformed},
+		{"stream key: recipient a device", signed(16, map[int]any{1: devID, 2: 1, 3: []any{wrapTo(devID, tx.KEMX25519, 32)}}), tx.ErrMalformed},
+		{"stream key: recipient twice", signed(16, map[int]any{1: devID, 2: 1, 3: []any{wrapTo(acc, tx.KEMX25519, 32), wrapTo(acc, tx.KEMXWing, 32)}}), tx.ErrMalformed},
+		{"stream key: unknown kem", signed(16, map[int]any{1: devID, 2: 1, 3: []any{wrapTo(acc, 0x0021, 32)}}), tx.ErrMalformed},
+		{"stream key: kem past 16 bits", signed(16, map[int]any{1: devID, 2: 1, 3: []any{wrapTo(acc, 1<<20, 32)}}), tx.ErrMalformed},
+		{"stream key: commitment 31 bytes", signed(16, map[int]any{1: devID, 2: 1, 3: []any{wrapTo(acc, tx.KEMX25519, 31)}}), tx.ErrMalformed},
+		{"stream key: a wrapped key instead of its commitment", signed(16, map[int]any{1: devID, 2: 1, 3: []any{map[int]any{1: acc, 2: tx.KEMX25519, 3: make([]byte, 32), 4: make([]byte, 80)}}}), tx.ErrMalformed},
+		{"stream key: too many wraps", signed(16, map[int]any{1: devID, 2: 1, 3: manyWraps(tx.MaxRecipients + 1)}), tx.ErrMalformed},
+		{"grant: to a device", signed(17, map[int]any{1: devID, 2: devID}), tx.ErrMalformed},
+		{"grant: no to", signed(17, map[int]any{1: devID}), tx.ErrMalformed},
+		{"grant: wrap for epoch 0", signed(17, map[int]any{1: devID, 2: acc, 4: []any{epochWrap(0, 32)}}), tx.ErrMalformed},
+		{"grant: wrap before from_epoch", signed(17, map[int]any{1: devID, 2: acc, 3: 3, 4: []any{epochWrap(2, 32)}}), tx.ErrMalformed},
+		{"grant: epoch twice", signed(17, map[int]any{1: devID, 2: acc, 4: []any{epochWrap(2, 32), epochWrap(2, 32)}}), tx.ErrMalformed},
+		{"grant: commitment 33 bytes", signed(17, map[int]any{1: devID, 2: acc, 4: []any{epochWrap(2, 33)}}), tx.ErrMalformed},
+		{"revoke access: from a device", signed(18, map[int]any{1: devID, 2: devID}), tx.ErrMalformed},
+		{"revoke access: no from", signed(18, map[int]any{1: devID}), tx.ErrMalformed},
+		{"rotate stream key: bad device", signed(19, map[int]any{1: "dev1nope"}), tx.ErrMalformed},
+		{"erase: no ranges", signed(20, map[int]any{1: devID, 2: []any{}}), tx.ErrMalformed},
+		{"erase: epoch 0", signed(20, map[int]any{1: devID, 2: []any{map[int]any{1: 0, 2: 2}}}), tx.ErrMalformed},
+		{"erase: range backwards", signed(20, map[int]any{1: devID, 2: []any{map[int]any{1: 3, 2: 2}}}), tx.ErrMalformed},
+		{"erase: ranges overlap", signed(20, map[int]any{1: devID, 2: []any{map[int]any{1: 1, 2: 3}, map[int]any{1: 3, 2: 4}}}), tx.ErrMalformed},
+		{"erase: ranges out of order", signed(20, map[int]any{1: devID, 2: []any{map[int]any{1: 5, 2: 6}, map[int]any{1: 1, 2: 2}}}), tx.ErrMalformed},
+		{"erase: too many epochs", signed(20, map[int]any{1: devID, 2: []any{map[int]any{1: 1, 2: 1000}, map[int]any{1: 1002, 2: 1030}}}), tx.ErrMalformed},
+		{"erase: every epoch", signed(20, map[int]any{1: devID, 2: []any{map[int]any{1: 1, 2: uint64(1<<64 - 1)}}}), tx.ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tx.Decode(tc.raw)

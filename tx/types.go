@@ -34,6 +34,13 @@ const (
 	TypeDeviceStatus     Type = 11
 	TypeProposeValidator Type = 12
 	TypeApproveValidator Type = 13
+	TypeSetEncryptionKey Type = 14
+	TypeSetPrivateFields Type = 15
+	TypeStreamKey        Type = 16
+	TypeGrantAccess      Type = 17
+	TypeRevokeAccess     Type = 18
+	TypeRotateStreamKey  Type = 19
+	TypeEraseEpochs      Type = 20
 )
 
 func (t Type) String() string {
@@ -64,6 +71,20 @@ func (t Type) String() string {
 		return "propose_validator"
 	case TypeApproveValidator:
 		return "approve_validator"
+	case TypeSetEncryptionKey:
+		return "set_encryption_key"
+	case TypeSetPrivateFields:
+		return "set_private_fields"
+	case TypeStreamKey:
+		return "stream_key"
+	case TypeGrantAccess:
+		return "grant_access"
+	case TypeRevokeAccess:
+		return "revoke_access"
+	case TypeRotateStreamKey:
+		return "rotate_stream_key"
+	case TypeEraseEpochs:
+		return "erase_epochs"
 	}
 	return fmt.Sprintf("type(%d)", uint(t))
 }

@@ -58,6 +58,19 @@ const (
 	CodeInvalidPower        Code = 43 // the power is the validator's already, or the set's total would pass CometBFT's bound
 	CodeTooManyProposals    Code = 44 // the validator has MaxOpenProposals open proposals already
 	CodeSeqReused           Code = 45 // (device, seq) was committed with other bytes: this reading's data is refused; the answer locates the original
+	// Private readings (docs/PRIVATE.md).
+	CodeNoEncryptionKey Code = 46 // the account (a grantee, or the device's owner) has published no encryption key
+	CodeStaleEpoch      Code = 47 // the epoch is not the device's current one: it moved on (the answer names the current epoch)
+	CodeNoStreamKey     Code = 48 // the sealed reading's epoch has no announced stream key yet, or the device has no private fields
+	CodePrivateInClear  Code = 49 // a field the device lists as private is in the reading's clear data
+	CodeBadWraps        Code = 50 // the wraps are not one per recipient (or epoch), each with the KEM the recipient's key calls for
+	CodeEpochAnnounced  Code = 51 // the epoch's stream key was announced already (once per epoch)
+	CodeAlreadyGranted  Code = 52 // the account holds access to the device from that epoch, or an earlier one, already
+	CodeNoGrant         Code = 53 // the account holds no grant of the device to revoke
+	CodeUnknownEpoch    Code = 54 // the epoch is after the device's current one
+	CodeEpochErased     Code = 55 // the epochs are erased already
+	CodeTooManyGrants   Code = 56 // the device has as many open grants as an epoch may have recipients
+	CodeNotPrivate      Code = 57 // the device has no private fields: its owner names them first (set_private_fields)
 )
 
 // names are the codes' stable names, indexed by code.
@@ -108,6 +121,18 @@ var names = [...]string{
 	CodeInvalidPower:        "invalid_power",
 	CodeTooManyProposals:    "too_many_proposals",
 	CodeSeqReused:           "seq_reused",
+	CodeNoEncryptionKey:     "no_encryption_key",
+	CodeStaleEpoch:          "stale_epoch",
+	CodeNoStreamKey:         "no_stream_key",
+	CodePrivateInClear:      "private_in_clear",
+	CodeBadWraps:            "bad_wraps",
+	CodeEpochAnnounced:      "epoch_announced",
+	CodeAlreadyGranted:      "already_granted",
+	CodeNoGrant:             "no_grant",
+	CodeUnknownEpoch:        "unknown_epoch",
+	CodeEpochErased:         "epoch_erased",
+	CodeTooManyGrants:       "too_many_grants",
+	CodeNotPrivate:          "not_private",
 }
 
 // String is the code's stable name, such as bad_signature; "unknown" for a

@@ -51,6 +51,14 @@
 //	                     original. The device signed a sequence number twice (its
 //	                     sequence state was lost or restored from an old copy): sign
 //	                     the data again under a new seq, and fix the state.
+//	stale_epoch          a sealed reading's epoch is not the device's current one (its
+//	                     owner revoked a grant, rotated or erased): Detail names the
+//	                     current epoch. Make that epoch's stream key, announce it
+//	                     (stream_key), seal the fields again and resend (the same seq).
+//	no_stream_key        the sealed reading's epoch has no announced stream key yet (or
+//	                     the device has no private fields): announce it, then resend.
+//	private_in_clear     a field the device's record lists as private is in the clear
+//	                     data: seal it, then resend.
 //	node_stopping        the node is shutting down: send it again, later or elsewhere.
 //	malformed_tx, tx_too_large, batch_too_large
 //	                     the batch that carried the reading was refused as a whole

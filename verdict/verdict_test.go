@@ -32,7 +32,8 @@ func TestCodes(t *testing.T) {
 			t.Errorf("ParseCode(%q) = %d, %v; want %d", name, back, ok, c)
 		}
 	}
-	for name, c := range map[string]verdict.Code{"ok": 0, "malformed_reading": 4, "duplicate": 10, "rate_limited": 18, "too_many_proposals": 44, "seq_reused": 45} {
+	for name, c := range map[string]verdict.Code{"ok": 0, "malformed_reading": 4, "duplicate": 10, "rate_limited": 18, "too_many_proposals": 44, "seq_reused": 45,
+		"no_encryption_key": 46, "stale_epoch": 47, "no_stream_key": 48, "private_in_clear": 49, "not_private": 57} {
 		if seen[name] != c {
 			t.Errorf("%q is code %d, want %d", name, seen[name], c)
 		}

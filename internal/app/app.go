@@ -36,11 +36,15 @@ type Outcome struct {
 	Hash [32]byte `json:"-"`
 }
 
-// DeviceChange is a committed change of a device record.
+// DeviceChange is a committed change of a device record: Action is
+// registered, revoked, rotated, quarantined, reactivated, or one of
+// private readings' (state.ActionGranted, ...), which Access says more
+// of.
 type DeviceChange struct {
-	Action string // registered, revoked, rotated
+	Action string
 	Device *state.Device
 	Height int64
+	Access *state.AccessChange
 }
 
 type nopObserver struct{}
@@ -108,7 +112,7 @@ type pendingBlock struct {
 func (p *pendingBlock) feed() *state.Feed {
 	f := &state.Feed{}
 	for _, c := range p.devices {
-		f.Devices = append(f.Devices, state.DeviceChange{Action: c.Action, Device: *c.Device})
+		f.Devices = append(f.Devices, state.DeviceChange{Action: c.Action, Device: *c.Device, Access: c.Access})
 	}
 	for _, c := range p.twins {
 		f.Twins = append(f.Twins, state.TwinRef{Device: c.Device, Side: c.Side})

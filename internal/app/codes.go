@@ -57,6 +57,18 @@ const (
 	CodeInvalidPower        = verdict.CodeInvalidPower
 	CodeTooManyProposals    = verdict.CodeTooManyProposals
 	CodeSeqReused           = verdict.CodeSeqReused
+	CodeNoEncryptionKey     = verdict.CodeNoEncryptionKey
+	CodeStaleEpoch          = verdict.CodeStaleEpoch
+	CodeNoStreamKey         = verdict.CodeNoStreamKey
+	CodePrivateInClear      = verdict.CodePrivateInClear
+	CodeBadWraps            = verdict.CodeBadWraps
+	CodeEpochAnnounced      = verdict.CodeEpochAnnounced
+	CodeAlreadyGranted      = verdict.CodeAlreadyGranted
+	CodeNoGrant             = verdict.CodeNoGrant
+	CodeUnknownEpoch        = verdict.CodeUnknownEpoch
+	CodeEpochErased         = verdict.CodeEpochErased
+	CodeTooManyGrants       = verdict.CodeTooManyGrants
+	CodeNotPrivate          = verdict.CodeNotPrivate
 )
 
 // Codes lists every code in order, for metrics and documentation.

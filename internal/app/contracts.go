@@ -398,6 +398,18 @@ func (x *execution) apply(l *live, t *contract.Trigger, ef *contract.Effect) (*f
 			return fail(CodeRevokedDevice, "device %s is revoked; its twin no longer changes", d.ID), nil
 		}
 		return x.applyTwin(d.ID, state.SideDesired, map[string]any{ef.Field: ef.Value}, nil, l.rec.ID)
+	case "grant":
+		d, f, err := x.ownersDevice(l, ef.Device)
+		if d == nil {
+			return f, err
+		}
+		return x.contractGrant(l.rec.ID, d, ef.Account)
+	case "revoke":
+		d, f, err := x.ownersDevice(l, ef.Device)
+		if d == nil {
+			return f, err
+		}
+		return x.endGrant(d, ef.Account, l.rec.ID, true)
 	default:
 		return fail(CodeContractFailed, "unknown action %q", ef.Kind), nil
 	}
@@ -484,6 +496,9 @@ func (x *execution) deploy(s *tx.Signed, f *tx.DeployContract) (*failure, error)
 		return fail(CodeInvalidContract, "%v", err), nil
 	}
 	if fl, err := checkStaticDevices(x.stage, doc, s.Account); fl != nil || err != nil {
+		return fl, err
+	}
+	if fl, err := x.app.checkPrivateReads(x.stage, doc); fl != nil || err != nil {
 		return fl, err
 	}
 	if f.Fund > 0 {

@@ -133,6 +133,12 @@ func (a *App) checkTx(t *tx.Tx, dec []Decoded, m state.Meta) *failure {
 				}
 				return fl
 			}
+			if fl, err := a.checkPrivateReads(kv, doc); fl != nil || err != nil {
+				if err != nil {
+					return fail(CodeMalformedTx, "%v", err)
+				}
+				return fl
+			}
 		}
 		return nil
 	}
@@ -455,6 +461,15 @@ func (x *execution) execReading(raw []byte, d Decoded) (Outcome, error) {
 	if f := x.app.checkReading(d, dev); f != nil {
 		return reject(f)
 	}
+	if s.Sealed != nil || len(dev.PrivateFields) > 0 {
+		f, err := checkPrivate(x.stage, s, dev)
+		if err != nil {
+			return o, err
+		}
+		if f != nil {
+			return reject(f)
+		}
+	}
 	p := x.meta.Params
 	if s.Time < x.time-p.ReadingWindowBackMs || s.Time > x.time+p.ReadingWindowAheadMs {
 		return reject(fail(CodeTimeOutOfWindow, "reading time %d ms is %+d ms from block time %d ms; allowed is -%d..+%d ms: check the device clock",
@@ -568,6 +583,20 @@ func (x *execution) execSigned(s *tx.Signed) (*failure, error) {
 		return x.proposeValidator(s, f)
 	case *tx.ApproveValidator:
 		return x.approveValidator(s, f)
+	case *tx.SetEncryptionKey:
+		return x.setEncryptionKey(s, f)
+	case *tx.SetPrivateFields:
+		return x.setPrivateFields(s, f)
+	case *tx.StreamKey:
+		return x.streamKey(s, f)
+	case *tx.GrantAccess:
+		return x.grantAccess(s, f)
+	case *tx.RevokeAccess:
+		return x.revokeAccess(s, f)
+	case *tx.RotateStreamKey:
+		return x.rotateStreamKey(s, f)
+	case *tx.EraseEpochs:
+		return x.eraseEpochs(s, f)
 	}
 	return fail(CodeMalformedTx, "unknown transaction type %d", s.Type), nil
 }

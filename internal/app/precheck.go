@@ -38,9 +38,12 @@ type Checked struct {
 //     Rejected with that rule's code;
 //   - other bytes, signed by the device, under a committed (device, seq):
 //     Rejected seq_reused, with the original's index and block;
+//   - sealed under an epoch before the device's current one: Rejected
+//     stale_epoch, naming the current epoch;
 //   - anything else: Pending, to be queued. The rules of the block (the
 //     time window, the rate limit on block time, a seq taken by an earlier
-//     reading in flight) are applied when it executes.
+//     reading in flight, a sealed epoch's key announced, a private field
+//     in clear) are applied when it executes.
 //
 // It reads committed state only and is safe to call from any goroutine.
 func (a *App) Precheck(raws [][]byte, out []verdict.Verdict) Checked {
@@ -83,6 +86,19 @@ func (a *App) precheck(kv state.KV, d *Decoded, devices map[string]deviceRead, c
 	if f := a.checkReading(*d, dr.dev); f != nil {
 		v.Status, v.Code, v.Detail = verdict.Rejected, f.code, f.msg
 		return v
+	}
+	if sl := s.Sealed; sl != nil && prev == nil && sl.Epoch < dr.dev.StreamEpoch {
+		// Sealed under an epoch the device has left: epochs only move on,
+		// so the block would refuse it too. (Whether the current epoch's
+		// key is announced, or a field is in clear, the block decides: a
+		// transaction ahead of the reading may change it.)
+		f, err := checkPrivate(kv, s, dr.dev)
+		if err != nil {
+			c.Err = err
+		} else if f != nil {
+			v.Status, v.Code, v.Detail = verdict.Rejected, f.code, f.msg
+			return v
+		}
 	}
 	if prev != nil {
 		// Other bytes under a committed seq, signed by the device: new

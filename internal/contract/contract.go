@@ -74,6 +74,8 @@ type Action struct {
 	Transfer     *Transfer        `yaml:"transfer"`
 	DeviceStatus *DeviceStatus    `yaml:"device_status"`
 	Desired      *Desired         `yaml:"desired"`
+	Grant        *Grant           `yaml:"grant"`
+	Revoke       *Revoke          `yaml:"revoke"`
 	line         int
 }
 
@@ -100,6 +102,19 @@ type Desired struct {
 	Device *Expr  `yaml:"device"`
 	Field  string `yaml:"field"`
 	Value  *Expr  `yaml:"value"`
+}
+
+// Grant gives an account (acc1...) access to the private fields of a
+// device the contract's owner owns, from the device's next epoch on.
+type Grant struct {
+	Device *Expr `yaml:"device"`
+	To     *Expr `yaml:"to"`
+}
+
+// Revoke ends an account's access to a device the contract's owner owns.
+type Revoke struct {
+	Device *Expr `yaml:"device"`
+	From   *Expr `yaml:"from"`
 }
 
 // Expr is a CEL expression with where it stands in the document.
@@ -191,6 +206,20 @@ type Checked struct {
 	// SizeHint (see Run).
 	Small    map[*Expr]cel.Program
 	Estimate map[*Expr]uint64
+	// Fields are the data fields the reading and report triggers read by
+	// name, in document order (see FieldRef).
+	Fields []FieldRef
+}
+
+// FieldRef is a data field an expression reads by name: reading.data.NAME
+// or reading.data["NAME"] in a reading trigger, reported.NAME or
+// reported["NAME"] in a report trigger (has() too). A key computed at run
+// time is not known before the run and is not listed.
+type FieldRef struct {
+	Trigger      *Trigger
+	Name         string
+	Path         string // "reading.data" or "reported"
+	Line, Column int
 }
 
 // SizeHint is the size (bytes of text, elements of a list or map) up to
@@ -246,6 +275,7 @@ type docChecker struct {
 	doc  *Document
 	out  *Checked
 	errs []*Error
+	cur  *Trigger // the trigger being checked
 }
 
 func (c *docChecker) fail(line, col int, format string, args ...any) {
@@ -328,6 +358,7 @@ func checkInitial(typ string, n *yaml.Node) string {
 }
 
 func (c *docChecker) trigger(t *Trigger) {
+	c.cur = t
 	vars := map[string]map[string]*cel.Type{
 		"block":    {"height": cel.IntType, "time": cel.IntType},
 		"contract": {"id": cel.StringType, "owner": cel.StringType, "balance": cel.IntType},
@@ -458,8 +489,26 @@ func (c *docChecker) action(env *cel.Env, vars map[string]map[string]*cel.Type, 
 			c.expr(env, vars, a.Desired.Value, nil, "desired value")
 		}
 	}
+	if a.Grant != nil {
+		kinds++
+		if a.Grant.Device == nil || a.Grant.To == nil {
+			c.fail(a.line, 1, "trigger %s: grant needs device and to (the account that gets access)", t.Name)
+		} else {
+			c.expr(env, vars, a.Grant.Device, cel.StringType, "grant device")
+			c.expr(env, vars, a.Grant.To, cel.StringType, "grant to")
+		}
+	}
+	if a.Revoke != nil {
+		kinds++
+		if a.Revoke.Device == nil || a.Revoke.From == nil {
+			c.fail(a.line, 1, "trigger %s: revoke needs device and from (the account whose access ends)", t.Name)
+		} else {
+			c.expr(env, vars, a.Revoke.Device, cel.StringType, "revoke device")
+			c.expr(env, vars, a.Revoke.From, cel.StringType, "revoke from")
+		}
+	}
 	if kinds != 1 {
-		c.fail(a.line, 1, "trigger %s: an action does exactly one of set, emit, transfer, device_status, desired; this one does %d", t.Name, kinds)
+		c.fail(a.line, 1, "trigger %s: an action does exactly one of set, emit, transfer, device_status, desired, grant, revoke; this one does %d", t.Name, kinds)
 	}
 }
 
@@ -514,6 +563,7 @@ func (c *docChecker) expr(env *cel.Env, vars map[string]map[string]*cel.Type, e 
 	if bad {
 		return
 	}
+	c.fieldRefs(e, a)
 	if out := a.OutputType(); want != nil && !out.IsExactType(cel.DynType) && !out.IsExactType(want) {
 		c.fail(e.Line, e.Column, "%s: the expression gives %s, want %s", what, out, want)
 		return
@@ -538,6 +588,62 @@ func (c *docChecker) expr(env *cel.Env, vars map[string]map[string]*cel.Type, e 
 		return
 	}
 	c.out.Programs[e], c.out.Small[e], c.out.Estimate[e] = prg, small, est.Max
+}
+
+// fieldRefs adds the data fields expression e (compiled to a) of the
+// current trigger reads by name to c.out.Fields.
+func (c *docChecker) fieldRefs(e *Expr, a *cel.Ast) {
+	t := c.cur
+	if t == nil || (t.On != "reading" && t.On != "report") {
+		return
+	}
+	// data reports whether x is the map of data fields: reading.data in
+	// a reading trigger, reported in a report trigger.
+	data := func(x ast.Expr) (string, bool) {
+		switch {
+		case t.On == "report" && x.Kind() == ast.IdentKind && x.AsIdent() == "reported":
+			return "reported", true
+		case t.On == "reading" && x.Kind() == ast.SelectKind:
+			sel := x.AsSelect()
+			op := sel.Operand()
+			if sel.FieldName() == "data" && op.Kind() == ast.IdentKind && op.AsIdent() == "reading" {
+				return "reading.data", true
+			}
+		}
+		return "", false
+	}
+	info := a.NativeRep().SourceInfo()
+	ast.PreOrderVisit(a.NativeRep().Expr(), ast.NewExprVisitor(func(x ast.Expr) {
+		var name, path string
+		switch x.Kind() {
+		case ast.SelectKind:
+			sel := x.AsSelect()
+			p, ok := data(sel.Operand())
+			if !ok {
+				return
+			}
+			name, path = sel.FieldName(), p
+		case ast.CallKind:
+			call := x.AsCall()
+			if call.FunctionName() != "_[_]" || len(call.Args()) != 2 {
+				return
+			}
+			p, ok := data(call.Args()[0])
+			key := call.Args()[1]
+			if !ok || key.Kind() != ast.LiteralKind {
+				return
+			}
+			k, isString := key.AsLiteral().Value().(string)
+			if !isString {
+				return
+			}
+			name, path = k, p
+		default:
+			return
+		}
+		loc := info.GetStartLocation(x.ID())
+		c.out.Fields = append(c.out.Fields, FieldRef{Trigger: t, Name: name, Path: path, Line: e.Line + loc.Line() - 1, Column: e.Column + loc.Column()})
+	}))
 }
 
 // sizes bounds what the cost estimator cannot know: the size of every

@@ -21,6 +21,8 @@
 //	      - transfer: {to: "state.buyer", amount: "100"}
 //	      - device_status: {device: "device.id", status: quarantined}
 //	      - desired: {device: "device.id", field: firmware, value: "'1.3.0'"}
+//	      - grant: {device: "device.id", to: "state.buyer"}    # private fields, from the next epoch
+//	      - revoke: {device: "device.id", from: "state.buyer"}
 //
 // Triggers:
 //
@@ -40,6 +42,28 @@
 //
 // Every trigger sees state, block (height, time in Unix ms) and contract
 // (id, owner, balance: the escrow). when is optional (true).
+//
+// Actions that change a device (device_status, desired, grant, revoke)
+// apply only to devices the contract's owner owns. grant gives an account
+// (acc1..., which must have published an encryption key) access to a
+// device's private fields: a contract cannot wrap stream keys, so access
+// starts at the device's next epoch, to which the grant moves it (the
+// device wraps that epoch's key to the new consumer too); revoke ends one
+// and moves the device to its next epoch, whose key the consumer does not
+// get. Granting what is granted, or revoking what is not, does nothing.
+//
+// Private fields: a contract sees a reading's clear data only (sealed
+// fields are not in reading.data; see docs/PRIVATE.md). Checked.Fields
+// lists the data fields its reading and report triggers read by name
+// (reading.data.NAME, reading.data["NAME"], reported.NAME, has() of them);
+// the ledger refuses at deploy a contract whose trigger reads a field that
+// a device the trigger can match keeps private, naming the field and the
+// device. A device the trigger can match is a registered device (of any
+// owner) its selector matches at deploy: listed among its ids, if it has
+// any, and holding each of its labels (labels never change). A device
+// registered later, a field made private later, or a field read by a key
+// computed at run time is not known at deploy: the run then finds no such
+// field in the data, fails, and the contract gets a "failed" event.
 //
 // Conditions and values are CEL expressions (google/cel-go). Check compiles
 // every expression against its trigger's variables, so a document that

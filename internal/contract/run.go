@@ -61,18 +61,20 @@ type DeviceVars struct {
 }
 
 // Effect is one action of a run, with its expressions evaluated. Kind is
-// the action: set, emit, transfer, device_status or desired.
+// the action: set, emit, transfer, device_status, desired, grant or
+// revoke.
 type Effect struct {
-	Kind   string
-	Set    map[string]any // set: field -> value of the declared type
-	Event  string         // emit
-	Fields map[string]any // emit: values are int64, uint64, float64, string, bool, nil, []any or map[string]any
-	To     string         // transfer
-	Amount uint64         // transfer
-	Device string         // device_status, desired
-	Status string         // device_status
-	Field  string         // desired
-	Value  any            // desired: int64, float64, string or bool
+	Kind    string
+	Set     map[string]any // set: field -> value of the declared type
+	Event   string         // emit
+	Fields  map[string]any // emit: values are int64, uint64, float64, string, bool, nil, []any or map[string]any
+	To      string         // transfer
+	Amount  uint64         // transfer
+	Device  string         // device_status, desired, grant, revoke
+	Status  string         // device_status
+	Field   string         // desired
+	Value   any            // desired: int64, float64, string or bool
+	Account string         // grant: who gets access; revoke: whose access ends
 }
 
 // RunError is a run that failed: an expression that erred or went over its
@@ -192,6 +194,16 @@ func (c *Checked) Run(t *Trigger, v *Vars) (fired bool, effects []Effect, cost u
 					}
 				}
 			}
+		case a.Grant != nil:
+			ef = Effect{Kind: "grant"}
+			if ef.Device, err = evalDevice(eval, a.Grant.Device); err == nil {
+				ef.Account, err = evalAccount(eval, a.Grant.To, "grant to")
+			}
+		case a.Revoke != nil:
+			ef = Effect{Kind: "revoke"}
+			if ef.Device, err = evalDevice(eval, a.Revoke.Device); err == nil {
+				ef.Account, err = evalAccount(eval, a.Revoke.From, "revoke from")
+			}
 		}
 		if err != nil {
 			return true, nil, cost, err
@@ -228,6 +240,14 @@ func evalString(eval func(*Expr) (ref.Val, error), e *Expr) (string, error) {
 		return "", &RunError{e.Line, e.Column, fmt.Sprintf("gave %s, want string", out.Type().TypeName())}
 	}
 	return string(s), nil
+}
+
+func evalAccount(eval func(*Expr) (ref.Val, error), e *Expr, what string) (string, error) {
+	a, err := evalString(eval, e)
+	if err == nil && address.ParseAccount(a) != nil {
+		err = &RunError{e.Line, e.Column, fmt.Sprintf("%s %q: not an account (acc1...)", what, a)}
+	}
+	return a, err
 }
 
 func evalDevice(eval func(*Expr) (ref.Val, error), e *Expr) (string, error) {
@@ -621,6 +641,10 @@ func (c *Checked) StaticDevices() map[string]Position {
 				e = a.DeviceStatus.Device
 			case a.Desired != nil:
 				e = a.Desired.Device
+			case a.Grant != nil:
+				e = a.Grant.Device
+			case a.Revoke != nil:
+				e = a.Revoke.Device
 			default:
 				continue
 			}

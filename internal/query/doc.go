@@ -2,7 +2,8 @@
 // and answers questions about it (devices, searched and counted, and
 // their readings with their inclusion proofs, accounts and payments,
 // twins, contracts and their events, blocks, the validator set and its
-// proposals, the reading log by index and its consistency proofs, and
+// proposals, private readings' encryption keys, epochs and grants
+// (private.go), the reading log by index and its consistency proofs, and
 // each committed block's events as the node published them, from the
 // block's feed). The HTTP API reads through a Reader, and so do the
 // node's receipts, MQTT's device lookup and audit. It never writes the

@@ -44,11 +44,15 @@
 //	f/<be64 height>                             Feed                        CBOR map            Commit, once per block             derived: from the transactions
 //	g/<be64 height>                             ValidatorSetChange          CBOR map            validator governance               digest
 //	h/<address>/<be64 height><be32 slot>        Payment                     CBOR map            payments, genesis                  derived: from the transactions
+//	i/<address>                                 EncryptionKey               CBOR map            set_encryption_key                 digest
 //	k/<contract id>                             Contract                    CBOR map            contract transactions and runs     digest
 //	l/set                                       []Validator                 CBOR array of maps  validator governance               digest
 //	l/open                                      []uint64                    CBOR array          validator governance               digest
 //	m/<device id>                               Progress                    CBOR map            readings of registered devices     derived: from the log and block times
 //	o/<be64 number>                             ValidatorProposal           CBOR map            validator governance               digest
+//	p/<field name>                              PrivateName                 CBOR map            set_private_fields                 digest
+//	q/<device id>/<be64 epoch>                  Epoch                       CBOR map            private transactions, contracts    digest
+//	r/<device id>/<account>                     Grant                       CBOR map            grants and revocations, contracts  digest
 //	s/<device id>/<be64 seq>                    SeqEntry                    CBOR map, by hand   accepted readings                  derived: from the log
 //	t/l/<be64 index>                            [device key, reading]       CBOR array          accepted readings (tlog)           yes: the log root
 //	t/n/<level byte><be64 index>                node hash                   32 raw bytes        accepted readings (tlog)           derived: from the leaves
@@ -71,8 +75,9 @@
 // After block H the app hash is receipt.AppHash(log size, log root, state
 // digest). The state digest starts at GenesisDigest and chains, with
 // NextDigest, each block's covered writes (its change records): accounts
-// with their balances, devices, twins, contracts, and the validator set
-// with its proposals and changes. Everything else is derived: the (device,
+// with their balances, devices, twins, contracts, the validator set
+// with its proposals and changes, and the private readings' encryption
+// keys, private names, epochs and grants. Everything else is derived: the (device,
 // seq) index and progress from the log and its block times, the payment,
 // twin and event histories and the feeds from the transactions, block
 // records and meta from all of these. A snapshot copies every key, whatever its prefix, so

@@ -18,12 +18,37 @@ type Feed struct {
 }
 
 // DeviceChange is a committed change of a device: what was done
-// (registered, revoked, rotated, quarantined or reactivated), and the
-// record as that change left it (a later change in the same block has its
-// own entry, so the record here is not always the one in d/).
+// (registered, revoked, rotated, quarantined, reactivated, or one of the
+// private readings' actions below), and the record as that change left
+// it (a later change in the same block has its own entry, so the record
+// here is not always the one in d/). Access says more of a private
+// readings' action.
 type DeviceChange struct {
-	Action string `cbor:"1,keyasint"`
-	Device Device `cbor:"2,keyasint"`
+	Action string        `cbor:"1,keyasint"`
+	Device Device        `cbor:"2,keyasint"`
+	Access *AccessChange `cbor:"3,keyasint,omitempty"`
+}
+
+// The actions of private readings in a DeviceChange.
+const (
+	ActionPrivateFields = "private_fields_set"   // the owner named the private fields
+	ActionStreamKey     = "stream_key_announced" // the device announced its epoch's key (Access.Epoch)
+	ActionGranted       = "access_granted"       // Access.Consumer may read from Access.Epoch on
+	ActionRevoked       = "access_revoked"       // Access.Consumer's grant ends at Access.Epoch
+	ActionEpochMoved    = "epoch_moved"          // the device is at Access.Epoch now, for Access.Why
+	ActionErased        = "epochs_erased"        // Access.Epochs are erased
+)
+
+// AccessChange is what a private readings' action did: the consumer of
+// a grant or revocation, the epoch it names (see the actions), who did
+// it (the owner's address, a contract's id, or the device's account for
+// a stream key), the epochs erased and why the epoch moved.
+type AccessChange struct {
+	Consumer string  `cbor:"1,keyasint,omitempty"`
+	Epoch    uint64  `cbor:"2,keyasint,omitempty"`
+	By       string  `cbor:"3,keyasint,omitempty"`
+	Epochs   []Range `cbor:"4,keyasint,omitempty"`
+	Why      string  `cbor:"5,keyasint,omitempty"`
 }
 
 // TwinRef names a twin change of the block: the k-th ref to (Device, Side)

@@ -18,12 +18,16 @@ const (
 	PrefixFeed          = "f/"     // f/<be64 height>: Feed, what observers were told of the block
 	PrefixValidatorSets = "g/"     // g/<be64 height>: ValidatorSetChange, by the first height it signs
 	PrefixHistory       = "h/"     // h/<address>/<be64 height><be32 slot>: Payment
+	PrefixEncryptionKey = "i/"     // i/<address>: EncryptionKey, an account's HPKE public keys
 	PrefixContract      = "k/"     // k/<contract id>: Contract
 	PrefixValidators    = "l/"     // the validator set's records: KeyValidatorSet, KeyOpenProposals
 	KeyValidatorSet     = "l/set"  // []Validator: the set after the latest change, by key
 	KeyOpenProposals    = "l/open" // []uint64: the open proposals, in number order
 	PrefixProgress      = "m/"     // m/<device id>: Progress
 	PrefixProposal      = "o/"     // o/<be64 number>: ValidatorProposal
+	PrefixPrivateName   = "p/"     // p/<field name>: PrivateName, how many devices keep the name private
+	PrefixEpoch         = "q/"     // q/<device id>/<be64 epoch>: Epoch
+	PrefixGrant         = "r/"     // r/<device id>/<account>: Grant
 	PrefixSeq           = "s/"     // s/<device id>/<be64 seq>: SeqEntry
 	PrefixLogLeaf       = "t/l/"   // t/l/<be64 index>: a log leaf (package tlog)
 	PrefixLogNode       = "t/n/"   // t/n/<level byte><be64 index>: a log node hash (package tlog)
@@ -38,7 +42,8 @@ const (
 // (c/), which NextDigest chains. Covered records are never deleted, only
 // overwritten (audit replays their writes). Audit walks them in this order.
 var CoveredPrefixes = []string{PrefixAccount, PrefixDevice, PrefixTwin, PrefixContract,
-	PrefixValidators, PrefixProposal, PrefixValidatorSets}
+	PrefixValidators, PrefixProposal, PrefixValidatorSets,
+	PrefixEncryptionKey, PrefixPrivateName, PrefixEpoch, PrefixGrant}
 
 // HashedPrefixes are the keys the app hash covers other than through the
 // state digest's covered records: the change records, whose hash chain the

@@ -32,6 +32,15 @@ type Device struct {
 	OldKeys    []OldKey          `cbor:"6,keyasint,omitempty"`
 	Registered int64             `cbor:"7,keyasint"`
 	Updated    int64             `cbor:"8,keyasint"`
+	// PrivateFields are the names of the data fields the device seals
+	// (set_private_fields), sorted; StreamEpoch is its current epoch (0
+	// until its owner first names private fields, then 1, 2, ...).
+	PrivateFields []string `cbor:"9,keyasint,omitempty"`
+	StreamEpoch   uint64   `cbor:"10,keyasint,omitempty"`
+	// StreamAnnounced says the current epoch's stream key is announced
+	// (its Epoch record has the commitments): sealed readings of the
+	// epoch are taken from then on.
+	StreamAnnounced bool `cbor:"11,keyasint,omitempty"`
 }
 
 // OldKey is a key rotated out at height Until.
