@@ -227,6 +227,19 @@ func TestKeyboxErasureLeavesNoKeyOnDisk(t *testing.T) {
 	}
 	// With nothing left to unwrap, the owner's key opens nothing of epoch 1:
 	// no node serves its wrapped key, and no file holds it.
+
+	resp, err := http.Get(n.APIURL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range []string{`iotledger_keybox_keys_total{event="stored"} 2`, `iotledger_keybox_keys_total{event="held"} 2`,
+		`iotledger_keybox_keys_total{event="erased"} 1`, `iotledger_keybox_keys_total{event="refused"} 1`, `iotledger_keybox_held_keys 0`} {
+		if !strings.Contains(string(metrics), line+"\n") {
+			t.Errorf("/metrics lacks %q", line)
+		}
+	}
 }
 
 // scanHome returns, for each named byte string, the files under home
