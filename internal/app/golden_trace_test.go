@@ -3,6 +3,7 @@ package app_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
@@ -87,7 +88,9 @@ type step struct {
 // readings of the old and new key in its block, transfers (account,
 // device, refused), a twin's desired and reported state, a contract
 // deployed, triggered by readings and called, a validator added by
-// proposal and approval, a revocation, a wrong nonce, and an empty block.
+// proposal and approval, a revocation, a wrong nonce, an empty block, and
+// private readings (encryption keys, private fields, stream keys, a grant,
+// a revocation, erasures, sealed readings taken and refused).
 func TestGoldenTrace(t *testing.T) {
 	got := runTrace(t)
 	if *updateGolden {
@@ -342,6 +345,62 @@ func runTrace(t *testing.T) *traceFile {
 	)
 	// 12: an empty block.
 	run()
+
+	// Private readings (docs/PRIVATE.md), on sensor A.
+	// 13: encryption keys (alice X25519, carol X-Wing); A's field hr private: epoch 1.
+	run(
+		signed("alice publishes an X25519 key", alice, tx.TypeSetEncryptionKey, &tx.SetEncryptionKey{X25519: bytes.Repeat([]byte{1}, tx.X25519KeySize)}, ok),
+		signed("carol publishes an X-Wing key", carol, tx.TypeSetEncryptionKey, &tx.SetEncryptionKey{X25519: bytes.Repeat([]byte{3}, tx.X25519KeySize), XWing: bytes.Repeat([]byte{3}, tx.XWingKeySize)}, ok),
+		signed("alice makes A's hr private", alice, tx.TypeSetPrivateFields, &tx.SetPrivateFields{Device: idA, Fields: []string{"hr"}}, ok),
+	)
+	commit := func(what string) []byte { h := sha256.Sum256([]byte(what)); return h[:] }
+	wrap := func(to ed25519.PrivateKey, kem uint64, what string) tx.KeyWrap {
+		return tx.KeyWrap{Recipient: accountID(to), KEM: kem, Commitment: commit(what)}
+	}
+	sealed := func(seq, epoch uint64, timeMs int64) []byte {
+		raw, err := reading.Sign(reading.Reading{Seq: seq, Time: timeMs, Data: map[string]any{"temp": 5.5},
+			Sealed: &reading.Sealed{Epoch: epoch, Nonce: bytes.Repeat([]byte{byte(seq)}, reading.NonceSize), Ciphertext: bytes.Repeat([]byte{byte(epoch)}, 30)}}, sensorA)
+		if err != nil {
+			t.Fatalf("reading.Sign: %v", err)
+		}
+		return raw
+	}
+	// 14: A announces epoch 1, wrapped to alice; a sealed reading before
+	// the announcement in block order waits for none: signed transactions
+	// come first in a block.
+	now = c.nowMs()
+	run(
+		signed("A announces epoch 1 to alice", sensorA, tx.TypeStreamKey, &tx.StreamKey{Device: idA, Epoch: 1, Wraps: []tx.KeyWrap{wrap(alice, tx.KEMX25519, "A 1 alice")}}, ok),
+		signed("A announces epoch 1 again", sensorA, tx.TypeStreamKey, &tx.StreamKey{Device: idA, Epoch: 1, Wraps: []tx.KeyWrap{wrap(alice, tx.KEMX25519, "A 1 alice")}}, app.CodeEpochAnnounced),
+		batch("A seq 14 sealed, seq 15 with hr in clear",
+			r{sealed(14, 1, now), ok},
+			r{read(sensorA, "", 15, now, map[string]any{"hr": int64(70)}), app.CodePrivateInClear}),
+	)
+	// 15: alice grants carol epoch 1 with her X-Wing wrap; a grant to bob,
+	// who has no key, is refused.
+	run(
+		signed("alice grants carol from epoch 1", alice, tx.TypeGrantAccess, &tx.GrantAccess{Device: idA, To: accountID(carol), Wraps: []tx.EpochWrap{{Epoch: 1, KEM: tx.KEMXWing, Commitment: commit("A 1 carol")}}}, ok),
+		signed("alice grants bob", alice, tx.TypeGrantAccess, &tx.GrantAccess{Device: idA, To: accountID(bob)}, app.CodeNoEncryptionKey),
+	)
+	// 16: alice revokes carol: epoch 2; a reading of epoch 1 is stale, one
+	// of epoch 2 has no key yet.
+	now = c.nowMs()
+	run(
+		signed("alice revokes carol", alice, tx.TypeRevokeAccess, &tx.RevokeAccess{Device: idA, From: accountID(carol)}, ok),
+		batch("A seq 16 of epoch 1, seq 17 of epoch 2", r{sealed(16, 1, now), app.CodeStaleEpoch}, r{sealed(17, 2, now), app.CodeNoStreamKey}),
+	)
+	// 17: A announces epoch 2 (carol is no recipient); alice erases epoch
+	// 1, then the current epoch 2 (the device moves to 3); erasing 1 again
+	// erases nothing.
+	now = c.nowMs()
+	run(
+		signed("A announces epoch 2 with carol's wrap", sensorA, tx.TypeStreamKey, &tx.StreamKey{Device: idA, Epoch: 2, Wraps: []tx.KeyWrap{wrap(alice, tx.KEMX25519, "A 2 alice"), wrap(carol, tx.KEMXWing, "A 2 carol")}}, app.CodeBadWraps),
+		signed("A announces epoch 2", sensorA, tx.TypeStreamKey, &tx.StreamKey{Device: idA, Epoch: 2, Wraps: []tx.KeyWrap{wrap(alice, tx.KEMX25519, "A 2 alice")}}, ok),
+		signed("alice erases epoch 1", alice, tx.TypeEraseEpochs, &tx.EraseEpochs{Device: idA, Epochs: []tx.EpochRange{{From: 1, To: 1}}}, ok),
+		signed("alice erases epoch 2, the current one", alice, tx.TypeEraseEpochs, &tx.EraseEpochs{Device: idA, Epochs: []tx.EpochRange{{From: 2, To: 2}}}, ok),
+		signed("alice erases epoch 1 again", alice, tx.TypeEraseEpochs, &tx.EraseEpochs{Device: idA, Epochs: []tx.EpochRange{{From: 1, To: 1}}}, app.CodeEpochErased),
+		batch("A seq 18 of epoch 2", r{sealed(18, 2, now), app.CodeStaleEpoch}),
+	)
 	return out
 }
 
