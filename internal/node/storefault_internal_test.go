@@ -299,7 +299,7 @@ func TestAppKeyNames(t *testing.T) {
 		{be("f/", 12), be("f/", 20), "f/12 to f/20", "block event feeds of blocks 12-20"},
 		{[]byte("s/dev1x/\x00\x00\x00\x00\x00\x00\x00\x06"), be("t/l/", 9), "s/dev1x/6 to t/l/9", "the (device, seq) index; readings (log leaves) at log indexes 0-9"},
 		{be("c/", 7), []byte("d/dev1y"), "c/7 to d/dev1y", "block change records from block 7 on; devices"},
-		{[]byte("a/acc1"), []byte("x/meta"), "a/acc1 to x/meta", "accounts; block records; block change records; devices; contract events; block event feeds; validator set changes; payments; contracts; the validator set; device progress; validator proposals; the (device, seq) index; readings (log leaves); log nodes; the log size; twin histories; twins; the app's meta record"},
+		{[]byte("a/acc1"), []byte("x/meta"), "a/acc1 to x/meta", "accounts; block records; block change records; devices; contract events; block event feeds; validator set changes; payments; encryption keys; contracts; the validator set; device progress; validator proposals; private field names; stream epochs; access grants; the (device, seq) index; readings (log leaves); log nodes; the log size; twin histories; twins; the app's meta record"},
 		{[]byte("w/dev1x"), []byte("w/dev1y"), "w/dev1x to w/dev1y", "twins"},
 		{[]byte("k/ctr-1"), []byte("k/ctr-9"), "k/ctr-1 to k/ctr-9", "contracts"},
 	} {
