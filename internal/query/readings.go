@@ -2,12 +2,14 @@ package query
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/iotledger/iotledger/internal/dcbor"
 	"github.com/iotledger/iotledger/internal/state"
+	"github.com/iotledger/iotledger/internal/tlog"
 	"github.com/iotledger/iotledger/reading"
 )
 
@@ -30,12 +32,23 @@ func (r *Reader) Reading(id string, seq uint64) (*Stored, error) {
 	if err != nil || e == nil {
 		return nil, err
 	}
-	return r.stored(*e)
+	s, err := r.stored(*e)
+	if errors.Is(err, ErrPastLog) {
+		return nil, nil // its block is being committed: not yet, to readers
+	}
+	return s, err
 }
 
+// stored returns the reading e locates. Commit writes a block's seq
+// records in the block's batch and moves the log's size after it, so for
+// a moment a seq record may point past the log: stored then returns
+// ErrPastLog (wrapped), and callers treat the reading as not committed
+// yet rather than as a fault.
 func (r *Reader) stored(e state.SeqEntry) (*Stored, error) {
 	leaf, err := r.log.Leaf(e.Index)
-	if err != nil {
+	if errors.Is(err, tlog.ErrLeafOutOfRange) {
+		return nil, fmt.Errorf("%w: %v", ErrPastLog, err)
+	} else if err != nil {
 		return nil, err
 	}
 	return storedLeaf(e, leaf)
@@ -101,7 +114,9 @@ func (r *Reader) Readings(id string, q ReadingRange) ([]*Stored, *uint64, error)
 			return out, &seq, nil
 		}
 		s, err := r.stored(e)
-		if err != nil {
+		if errors.Is(err, ErrPastLog) {
+			continue // its block is being committed
+		} else if err != nil {
 			return nil, nil, err
 		}
 		out = append(out, s)
