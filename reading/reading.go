@@ -49,7 +49,8 @@ type Reading struct {
 // Sealed is a reading's private fields as the device sealed them (payload
 // key 5): XChaCha20-Poly1305 ciphertext under the device's stream key for
 // Epoch, with a random nonce. Package private seals and opens it; this
-// package only carries it, and the signature covers it.
+// package only carries it, and the signature covers it. In a reading that
+// Decode returns, Nonce and Ciphertext may share memory with Raw.
 type Sealed struct {
 	Epoch      uint64 // the device's epoch whose stream key sealed it, at least 1
 	Nonce      []byte // NonceSize bytes

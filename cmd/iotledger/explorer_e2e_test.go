@@ -161,6 +161,59 @@ func scheme(s string) chromedp.Action[chromedp.Void] {
 
 func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
+// lowContrast lists the visible text of the page whose colour has a
+// contrast ratio (WCAG 2) below 4.5:1 on the background it is drawn on
+// (3:1 for large text), each with its ratio. Backgrounds are blended
+// from the element up to the page's own; canvas text (chart axes) is not
+// in the document and is not checked.
+const lowContrast = `(() => {
+  const parse = (c) => {
+    const m = /rgba?\(([^)]+)\)/.exec(c);
+    if (!m) return null;
+    const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
+    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+  };
+  const over = (c, base) => ({ r: c.r * c.a + base.r * (1 - c.a), g: c.g * c.a + base.g * (1 - c.a), b: c.b * c.a + base.b * (1 - c.a) });
+  const lum = (c) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = parse(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0) { layers.push(c); if (c.a >= 1) break; }
+    }
+    let base = { r: 255, g: 255, b: 255 };
+    for (let i = layers.length - 1; i >= 0; i--) base = over(layers[i], base);
+    return base;
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+    if (!text || el.getClientRects().length === 0) continue;
+    const s = getComputedStyle(el);
+    if (s.visibility === 'hidden' || Number(s.opacity) === 0) continue;
+    const bg = background(el);
+    const fg = over(parse(s.color) || { r: 0, g: 0, b: 0, a: 1 }, bg);
+    const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(s.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(s.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) bad.push(el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ').join('.') : '') + ' "' + text.slice(0, 40) + '": ' + ratio.toFixed(2) + ':1');
+  }
+  return bad;
+})()`
+
+// contrast fails the test if any text of the page is hard to read.
+func contrast(t testing.TB, ctx context.Context, page string) {
+	t.Helper()
+	bad := value(t, ctx, "check the contrast of "+page, chromedp.Evaluate[[]string](lowContrast))
+	if len(bad) > 0 {
+		t.Errorf("%s: text below 4.5:1 (3:1 when large) on its background:\n%s", page, strings.Join(bad, "\n"))
+	}
+}
+
 func screenshot(t testing.TB, ctx context.Context, name string) {
 	t.Helper()
 	png := value(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
@@ -271,6 +324,22 @@ func TestExplorer(t *testing.T) {
 		chromedp.WaitVisible(css(`a.button[href^="#/verify?device="]`)),
 	)
 	screenshot(t, ctx, "overview.png")
+	contrast(t, ctx, "the overview, light")
+	// The check finds pale text: grey #bbb on white is 1.9:1.
+	pale := value(t, ctx, "pale text", chromedp.Evaluate[[]string](`(() => {
+  const p = document.createElement('p');
+  p.id = 'pale-probe';
+  p.textContent = 'pale probe';
+  p.style.color = '#bbbbbb';
+  p.style.backgroundColor = '#ffffff';
+  document.querySelector('main').append(p);
+  const bad = `+lowContrast+`;
+  p.remove();
+  return bad;
+})()`))
+	if len(pale) != 1 || !strings.Contains(pale[0], "pale probe") {
+		t.Errorf("the contrast check does not find grey text on white: %q", pale)
+	}
 	// The keyboard: the first Tab reaches the skip link, the next the
 	// header's links, each with a visible focus ring; Enter follows one.
 	run(t, ctx, "keyboard navigation", 20*time.Second,
@@ -297,6 +366,7 @@ func TestExplorer(t *testing.T) {
 		until(`getComputedStyle(document.body).backgroundColor !== 'rgb(255, 255, 255)'`),
 	)
 	screenshot(t, ctx, "overview-phone-dark.png")
+	contrast(t, ctx, "the overview, dark, phone width")
 	run(t, ctx, "desktop width, light", 20*time.Second, scheme(""), chromedp.EmulateViewport(1280, 900))
 
 	// Devices: the five simulated sensors, each a link to its page.
@@ -305,6 +375,7 @@ func TestExplorer(t *testing.T) {
 		until(`document.querySelectorAll('#device-list tbody tr').length === 5`),
 	)
 	screenshot(t, ctx, "devices.png")
+	contrast(t, ctx, "the device list")
 	// Search for one device: the node filters (q), or says it cannot and
 	// lists them all.
 	id := value(t, ctx, "read a device id", chromedp.Text(css("#device-list tbody tr a")))
@@ -327,6 +398,7 @@ func TestExplorer(t *testing.T) {
 		until(`[...document.querySelectorAll('a.button')].some(a => a.getAttribute('href').startsWith('#/verify?device='))`),
 	)
 	screenshot(t, ctx, "device.png")
+	contrast(t, ctx, "a device")
 
 	// A block with readings: the one that committed the log's first.
 	resp, err := http.Get(n.URL() + "/v1/log/entries/0")
@@ -347,6 +419,7 @@ func TestExplorer(t *testing.T) {
 		chromedp.WaitVisible(css(`main tbody a.button[href^="#/verify?device="]`)),
 	)
 	screenshot(t, ctx, "block.png")
+	contrast(t, ctx, "a block")
 
 	// Contracts: a deployed contract, and its events as they come.
 	doc := filepath.Join(t.TempDir(), "tip.yaml")
@@ -367,6 +440,7 @@ func TestExplorer(t *testing.T) {
 		until(`document.querySelector('main').textContent.includes('700 IOT')`),
 	)
 	screenshot(t, ctx, "contract.png")
+	contrast(t, ctx, "a contract")
 	run(t, ctx, "the paid device's balance", 30*time.Second,
 		chromedp.Navigate(n.URL()+"/#/device/"+id),
 		until(`document.querySelector('main').textContent.includes('300 IOT')`),
@@ -395,6 +469,7 @@ func TestExplorer(t *testing.T) {
 		until(`document.querySelectorAll('#checks li').length > 0 && document.querySelectorAll('#checks li.bad').length === 0`),
 	)
 	screenshot(t, ctx, "verify.png")
+	contrast(t, ctx, "Verify, passed")
 	// The pin survives a reload; the user may replace it with the
 	// genesis.json they hold, and the receipt is checked again.
 	run(t, ctx, "the genesis the user holds", 30*time.Second,
@@ -419,6 +494,7 @@ func TestExplorer(t *testing.T) {
 			until(`/inclusion/i.test(document.querySelector('#checks li.bad').dataset.check)`),
 		)
 		screenshot(t, ctx, "verify-tampered.png")
+		contrast(t, ctx, "Verify, failed")
 	}
 
 	// The node goes away: the page says so; it comes back: the page
@@ -436,6 +512,7 @@ func TestExplorer(t *testing.T) {
 		until(`document.querySelector('#banner').textContent.includes('Node unreachable')`),
 	)
 	screenshot(t, ctx, "unreachable.png")
+	contrast(t, ctx, "the node unreachable")
 	hb, _ := strconv.Atoi(before)
 	// The page may not reach the event stream again before the node has
 	// committed more blocks: it must replay them when it does.
