@@ -4,11 +4,14 @@ package apiwire
 // account (dev1...) or a contract's escrow (ctr-N), with its balance, the
 // nonce its next transaction needs, and its payments, newest first.
 type Account struct {
-	Address string    `json:"address"`
-	Token   string    `json:"token"`
-	Balance Uint64    `json:"balance"`
-	Nonce   Uint64    `json:"nonce"`
-	History []Payment `json:"history"`
+	Address string `json:"address"`
+	Token   string `json:"token"`
+	Balance Uint64 `json:"balance"`
+	Nonce   Uint64 `json:"nonce"`
+	// EncryptionKey is the account's published encryption key (private
+	// readings); absent if it published none.
+	EncryptionKey *EncryptionKey `json:"encryption_key,omitempty"`
+	History       []Payment      `json:"history"`
 	// NextPageToken is the page_token of the next page of history; absent
 	// on the last page.
 	NextPageToken string `json:"next_page_token,omitempty"`

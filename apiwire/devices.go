@@ -24,6 +24,12 @@ type Device struct {
 	LastReading   *LastReading `json:"last_reading,omitempty"`
 	Gaps          *int         `json:"gaps,omitempty"`
 	GapsTruncated bool         `json:"gaps_truncated,omitempty"`
+	// PrivateFields are the data fields the device seals (docs/PRIVATE.md),
+	// StreamEpoch its current epoch and StreamKeyAnnounced whether that
+	// epoch's key is announced; absent for a device without private fields.
+	PrivateFields      []string `json:"private_fields,omitempty"`
+	StreamEpoch        uint64   `json:"stream_epoch,omitempty"`
+	StreamKeyAnnounced bool     `json:"stream_key_announced,omitempty"`
 }
 
 // LastReading is a device's committed reading of the highest sequence
@@ -64,8 +70,9 @@ type DevicePage struct {
 }
 
 // DeviceChanges is GET /v1/devices/{id}/changes: the committed changes
-// of a device (its registration, revocation, key rotations, quarantines
-// and reactivations), newest first, each as its "device" event told it.
+// of a device (its registration, revocation, key rotations, quarantines,
+// reactivations, and its private readings' grants, revocations, epochs
+// and erasures), newest first, each as its "device" event told it.
 type DeviceChanges struct {
 	Device  string        `json:"device"`
 	Changes []DeviceEvent `json:"changes"`
@@ -75,11 +82,15 @@ type DeviceChanges struct {
 }
 
 // DeviceEvent is the data of a "device" event: a committed change of a
-// device record.
+// device record. Action is registered, revoked, rotated, quarantined or
+// reactivated, or one of private readings': private_fields_set,
+// stream_key_announced, access_granted, access_revoked, epoch_moved,
+// epochs_erased, which Access says more of.
 type DeviceEvent struct {
-	Action string `json:"action"` // registered, revoked, rotated, quarantined or reactivated
-	Device Device `json:"device"` // the record after the change
-	Height int64  `json:"height"`
+	Action string        `json:"action"`
+	Device Device        `json:"device"` // the record after the change
+	Height int64         `json:"height"`
+	Access *AccessChange `json:"access,omitempty"`
 }
 
 // ReadingEntry is one committed reading.

@@ -222,7 +222,7 @@ func (s *Server) deviceChanges(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := apiwire.DeviceChanges{Device: d.ID, Changes: make([]apiwire.DeviceEvent, 0, len(cs))}
 	for _, c := range cs {
-		out.Changes = append(out.Changes, apiwire.DeviceEvent{Action: c.Action, Device: Device(&c.Device), Height: c.Height})
+		out.Changes = append(out.Changes, DeviceEvent(c.Action, &c.Device, c.Access, c.Height))
 	}
 	if next > 0 {
 		out.NextPageToken = uintPageToken(listDeviceChanges, uint64(next))

@@ -13,6 +13,7 @@
 //	GET  /v1/devices/{id}/readings?from=&to=&by=seq|time&limit=&page_token=   (apiwire.ReadingPage)
 //	GET  /v1/devices/{id}/gaps                     sequence numbers held and missing (Gaps)
 //	GET  /v1/devices/{id}/changes?limit=&page_token=   its status and key changes, newest first (apiwire.DeviceChanges)
+//	GET  /v1/devices/{id}/access?limit=&page_token=    its private fields, grants and epochs (apiwire.DeviceAccess; PrivateReader)
 //	GET  /v1/devices/{id}/twin?height=             a device's twin (Twin)
 //	GET  /v1/devices/{id}/twin/history?side=&limit=&page_token=   (apiwire.TwinHistory)
 //	GET  /v1/devices/{id}/readings/{seq}/receipt   a receipt (receipt.Receipt JSON)

@@ -36,6 +36,7 @@ const (
 	listLatestReadings
 	listBlockReadings
 	listDeviceChanges
+	listDeviceAccess
 )
 
 // cursorParams are the deprecated cursor parameters; the Link of the next

@@ -373,6 +373,13 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) error {
 	if acct != nil {
 		a.Balance, a.Nonce = apiwire.Uint64(acct.Balance), apiwire.Uint64(acct.Nonce)
 	}
+	if pr, ok := s.reader.(PrivateReader); ok && address.ParseAccount(addr) == nil {
+		k, err := pr.EncryptionKey(addr)
+		if err != nil {
+			return fmt.Errorf("encryption key of %s: %w", addr, err)
+		}
+		a.EncryptionKey = EncryptionKey(k)
+	}
 	history, next, err := s.reader.History(addr, before, limit)
 	if err != nil {
 		return fmt.Errorf("account %s: %w", addr, err)

@@ -162,6 +162,7 @@ func New(l Ledger, r Reader, opts Options) *Server {
 	s.handle("GET /v1/devices/{id}/readings", s.readings)
 	s.handle("GET /v1/devices/{id}/gaps", s.gaps)
 	s.handle("GET /v1/devices/{id}/changes", s.deviceChanges)
+	s.handle("GET /v1/devices/{id}/access", s.deviceAccess)
 	s.handle("GET /v1/devices/{id}/twin", s.twin)
 	s.handle("GET /v1/devices/{id}/twin/history", s.twinHistory)
 	s.handle("GET /v1/devices/{id}/readings/{seq}/receipt", s.receipt)

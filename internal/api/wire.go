@@ -21,9 +21,59 @@ func Device(d *state.Device) apiwire.Device {
 	out := apiwire.Device{
 		ID: d.ID, Key: d.Key, Owner: d.Owner, Labels: d.Labels, Status: d.Status,
 		Registered: d.Registered, Updated: d.Updated,
+		PrivateFields: d.PrivateFields, StreamEpoch: d.StreamEpoch, StreamKeyAnnounced: d.StreamAnnounced,
 	}
 	for _, k := range d.OldKeys {
 		out.OldKeys = append(out.OldKeys, apiwire.OldKey{Key: k.Key, Until: k.Until})
+	}
+	return out
+}
+
+// DeviceEvent is the wire form of a committed change of a device (the
+// data of a "device" event, an item of GET /v1/devices/{id}/changes):
+// what was done, the record it left, its block and, for private
+// readings' actions, what access changed (nil: none).
+func DeviceEvent(action string, d *state.Device, access *state.AccessChange, height int64) apiwire.DeviceEvent {
+	return apiwire.DeviceEvent{Action: action, Device: Device(d), Height: height, Access: AccessChange(access)}
+}
+
+// AccessChange is the wire form of what a private readings' change of a
+// device did; nil for nil.
+func AccessChange(a *state.AccessChange) *apiwire.AccessChange {
+	if a == nil {
+		return nil
+	}
+	out := &apiwire.AccessChange{Consumer: a.Consumer, Epoch: a.Epoch, By: a.By, Why: a.Why}
+	for _, r := range a.Epochs {
+		out.Epochs = append(out.Epochs, apiwire.Range{From: r.From, To: r.To})
+	}
+	return out
+}
+
+// EncryptionKey is the wire form of an account's encryption key; nil for nil.
+func EncryptionKey(k *state.EncryptionKey) *apiwire.EncryptionKey {
+	if k == nil {
+		return nil
+	}
+	return &apiwire.EncryptionKey{X25519: k.X25519, XWing: k.XWing, Height: k.Height, KEM: k.KEM()}
+}
+
+// epoch is the wire form of one epoch of a device.
+func epoch(e *state.Epoch) apiwire.Epoch {
+	out := apiwire.Epoch{Epoch: e.Number, StartedHeight: e.Started, Why: e.Why, By: e.By, AnnouncedHeight: e.Announced,
+		Erased: e.Erased != 0, ErasedHeight: e.Erased, Recipients: make([]apiwire.Recipient, 0, len(e.Recipients))}
+	for _, r := range e.Recipients {
+		out.Recipients = append(out.Recipients, apiwire.Recipient{Account: r.Account, KEM: r.KEM, Commitment: r.Commitment, WrappedHeight: r.Height})
+	}
+	return out
+}
+
+// grant is the wire form of one consumer's grant history.
+func grant(g *state.Grant) apiwire.Grant {
+	out := apiwire.Grant{Consumer: g.Consumer, Open: g.OpenPeriod() != nil, Periods: make([]apiwire.GrantPeriod, 0, len(g.Periods)), DroppedPeriods: g.Dropped}
+	for _, p := range g.Periods {
+		out.Periods = append(out.Periods, apiwire.GrantPeriod{FromEpoch: p.From, GrantedHeight: p.Granted, GrantedBy: p.GrantedBy,
+			ExtendedHeight: p.Extended, UntilEpoch: p.Until, RevokedHeight: p.Revoked, RevokedBy: p.RevokedBy})
 	}
 	return out
 }

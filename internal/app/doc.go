@@ -32,9 +32,28 @@
 // (committed, or appended earlier in the block), the same on every node.
 // Result codes and their names are the public vocabulary of package
 // verdict (codes.go names them here); new ones are appended, never
-// renumbered: seq_reused is 45. Block execution answers each reading with
-// a verdict and the original's location (device, seq, index) where there
-// is one; the receipt's address is verdict.ReceiptPath's, not the app's.
+// renumbered: seq_reused is 45, the private readings' codes 46 to 57.
+// Block execution answers each reading with a verdict and the original's
+// location (device, seq, index) where there is one; the receipt's address
+// is verdict.ReceiptPath's, not the app's.
+//
+// A sealed reading (docs/PRIVATE.md) is checked against the device's
+// private fields and epoch, after the device rules and the (device, seq)
+// rules, before the time window: it must carry the device's current
+// epoch ("stale_epoch" otherwise, naming the current one), whose stream key
+// is announced ("no_stream_key"); a field the device lists as private must
+// not be in its clear data ("private_in_clear"). The ledger never opens a
+// sealed field: the device's signature covers the ciphertext.
+//
+// Private readings' transactions (private.go): an account publishes its
+// encryption key; a device's owner names its private fields (the device
+// moves to epoch 1), grants access (with its own wraps of the announced
+// epochs the consumer does not hold yet), revokes it, rotates the stream
+// key and erases epochs; the device announces each epoch's key with one
+// commitment per recipient, each with the KEM its recipient's key calls
+// for. Revocation, rotation, a contract's grant and the erasure of the
+// current epoch move the device to its next epoch. Transactions carry
+// commitments only: the wrapped keys stay out of blocks.
 //
 // Ingest looks at readings before they are queued with one call, Precheck
 // (precheck.go): decode, bulk verification and the rules committed state
