@@ -17,6 +17,8 @@
 //	GET  /v1/devices/{id}/twin?height=             a device's twin (Twin)
 //	GET  /v1/devices/{id}/twin/history?side=&limit=&page_token=   (apiwire.TwinHistory)
 //	GET  /v1/devices/{id}/readings/{seq}/receipt   a receipt (receipt.Receipt JSON)
+//	POST /v1/devices/{id}/stream-keys              wrapped stream keys in, a result each (apiwire.StreamKeyResults; streamkeys.go)
+//	GET  /v1/devices/{id}/stream-keys/{epoch}?recipient=   one wrapped stream key (apiwire.StreamKey)
 //	GET  /v1/blocks?from_height=&limit=&page_token=   block records, newest first (apiwire.BlockPage)
 //	GET  /v1/blocks/{height}                       a committed block and its transactions (apiwire.Block)
 //	GET  /v1/blocks/{height}/readings?limit=&page_token=   the block's readings in log order (apiwire.LogReadingPage)

@@ -166,6 +166,8 @@ func New(l Ledger, r Reader, opts Options) *Server {
 	s.handle("GET /v1/devices/{id}/twin", s.twin)
 	s.handle("GET /v1/devices/{id}/twin/history", s.twinHistory)
 	s.handle("GET /v1/devices/{id}/readings/{seq}/receipt", s.receipt)
+	s.handle("POST /v1/devices/{id}/stream-keys", s.putStreamKeys)
+	s.handle("GET /v1/devices/{id}/stream-keys/{epoch}", s.streamKey)
 	s.handle("GET /v1/blocks", s.blocks)
 	s.handle("GET /v1/blocks/{height}", s.block)
 	s.handle("GET /v1/blocks/{height}/readings", s.blockReadings)

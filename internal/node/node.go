@@ -34,6 +34,7 @@ import (
 	"github.com/iotledger/iotledger/internal/buildinfo"
 	"github.com/iotledger/iotledger/internal/explorer"
 	"github.com/iotledger/iotledger/internal/ingest"
+	"github.com/iotledger/iotledger/internal/keybox"
 	"github.com/iotledger/iotledger/internal/mqtt"
 	"github.com/iotledger/iotledger/internal/query"
 	"github.com/iotledger/iotledger/internal/state"
@@ -71,6 +72,9 @@ type Node struct {
 	wal     *walTrimmer
 	faults  *storeFaults // the stores' faults that stop the node (storefault.go)
 	halt    *haltWatch   // whether consensus has halted (halt.go)
+	// the key box of wrapped stream keys and its reactor (keybox.go)
+	keys       *keybox.Box
+	keyReactor *keybox.Reactor
 
 	closeOnce  sync.Once
 	unlockHome func() // lets go of the home's lock (lockHome)
@@ -162,6 +166,10 @@ func start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 		n.closeStores()
 		return nil, err
 	}
+	if err := n.openKeybox(log); err != nil {
+		n.closeStores()
+		return nil, err
+	}
 	// The device index (query.Reader's, for device search and the
 	// explorer's counts) is built now, before blocks commit, rather than
 	// by the first search: 100,000 devices take about half a second, and
@@ -204,14 +212,17 @@ func start(ctx context.Context, home string, cfg Config, log *slog.Logger) (*Nod
 			cometDBProvider(ctx, home, log, n.faults, false),
 			n.metrics.cometMetrics(),
 			n.cmtLog,
+			nm.CustomReactors(map[string]p2p.Reactor{KeyboxReactorName: n.keyReactor}),
 		)
 		return err
 	})
 	if err != nil {
+		n.closeKeybox()
 		n.closeStores()
 		return nil, n.storeErr(ctx, "starting CometBFT (it replays the blocks the app store lacks)", fmt.Errorf("node: start CometBFT: %w", err))
 	}
 	if err := startStep(ctx, n.faults, "starting CometBFT", n.cmt.Start); err != nil {
+		n.closeKeybox()
 		n.closeStores()
 		return nil, n.storeErr(ctx, "starting CometBFT", fmt.Errorf("node: start CometBFT: %w", err))
 	}
@@ -325,6 +336,7 @@ func (n *Node) Close() error {
 			n.wal.stop()
 			n.wal.trim()
 		}
+		n.closeKeybox() // after CometBFT: no block commits any more
 		if n.app != nil {
 			n.app.Close() // CometBFT may still be rechecking its mempool
 		}
@@ -398,6 +410,7 @@ func (n *Node) ObserveVerify(count int, verify func()) { n.metrics.observeVerify
 // (app.Observer). It never blocks on a subscriber.
 func (n *Node) Committed(b *state.Block, outcomes []app.Outcome, devices []app.DeviceChange) {
 	n.metrics.committed(b, outcomes)
+	n.keyboxCommitted(b.Height, devices)
 	if n.ingest != nil {
 		n.ingest.Committed(outcomes)
 	}
