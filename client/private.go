@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -174,60 +173,104 @@ func epochNotFound(id string, n uint64) error {
 	return &Error{Status: http.StatusNotFound, Title: "Not Found", Detail: fmt.Sprintf("device %s has no epoch %d", id, n)}
 }
 
-// WrappedKey is a stream key wrapped to one recipient: what a node's key
-// box keeps (docs/PRIVATE.md). Wrapped is the wrapped key's bytes (the
-// CBOR map {1: kem, 2: enc, 3: ct}), standard base64 in the JSON; only its
-// commitment, the SHA-256 of those bytes, is on the ledger.
-type WrappedKey struct {
-	Epoch     uint64 `json:"epoch"`
-	Recipient string `json:"recipient"`
-	Wrapped   []byte `json:"wrapped"`
+// The key box's answers (package apiwire's types).
+type (
+	// WrappedKey is a stream key wrapped to one recipient, to upload:
+	// Wrapped is the wrapped key's bytes (the CBOR map {1: kem, 2: enc,
+	// 3: ct}); only its commitment, their SHA-256, is on the ledger.
+	WrappedKey      = apiwire.StreamKeyItem
+	StreamKeyResult = apiwire.StreamKeyResult // what became of one uploaded key
+	StoredStreamKey = apiwire.StreamKey       // a wrapped key from the key box, with what the ledger says of it
+)
+
+// StreamKeyRefusedError is an upload of which the node refused keys
+// (each result's Problem says why).
+type StreamKeyRefusedError struct {
+	Refused []StreamKeyResult
+}
+
+func (e *StreamKeyRefusedError) Error() string {
+	parts := make([]string, len(e.Refused))
+	for i, r := range e.Refused {
+		why := ""
+		if r.Problem != nil {
+			why = r.Problem.Detail
+		}
+		parts[i] = fmt.Sprintf("epoch %d for %s: %s", r.Epoch, r.Recipient, why)
+	}
+	return "client: the node refused wrapped keys: " + strings.Join(parts, "; ")
 }
 
 // PutStreamKeys uploads wrapped keys of a device to the node's key box
-// (POST /v1/devices/{id}/stream-keys). The node keeps each whose
-// commitment is on the ledger, or will be shortly (the transaction that
-// commits it is on its way), and passes it to its peers.
-func (c *Client) PutStreamKeys(ctx context.Context, device string, keys []WrappedKey) error {
-	body, err := json.Marshal(struct {
-		Keys []WrappedKey `json:"keys"`
-	}{keys})
+// (POST /v1/devices/{id}/stream-keys) and returns a result per key. The
+// node stores each whose commitment is on the ledger, holds one whose
+// commitment is not yet (the transaction that carries it is on its way;
+// a node that restarts meanwhile forgets it, so upload again once it is
+// committed), and passes what it stores to its peers. Keys it refused
+// make the error a *StreamKeyRefusedError, with the results.
+func (c *Client) PutStreamKeys(ctx context.Context, device string, keys []WrappedKey) ([]StreamKeyResult, error) {
+	body, err := json.Marshal(apiwire.StreamKeyUpload{Keys: keys})
 	if err != nil {
-		return fmt.Errorf("client: encode wrapped keys: %w", err)
+		return nil, fmt.Errorf("client: encode wrapped keys: %w", err)
 	}
 	resp, err := c.do(ctx, http.MethodPost, "/v1/devices/"+url.PathEscape(device)+"/stream-keys", nil, "application/json", body)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	resp.Body.Close()
-	return nil
+	var out apiwire.StreamKeyResults
+	if err := decodeJSON(resp, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Results) != len(keys) {
+		return nil, fmt.Errorf("client: POST /v1/devices/%s/stream-keys: %d results for %d keys", device, len(out.Results), len(keys))
+	}
+	var refused []StreamKeyResult
+	for _, r := range out.Results {
+		if r.Status == apiwire.StreamKeyRefused {
+			refused = append(refused, r)
+		}
+	}
+	if refused != nil {
+		return out.Results, &StreamKeyRefusedError{Refused: refused}
+	}
+	return out.Results, nil
 }
 
 // WrappedStreamKey returns the stream key of a device's epoch wrapped to
 // recipient, from the node's key box (GET
 // /v1/devices/{id}/stream-keys/{epoch}?recipient=ACCOUNT). The node never
 // opens it: Unwrap it with the recipient's private key (StreamKey does).
-func (c *Client) WrappedStreamKey(ctx context.Context, device string, epoch uint64, recipient string) ([]byte, error) {
+// A key committed but not on this node yet (its peers pass it on) is
+// asked for again after the node's Retry-After, until ctx ends.
+func (c *Client) WrappedStreamKey(ctx context.Context, device string, epoch uint64, recipient string) (*StoredStreamKey, error) {
 	path := "/v1/devices/" + url.PathEscape(device) + "/stream-keys/" + strconv.FormatUint(epoch, 10)
-	resp, err := c.do(ctx, http.MethodGet, path, url.Values{"recipient": {recipient}}, "", nil)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := readBody(resp, 64<<10)
-	if err != nil {
-		return nil, err
-	}
-	// The wrapped key's bytes, or a JSON object that holds them in
-	// "wrapped" (standard base64).
-	if media, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); media == "application/json" {
-		var k WrappedKey
-		if err := json.Unmarshal(b, &k); err != nil || len(k.Wrapped) == 0 {
-			return nil, fmt.Errorf("client: GET %s: the answer holds no wrapped key", path)
+	for {
+		var k StoredStreamKey
+		err := c.getJSON(ctx, path, url.Values{"recipient": {recipient}}, &k)
+		e, ok := errors.AsType[*Error](err)
+		if !ok || e.Type != problemKeyNotHere {
+			return &k, err
 		}
-		return k.Wrapped, nil
+		if werr := sleep(ctx, max(e.RetryAfter, 100*time.Millisecond)); werr != nil {
+			return nil, err
+		}
 	}
-	return b, nil
+}
+
+// problemKeyNotHere is the problem of a wrapped key committed on the
+// ledger but not on the node yet.
+const problemKeyNotHere = "urn:iotledger:problem:key-not-here"
+
+// sleep waits d, or until ctx ends (its error).
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // StreamKey fetches the stream key of a device's epoch wrapped to
@@ -247,7 +290,7 @@ func (c *Client) StreamKey(ctx context.Context, device string, epoch uint64, acc
 		}
 		return private.StreamKey{}, fmt.Errorf("client: the stream key of device %s's epoch %d for %s: %w", device, epoch, account, err)
 	}
-	k, err := private.Unwrap(chainID, device, epoch, account, priv, wrapped)
+	k, err := private.Unwrap(chainID, device, epoch, account, priv, wrapped.Wrapped)
 	if err != nil {
 		if pub, perr := c.EncryptionKey(ctx, account); perr == nil && !samePublic(pub, priv.Public()) {
 			return private.StreamKey{}, fmt.Errorf("%w (the private key given is not the one whose public key %s published: use the key file that holds it)", err, account)
@@ -309,12 +352,8 @@ func (c *Client) SignedReading(ctx context.Context, device string, seq uint64) (
 			if e, ok := errors.AsType[*Error](err); ok && e.RetryAfter > 0 {
 				wait = e.RetryAfter
 			}
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, fmt.Errorf("client: reading %d of device %s: %w (its receipt was not ready)", seq, device, ctx.Err())
-			case <-t.C:
+			if werr := sleep(ctx, wait); werr != nil {
+				return nil, fmt.Errorf("client: reading %d of device %s: %w (its receipt was not ready)", seq, device, werr)
 			}
 			continue
 		}
