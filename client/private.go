@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/iotledger/iotledger/address"
 	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/private"
 	"github.com/iotledger/iotledger/reading"
@@ -396,4 +397,87 @@ func (c *Client) DecryptReading(ctx context.Context, device string, seq uint64, 
 		return nil, err
 	}
 	return &Opened{Reading: s.Reading, Private: fields, Epoch: s.Sealed.Epoch}, nil
+}
+
+// Grant grants to (an account that published an encryption key) access
+// to a device's sealed fields from epoch fromEpoch on (0: the device's
+// current epoch), as the device's owner: owner signs the grant_access
+// transaction and ownerKey, the owner's encryption private key, opens the
+// stream key of every announced, unerased epoch from fromEpoch to the
+// current one that to does not hold yet. Each is wrapped to to's
+// published encryption key here, uploaded to the node's key box, and its
+// commitment carried by the grant; the keys are uploaded again once the
+// grant is committed. It returns the committed grant and the epochs it
+// wrapped. Epochs to come are wrapped to to by the device itself.
+func (c *Client) Grant(ctx context.Context, owner ed25519.PrivateKey, ownerKey *private.PrivateKey, device, to string, fromEpoch uint64) (*TxCommit, []uint64, error) {
+	ownerAcct := address.Account(owner.Public().(ed25519.PublicKey))
+	chainID, err := c.ChainID(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	toKey, err := c.EncryptionKey(ctx, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := c.Access(ctx, device)
+	if err != nil {
+		return nil, nil, err
+	}
+	from := fromEpoch
+	if from == 0 {
+		from = a.StreamEpoch
+	}
+	f := &tx.GrantAccess{Device: device, To: to, FromEpoch: fromEpoch}
+	var keys []WrappedKey
+	var epochs []uint64
+	for i := len(a.Epochs) - 1; i >= 0; i-- { // oldest first
+		e := &a.Epochs[i]
+		if e.Epoch < from || e.Epoch > a.StreamEpoch || e.Erased || e.AnnouncedHeight == 0 || hasRecipient(e, to) {
+			continue
+		}
+		sk, err := c.StreamKey(ctx, device, e.Epoch, ownerAcct, ownerKey)
+		if err != nil {
+			return nil, nil, fmt.Errorf("client: open epoch %d's stream key with the owner's key, to wrap it to %s: %w", e.Epoch, to, err)
+		}
+		wrapped, cm, err := private.Wrap(chainID, device, e.Epoch, to, toKey, sk)
+		if err != nil {
+			return nil, nil, fmt.Errorf("client: wrap epoch %d's stream key to %s: %w", e.Epoch, to, err)
+		}
+		keys = append(keys, WrappedKey{Epoch: e.Epoch, Recipient: to, Wrapped: wrapped})
+		f.Wraps = append(f.Wraps, tx.EpochWrap{Epoch: e.Epoch, KEM: uint64(toKey.KEM()), Commitment: cm[:]})
+		epochs = append(epochs, e.Epoch)
+	}
+	// Uploaded before the grant, the wrapped keys wait on the node for its
+	// commitments; uploaded after it, they are stored.
+	upload := func() error {
+		for rest := keys; len(rest) > 0; {
+			n := min(len(rest), maxUpload)
+			if _, err := c.PutStreamKeys(ctx, device, rest[:n]); err != nil {
+				return err
+			}
+			rest = rest[n:]
+		}
+		return nil
+	}
+	_ = upload() // held until the grant commits; the upload after it is the one that counts
+	r, err := c.GrantAccess(ctx, owner, f)
+	if err != nil {
+		return r, nil, err
+	}
+	if err := upload(); err != nil {
+		return r, epochs, fmt.Errorf("client: the grant is committed (block %d), but uploading the wrapped keys of epochs %v after it failed: %w (the node stores those it held from the upload before it)", r.Height, epochs, err)
+	}
+	return r, epochs, nil
+}
+
+// maxUpload is the most wrapped keys one upload takes.
+const maxUpload = 1024
+
+func hasRecipient(e *Epoch, account string) bool {
+	for _, r := range e.Recipients {
+		if r.Account == account {
+			return true
+		}
+	}
+	return false
 }
