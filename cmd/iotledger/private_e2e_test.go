@@ -178,6 +178,26 @@ func TestPrivateReadings(t *testing.T) {
 			t.Errorf("verify of erased reading %d printed:\n%s", seq, out)
 		}
 	}
+	// A device of the user's own: no private fields yet, so a sealed
+	// reading is refused before anything is signed, saying what to do;
+	// the owner names them, and the reading goes.
+	cli.NewDevice(t, "wearable")
+	out, code := cli.Run(t, "reading", "send", "--device", "wearable", "--private", "hr", "hr=64")
+	if code != 1 || !strings.Contains(out, "has no private fields on the ledger") || !strings.Contains(out, "iotledger device private") {
+		t.Errorf("a sealed reading of a device without private fields: exit %d, %q", code, out)
+	}
+	if out := cli.MustRun(t, "device", "private", "wearable", "hr,spo2"); !strings.Contains(out, "keeps hr, spo2 private") || !strings.Contains(out, "at epoch 1") {
+		t.Errorf("device private said %q", out)
+	}
+	out = cli.MustRun(t, "reading", "send", "--device", "wearable", "hr=64", "spo2=97", "steps=1200")
+	if !strings.Contains(out, "sealed: hr, spo2 under epoch 1") {
+		t.Errorf("reading send of the device's private fields, without --private, said %q", out)
+	}
+	cli.MustRun(t, "keys", "new", "nobody")
+	if out, code := cli.Run(t, "access", "grant", "wearable", "--to", "nobody"); code != 1 || !strings.Contains(out, "has published none; its holder publishes one (iotledger keys publish NAME)") {
+		t.Errorf("a grant to an account without an encryption key: exit %d, %q", code, out)
+	}
+
 	// No file of the home holds what decrypting the erased epochs needs:
 	// not the key box, CometBFT's block store and WAL, the app store, nor
 	// the device's stream key file. The node keeps running: the key box
