@@ -105,6 +105,20 @@ type ReadingEntry struct {
 	Index   uint64         `json:"index"`   // leaf index in the reading log
 	Height  int64          `json:"height"`  // the block that committed it
 	Receipt string         `json:"receipt"` // API path of its receipt (verdict.ReceiptPath)
+	// Sealed is the reading's private fields as the device sealed them
+	// (docs/PRIVATE.md): ciphertext, which only a recipient of the epoch's
+	// stream key opens, locally; absent for a reading without private
+	// fields.
+	Sealed *Sealed `json:"sealed,omitempty"`
+}
+
+// Sealed is a reading's sealed part: the epoch whose stream key sealed
+// it, the 24-byte XChaCha20-Poly1305 nonce and the ciphertext (with its
+// tag), bytes in standard base64.
+type Sealed struct {
+	Epoch      uint64 `json:"epoch"`
+	Nonce      []byte `json:"nonce"`
+	Ciphertext []byte `json:"ciphertext"`
 }
 
 // LogReading is a committed reading with its device: an item of GET

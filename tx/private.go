@@ -1,6 +1,8 @@
 package tx
 
 import (
+	"crypto/ecdh"
+	"crypto/hpke"
 	"errors"
 	"fmt"
 	"sort"
@@ -55,12 +57,24 @@ type SetEncryptionKey struct {
 	XWing  []byte `cbor:"2,keyasint,omitempty"`
 }
 
+// check checks that each part is a public key of its KEM (as crypto/hpke
+// parses it), so that a device can always wrap a stream key to an account
+// the ledger took the key of.
 func (f *SetEncryptionKey) check() error {
 	if len(f.X25519) != X25519KeySize {
 		return fmt.Errorf("x25519 key is %d bytes, want %d", len(f.X25519), X25519KeySize)
 	}
-	if f.XWing != nil && len(f.XWing) != XWingKeySize {
+	if _, err := hpke.DHKEM(ecdh.X25519()).NewPublicKey(f.X25519); err != nil {
+		return fmt.Errorf("x25519 key: %v", err)
+	}
+	if f.XWing == nil {
+		return nil
+	}
+	if len(f.XWing) != XWingKeySize {
 		return fmt.Errorf("x-wing key is %d bytes, want %d (or leave it out)", len(f.XWing), XWingKeySize)
+	}
+	if _, err := hpke.MLKEM768X25519().NewPublicKey(f.XWing); err != nil {
+		return fmt.Errorf("x-wing key is not an ML-KEM-768 + X25519 public key: %v", err)
 	}
 	return nil
 }

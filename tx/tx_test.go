@@ -497,6 +497,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"encryption key: no x25519", signed(14, map[int]any{2: make([]byte, tx.XWingKeySize)}), tx.ErrMalformed},
 		{"encryption key: x-wing 1215 bytes", signed(14, map[int]any{1: make([]byte, 32), 2: make([]byte, tx.XWingKeySize-1)}), tx.ErrMalformed},
 		{"encryption key: x-wing empty", signed(14, map[int]any{1: make([]byte, 32), 2: []byte{}}), tx.ErrMalformed},
+		{"encryption key: x-wing not an ML-KEM key", signed(14, map[int]any{1: make([]byte, 32), 2: bytes.Repeat([]byte{0xff}, tx.XWingKeySize)}), tx.ErrMalformed},
 		{"encryption key: unknown field", signed(14, map[int]any{1: make([]byte, 32), 3: 1}), tx.ErrMalformed},
 		{"private fields: none", signed(15, map[int]any{1: devID, 2: []string{}}), tx.ErrMalformed},
 		{"private fields: missing", signed(15, map[int]any{1: devID}), tx.ErrMalformed},

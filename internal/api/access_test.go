@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,8 +19,13 @@ import (
 	"github.com/iotledger/iotledger/apiwire"
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
+	"github.com/iotledger/iotledger/internal/query"
+	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 )
+
+// The node's reader serves the access lists and encryption keys.
+var _ api.PrivateReader = (*query.Reader)(nil)
 
 // privateChain runs a real app through the life of a private device: the
 // owner and a consumer publish encryption keys (the consumer's with
@@ -32,6 +38,7 @@ type privateFixture struct {
 	owner, consumer, stranger string
 	device, plain             string // plain has no private fields
 	height                    int64
+	sealed                    *reading.Sealed // of the device's reading seq 1, in block 7
 }
 
 func privateChain(t *testing.T) *privateFixture {
@@ -102,8 +109,17 @@ func privateChain(t *testing.T) *privateFixture {
 	block(sign(dev, tx.TypeStreamKey, &tx.StreamKey{Device: f.device, Epoch: 1, Wraps: []tx.KeyWrap{{Recipient: f.owner, KEM: tx.KEMX25519, Commitment: commit("1", "owner")}}}))
 	block(sign(owner, tx.TypeGrantAccess, &tx.GrantAccess{Device: f.device, To: f.consumer, Wraps: []tx.EpochWrap{{Epoch: 1, KEM: tx.KEMXWing, Commitment: commit("1", "consumer")}}}))
 	block(sign(owner, tx.TypeRotateStreamKey, &tx.RotateStreamKey{Device: f.device}))
+	// The device announces epoch 2 and, in the same block, sends seq 1
+	// with temp and hr sealed under it (the ledger does not open them:
+	// the bytes stand for a ciphertext).
+	f.sealed = &reading.Sealed{Epoch: 2, Nonce: bytes.Repeat([]byte{7}, reading.NonceSize), Ciphertext: bytes.Repeat([]byte{8}, 40)}
+	sealedReading, err := reading.Sign(reading.Reading{Seq: 1, Time: start.Add(7 * time.Second).UnixMilli(), Data: map[string]any{"site": "lab"}, Sealed: f.sealed}, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
 	block(sign(dev, tx.TypeStreamKey, &tx.StreamKey{Device: f.device, Epoch: 2, Wraps: []tx.KeyWrap{
-		{Recipient: f.owner, KEM: tx.KEMX25519, Commitment: commit("2", "owner")}, {Recipient: f.consumer, KEM: tx.KEMXWing, Commitment: commit("2", "consumer")}}}))
+		{Recipient: f.owner, KEM: tx.KEMX25519, Commitment: commit("2", "owner")}, {Recipient: f.consumer, KEM: tx.KEMXWing, Commitment: commit("2", "consumer")}}}),
+		tx.NewBatch([][]byte{sealedReading}))
 	block(sign(owner, tx.TypeRevokeAccess, &tx.RevokeAccess{Device: f.device, From: f.consumer}))
 	block(sign(owner, tx.TypeEraseEpochs, &tx.EraseEpochs{Device: f.device, Epochs: []tx.EpochRange{{From: 1, To: 1}}}))
 	return f
@@ -255,5 +271,36 @@ func TestDeviceAccessNone(t *testing.T) {
 	p := fake.get(t, "/v1/devices/"+fake.ledger.DeviceList[0].ID+"/access").problem(t, http.StatusNotFound, api.KindNotFound)
 	if !strings.Contains(p.Detail, "access lists") {
 		t.Errorf("detail %q does not say the node serves no access lists", p.Detail)
+	}
+}
+
+// TestSealedReadingAnswer: a reading with sealed fields is answered with
+// its public data and its sealed part (epoch, nonce, ciphertext in base64),
+// in the device's readings, the log's newest and its block's readings,
+// every answer checked against the OpenAPI document.
+func TestSealedReadingAnswer(t *testing.T) {
+	f := privateChain(t)
+	e := newReaderEnv(t, f.app.Reader())
+	want := &apiwire.Sealed{Epoch: f.sealed.Epoch, Nonce: f.sealed.Nonce, Ciphertext: f.sealed.Ciphertext}
+	var own apiwire.ReadingPage
+	e.get(t, "/v1/devices/"+f.device+"/readings").ok(t, &own)
+	if len(own.Readings) != 1 {
+		t.Fatalf("the device's readings: %+v, want seq 1", own.Readings)
+	}
+	got := own.Readings[0]
+	if diff := cmp.Diff(got.Sealed, want); diff != "" {
+		t.Errorf("sealed (-got +want):\n%s", diff)
+	}
+	if fmt.Sprint(got.Data) != "map[site:lab]" {
+		t.Errorf("data %v, want the public site=lab alone", got.Data)
+	}
+	var newest apiwire.LogReadingPage
+	e.get(t, "/v1/readings").ok(t, &newest)
+	if len(newest.Readings) != 1 || !cmp.Equal(newest.Readings[0].Sealed, want) {
+		t.Errorf("the log's newest readings: %+v, want seq 1 with its sealed part", newest.Readings)
+	}
+	raw := e.get(t, "/v1/devices/"+f.device+"/readings")
+	if !strings.Contains(string(raw.body), `"sealed":{"epoch":2,"nonce":"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcH"`) {
+		t.Errorf("the sealed part is not epoch 2 and a base64 nonce: %s", raw.body)
 	}
 }

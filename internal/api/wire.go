@@ -142,10 +142,14 @@ func ContractEvent(e *state.Event) apiwire.ContractEvent {
 
 // readingEntry is the wire form of a committed reading of device id.
 func readingEntry(id string, s *query.Stored) apiwire.ReadingEntry {
-	return apiwire.ReadingEntry{
+	e := apiwire.ReadingEntry{
 		Seq: s.Seq, Time: s.Timestamp(), TimeMs: s.Time, Data: object(s.Data),
 		Index: s.Index, Height: s.Height, Receipt: verdict.ReceiptPath(id, s.Seq),
 	}
+	if sl := s.Sealed; sl != nil {
+		e.Sealed = &apiwire.Sealed{Epoch: sl.Epoch, Nonce: sl.Nonce, Ciphertext: sl.Ciphertext}
+	}
+	return e
 }
 
 // gaps is the wire form of device id's progress record.

@@ -293,7 +293,7 @@ func (x *execution) grantAccess(s *tx.Signed, f *tx.GrantAccess) (*failure, erro
 		return fail(CodeTooManyGrants, "device %s has %d open grants, as many as an epoch's %d recipients allow with its owner; revoke one first", d.ID, len(cur.Recipients)-1, tx.MaxRecipients), nil
 	}
 	if end-from+1 > tx.MaxGrantWraps {
-		return fail(CodeUnknownEpoch, "from_epoch %d gives %d epochs (%d to %d) at once, at most %d; grant from epoch %d first, then again from %d (a grant gives earlier epochs to one who holds later ones)",
+		return fail(CodeBadWraps, "from_epoch %d gives %d epochs (%d to %d) at once, at most %d; grant from epoch %d first, then again from %d (a grant gives earlier epochs to one who holds later ones)",
 			from, end-from+1, from, end, tx.MaxGrantWraps, end-tx.MaxGrantWraps+1, from), nil
 	}
 	// Look at each epoch of the range: those announced, not erased and

@@ -11,6 +11,7 @@ import (
 
 	"github.com/iotledger/iotledger/internal/app"
 	"github.com/iotledger/iotledger/internal/state"
+	"github.com/iotledger/iotledger/private"
 	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/tx"
 	"github.com/iotledger/iotledger/verdict"
@@ -23,14 +24,25 @@ var (
 	erin = key(5) // publishes a key late
 )
 
-// encryptionKey is the encryption key of seed: an X25519 key, and an
-// X-Wing one when xwing is set. The ledger checks sizes only.
-func encryptionKey(seed byte, xwing bool) *tx.SetEncryptionKey {
-	k := &tx.SetEncryptionKey{X25519: bytes.Repeat([]byte{seed}, tx.X25519KeySize)}
+// privateKey is the encryption key pair of seed (package private's): an
+// X25519 key, and an X-Wing one when xwing is set.
+func privateKey(seed byte, xwing bool) *private.PrivateKey {
+	var xwingSeed []byte
 	if xwing {
-		k.XWing = bytes.Repeat([]byte{seed}, tx.XWingKeySize)
+		xwingSeed = bytes.Repeat([]byte{seed ^ 0x5a}, private.XWingSeedSize)
+	}
+	k, err := private.NewPrivateKey(bytes.Repeat([]byte{seed}, private.X25519KeySize), xwingSeed)
+	if err != nil {
+		panic("a key from 32 bytes of seed: " + err.Error())
 	}
 	return k
+}
+
+// encryptionKey is the public half of privateKey, as set_encryption_key
+// publishes it.
+func encryptionKey(seed byte, xwing bool) *tx.SetEncryptionKey {
+	pk := privateKey(seed, xwing).Public()
+	return &tx.SetEncryptionKey{X25519: pk.X25519, XWing: pk.XWing}
 }
 
 func (c *testChain) publishTx(acct ed25519.PrivateKey, xwing bool) []byte {
@@ -892,5 +904,124 @@ func TestPrivateDeterminism(t *testing.T) {
 	}
 	if diff := cmp.Diff(keys, []string{string(state.AccountKey(accountID(sensor))), string(state.DeviceKey(id)), string(state.EpochKey(id, 1))}); diff != "" {
 		t.Errorf("covered writes of the announcement (-got +want):\n%s", diff)
+	}
+}
+
+// TestRealWraps: the ledger's rules with package private's cryptography, as
+// a device, its owner and a consumer use them: the device wraps a stream
+// key to the recipients the ledger lists, with the KEM each published key
+// calls for, and announces the commitments; a recipient finds its wrapped
+// key by the ledger's commitment, opens it with its private key and opens
+// the sealed readings the ledger took; after a revocation the consumer is
+// no recipient of the new epoch.
+func TestRealWraps(t *testing.T) {
+	c := newChain(t)
+	id := c.register(alice, sensor)
+	c.mustOK(c.publishTx(alice, false), c.publishTx(carol, true))
+	c.mustOK(c.privateTx(alice, id, "hr"))
+	c.mustOK(c.grantTx(alice, id, carol, 0))
+	keys := map[string]*private.PrivateKey{accountID(alice): privateKey(pub(alice)[0], false), accountID(carol): privateKey(pub(carol)[0], true)}
+	box := map[[32]byte][]byte{} // a key box: wrapped keys by commitment
+
+	announce := func(epoch uint64, sk private.StreamKey) {
+		t.Helper()
+		e := c.epoch(id, epoch)
+		var ws []tx.KeyWrap
+		for _, r := range e.Recipients {
+			k, err := c.app.Reader().EncryptionKey(r.Account)
+			if err != nil || k == nil {
+				t.Fatalf("EncryptionKey(%s) = %v, %v", r.Account, k, err)
+			}
+			pk := private.PublicKey{X25519: k.X25519, XWing: k.XWing}
+			wrapped, commit, err := private.Wrap(testChainID, id, epoch, r.Account, pk, sk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			box[commit] = wrapped
+			ws = append(ws, tx.KeyWrap{Recipient: r.Account, KEM: uint64(pk.KEM()), Commitment: commit[:]})
+		}
+		c.mustOK(c.sign(sensor, c.nonce(sensor), tx.TypeStreamKey, &tx.StreamKey{Device: id, Epoch: epoch, Wraps: ws}))
+	}
+	// open is what a recipient does: its wrapped key by the ledger's
+	// commitment, checked, opened with its private key.
+	open := func(who ed25519.PrivateKey, epoch uint64) (private.StreamKey, error) {
+		t.Helper()
+		r := c.epoch(id, epoch).Recipient(accountID(who))
+		if r == nil {
+			return private.StreamKey{}, fmt.Errorf("%s is no recipient of epoch %d", accountID(who), epoch)
+		}
+		wrapped, ok := box[[32]byte(r.Commitment)]
+		if !ok || private.Commitment(wrapped) != [32]byte(r.Commitment) {
+			t.Fatalf("no wrapped key in the box for the ledger's commitment %x", r.Commitment)
+		}
+		w, err := private.ParseWrapped(wrapped)
+		if err != nil || w.KEM != r.KEM {
+			t.Fatalf("wrapped key's KEM %#x (%v), the ledger's %#x", w.KEM, err, r.KEM)
+		}
+		return private.Unwrap(testChainID, id, epoch, accountID(who), keys[accountID(who)], wrapped)
+	}
+
+	sk1 := private.StreamKey(bytes.Repeat([]byte{1}, 32))
+	announce(1, sk1)
+	if r := c.epoch(id, 1).Recipient(accountID(carol)); r == nil || r.KEM != state.KEMXWing {
+		t.Fatalf("carol in epoch 1 = %+v, want her X-Wing wrap", r)
+	}
+	raw, err := private.Seal(reading.Reading{Device: id, Seq: 1, Time: c.nowMs(), Data: map[string]any{"site": "lab"}}, map[string]any{"hr": int64(71)}, 1, sk1, sensor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOutcome(t, "a reading sealed under epoch 1", c.sendOne(raw), app.CodeOK)
+	stored, err := c.app.Reader().Reading(id, 1)
+	if err != nil || stored == nil {
+		t.Fatalf("Reading(%s, 1) = %v, %v", id, stored, err)
+	}
+	for _, who := range []ed25519.PrivateKey{alice, carol} {
+		sk, err := open(who, 1)
+		if err != nil {
+			t.Fatalf("%s opens epoch 1: %v", accountID(who), err)
+		}
+		fields, err := private.Open(stored.Reading, sk)
+		if err != nil || fields["hr"] != int64(71) {
+			t.Errorf("%s opens the stored reading: %v, %v; want hr 71", accountID(who), fields, err)
+		}
+	}
+
+	c.mustOK(c.revokeAccessTx(alice, id, carol))
+	sk2 := private.StreamKey(bytes.Repeat([]byte{2}, 32))
+	announce(2, sk2)
+	if _, err := open(carol, 2); err == nil {
+		t.Error("carol, revoked, opens epoch 2")
+	}
+	if sk, err := open(alice, 2); err != nil || sk != sk2 {
+		t.Errorf("the owner opens epoch 2: %v", err)
+	}
+}
+
+// TestGrantRange: one grant looks at most tx.MaxGrantWraps epochs; a
+// grant from further back says to grant the later ones first, and a
+// second grant then gives the earlier ones.
+func TestGrantRange(t *testing.T) {
+	c := newChain(t)
+	id := c.register(alice, sensor)
+	c.mustOK(c.publishTx(alice, false), c.publishTx(dave, false))
+	c.mustOK(c.privateTx(alice, id, "hr"))
+	n := c.nonce(alice)
+	var rotations [][]byte
+	for i := range tx.MaxGrantWraps + 2 {
+		rotations = append(rotations, c.sign(alice, n+uint64(i), tx.TypeRotateStreamKey, &tx.RotateStreamKey{Device: id}))
+	}
+	c.mustOK(rotations...)
+	cur := uint64(tx.MaxGrantWraps + 3)
+	if d := c.device(id); d.StreamEpoch != cur {
+		t.Fatalf("device at epoch %d, want %d", d.StreamEpoch, cur)
+	}
+	r := c.block(c.grantTx(alice, id, dave, 1)).TxResults[0]
+	wantCode(t, "a grant of more epochs than one looks at", r.Code, r.Log, app.CodeBadWraps,
+		fmt.Sprintf("gives %d epochs", cur), fmt.Sprintf("at most %d", tx.MaxGrantWraps), "grant from epoch 4 first, then again from 1")
+	c.mustOK(c.grantTx(alice, id, dave, 4))
+	c.mustOK(c.grantTx(alice, id, dave, 1))
+	g, err := state.GetGrant(c.app.Reader().Committed(), id, accountID(dave))
+	if err != nil || g == nil || g.OpenPeriod() == nil || g.OpenPeriod().From != 1 {
+		t.Errorf("dave's grant = %+v, %v; want it open from epoch 1", g, err)
 	}
 }

@@ -10,7 +10,7 @@
 //	GET /                  index.html: no-cache (revalidated by ETag)
 //	GET /explorer/NAME     the assets index.html loads; names with an esbuild
 //	                       content hash (app-5KQ3TZ2M.js) are immutable for a
-//	                       year, the others (verify.js) no-cache
+//	                       year, the others (verify.js, private.js) no-cache
 //
 // The pages route on the client, after the # (#/devices, #/device/ID,
 // #/block/H, #/contracts, #/verify), so no other path is the explorer's: the
@@ -35,6 +35,7 @@ import (
 	"time"
 
 	webexplorer "github.com/iotledger/iotledger/web/explorer"
+	webprivate "github.com/iotledger/iotledger/web/private"
 	"github.com/iotledger/iotledger/web/verify"
 )
 
@@ -49,7 +50,8 @@ const (
 	cacheImmutable   = "public, max-age=31536000, immutable"
 	cacheRevalidate  = "no-cache"
 	indexName        = "index.html"
-	verifierName     = "verify.js" // web/verify's bundle, served beside the pages
+	verifierName     = "verify.js"  // web/verify's bundle, served beside the pages
+	privateName      = "private.js" // web/private's bundle, likewise
 	distDir          = "dist"
 	unknownMediaType = "application/octet-stream"
 )
@@ -121,11 +123,15 @@ func newHandler(fsys fs.FS) *Handler {
 		h.files[name] = f
 		return nil
 	})
-	if h.err == nil && h.files[verifierName] == nil {
-		// The receipt verifier is a library of its own (web/verify); the
-		// Verify page loads its bundle from here.
-		sum := sha256.Sum256(verify.Bundle)
-		h.files[verifierName] = &file{body: verify.Bundle, mediaType: MediaType(verifierName), cache: cacheRevalidate, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+	// The libraries of their own, served beside the pages: the receipt
+	// verifier (web/verify), which the Verify page loads, and the private
+	// readings' opener (web/private), which a page loads to open sealed
+	// fields with the user's key, in the browser.
+	for name, body := range map[string][]byte{verifierName: verify.Bundle, privateName: webprivate.Bundle} {
+		if h.err == nil && h.files[name] == nil {
+			sum := sha256.Sum256(body)
+			h.files[name] = &file{body: body, mediaType: MediaType(name), cache: cacheRevalidate, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+		}
 	}
 	if h.err == nil && h.files[indexName] == nil {
 		h.err = fmt.Errorf("explorer: the build has no %s; run npm ci && npm run build in web/explorer", indexName)

@@ -11,6 +11,7 @@ import (
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/api/apitest"
 	"github.com/iotledger/iotledger/internal/explorer"
+	webprivate "github.com/iotledger/iotledger/web/private"
 	"github.com/iotledger/iotledger/web/verify"
 )
 
@@ -227,14 +228,18 @@ func TestPageUnderPolicy(t *testing.T) {
 }
 
 // TestVerifierServed: the Verify page loads the receipt verifier from
-// /explorer/verify.js; it is web/verify's bundle, byte for byte.
+// /explorer/verify.js, and pages open sealed fields with
+// /explorer/private.js; they are web/verify's and web/private's bundles,
+// byte for byte.
 func TestVerifierServed(t *testing.T) {
 	srv := newServer(t, true)
-	got := do(t, srv, http.MethodGet, explorer.Prefix+"verify.js")
-	if got.code != http.StatusOK || got.mediaType != explorer.MediaType("verify.js") || got.csp != explorer.CSP {
-		t.Fatalf("GET /explorer/verify.js = %d, %q, policy %q", got.code, got.mediaType, got.csp)
-	}
-	if got.body != string(verify.Bundle) {
-		t.Errorf("/explorer/verify.js is %d bytes, not web/verify's bundle (%d bytes)", len(got.body), len(verify.Bundle))
+	for name, bundle := range map[string][]byte{"verify.js": verify.Bundle, "private.js": webprivate.Bundle} {
+		got := do(t, srv, http.MethodGet, explorer.Prefix+name)
+		if got.code != http.StatusOK || got.mediaType != explorer.MediaType(name) || got.csp != explorer.CSP {
+			t.Fatalf("GET /explorer/%s = %d, %q, policy %q", name, got.code, got.mediaType, got.csp)
+		}
+		if got.body != string(bundle) {
+			t.Errorf("/explorer/%s is %d bytes, not the library's bundle (%d bytes)", name, len(got.body), len(bundle))
+		}
 	}
 }

@@ -11,6 +11,7 @@
 //	data/iotledger.db       the app's Pebble store
 //	data/iotledger.lock     held (flock) by the process that runs a node on the home, or audits it; holds its pid
 //	data/snapshots/         snapshots of it for joining nodes ([snapshots] in iotledger.toml)
+//	data/keybox/            wrapped stream keys of private readings, one file each, outside every store (package keybox; keybox.go)
 //	data/blockstore.db, state.db, cs.wal, ...        CometBFT's stores (Pebble too)
 //	keys/NAME.json          named account and device keys (package keystore; 0600 too)
 //
@@ -71,6 +72,13 @@
 // event stream resumes after an id across reconnections and restarts. A
 // subscriber that lags loses events (counted) and is told so; the API
 // refills its gap from the store.
+//
+// The node keeps the key box of private readings (keybox.go, package
+// keybox): opened after the app store, which its sweep reads to erase the
+// files of epochs erased while the node was down; its reactor is on
+// CometBFT's switch (nm.CustomReactors, channel keybox.Channel); Committed
+// hands it each block's erasures and commitments without waiting; the node
+// serves it to the API (api.StreamKeys) and closes it after CometBFT.
 //
 // The node knows when its consensus has halted (halt.go): CometBFT's
 // "CONSENSUS FAILURE!!!" line, which cometLogger catches (only a restart

@@ -33,7 +33,7 @@ func (s *eventSeq) reading(v verdict.Verdict) api.Event {
 }
 
 func (s *eventSeq) device(c app.DeviceChange) api.Event {
-	return s.next("device", c.Device.ID, apiwire.DeviceEvent{Action: c.Action, Device: api.Device(c.Device), Height: c.Height})
+	return s.next("device", c.Device.ID, api.DeviceEvent(c.Action, c.Device, c.Access, c.Height))
 }
 
 func (s *eventSeq) twin(c app.TwinChange) api.Event {
@@ -74,7 +74,7 @@ func (n *Node) ReplayEvents(ctx context.Context, from, to int64, emit func(*api.
 			evs = append(evs, seq.reading(v))
 		}
 		for i := range be.Devices {
-			evs = append(evs, seq.device(app.DeviceChange{Action: be.Devices[i].Action, Device: &be.Devices[i].Device, Height: h}))
+			evs = append(evs, seq.device(app.DeviceChange{Action: be.Devices[i].Action, Device: &be.Devices[i].Device, Access: be.Devices[i].Access, Height: h}))
 		}
 		for _, t := range be.Twins {
 			evs = append(evs, seq.twin(app.TwinChange{Device: t.Device, Side: t.Side, Version: t.Change.Version, Height: t.Change.Height, State: t.Change.State}))

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/iotledger/iotledger/internal/api"
 	"github.com/iotledger/iotledger/internal/app"
@@ -39,8 +40,56 @@ func (n *Node) openKeybox(log *slog.Logger) error {
 	}
 	n.keys = box
 	n.keyReactor = keybox.NewReactor(box, r, log.With("component", "keybox"), keybox.ReactorOptions{})
+	n.metrics.reg.MustRegister(keyboxCollector{box, n.keyReactor})
 	box.Start()
 	return nil
+}
+
+// keyboxCollector exposes the key box's counts on /metrics.
+type keyboxCollector struct {
+	box     *keybox.Box
+	reactor *keybox.Reactor
+}
+
+var (
+	keyboxKeysDesc = prometheus.NewDesc("iotledger_keybox_keys_total",
+		"Wrapped stream keys the key box stored (written and synced), held (for a commitment not yet on the ledger), refused, "+
+			"erased (files removed for erased epochs), dropped (held past their time, or not matching the commitment that committed) "+
+			"and found damaged (removed, then asked of the peers again), since the node started.",
+		[]string{"event"}, nil)
+	keyboxHeldDesc = prometheus.NewDesc("iotledger_keybox_held_keys",
+		"Wrapped stream keys held in memory until their commitments commit.", nil, nil)
+	keyboxPeerDesc = prometheus.NewDesc("iotledger_keybox_peer_total",
+		"The key box reactor's traffic with peers since the node started: keys sent, received, stored and refused; "+
+			"slots asked for (wants sent) and asked of this node (wants received); messages dropped (over a peer's rate, or full queues) "+
+			"and malformed ones (the peer is disconnected).",
+		[]string{"event"}, nil)
+)
+
+func (c keyboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- keyboxKeysDesc
+	ch <- keyboxHeldDesc
+	ch <- keyboxPeerDesc
+}
+
+func (c keyboxCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.box.Stats()
+	for _, e := range []struct {
+		event string
+		n     uint64
+	}{{"stored", st.Stored}, {"held", st.Held}, {"refused", st.Refused}, {"erased", st.Erased}, {"dropped", st.Dropped}, {"damaged", st.Corrupt}} {
+		ch <- prometheus.MustNewConstMetric(keyboxKeysDesc, prometheus.CounterValue, float64(e.n), e.event)
+	}
+	held, _ := c.box.HeldCount()
+	ch <- prometheus.MustNewConstMetric(keyboxHeldDesc, prometheus.GaugeValue, float64(held))
+	rs := c.reactor.Stats()
+	for _, e := range []struct {
+		event string
+		n     uint64
+	}{{"keys_sent", rs.KeysSent}, {"keys_received", rs.KeysReceived}, {"keys_stored", rs.KeysStored}, {"keys_refused", rs.KeysRefused},
+		{"wants_sent", rs.WantsSent}, {"wants_received", rs.WantsReceived}, {"dropped", rs.Dropped}, {"malformed", rs.Malformed}} {
+		ch <- prometheus.MustNewConstMetric(keyboxPeerDesc, prometheus.CounterValue, float64(e.n), e.event)
+	}
 }
 
 // closeKeybox stops the key box's worker, once CometBFT no longer

@@ -71,6 +71,9 @@ export interface Device {
   // What the ledger holds of its readings (newer nodes, in lists and
   // GET /v1/devices/{id}).
   readings?: number; last_reading?: LastReading; gaps?: number; gaps_truncated?: boolean;
+  // Private readings (docs/PRIVATE.md): the fields the device seals, and
+  // its stream epoch.
+  private_fields?: string[]; stream_epoch?: number; stream_key_announced?: boolean;
 }
 export interface LastReading { seq: number; time_ms: number; index: number; height: number; receipt: string }
 export interface LogReading extends ReadingEntry { device: string }
@@ -79,7 +82,10 @@ export interface DeviceChanges { device: string; changes: DeviceEvent[]; next_pa
 export interface Stats { height: number; log_size: number; devices: { total: number; active: number; quarantined: number; revoked: number }; contracts: number }
 export interface BlockTx { hash: string; type: string; bytes: number; readings?: number; signer?: string; nonce?: string }
 export interface DevicePage { devices: Device[]; next_page_token?: string }
-export interface ReadingEntry { seq: number; time: string; time_ms: number; data: Record<string, number | string | boolean>; index: number; height: number; receipt: string }
+export interface ReadingEntry { seq: number; time: string; time_ms: number; data: Record<string, number | string | boolean>; index: number; height: number; receipt: string; sealed?: Sealed }
+// Sealed is a reading's private fields as the device sealed them: bytes in
+// base64, opened only in the browser with a recipient's key (private.ts).
+export interface Sealed { epoch: number; nonce: string; ciphertext: string }
 export interface ReadingPage { readings: ReadingEntry[]; next_page_token?: string }
 export interface Gaps { device: string; count: number; min_seq: number; max_seq: number; gaps: { from: number; to: number }[]; gaps_truncated: boolean }
 export interface TxResult { code: number; name: string; log: string }

@@ -1,10 +1,11 @@
 // Device: its record and key history, a chart per numeric field, the
 // latest readings, the gaps, the twin, the account; live.
-import { Account, APIError, Device, DeviceChanges, DeviceEvent, enc, Gaps, get, getOptional, qs, ReadingEntry, ReadingEvent, ReadingPage, Twin, TwinHistory, served } from '../api';
+import { Account, APIError, Device, DeviceChanges, DeviceEvent, enc, Gaps, get, getOptional, qs, ReadingEntry, ReadingEvent, ReadingPage, Status, Twin, TwinHistory, served } from '../api';
 import { Chart, lineChart } from '../chart';
 import { Child, clear, dl, h, isoTime, json, link, mono, short, table } from '../dom';
 import { Stream } from '../live';
 import { failure, Route, Scope, section, throttle } from '../page';
+import { forgetKey, loadKeyFile, onKeyChange, openReading, userKey } from '../private';
 
 const maxPoints = 10000;
 const hour = 3600 * 1000;
@@ -38,8 +39,37 @@ export async function device(root: HTMLElement, route: Route, scope: Scope): Pro
     ['Last changed', link(`#/block/${d.updated_height}`, `block ${d.updated_height}`)],
     ...(d.readings !== undefined ? [['Readings committed', String(d.readings)] as [string, string]] : []),
     ...(d.last_reading ? [['Last reading', [isoTime(d.last_reading.time_ms), ` (seq ${d.last_reading.seq}, block `, link(`#/block/${d.last_reading.height}`, String(d.last_reading.height)), ')']] as [string, Child[]]] : []),
+    ...(d.private_fields?.length ? [['Private fields', [...d.private_fields.map((f) => h('span', { class: 'tag locked' }, `🔒 ${f}`)),
+      ` stream epoch ${d.stream_epoch ?? '—'}${d.stream_key_announced ? '' : ' (its key is not announced yet)'}`]] as [string, Child[]]] : []),
   ]));
   renderRecord(d);
+
+  // Private fields: sealed on the device; opened here with the user's key
+  // file, which stays in this page.
+  let chainID = '';
+  const [privCard, privBody] = section('Private fields');
+  const keyIn = h('input', { type: 'file', id: 'private-key-file', accept: '.json,application/json' });
+  const keyNote = h('p', { id: 'private-key', class: 'muted' });
+  const renderKeyNote = () => {
+    const k = userKey();
+    clear(keyNote, k ? ['Key of ', mono(k.address, 'mono id'), ` (${k.name}) loaded in this page. `, h('button', { type: 'button', onclick: () => forgetKey() }, 'Forget it')]
+      : 'No key loaded: private fields show as locked.');
+  };
+  clear(privBody,
+    h('p', null, 'This device seals some fields before it signs: validators, this node and anyone with its disk see ciphertext. Open them here with the key file of an account that may read them (the owner, or a consumer the owner granted): keys/NAME.json in your home. The key is read into this page only; it is not stored or sent, and the fields are opened in your browser.'),
+    h('div', { class: 'filters' }, h('label', { for: 'private-key-file' }, 'Load a key file'), keyIn),
+    keyNote);
+  renderKeyNote();
+  keyIn.addEventListener('change', async () => {
+    const f = keyIn.files?.[0];
+    if (!f) return;
+    try {
+      await loadKeyFile(f);
+    } catch (e) {
+      clear(keyNote, h('span', { class: 'error' }, (e as Error).message));
+    }
+  });
+  if (d.private_fields?.length) root.insertBefore(privCard, chartCard);
 
   // Status changes: the committed ones where the node lists them (GET
   // /v1/devices/{id}/changes, newer nodes), and those seen live.
@@ -117,15 +147,54 @@ export async function device(root: HTMLElement, route: Route, scope: Scope): Pro
         return;
       }
       const page = await get<ReadingPage>(`${base}/readings${qs({ by: 'seq', from: Math.max(gaps.min_seq, gaps.max_seq - 19), limit: 20 })}`, scope.signal);
-      clear(latestBody, table(['Seq', 'Device time', 'Log index', 'Block', 'Data', ''], page.readings.slice().reverse().map((r) => [
+      const rows = page.readings.slice().reverse();
+      clear(latestBody, table(['Seq', 'Device time', 'Log index', 'Block', 'Data', ''], rows.map((r) => [
         String(r.seq), isoTime(r.time_ms), String(r.index), link(`#/block/${r.height}`, String(r.height)),
-        mono(JSON.stringify(r.data), 'mono data'),
+        [mono(JSON.stringify(r.data), 'mono data'), r.sealed ? sealedCell(r) : null],
         h('a', { class: 'button', href: `#/verify${qs({ device: id, seq: r.seq })}` }, 'Verify'),
       ])));
+      if (rows.some((r) => r.sealed) && !privCard.isConnected) root.insertBefore(privCard, chartCard);
+      void openSealed(rows);
     } catch (e) {
       if ((e as Error).name !== 'AbortError') clear(latestBody, failure(e));
     }
   };
+  // A reading's sealed part: locked, or opened with the loaded key.
+  const cells = new Map<number, HTMLElement>();
+  const sealedCell = (r: ReadingEntry): HTMLElement => {
+    const c = h('div', { class: 'sealed locked', 'data-seq': String(r.seq) }, `🔒 sealed (epoch ${r.sealed!.epoch})`);
+    cells.set(r.seq, c);
+    return c;
+  };
+  const openSealed = async (rows: ReadingEntry[]) => {
+    if (!userKey()) return;
+    if (!chainID) {
+      try {
+        chainID = (await get<Status>('/v1/status', scope.signal)).chain_id;
+      } catch (e) {
+        clear(keyNote, failure(e));
+        return;
+      }
+    }
+    for (const r of rows) {
+      const c = cells.get(r.seq);
+      if (!r.sealed || !c) continue;
+      try {
+        const fields = await openReading(r, id, chainID, scope.signal);
+        c.className = 'sealed opened';
+        clear(c, mono(`🔓 ${JSON.stringify(fields)}`, 'mono data'));
+        c.title = 'Opened in this browser with your key';
+      } catch (e) {
+        if ((e as Error).name === 'AbortError') return;
+        c.className = 'sealed locked';
+        clear(c, `🔒 sealed (epoch ${r.sealed.epoch}): ${(e as Error).message}`);
+      }
+    }
+  };
+  scope.onClose(onKeyChange(() => {
+    renderKeyNote();
+    void latest();
+  }));
   void latest();
   const twin = () => void renderTwin(twinBody, base, scope);
   twin();
