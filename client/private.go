@@ -481,3 +481,16 @@ func hasRecipient(e *Epoch, account string) bool {
 	}
 	return false
 }
+
+// OpenSealed opens the sealed part of r, a reading of device from any
+// reading list, with k, the stream key of its epoch (StreamKey fetches and
+// opens it; one key opens every reading of its epoch). A list carries no
+// device signature, so unlike DecryptReading it checks none; the AEAD
+// still binds the fields to the device, seq and epoch. A reading without
+// a sealed part wraps ErrNotSealed.
+func OpenSealed(device string, r ReadingEntry, k private.StreamKey) (map[string]any, error) {
+	if r.Sealed == nil {
+		return nil, fmt.Errorf("%w: reading %d of device %s is all public", ErrNotSealed, r.Seq, device)
+	}
+	return private.OpenFields(device, r.Seq, &reading.Sealed{Epoch: r.Sealed.Epoch, Nonce: r.Sealed.Nonce, Ciphertext: r.Sealed.Ciphertext}, k)
+}

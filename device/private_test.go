@@ -163,6 +163,14 @@ func TestSenderPrivate(t *testing.T) {
 	if d := cmp.Diff(page.Readings[0].Data, map[string]any{"site": "lab"}); d != "" {
 		t.Errorf("the API shows fields of the reading in clear (-got +want):\n%s", d)
 	}
+	// The list's sealed part opens with the epoch's stream key too.
+	sk, err := c.StreamKey(ctx, id, 1, owner.Address(), owner.Encryption)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fields, err := client.OpenSealed(id, page.Readings[0], sk); err != nil || !cmp.Equal(fields, map[string]any{"temp": 21.5, "hr": int64(70)}) {
+		t.Errorf("OpenSealed of the listed reading = %v, %v; want temp and hr", fields, err)
+	}
 	mustOpen("owner", owner.Address(), owner.Encryption, one, 1, map[string]any{"site": "lab"}, map[string]any{"temp": 21.5, "hr": int64(70)})
 
 	// A grant of the current epoch: the owner wraps epoch 1's key to the
