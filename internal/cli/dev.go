@@ -86,9 +86,19 @@ works at once, and iotledger reading decrypt opens it with the owner key.`,
 				return startErr(e, err)
 			}
 			sensors, err := registerSensors(e.ctx, home, n)
-			var keys []*device.StreamKeys
+			keys := make([]*device.StreamKeys, len(sensors))
 			if err == nil {
-				keys, err = e.devPrivate(e.ctx, home, n, sensors)
+				ks, perr := e.devPrivate(e.ctx, home, n, sensors)
+				if ks != nil {
+					keys = ks
+				}
+				if perr != nil && e.ctx.Err() == nil {
+					// The chain runs without it; say what is missing.
+					fmt.Fprintf(e.stderr, "iotledger: dev could not set up private readings (%v); reading send --private may need the steps of README's Private readings\n", perr)
+				}
+			}
+			if err == nil && e.ctx.Err() != nil {
+				err = e.ctx.Err()
 			}
 			if err != nil {
 				n.Close()
@@ -179,37 +189,44 @@ func (e *env) devPrivate(ctx context.Context, home string, n *node.Node, sensors
 		return nil, fmt.Errorf("publish the dev owner's encryption key: %w", err)
 	}
 	keys := make([]*device.StreamKeys, len(sensors))
-	errs := make([]error, len(sensors))
+	errs := make([]error, len(sensors)+1)
 	var wg sync.WaitGroup
 	for i, name := range sensorNames() {
-		k, err := keystore.Load(home, name)
+		ks, err := devStreamKeys(ctx, c, n, home, owner, name, sensors[i].ID())
 		if err != nil {
-			return nil, err
+			errs[len(sensors)] = err
+			break
 		}
-		id := sensors[i].ID()
-		d, err := n.App().Reader().Device(id)
-		if err != nil {
-			return nil, err
-		}
-		if d != nil && len(d.PrivateFields) == 0 {
-			if _, err := c.SetPrivateFields(ctx, owner.Private, id, devPrivate); err != nil {
-				return nil, fmt.Errorf("name the private fields of %s: %w", name, txErr(err))
-			}
-		}
-		keys[i], err = device.NewStreamKeys(device.StreamKeyOptions{API: c, Key: k.Private, ID: id, File: streamKeyFile(home, id)})
-		if err != nil {
-			return nil, err
-		}
+		keys[i] = ks
 		wg.Add(1)
 		go func() { // each sensor announces with its own key: no nonce to share
 			defer wg.Done()
-			if _, err := keys[i].Refresh(ctx); err != nil {
+			if _, err := ks.Refresh(ctx); err != nil {
 				errs[i] = fmt.Errorf("the stream key of %s: %w", name, err)
 			}
 		}()
 	}
 	wg.Wait()
 	return keys, errors.Join(errs...)
+}
+
+// devStreamKeys names the private fields of the dev sensor name (id) if
+// it has none, and returns its stream keys.
+func devStreamKeys(ctx context.Context, c *client.Client, n *node.Node, home string, owner *keystore.Key, name, id string) (*device.StreamKeys, error) {
+	k, err := keystore.Load(home, name)
+	if err != nil {
+		return nil, err
+	}
+	d, err := n.App().Reader().Device(id)
+	if err != nil {
+		return nil, err
+	}
+	if d != nil && len(d.PrivateFields) == 0 {
+		if _, err := c.SetPrivateFields(ctx, owner.Private, id, devPrivate); err != nil {
+			return nil, fmt.Errorf("name the private fields of %s: %w", name, txErr(err))
+		}
+	}
+	return device.NewStreamKeys(device.StreamKeyOptions{API: c, Key: k.Private, ID: id, File: streamKeyFile(home, id)})
 }
 
 // simulate sends a reading a second: a temperature that drifts slowly, a
@@ -234,7 +251,25 @@ func simulate(ctx context.Context, n *node.Node, s *device.Signer, keys *device.
 			"door":     []string{"closed", "open"}[boolIndex(k%30 == 0)],
 		}
 		now := time.Now()
+		if keys == nil { // private readings not set up
+			raw, _, err := s.Sign(data, now)
+			if err != nil {
+				return
+			}
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			n.Submit(sctx, [][]byte{raw}, true)
+			cancel()
+			continue
+		}
 		raw, seq, err := s.SignSealed(data, now, keys)
+		if errors.Is(err, device.ErrNoStreamKey) {
+			// A field became private and no key is on disk yet: make one,
+			// and send at the next tick.
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			keys.Refresh(rctx)
+			cancel()
+			continue
+		}
 		if err != nil {
 			return
 		}
