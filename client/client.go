@@ -29,6 +29,7 @@ type Client struct {
 	base      string // without a trailing slash
 	hc        *http.Client
 	userAgent string
+	chain     chain // the node's chain id, once asked (ChainID)
 }
 
 // Option configures a Client.

@@ -23,6 +23,27 @@
 // offline with receipt.Verify and the chain's genesis, the only thing the
 // verifier trusts. The node that served it needs no trust.
 //
+// # Private readings
+//
+// A device's private fields travel sealed (docs/PRIVATE.md). The client
+// signs and sends the transactions of private readings with an account's
+// key, at its next nonce (Send, a refusal being a *TxError):
+// PublishEncryptionKey, SetPrivateFields, AnnounceStreamKey (the device's
+// key), GrantAccess, RevokeAccess, RotateStreamKey, EraseEpochs; Grant is
+// an owner's whole grant, past epochs' keys opened with the owner's key
+// and wrapped to the grantee here. Access and AccessPage read a device's
+// grants and epochs, EncryptionKey an account's published key,
+// PutStreamKeys and WrappedStreamKey the node's key box.
+//
+// DecryptReading opens a reading's sealed fields locally: it fetches the
+// reading as the device signed it (from its receipt), the wrapped stream
+// key of its epoch for the caller's account, opens that with the caller's
+// encryption private key (StreamKey) and the fields with the stream key.
+// The node never sees a private key or a stream key. Errors say why a
+// reading does not open: ErrErased, ErrNotRecipient, ErrNotSealed, or
+// package private's ErrUnwrap, ErrKEM and ErrOpen (a wrong key, a wrapped
+// key replayed from another epoch, a tampered ciphertext or nonce).
+//
 // # Errors
 //
 // An answer other than 2xx is an *Error, read from the node's problem

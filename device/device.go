@@ -109,7 +109,19 @@ func (s *Signer) Next() uint64 {
 // reading is returned. Data the reading format refuses is an error and uses
 // no number; with an error, Sign returns no reading and no number.
 func (s *Signer) Sign(data map[string]any, t time.Time) ([]byte, uint64, error) {
-	return s.sign(data, t, nil)
+	return s.sign(data, t, nil, nil)
+}
+
+// SignSealed is Sign with the device's private fields sealed (see
+// StreamKeys.Seal): the fields of data that keys names are sealed under
+// the newest stream key on disk, the rest stay public. Without a stream
+// key on disk the error wraps ErrNoStreamKey and no number is used: call
+// keys.Refresh first.
+func (s *Signer) SignSealed(data map[string]any, t time.Time, keys *StreamKeys) ([]byte, uint64, error) {
+	if keys.ID() != s.id {
+		return nil, 0, fmt.Errorf("device: the stream keys are device %s's, the signer signs for %s", keys.ID(), s.id)
+	}
+	return s.sign(data, t, nil, keys.Seal)
 }
 
 // keeper stores a signed reading durably before its number is saved as
@@ -120,11 +132,12 @@ type keeper interface {
 	drop(seq uint64) error
 }
 
-// sign signs a reading with the next number. With k, the reading is kept
-// before the number is saved: a crash in between leaves a reading in the
-// outbox at or above the saved number, which NewSender takes into account,
-// and never a used number without a reading.
-func (s *Signer) sign(data map[string]any, t time.Time, k keeper) ([]byte, uint64, error) {
+// sign signs a reading with the next number, with seal when not nil
+// (else reading.Sign). With k, the reading is kept before the number is
+// saved: a crash in between leaves a reading in the outbox at or above the
+// saved number, which NewSender takes into account, and never a used
+// number without a reading.
+func (s *Signer) sign(data map[string]any, t time.Time, k keeper, seal func(reading.Reading) ([]byte, error)) ([]byte, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	unlock, err := s.lock()
@@ -137,7 +150,13 @@ func (s *Signer) sign(data map[string]any, t time.Time, k keeper) ([]byte, uint6
 		// seq+1 would wrap to numbers already used.
 		return nil, 0, fmt.Errorf("device: sequence numbers of device %s are exhausted", s.id)
 	}
-	raw, err := reading.Sign(reading.Reading{Device: s.id, Seq: seq, Time: t.UnixMilli(), Data: data}, s.key)
+	r := reading.Reading{Device: s.id, Seq: seq, Time: t.UnixMilli(), Data: data}
+	var raw []byte
+	if seal != nil {
+		raw, err = seal(r)
+	} else {
+		raw, err = reading.Sign(r, s.key)
+	}
 	if err != nil {
 		return nil, 0, err
 	}

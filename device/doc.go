@@ -81,6 +81,11 @@
 //	dead/00000000000000000042.cose
 //	dead/00000000000000000042.json
 //	                             a rejected reading and {"seq","reason","detail"}
+//	streamkey                    with Options.API: the stream key of the current epoch (JSON, 0600:
+//	                             {"device", "fields": the ledger's private fields, "keys": [{"epoch",
+//	                             "key": 32 bytes base64, "announced", "wraps" until uploaded}]}), and
+//	                             an older epoch's key only until the outbox is sealed again
+//	streamkey.lock               held (flock) by a StreamKeys while it refreshes the key
 //
 // Every file is written atomically and durably (temporary file, fsync,
 // rename, fsync of the folder) before the reading is offered to the network;
@@ -88,6 +93,45 @@
 // (*.tmp) that a crash left behind are ignored and removed. The invariant
 // that NewSender restores is: the number in seq is above every reading in
 // the outbox.
+//
+// # Private fields
+//
+// A device may seal some of its data fields (docs/PRIVATE.md): they travel
+// sealed with XChaCha20-Poly1305 under the device's stream key for its
+// current epoch, readable only by the device's owner and the accounts the
+// owner granted access. StreamKeys keeps that key and does what the
+// ledger's epochs ask of the device: when the ledger moves the device to a
+// new epoch (its owner named its private fields, rotated its key, revoked
+// a grant, erased the epoch; a contract granted access), Refresh makes the
+// epoch's key, wraps it with HPKE to each recipient of the epoch (owner and
+// consumers, their published encryption keys: X-Wing when published, else
+// X25519), uploads the wrapped keys to the node's key box, announces their
+// commitments in a stream_key transaction signed by the device's key, and
+// uploads them again once committed. The key and its wrapped keys are on
+// disk before anything leaves, so a device stopped in the middle finishes
+// with the same key when it starts again.
+//
+// A Sender with Options.API seals the fields the ledger lists as the
+// device's private fields and those of Options.Private:
+//
+//  1. Record seals them under the newest key on disk; the first sealed
+//     reading of a device without one asks the ledger (Record then needs
+//     the node); afterwards Record works offline as before.
+//  2. At start, and when a reading is answered stale_epoch (the device
+//     moved on), no_stream_key (its epoch's key is not announced yet) or
+//     private_in_clear (the owner made another field private), the
+//     drainer refreshes the key, then seals again every reading of the
+//     outbox that needs it under the same sequence number (a reading the
+//     ledger committed meanwhile, its answer lost, is removed as delivered
+//     instead: no sequence number is ever sent with other bytes), deletes
+//     the keys of older epochs and sends again. Record waits meanwhile.
+//
+// The guarantee of the outbox holds: each reading reaches the log once,
+// under its sequence number. Processes that sign for one device share its
+// stream key file (the CLI's reading send and dev's simulated devices
+// share HOME/devices/ID.streamkey) and take turns through its lock; two
+// key files for one device would announce two keys for one epoch, and
+// the second is refused (ErrEpochTaken: the owner rotates the stream key).
 //
 // # Transports
 //

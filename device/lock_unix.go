@@ -41,14 +41,21 @@ const lockWait = 10 * time.Second
 // process's id into it, so that a signer that waits in vain can say who
 // holds it. The kernel releases the lock when the process dies.
 func lockSeq(path string) (unlock func() error, err error) {
+	return lockFile(path, lockWait, "sequence state")
+}
+
+// lockFile takes the lock file path, waiting up to wait while another
+// holder (in this process or another) has it; what names the state it
+// guards, for errors.
+func lockFile(path string, wait time.Duration, what string) (unlock func() error, err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("device: lock sequence state: %w", err)
+		return nil, fmt.Errorf("device: lock %s: %w", what, err)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("device: lock sequence state: %w", err)
+		return nil, fmt.Errorf("device: lock %s: %w", what, err)
 	}
-	deadline := time.Now().Add(lockWait)
+	deadline := time.Now().Add(wait)
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
@@ -65,9 +72,9 @@ func lockSeq(path string) (unlock func() error, err error) {
 		}
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s has held %s for more than %v; is that process stuck?", ErrSeqLocked, holder, path, lockWait)
+			return nil, fmt.Errorf("%w: %s has held %s for more than %v; is that process stuck?", ErrSeqLocked, holder, path, wait)
 		}
-		return nil, fmt.Errorf("device: lock sequence state: %w", err)
+		return nil, fmt.Errorf("device: lock %s: %w", what, err)
 	}
 	// Best effort: the pid only makes an error message better.
 	if err := f.Truncate(0); err == nil {

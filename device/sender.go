@@ -10,9 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/iotledger/iotledger/client"
+	"github.com/iotledger/iotledger/reading"
 	"github.com/iotledger/iotledger/verdict"
 )
 
@@ -124,6 +127,16 @@ type Options struct {
 	// DefaultRetry. An empty, non-nil slice retries no reason.
 	Retry []string
 	Log   *slog.Logger // default: no logs
+
+	// API, when set, makes the Sender seal the device's private fields
+	// (docs/PRIVATE.md): the fields the ledger lists as the device's
+	// private fields, and those of Private. The device learns its epoch,
+	// and announces each epoch's stream key, through API (also when
+	// readings go over MQTT). See StreamKeys and the package comment.
+	API *client.Client
+	// Private are field names to seal besides the ledger's list; they
+	// need API.
+	Private []string
 }
 
 // validate names the first bad field.
@@ -139,6 +152,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("device: Options.BatchSize is %d, want 0 (the default, %d) or more", o.BatchSize, DefaultBatchSize)
 	case o.SendTimeout < 0:
 		return fmt.Errorf("device: Options.SendTimeout is %v, want 0 (the default, %v) or more", o.SendTimeout, DefaultSendTimeout)
+	case len(o.Private) > 0 && o.API == nil:
+		return fmt.Errorf("device: Options.Private names fields to seal (%s), but Options.API is nil; give the client of the node the device announces its stream keys through", strings.Join(o.Private, ", "))
 	}
 	return nil
 }
@@ -152,6 +167,7 @@ type Stats struct {
 	Duplicates   uint64 // of those, the ones answered Duplicate: the ledger had them already
 	Rejected     uint64 // readings moved to the dead letters
 	Retries      uint64 // readings kept after an attempt, to be sent again
+	Resealed     uint64 // readings sealed again under a newer stream key (same sequence number)
 	Outbox       int    // readings in the outbox now
 }
 
@@ -168,6 +184,8 @@ type Sender struct {
 	retry       []string
 	log         *slog.Logger
 	unlock      func() error
+	keys        *StreamKeys // nil: nothing is sealed
+	api         *client.Client
 
 	wake   chan struct{} // a reading was recorded; capacity 1
 	closed chan struct{} // closed by Close
@@ -176,6 +194,7 @@ type Sender struct {
 
 	mu      sync.Mutex // guards the fields below
 	queue   []uint64   // sequence numbers in the outbox, ascending
+	resync  bool       // a reading needs the stream key refreshed and the outbox sealed again
 	empty   chan struct{}
 	stats   Stats
 	started bool
@@ -252,6 +271,14 @@ func newSender(o Options, unlock func() error) (*Sender, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if o.API != nil {
+		s.api = o.API
+		s.keys, err = NewStreamKeys(StreamKeyOptions{API: o.API, Key: o.Key, ID: signer.ID(), File: filepath.Join(o.Dir, streamKeyName), Private: o.Private, Log: s.log})
+		if err != nil {
+			return nil, err
+		}
+		s.resync = true // at start: the ledger may have moved on while the device was off
+	}
 	if len(queue) == 0 {
 		close(s.empty)
 	}
@@ -303,7 +330,19 @@ func (s *Sender) Record(ctx context.Context, data map[string]any, t time.Time) (
 		return 0, ErrClosed
 	default:
 	}
-	_, seq, err := s.signer.sign(data, t, s.box)
+	var seal func(reading.Reading) ([]byte, error)
+	if s.keys != nil {
+		seal = s.keys.Seal
+	}
+	_, seq, err := s.signer.sign(data, t, s.box, seal)
+	if errors.Is(err, ErrNoStreamKey) {
+		// The first sealed reading of a device without a key on disk: ask
+		// the ledger for its epoch and announce a key for it.
+		if _, err = s.keys.Refresh(ctx); err != nil {
+			return 0, err
+		}
+		_, seq, err = s.signer.sign(data, t, s.box, seal)
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -398,6 +437,19 @@ func (s *Sender) Close() error {
 func (s *Sender) drain(ctx context.Context) {
 	attempt := 0
 	for {
+		if s.needResync() {
+			if err := s.resyncKeys(ctx); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				attempt++
+				s.log.Warn("device: stream key: will try again", "err", err)
+				if !s.wait(ctx, s.backoff(attempt, 0)) {
+					return
+				}
+				continue
+			}
+		}
 		seqs := s.head()
 		if len(seqs) == 0 {
 			select {
@@ -416,16 +468,130 @@ func (s *Sender) drain(ctx context.Context) {
 			continue
 		}
 		attempt++
-		if d := s.backoff(attempt, hint); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
+		if s.needResync() && attempt == 1 {
+			continue // the stream key first, then the readings again at once
+		}
+		if !s.wait(ctx, s.backoff(attempt, hint)) {
+			return
 		}
 	}
+}
+
+// wait waits d; false if ctx ended first.
+func (s *Sender) wait(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+func (s *Sender) needResync() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resync
+}
+
+// resyncKeys brings the stream key up to the ledger (StreamKeys.Refresh:
+// a new epoch's key made, wrapped, uploaded and announced) and seals
+// again, under the same sequence numbers, the readings of the outbox that
+// need it (sealed under an older epoch, or holding a field now private in
+// clear). A reading the ledger committed meanwhile (its answer was lost)
+// is removed as delivered instead: it is never sent with other bytes.
+// Then the keys of older epochs are deleted. Record waits meanwhile, so
+// no reading is sealed with a key about to go.
+func (s *Sender) resyncKeys(ctx context.Context) error {
+	rctx, cancel := context.WithTimeout(ctx, s.sendTimeout)
+	defer cancel()
+	_, err := s.keys.Refresh(rctx)
+	if errors.Is(err, ErrNotPrivate) {
+		// Nothing is sealed for a device without private fields: its
+		// readings go as they are.
+		if f := s.keys.Fields(); len(f) > 0 {
+			s.log.Warn("device: Options.Private names fields to seal, but the device has no private fields on the ledger, so no stream key; its owner names them first", "device", s.ID(), "err", err)
+		}
+		s.mu.Lock()
+		s.resync = false
+		s.mu.Unlock()
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.recMu.Lock()
+	defer s.recMu.Unlock()
+	s.mu.Lock()
+	queue := slices.Clone(s.queue)
+	s.mu.Unlock()
+	var gone []uint64
+	for _, seq := range queue {
+		raw, err := s.box.read(seq)
+		if err != nil || !s.keys.NeedsReseal(raw) {
+			continue // read errors are the drainer's to handle
+		}
+		committed, err := s.committed(rctx, seq)
+		if err != nil {
+			return err
+		}
+		if committed {
+			if err := s.box.remove(seq); err != nil {
+				return err
+			}
+			gone = append(gone, seq)
+			s.count(func(st *Stats) { st.Acknowledged++; st.Duplicates++ })
+			continue
+		}
+		fresh, err := s.keys.Reseal(raw)
+		if errors.Is(err, ErrKeyLost) || errors.Is(err, ErrNotPrivate) {
+			s.log.Error("device: a reading cannot be sealed again; moved to the dead letters", "seq", seq, "err", err)
+			if berr := s.box.bury(seq, "stream_key_lost", err.Error()); berr != nil {
+				return berr
+			}
+			gone = append(gone, seq)
+			s.count(func(st *Stats) { st.Rejected++ })
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.box.keep(seq, fresh); err != nil {
+			return err
+		}
+		s.count(func(st *Stats) { st.Resealed++ })
+	}
+	if len(gone) > 0 {
+		if err := s.box.sync(); err != nil {
+			return err
+		}
+	}
+	if err := s.keys.Forget(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.resync = false
+	if len(gone) > 0 {
+		s.queue = slices.DeleteFunc(s.queue, func(q uint64) bool { return slices.Contains(gone, q) })
+		if len(s.queue) == 0 {
+			close(s.empty)
+		}
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// committed reports whether the ledger holds reading seq of the device.
+func (s *Sender) committed(ctx context.Context, seq uint64) (bool, error) {
+	p, err := s.api.Readings(ctx, s.ID(), client.ReadingQuery{From: seq, To: seq, Limit: 1})
+	if err != nil {
+		return false, fmt.Errorf("device: is reading %d committed? %w", seq, err)
+	}
+	return len(p.Readings) > 0 && p.Readings[0].Seq == seq, nil
 }
 
 // head returns the first batch of the queue.
@@ -501,6 +667,13 @@ func (s *Sender) round(ctx context.Context, seqs []uint64) (kept int, hint time.
 						st.Duplicates++
 					}
 				})
+			case a.Status == Rejected && s.keys != nil && slices.Contains(privateReasons, a.Reason):
+				// The stream key is behind the ledger: refresh it, seal
+				// the reading again (same seq) and send it again.
+				s.log.Info("device: reading refused for its stream key; refreshing it", "seq", seq, "reason", a.Reason)
+				s.mu.Lock()
+				s.resync = true
+				s.mu.Unlock()
 			case a.Status == Rejected && !slices.Contains(s.retry, a.Reason):
 				s.log.Error("device: reading rejected; moved to the dead letters", "seq", seq, "reason", a.Reason, "detail", a.Detail)
 				fates[i] = s.buryOrKeep(seq, a.Reason, a.Detail)

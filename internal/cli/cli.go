@@ -78,7 +78,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(
 		initCmd(e), startCmd(e), devCmd(e), keysCmd(e), deviceCmd(e), readingCmd(e),
 		receiptCmd(e), verifyCmd(e), auditCmd(e), statusCmd(e), simCmd(e), benchCmd(e), accountCmd(e), contractCmd(e),
-		testnetCmd(e), validatorCmd(e), versionCmd(e), configCmd(e),
+		testnetCmd(e), validatorCmd(e), versionCmd(e), configCmd(e), accessCmd(e), dataCmd(e),
 	)
 	return root
 }

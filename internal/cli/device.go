@@ -17,6 +17,7 @@ import (
 func deviceCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "device", Short: "Register, list, show, quarantine, reactivate, revoke and rotate devices; their twins"}
 	c.AddCommand(deviceRegisterCmd(e), deviceListCmd(e), deviceShowCmd(e), deviceRevokeCmd(e), deviceRotateCmd(e), deviceTwinCmd(e),
+		devicePrivateCmd(e), deviceRotateStreamKeyCmd(e),
 		deviceStatusCmd(e, "quarantine", "quarantined", "Quarantine a device (owner only): its readings are refused until it is reactivated"),
 		deviceStatusCmd(e, "reactivate", "active", "Reactivate a quarantined device (owner only): its readings are accepted again"))
 	return c

@@ -13,20 +13,30 @@ import (
 )
 
 func keysCmd(e *env) *cobra.Command {
-	c := &cobra.Command{Use: "keys", Short: "Manage Ed25519 keys in the home (files are 0600)"}
-	c.AddCommand(&cobra.Command{
+	c := &cobra.Command{Use: "keys", Short: "Manage Ed25519 keys in the home (files are 0600), with their accounts' encryption keys"}
+	var x25519Only bool
+	newCmd := &cobra.Command{
 		Use:   "new NAME",
-		Short: "Create a key",
-		Args:  cobra.ExactArgs(1),
+		Short: "Create a key, with an encryption key for private readings (X25519 + X-Wing unless --x25519-only)",
+		Long: `new creates the Ed25519 key NAME (its account acc1... and, registered, its
+device dev1...) and the account's encryption key for private readings: an
+X25519 key and an X-Wing (ML-KEM-768 + X25519) seed, both in NAME's key
+file. Stream keys are wrapped to the account with the hybrid post-quantum
+KEM once it publishes that key (iotledger keys publish NAME); with
+--x25519-only the key has no X-Wing part, and stream keys are wrapped to
+it with X25519 alone.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			k, err := keystore.New(e.homeDir(""), args[0])
+			k, err := keystore.NewKey(e.homeDir(""), args[0], !x25519Only)
 			if err != nil {
 				return err
 			}
 			printKey(e, k)
 			return nil
 		},
-	}, keysImportCmd(e), keysExportCmd(e), &cobra.Command{
+	}
+	newCmd.Flags().BoolVar(&x25519Only, "x25519-only", false, "make the encryption key X25519 only, without the hybrid X-Wing part")
+	c.AddCommand(newCmd, keysImportCmd(e), keysExportCmd(e), keysPublishCmd(e), &cobra.Command{
 		Use:   "list",
 		Short: "List keys with their account address and device id",
 		Args:  cobra.NoArgs,
@@ -66,6 +76,11 @@ func keysCmd(e *env) *cobra.Command {
 
 func printKey(e *env, k *keystore.Key) {
 	e.printf("name:       %s\npublic key: %s\naddress:    %s\ndevice id:  %s\n", k.Name, hex.EncodeToString(k.Public()), k.Address(), k.DeviceID())
+	if k.Encryption == nil {
+		e.printf("encryption: none yet (made when first needed, or by iotledger keys publish %s)\n", k.Name)
+		return
+	}
+	e.printf("encryption: %s, x25519 %s (publish it with iotledger keys publish %s)\n", kemText(k.Encryption.Hybrid()), hex.EncodeToString(k.Encryption.Public().X25519), k.Name)
 }
 
 func keysImportCmd(e *env) *cobra.Command {

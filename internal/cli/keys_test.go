@@ -32,14 +32,30 @@ func importKey(t *testing.T, home, name string, seed []byte) *keystore.Key {
 
 // keyLines is what keys new and keys show print for k.
 func keyLines(k *keystore.Key) string {
-	return fmt.Sprintf("name:       %s\npublic key: %s\naddress:    %s\ndevice id:  %s\n",
+	s := fmt.Sprintf("name:       %s\npublic key: %s\naddress:    %s\ndevice id:  %s\n",
 		k.Name, hex.EncodeToString(k.Public()), k.Address(), k.DeviceID())
+	if k.Encryption == nil {
+		return s + fmt.Sprintf("encryption: none yet (made when first needed, or by iotledger keys publish %s)\n", k.Name)
+	}
+	kem := "X25519"
+	if k.Encryption.Hybrid() {
+		kem = "X25519 + X-Wing (ML-KEM-768, hybrid post-quantum)"
+	}
+	return s + fmt.Sprintf("encryption: %s, x25519 %s (publish it with iotledger keys publish %s)\n", kem, hex.EncodeToString(k.Encryption.Public().X25519), k.Name)
 }
 
 // secrets are the encodings in which a key's private part could leak.
 func secrets(k *keystore.Key) []string {
 	var s []string
-	for _, b := range [][]byte{k.Private.Seed(), k.Private} {
+	parts := [][]byte{k.Private.Seed(), k.Private}
+	if k.Encryption != nil {
+		x, xw := k.Encryption.Bytes()
+		parts = append(parts, x)
+		if xw != nil {
+			parts = append(parts, xw)
+		}
+	}
+	for _, b := range parts {
 		s = append(s,
 			hex.EncodeToString(b), strings.ToUpper(hex.EncodeToString(b)),
 			base64.StdEncoding.EncodeToString(b), base64.RawStdEncoding.EncodeToString(b),

@@ -2,6 +2,20 @@
 // key under HOME/keys, created with mode 0600. A key serves as an account
 // (its address, acc1...) or as a device (its id, dev1...), or both.
 //
+// A key file may also hold the account's encryption key material for
+// private readings (docs/PRIVATE.md, package private): the X25519 private
+// key and, for a hybrid key, the X-Wing seed, 32 bytes each. New makes
+// both (a hybrid key); a key file without them (made before private
+// readings, or by Import) keeps working, and gets them when first needed
+// (AddEncryption, which the CLI runs and says so). The file, in JSON:
+//
+//	{"name": "alice", "type": "ed25519", "seed": BASE64 (32 bytes),
+//	 "public_key": BASE64, "address": "acc1...", "device_id": "dev1...",
+//	 "encryption": {"x25519": BASE64 (32 bytes), "x_wing_seed": BASE64 (32 bytes, absent for an X25519-only key)}}
+//
+// The explorer reads the same file in the browser to open sealed fields
+// (its "encryption" member only); it never leaves the browser.
+//
 // Keys are plain files so an operator can back them up and move them. No
 // API and no command prints the private part, but one asked for exactly
 // that: `iotledger keys export` writes it as PKCS#8 PEM (Key.PEM), for
@@ -24,6 +38,7 @@ import (
 	"strings"
 
 	"github.com/iotledger/iotledger/address"
+	"github.com/iotledger/iotledger/private"
 )
 
 var (
@@ -43,6 +58,9 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 type Key struct {
 	Name    string
 	Private ed25519.PrivateKey
+	// Encryption is the account's encryption private key (private
+	// readings); nil when the key file holds none yet (AddEncryption).
+	Encryption *private.PrivateKey
 }
 
 // Public returns the public key.
@@ -55,12 +73,19 @@ func (k *Key) Address() string { return address.Account(k.Public()) }
 func (k *Key) DeviceID() string { return address.Device(k.Public()) }
 
 type file struct {
-	Name      string `json:"name"`
-	Type      string `json:"type"`
-	Seed      []byte `json:"seed"`
-	PublicKey []byte `json:"public_key"`
-	Address   string `json:"address"`
-	DeviceID  string `json:"device_id"`
+	Name       string          `json:"name"`
+	Type       string          `json:"type"`
+	Seed       []byte          `json:"seed"`
+	PublicKey  []byte          `json:"public_key"`
+	Address    string          `json:"address"`
+	DeviceID   string          `json:"device_id"`
+	Encryption *encryptionFile `json:"encryption,omitempty"`
+}
+
+// encryptionFile is a key file's encryption key material.
+type encryptionFile struct {
+	X25519    []byte `json:"x25519"`
+	XWingSeed []byte `json:"x_wing_seed,omitempty"`
 }
 
 // Dir is the folder of a home's keys.
@@ -73,17 +98,30 @@ func path(home, name string) (string, error) {
 	return filepath.Join(Dir(home), name+".json"), nil
 }
 
-// New creates a key with a fresh random seed.
-func New(home, name string) (*Key, error) {
+// New creates a key with a fresh random seed and a hybrid encryption key
+// (X25519 and X-Wing).
+func New(home, name string) (*Key, error) { return NewKey(home, name, true) }
+
+// NewKey creates a key with a fresh random seed and an encryption key,
+// hybrid (X25519 and X-Wing) or X25519 only.
+func NewKey(home, name string, hybrid bool) (*Key, error) {
 	seed := make([]byte, ed25519.SeedSize)
 	if _, err := rand.Read(seed); err != nil {
 		return nil, err
 	}
-	return Import(home, name, seed)
+	enc, err := private.GenerateKey(hybrid)
+	if err != nil {
+		return nil, err
+	}
+	return store(home, name, seed, enc)
 }
 
-// Import stores a key made from a seed.
-func Import(home, name string, seed []byte) (*Key, error) {
+// Import stores a key made from a seed, without an encryption key
+// (AddEncryption adds one).
+func Import(home, name string, seed []byte) (*Key, error) { return store(home, name, seed, nil) }
+
+// store writes a new key file.
+func store(home, name string, seed []byte, enc *private.PrivateKey) (*Key, error) {
 	p, err := path(home, name)
 	if err != nil {
 		return nil, err
@@ -94,8 +132,8 @@ func Import(home, name string, seed []byte) (*Key, error) {
 	if err := os.MkdirAll(Dir(home), 0o700); err != nil {
 		return nil, err
 	}
-	k := &Key{Name: name, Private: ed25519.NewKeyFromSeed(seed)}
-	b, err := json.MarshalIndent(file{Name: name, Type: "ed25519", Seed: seed, PublicKey: k.Public(), Address: k.Address(), DeviceID: k.DeviceID()}, "", "  ")
+	k := &Key{Name: name, Private: ed25519.NewKeyFromSeed(seed), Encryption: enc}
+	b, err := k.marshal()
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +144,25 @@ func Import(home, name string, seed []byte) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if _, err := f.Write(b); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return k, f.Close()
+}
+
+// marshal returns k's key file.
+func (k *Key) marshal() ([]byte, error) {
+	f := file{Name: k.Name, Type: "ed25519", Seed: k.Private.Seed(), PublicKey: k.Public(), Address: k.Address(), DeviceID: k.DeviceID()}
+	if k.Encryption != nil {
+		x, xw := k.Encryption.Bytes()
+		f.Encryption = &encryptionFile{X25519: x, XWingSeed: xw}
+	}
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }
 
 // Load reads a key. It refuses a key file that group or others can read.
@@ -137,7 +189,76 @@ func Load(home, name string) (*Key, error) {
 	if err := json.Unmarshal(b, &f); err != nil || len(f.Seed) != ed25519.SeedSize {
 		return nil, fmt.Errorf("keystore: %s is not a key file", p)
 	}
-	return &Key{Name: f.Name, Private: ed25519.NewKeyFromSeed(f.Seed)}, nil
+	k := &Key{Name: f.Name, Private: ed25519.NewKeyFromSeed(f.Seed)}
+	if f.Encryption != nil {
+		enc, err := private.NewPrivateKey(f.Encryption.X25519, f.Encryption.XWingSeed)
+		if err != nil {
+			return nil, fmt.Errorf("keystore: %s: its encryption key is not one: %v; restore the file from a backup", p, err)
+		}
+		k.Encryption = enc
+	}
+	return k, nil
+}
+
+// AddEncryption gives the key name an encryption key (hybrid: X25519 and
+// X-Wing, else X25519 only) if its file holds none, and rewrites the file
+// (a temporary file of mode 0600, synced, renamed over it). It returns the
+// key and whether it added one; a key that has one is returned as it is.
+func AddEncryption(home, name string, hybrid bool) (*Key, bool, error) {
+	k, err := Load(home, name)
+	if err != nil || k.Encryption != nil {
+		return k, false, err
+	}
+	enc, err := private.GenerateKey(hybrid)
+	if err != nil {
+		return nil, false, err
+	}
+	k.Encryption = enc
+	b, err := k.marshal()
+	if err != nil {
+		return nil, false, err
+	}
+	p, _ := path(home, name)
+	if err := replace(p, b); err != nil {
+		return nil, false, fmt.Errorf("keystore: add an encryption key to %s: %w", p, err)
+	}
+	return k, true, nil
+}
+
+// replace writes b to p through a temporary file of mode 0600 beside it,
+// synced and renamed, and syncs the folder: p is the old file or the new,
+// never part of one.
+func replace(p string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // fails harmlessly once renamed
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(p))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // List returns the names of the keys in a home, sorted.

@@ -366,3 +366,140 @@ func TestKeyNeverPrintsItsSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestNewHasHybridEncryptionKey(t *testing.T) {
+	home := t.TempDir()
+	for _, tt := range []struct {
+		name   string
+		hybrid bool
+		make   func() (*keystore.Key, error)
+	}{
+		{"hybrid", true, func() (*keystore.Key, error) { return keystore.New(home, "hybrid") }},
+		{"x25519", false, func() (*keystore.Key, error) { return keystore.NewKey(home, "x25519", false) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := tt.make()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.Encryption == nil {
+				t.Fatal("a new key has no encryption key")
+			}
+			if got := k.Encryption.Hybrid(); got != tt.hybrid {
+				t.Errorf("Hybrid() = %v, want %v", got, tt.hybrid)
+			}
+			loaded, err := keystore.Load(home, tt.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if loaded.Encryption == nil {
+				t.Fatal("Load lost the encryption key")
+			}
+			if diff := cmp.Diff(loaded.Encryption.Public(), k.Encryption.Public()); diff != "" {
+				t.Errorf("loaded encryption key (-got +want):\n%s", diff)
+			}
+			if got, want := mode(t, keyFile(home, tt.name)), os.FileMode(0o600); got != want {
+				t.Errorf("key file mode %v, want %v", got, want)
+			}
+			// The file says it the way the explorer reads it.
+			var f struct {
+				Encryption struct {
+					X25519    []byte `json:"x25519"`
+					XWingSeed []byte `json:"x_wing_seed"`
+				} `json:"encryption"`
+			}
+			b, err := os.ReadFile(keyFile(home, tt.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &f); err != nil {
+				t.Fatal(err)
+			}
+			x, xw := k.Encryption.Bytes()
+			if !bytes.Equal(f.Encryption.X25519, x) || !bytes.Equal(f.Encryption.XWingSeed, xw) {
+				t.Errorf("key file's encryption member = %x, %x; want %x, %x", f.Encryption.X25519, f.Encryption.XWingSeed, x, xw)
+			}
+		})
+	}
+}
+
+func TestAddEncryptionToOldKeyFile(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(keystore.Dir(home), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A key file as keystore wrote it before private readings.
+	pub := ed25519.NewKeyFromSeed(seed(9)).Public().(ed25519.PublicKey)
+	old := fmt.Sprintf(`{"name":"old","type":"ed25519","seed":%q,"public_key":%q,"address":%q,"device_id":%q}`+"\n",
+		base64.StdEncoding.EncodeToString(seed(9)), base64.StdEncoding.EncodeToString(pub), address.Account(pub), address.Device(pub))
+	p := keyFile(home, "old")
+	if err := os.WriteFile(p, []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := keystore.Load(home, "old")
+	if err != nil {
+		t.Fatalf("Load of a key file without an encryption key: %v", err)
+	}
+	if k.Encryption != nil {
+		t.Fatalf("old key file loaded with an encryption key")
+	}
+	added, ok, err := keystore.AddEncryption(home, "old", true)
+	if err != nil || !ok {
+		t.Fatalf("AddEncryption = %v, %v; want one added", ok, err)
+	}
+	if added.Encryption == nil || !added.Encryption.Hybrid() || !added.Private.Equal(k.Private) {
+		t.Fatalf("AddEncryption gave %v with encryption %v; want the same Ed25519 key with a hybrid key", added, added.Encryption)
+	}
+	if got, want := mode(t, p), os.FileMode(0o600); got != want {
+		t.Errorf("key file mode after AddEncryption %v, want %v", got, want)
+	}
+	again, ok, err := keystore.AddEncryption(home, "old", false)
+	if err != nil || ok {
+		t.Fatalf("second AddEncryption = %v, %v; want nothing added", ok, err)
+	}
+	if diff := cmp.Diff(again.Encryption.Public(), added.Encryption.Public()); diff != "" {
+		t.Errorf("second AddEncryption changed the key (-got +want):\n%s", diff)
+	}
+	loaded, err := keystore.Load(home, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !loaded.Private.Equal(k.Private) || loaded.Address() != k.Address() {
+		t.Errorf("the Ed25519 key changed: %s, want %s", loaded.Address(), k.Address())
+	}
+	if diff := cmp.Diff(loaded.Encryption.Public(), added.Encryption.Public()); diff != "" {
+		t.Errorf("loaded encryption key (-got +want):\n%s", diff)
+	}
+	ents, err := os.ReadDir(keystore.Dir(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 1 {
+		t.Errorf("keys folder holds %d files after AddEncryption, want only old.json", len(ents))
+	}
+}
+
+func TestLoadRefusesBrokenEncryptionKey(t *testing.T) {
+	home := t.TempDir()
+	if _, err := keystore.New(home, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	p := keyFile(home, "alice")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f map[string]any
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	f["encryption"] = map[string]any{"x25519": "AAEC"}
+	b, _ = json.Marshal(f)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := keystore.Load(home, "alice")
+	if err == nil || !strings.Contains(err.Error(), "encryption key") || !strings.Contains(err.Error(), p) {
+		t.Errorf("Load = %v, %v; want an error naming %s and its encryption key", k, err, p)
+	}
+}
