@@ -35,7 +35,7 @@ func TestExplorerPrivate(t *testing.T) {
 
 	run(t, ctx, "the device's private fields, locked", 30*time.Second,
 		chromedp.Navigate(n.URL()+"/#/device/"+id),
-		until(`document.querySelector('main').textContent.includes('🔒 hr')`),
+		until(`document.querySelector('main').textContent.includes('hr (sealed)')`),
 		until(`document.querySelectorAll('.sealed.locked').length > 0`),
 		until(`document.querySelector('#private-key-file') !== null`),
 	)
@@ -59,7 +59,7 @@ func TestExplorerPrivate(t *testing.T) {
 		chromedp.SetUploadFiles(css("#private-key-file"), []string{filepath.Join(home, "keys", "stranger.json")}),
 		until(`document.querySelector('#private-key').textContent.includes('stranger')`),
 		until(`document.querySelectorAll('.sealed.opened').length === 0`),
-		until(`[...document.querySelectorAll('.sealed.locked')].some(c => /sealed \(epoch \d+\): ./.test(c.textContent))`),
+		until(`[...document.querySelectorAll('.sealed.locked')].some(c => /sealed, epoch \d+: locked \(./.test(c.textContent))`),
 	)
 	reason := value(t, ctx, "the reason", chromedp.Evaluate[string](`document.querySelector('.sealed.locked').textContent`))
 	t.Logf("a stranger's key: %s", reason)

@@ -39,7 +39,7 @@ export async function device(root: HTMLElement, route: Route, scope: Scope): Pro
     ['Last changed', link(`#/block/${d.updated_height}`, `block ${d.updated_height}`)],
     ...(d.readings !== undefined ? [['Readings committed', String(d.readings)] as [string, string]] : []),
     ...(d.last_reading ? [['Last reading', [isoTime(d.last_reading.time_ms), ` (seq ${d.last_reading.seq}, block `, link(`#/block/${d.last_reading.height}`, String(d.last_reading.height)), ')']] as [string, Child[]]] : []),
-    ...(d.private_fields?.length ? [['Private fields', [...d.private_fields.map((f) => h('span', { class: 'tag locked' }, `🔒 ${f}`)),
+    ...(d.private_fields?.length ? [['Private fields', [...d.private_fields.map((f) => h('span', { class: 'tag locked', title: 'sealed on the device' }, `${f} (sealed)`)),
       ` stream epoch ${d.stream_epoch ?? '—'}${d.stream_key_announced ? '' : ' (its key is not announced yet)'}`]] as [string, Child[]]] : []),
   ]));
   renderRecord(d);
@@ -162,7 +162,7 @@ export async function device(root: HTMLElement, route: Route, scope: Scope): Pro
   // A reading's sealed part: locked, or opened with the loaded key.
   const cells = new Map<number, HTMLElement>();
   const sealedCell = (r: ReadingEntry): HTMLElement => {
-    const c = h('div', { class: 'sealed locked', 'data-seq': String(r.seq) }, `🔒 sealed (epoch ${r.sealed!.epoch})`);
+    const c = h('div', { class: 'sealed locked', 'data-seq': String(r.seq) }, `sealed, epoch ${r.sealed!.epoch}: locked`);
     cells.set(r.seq, c);
     return c;
   };
@@ -182,12 +182,12 @@ export async function device(root: HTMLElement, route: Route, scope: Scope): Pro
       try {
         const fields = await openReading(r, id, chainID, scope.signal);
         c.className = 'sealed opened';
-        clear(c, mono(`🔓 ${JSON.stringify(fields)}`, 'mono data'));
+        clear(c, 'opened here: ', mono(JSON.stringify(fields), 'mono data'));
         c.title = 'Opened in this browser with your key';
       } catch (e) {
         if ((e as Error).name === 'AbortError') return;
         c.className = 'sealed locked';
-        clear(c, `🔒 sealed (epoch ${r.sealed.epoch}): ${(e as Error).message}`);
+        clear(c, `sealed, epoch ${r.sealed.epoch}: locked (${(e as Error).message})`);
       }
     }
   };
